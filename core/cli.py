@@ -1,0 +1,71 @@
+"""The ``foveal`` command line: the same core functions the window calls.
+
+``foveal`` with no arguments opens the window; ``foveal COMMAND …`` runs headless.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from core.errors import FovealError
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    from core.data.report import format_summary
+    from core.data.scan import scan_dataset
+
+    summary = scan_dataset(args.folder)
+    if args.json:
+        print(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(format_summary(summary))
+    if summary.problem:
+        print(f"error: {summary.problem}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command (also used to document them)."""
+    parser = argparse.ArgumentParser(
+        prog="foveal",
+        description="Train image classifiers by transfer learning. Run with no command to open the window.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    scan = sub.add_parser("scan", help="check a dataset folder: classes, counts, formats and problem files")
+    scan.add_argument("folder", help="folder with one sub-folder per class (or train/val/test folders)")
+    scan.add_argument("--json", action="store_true", help="print the summary as JSON")
+    scan.set_defaults(func=_cmd_scan)
+    from core import commands
+
+    commands.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``foveal`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        from importlib import import_module
+
+        return import_module("gui.app").main()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except FovealError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""Recognising image files and reading their headers, without decoding pixels.
+
+Every file is identified by its content (magic bytes), not its extension, so a PNG saved as ``.jpg`` or a DICOM
+file with no extension is still found. :func:`probe` reads the header and, where the format allows it cheaply,
+the last bytes of the file, so truncated files are caught during the scan rather than mid-training.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import ImageDecodeError
+
+#: Images larger than this many pixels are refused: a tiny file that claims a gigantic image is a
+#: "decompression bomb" that would exhaust memory if decoded.
+MAX_PIXELS = 100_000_000
+
+#: File names that operating systems and file managers leave in folders; skipped silently.
+SYSTEM_FILE_NAMES = frozenset({".ds_store", "thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r", ".directory"})
+
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".dib", ".gif", ".webp", ".tif", ".tiff", ".dcm",
+     ".dicom", ".dic"}
+)
+
+_PIL_FORMATS = {"JPEG", "PNG", "BMP", "GIF", "WEBP"}
+
+
+def is_system_file(name: str) -> bool:
+    """True for hidden and OS bookkeeping files (``.DS_Store``, ``._photo.jpg``, ``Thumbs.db``...)."""
+    return name.startswith(".") or name.startswith("~$") or name.lower() in SYSTEM_FILE_NAMES
+
+
+@dataclass(frozen=True, slots=True)
+class ImageInfo:
+    """What the header of one image file says.
+
+    Attributes
+    ----------
+    format:
+        ``JPEG``, ``PNG``, ``BMP``, ``GIF``, ``WEBP``, ``TIFF`` or ``DICOM``.
+    width, height:
+        Size in pixels as displayed (after EXIF orientation).
+    mode:
+        Pixel layout in words: ``gray``, ``gray+alpha``, ``RGB``, ``RGBA``, ``palette``, ``CMYK``, ``YCbCr``,
+        ``binary``, or ``N-channel``.
+    bits:
+        Bits per sample as stored (1, 8, 12, 16, 32...).
+    sample_kind:
+        ``uint``, ``int`` or ``float``.
+    frames:
+        Pages or frames in the file; only the first is used.
+    """
+
+    format: str
+    width: int
+    height: int
+    mode: str
+    bits: int
+    sample_kind: str = "uint"
+    frames: int = 1
+
+    @property
+    def depth(self) -> str:
+        """Mode and depth as one label, e.g. ``"gray 16-bit"`` or ``"RGB 32-bit float"``."""
+        kind = " float" if self.sample_kind == "float" else ""
+        return f"{self.mode} {self.bits}-bit{kind}"
+
+
+def sniff(head: bytes) -> str | None:
+    """Return the format named by a file's first 132 bytes, or None if it is not an image Foveal reads."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "GIF"
+    if head.startswith(b"BM") and len(head) >= 26:
+        return "BMP"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "TIFF"
+    if head[128:132] == b"DICM":
+        return "DICOM"
+    return None
+
+
+def probe(path: str | os.PathLike[str], size: int | None = None) -> ImageInfo:
+    """Read one file's header and check that it is complete.
+
+    Parameters
+    ----------
+    path:
+        The file.
+    size:
+        Its size in bytes if already known (saves a ``stat``).
+
+    Raises
+    ------
+    ImageDecodeError
+        With a reason a person can act on: empty, not an image, truncated, corrupt, too large.
+    """
+    path = os.fspath(path)
+    if size is None:
+        size = os.path.getsize(path)
+    if size == 0:
+        raise ImageDecodeError(path, "empty file (0 bytes)")
+    with open(path, "rb") as fh:
+        head = fh.read(132)
+        fmt = sniff(head)
+        if fmt is None:
+            ext = Path(path).suffix.lower()
+            if ext in IMAGE_EXTENSIONS:
+                raise ImageDecodeError(path, f"corrupt or not a {ext} image: its content is not a known image format")
+            raise ImageDecodeError(path, f"not an image file ({ext or 'no extension'}); Foveal reads JPEG, PNG, "
+                                   "BMP, GIF, WebP, TIFF and DICOM")
+        if fmt in _PIL_FORMATS:
+            _check_tail(path, fh, fmt, head, size)
+            fh.seek(0)
+            info = _probe_pillow(path, fh, fmt, head)
+    if fmt == "TIFF":
+        info = _probe_tiff(path, size)
+    elif fmt == "DICOM":
+        info = _probe_dicom(path, size)
+    if info.width * info.height > MAX_PIXELS:
+        raise ImageDecodeError(
+            path,
+            f"refused: claims {info.width}×{info.height} pixels, over the {MAX_PIXELS // 1_000_000} megapixel "
+            "limit (a corrupt file or a decompression bomb); export a smaller version of the image",
+        )
+    if info.width < 1 or info.height < 1:
+        raise ImageDecodeError(path, f"corrupt header: image size {info.width}×{info.height}")
+    return info
+
+
+def _check_tail(path: str, fh, fmt: str, head: bytes, size: int) -> None:
+    """Catch truncated files from their last bytes, which every complete file of these formats has."""
+    truncated = False
+    if fmt == "JPEG":
+        fh.seek(max(0, size - 4096))
+        truncated = b"\xff\xd9" not in fh.read()
+    elif fmt == "PNG":
+        fh.seek(max(0, size - 64))
+        truncated = b"IEND" not in fh.read()
+    elif fmt == "GIF":
+        fh.seek(max(0, size - 64))
+        truncated = b";" not in fh.read()
+    elif fmt == "WEBP":
+        truncated = struct.unpack("<I", head[4:8])[0] + 8 > size
+    elif fmt == "BMP" and len(head) >= 34:
+        offset, width, height, bpp, compression = struct.unpack("<I4xiiH2xI", head[10:34])[0:5]
+        if compression in (0, 3) and bpp in (1, 4, 8, 16, 24, 32):
+            stride = ((abs(width) * bpp + 31) // 32) * 4
+            truncated = offset + stride * abs(height) > size
+    if truncated:
+        raise ImageDecodeError(path, f"truncated {fmt} file: it ends before the image data does "
+                               "(an interrupted copy or download); copy it again from the source")
+
+
+_PIL_MODES = {
+    "1": ("binary", 1, "uint"), "L": ("gray", 8, "uint"), "LA": ("gray+alpha", 8, "uint"),
+    "P": ("palette", 8, "uint"), "PA": ("palette+alpha", 8, "uint"), "RGB": ("RGB", 8, "uint"),
+    "RGBA": ("RGBA", 8, "uint"), "RGBX": ("RGB", 8, "uint"), "CMYK": ("CMYK", 8, "uint"),
+    "YCbCr": ("YCbCr", 8, "uint"), "I;16": ("gray", 16, "uint"), "I;16B": ("gray", 16, "uint"),
+    "I;16L": ("gray", 16, "uint"), "I;16N": ("gray", 16, "uint"), "I": ("gray", 32, "int"),
+    "F": ("gray", 32, "float"),
+}
+
+
+def _probe_pillow(path: str, fh, fmt: str, head: bytes) -> ImageInfo:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(fh, formats=[fmt]) as im:
+                width, height = im.size
+                mode, bits, kind = _PIL_MODES.get(im.mode, (im.mode, 8, "uint"))
+                if fmt == "PNG":
+                    mode, bits = _png_depth(head, mode, bits)
+                if "exif" in im.info or fmt == "JPEG":
+                    orientation = im.getexif().get(0x0112, 1)
+                    if orientation in (5, 6, 7, 8):
+                        width, height = height, width
+    except Image.DecompressionBombError:
+        raise ImageDecodeError(path, "refused: the header claims an enormous image (decompression bomb)") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error) as exc:
+        raise ImageDecodeError(path, f"corrupt {fmt} file: {exc}") from None
+    return ImageInfo(fmt, width, height, mode, bits, kind)
+
+
+def _png_depth(head: bytes, mode: str, bits: int) -> tuple[str, int]:
+    """Pillow opens 16-bit colour PNGs as 8-bit RGB; the IHDR chunk has the real depth."""
+    if len(head) >= 26 and head[12:16] == b"IHDR":
+        bit_depth, colour_type = head[24], head[25]
+        names = {0: "gray", 2: "RGB", 3: "palette", 4: "gray+alpha", 6: "RGBA"}
+        return names.get(colour_type, mode), bit_depth
+    return mode, bits
+
+
+def _probe_tiff(path: str, size: int) -> ImageInfo:
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages.first
+            frames = len(tif.pages)
+            shape, dtype = page.shape, page.dtype
+            samples = page.samplesperpixel
+            ends = [o + c for o, c in zip(page.dataoffsets, page.databytecounts, strict=False) if c]
+    except Exception as exc:  # tifffile raises many exception types for corrupt files
+        raise ImageDecodeError(path, f"corrupt TIFF file: {exc}") from None
+    if ends and max(ends) > size:
+        raise ImageDecodeError(path, "truncated TIFF file: its image data runs past the end of the file; "
+                               "copy it again from the source")
+    if dtype is None:
+        raise ImageDecodeError(path, "unsupported TIFF: unknown sample format")
+    height, width = page.imagelength, page.imagewidth
+    mode = {1: "gray", 2: "gray+alpha", 3: "RGB", 4: "RGBA"}.get(samples, f"{samples}-channel")
+    if len(shape) >= 2 and samples == 1 and str(page.photometric.name) == "RGB":
+        mode = "RGB"
+    kind = {"f": "float", "i": "int"}.get(dtype.kind, "uint")
+    return ImageInfo("TIFF", width, height, mode, dtype.itemsize * 8 if dtype.itemsize else 1, kind, frames)
+
+
+def _probe_dicom(path: str, size: int) -> ImageInfo:
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        ds = pydicom.dcmread(path, defer_size=1024)
+        pixel = ds.get_item("PixelData") if "PixelData" in ds else None
+        rows, cols = int(ds.Rows), int(ds.Columns)
+        bits = int(ds.get("BitsStored", ds.get("BitsAllocated", 8)))
+        photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        signed = int(ds.get("PixelRepresentation", 0)) == 1
+    except (InvalidDicomError, AttributeError, KeyError, ValueError, TypeError, OSError, EOFError) as exc:
+        raise ImageDecodeError(path, f"corrupt DICOM file or no image in it: {exc}") from None
+    if pixel is None:
+        raise ImageDecodeError(path, "DICOM file without pixel data (a report or structured document, "
+                               "not an image)")
+    tell = getattr(pixel, "value_tell", None)
+    length = getattr(pixel, "length", 0)
+    if tell is not None and length not in (None, 0xFFFFFFFF) and tell + length > size:
+        raise ImageDecodeError(path, "truncated DICOM file: the pixel data runs past the end of the file")
+    mode = "gray" if photometric.startswith("MONOCHROME") else "RGB"
+    return ImageInfo("DICOM", cols, rows, mode, bits, "int" if signed else "uint", frames)

@@ -1,0 +1,347 @@
+"""Scanning a dataset folder: which images belong to which class, and what is wrong with the rest.
+
+The scan reads headers (and a few bytes at the end of each file to catch truncation), never pixels, so it is
+fast on large folders. It never writes anything into the folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.data.formats import ImageInfo, is_system_file, probe
+from core.errors import DatasetError, ImageDecodeError
+
+SPLIT_NAMES = {"train": "train", "val": "val", "validation": "val", "valid": "val", "test": "test"}
+#: A class that has this many times more images than another triggers the imbalance warning.
+IMBALANCE_WARNING_RATIO = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRecord:
+    """One usable image: where it is, its class, its given split (pre-split folders only) and its header."""
+
+    path: str
+    rel: str
+    label: str
+    split: str | None
+    info: ImageInfo
+    size_bytes: int
+    mtime: float
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedFile:
+    """A file that will not be used, and why, in words the user can act on."""
+
+    rel: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    """Everything the scan found. Build it with :func:`scan_dataset`."""
+
+    root: str
+    layout: str  # "class-folders" or "pre-split"
+    classes: tuple[str, ...]
+    images: tuple[ImageRecord, ...]
+    skipped: tuple[SkippedFile, ...]
+    empty_classes: tuple[str, ...]
+    ignored_system_files: int
+    duplicate_groups: tuple[tuple[str, ...], ...]
+    notes: tuple[str, ...] = field(default=())
+
+    # ---- derived facts -------------------------------------------------------------------------------
+    @property
+    def counts(self) -> dict[str, int]:
+        """Usable images per class, in class order."""
+        c = Counter(r.label for r in self.images)
+        return {name: c.get(name, 0) for name in self.classes}
+
+    @property
+    def split_counts(self) -> dict[str, dict[str, int]]:
+        """Pre-split folders only: images per class in each given split."""
+        out: dict[str, dict[str, int]] = {}
+        for split in ("train", "val", "test"):
+            c = Counter(r.label for r in self.images if r.split == split)
+            if c:
+                out[split] = {name: c.get(name, 0) for name in self.classes}
+        return out
+
+    @property
+    def total(self) -> int:
+        return len(self.images)
+
+    @property
+    def size_range(self) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        """``((min_width, min_height), (max_width, max_height))`` over all usable images."""
+        if not self.images:
+            return None
+        widths = [r.info.width for r in self.images]
+        heights = [r.info.height for r in self.images]
+        return (min(widths), min(heights)), (max(widths), max(heights))
+
+    @property
+    def depths(self) -> dict[str, int]:
+        """How many images of each pixel layout and bit depth, e.g. ``{"gray 16-bit": 12}``."""
+        return dict(Counter(f"{r.info.format} {r.info.depth}" for r in self.images).most_common())
+
+    @property
+    def imbalance_ratio(self) -> float | None:
+        counts = [n for n in self.counts.values() if n > 0]
+        return max(counts) / min(counts) if len(counts) >= 2 else None
+
+    @property
+    def cross_class_duplicates(self) -> tuple[tuple[str, ...], ...]:
+        """Groups of identical files that sit in more than one class folder (at least one label is wrong)."""
+        label = {r.rel: r.label for r in self.images}
+        return tuple(g for g in self.duplicate_groups if len({label[p] for p in g}) > 1)
+
+    @property
+    def problem(self) -> str | None:
+        """Why this folder cannot be trained on, or None if it can."""
+        usable = [name for name, n in self.counts.items() if n > 0]
+        if len(usable) >= 2:
+            return None
+        found = ", ".join(f"'{n}' ({c} images)" for n, c in self.counts.items()) or "no class folders"
+        return (f"{self.root} needs at least two class folders with images in them; found {found}. "
+                "Put each class's images in its own sub-folder, e.g. DATA/normal/*.png and DATA/tumour/*.png.")
+
+    @property
+    def warnings(self) -> list[str]:
+        """Things the user should know before training, in words."""
+        out: list[str] = []
+        ratio = self.imbalance_ratio
+        if ratio is not None and ratio >= IMBALANCE_WARNING_RATIO:
+            counts = {k: v for k, v in self.counts.items() if v}
+            big, small = max(counts, key=counts.get), min(counts, key=counts.get)
+            out.append(f"Classes are imbalanced: '{big}' has {ratio:.1f}× as many images as '{small}' "
+                       f"({counts[big]} vs {counts[small]}); Foveal weights classes by their counts when training.")
+        for name in self.empty_classes:
+            out.append(f"Class folder '{name}' has no usable images; it is left out.")
+        for group in self.cross_class_duplicates:
+            out.append(f"The same file is in more than one class: {', '.join(group)}; check its label.")
+        if self.layout == "pre-split":
+            for split, counts in self.split_counts.items():
+                missing = [n for n, c in counts.items() if c == 0]
+                if missing:
+                    out.append(f"The '{split}' split has no images of: {', '.join(missing)}.")
+        return out + list(self.notes)
+
+    def require_trainable(self) -> None:
+        """Raise :class:`DatasetError` if fewer than two classes have images."""
+        if self.problem:
+            raise DatasetError(self.problem)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready summary (what ``foveal scan --json`` prints)."""
+        size_range = self.size_range
+        return {
+            "root": self.root,
+            "layout": self.layout,
+            "classes": self.counts,
+            "splits": self.split_counts,
+            "total": self.total,
+            "size_range": None if size_range is None else {"min": size_range[0], "max": size_range[1]},
+            "depths": self.depths,
+            "imbalance_ratio": self.imbalance_ratio,
+            "skipped": [{"file": s.rel, "reason": s.reason} for s in self.skipped],
+            "ignored_system_files": self.ignored_system_files,
+            "empty_classes": list(self.empty_classes),
+            "duplicate_groups": [list(g) for g in self.duplicate_groups],
+            "warnings": self.warnings,
+            "problem": self.problem,
+        }
+
+
+ProgressFn = Callable[[int, int], None]
+
+
+def scan_dataset(path: str | os.PathLike[str], *, on_progress: ProgressFn | None = None,
+                 workers: int | None = None) -> DatasetSummary:
+    """Scan a class-per-folder (or train/val/test) dataset folder.
+
+    Parameters
+    ----------
+    path:
+        The dataset folder. It is only read.
+    on_progress:
+        Called as ``on_progress(files_done, files_total)`` from the calling thread while headers are read.
+    workers:
+        Threads reading headers. The default, 1, is fastest on a local disk (header parsing holds the GIL);
+        more threads help on network shares where each file waits on the network.
+
+    Raises
+    ------
+    DatasetError
+        If the path does not exist or is not a folder. A folder with too few classes is *not* an error
+        here; see :attr:`DatasetSummary.problem`.
+    """
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise DatasetError(f"{root} does not exist. Choose the folder that holds one sub-folder per class.")
+    if not root.is_dir():
+        raise DatasetError(f"{root} is a file, not a folder. Choose the folder that holds one sub-folder per class.")
+    walker = _Walker(root)
+    layout, class_dirs = walker.find_class_dirs()
+    candidates: list[tuple[str, str, str | None, int, float]] = []  # path, label, split, size, mtime
+    for label, split, directory in class_dirs:
+        candidates.extend((p, label, split, size, mtime) for p, size, mtime in walker.files_under(directory))
+    records, skipped = _probe_all(root, candidates, on_progress, workers)
+    skipped.extend(walker.skipped)
+    all_labels = sorted({label for label, _, _ in class_dirs}, key=str.casefold)
+    used = {r.label for r in records}
+    classes = tuple(name for name in all_labels if name in used)
+    empty = tuple(name for name in all_labels if name not in used)
+    records.sort(key=lambda r: r.rel)
+    skipped.sort(key=lambda s: s.rel)
+    return DatasetSummary(
+        root=str(root), layout=layout, classes=classes, images=tuple(records), skipped=tuple(skipped),
+        empty_classes=empty, ignored_system_files=walker.ignored, duplicate_groups=_duplicates(records),
+        notes=tuple(walker.notes),
+    )
+
+
+class _Walker:
+    """Lists a dataset folder safely: no system files, no links out of the folder, no link loops."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.real_root = os.path.realpath(root)
+        self.skipped: list[SkippedFile] = []
+        self.notes: list[str] = []
+        self.ignored = 0
+        self._seen_dirs: set[str] = set()
+
+    def rel(self, p: str) -> str:
+        return Path(os.path.relpath(p, self.root)).as_posix()
+
+    def _inside(self, p: str) -> bool:
+        real = os.path.realpath(p)
+        return real == self.real_root or real.startswith(self.real_root + os.sep)
+
+    def entries(self, directory: str) -> tuple[list[os.DirEntry], list[os.DirEntry]]:
+        """Sub-folders and files of one folder, after the safety rules."""
+        dirs, files = [], []
+        try:
+            it = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            self.skipped.append(SkippedFile(self.rel(directory), f"folder cannot be read: {exc.strerror}"))
+            return dirs, files
+        for entry in it:
+            if is_system_file(entry.name) or entry.name == "__MACOSX":
+                self.ignored += 1
+                continue
+            if entry.is_symlink() and not self._inside(entry.path):
+                self.skipped.append(SkippedFile(self.rel(entry.path),
+                                                "symbolic link to outside the dataset folder: not followed"))
+                continue
+            try:
+                if entry.is_dir():
+                    dirs.append(entry)
+                elif entry.is_file():
+                    files.append(entry)
+                else:
+                    self.skipped.append(SkippedFile(self.rel(entry.path), "not a regular file"))
+            except OSError as exc:
+                self.skipped.append(SkippedFile(self.rel(entry.path), f"cannot be read: {exc.strerror}"))
+        return dirs, files
+
+    def find_class_dirs(self) -> tuple[str, list[tuple[str, str | None, str]]]:
+        dirs, files = self.entries(str(self.root))
+        self._report_loose(files, "the dataset folder")
+        splits = {SPLIT_NAMES.get(d.name.casefold()): d for d in dirs}
+        if "train" in splits and ({"val", "test"} & splits.keys()):
+            out = []
+            for d in dirs:
+                split = SPLIT_NAMES.get(d.name.casefold())
+                if split is None:
+                    self.notes.append(f"Folder '{d.name}' is ignored: in a folder split into "
+                                      "train/val/test, only those three are read.")
+                    continue
+                sub_dirs, sub_files = self.entries(d.path)
+                self._report_loose(sub_files, f"'{d.name}'")
+                out.extend((c.name, split, c.path) for c in sub_dirs)
+            return "pre-split", out
+        return "class-folders", [(d.name, None, d.path) for d in dirs]
+
+    def _report_loose(self, files: list[os.DirEntry], where: str) -> None:
+        for f in files:
+            self.skipped.append(SkippedFile(self.rel(f.path), f"directly in {where}, not in a class folder: "
+                                            "move it into the folder of its class"))
+
+    def files_under(self, directory: str):
+        """Yield ``(path, size, mtime)`` for every file under a class folder, nested folders included."""
+        stack = [directory]
+        while stack:
+            current = stack.pop()
+            real = os.path.realpath(current)
+            if real in self._seen_dirs:
+                continue
+            self._seen_dirs.add(real)
+            dirs, files = self.entries(current)
+            stack.extend(d.path for d in reversed(dirs))
+            for f in files:
+                try:
+                    st = f.stat()
+                except OSError as exc:
+                    self.skipped.append(SkippedFile(self.rel(f.path), f"cannot be read: {exc.strerror}"))
+                    continue
+                yield f.path, st.st_size, st.st_mtime
+
+
+def _probe_all(root: Path, candidates, on_progress: ProgressFn | None, workers: int | None):
+    records: list[ImageRecord] = []
+    skipped: list[SkippedFile] = []
+
+    def one(item):
+        p, label, split, size, mtime = item
+        rel = Path(os.path.relpath(p, root)).as_posix()
+        try:
+            return ImageRecord(p, rel, label, split, probe(p, size), size, mtime)
+        except ImageDecodeError as exc:
+            return SkippedFile(rel, exc.reason)
+        except OSError as exc:
+            return SkippedFile(rel, f"cannot be read: {exc.strerror or exc}")
+
+    total = len(candidates)
+    pool = ThreadPoolExecutor(workers) if workers and workers > 1 else None
+    results = pool.map(one, candidates) if pool else map(one, candidates)
+    try:
+        for done, result in enumerate(results, start=1):
+            (records if isinstance(result, ImageRecord) else skipped).append(result)
+            if on_progress is not None and (done % 500 == 0 or done == total):
+                on_progress(done, total)
+    finally:
+        if pool:
+            pool.shutdown()
+    return records, skipped
+
+
+def _duplicates(records: list[ImageRecord]) -> tuple[tuple[str, ...], ...]:
+    """Groups of byte-identical files. Only files of equal size are hashed, so this costs little."""
+    by_size: dict[int, list[ImageRecord]] = defaultdict(list)
+    for r in records:
+        by_size[r.size_bytes].append(r)
+    by_hash: dict[bytes, list[str]] = defaultdict(list)
+    for same in by_size.values():
+        if len(same) < 2:
+            continue
+        for r in same:
+            by_hash[file_digest(r.path)].append(r.rel)
+    return tuple(tuple(sorted(g)) for g in sorted(by_hash.values()) if len(g) > 1)
+
+
+def file_digest(path: str) -> bytes:
+    """BLAKE2b digest of a file's bytes."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.digest()

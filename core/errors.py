@@ -1,0 +1,37 @@
+"""User-facing errors.
+
+A :class:`FovealError` is a problem with the user's input or environment, never a bug: its message says what
+was found, where, and what to do about it, and the GUI shows it inline. Anything else is a bug and gets a
+traceback.
+"""
+
+from __future__ import annotations
+
+
+class FovealError(Exception):
+    """Base class of every error caused by the user's data, settings or environment."""
+
+
+class DatasetError(FovealError):
+    """The dataset folder cannot be used as it is (no classes, one class, not a folder...)."""
+
+
+class ImageDecodeError(FovealError):
+    """One image file cannot be read. The message names the file and the reason."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class ConfigError(FovealError):
+    """A training, evaluation or export setting is invalid."""
+
+
+class WeightsError(FovealError):
+    """Pretrained weights are missing or do not fit the chosen backbone."""
+
+
+class ModelFileError(FovealError):
+    """A saved model cannot be loaded, or was refused for safety."""

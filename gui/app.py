@@ -1,0 +1,44 @@
+"""Starting the application: QApplication, error hooks, the main window."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import traceback
+
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+log = logging.getLogger("foveal")
+
+
+def _show_unexpected(exc_type, exc, tb) -> None:
+    """Last resort for bugs: log the traceback and show it, so nothing dies silently."""
+    text = "".join(traceback.format_exception(exc_type, exc, tb))
+    log.error("Unexpected error:\n%s", text)
+    app = QApplication.instance()
+    if app is not None and threading.current_thread() is threading.main_thread():
+        box = QMessageBox(QMessageBox.Icon.Critical, "Foveal: unexpected error",
+                          f"Something went wrong that Foveal did not expect:\n\n{exc}")
+        box.setDetailedText(text)
+        box.exec()
+
+
+def install_error_hooks() -> None:
+    """Route uncaught exceptions from any thread to the log and, on the GUI thread, to a dialog."""
+    sys.excepthook = _show_unexpected
+    threading.excepthook = lambda args: _show_unexpected(args.exc_type, args.exc_value, args.exc_traceback)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Open the Foveal window and run the event loop until it closes."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    app.setApplicationName("Foveal")
+    app.setOrganizationName("Foveal")
+    install_error_hooks()
+    from gui.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    return app.exec()

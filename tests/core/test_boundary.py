@@ -1,0 +1,38 @@
+"""The architecture is checked by a machine: headless core, lazy TensorFlow, lint clean."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(args: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_import_contracts_hold():
+    exe = shutil.which("lint-imports")
+    if exe is None:
+        pytest.fail("lint-imports is not installed: pip install -e '.[test]'")
+    result = _run([exe, "--no-cache"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 kept, 0 broken" in result.stdout
+
+
+@pytest.mark.parametrize("module", ["core", "core.data", "core.cli", "gui", "gui.main_window"])
+def test_importing_does_not_import_tensorflow(module):
+    code = f"import sys, {module}; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    result = _run([sys.executable, "-c", code])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False"]
+
+
+def test_ruff_is_clean():
+    result = _run([sys.executable, "-m", "ruff", "check", "core", "gui", "tests", "benchmarks"])
+    assert result.returncode == 0, result.stdout + result.stderr

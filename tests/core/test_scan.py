@@ -1,0 +1,155 @@
+"""scan_dataset and `foveal scan` on a messy lab folder with every kind of good and bad file."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from core.cli import main as cli_main
+from core.data import scan_dataset
+from core.errors import DatasetError
+from tests import factory
+
+
+@pytest.fixture
+def messy(tmp_path):
+    """A lab folder: two good classes in every format, plus every kind of bad file and layout problem."""
+    root = tmp_path / "Lab data ünïcode"
+    a, b = root / "tumour cells", root / "normal"
+    (a / "slide 1" / "deeper").mkdir(parents=True)
+    b.mkdir()
+    (root / "empty class").mkdir()
+    arr = factory.gradient()
+    factory.write_jpeg(a / "rotated.jpg", arr, orientation=6)
+    factory.write_jpeg(a / "slide 1" / "deeper" / "nested ß.jpeg", arr)
+    factory.write_jpeg(a / "cmyk.jpg", arr, mode="CMYK")
+    factory.write_png16_gray(a / "sixteen.png", np.arange(40 * 60, dtype=np.uint16).reshape(40, 60))
+    factory.write_png16_rgb(b / "sixteen_rgb.png", np.dstack([np.full((5, 5), 3000, np.uint16)] * 3))
+    Image.fromarray(arr).convert("P").save(b / "palette.png")
+    Image.fromarray(np.dstack([arr, arr[..., :1]]), "RGBA").save(b / "alpha.png")
+    Image.fromarray(arr).save(b / "bitmap.bmp")
+    Image.fromarray(arr).save(b / "anim.gif", save_all=True, append_images=[Image.fromarray(255 - arr)])
+    Image.fromarray(arr).save(b / "web.webp")
+    tifffile.imwrite(b / "float.tif", np.random.default_rng(0).random((30, 20), dtype=np.float32))
+    tifffile.imwrite(b / "pages.tiff", np.stack([arr, arr]), photometric="rgb")
+    raw = np.arange(64 * 32, dtype=np.uint16).reshape(64, 32)
+    factory.write_dicom(a / "ct.dcm", raw, intercept=-1024, window=(40, 400))
+    factory.write_dicom(a / "IM000042", raw, photometric="MONOCHROME1")
+    # identical bytes in both classes: a labelling mistake the user must see
+    shutil.copy(b / "bitmap.bmp", a / "copy of bitmap.bmp")
+    # bad files
+    (a / "empty.png").write_bytes(b"")
+    factory.truncate(factory.write_jpeg(a / "cut.jpg", factory.gradient(300, 300)), 0.4)
+    factory.truncate(factory.write_png16_gray(b / "cut.png", np.arange(90000, dtype=np.uint16).reshape(300, 300)))
+    (b / "garbage.jpg").write_bytes(os.urandom(3000))
+    (b / "notes.txt").write_text("patient list")
+    (b / "scan.svg").write_text("<svg/>")
+    factory.write_png_bomb(b / "bomb.png")
+    # system files: ignored silently
+    for name in (".DS_Store", "Thumbs.db", "desktop.ini", "._rotated.jpg"):
+        (a / name).write_bytes(b"\x00\x05\x16\x07junk")
+    (root / "README.txt").write_text("loose file in the root")
+    outside = tmp_path / "outside.png"
+    Image.fromarray(arr).save(outside)
+    os.symlink(outside, a / "link_out.png")
+    os.symlink(a / "rotated.jpg", b / "link_in.jpg")
+    return root
+
+
+def test_messy_folder_summary(messy):
+    before = sorted((p.relative_to(messy), p.stat().st_mtime) for p in messy.rglob("*") if not p.is_symlink())
+    s = scan_dataset(messy)
+    assert s.layout == "class-folders"
+    assert s.classes == ("normal", "tumour cells")
+    assert s.empty_classes == ("empty class",)
+    assert s.counts == {"normal": 9, "tumour cells": 7}
+    reasons = {sk.rel: sk.reason for sk in s.skipped}
+    assert "empty" in reasons["tumour cells/empty.png"]
+    assert "truncated JPEG" in reasons["tumour cells/cut.jpg"]
+    assert "truncated PNG" in reasons["normal/cut.png"]
+    assert "corrupt" in reasons["normal/garbage.jpg"]
+    assert "not an image" in reasons["normal/notes.txt"] and "not an image" in reasons["normal/scan.svg"]
+    assert "decompression bomb" in reasons["normal/bomb.png"]
+    assert "outside the dataset folder" in reasons["tumour cells/link_out.png"]
+    assert "not in a class folder" in reasons["README.txt"]
+    assert len(reasons) == 9
+    assert s.ignored_system_files == 4
+    rotated = next(r for r in s.images if r.rel.endswith("rotated.jpg"))
+    assert (rotated.info.width, rotated.info.height) == (40, 60)  # EXIF orientation applied
+    depths = s.depths
+    assert depths["PNG gray 16-bit"] == 1 and depths["PNG RGB 16-bit"] == 1 and depths["TIFF gray 32-bit float"] == 1
+    assert depths["DICOM gray 12-bit"] == 2
+    assert next(r for r in s.images if r.rel.endswith("pages.tiff")).info.frames == 2
+    assert s.cross_class_duplicates == (("normal/bitmap.bmp", "tumour cells/copy of bitmap.bmp"),
+                                        ("normal/link_in.jpg", "tumour cells/rotated.jpg"))
+    assert s.size_range == ((5, 5), (60, 64))
+    assert any("no usable images" in w for w in s.warnings)
+    assert s.problem is None
+    after = sorted((p.relative_to(messy), p.stat().st_mtime) for p in messy.rglob("*") if not p.is_symlink())
+    assert before == after  # nothing written, renamed or deleted in the dataset
+
+
+def test_every_usable_file_decodes(messy):
+    from core.data import decode_image
+
+    for record in scan_dataset(messy).images:
+        assert decode_image(record.path, size=(32, 32)).shape == (32, 32, 3), record.rel
+
+
+def test_imbalance_warning(tmp_path):
+    factory.make_class_folder(tmp_path, {"big": 9, "small": 3})
+    s = scan_dataset(tmp_path)
+    assert s.imbalance_ratio == 3.0
+    assert any("3.0×" in w and "'big'" in w for w in s.warnings)
+
+
+def test_pre_split_layout(tmp_path):
+    for split, n in (("train", 4), ("Validation", 2), ("test", 2)):
+        factory.make_class_folder(tmp_path / split, {"cat": n, "dog": n})
+    (tmp_path / "train" / "stray.png").write_bytes(b"x")
+    s = scan_dataset(tmp_path)
+    assert s.layout == "pre-split"
+    assert s.split_counts == {"train": {"cat": 4, "dog": 4}, "val": {"cat": 2, "dog": 2},
+                              "test": {"cat": 2, "dog": 2}}
+    assert any("not in a class folder" in sk.reason for sk in s.skipped)
+
+
+def test_one_class_is_a_clear_problem(tmp_path):
+    factory.make_class_folder(tmp_path, {"only": 3})
+    s = scan_dataset(tmp_path)
+    assert "at least two class folders" in s.problem and "'only' (3 images)" in s.problem
+    with pytest.raises(DatasetError, match="at least two"):
+        s.require_trainable()
+
+
+def test_missing_folder_is_an_error(tmp_path):
+    with pytest.raises(DatasetError, match="does not exist"):
+        scan_dataset(tmp_path / "nope")
+    (tmp_path / "f.png").write_bytes(b"")
+    with pytest.raises(DatasetError, match="is a file, not a folder"):
+        scan_dataset(tmp_path / "f.png")
+
+
+def test_symlink_loop_does_not_hang(tmp_path):
+    factory.make_class_folder(tmp_path, {"a": 2, "b": 2})
+    os.symlink(tmp_path / "a", tmp_path / "a" / "loop")
+    assert scan_dataset(tmp_path).counts == {"a": 2, "b": 2}
+
+
+def test_cli_scan_text_json_and_exit_codes(messy, tmp_path, capsys):
+    assert cli_main(["scan", str(messy)]) == 0
+    text = capsys.readouterr().out
+    assert "tumour cells" in text and "truncated JPEG" in text and "Skipped files (9)" in text
+    assert cli_main(["scan", str(messy), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["classes"] == {"normal": 9, "tumour cells": 7} and len(data["skipped"]) == 9
+    lonely = tmp_path / "lonely"
+    factory.make_class_folder(lonely, {"one": 2})
+    assert cli_main(["scan", str(lonely)]) == 2
+    assert "at least two class folders" in capsys.readouterr().err
