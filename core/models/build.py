@@ -1,0 +1,248 @@
+"""Building backbones (with their weights), the classification head, and the classifier Foveal saves.
+
+The saved classifier takes raw RGB images of any size with values 0–255: resizing and the backbone's own
+preprocessing are layers inside it (standard Keras layers only, so it loads in safe mode anywhere).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.errors import ConfigError, WeightsError
+from core.models.blocks import Block, find_blocks
+from core.models.registry import BackboneSpec
+
+log = logging.getLogger(__name__)
+
+_IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)
+_TORCH_MEAN, _TORCH_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class FineTune:
+    """How much of the backbone learns: ``frozen``, the last ``n`` blocks, or ``all`` of it."""
+
+    kind: str  # "frozen" | "last" | "all"
+    n: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> FineTune:
+        """Parse ``frozen``, ``last:N`` or ``all``."""
+        t = text.strip().lower()
+        if t in ("frozen", "none", "head"):
+            return cls("frozen")
+        if t in ("all", "everything", "full"):
+            return cls("all")
+        m = re.fullmatch(r"last:(\d+)", t)
+        if m and int(m.group(1)) >= 1:
+            return cls("last", int(m.group(1)))
+        raise ConfigError(f"Fine-tune depth must be 'frozen', 'last:N' (N ≥ 1 blocks) or 'all'. Received: {text!r}")
+
+    def __str__(self) -> str:
+        return f"last:{self.n}" if self.kind == "last" else self.kind
+
+    def describe(self, n_blocks: int | None = None) -> str:
+        if self.kind == "frozen":
+            return "frozen backbone, training only the new head"
+        if self.kind == "all":
+            return "fine-tuning the whole backbone"
+        of = f" of {n_blocks}" if n_blocks else ""
+        return f"fine-tuning the last {self.n}{of} blocks"
+
+
+# ---- weights ----------------------------------------------------------------------------------------------
+
+DownloadFn = Callable[[int, int], None]
+
+
+def keras_cache_dir() -> str:
+    """Where Keras keeps downloaded weights (``~/.keras/models`` unless KERAS_HOME says otherwise)."""
+    base = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+    return os.path.join(base, "models")
+
+
+@contextlib.contextmanager
+def _download_hooks(spec: BackboneSpec, on_download: DownloadFn | None) -> Iterator[None]:
+    """Report Keras's weight download as progress, and turn a failed download into an actionable WeightsError."""
+    from keras.src.utils import file_utils
+
+    original_get_file, original_retrieve = file_utils.get_file, file_utils.urlretrieve
+
+    def retrieve(url, filename, reporthook=None, data=None):
+        def hook(count, block_size, total):
+            if reporthook is not None:
+                reporthook(count, block_size, total)
+            if on_download is not None:
+                on_download(min(count * block_size, total) if total > 0 else count * block_size, max(total, 0))
+
+        return original_retrieve(url, filename, hook, data)
+
+    def get_file(fname=None, origin=None, *args, **kwargs):
+        name = fname or os.path.basename(origin or "")
+        try:
+            return original_get_file(fname, origin, *args, **kwargs)
+        except Exception as exc:
+            target = os.path.join(keras_cache_dir(), name)
+            raise WeightsError(
+                f"ImageNet weights for {spec.name} could not be downloaded ({exc}). Keras expects the file "
+                f"'{name}' at {target}. Either put that file there, or choose a weights file you already have "
+                "(--weights PATH, or 'Choose weights file…' in the window), or train from random initialisation "
+                "(--weights none)."
+            ) from None
+
+    file_utils.get_file, file_utils.urlretrieve = get_file, retrieve
+    try:
+        yield
+    finally:
+        file_utils.get_file, file_utils.urlretrieve = original_get_file, original_retrieve
+
+
+def build_backbone(spec: BackboneSpec, image_size: int, weights: str | None,
+                   on_download: DownloadFn | None = None):
+    """Build ``spec``'s backbone without its top, for square inputs of ``image_size``.
+
+    Parameters
+    ----------
+    weights:
+        ``"imagenet"`` (Keras's download and cache), ``None``/``"none"`` (random initialisation) or a path to a
+        weights file (``.h5`` / ``.weights.h5``) for this backbone without its top.
+    on_download:
+        Called with ``(bytes_done, bytes_total)`` while ImageNet weights download.
+    """
+    import keras
+
+    if image_size < spec.min_size:
+        raise ConfigError(f"{spec.name} needs images of at least {spec.min_size}×{spec.min_size} pixels. "
+                          f"Received: image_size={image_size}. Choose a larger image size or another backbone.")
+    if isinstance(weights, str) and weights.lower() == "none":
+        weights = None
+    if weights not in (None, "imagenet") and not os.path.isfile(str(weights)):
+        raise WeightsError(f"Weights file {weights} does not exist. Choose an existing .h5 or .weights.h5 file "
+                           f"for {spec.name} without its top, or use --weights imagenet or --weights none.")
+    builder = getattr(keras.applications, spec.name)
+    kwargs = dict(include_top=False, weights=weights, input_shape=(image_size, image_size, 3), **spec.builder_kwargs)
+    with warnings.catch_warnings(record=True) as caught, _download_hooks(spec, on_download):
+        warnings.simplefilter("always")
+        try:
+            model = builder(**kwargs)
+        except WeightsError:
+            raise
+        except (ValueError, OSError, KeyError) as exc:
+            if weights in (None, "imagenet"):
+                raise
+            raise WeightsError(f"Weights file {weights} does not fit {spec.name} without its top: {exc}. "
+                               "Choose the file made for this backbone (include_top=False).") from None
+    for w in caught:
+        log.info("Keras: %s", w.message)
+    return model
+
+
+# ---- layers around the backbone ----------------------------------------------------------------------------
+
+
+def preprocess_affine(mode: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """The backbone's preprocess_input as ``y = x @ kernel + bias`` per pixel (None: nothing to do)."""
+    if mode == "none":
+        return None
+    if mode == "tf":
+        return np.eye(3, dtype=np.float32) / 127.5, -np.ones(3, np.float32)
+    if mode == "torch":
+        std, mean = np.array(_TORCH_STD, np.float32), np.array(_TORCH_MEAN, np.float32)
+        return np.diag(1.0 / (255.0 * std)).astype(np.float32), (-mean / std).astype(np.float32)
+    if mode == "caffe":  # RGB -> BGR, then subtract the ImageNet mean
+        return np.eye(3, dtype=np.float32)[:, ::-1].copy(), -np.array(_IMAGENET_MEAN_BGR, np.float32)
+    raise ValueError(f"Unknown preprocess mode {mode!r}")
+
+
+def preprocess_layer(spec: BackboneSpec):
+    """A frozen 1×1 convolution equal to the backbone's ``preprocess_input`` (a standard, portable layer)."""
+    import keras
+
+    affine = preprocess_affine(spec.preprocess)
+    if affine is None:
+        return None
+    kernel, bias = affine
+    layer = keras.layers.Conv2D(3, 1, name="preprocess", trainable=False, dtype="float32")
+    layer.build((None, None, None, 3))
+    layer.set_weights([kernel.reshape(1, 1, 3, 3), bias])
+    return layer
+
+
+def build_head(feature_dim: int, n_classes: int, dropout: float = 0.2):
+    """The new classification head on pooled features: dropout, then a dense softmax."""
+    import keras
+
+    inp = keras.Input((feature_dim,), name="features")
+    x = keras.layers.Dropout(dropout, name="head_dropout")(inp)
+    out = keras.layers.Dense(n_classes, activation="softmax", name="predictions", dtype="float32")(x)
+    return keras.Model(inp, out, name="head")
+
+
+def build_feature_model(backbone, spec: BackboneSpec, image_size: int, augment=None):
+    """Images (0–255, ``image_size`` square) → pooled features, with optional augmentation layers first."""
+    import keras
+
+    inp = keras.Input((image_size, image_size, 3), name="image")
+    x = augment(inp) if augment is not None else inp
+    pre = preprocess_layer(spec)
+    if pre is not None:
+        x = pre(x)
+    x = backbone(x, training=False)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    return keras.Model(inp, x, name="features")
+
+
+def assemble_classifier(backbone, head, spec: BackboneSpec, image_size: int, *, fixed_size: bool = False):
+    """The whole classifier: raw RGB images (any size, 0–255) → class probabilities.
+
+    With ``fixed_size`` the input is ``image_size`` square (used for training); otherwise any size, resized
+    inside the model with antialiased bilinear interpolation, the same way Foveal's decoder resizes.
+    """
+    import keras
+
+    shape = (image_size, image_size, 3) if fixed_size else (None, None, 3)
+    inp = keras.Input(shape, name="image", dtype="float32")
+    x = keras.layers.Resizing(image_size, image_size, interpolation="bilinear", antialias=True, name="resize")(inp)
+    pre = preprocess_layer(spec)
+    if pre is not None:
+        x = pre(x)
+    x = backbone(x, training=False)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    for layer in head.layers[1:]:
+        x = layer(x)
+    return keras.Model(inp, x, name=f"foveal_{spec.name.lower()}")
+
+
+def blocks_of(backbone, spec: BackboneSpec) -> list[Block]:
+    """The backbone's unfreezable blocks, bottom to top."""
+    return find_blocks(backbone, spec.block_pattern)
+
+
+def apply_fine_tune(backbone, spec: BackboneSpec, depth: FineTune) -> int:
+    """Make the chosen top blocks trainable and the rest frozen; return the number of trainable layers.
+
+    BatchNormalization layers stay in inference mode whatever their trainable flag, because the backbone is
+    always called with ``training=False`` (the Keras transfer-learning recipe).
+    """
+    if depth.kind == "frozen":
+        backbone.trainable = False
+        return 0
+    backbone.trainable = True
+    if depth.kind == "all":
+        return len(backbone.layers)
+    blocks = blocks_of(backbone, spec)
+    if depth.n > len(blocks):
+        raise ConfigError(f"{spec.name} has {len(blocks)} blocks; cannot fine-tune the last {depth.n}. "
+                          f"Choose last:1 … last:{len(blocks)}, or all.")
+    start = blocks[-depth.n].first
+    for i, layer in enumerate(backbone.layers):
+        layer.trainable = i >= start
+    return len(backbone.layers) - start

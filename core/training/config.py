@@ -1,0 +1,101 @@
+"""The settings of one training run, validated before anything heavy starts."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from core.errors import ConfigError
+from core.models.build import FineTune
+from core.models.registry import DEFAULT_BACKBONE, get_backbone
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run. Defaults are what the window starts with.
+
+    ``epochs`` is the number of epochs training the new head; when fine-tuning, ``fine_tune_epochs`` more
+    follow at ``learning_rate × fine_tune_lr_factor`` (default: as many as ``epochs``, 10× lower rate).
+    """
+
+    data_dir: str
+    backbone: str = DEFAULT_BACKBONE
+    fine_tune: str = "frozen"
+    epochs: int = 10
+    fine_tune_epochs: int | None = None
+    weights: str = "imagenet"
+    out_dir: str | None = None
+    seed: int = 1234
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    fine_tune_lr_factor: float = 0.1
+    augment: bool = False
+    augment_copies: int = 2
+    image_size: int | None = None
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    class_weights: str = "auto"
+    early_stopping_patience: int = 5
+    dropout: float = 0.2
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the first invalid setting and the values it accepts."""
+        spec = get_backbone(self.backbone)
+        self.backbone = spec.name
+        FineTune.parse(self.fine_tune)
+        _check(self.epochs >= 1, f"epochs must be at least 1. Received: epochs={self.epochs}")
+        _check(self.fine_tune_epochs is None or self.fine_tune_epochs >= 0,
+               f"fine_tune_epochs must be 0 or more. Received: {self.fine_tune_epochs}")
+        _check(self.batch_size >= 1, f"batch size must be at least 1. Received: {self.batch_size}")
+        _check(0 < self.learning_rate < 10, f"learning rate must be between 0 and 10. Received: {self.learning_rate}")
+        _check(0 < self.fine_tune_lr_factor <= 1, "fine_tune_lr_factor must be in (0, 1]. "
+               f"Received: {self.fine_tune_lr_factor}")
+        _check(self.augment_copies >= 1, f"augment_copies must be at least 1. Received: {self.augment_copies}")
+        _check(0 <= self.val_fraction < 1 and 0 <= self.test_fraction < 1
+               and self.val_fraction + self.test_fraction < 0.9,
+               f"validation and test fractions must each be in [0, 1) and leave at least 10% for training. "
+               f"Received: val={self.val_fraction}, test={self.test_fraction}")
+        _check(self.val_fraction > 0, "a validation split is needed to pick the best epoch: val_fraction > 0")
+        _check(self.class_weights in ("auto", "balanced", "none"),
+               f"class_weights must be 'auto', 'balanced' or 'none'. Received: {self.class_weights!r}")
+        _check(0 <= self.dropout < 1, f"dropout must be in [0, 1). Received: {self.dropout}")
+        _check(self.early_stopping_patience >= 0, "early_stopping_patience must be 0 (off) or more")
+        if self.image_size is not None and self.image_size < spec.min_size:
+            raise ConfigError(f"{spec.name} needs images of at least {spec.min_size}×{spec.min_size} pixels. "
+                              f"Received: image_size={self.image_size}. Choose a larger size or another backbone.")
+        if self.out_dir and _inside(self.out_dir, self.data_dir):
+            raise ConfigError(f"The run folder {self.out_dir} is inside the dataset folder {self.data_dir}; Foveal "
+                              "never writes there. Choose a run folder outside the dataset.")
+
+    @property
+    def depth(self) -> FineTune:
+        return FineTune.parse(self.fine_tune)
+
+    @property
+    def total_fine_tune_epochs(self) -> int:
+        if self.depth.kind == "frozen":
+            return 0
+        return self.epochs if self.fine_tune_epochs is None else self.fine_tune_epochs
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        """Build from a dict (e.g. a saved ``run_config.json``); unknown keys are an error, not ignored."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"Unknown setting(s) {', '.join(unknown)}. Known settings: {', '.join(sorted(names))}")
+        return cls(**data)
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+def _inside(child: str, parent: str) -> bool:
+    c, p = Path(os.path.realpath(child)), Path(os.path.realpath(parent))
+    return c == p or p in c.parents

@@ -1,0 +1,152 @@
+"""Decoding images once, in parallel, and passing them once through the frozen backbone.
+
+Decoding runs in a thread pool (Pillow releases the GIL) a batch ahead of the forward pass, so the CPU cores
+stay busy with both. Large results spill to memory-mapped files in the run's cache folder instead of RAM.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.data.decode import decode_image
+from core.data.scan import ImageRecord
+from core.errors import ImageDecodeError
+from core.training.cancel import Cancelled, CancelToken
+
+log = logging.getLogger(__name__)
+
+#: Arrays larger than this go to a memory-mapped file in the cache folder instead of RAM.
+SPILL_BYTES = 1 << 30
+
+
+@dataclass
+class Decoded:
+    """A batch of decoded images and which of the requested records they are."""
+
+    images: np.ndarray  # (B, S, S, 3) uint8
+    indices: list[int]  # positions in the requested record list
+    failed: list[tuple[str, str]]  # (relative path, reason)
+
+
+def allocate(shape: tuple[int, ...], dtype, spill_dir: Path | None, name: str) -> np.ndarray:
+    """A zeroed array, memory-mapped under ``spill_dir`` when it is larger than :data:`SPILL_BYTES`."""
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if spill_dir is None or nbytes <= SPILL_BYTES:
+        return np.zeros(shape, dtype)
+    spill_dir.mkdir(parents=True, exist_ok=True)
+    return np.lib.format.open_memmap(spill_dir / f"{name}.npy", mode="w+", dtype=dtype, shape=shape)
+
+
+def iter_decoded(records: Sequence[ImageRecord], size: int, batch_size: int,
+                 workers: int | None = None) -> Iterator[Decoded]:
+    """Yield decoded batches in order, decoding the next batch while the caller works on this one."""
+    workers = workers or max(2, os.cpu_count() or 2)
+
+    def one(i: int):
+        try:
+            return i, decode_image(records[i].path, size=(size, size)), None
+        except ImageDecodeError as exc:
+            return i, None, (records[i].rel, exc.reason)
+
+    starts = list(range(0, len(records), batch_size))
+    with ThreadPoolExecutor(workers, thread_name_prefix="foveal-decode") as pool:
+        pending: list[list[Future]] = []
+        for k in range(min(2, len(starts))):
+            pending.append([pool.submit(one, i) for i in range(starts[k], min(starts[k] + batch_size, len(records)))])
+        for k in range(len(starts)):
+            futures = pending.pop(0)
+            if k + 2 < len(starts):
+                s = starts[k + 2]
+                pending.append([pool.submit(one, i) for i in range(s, min(s + batch_size, len(records)))])
+            results = [f.result() for f in futures]
+            ok = [(i, img) for i, img, err in results if err is None]
+            failed = [err for _, _, err in results if err is not None]
+            images = np.stack([img for _, img in ok]) if ok else np.zeros((0, size, size, 3), np.uint8)
+            yield Decoded(images, [i for i, _ in ok], failed)
+
+
+@dataclass
+class FeatureSet:
+    """Pooled backbone features of one split, with labels and the records they came from."""
+
+    features: np.ndarray
+    labels: np.ndarray
+    records: list[ImageRecord]
+    failed: list[tuple[str, str]]
+
+
+ProgressFn = Callable[[int, int], None]
+
+
+def extract_features(
+    forward: Callable[[np.ndarray], np.ndarray],
+    records: Sequence[ImageRecord],
+    class_index: dict[str, int],
+    *,
+    size: int,
+    batch_size: int,
+    feature_dim: int,
+    copies: int = 0,
+    augmented_forward: Callable[[np.ndarray], np.ndarray] | None = None,
+    on_progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+    spill_dir: Path | None = None,
+    name: str = "features",
+) -> FeatureSet:
+    """One decode and one forward pass per image (plus ``copies`` augmented passes for training).
+
+    Raises :class:`Cancelled` (within one batch) when ``cancel`` is set.
+    """
+    rows = len(records) * (1 + copies)
+    out = allocate((rows, feature_dim), np.float32, spill_dir, name)
+    labels = np.zeros(rows, np.int64)
+    kept: list[int] = []
+    failed: list[tuple[str, str]] = []
+    done = 0
+    for batch in iter_decoded(records, size, batch_size):
+        if cancel is not None and cancel.cancelled:
+            raise Cancelled
+        failed += batch.failed
+        n = len(batch.indices)
+        if n:
+            passes = [forward] + [augmented_forward] * copies
+            for c, fn in enumerate(passes):
+                start = c * len(records) + len(kept)
+                out[start:start + n] = fn(batch.images)
+                labels[start:start + n] = [class_index[records[i].label] for i in batch.indices]
+            kept += batch.indices
+        done += n + len(batch.failed)
+        if on_progress is not None:
+            on_progress(done, len(records))
+    for rel, reason in failed:
+        log.warning("Skipped during feature extraction: %s: %s", rel, reason)
+    if len(kept) < len(records):  # compact away rows of images that failed to decode
+        keep_rows = np.concatenate([c * len(records) + np.arange(len(kept)) for c in range(1 + copies)])
+        out, labels = out[keep_rows], labels[keep_rows]
+    return FeatureSet(out, labels, [records[i] for i in kept], failed)
+
+
+def decode_all(records: Sequence[ImageRecord], class_index: dict[str, int], *, size: int, batch_size: int,
+               on_progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+               spill_dir: Path | None = None, name: str = "images"):
+    """Decode a split once into a uint8 array (memory-mapped when large), for fine-tuning and evaluation."""
+    images = allocate((len(records), size, size, 3), np.uint8, spill_dir, name)
+    kept: list[int] = []
+    failed: list[tuple[str, str]] = []
+    for batch in iter_decoded(records, size, batch_size):
+        if cancel is not None and cancel.cancelled:
+            raise Cancelled
+        images[len(kept):len(kept) + len(batch.indices)] = batch.images
+        kept += batch.indices
+        failed += batch.failed
+        if on_progress is not None:
+            on_progress(len(kept) + len(failed), len(records))
+    labels = np.array([class_index[records[i].label] for i in kept], np.int64)
+    return images[: len(kept)], labels, [records[i] for i in kept], failed

@@ -1,0 +1,334 @@
+"""``train(config, *, on_event, cancel)``: the one blocking entry point the CLI and the window both call.
+
+The recipe is the Keras transfer-learning guide's: train a new head on the frozen backbone, then (if asked)
+unfreeze the chosen top blocks and continue at a lower learning rate, BatchNormalization in inference mode.
+The frozen phase never runs the backbone more than once per image: features are extracted once and the head
+trains on them for every epoch (plus a fixed number of augmented copies when augmentation is on).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.data.scan import scan_dataset
+from core.models.build import FineTune, apply_fine_tune, assemble_classifier, blocks_of, build_backbone, build_head
+from core.models.registry import get_backbone
+from core.training.cancel import Cancelled, CancelToken
+from core.training.config import TrainConfig
+from core.training.events import (
+    Event,
+    FeaturesExtracting,
+    PhaseChanged,
+    TrainingFinished,
+    TrainingStarted,
+    WeightsDownloading,
+)
+from core.training.features import decode_all, extract_features
+from core.training.runfolder import library_versions, prepare_run_dir, write_json_atomic
+from core.training.split import SPLITS, make_split
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    """What a run produced. ``outcome`` is ``completed``, ``cancelled`` or ``early-stopped``."""
+
+    outcome: str
+    run_dir: str
+    model_path: str | None
+    test_accuracy: float | None
+    test_loss: float | None
+    best_epoch: int | None
+    classes: tuple[str, ...]
+    history: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def train(config: TrainConfig, *, on_event: Callable[[Event], None] | None = None,
+          cancel: CancelToken | None = None, clock: Callable[[], float] = time.monotonic) -> TrainResult:
+    """Train a classifier as ``config`` says and write its run folder.
+
+    Blocks until done; call it on a worker thread from a GUI. ``on_event`` receives every event of
+    :mod:`core.training.events` in order, on the calling thread. ``cancel`` stops the run within one batch;
+    the best weights so far are kept and saved, and the outcome is ``cancelled``.
+
+    Raises
+    ------
+    FovealError
+        For problems with the data, the settings or the weights, before or during the run.
+    """
+    return _Run(config, on_event or (lambda e: None), cancel or CancelToken(), clock).execute()
+
+
+class _Run:
+    def __init__(self, config: TrainConfig, emit, cancel: CancelToken, clock) -> None:
+        self.config, self.emit, self.cancel, self.clock = config, emit, cancel, clock
+        self.timings: dict[str, float] = {}
+        self.failed: list[tuple[str, str]] = []
+
+    # ---- the run ---------------------------------------------------------------------------------------
+    def execute(self) -> TrainResult:
+        from core.training.callback import RunTracker
+
+        start = self.clock()
+        self.tracker = RunTracker()
+        self._prepare()
+        self._build()
+        try:
+            self._head_phase()
+            if self.depth.kind != "frozen" and self.config.total_fine_tune_epochs > 0 and not self._stopped():
+                self._fine_tune_phase()
+        except Cancelled:
+            self.tracker.cancelled = True
+        return self._finish(self.clock() - start)
+
+    def _stopped(self) -> bool:
+        return self.tracker.cancelled or self.cancel.cancelled
+
+    def _prepare(self) -> None:
+        c = self.config
+        c.validate()
+        self.spec = get_backbone(c.backbone)
+        self.depth: FineTune = c.depth
+        self.size = c.image_size or self.spec.input_size
+        self.emit(PhaseChanged("preparing", f"Scanning {c.data_dir}"))
+        self.summary = scan_dataset(c.data_dir)
+        self.summary.require_trainable()
+        self.split = make_split(self.summary, c.val_fraction, c.test_fraction, c.seed)
+        self.classes = self.summary.classes
+        self.class_index = {name: i for i, name in enumerate(self.classes)}
+        self.run_dir = prepare_run_dir(c)
+        self.cache_dir = self.run_dir / ".cache"
+        self.cache_dir.mkdir(exist_ok=True)
+        self.checkpoint = self.run_dir / "checkpoint.weights.h5"  # best weights so far, until model.keras exists
+
+    def _build(self) -> None:
+        import keras
+
+        c = self.config
+        keras.utils.set_random_seed(c.seed)
+        weights = "none" if str(c.weights).lower() == "none" else c.weights
+        what = {"imagenet": "ImageNet weights", "none": "random initialisation (no pretrained weights)"}
+        self.emit(PhaseChanged("preparing", f"Loading {self.spec.name} with {what.get(weights, weights)}"))
+        self.backbone = build_backbone(self.spec, self.size, None if weights == "none" else weights,
+                                       on_download=lambda done, total: self.emit(WeightsDownloading(done, total)))
+        self.backbone.trainable = False
+        self.n_blocks = len(blocks_of(self.backbone, self.spec))
+        if self.depth.kind == "last" and self.depth.n > self.n_blocks:
+            from core.errors import ConfigError
+
+            raise ConfigError(f"{self.spec.name} has {self.n_blocks} blocks; cannot fine-tune the last "
+                              f"{self.depth.n}. Choose last:1 … last:{self.n_blocks}, or all.")
+        self.head = build_head(self.spec.feature_dim, len(self.classes), c.dropout)
+        self.augmenter = _augmenter(c.seed) if c.augment else None
+        n_train = len(self.split.train) * (1 + (c.augment_copies if c.augment else 0))
+        phases = ("head",) + (("fine-tune",) if self.depth.kind != "frozen" and c.total_fine_tune_epochs else ())
+        self.emit(TrainingStarted(
+            run_dir=str(self.run_dir), backbone=self.spec.name, fine_tune=str(self.depth), classes=self.classes,
+            n_train=len(self.split.train), n_val=len(self.split.val), n_test=len(self.split.test),
+            epochs=c.epochs + (c.total_fine_tune_epochs if len(phases) > 1 else 0),
+            steps_per_epoch=math.ceil(n_train / c.batch_size), phases=phases, weights=str(weights)))
+
+    # ---- phase 1: features once, then the head ---------------------------------------------------------
+    def _head_phase(self) -> None:
+        c = self.config
+        t0 = self.clock()
+        total = sum(len(self.split.of(s)) for s in SPLITS)
+        desc = f"Extracting features: one pass of {self.spec.name} over {total} images"
+        self.emit(PhaseChanged("extracting", desc))
+        if self.depth.kind == "frozen":
+            self.features = self._extract_streaming(total)
+        else:
+            self.features = self._extract_cached(total)
+        self.timings["extract_features"] = self.clock() - t0
+        t0 = self.clock()
+        self.emit(PhaseChanged("head", f"Training the new head ({c.epochs} epochs)", first_epoch=1))
+        train_x, train_y = self.features["train"]
+        self._fit(self.head, train_x, train_y, self.features["val"], c.learning_rate, c.epochs, "head",
+                  on_best=lambda: self.head.save_weights(self.checkpoint))
+        self.timings["head"] = self.clock() - t0
+
+    def _extract_streaming(self, total: int) -> dict:
+        c = self.config
+        forward = _forward_fn(self.backbone, self.spec, self.size)
+        aug_forward = _forward_fn(self.backbone, self.spec, self.size, self.augmenter) if self.augmenter else None
+        out, offset = {}, 0
+        for split in SPLITS:
+            records = self.split.of(split)
+            copies = c.augment_copies if (split == "train" and c.augment) else 0
+            fs = extract_features(
+                forward, records, self.class_index, size=self.size, batch_size=max(c.batch_size, 16),
+                feature_dim=self.spec.feature_dim, copies=copies, augmented_forward=aug_forward,
+                on_progress=lambda d, _t, o=offset, s=split: self.emit(FeaturesExtracting(o + d, total, s)),
+                cancel=self.cancel, spill_dir=self.cache_dir, name=f"features_{split}")
+            self.failed += fs.failed
+            out[split] = (fs.features, fs.labels)
+            offset += len(records)
+        return out
+
+    def _extract_cached(self, total: int) -> dict:
+        """Fine-tuning: decode each split once into a uint8 cache, then take head features from it."""
+        c = self.config
+        forward = _forward_fn(self.backbone, self.spec, self.size)
+        self.images, out, offset = {}, {}, 0
+        for split in SPLITS:
+            records = self.split.of(split)
+            images, labels, _kept, failed = decode_all(
+                records, self.class_index, size=self.size, batch_size=max(c.batch_size, 16),
+                cancel=self.cancel, spill_dir=self.cache_dir, name=f"images_{split}")
+            self.failed += failed
+            self.images[split] = (images, labels)
+            feats = np.zeros((len(images), self.spec.feature_dim), np.float32)
+            for i in range(0, len(images), 32):
+                if self.cancel.cancelled:
+                    raise Cancelled
+                feats[i:i + 32] = forward(images[i:i + 32])
+                self.emit(FeaturesExtracting(offset + min(i + 32, len(images)), total, split))
+            out[split] = (feats, labels)
+            offset += len(records)
+        return out
+
+    # ---- phase 2: fine-tune the chosen blocks ------------------------------------------------------------
+    def _fine_tune_phase(self) -> None:
+        import keras
+
+        c = self.config
+        t0 = self.clock()
+        apply_fine_tune(self.backbone, self.spec, self.depth)
+        model = assemble_classifier(self.backbone, self.head, self.spec, self.size, fixed_size=True)
+        if self.augmenter is not None:
+            inp = keras.Input((self.size, self.size, 3), name="image")
+            model = keras.Model(inp, model(self.augmenter(inp)), name="fine_tune")
+        self.trained_model = model
+        desc = self.depth.describe(self.n_blocks)
+        self.emit(PhaseChanged("fine-tune", f"{desc[0].upper()}{desc[1:]} of {self.spec.name} "
+                               f"at learning rate {c.learning_rate * c.fine_tune_lr_factor:g}",
+                               first_epoch=self.tracker.epochs_done + 1))
+        train_x, train_y = self.images["train"]
+        self._fit(model, train_x, train_y, self.images["val"], c.learning_rate * c.fine_tune_lr_factor,
+                  c.total_fine_tune_epochs, "fine-tune",
+                  on_best=lambda: model.save_weights(self.checkpoint))
+        self.timings["fine_tune"] = self.clock() - t0
+
+    def _fit(self, model, x, y, val, learning_rate: float, epochs: int, phase: str, on_best) -> None:
+        import keras
+
+        from core.training.callback import EventCallback
+
+        c = self.config
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        callback = EventCallback(phase=phase, tracker=self.tracker, emit=self.emit, cancel=self.cancel,
+                                 steps_per_epoch=math.ceil(len(x) / c.batch_size), n_samples=len(x),
+                                 batch_size=c.batch_size, patience=c.early_stopping_patience, on_best=on_best,
+                                 clock=self.clock)
+        model.fit(x, y, batch_size=c.batch_size, epochs=epochs, validation_data=val, shuffle=True, verbose=0,
+                  class_weight=self._class_weights(y), callbacks=[callback])
+
+    def _class_weights(self, y: np.ndarray) -> dict[int, float] | None:
+        mode = self.config.class_weights
+        counts = np.bincount(y, minlength=len(self.classes))
+        present = counts[counts > 0]
+        if mode == "none" or (mode == "auto" and present.max() / present.min() < 1.5):
+            return None
+        from sklearn.utils.class_weight import compute_class_weight
+
+        weights = compute_class_weight("balanced", classes=np.flatnonzero(counts), y=y)
+        return {int(k): float(w) for k, w in zip(np.flatnonzero(counts), weights, strict=True)}
+
+    # ---- the end -----------------------------------------------------------------------------------------
+    def _finish(self, seconds: float) -> TrainResult:
+        t = self.tracker
+        outcome = "cancelled" if t.cancelled else "early-stopped" if t.early_stopped else "completed"
+        model_path = acc = loss = None
+        if t.best_epoch is not None:
+            self.emit(PhaseChanged("evaluating", "Measuring accuracy on the held-out test images"))
+            acc, loss = self._evaluate_test()
+            self.emit(PhaseChanged("saving", "Saving the model"))
+            model_path = str(self._save_model())
+        shutil.rmtree(self.cache_dir, ignore_errors=True)
+        self._write_run_json(outcome, model_path, acc, loss, seconds)
+        self.emit(TrainingFinished(outcome, t.best_epoch, str(self.run_dir), model_path, acc, loss, seconds,
+                                   {"epochs": list(t.history)}))
+        return TrainResult(outcome, str(self.run_dir), model_path, acc, loss, t.best_epoch, self.classes,
+                           list(t.history), seconds)
+
+    def _evaluate_test(self) -> tuple[float | None, float | None]:
+        if self.depth.kind == "frozen" or not hasattr(self, "trained_model"):
+            x, y = self.features["test"]
+            model = self.head
+        else:
+            (x, y), model = self.images["test"], self.trained_model
+        if len(x) == 0:
+            return None, None
+        result = model.evaluate(x, y, batch_size=self.config.batch_size, verbose=0, return_dict=True)
+        return float(result["accuracy"]), float(result["loss"])
+
+    def _save_model(self) -> Path:
+        model = assemble_classifier(self.backbone, self.head, self.spec, self.size)
+        self.backbone.trainable = False
+        path = self.run_dir / "model.keras"
+        tmp = self.run_dir / ".model.saving.keras"
+        model.save(tmp)
+        tmp.replace(path)
+        self.checkpoint.unlink(missing_ok=True)
+        return path
+
+    def _write_run_json(self, outcome, model_path, acc, loss, seconds) -> None:
+        c, t = self.config, self.tracker
+        data = {
+            "format": "foveal-run", "version": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "outcome": outcome, "config": c.to_dict(), "seed": c.seed, "backbone": self.spec.to_dict(),
+            "image_size": self.size, "fine_tune": str(self.depth), "n_blocks": self.n_blocks,
+            "classes": list(self.classes), "dataset": {"root": self.summary.root, "layout": self.summary.layout},
+            "split": self.split.to_dict(),
+            "skipped_during_training": [{"file": f, "reason": r} for f, r in self.failed],
+            "versions": library_versions(), "history": t.history, "best_epoch": t.best_epoch,
+            "test": {"accuracy": acc, "loss": loss, "n": len(self.split.test)},
+            "model": Path(model_path).name if model_path else None,
+            "timings": {**self.timings, "total": seconds},
+        }
+        write_json_atomic(self.run_dir / "run.json", data)
+
+
+def _augmenter(seed: int):
+    """Flip, small rotation, zoom and contrast, as Keras preprocessing layers (active only when training)."""
+    import keras
+
+    return keras.Sequential([
+        keras.layers.RandomFlip("horizontal", seed=seed),
+        keras.layers.RandomRotation(0.05, seed=seed + 1),
+        keras.layers.RandomZoom(0.1, seed=seed + 2),
+        keras.layers.RandomContrast(0.1, seed=seed + 3),
+    ], name="augment")
+
+
+def _forward_fn(backbone, spec, size: int, augmenter=None):
+    """A compiled function: uint8 image batch → pooled features (augmented when an augmenter is given)."""
+    import keras
+    import tensorflow as tf
+
+    from core.models.build import preprocess_layer
+
+    pre = preprocess_layer(spec)
+    pool = keras.layers.GlobalAveragePooling2D()
+
+    @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.uint8)])
+    def forward(images):
+        x = tf.cast(images, tf.float32)
+        if augmenter is not None:
+            x = augmenter(x, training=True)
+        if pre is not None:
+            x = pre(x)
+        return pool(backbone(x, training=False))
+
+    return lambda batch: forward(batch).numpy()
