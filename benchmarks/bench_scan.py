@@ -22,10 +22,7 @@ from core.data import scan_dataset
 
 def generate(root: Path, n: int) -> None:
     rng = np.random.default_rng(0)
-    templates = []
-    for k in range(16):
-        arr = rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)
-        templates.append(arr)
+    templates = [rng.integers(0, 255, (32, 32, 3), dtype=np.uint8) for _ in range(16)]
     for i in range(n):
         folder = root / f"class_{i % 4}"
         folder.mkdir(exist_ok=True)

@@ -1,21 +1,141 @@
-"""Sub-commands beyond ``scan``: demo (and, as they arrive, training and evaluation commands)."""
+"""Sub-commands beyond ``scan``: train, backbones, demo."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import signal
+import sys
 from pathlib import Path
+
+from core.errors import WeightsError
 
 SAMPLES = Path(__file__).resolve().parent.parent / "resources" / "samples"
 
 
+def _run_training(config, json_events: bool) -> int:
+    """Run ``train`` in the foreground: Ctrl-C cancels cleanly (a second Ctrl-C aborts)."""
+    from core.training import CancelToken, train
+    from core.training.progress import TerminalProgress, json_lines
+
+    token = CancelToken()
+
+    def on_sigint(signum, frame):
+        if token.cancelled:
+            raise KeyboardInterrupt
+        token.cancel()
+        print("\nCancelling after this batch; the best model so far is kept (Ctrl-C again to abort).",
+              file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        result = train(config, on_event=json_lines() if json_events else TerminalProgress(), cancel=token)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return 0 if result.outcome != "cancelled" else 130
+
+
+def _config_from_args(args: argparse.Namespace):
+    from core.training import TrainConfig
+
+    if args.config:
+        data = json.loads(Path(args.config).read_text(encoding="utf-8"))
+        if args.folder:
+            data["data_dir"] = args.folder
+        return TrainConfig.from_dict(data)
+    return TrainConfig(
+        data_dir=args.folder, backbone=args.backbone, fine_tune=args.fine_tune, epochs=args.epochs,
+        fine_tune_epochs=args.fine_tune_epochs, weights=args.weights, out_dir=args.out, seed=args.seed,
+        batch_size=args.batch_size, learning_rate=args.learning_rate, augment=args.augment,
+        image_size=args.image_size,
+    )
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    if not args.folder and not args.config:
+        print("error: give a dataset folder (or --config run_config.json)", file=sys.stderr)
+        return 2
+    return _run_training(_config_from_args(args), args.json_events)
+
+
+def _cmd_backbones(args: argparse.Namespace) -> int:
+    from core.models.registry import BACKBONES
+
+    rows = [spec.to_dict() for spec in BACKBONES.values()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'backbone':<19}{'input':>6}{'top-1':>7}{'MB':>6}{'params':>9}  {'speed':<10}good for")
+    for r in rows:
+        mark = " *" if r["recommended"] else ""
+        print(f"{r['name'] + mark:<19}{r['input_size']:>6}{r['top1']:>6.1f}%{r['size_mb']:>6.0f}"
+              f"{r['params_m']:>8.1f}M  {r['speed']:<10}{r['good_for']}")
+    print("* recommended default: fast on a CPU. top-1: ImageNet accuracy; MB/params: the full Keras model.")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from core.cli import _cmd_scan
+    from core.training import TrainConfig
 
-    print(f"Foveal demo on the bundled sample: {SAMPLES}\n")
-    return _cmd_scan(argparse.Namespace(folder=str(SAMPLES), json=False))
+    print(f"Foveal demo: training on the bundled sample in {SAMPLES}\n")
+    _cmd_scan(argparse.Namespace(folder=str(SAMPLES), json=False))
+    print()
+    out = args.out or str(_demo_run_dir())
+    config = TrainConfig(str(SAMPLES), epochs=args.epochs, weights=args.weights, out_dir=out)
+    try:
+        from core.models.build import build_backbone
+        from core.models.registry import get_backbone
+
+        if config.weights != "none":  # check the weights first, so the fallback is announced before training
+            build_backbone(get_backbone(config.backbone), 96, config.weights)
+    except WeightsError as exc:
+        print(f"{exc}\n\nThe demo goes on WITHOUT pretrained weights: it trains {config.backbone} from random "
+              "initialisation (all layers, smaller images). Expect it to be slow and close to guessing on 120 "
+              "images: transfer learning needs the pretrained weights. Only the demo falls back like this; "
+              "`foveal train` stops instead. Rerun with --weights FILE to use a weights file you have.\n",
+              file=sys.stderr)
+        # Random features are no use to a head alone: one head epoch, then the whole network learns.
+        config = TrainConfig(str(SAMPLES), weights="none", fine_tune="all", epochs=1,
+                             fine_tune_epochs=args.epochs, image_size=96, learning_rate=1e-2,
+                             early_stopping_patience=8, out_dir=out)
+    return _run_training(config, json_events=False)
+
+
+def _demo_run_dir() -> Path:
+    import time
+
+    from platformdirs import user_data_path
+
+    return user_data_path("foveal") / "runs" / f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the sub-commands of this module to the ``foveal`` parser."""
-    demo = sub.add_parser("demo", help="run Foveal on the sample images that ship with it")
+    from core.models.registry import DEFAULT_BACKBONE
+
+    t = sub.add_parser("train", help="train a classifier on a dataset folder")
+    t.add_argument("folder", nargs="?", help="folder with one sub-folder per class (or train/val/test)")
+    t.add_argument("--backbone", default=DEFAULT_BACKBONE, help=f"see `foveal backbones` (default {DEFAULT_BACKBONE})")
+    t.add_argument("--fine-tune", default="frozen", metavar="frozen|last:N|all",
+                   help="how much of the backbone learns (default frozen: only the new head)")
+    t.add_argument("--epochs", type=int, default=10, help="epochs training the head (default 10)")
+    t.add_argument("--fine-tune-epochs", type=int, default=None, help="epochs fine-tuning (default: --epochs)")
+    t.add_argument("--weights", default="imagenet", help="imagenet (default), none, or a weights file path")
+    t.add_argument("--out", default=None, help="run folder (default ./foveal-runs/DATE-BACKBONE)")
+    t.add_argument("--seed", type=int, default=1234, help="fixes the split and the initialisation")
+    t.add_argument("--batch-size", type=int, default=32)
+    t.add_argument("--learning-rate", type=float, default=1e-3, help="head learning rate; fine-tuning uses 1/10")
+    t.add_argument("--image-size", type=int, default=None, help="square input size (default: the backbone's)")
+    t.add_argument("--augment", action="store_true", help="flip, small rotation, zoom and contrast changes")
+    t.add_argument("--json-events", action="store_true", help="print one JSON event per line on stdout")
+    t.add_argument("--config", default=None, help="a run_config.json saved by the window (other options ignored)")
+    t.set_defaults(func=_cmd_train)
+    b = sub.add_parser("backbones", help="list the pretrained backbones")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=_cmd_backbones)
+    demo = sub.add_parser("demo", help="train on the sample images that ship with Foveal")
+    demo.add_argument("--weights", default="imagenet", help="imagenet (default), none, or a weights file path")
+    demo.add_argument("--epochs", type=int, default=10)
+    demo.add_argument("--out", default=None, help="run folder (default: in Foveal's user data folder)")
     demo.set_defaults(func=_cmd_demo)

@@ -200,11 +200,14 @@ def build_feature_model(backbone, spec: BackboneSpec, image_size: int, augment=N
     return keras.Model(inp, x, name="features")
 
 
-def assemble_classifier(backbone, head, spec: BackboneSpec, image_size: int, *, fixed_size: bool = False):
+def assemble_classifier(backbone, head, spec: BackboneSpec, image_size: int, *, fixed_size: bool = False,
+                        batchnorm_learns: bool = False):
     """The whole classifier: raw RGB images (any size, 0–255) → class probabilities.
 
     With ``fixed_size`` the input is ``image_size`` square (used for training); otherwise any size, resized
     inside the model with antialiased bilinear interpolation, the same way Foveal's decoder resizes.
+    BatchNormalization runs in inference mode (pretrained statistics kept) unless ``batchnorm_learns``, which
+    is for training from random initialisation, where there are no statistics to keep.
     """
     import keras
 
@@ -214,7 +217,7 @@ def assemble_classifier(backbone, head, spec: BackboneSpec, image_size: int, *, 
     pre = preprocess_layer(spec)
     if pre is not None:
         x = pre(x)
-    x = backbone(x, training=False)
+    x = backbone(x) if batchnorm_learns else backbone(x, training=False)
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     for layer in head.layers[1:]:
         x = layer(x)

@@ -204,7 +204,13 @@ class _Run:
         c = self.config
         t0 = self.clock()
         apply_fine_tune(self.backbone, self.spec, self.depth)
-        model = assemble_classifier(self.backbone, self.head, self.spec, self.size, fixed_size=True)
+        from_scratch = str(c.weights).lower() == "none"
+        if from_scratch:  # no pretrained statistics: let BatchNormalization learn them quickly on small data
+            for layer in self.backbone.layers:
+                if isinstance(layer, keras.layers.BatchNormalization):
+                    layer.momentum = min(layer.momentum, 0.9)
+        model = assemble_classifier(self.backbone, self.head, self.spec, self.size, fixed_size=True,
+                                    batchnorm_learns=from_scratch)
         if self.augmenter is not None:
             inp = keras.Input((self.size, self.size, 3), name="image")
             model = keras.Model(inp, model(self.augmenter(inp)), name="fine_tune")

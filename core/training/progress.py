@@ -1,0 +1,107 @@
+"""Showing a run's events in a terminal: a progress bar with ETA, or one JSON object per line."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import TextIO
+
+from core.training.events import (
+    BatchesEnded,
+    EpochEnded,
+    Event,
+    FeaturesExtracting,
+    PhaseChanged,
+    TrainingFinished,
+    TrainingStarted,
+    WeightsDownloading,
+    event_to_dict,
+)
+
+
+def json_lines(stream: TextIO = sys.stdout):
+    """An ``on_event`` that prints every event as one JSON line."""
+
+    def on_event(event: Event) -> None:
+        stream.write(json.dumps(event_to_dict(event), ensure_ascii=False) + "\n")
+        stream.flush()
+
+    return on_event
+
+
+def format_eta(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    h, rest = divmod(seconds, 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
+
+
+class TerminalProgress:
+    """An ``on_event`` that draws a progress bar on a terminal (or plain lines when not a terminal)."""
+
+    def __init__(self, stream: TextIO = sys.stderr, clock=time.monotonic) -> None:
+        self.stream, self.clock = stream, clock
+        self.tty = stream.isatty()
+        self.total_steps = self.steps_done = 0
+        self.phase_start = clock()
+        self.phase_steps0 = 0
+        self.epochs = 0
+        self.last = ""
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, TrainingStarted):
+            self.epochs = event.epochs
+            self.total_steps = event.epochs * event.steps_per_epoch
+            self._line(f"Training {event.backbone} ({event.fine_tune}) on {event.n_train} images, validating on "
+                       f"{event.n_val}, testing on {event.n_test}; classes: {', '.join(event.classes)}")
+        elif isinstance(event, PhaseChanged):
+            self.phase_start, self.phase_steps0 = self.clock(), self.steps_done
+            self._line(event.description + ("…" if event.phase not in ("head", "fine-tune") else ""))
+        elif isinstance(event, WeightsDownloading):
+            self._bar(event.done, event.total or 1, "downloading weights")
+        elif isinstance(event, FeaturesExtracting):
+            self._bar(event.done, event.total, f"features {event.done}/{event.total}", eta_of=event)
+        elif isinstance(event, BatchesEnded):
+            self.steps_done = event.steps[-1]
+            self._bar(self.steps_done, self.total_steps,
+                      f"epoch {event.epoch}/{self.epochs} loss {event.running_loss[-1]:.4f}", steps=True)
+        elif isinstance(event, EpochEnded):
+            self._line(f"epoch {event.epoch}/{self.epochs} ({event.phase}): loss {event.loss:.4f}, accuracy "
+                       f"{event.accuracy:.3f}, val_loss {event.val_loss:.4f}, val_accuracy {event.val_accuracy:.3f} "
+                       f"({event.seconds:.1f} s)")
+        elif isinstance(event, TrainingFinished):
+            self._finished(event)
+
+    def _finished(self, event: TrainingFinished) -> None:
+        lines = [f"Run {event.outcome} in {format_eta(event.seconds)}."]
+        if event.best_epoch is not None:
+            lines.append(f"Best epoch: {event.best_epoch} (its weights were kept).")
+        if event.test_accuracy is not None:
+            lines.append(f"Test accuracy: {event.test_accuracy:.1%} (loss {event.test_loss:.4f}) on held-out images.")
+        lines.append(f"Model: {event.model_path}" if event.model_path else "No model was saved (no epoch finished).")
+        lines.append(f"Run folder: {event.run_dir}")
+        for line in lines:
+            self._line(line)
+
+    def _bar(self, done: int, total: int, label: str, *, steps: bool = False, eta_of=None) -> None:
+        if not self.tty:
+            return
+        frac = min(1.0, done / total) if total else 0.0
+        elapsed = self.clock() - self.phase_start
+        base = self.phase_steps0 if steps else 0
+        rate_done = done - base
+        remaining = total - done
+        eta = f" ETA {format_eta(elapsed / rate_done * remaining)}" if rate_done > 0 and remaining > 0 else ""
+        width = 28
+        bar = "█" * int(frac * width) + "·" * (width - int(frac * width))
+        text = f"\r{bar} {frac:4.0%} {label}{eta}"
+        self.stream.write(text.ljust(len(self.last)))
+        self.stream.flush()
+        self.last = text
+
+    def _line(self, text: str) -> None:
+        if self.tty and self.last:
+            self.stream.write("\r" + " " * len(self.last) + "\r")
+            self.last = ""
+        self.stream.write(text + "\n")
+        self.stream.flush()

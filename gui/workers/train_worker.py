@@ -1,0 +1,70 @@
+"""Running ``core.training.train`` on a worker thread that the window owns.
+
+The worker is a ``QObject`` moved to a ``QThread``. Events from the core cross to the GUI thread as queued
+signals; the window connects them to bound slots. Cancel is a thread-safe token set from the GUI thread.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from core.errors import FovealError
+from core.training.cancel import CancelToken
+from core.training.config import TrainConfig
+
+
+def _real_train(config, *, on_event, cancel):
+    from core.training import train  # TensorFlow is imported here, on the worker thread
+
+    return train(config, on_event=on_event, cancel=cancel)
+
+
+class TrainWorker(QObject):
+    """Runs one training job. Create it, call :meth:`start`, and listen to its signals."""
+
+    sig_event = Signal(object)
+    """Every core training event (a frozen dataclass from core.training.events), in order."""
+    sig_finished = Signal(object)
+    """The run ended (completed, cancelled or early-stopped): the ``TrainResult``."""
+    sig_failed = Signal(str, str, bool)
+    """The run failed: message in plain words, traceback details, and whether it is the user's to fix."""
+
+    def __init__(self, config: TrainConfig, train_fn: Callable | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.train_fn = train_fn or _real_train
+        self.cancel_token = CancelToken()
+        self.thread = QThread()
+        self.thread.setObjectName("foveal-training")
+        self.moveToThread(self.thread)
+        self.thread.started.connect(self._run)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def cancel(self) -> None:
+        """Ask the run to stop after the current batch (returns at once)."""
+        self.cancel_token.cancel()
+
+    def wait(self, msecs: int = -1) -> bool:
+        """Block until the thread has ended (used when the window closes)."""
+        return self.thread.wait() if msecs < 0 else self.thread.wait(msecs)
+
+    def is_running(self) -> bool:
+        return self.thread.isRunning()
+
+    @Slot()
+    def _run(self) -> None:
+        try:
+            result = self.train_fn(self.config, on_event=self.sig_event.emit, cancel=self.cancel_token)
+        except FovealError as exc:
+            self.sig_failed.emit(str(exc), traceback.format_exc(), True)
+        except Exception as exc:  # a bug: the window shows details; nothing dies silently in this thread
+            self.sig_failed.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc(), False)
+        else:
+            self.sig_finished.emit(result)
+        finally:
+            self.thread.quit()

@@ -1,0 +1,140 @@
+"""Backbone registry, blocks, preprocessing layers and weights handling."""
+
+from __future__ import annotations
+
+import urllib.error
+
+import numpy as np
+import pytest
+
+from core.errors import ConfigError, WeightsError
+from core.models import BACKBONES, get_backbone
+from core.models.build import (
+    FineTune,
+    apply_fine_tune,
+    assemble_classifier,
+    blocks_of,
+    build_backbone,
+    build_head,
+    preprocess_affine,
+)
+from tests.core.conftest import MOBILENET_V1_WEIGHTS
+
+SEED_SEVEN = ["VGG16", "VGG19", "ResNet50", "ResNet101", "ResNet152", "InceptionV3", "Xception"]
+OTHERS_FAST = ["MobileNetV2", "MobileNet", "MobileNetV3Small", "EfficientNetB0", "EfficientNetV2B0", "DenseNet121",
+               "ResNet50V2", "NASNetMobile"]
+OTHERS_SLOW = sorted(set(BACKBONES) - set(SEED_SEVEN) - set(OTHERS_FAST))
+
+
+def test_registry_has_every_required_backbone():
+    required = SEED_SEVEN + ["ResNet50V2", "ResNet101V2", "ResNet152V2", "InceptionResNetV2", "MobileNet",
+                             "MobileNetV2", "MobileNetV3Small", "MobileNetV3Large", "DenseNet121", "DenseNet169",
+                             "DenseNet201", "NASNetMobile", "NASNetLarge", "ConvNeXtTiny", "ConvNeXtSmall",
+                             "ConvNeXtBase", "ConvNeXtLarge"]
+    required += [f"EfficientNetB{i}" for i in range(8)]
+    required += [f"EfficientNetV2{s}" for s in ("B0", "B1", "B2", "B3", "S", "M", "L")]
+    assert set(required) <= set(BACKBONES)
+    assert get_backbone("inceptionv3").input_size == 299 and get_backbone("Xception").input_size == 299
+    assert get_backbone("ResNet50").input_size == 224
+
+
+def test_unknown_backbone_suggests_close_names():
+    with pytest.raises(ConfigError, match="Did you mean ResNet50"):
+        get_backbone("ResNet05")
+
+
+@pytest.mark.parametrize("mode, module", [("tf", "mobilenet_v2"), ("caffe", "resnet50"), ("torch", "densenet")])
+def test_preprocess_affine_equals_keras_preprocess_input(mode, module):
+    import importlib
+
+    keras_pre = importlib.import_module(f"keras.applications.{module}").preprocess_input
+    x = np.random.default_rng(0).uniform(0, 255, (2, 5, 5, 3)).astype(np.float32)
+    kernel, bias = preprocess_affine(mode)
+    ours = x @ kernel + bias
+    np.testing.assert_allclose(ours, np.asarray(keras_pre(x.copy())), rtol=1e-5, atol=1e-4)
+
+
+def _exercise(name: str) -> None:
+    """Build with random weights at a small size, check features and blocks, train one step at last:1."""
+    import keras
+
+    spec = get_backbone(name)
+    size = max(spec.min_size, 32)
+    backbone = build_backbone(spec, size, None)
+    assert backbone.output.shape[-1] == spec.feature_dim
+    blocks = blocks_of(backbone, spec)
+    assert len(blocks) >= 2 and blocks[0].first == 0 and blocks[-1].last == len(backbone.layers) - 1
+    n = apply_fine_tune(backbone, spec, FineTune("last", 1))
+    assert 0 < n < len(backbone.layers)
+    assert backbone.layers[0].trainable is False and backbone.layers[-1].trainable is True
+    model = assemble_classifier(backbone, build_head(spec.feature_dim, 2), spec, size, fixed_size=True)
+    model.compile(keras.optimizers.SGD(1e-3), "sparse_categorical_crossentropy")
+    before = [w.copy() for w in backbone.get_weights()]
+    x = np.random.default_rng(0).integers(0, 255, (2, size, size, 3)).astype(np.float32)
+    loss = model.train_on_batch(x, np.array([0, 1]))
+    assert np.isfinite(loss)
+    changed = [not np.array_equal(a, b) for a, b in zip(before, backbone.get_weights(), strict=True)]
+    assert any(changed) and not all(changed)  # the top block learned, the bottom did not
+
+
+@pytest.mark.parametrize("name", SEED_SEVEN + OTHERS_FAST)
+def test_backbone_builds_and_trains_one_step(name):
+    _exercise(name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", OTHERS_SLOW)
+def test_heavy_backbone_builds_and_trains_one_step(name):
+    _exercise(name)
+
+
+def test_fine_tune_parsing():
+    assert FineTune.parse("frozen").kind == "frozen" and FineTune.parse("ALL").kind == "all"
+    assert FineTune.parse("last:3") == FineTune("last", 3)
+    for bad in ("last:0", "last", "half", "last:x"):
+        with pytest.raises(ConfigError, match="frozen"):
+            FineTune.parse(bad)
+
+
+def test_too_small_image_is_a_clear_error():
+    with pytest.raises(ConfigError, match="at least 75×75"):
+        build_backbone(get_backbone("InceptionV3"), 40, None)
+
+
+def test_offline_imagenet_names_the_file_and_the_ways_out(monkeypatch, tmp_path):
+    from keras.src.utils import file_utils
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(file_utils, "urlretrieve", offline)
+    with pytest.raises(WeightsError) as info:
+        build_backbone(get_backbone("MobileNetV2"), 96, "imagenet")
+    message = str(info.value)
+    assert "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.h5" in message
+    assert "--weights PATH" in message and "--weights none" in message
+
+
+def test_weights_file_loads_and_changes_features(mobilenet_v2_weights):
+    spec = get_backbone("MobileNetV2")
+    real = build_backbone(spec, 64, str(mobilenet_v2_weights))
+    random = build_backbone(spec, 64, None)
+    kernel = next(w for w in real.weights if "Conv1" in w.path and "kernel" in w.path)
+    import h5py
+
+    with h5py.File(mobilenet_v2_weights) as f:
+        names: list[str] = []
+        f.visit(names.append)
+        stored = next(f[n][()] for n in names if "Conv1" in n and "kernel" in n and isinstance(f[n], h5py.Dataset))
+    np.testing.assert_array_equal(np.asarray(kernel), stored)
+    assert not np.array_equal(np.asarray(kernel), np.asarray(next(w for w in random.weights if w.path == kernel.path)))
+
+
+def test_wrong_weights_file_is_refused(tmp_path):
+    if not MOBILENET_V1_WEIGHTS.exists():
+        pytest.skip("shared MobileNet v1 weights not present")
+    with pytest.raises(WeightsError, match="does not fit MobileNetV2"):
+        build_backbone(get_backbone("MobileNetV2"), 96, str(MOBILENET_V1_WEIGHTS))
+    with pytest.raises(WeightsError, match="does not exist"):
+        build_backbone(get_backbone("MobileNetV2"), 96, str(tmp_path / "missing.h5"))
