@@ -1,28 +1,210 @@
-"""The main window: wiring only; panels and workers live in their own modules."""
+"""The main window: wiring only. Panels show things, workers do things, this connects them."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QMainWindow
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, Slot
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QTabWidget
+
+from core.training.config import TrainConfig
+from gui.widgets.dataset_panel import DatasetPanel
+from gui.widgets.model_panel import ModelPanel
+from gui.widgets.train_panel import TrainPanel
+from gui.workers.scan_worker import ScanWorker
+from gui.workers.train_worker import TrainWorker
+
+log = logging.getLogger("foveal")
+
+
+def default_runs_dir() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("foveal") / "runs"
 
 
 class MainWindow(QMainWindow):
-    """Foveal's single window."""
+    """Foveal's single window: data and model on the left, training on the right."""
 
-    def __init__(self) -> None:
+    def __init__(self, train_fn: Callable | None = None, settings: QSettings | None = None,
+                 runs_dir: Path | None = None) -> None:
         super().__init__()
+        self.train_fn = train_fn
+        self.settings = settings or QSettings("Foveal", "Foveal")
+        self.runs_dir = runs_dir or default_runs_dir()
+        self.scan_worker: ScanWorker | None = None
+        self.train_worker: TrainWorker | None = None
+        self.summary = None
         self.setWindowTitle("Foveal")
-        self.resize(1100, 720)
-        welcome = QLabel("Foveal\n\nTrain an image classifier from a folder of images, one sub-folder per class.")
-        welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setCentralWidget(welcome)
-        self.statusBar().showMessage("Ready")
+        self.setAcceptDrops(True)
+        self.dataset_panel, self.model_panel, self.train_panel = DatasetPanel(), ModelPanel(), TrainPanel()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.dataset_panel, "1  Data")
+        self.tabs.addTab(self.model_panel, "2  Model")
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.tabs)
+        splitter.addWidget(self.train_panel)
+        splitter.setSizes([520, 680])
+        self.setCentralWidget(splitter)
+        self._make_actions()
+        self.dataset_panel.sig_folder_chosen.connect(self._on_folder_chosen)
+        self.train_panel.sig_start_requested.connect(self._on_start_requested)
+        self.train_panel.sig_stop_requested.connect(self._on_stop_requested)
+        self._restore_settings()
+        self._update_start_enabled()
+        self.statusBar().showMessage("Ready — drop a folder of images, or press Ctrl+O")
 
+    def _make_actions(self) -> None:
+        for text, keys, slot in (("Open dataset folder…", QKeySequence.StandardKey.Open, self._on_open_action),
+                                 ("Start training", QKeySequence("Ctrl+Return"), self._on_start_requested),
+                                 ("Stop training", QKeySequence("Esc"), self._on_stop_requested)):
+            action = QAction(text, self)
+            action.setShortcut(keys)
+            action.triggered.connect(slot)
+            self.addAction(action)
+        self.train_panel.start_button.setEnabled(False)
 
-if __name__ == "__main__":
-    from PySide6.QtWidgets import QApplication
+    # ---- settings -----------------------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        backbone = self.settings.value("model/backbone")
+        if backbone:
+            self.model_panel.select_backbone(str(backbone))
 
-    app = QApplication([])
-    w = MainWindow()
-    w.show()
-    app.exec()
+    def _save_settings(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("model/backbone", self.model_panel.backbone.name)
+
+    # ---- data ---------------------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile() and Path(urls[0].toLocalFile()).is_dir():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self._on_folder_chosen(event.mimeData().urls()[0].toLocalFile())
+
+    @Slot()
+    def _on_open_action(self) -> None:
+        self.tabs.setCurrentWidget(self.dataset_panel)
+        self.dataset_panel._on_choose_clicked()
+
+    @Slot(str)
+    def _on_folder_chosen(self, folder: str) -> None:
+        if self.scan_worker is not None and self.scan_worker.thread.isRunning():
+            return
+        self.settings.setValue("data/last_folder", folder)
+        self.summary = None
+        self._update_start_enabled()
+        self.dataset_panel.show_scanning(folder)
+        self.statusBar().showMessage(f"Scanning {folder}…")
+        worker = ScanWorker(folder)
+        worker.sig_progress.connect(self.dataset_panel.show_progress)
+        worker.sig_finished.connect(self._on_scan_finished)
+        worker.sig_failed.connect(self._on_scan_failed)
+        self.scan_worker = worker
+        worker.start()
+
+    @Slot(object)
+    def _on_scan_finished(self, summary) -> None:
+        self.summary = summary
+        self.dataset_panel.show_summary(summary)
+        self.statusBar().showMessage(summary.problem or f"{summary.total} images in {len(summary.classes)} classes")
+        self._update_start_enabled()
+
+    @Slot(str, str, bool)
+    def _on_scan_failed(self, message: str, details: str, user_error: bool) -> None:
+        self.dataset_panel.show_error(message)
+        self.statusBar().showMessage("The folder could not be read")
+        if not user_error:
+            self._show_unexpected(message, details)
+
+    def _update_start_enabled(self) -> None:
+        training = self.train_worker is not None and self.train_worker.is_running()
+        ready = self.summary is not None and not self.summary.problem
+        self.train_panel.start_button.setEnabled(ready and not training)
+
+    # ---- training -----------------------------------------------------------------------------------
+    def make_config(self) -> TrainConfig:
+        val, test = self.dataset_panel.fractions
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        settings = self.model_panel.settings()
+        out = self.runs_dir / f"{stamp}-{settings['backbone']}"
+        return TrainConfig(self.summary.root, val_fraction=val, test_fraction=test, out_dir=str(out), **settings)
+
+    @Slot()
+    def _on_start_requested(self) -> None:
+        if not self.train_panel.start_button.isEnabled():
+            return
+        worker = TrainWorker(self.make_config(), train_fn=self.train_fn)
+        worker.sig_event.connect(self._on_train_event)
+        worker.sig_finished.connect(self._on_train_finished)
+        worker.sig_failed.connect(self._on_train_failed)
+        self.train_worker = worker
+        worker.start()
+        self.train_panel.set_running(True)
+        self._update_start_enabled()
+        self.statusBar().showMessage("Training…")
+
+    @Slot()
+    def _on_stop_requested(self) -> None:
+        if self.train_worker is None or not self.train_worker.is_running():
+            return
+        answer = QMessageBox.question(self, "Stop training?", "Stop after the current batch? The best model so "
+                                      "far is kept and saved.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.train_worker.cancel()
+            self.train_panel.phase_label.setText("Stopping after this batch…")
+
+    @Slot(object)
+    def _on_train_event(self, event) -> None:
+        self.train_panel.show_event(event)
+
+    @Slot(object)
+    def _on_train_finished(self, result) -> None:
+        self.train_worker.wait()
+        self.train_panel.set_running(False)
+        self._update_start_enabled()
+        self.statusBar().showMessage(f"Training {result.outcome}; run folder: {result.run_dir}")
+
+    @Slot(str, str, bool)
+    def _on_train_failed(self, message: str, details: str, user_error: bool) -> None:
+        self.train_worker.wait()
+        self.train_panel.set_running(False)
+        self.train_panel.show_error(message)
+        self._update_start_enabled()
+        self.statusBar().showMessage("Training could not run")
+        if not user_error:
+            self._show_unexpected(message, details)
+
+    def _show_unexpected(self, message: str, details: str) -> None:
+        log.error("Unexpected error: %s\n%s", message, details)
+        box = QMessageBox(QMessageBox.Icon.Critical, "Foveal: unexpected error",
+                          f"Something went wrong that Foveal did not expect:\n\n{message}", parent=self)
+        box.setDetailedText(details)
+        box.exec()
+
+    # ---- closing ------------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if self.train_worker is not None and self.train_worker.is_running():
+            answer = QMessageBox.question(self, "Training is running", "Stop training and close Foveal? The "
+                                          "best model so far is kept.")
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+            self.statusBar().showMessage("Stopping training…")
+            self.train_worker.cancel()
+            self.train_worker.wait()
+        if self.scan_worker is not None:
+            self.scan_worker.wait()
+        self.dataset_panel.thumbs.wait()
+        self._save_settings()
+        event.accept()

@@ -139,6 +139,17 @@ for _n, _dim, _params, _mb, _top1 in [("Tiny", 768, 28.6, 109, 81.3), ("Small", 
 
 BACKBONES: dict[str, BackboneSpec] = {s.name: s for s in _ALL}
 
+#: Blocks per backbone as core.models.blocks cuts them, for pickers that must not build the model to know;
+#: the tests check these against the real models.
+BLOCK_COUNTS = {"VGG16": 5, "VGG19": 5, "ResNet50": 5, "ResNet101": 5, "ResNet152": 5, "ResNet50V2": 5,
+                "ResNet101V2": 5, "ResNet152V2": 5, "InceptionV3": 11, "Xception": 14, "InceptionResNetV2": 44,
+                "MobileNet": 13, "MobileNetV2": 16, "MobileNetV3Small": 10, "MobileNetV3Large": 14,
+                "DenseNet121": 5, "DenseNet169": 5, "DenseNet201": 5, "EfficientNetV2B0": 6,
+                "EfficientNetV2B1": 6, "EfficientNetV2B2": 6, "EfficientNetV2B3": 6, "EfficientNetV2S": 6,
+                "EfficientNetV2M": 7, "EfficientNetV2L": 7, "ConvNeXtTiny": 4, "ConvNeXtSmall": 4,
+                "ConvNeXtBase": 4, "ConvNeXtLarge": 4, "NASNetMobile": 14, "NASNetLarge": 20,
+                **{f"EfficientNetB{i}": 7 for i in range(8)}}
+
 #: Fast and good on a laptop CPU.
 DEFAULT_BACKBONE = "MobileNetV2"
 

@@ -9,6 +9,7 @@ import pytest
 
 from core.errors import ConfigError, WeightsError
 from core.models import BACKBONES, get_backbone
+from core.models.registry import BLOCK_COUNTS
 from core.models.build import (
     FineTune,
     apply_fine_tune,
@@ -63,7 +64,8 @@ def _exercise(name: str) -> None:
     backbone = build_backbone(spec, size, None)
     assert backbone.output.shape[-1] == spec.feature_dim
     blocks = blocks_of(backbone, spec)
-    assert len(blocks) >= 2 and blocks[0].first == 0 and blocks[-1].last == len(backbone.layers) - 1
+    assert len(blocks) == BLOCK_COUNTS[name]
+    assert blocks[0].first == 0 and blocks[-1].last == len(backbone.layers) - 1
     n = apply_fine_tune(backbone, spec, FineTune("last", 1))
     assert 0 < n < len(backbone.layers)
     assert backbone.layers[0].trainable is False and backbone.layers[-1].trainable is True

@@ -1,0 +1,206 @@
+"""The dataset: drop or choose a folder, see its classes with examples, the split, and its problems."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.data.scan import DatasetSummary
+from gui.workers.thumbnails import THUMB_SIZE, ThumbnailLoader
+
+THUMBS_PER_CLASS = 6
+
+
+class DatasetPanel(QWidget):
+    """Shows a scanned dataset; emits ``sig_folder_chosen`` when the user picks a folder."""
+
+    sig_folder_chosen = Signal(str)
+    """The user chose or dropped this folder."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.summary: DatasetSummary | None = None
+        self.hint = QLabel("<b>Drop a folder of images here</b><br>one sub-folder per class, e.g. "
+                           "<i>normal/</i> and <i>tumour/</i>")
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setWordWrap(True)
+        self.choose_button = QPushButton("Choose folder…")
+        self.choose_button.setToolTip("Ctrl+O")
+        self.info = QLabel("")
+        self.info.setWordWrap(True)
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["Class", "Images", "Examples"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.val_spin, self.test_spin = self._percent_spin(15), self._percent_spin(15)
+        self.train_label = QLabel("")
+        self.problems_button = QPushButton("")
+        self.problems_button.setCheckable(True)
+        self.problems_button.setVisible(False)
+        self.problems = QListWidget()
+        self.problems.setVisible(False)
+        self.thumbs = ThumbnailLoader(self)
+        self.thumbs.sig_ready.connect(self._on_thumbnail_ready)
+        self._layout()
+        self.choose_button.clicked.connect(self._on_choose_clicked)
+        self.problems_button.toggled.connect(self.problems.setVisible)
+        self.val_spin.valueChanged.connect(self._on_split_changed)
+        self.test_spin.valueChanged.connect(self._on_split_changed)
+        self._on_split_changed()
+
+    def _percent_spin(self, value: int) -> QSpinBox:
+        spin = QSpinBox()
+        spin.setRange(0, 45)
+        spin.setSuffix(" %")
+        spin.setValue(value)
+        return spin
+
+    def _layout(self) -> None:
+        top = QHBoxLayout()
+        top.addWidget(self.hint, 1)
+        top.addWidget(self.choose_button)
+        split_box = QGroupBox("Split")
+        split_box.setToolTip("Images are split by class, fixed by the seed: validation picks the best epoch, "
+                             "test measures the final accuracy and is never used for training.")
+        form = QFormLayout(split_box)
+        form.addRow("Training", self.train_label)
+        form.addRow("Validation", self.val_spin)
+        form.addRow("Test", self.test_spin)
+        self.split_box = split_box
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.info)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(split_box)
+        layout.addWidget(self.problems_button)
+        layout.addWidget(self.problems)
+
+    # ---- public -------------------------------------------------------------------------------------
+    @property
+    def fractions(self) -> tuple[float, float]:
+        """(validation, test) fractions."""
+        return self.val_spin.value() / 100.0, self.test_spin.value() / 100.0
+
+    def show_scanning(self, folder: str) -> None:
+        self.thumbs.cancel_pending()
+        self.hint.setText(f"<b>Scanning</b> {folder}…")
+        self.table.setRowCount(0)
+        self.info.setText("")
+        self.problems_button.setVisible(False)
+        self.problems.setVisible(False)
+
+    def show_progress(self, done: int, total: int) -> None:
+        self.info.setText(f"Reading image headers: {done} / {total}")
+
+    def show_error(self, message: str) -> None:
+        self.hint.setText("<b>Drop a folder of images here</b>")
+        self.info.setText(f"<span style='color:#c0392b'>{message}</span>")
+
+    def show_summary(self, summary: DatasetSummary) -> None:
+        """Fill the panel from a finished scan."""
+        self.summary = summary
+        self.hint.setText(f"<b>{summary.root}</b>")
+        size = summary.size_range
+        sizes = f"; {size[0][0]}×{size[0][1]} to {size[1][0]}×{size[1][1]} px" if size else ""
+        formats = ", ".join(f"{k} ({v})" for k, v in list(summary.depths.items())[:4])
+        text = f"{summary.total} images in {len(summary.classes)} classes{sizes}. {formats}"
+        if summary.problem:
+            text += f"<br><span style='color:#c0392b'>{summary.problem}</span>"
+        self.info.setText(text)
+        self._fill_table(summary)
+        pre_split = summary.layout == "pre-split"
+        self.val_spin.setEnabled(not pre_split)
+        self.test_spin.setEnabled(not pre_split)
+        if pre_split:
+            counts = {s: sum(c.values()) for s, c in summary.split_counts.items()}
+            self.train_label.setText("the folder's own split: " + ", ".join(f"{s} {n}" for s, n in counts.items()))
+        else:
+            self._on_split_changed()
+        self._fill_problems(summary)
+
+    def _fill_table(self, summary: DatasetSummary) -> None:
+        counts = summary.counts
+        self.table.setRowCount(len(counts))
+        self.table.verticalHeader().setDefaultSectionSize(THUMB_SIZE + 8)
+        for row, (name, n) in enumerate(counts.items()):
+            self.table.setItem(row, 0, QTableWidgetItem(name))
+            count = QTableWidgetItem(str(n))
+            count.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.table.setItem(row, 1, count)
+            strip = QWidget()
+            strip_layout = QHBoxLayout(strip)
+            strip_layout.setContentsMargins(2, 2, 2, 2)
+            strip_layout.setSpacing(3)
+            for _ in range(THUMBS_PER_CLASS):
+                label = QLabel()
+                label.setFixedSize(THUMB_SIZE, THUMB_SIZE)
+                strip_layout.addWidget(label)
+            strip_layout.addStretch(1)
+            self.table.setCellWidget(row, 2, strip)
+            paths = [r.path for r in summary.images if r.label == name][:THUMBS_PER_CLASS]
+            self.thumbs.request(name, paths)
+        self.table.resizeColumnsToContents()
+
+    def _fill_problems(self, summary: DatasetSummary) -> None:
+        self.problems.clear()
+        for warning in summary.warnings:
+            self.problems.addItem(f"⚠ {warning}")
+        for skipped in summary.skipped:
+            self.problems.addItem(f"Skipped {skipped.rel}: {skipped.reason}")
+        n_warn, n_skip = len(summary.warnings), len(summary.skipped)
+        if n_warn or n_skip:
+            self.problems_button.setText(f"{n_skip} files skipped, {n_warn} warnings — show / hide the list")
+            self.problems_button.setVisible(True)
+
+    # ---- slots --------------------------------------------------------------------------------------
+    @Slot()
+    def _on_choose_clicked(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose the dataset folder (one sub-folder per class)")
+        if folder:
+            self.sig_folder_chosen.emit(folder)
+
+    @Slot()
+    def _on_split_changed(self) -> None:
+        train = 100 - self.val_spin.value() - self.test_spin.value()
+        self.train_label.setText(f"{train} %")
+
+    @Slot(str, int, QImage)
+    def _on_thumbnail_ready(self, key: str, index: int, image: QImage) -> None:
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, 0)
+            if item is not None and item.text() == key:
+                strip = self.table.cellWidget(row, 2)
+                labels = strip.findChildren(QLabel) if strip else []
+                if index < len(labels):
+                    labels[index].setPixmap(QPixmap.fromImage(image))
+                return
+
+
+if __name__ == "__main__":  # preview on the bundled sample
+    from PySide6.QtWidgets import QApplication
+
+    from core.data.scan import scan_dataset
+    from gui.resources import SAMPLES
+
+    app = QApplication([])
+    panel = DatasetPanel()
+    panel.show_summary(scan_dataset(SAMPLES))
+    panel.resize(700, 600)
+    panel.show()
+    app.exec()

@@ -1,0 +1,232 @@
+"""Choosing the model: a backbone table that helps a non-expert, weights, fine-tune depth, and advanced settings."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QSlider,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.models.registry import BACKBONES, BLOCK_COUNTS, DEFAULT_BACKBONE, BackboneSpec
+
+_COLUMNS = ["Backbone", "Size (MB)", "Speed on CPU", "Input", "ImageNet top-1", "Good for"]
+
+
+def block_count(name: str) -> int:
+    return BLOCK_COUNTS.get(name, 5)
+
+
+def depth_text(value: int, blocks: int) -> tuple[str, str]:
+    """(setting, explanation) for a slider position: 0 = frozen, blocks = everything."""
+    if value == 0:
+        return "frozen", ("Frozen — learn only the new head. Fastest, works with a few dozen images per class, "
+                          "hardly overfits. Start here.")
+    if value >= blocks:
+        return "all", ("Everything — the whole backbone learns. Needs thousands of images and the most time; "
+                       "the highest risk of overfitting. Best for images very unlike photographs.")
+    return f"last:{value}", (f"Last {value} of {blocks} blocks — the top of the backbone adapts to your images. "
+                             "Needs a few hundred images per class, takes longer, can overfit on small sets.")
+
+
+class ModelPanel(QWidget):
+    """Backbone, weights, fine-tune depth and advanced training settings."""
+
+    sig_changed = Signal()
+    """Any setting changed."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.weights_path: str | None = None
+        self.table = self._make_table()
+        self.weights_imagenet = QRadioButton("ImageNet (downloaded once by Keras, then cached)")
+        self.weights_file = QRadioButton("From a file…")
+        self.weights_none = QRadioButton("None — random start (needs far more images)")
+        self.weights_group = QButtonGroup(self)
+        for b in (self.weights_imagenet, self.weights_file, self.weights_none):
+            self.weights_group.addButton(b)
+        self.weights_imagenet.setChecked(True)
+        self.weights_button = QPushButton("Choose weights file…")
+        self.weights_label = QLabel("")
+        self.depth_slider = QSlider(Qt.Orientation.Horizontal)
+        self.depth_slider.setRange(0, block_count(DEFAULT_BACKBONE))
+        self.depth_label = QLabel("")
+        self.depth_label.setWordWrap(True)
+        self.advanced = self._make_advanced()
+        self._layout()
+        self.table.itemSelectionChanged.connect(self._on_backbone_changed)
+        self.depth_slider.valueChanged.connect(self._on_depth_changed)
+        self.weights_button.clicked.connect(self._on_choose_weights)
+        self.weights_group.buttonToggled.connect(self._on_weights_toggled)
+        self.select_backbone(DEFAULT_BACKBONE)
+        self._on_depth_changed()
+
+    def _make_table(self) -> QTableWidget:
+        table = QTableWidget(len(BACKBONES), len(_COLUMNS))
+        table.setHorizontalHeaderLabels(_COLUMNS)
+        table.verticalHeader().setVisible(False)
+        table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        for row, spec in enumerate(BACKBONES.values()):
+            name = f"★ {spec.name} (recommended)" if spec.name == DEFAULT_BACKBONE else spec.name
+            values = [name, f"{spec.size_mb:.0f}", spec.speed, f"{spec.input_size}", f"{spec.top1:.1f} %",
+                      spec.good_for]
+            for col, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                item.setData(Qt.ItemDataRole.UserRole, spec.name)
+                if col in (1, 3, 4):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                table.setItem(row, col, item)
+        table.resizeColumnsToContents()
+        table.horizontalHeader().setSectionResizeMode(len(_COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        return table
+
+    def _make_advanced(self) -> QGroupBox:
+        box = QGroupBox("Advanced")
+        box.setCheckable(True)
+        box.setChecked(False)
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 1000)
+        self.epochs.setValue(10)
+        self.epochs.setToolTip("Passes over the training images (per phase when fine-tuning)")
+        self.batch_size = QSpinBox()
+        self.batch_size.setRange(1, 1024)
+        self.batch_size.setValue(32)
+        self.learning_rate = QDoubleSpinBox()
+        self.learning_rate.setDecimals(5)
+        self.learning_rate.setRange(1e-5, 1.0)
+        self.learning_rate.setSingleStep(1e-4)
+        self.learning_rate.setValue(1e-3)
+        self.learning_rate.setToolTip("For the new head; fine-tuning uses a tenth of it")
+        self.augment = QCheckBox("Augment: flips, small rotations, zoom, contrast")
+        self.class_weights = QComboBox()
+        self.class_weights.addItems(["auto", "balanced", "none"])
+        self.class_weights.setToolTip("auto: weight classes by their counts when they are imbalanced")
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setValue(1234)
+        inner = QWidget()
+        form = QFormLayout(inner)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Batch size", self.batch_size)
+        form.addRow("Learning rate", self.learning_rate)
+        form.addRow(self.augment)
+        form.addRow("Class weights", self.class_weights)
+        form.addRow("Seed (fixes the split)", self.seed)
+        QVBoxLayout(box).addWidget(inner)
+        inner.setVisible(False)
+        box.toggled.connect(inner.setVisible)
+        return box
+
+    def _layout(self) -> None:
+        weights_box = QGroupBox("Pretrained weights")
+        wl = QVBoxLayout(weights_box)
+        wl.addWidget(self.weights_imagenet)
+        row = QHBoxLayout()
+        row.addWidget(self.weights_file)
+        row.addWidget(self.weights_button)
+        row.addWidget(self.weights_label, 1)
+        wl.addLayout(row)
+        wl.addWidget(self.weights_none)
+        depth_box = QGroupBox("How much of the backbone learns")
+        dl = QVBoxLayout(depth_box)
+        dl.addWidget(self.depth_slider)
+        dl.addWidget(self.depth_label)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("<b>Backbone</b> — a network pretrained on millions of photographs"))
+        layout.addWidget(self.table, 1)
+        layout.addWidget(weights_box)
+        layout.addWidget(depth_box)
+        layout.addWidget(self.advanced)
+
+    # ---- public -------------------------------------------------------------------------------------
+    @property
+    def backbone(self) -> BackboneSpec:
+        rows = self.table.selectionModel().selectedRows()
+        row = rows[0].row() if rows else 0
+        return BACKBONES[self.table.item(row, 0).data(Qt.ItemDataRole.UserRole)]
+
+    def select_backbone(self, name: str) -> None:
+        for row in range(self.table.rowCount()):
+            if self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) == name:
+                self.table.selectRow(row)
+                return
+
+    @property
+    def weights(self) -> str:
+        if self.weights_none.isChecked():
+            return "none"
+        if self.weights_file.isChecked() and self.weights_path:
+            return self.weights_path
+        return "imagenet"
+
+    @property
+    def fine_tune(self) -> str:
+        return depth_text(self.depth_slider.value(), self.depth_slider.maximum())[0]
+
+    def settings(self) -> dict:
+        """The training settings this panel holds, as TrainConfig keyword arguments."""
+        return {"backbone": self.backbone.name, "weights": self.weights, "fine_tune": self.fine_tune,
+                "epochs": self.epochs.value(), "batch_size": self.batch_size.value(),
+                "learning_rate": self.learning_rate.value(), "augment": self.augment.isChecked(),
+                "class_weights": self.class_weights.currentText(), "seed": self.seed.value()}
+
+    # ---- slots --------------------------------------------------------------------------------------
+    @Slot()
+    def _on_backbone_changed(self) -> None:
+        blocks = block_count(self.backbone.name)
+        value = min(self.depth_slider.value(), blocks)
+        self.depth_slider.setRange(0, blocks)
+        self.depth_slider.setValue(value)
+        self._on_depth_changed()
+        self.sig_changed.emit()
+
+    @Slot()
+    def _on_depth_changed(self) -> None:
+        self.depth_label.setText(depth_text(self.depth_slider.value(), self.depth_slider.maximum())[1])
+        self.sig_changed.emit()
+
+    @Slot()
+    def _on_choose_weights(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, f"Weights file for {self.backbone.name} (without its top)",
+                                              "", "Keras weights (*.h5 *.weights.h5);;All files (*)")
+        if path:
+            self.set_weights_file(path)
+
+    def set_weights_file(self, path: str) -> None:
+        self.weights_path = path
+        self.weights_label.setText(path)
+        self.weights_file.setChecked(True)
+
+    @Slot()
+    def _on_weights_toggled(self, *args) -> None:
+        if self.weights_file.isChecked() and not self.weights_path:
+            self._on_choose_weights()
+        self.sig_changed.emit()
+
+
+if __name__ == "__main__":
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication([])
+    panel = ModelPanel()
+    panel.resize(800, 700)
+    panel.show()
+    app.exec()

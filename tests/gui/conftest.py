@@ -1,0 +1,60 @@
+"""GUI test fixtures: a window with settings in tmp_path and a scripted (TensorFlow-free) train function."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
+
+from gui.main_window import MainWindow
+from tests import factory
+from tests.gui.fakes import scripted_train
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    return factory.make_class_folder(tmp_path / "data", {"a": 6, "b": 6}, size=40)
+
+
+@pytest.fixture
+def answer_yes(monkeypatch):
+    """Every confirmation is answered Yes, so no modal dialog blocks a test."""
+    asked = []
+
+    def question(*args, **kwargs):
+        asked.append(" ".join(str(a) for a in args[1:3]))  # title and text
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    return asked
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    windows = []
+
+    def make(**fake_kwargs):
+        train_fn = functools.partial(scripted_train, **fake_kwargs) if fake_kwargs.get("real") is None else None
+        fake_kwargs.pop("real", None)
+        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(train_fn=train_fn, settings=settings, runs_dir=tmp_path / "runs")
+        qtbot.addWidget(window)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for w in windows:  # never leave a worker thread running past its test
+        if w.train_worker is not None:
+            w.train_worker.cancel()
+            assert w.train_worker.wait(10_000), "training thread did not stop"
+        if w.scan_worker is not None:
+            w.scan_worker.wait()
+        w.dataset_panel.thumbs.wait()
+
+
+def load(qtbot, window, folder) -> None:
+    window._on_folder_chosen(str(folder))
+    qtbot.waitUntil(lambda: window.summary is not None, timeout=10_000)

@@ -1,0 +1,56 @@
+"""A scripted stand-in for core.training.train, so GUI tests run without TensorFlow."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from core.errors import WeightsError
+from core.training.events import (
+    BatchesEnded,
+    EpochEnded,
+    FeaturesExtracting,
+    PhaseChanged,
+    TrainingFinished,
+    TrainingStarted,
+)
+from core.training.runner import TrainResult
+
+
+def scripted_train(config, *, on_event, cancel, epochs_head=3, epochs_ft=2, steps=5, delay=0.002, fail=None):
+    """Emit the same event sequence as a real run (head, then fine-tune), honouring cancel per batch."""
+    if fail == "user":
+        raise WeightsError("ImageNet weights for MobileNetV2 could not be downloaded; choose a weights file.")
+    if fail == "bug":
+        raise RuntimeError("boom")
+    on_event(PhaseChanged("preparing", "Loading MobileNetV2 with ImageNet weights"))
+    total = epochs_head + epochs_ft
+    on_event(TrainingStarted(config.out_dir, config.backbone, config.fine_tune, ("a", "b"), 40, 10, 10, total,
+                             steps, ("head", "fine-tune"), "imagenet"))
+    on_event(PhaseChanged("extracting", "Extracting features"))
+    for done in (20, 40, 60):
+        on_event(FeaturesExtracting(done, 60, "train"))
+    history, step, outcome, best = [], 0, "completed", None
+    for epoch in range(1, total + 1):
+        phase = "head" if epoch <= epochs_head else "fine-tune"
+        if epoch in (1, epochs_head + 1):
+            on_event(PhaseChanged(phase, phase, first_epoch=epoch))
+        for _ in range(steps):
+            step += 1
+            loss = math.exp(-step / 10)
+            on_event(BatchesEnded(epoch, (step,), (loss,), (loss,), (1 - loss / 2,), steps))
+            time.sleep(delay)
+            if cancel.cancelled:
+                outcome = "cancelled"
+                break
+        if outcome == "cancelled":
+            break
+        row = dict(epoch=epoch, phase=phase, loss=math.exp(-epoch / 3), accuracy=1 - math.exp(-epoch) / 2,
+                   val_loss=math.exp(-epoch / 4), val_accuracy=1 - math.exp(-epoch) / 1.5, seconds=0.01)
+        history.append(row)
+        on_event(EpochEnded(**row))
+        best = epoch
+    acc = 0.9 if best else None
+    model = f"{config.out_dir}/model.keras" if best else None
+    on_event(TrainingFinished(outcome, best, config.out_dir, model, acc, 0.3 if best else None, 1.0))
+    return TrainResult(outcome, config.out_dir, model, acc, 0.3, best, ("a", "b"), history, 1.0)

@@ -1,0 +1,117 @@
+"""The window's flow driven by a scripted train function: data → start → live curves → result."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from tests.gui.conftest import load
+
+
+def test_full_flow_updates_curves_buttons_and_result(qtbot, make_window, dataset):
+    window = make_window(delay=0.03)
+    assert not window.train_panel.start_button.isEnabled()  # nothing to train yet
+    load(qtbot, window, dataset)
+    panel = window.train_panel
+    assert panel.start_button.isEnabled()
+    assert window.dataset_panel.table.rowCount() == 2
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    assert panel.stop_button.isEnabled() and not panel.start_button.isEnabled()
+    qtbot.waitUntil(lambda: window.train_worker is not None and not window.train_worker.is_running()
+                    and panel.start_button.isEnabled(), timeout=10_000)
+    data = panel.plot.data
+    assert list(data["epoch_x"].values) == [1, 2, 3, 4, 5]
+    assert len(data["batch_x"]) == 25 and data["batch_x"].values[-1] == 5.0
+    assert len(panel.plot._phase_lines) == 2  # the switch to fine-tuning, on both plots
+    assert panel.result_label.text() == "90.0%"
+    assert "Model saved to" in panel.saved_label.text() and panel.open_button.isVisible()
+    assert not panel.stop_button.isEnabled()
+    config = window.train_worker.config
+    assert config.data_dir == str(dataset) and config.backbone == "MobileNetV2" and config.fine_tune == "frozen"
+    qtbot.waitUntil(lambda: panel.plot.curves["loss"].getData()[0] is not None, timeout=2000)
+    assert len(panel.plot.curves["loss"].getData()[0]) == 5  # the timer redrew from the data
+
+
+def test_stop_asks_then_cancels_within_a_batch(qtbot, make_window, dataset, answer_yes):
+    window = make_window(delay=0.02, epochs_head=50, epochs_ft=0)
+    load(qtbot, window, dataset)
+    window._on_start_requested()
+    qtbot.waitUntil(lambda: len(window.train_panel.plot.data["batch_x"]) > 3, timeout=5000)
+    window._on_stop_requested()
+    assert answer_yes and "Stop" in answer_yes[0]
+    qtbot.waitUntil(lambda: not window.train_worker.is_running(), timeout=5000)
+    qtbot.waitUntil(lambda: window.train_panel.start_button.isEnabled(), timeout=5000)
+    assert "Stopped" in window.train_panel.saved_label.text()
+    assert len(window.train_panel.plot.data["epoch_x"]) < 50
+
+
+def test_user_error_is_shown_inline_without_a_dialog(qtbot, make_window, dataset, monkeypatch):
+    window = make_window(fail="user")
+    monkeypatch.setattr(window, "_show_unexpected", lambda *a: (_ for _ in ()).throw(AssertionError("dialog")))
+    load(qtbot, window, dataset)
+    window._on_start_requested()
+    qtbot.waitUntil(lambda: "could not be downloaded" in window.train_panel.phase_label.text(), timeout=5000)
+    assert window.train_panel.start_button.isEnabled()
+
+
+def test_unexpected_error_gets_a_dialog_with_details(qtbot, make_window, dataset, monkeypatch):
+    window = make_window(fail="bug")
+    shown = []
+    monkeypatch.setattr(window, "_show_unexpected", lambda message, details: shown.append((message, details)))
+    load(qtbot, window, dataset)
+    window._on_start_requested()
+    qtbot.waitUntil(lambda: bool(shown), timeout=5000)
+    assert "RuntimeError: boom" in shown[0][0] and "Traceback" in shown[0][1]
+
+
+def test_close_during_training_asks_cancels_and_waits(qtbot, make_window, dataset, answer_yes):
+    window = make_window(delay=0.02, epochs_head=200, epochs_ft=0)
+    load(qtbot, window, dataset)
+    window._on_start_requested()
+    qtbot.waitUntil(lambda: len(window.train_panel.plot.data["batch_x"]) > 2, timeout=5000)
+    worker = window.train_worker
+    window.close()
+    assert answer_yes and "close" in answer_yes[0].lower()
+    assert worker.cancel_token.cancelled and not worker.is_running()
+
+
+def test_dropping_a_folder_scans_it(qtbot, make_window, dataset):
+    window = make_window()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(dataset))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    qtbot.waitUntil(lambda: window.summary is not None, timeout=10_000)
+    assert window.summary.counts == {"a": 6, "b": 6}
+
+
+def test_bad_folder_is_an_inline_error(qtbot, make_window, tmp_path):
+    window = make_window()
+    window._on_folder_chosen(str(tmp_path / "missing"))
+    qtbot.waitUntil(lambda: "does not exist" in window.dataset_panel.info.text(), timeout=5000)
+    assert not window.train_panel.start_button.isEnabled()
+
+
+def test_one_class_folder_cannot_start(qtbot, make_window, tmp_path):
+    from tests import factory
+
+    window = make_window()
+    load(qtbot, window, factory.make_class_folder(tmp_path / "one", {"only": 4}))
+    assert "at least two class folders" in window.dataset_panel.info.text()
+    assert not window.train_panel.start_button.isEnabled()
+
+
+def test_backbone_and_depth_reach_the_config_and_are_remembered(qtbot, make_window, dataset, tmp_path):
+    window = make_window()
+    load(qtbot, window, dataset)
+    window.model_panel.select_backbone("ResNet50")
+    window.model_panel.depth_slider.setValue(2)
+    config = window.make_config()
+    assert config.backbone == "ResNet50" and config.fine_tune == "last:2"
+    assert "Last 2 of 5 blocks" in window.model_panel.depth_label.text()
+    window.model_panel.depth_slider.setValue(5)
+    assert window.make_config().fine_tune == "all"
+    window.close()
+    again = make_window()
+    assert again.model_panel.backbone.name == "ResNet50"
