@@ -7,6 +7,7 @@ import sys
 import threading
 import traceback
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 log = logging.getLogger("foveal")
@@ -41,4 +42,16 @@ def main(argv: list[str] | None = None) -> int:
 
     window = MainWindow()
     window.show()
+    # Load TensorFlow once the window is up, so the first training does not wait for it.
+    preloader = threading.Thread(target=_preload, name="foveal-preload", daemon=True)
+    QTimer.singleShot(400, preloader.start)
     return app.exec()
+
+
+def _preload() -> None:
+    from core.training import preload_backend
+
+    try:
+        preload_backend()
+    except Exception:  # the training run will report the same problem in words
+        log.exception("Could not load TensorFlow in the background")

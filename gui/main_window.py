@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 800)
+        self.dataset_panel.start_dir = str(self.settings.value("data/last_folder", "") or "")
         backbone = self.settings.value("model/backbone")
         if backbone:
             self.model_panel.select_backbone(str(backbone))

@@ -3,7 +3,13 @@
 from core.training.cancel import CancelToken
 from core.training.config import TrainConfig
 
-__all__ = ["CancelToken", "TrainConfig", "TrainResult", "train"]
+__all__ = ["CancelToken", "TrainConfig", "TrainResult", "preload_backend", "train"]
+
+
+def preload_backend() -> None:
+    """Import TensorFlow and Keras now (3–5 s), e.g. on a background thread while the user picks a folder."""
+    import keras  # noqa: F401
+    import tensorflow  # noqa: F401
 
 
 def __getattr__(name: str):

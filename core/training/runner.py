@@ -153,8 +153,9 @@ class _Run:
         t0 = self.clock()
         self.emit(PhaseChanged("head", f"Training the new head ({c.epochs} epochs)", first_epoch=1))
         train_x, train_y = self.features["train"]
+        # No checkpoint file for the head: it retrains in seconds, and writing one each epoch costs as much.
         self._fit(self.head, train_x, train_y, self.features["val"], c.learning_rate, c.epochs, "head",
-                  on_best=lambda: self.head.save_weights(self.checkpoint))
+                  on_best=None)
         self.timings["head"] = self.clock() - t0
 
     def _extract_streaming(self, total: int) -> dict:

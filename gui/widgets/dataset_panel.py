@@ -35,6 +35,7 @@ class DatasetPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.summary: DatasetSummary | None = None
+        self.start_dir = ""  # where the folder dialog opens: the last folder used
         self.hint = QLabel("<b>Drop a folder of images here</b><br>one sub-folder per class, e.g. "
                            "<i>normal/</i> and <i>tumour/</i>")
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -171,7 +172,8 @@ class DatasetPanel(QWidget):
     # ---- slots --------------------------------------------------------------------------------------
     @Slot()
     def _on_choose_clicked(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose the dataset folder (one sub-folder per class)")
+        folder = QFileDialog.getExistingDirectory(self, "Choose the dataset folder (one sub-folder per class)",
+                                                  self.start_dir)
         if folder:
             self.sig_folder_chosen.emit(folder)
 

@@ -1,0 +1,29 @@
+"""One real, tiny TensorFlow training through the real worker and the real window."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.gui.conftest import load
+
+
+def test_real_training_end_to_end(qtbot, make_window, dataset):
+    window = make_window(real=True)
+    load(qtbot, window, dataset)
+    panel = window.model_panel
+    panel.weights_none.setChecked(True)
+    panel.advanced.setChecked(True)
+    panel.epochs.setValue(2)
+    panel.batch_size.setValue(4)
+    window.dataset_panel.val_spin.setValue(20)
+    window.dataset_panel.test_spin.setValue(20)
+    window._on_start_requested()
+    assert window.train_panel.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: window.train_panel.start_button.isEnabled(), timeout=240_000)
+    plot = window.train_panel.plot
+    assert list(plot.data["epoch_x"].values) == [1, 2]
+    assert len(plot.data["batch_x"]) == 2 * 2  # 8 training images, batch 4: 2 steps per epoch
+    assert window.train_panel.result_label.text().endswith("%")
+    run_dir = Path(window.train_panel.run_dir)
+    assert (run_dir / "model.keras").exists() and (run_dir / "run.json").exists()
+    assert run_dir.parent == window.runs_dir
