@@ -91,10 +91,14 @@ class ModelPanel(QWidget):
             for col, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, spec.name)
+                item.setToolTip(f"{spec.name}: {spec.good_for}. {spec.params_m:.1f} M parameters, "
+                                f"{spec.feature_dim} features, {BLOCK_COUNTS.get(spec.name, '?')} blocks.")
                 if col in (1, 3, 4):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 table.setItem(row, col, item)
+        table.setWordWrap(False)
         table.resizeColumnsToContents()
+        table.resizeRowsToContents()
         table.horizontalHeader().setSectionResizeMode(len(_COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
         return table
 

@@ -54,8 +54,8 @@ class TrainingPlot(QWidget):
         self._phase_lines: list[tuple[pg.PlotWidget, pg.InfiniteLine]] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.loss_plot = self._make_plot("Loss", layout)
-        self.acc_plot = self._make_plot("Accuracy", layout)
+        self.loss_plot = self._make_plot("Loss", layout, legend_offset=(-10, 10))  # loss falls: top right is free
+        self.acc_plot = self._make_plot("Accuracy", layout, legend_offset=(-10, -30))  # accuracy rises: bottom
         self.acc_plot.setXLink(self.loss_plot)
         self.acc_plot.setYRange(0, 1.0)
         pen = pg.mkPen
@@ -84,14 +84,14 @@ class TrainingPlot(QWidget):
         self.timer.timeout.connect(self._on_redraw_timer)
         self.timer.start()
 
-    def _make_plot(self, title: str, layout: QVBoxLayout) -> pg.PlotWidget:
+    def _make_plot(self, title: str, layout: QVBoxLayout, legend_offset: tuple[int, int]) -> pg.PlotWidget:
         plot = pg.PlotWidget()
         plot.setBackground(None)
         # No grid: pyqtgraph grid lines cost ~80 ms per redraw on a software raster, which froze the GUI thread.
         plot.setLabel("left", title)
         plot.getAxis("left").enableAutoSIPrefix(False)
         plot.setLabel("bottom", "epoch")
-        plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        plot.addLegend(offset=legend_offset, labelTextSize="8pt")
         plot.setMouseEnabled(x=True, y=False)
         layout.addWidget(plot)
         return plot
@@ -124,7 +124,7 @@ class TrainingPlot(QWidget):
         for plot in (self.loss_plot, self.acc_plot):
             line = pg.InfiniteLine(pos=x, angle=90, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DashLine),
                                    label=text if plot is self.loss_plot else None,
-                                   labelOpts={"position": 0.9, "color": (90, 90, 90)})
+                                   labelOpts={"position": 0.45, "color": (90, 90, 90)})
             plot.addItem(line)
             self._phase_lines.append((plot, line))
 
