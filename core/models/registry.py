@@ -147,7 +147,7 @@ BLOCK_COUNTS = {"VGG16": 5, "VGG19": 5, "ResNet50": 5, "ResNet101": 5, "ResNet15
                 "DenseNet121": 5, "DenseNet169": 5, "DenseNet201": 5, "EfficientNetV2B0": 6,
                 "EfficientNetV2B1": 6, "EfficientNetV2B2": 6, "EfficientNetV2B3": 6, "EfficientNetV2S": 6,
                 "EfficientNetV2M": 7, "EfficientNetV2L": 7, "ConvNeXtTiny": 4, "ConvNeXtSmall": 4,
-                "ConvNeXtBase": 4, "ConvNeXtLarge": 4, "NASNetMobile": 14, "NASNetLarge": 20,
+                "ConvNeXtBase": 4, "ConvNeXtLarge": 4, "NASNetMobile": 16, "NASNetLarge": 22,
                 **{f"EfficientNetB{i}": 7 for i in range(8)}}
 
 #: Fast and good on a laptop CPU.

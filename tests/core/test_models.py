@@ -9,7 +9,6 @@ import pytest
 
 from core.errors import ConfigError, WeightsError
 from core.models import BACKBONES, get_backbone
-from core.models.registry import BLOCK_COUNTS
 from core.models.build import (
     FineTune,
     apply_fine_tune,
@@ -19,6 +18,7 @@ from core.models.build import (
     build_head,
     preprocess_affine,
 )
+from core.models.registry import BLOCK_COUNTS
 from tests.core.conftest import MOBILENET_V1_WEIGHTS
 
 SEED_SEVEN = ["VGG16", "VGG19", "ResNet50", "ResNet101", "ResNet152", "InceptionV3", "Xception"]
