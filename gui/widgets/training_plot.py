@@ -78,7 +78,7 @@ class TrainingPlot(QWidget):
         self.hover.setZValue(10)
         self.loss_plot.addItem(self.hover, ignoreBounds=True)
         self.hover.hide()
-        self._mouse = pg.SignalProxy(self.loss_plot.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved)
+        self.loss_plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_MS)
         self.timer.timeout.connect(self._on_redraw_timer)
@@ -140,8 +140,7 @@ class TrainingPlot(QWidget):
         for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
             self.curves[key].setData(d["epoch_x"], d[key])
 
-    def _on_mouse_moved(self, event) -> None:
-        pos = event[0]
+    def _on_mouse_moved(self, pos) -> None:
         if not self.loss_plot.sceneBoundingRect().contains(pos) or not len(self.data["epoch_x"]):
             self.hover.hide()
             return

@@ -28,8 +28,11 @@ def test_full_flow_updates_curves_buttons_and_result(qtbot, make_window, dataset
     assert not panel.stop_button.isEnabled()
     config = window.train_worker.config
     assert config.data_dir == str(dataset) and config.backbone == "MobileNetV2" and config.fine_tune == "frozen"
-    qtbot.waitUntil(lambda: panel.plot.curves["loss"].getData()[0] is not None, timeout=2000)
-    assert len(panel.plot.curves["loss"].getData()[0]) == 5  # the timer redrew from the data
+    def redrawn() -> bool:  # the redraw timer eventually draws exactly the data it holds
+        x = panel.plot.curves["loss"].getData()[0]
+        return x is not None and len(x) == 5
+
+    qtbot.waitUntil(redrawn, timeout=2000)
 
 
 def test_stop_asks_then_cancels_within_a_batch(qtbot, make_window, dataset, answer_yes):
