@@ -20,12 +20,13 @@ from core.training.events import (
 )
 
 
-def json_lines(stream: TextIO = sys.stdout):
-    """An ``on_event`` that prints every event as one JSON line."""
+def json_lines(stream: TextIO | None = None):
+    """An ``on_event`` that prints every event as one JSON line (to stdout by default)."""
 
     def on_event(event: Event) -> None:
-        stream.write(json.dumps(event_to_dict(event), ensure_ascii=False) + "\n")
-        stream.flush()
+        out = stream or sys.stdout
+        out.write(json.dumps(event_to_dict(event), ensure_ascii=False) + "\n")
+        out.flush()
 
     return on_event
 
@@ -39,9 +40,9 @@ def format_eta(seconds: float) -> str:
 class TerminalProgress:
     """An ``on_event`` that draws a progress bar on a terminal (or plain lines when not a terminal)."""
 
-    def __init__(self, stream: TextIO = sys.stderr, clock=time.monotonic) -> None:
-        self.stream, self.clock = stream, clock
-        self.tty = stream.isatty()
+    def __init__(self, stream: TextIO | None = None, clock=time.monotonic) -> None:
+        self.stream, self.clock = stream or sys.stderr, clock
+        self.tty = self.stream.isatty()
         self.total_steps = self.steps_done = 0
         self.phase_start = clock()
         self.phase_steps0 = 0
