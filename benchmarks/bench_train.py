@@ -122,8 +122,8 @@ def main() -> None:
         decode_s, rate, limit_s = limit(data, args.backbone, 224)
         print(f"limit: decode all {decode_s:.1f} s + forward {rate:.1f} img/s → {limit_s:.1f} s")
         fov_s, fov_acc, timings = foveal(data, args.backbone, weights, args.epochs, Path(tmp) / "run")
-        print(f"foveal: {fov_s:.1f} s (features {timings['extract_features']:.1f} s, head {timings['head']:.1f} s), "
-              f"val accuracy {fov_acc:.3f}; {fov_s / limit_s:.2f}× the limit")
+        parts = ", ".join(f"{k} {v:.1f} s" for k, v in timings.items() if k != "total")
+        print(f"foveal: {fov_s:.1f} s ({parts}), val accuracy {fov_acc:.3f}; {fov_s / limit_s:.2f}× the limit")
         if not args.skip_naive:
             naive_s, naive_acc = naive(data, args.backbone, weights, args.epochs, 224)
             print(f"naive:  {naive_s:.1f} s, val accuracy {naive_acc:.3f}")

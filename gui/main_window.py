@@ -54,6 +54,7 @@ class MainWindow(QMainWindow):
         self.dataset_panel.sig_folder_chosen.connect(self._on_folder_chosen)
         self.train_panel.sig_start_requested.connect(self._on_start_requested)
         self.train_panel.sig_stop_requested.connect(self._on_stop_requested)
+        self.train_panel.sig_choose_weights.connect(self._on_choose_weights)
         self._restore_settings()
         self._update_start_enabled()
         self.statusBar().showMessage("Ready — drop a folder of images, or press Ctrl+O")
@@ -180,11 +181,16 @@ class MainWindow(QMainWindow):
     def _on_train_failed(self, message: str, details: str, user_error: bool) -> None:
         self.train_worker.wait()
         self.train_panel.set_running(False)
-        self.train_panel.show_error(message)
+        self.train_panel.show_error(message, offer_weights=self.train_worker.error_type == "WeightsError")
         self._update_start_enabled()
         self.statusBar().showMessage("Training could not run")
         if not user_error:
             self._show_unexpected(message, details)
+
+    @Slot()
+    def _on_choose_weights(self) -> None:
+        self.tabs.setCurrentWidget(self.model_panel)
+        self.model_panel._on_choose_weights()
 
     def _show_unexpected(self, message: str, details: str) -> None:
         log.error("Unexpected error: %s\n%s", message, details)

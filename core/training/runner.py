@@ -82,7 +82,9 @@ class _Run:
         start = self.clock()
         self.tracker = RunTracker()
         self._prepare()
+        self.timings["prepare"] = self.clock() - start
         self._build()
+        self.timings["build"] = self.clock() - start - self.timings["prepare"]
         try:
             self._head_phase()
             if self.depth.kind != "frozen" and self.config.total_fine_tune_epochs > 0 and not self._stopped():
@@ -258,10 +260,13 @@ class _Run:
         outcome = "cancelled" if t.cancelled else "early-stopped" if t.early_stopped else "completed"
         model_path = acc = loss = None
         if t.best_epoch is not None:
+            t0 = self.clock()
             self.emit(PhaseChanged("evaluating", "Measuring accuracy on the held-out test images"))
             acc, loss = self._evaluate_test()
+            t1 = self.clock()
             self.emit(PhaseChanged("saving", "Saving the model"))
             model_path = str(self._save_model())
+            self.timings.update(evaluate=t1 - t0, save=self.clock() - t1)
         shutil.rmtree(self.cache_dir, ignore_errors=True)
         self._write_run_json(outcome, model_path, acc, loss, seconds)
         self.emit(TrainingFinished(outcome, t.best_epoch, str(self.run_dir), model_path, acc, loss, seconds,

@@ -30,6 +30,8 @@ class TrainPanel(QWidget):
     """The user pressed Start."""
     sig_stop_requested = Signal()
     """The user pressed Stop."""
+    sig_choose_weights = Signal()
+    """The user wants to pick a weights file after the weights could not be had."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -54,10 +56,13 @@ class TrainPanel(QWidget):
         self.saved_label.setWordWrap(True)
         self.open_button = QPushButton("Open run folder")
         self.open_button.setVisible(False)
+        self.weights_button = QPushButton("Choose weights file…")
+        self.weights_button.setVisible(False)
         self._layout()
         self.start_button.clicked.connect(self.sig_start_requested)
         self.stop_button.clicked.connect(self.sig_stop_requested)
         self.open_button.clicked.connect(self._on_open_clicked)
+        self.weights_button.clicked.connect(self.sig_choose_weights)
         self._clock = QTimer(self)
         self._clock.setInterval(1000)
         self._clock.timeout.connect(self._on_clock_tick)
@@ -75,7 +80,10 @@ class TrainPanel(QWidget):
         result.addWidget(self.open_button)
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
-        layout.addWidget(self.phase_label)
+        error_row = QHBoxLayout()
+        error_row.addWidget(self.phase_label, 1)
+        error_row.addWidget(self.weights_button)
+        layout.addLayout(error_row)
         layout.addWidget(self.plot, 1)
         layout.addLayout(result)
 
@@ -93,6 +101,7 @@ class TrainPanel(QWidget):
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
         if running:
+            self.weights_button.setVisible(False)
             self._reset_state()
             self.started_at = time.monotonic()
             self.plot.reset()
@@ -108,8 +117,10 @@ class TrainPanel(QWidget):
             self.progress.setRange(0, 1)
             self.progress.setValue(1 if self.run_dir else 0)
 
-    def show_error(self, message: str) -> None:
+    def show_error(self, message: str, offer_weights: bool = False) -> None:
+        """A problem the user can fix, in words; with a way to choose a weights file when that is the fix."""
         self.phase_label.setText(f"<span style='color:#c0392b'><b>Could not train:</b> {message}</span>")
+        self.weights_button.setVisible(offer_weights)
 
     # ---- events -----------------------------------------------------------------------------------
     def show_event(self, event) -> None:

@@ -37,6 +37,7 @@ class TrainWorker(QObject):
         self.config = config
         self.train_fn = train_fn or _real_train
         self.cancel_token = CancelToken()
+        self.error_type: str | None = None  # class name of the error that ended the run, if any
         self.thread = QThread()
         self.thread.setObjectName("foveal-training")
         self.moveToThread(self.thread)
@@ -61,8 +62,10 @@ class TrainWorker(QObject):
         try:
             result = self.train_fn(self.config, on_event=self.sig_event.emit, cancel=self.cancel_token)
         except FovealError as exc:
+            self.error_type = type(exc).__name__
             self.sig_failed.emit(str(exc), traceback.format_exc(), True)
         except Exception as exc:  # a bug: the window shows details; nothing dies silently in this thread
+            self.error_type = type(exc).__name__
             self.sig_failed.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc(), False)
         else:
             self.sig_finished.emit(result)

@@ -55,6 +55,11 @@ def test_user_error_is_shown_inline_without_a_dialog(qtbot, make_window, dataset
     window._on_start_requested()
     qtbot.waitUntil(lambda: "could not be downloaded" in window.train_panel.phase_label.text(), timeout=5000)
     assert window.train_panel.start_button.isEnabled()
+    assert window.train_panel.weights_button.isVisibleTo(window)  # offline: a way to use a file the user has
+    chosen = []
+    monkeypatch.setattr(window.model_panel, "_on_choose_weights", lambda: chosen.append(True))
+    qtbot.mouseClick(window.train_panel.weights_button, Qt.MouseButton.LeftButton)
+    assert chosen and window.tabs.currentWidget() is window.model_panel
 
 
 def test_unexpected_error_gets_a_dialog_with_details(qtbot, make_window, dataset, monkeypatch):
