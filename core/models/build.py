@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 import re
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -69,11 +70,53 @@ def keras_cache_dir() -> str:
     return os.path.join(base, "models")
 
 
+# Keras's download function is patched for the duration of a build; one build at a time may patch it.
+_GET_FILE_LOCK = threading.Lock()
+
+
+class _FileNamed(Exception):
+    pass
+
+
+def imagenet_weights_status(spec: BackboneSpec, image_size: int | None = None) -> tuple[str, str, bool]:
+    """``(file name, cache path, cached?)`` of the ImageNet weights Keras would use; nothing is downloaded.
+
+    Builds the backbone's architecture once with Keras's download intercepted, so it costs a second or more.
+    """
+    import keras
+    from keras.src.utils import file_utils
+
+    def name_only(fname=None, origin=None, *args, **kwargs):
+        raise _FileNamed(fname or os.path.basename(origin or ""))
+
+    size = image_size or spec.input_size
+    builder = getattr(keras.applications, spec.name)
+    with _GET_FILE_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        original = file_utils.get_file
+        file_utils.get_file = name_only
+        try:
+            builder(include_top=False, weights="imagenet", input_shape=(size, size, 3), **spec.builder_kwargs)
+            name = ""
+        except _FileNamed as found:
+            name = str(found)
+        finally:
+            file_utils.get_file = original
+    path = os.path.join(keras_cache_dir(), name)
+    return name, path, bool(name) and os.path.isfile(path)
+
+
 @contextlib.contextmanager
 def _download_hooks(spec: BackboneSpec, on_download: DownloadFn | None) -> Iterator[None]:
     """Report Keras's weight download as progress, and turn a failed download into an actionable WeightsError."""
     from keras.src.utils import file_utils
 
+    with _GET_FILE_LOCK:
+        yield from _hooked(spec, on_download, file_utils)
+
+
+def _hooked(spec: BackboneSpec, on_download: DownloadFn | None, file_utils) -> Iterator[None]:
+    """The body of :func:`_download_hooks`, run while it holds the lock."""
     original_get_file, original_retrieve = file_utils.get_file, file_utils.urlretrieve
 
     def retrieve(url, filename, reporthook=None, data=None):
@@ -93,7 +136,8 @@ def _download_hooks(spec: BackboneSpec, on_download: DownloadFn | None) -> Itera
             target = os.path.join(keras_cache_dir(), name)
             raise WeightsError(
                 f"ImageNet weights for {spec.name} could not be downloaded ({exc}). Keras expects the file "
-                f"'{name}' at {target}. Either put that file there, or choose a weights file you already have "
+                f"'{name}' at {target}. Either put Keras's own copy of that file there (Keras checks its checksum), "
+                "or choose a weights file you already have "
                 "(--weights PATH, or 'Choose weights file…' in the window), or train from random initialisation "
                 "(--weights none)."
             ) from None

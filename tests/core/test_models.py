@@ -140,3 +140,17 @@ def test_wrong_weights_file_is_refused(tmp_path):
         build_backbone(get_backbone("MobileNetV2"), 96, str(MOBILENET_V1_WEIGHTS))
     with pytest.raises(WeightsError, match="does not exist"):
         build_backbone(get_backbone("MobileNetV2"), 96, str(tmp_path / "missing.h5"))
+
+
+def test_imagenet_weights_status_names_the_cache_file(monkeypatch, tmp_path, mobilenet_v2_weights):
+    import shutil
+
+    from core.models.build import imagenet_weights_status
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    name, path, cached = imagenet_weights_status(get_backbone("MobileNetV2"), 224)
+    assert name == "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+    assert path == str(tmp_path / "models" / name) and not cached
+    (tmp_path / "models").mkdir()
+    shutil.copy(mobilenet_v2_weights, path)  # a user who put the file in Keras's cache, as the error message says
+    assert imagenet_weights_status(get_backbone("MobileNetV2"), 224)[2] is True
