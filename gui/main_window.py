@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Slot
+from PySide6.QtCore import QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QTabWidget
 
@@ -15,10 +15,19 @@ from core.training.config import TrainConfig
 from gui.widgets.dataset_panel import DatasetPanel
 from gui.widgets.model_panel import ModelPanel
 from gui.widgets.train_panel import TrainPanel
+from gui.workers.call_worker import CallWorker
 from gui.workers.scan_worker import ScanWorker
 from gui.workers.train_worker import TrainWorker
 
 log = logging.getLogger("foveal")
+
+
+def _imagenet_status(backbone: str) -> tuple[str, str, str, bool]:
+    """(backbone, file name, cache path, cached?) — runs on a worker thread; imports Keras there."""
+    from core.models.build import imagenet_weights_status
+    from core.models.registry import get_backbone
+
+    return (backbone, *imagenet_weights_status(get_backbone(backbone)))
 
 
 def default_runs_dir() -> Path:
@@ -31,9 +40,15 @@ class MainWindow(QMainWindow):
     """Foveal's single window: data and model on the left, training on the right."""
 
     def __init__(self, train_fn: Callable | None = None, settings: QSettings | None = None,
-                 runs_dir: Path | None = None) -> None:
+                 runs_dir: Path | None = None, weights_status_fn: Callable | None = None) -> None:
         super().__init__()
         self.train_fn = train_fn
+        self.weights_status_fn = weights_status_fn or _imagenet_status
+        self.status_worker: CallWorker | None = None
+        self._status_timer = QTimer(self)
+        self._status_timer.setSingleShot(True)
+        self._status_timer.setInterval(400)  # ask once the user has stopped moving through the table
+        self._status_timer.timeout.connect(self._on_status_timer)
         self.settings = settings or QSettings("Foveal", "Foveal")
         self.runs_dir = runs_dir or default_runs_dir()
         self.scan_worker: ScanWorker | None = None
@@ -55,8 +70,10 @@ class MainWindow(QMainWindow):
         self.train_panel.sig_start_requested.connect(self._on_start_requested)
         self.train_panel.sig_stop_requested.connect(self._on_stop_requested)
         self.train_panel.sig_choose_weights.connect(self._on_choose_weights)
+        self.model_panel.table.itemSelectionChanged.connect(self._status_timer.start)
         self._restore_settings()
         self._update_start_enabled()
+        self._status_timer.start()
         self.statusBar().showMessage("Ready — drop a folder of images, or press Ctrl+O")
 
     def _make_actions(self) -> None:
@@ -188,6 +205,29 @@ class MainWindow(QMainWindow):
             self._show_unexpected(message, details)
 
     @Slot()
+    def _on_status_timer(self) -> None:
+        busy = self.train_worker is not None and self.train_worker.is_running()
+        if busy or (self.status_worker is not None and self.status_worker.is_running()):
+            self._status_timer.start()  # try again later: one Keras build at a time
+            return
+        name = self.model_panel.backbone.name
+        self.model_panel.imagenet_status.setText("<small>Checking Keras's cache…</small>")
+        worker = CallWorker(self.weights_status_fn, name)
+        worker.sig_finished.connect(self._on_status_known)
+        worker.sig_failed.connect(self._on_status_failed)
+        self.status_worker = worker
+        worker.start()
+
+    @Slot(object)
+    def _on_status_known(self, status) -> None:
+        self.model_panel.show_imagenet_status(*status)
+
+    @Slot(str)
+    def _on_status_failed(self, message: str) -> None:
+        log.warning("Could not check the weights cache: %s", message)
+        self.model_panel.imagenet_status.setText("")
+
+    @Slot()
     def _on_choose_weights(self) -> None:
         self.tabs.setCurrentWidget(self.model_panel)
         self.model_panel._on_choose_weights()
@@ -210,8 +250,10 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Stopping training…")
             self.train_worker.cancel()
             self.train_worker.wait()
-        if self.scan_worker is not None:
-            self.scan_worker.wait()
+        self._status_timer.stop()
+        for worker in (self.scan_worker, self.status_worker):
+            if worker is not None:
+                worker.wait()
         self.dataset_panel.thumbs.wait()
         self._save_settings()
         event.accept()

@@ -62,6 +62,9 @@ class ModelPanel(QWidget):
         for b in (self.weights_imagenet, self.weights_file, self.weights_none):
             self.weights_group.addButton(b)
         self.weights_imagenet.setChecked(True)
+        self.imagenet_status = QLabel("")
+        self.imagenet_status.setWordWrap(True)
+        self.imagenet_status.setIndent(24)
         self.weights_button = QPushButton("Choose weights file…")
         self.weights_label = QLabel("")
         self.depth_slider = QSlider(Qt.Orientation.Horizontal)
@@ -143,6 +146,7 @@ class ModelPanel(QWidget):
         weights_box = QGroupBox("Pretrained weights")
         wl = QVBoxLayout(weights_box)
         wl.addWidget(self.weights_imagenet)
+        wl.addWidget(self.imagenet_status)
         row = QHBoxLayout()
         row.addWidget(self.weights_file)
         row.addWidget(self.weights_button)
@@ -213,6 +217,17 @@ class ModelPanel(QWidget):
                                               "", "Keras weights (*.h5 *.weights.h5);;All files (*)")
         if path:
             self.set_weights_file(path)
+
+    def show_imagenet_status(self, backbone: str, name: str, path: str, cached: bool) -> None:
+        """Say whether the ImageNet weights of ``backbone`` are already in Keras's cache."""
+        if backbone != self.backbone.name:
+            return  # an answer about a backbone the user has moved away from
+        self.imagenet_status.setToolTip(path)
+        if cached:
+            self.imagenet_status.setText("<small>✓ Already in Keras's cache on this computer.</small>")
+        else:
+            self.imagenet_status.setText("<small>Not downloaded yet: Keras fetches it on Start (internet needed "
+                                         "once). Offline? Choose a weights file below.</small>")
 
     def set_weights_file(self, path: str) -> None:
         self.weights_path = path

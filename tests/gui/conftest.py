@@ -31,6 +31,12 @@ def answer_yes(monkeypatch):
     return asked
 
 
+def fake_weights_status(backbone: str) -> tuple[str, str, str, bool]:
+    """Stands in for the Keras cache check (which builds the model), so GUI tests stay TensorFlow-free."""
+    name = f"{backbone.lower()}_notop.h5"
+    return backbone, name, f"/cache/{name}", backbone == "ResNet50"
+
+
 @pytest.fixture
 def make_window(qtbot, tmp_path):
     windows = []
@@ -39,7 +45,8 @@ def make_window(qtbot, tmp_path):
         train_fn = functools.partial(scripted_train, **fake_kwargs) if fake_kwargs.get("real") is None else None
         fake_kwargs.pop("real", None)
         settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(train_fn=train_fn, settings=settings, runs_dir=tmp_path / "runs")
+        window = MainWindow(train_fn=train_fn, settings=settings, runs_dir=tmp_path / "runs",
+                            weights_status_fn=fake_weights_status)
         qtbot.addWidget(window)
         window.show()
         windows.append(window)
@@ -50,8 +57,9 @@ def make_window(qtbot, tmp_path):
         if w.train_worker is not None:
             w.train_worker.cancel()
             assert w.train_worker.wait(10_000), "training thread did not stop"
-        if w.scan_worker is not None:
-            w.scan_worker.wait()
+        for worker in (w.scan_worker, w.status_worker):
+            if worker is not None:
+                worker.wait()
         w.dataset_panel.thumbs.wait()
 
 

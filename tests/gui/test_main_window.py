@@ -123,3 +123,13 @@ def test_backbone_and_depth_reach_the_config_and_are_remembered(qtbot, make_wind
     window.close()
     again = make_window()
     assert again.model_panel.backbone.name == "ResNet50"
+
+
+def test_imagenet_cache_status_follows_the_backbone(qtbot, make_window):
+    window = make_window()
+    status = window.model_panel.imagenet_status
+    qtbot.waitUntil(lambda: "mobilenetv2_notop.h5" in status.toolTip(), timeout=5000)
+    assert "Not downloaded yet" in status.text()
+    window.model_panel.select_backbone("ResNet50")
+    qtbot.waitUntil(lambda: "Already in Keras's cache" in status.text(), timeout=5000)
+    assert status.toolTip() == "/cache/resnet50_notop.h5"
