@@ -31,7 +31,7 @@ from core.training.events import (
     TrainingStarted,
     WeightsDownloading,
 )
-from core.training.features import decode_all, extract_features
+from core.training.features import allocate, decode_all, extract_features
 from core.training.runfolder import library_versions, prepare_run_dir, write_json_atomic
 from core.training.split import SPLITS, make_split
 
@@ -212,21 +212,70 @@ class _Run:
             for layer in self.backbone.layers:
                 if isinstance(layer, keras.layers.BatchNormalization):
                     layer.momentum = min(layer.momentum, 0.9)
-        model = assemble_classifier(self.backbone, self.head, self.spec, self.size, fixed_size=True,
-                                    batchnorm_learns=from_scratch)
-        if self.augmenter is not None:
-            inp = keras.Input((self.size, self.size, 3), name="image")
-            model = keras.Model(inp, model(self.augmenter(inp)), name="fine_tune")
-        self.trained_model = model
+        cut = self._freeze_boundary()
+        if cut is not None and self.augmenter is None and not from_scratch:
+            model, inputs = self._boundary_model(cut)
+        else:
+            model = assemble_classifier(self.backbone, self.head, self.spec, self.size, fixed_size=True,
+                                        batchnorm_learns=from_scratch)
+            if self.augmenter is not None:
+                inp = keras.Input((self.size, self.size, 3), name="image")
+                model = keras.Model(inp, model(self.augmenter(inp)), name="fine_tune")
+            inputs = self.images
+        self.trained_model, self.trained_inputs = model, inputs
         desc = self.depth.describe(self.n_blocks)
         self.emit(PhaseChanged("fine-tune", f"{desc[0].upper()}{desc[1:]} of {self.spec.name} "
                                f"at learning rate {c.learning_rate * c.fine_tune_lr_factor:g}",
                                first_epoch=self.tracker.epochs_done + 1))
-        train_x, train_y = self.images["train"]
-        self._fit(model, train_x, train_y, self.images["val"], c.learning_rate * c.fine_tune_lr_factor,
-                  c.total_fine_tune_epochs, "fine-tune",
-                  on_best=lambda: model.save_weights(self.checkpoint))
+        train_x, train_y = inputs["train"]
+        self._fit(model, train_x, train_y, inputs["val"], c.learning_rate * c.fine_tune_lr_factor,
+                  c.total_fine_tune_epochs, "fine-tune", on_best=lambda: model.save_weights(self.checkpoint))
         self.timings["fine_tune"] = self.clock() - t0
+
+    def _freeze_boundary(self) -> int | None:
+        """Index of the last frozen backbone layer when only the top blocks learn (a single-tensor cut point)."""
+        if self.depth.kind != "last":
+            return None
+        blocks = blocks_of(self.backbone, self.spec)
+        return blocks[-self.depth.n - 1].last if self.depth.n < len(blocks) else None
+
+    def _boundary_model(self, cut: int) -> tuple:
+        """Run the frozen bottom once per image and cache its output; train the top blocks and head on it."""
+        import keras
+        import tensorflow as tf
+
+        from core.models.build import preprocess_layer
+
+        boundary = self.backbone.layers[cut].output
+        bottom = keras.Model(self.backbone.input, boundary)
+        top = keras.Model(boundary, self.backbone.output)
+        pre = preprocess_layer(self.spec)
+        shape = tuple(boundary.shape[1:])
+
+        @tf.function(input_signature=[tf.TensorSpec([None, self.size, self.size, 3], tf.uint8)])
+        def forward(images):
+            x = tf.cast(images, tf.float32)
+            return bottom(pre(x) if pre is not None else x, training=False)
+
+        self.emit(PhaseChanged("extracting", f"Caching activations below the top {self.depth.n} blocks "
+                               "(the frozen part runs once per image)"))
+        inputs, total = {}, sum(len(self.images[s][0]) for s in SPLITS)
+        done = 0
+        for split in SPLITS:
+            images, labels = self.images[split]
+            acts = allocate((len(images),) + shape, np.float32, self.cache_dir, f"boundary_{split}")
+            for i in range(0, len(images), 32):
+                if self.cancel.cancelled:
+                    raise Cancelled
+                acts[i:i + 32] = forward(images[i:i + 32]).numpy()
+                done += len(images[i:i + 32])
+                self.emit(FeaturesExtracting(done, total, split))
+            inputs[split] = (acts, labels)
+        inp = keras.Input(shape, name="boundary")
+        x = keras.layers.GlobalAveragePooling2D(name="pool")(top(inp, training=False))
+        for layer in self.head.layers[1:]:
+            x = layer(x)
+        return keras.Model(inp, x, name="fine_tune_top"), inputs
 
     def _fit(self, model, x, y, val, learning_rate: float, epochs: int, phase: str, on_best) -> None:
         import keras
@@ -279,7 +328,7 @@ class _Run:
             x, y = self.features["test"]
             model = self.head
         else:
-            (x, y), model = self.images["test"], self.trained_model
+            (x, y), model = self.trained_inputs["test"], self.trained_model
         if len(x) == 0:
             return None, None
         result = model.evaluate(x, y, batch_size=self.config.batch_size, verbose=0, return_dict=True)

@@ -207,3 +207,59 @@ def test_frozen_fast_path_equals_plain_fit(mobilenet_v2_weights):
     for a, b, s in zip(fast.get_weights(), plain.get_weights(), start, strict=True):
         assert not np.allclose(a, s)  # it learned something
         np.testing.assert_allclose(a, b, atol=2e-4)
+
+
+def test_top_blocks_train_the_same_on_cached_boundary_activations(mobilenet_v2_weights):
+    """last:N fine-tuning on cached activations at the freeze boundary equals fine-tuning the whole model."""
+    import keras
+
+    from core.models import get_backbone
+    from core.models.build import (
+        FineTune,
+        apply_fine_tune,
+        assemble_classifier,
+        blocks_of,
+        build_backbone,
+        build_head,
+        preprocess_layer,
+    )
+
+    spec, size = get_backbone("MobileNetV2"), 64
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (8, size, size, 3)).astype(np.float32)
+    labels = np.arange(8) % 2
+    head_init = build_head(spec.feature_dim, 2, dropout=0.0).get_weights()
+    trained = []
+    for cached in (False, True):
+        backbone = build_backbone(spec, size, str(mobilenet_v2_weights))
+        apply_fine_tune(backbone, spec, FineTune("last", 1))
+        head = build_head(spec.feature_dim, 2, dropout=0.0)
+        head.set_weights(head_init)
+        if cached:
+            cut = blocks_of(backbone, spec)[-2].last
+            boundary = backbone.layers[cut].output
+            bottom = keras.Model(backbone.input, boundary)
+            top = keras.Model(boundary, backbone.output)
+            x = np.asarray(bottom(preprocess_layer(spec)(images), training=False))
+            inp = keras.Input(x.shape[1:])
+            out = keras.layers.GlobalAveragePooling2D()(top(inp, training=False))
+            model = keras.Model(inp, head.layers[-1](head.layers[1](out)))
+        else:
+            model, x = assemble_classifier(backbone, head, spec, size, fixed_size=True), images
+        model.compile(keras.optimizers.SGD(0.01), "sparse_categorical_crossentropy")
+        model.fit(x, labels, batch_size=4, epochs=2, shuffle=False, verbose=0)
+        trained.append([w.copy() for w in backbone.get_weights()[-6:]] + head.get_weights())
+    for a, b in zip(*trained, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_fine_tune_last_blocks_caches_the_frozen_part(tiny_dataset, tmp_path, mobilenet_v2_weights):
+    events = []
+    result = train(_config(tiny_dataset, tmp_path, weights=str(mobilenet_v2_weights), image_size=64,
+                           fine_tune="last:2", epochs=2, fine_tune_epochs=2), on_event=events.append)
+    descriptions = [e.description for e in events if isinstance(e, PhaseChanged)]
+    assert any("Caching activations below the top 2 blocks" in d for d in descriptions)
+    assert [e.phase for e in events if isinstance(e, EpochEnded)] == ["head", "head", "fine-tune", "fine-tune"]
+    assert result.outcome == "completed" and result.test_accuracy is not None
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["timings"]["fine_tune"] > 0 and run["fine_tune"] == "last:2"
