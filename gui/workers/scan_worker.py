@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import traceback
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import Signal
 
 from core.data.scan import scan_dataset
 from core.errors import FovealError
+from gui.workers.base import ThreadWorker
 
 
-class ScanWorker(QObject):
+class ScanWorker(ThreadWorker):
     """Scans one folder on its own thread."""
 
     sig_progress = Signal(int, int)
@@ -21,21 +22,10 @@ class ScanWorker(QObject):
     """Message, details, and whether the user can fix it."""
 
     def __init__(self, folder: str) -> None:
-        super().__init__()
+        super().__init__("foveal-scan")
         self.folder = folder
-        self.thread = QThread()
-        self.thread.setObjectName("foveal-scan")
-        self.moveToThread(self.thread)
-        self.thread.started.connect(self._run)
 
-    def start(self) -> None:
-        self.thread.start()
-
-    def wait(self) -> bool:
-        return self.thread.wait()
-
-    @Slot()
-    def _run(self) -> None:
+    def work(self) -> None:
         try:
             summary = scan_dataset(self.folder, on_progress=self.sig_progress.emit)
         except FovealError as exc:
@@ -44,5 +34,3 @@ class ScanWorker(QObject):
             self.sig_failed.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc(), False)
         else:
             self.sig_finished.emit(summary)
-        finally:
-            self.thread.quit()

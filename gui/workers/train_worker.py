@@ -9,11 +9,12 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import Signal
 
 from core.errors import FovealError
 from core.training.cancel import CancelToken
 from core.training.config import TrainConfig
+from gui.workers.base import ThreadWorker
 
 
 def _real_train(config, *, on_event, cancel):
@@ -22,7 +23,7 @@ def _real_train(config, *, on_event, cancel):
     return train(config, on_event=on_event, cancel=cancel)
 
 
-class TrainWorker(QObject):
+class TrainWorker(ThreadWorker):
     """Runs one training job. Create it, call :meth:`start`, and listen to its signals."""
 
     sig_event = Signal(object)
@@ -33,32 +34,17 @@ class TrainWorker(QObject):
     """The run failed: message in plain words, traceback details, and whether it is the user's to fix."""
 
     def __init__(self, config: TrainConfig, train_fn: Callable | None = None) -> None:
-        super().__init__()
+        super().__init__("foveal-training")
         self.config = config
         self.train_fn = train_fn or _real_train
         self.cancel_token = CancelToken()
         self.error_type: str | None = None  # class name of the error that ended the run, if any
-        self.thread = QThread()
-        self.thread.setObjectName("foveal-training")
-        self.moveToThread(self.thread)
-        self.thread.started.connect(self._run)
-
-    def start(self) -> None:
-        self.thread.start()
 
     def cancel(self) -> None:
         """Ask the run to stop after the current batch (returns at once)."""
         self.cancel_token.cancel()
 
-    def wait(self, msecs: int = -1) -> bool:
-        """Block until the thread has ended (used when the window closes)."""
-        return self.thread.wait() if msecs < 0 else self.thread.wait(msecs)
-
-    def is_running(self) -> bool:
-        return self.thread.isRunning()
-
-    @Slot()
-    def _run(self) -> None:
+    def work(self) -> None:
         try:
             result = self.train_fn(self.config, on_event=self.sig_event.emit, cancel=self.cancel_token)
         except FovealError as exc:
@@ -69,5 +55,3 @@ class TrainWorker(QObject):
             self.sig_failed.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc(), False)
         else:
             self.sig_finished.emit(result)
-        finally:
-            self.thread.quit()
