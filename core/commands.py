@@ -88,7 +88,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         from core.models.registry import get_backbone
 
         if config.weights != "none":  # check the weights first, so the fallback is announced before training
-            build_backbone(get_backbone(config.backbone), 96, config.weights)
+            spec = get_backbone(config.backbone)
+            build_backbone(spec, spec.input_size, config.weights)
     except WeightsError as exc:
         print(f"{exc}\n\nThe demo goes on WITHOUT pretrained weights: it trains {config.backbone} from random "
               "initialisation (all layers, smaller images). Expect it to be slow and close to guessing on 120 "
