@@ -273,6 +273,13 @@ def blocks_of(backbone, spec: BackboneSpec) -> list[Block]:
     return find_blocks(backbone, spec.block_pattern)
 
 
+def check_depth(spec: BackboneSpec, depth: FineTune, n_blocks: int) -> None:
+    """Raise :class:`ConfigError` when ``last:N`` asks for more blocks than the backbone has."""
+    if depth.kind == "last" and depth.n > n_blocks:
+        raise ConfigError(f"{spec.name} has {n_blocks} blocks; cannot fine-tune the last {depth.n}. "
+                          f"Choose last:1 … last:{n_blocks}, or all.")
+
+
 def apply_fine_tune(backbone, spec: BackboneSpec, depth: FineTune) -> int:
     """Make the chosen top blocks trainable and the rest frozen; return the number of trainable layers.
 
@@ -286,9 +293,7 @@ def apply_fine_tune(backbone, spec: BackboneSpec, depth: FineTune) -> int:
     if depth.kind == "all":
         return len(backbone.layers)
     blocks = blocks_of(backbone, spec)
-    if depth.n > len(blocks):
-        raise ConfigError(f"{spec.name} has {len(blocks)} blocks; cannot fine-tune the last {depth.n}. "
-                          f"Choose last:1 … last:{len(blocks)}, or all.")
+    check_depth(spec, depth, len(blocks))
     start = blocks[-depth.n].first
     for i, layer in enumerate(backbone.layers):
         layer.trainable = i >= start

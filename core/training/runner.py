@@ -19,7 +19,15 @@ from pathlib import Path
 import numpy as np
 
 from core.data.scan import scan_dataset
-from core.models.build import FineTune, apply_fine_tune, assemble_classifier, blocks_of, build_backbone, build_head
+from core.models.build import (
+    FineTune,
+    apply_fine_tune,
+    assemble_classifier,
+    blocks_of,
+    build_backbone,
+    build_head,
+    check_depth,
+)
 from core.models.registry import get_backbone
 from core.training.cancel import Cancelled, CancelToken
 from core.training.config import TrainConfig
@@ -125,11 +133,7 @@ class _Run:
                                        on_download=lambda done, total: self.emit(WeightsDownloading(done, total)))
         self.backbone.trainable = False
         self.n_blocks = len(blocks_of(self.backbone, self.spec))
-        if self.depth.kind == "last" and self.depth.n > self.n_blocks:
-            from core.errors import ConfigError
-
-            raise ConfigError(f"{self.spec.name} has {self.n_blocks} blocks; cannot fine-tune the last "
-                              f"{self.depth.n}. Choose last:1 … last:{self.n_blocks}, or all.")
+        check_depth(self.spec, self.depth, self.n_blocks)  # before any image is decoded
         self.head = build_head(self.spec.feature_dim, len(self.classes), c.dropout)
         self.augmenter = _augmenter(c.seed) if c.augment else None
         n_train = len(self.split.train) * (1 + (c.augment_copies if c.augment else 0))
@@ -190,14 +194,21 @@ class _Run:
                 cancel=self.cancel, spill_dir=self.cache_dir, name=f"images_{split}")
             self.failed += failed
             self.images[split] = (images, labels)
-            feats = np.zeros((len(images), self.spec.feature_dim), np.float32)
-            for i in range(0, len(images), 32):
-                if self.cancel.cancelled:
-                    raise Cancelled
-                feats[i:i + 32] = forward(images[i:i + 32])
-                self.emit(FeaturesExtracting(offset + min(i + 32, len(images)), total, split))
+            feats = self._map_images(forward, images, (self.spec.feature_dim,), split, offset, total, "features")
             out[split] = (feats, labels)
             offset += len(records)
+        return out
+
+    def _map_images(self, forward, images: np.ndarray, shape: tuple, split: str, offset: int, total: int,
+                    name: str) -> np.ndarray:
+        """``forward`` over cached images in batches of 32, into an array (spilled to disk when large),
+        reporting progress and stopping within one batch on cancel."""
+        out = allocate((len(images),) + tuple(shape), np.float32, self.cache_dir, f"{name}_{split}")
+        for i in range(0, len(images), 32):
+            if self.cancel.cancelled:
+                raise Cancelled
+            out[i:i + 32] = forward(images[i:i + 32])
+            self.emit(FeaturesExtracting(offset + min(i + 32, len(images)), total, split))
         return out
 
     # ---- phase 2: fine-tune the chosen blocks ------------------------------------------------------------
@@ -259,18 +270,13 @@ class _Run:
 
         self.emit(PhaseChanged("extracting", f"Caching activations below the top {self.depth.n} blocks "
                                "(the frozen part runs once per image)"))
-        inputs, total = {}, sum(len(self.images[s][0]) for s in SPLITS)
-        done = 0
+        inputs, total, offset = {}, sum(len(self.images[s][0]) for s in SPLITS), 0
         for split in SPLITS:
             images, labels = self.images[split]
-            acts = allocate((len(images),) + shape, np.float32, self.cache_dir, f"boundary_{split}")
-            for i in range(0, len(images), 32):
-                if self.cancel.cancelled:
-                    raise Cancelled
-                acts[i:i + 32] = forward(images[i:i + 32]).numpy()
-                done += len(images[i:i + 32])
-                self.emit(FeaturesExtracting(done, total, split))
+            acts = self._map_images(lambda batch: forward(batch).numpy(), images, shape, split, offset, total,
+                                    "boundary")
             inputs[split] = (acts, labels)
+            offset += len(images)
         inp = keras.Input(shape, name="boundary")
         x = keras.layers.GlobalAveragePooling2D(name="pool")(top(inp, training=False))
         for layer in self.head.layers[1:]:
