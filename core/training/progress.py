@@ -73,6 +73,12 @@ class TerminalProgress:
         elif isinstance(event, TrainingFinished):
             self._finished(event)
 
+    def count(self, done: int, total: int, what: str = "images") -> None:
+        """A progress bar for any counted job (``on_progress(done, total)`` of prediction and evaluation)."""
+        self._bar(done, total, f"{what} {done}/{total}")
+        if done >= total and self.tty and self.last:
+            self._line("")
+
     def _finished(self, event: TrainingFinished) -> None:
         lines = [f"Run {event.outcome} in {format_eta(event.seconds)}."]
         if event.best_epoch is not None:

@@ -1,0 +1,160 @@
+"""``evaluate(model_or_run, folder=None)``: every prediction on held-out images, and the metrics of them.
+
+By default the images are the run's own test split, which training never used, not even to pick the best epoch.
+Any class-per-folder dataset can be evaluated instead. Results go to the run folder as ``evaluation.json`` and
+``predictions.csv`` (the user's dataset folder is only read).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import DatasetError
+from core.evaluation.metrics import LOW_CONFIDENCE, compute_metrics
+from core.evaluation.predict import ImageFile, predict_files
+from core.models.saved import Classifier, load_classifier
+from core.training.cancel import CancelToken
+from core.training.runfolder import write_json_atomic
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One image's prediction. ``probs`` are in class order."""
+
+    file: str  # relative to the dataset folder
+    path: str
+    true: str
+    predicted: str
+    confidence: float
+    probs: tuple[float, ...]
+    low_confidence: bool
+
+    @property
+    def correct(self) -> bool:
+        return self.true == self.predicted
+
+
+@dataclass
+class Evaluation:
+    """The metrics, every prediction, and what could not be evaluated."""
+
+    source: str  # "test split" or the folder evaluated
+    classes: tuple[str, ...]
+    metrics: dict
+    predictions: list[Prediction]
+    skipped: list[dict] = field(default_factory=list)  # {"file", "reason"}
+    model_path: str = ""
+    run_dir: str | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"format": "foveal-evaluation", "version": 1, "source": self.source, "classes": list(self.classes),
+                "model": self.model_path, "metrics": self.metrics, "skipped": self.skipped,
+                "seconds": self.seconds, "predictions": [asdict(p) for p in self.predictions]}
+
+    @classmethod
+    def from_dict(cls, data: dict, run_dir: str | None = None) -> Evaluation:
+        preds = [Prediction(**{**p, "probs": tuple(p["probs"])}) for p in data["predictions"]]
+        return cls(data["source"], tuple(data["classes"]), data["metrics"], preds, data.get("skipped", []),
+                   data.get("model", ""), run_dir, data.get("seconds", 0.0))
+
+
+def test_split_files(classifier: Classifier) -> tuple[list[ImageFile], list[str], list[dict]]:
+    """The run's held-out test images (files, true classes) and any that are gone since training."""
+    run = classifier.run
+    if not run or "split" not in run:
+        raise DatasetError(f"{classifier.path} has no run.json with a test split next to it. Give a folder of "
+                           "labelled images to evaluate on (one sub-folder per class).")
+    root = run["dataset"]["root"]
+    files, labels, skipped = [], [], []
+    for row in run["split"]["test"]:
+        path = os.path.join(root, row["file"])
+        if not os.path.isfile(path):
+            skipped.append({"file": row["file"], "reason": f"no longer exists at {path}"})
+            continue
+        files.append(ImageFile(path, row["file"]))
+        labels.append(row["class"])
+    if not run["split"]["test"]:
+        raise DatasetError("This run kept no test images (test fraction 0). Evaluate it on a folder of labelled "
+                           "images instead.")
+    return files, labels, skipped
+
+
+def folder_files(classifier: Classifier, folder: str) -> tuple[list[ImageFile], list[str], list[dict]]:
+    """Labelled images of a class-per-folder dataset; classes the model does not know are skipped."""
+    from core.data.scan import scan_dataset
+
+    summary = scan_dataset(folder)
+    known = set(classifier.classes)
+    files, labels, skipped = [], [], [{"file": s.rel, "reason": s.reason} for s in summary.skipped]
+    for r in summary.images:
+        if r.label in known:
+            files.append(ImageFile(r.path, r.rel))
+            labels.append(r.label)
+        else:
+            skipped.append({"file": r.rel, "reason": f"class '{r.label}' is not one of the model's classes"})
+    if not files:
+        raise DatasetError(f"No images in {folder} belong to the model's classes ({', '.join(classifier.classes)}). "
+                           "Give a folder with one sub-folder per class, named as in training.")
+    return files, labels, skipped
+
+
+def evaluate(model: str | os.PathLike[str] | Classifier, folder: str | None = None, *, batch_size: int = 32,
+             low_confidence: float = LOW_CONFIDENCE, on_progress: Callable[[int, int], None] | None = None,
+             cancel: CancelToken | None = None) -> Evaluation:
+    """Predict every held-out image (the run's test split, or ``folder``) and measure the predictions.
+
+    Raises
+    ------
+    FovealError
+        When the model cannot be loaded or there is nothing labelled to evaluate on.
+    """
+    t0 = time.monotonic()
+    clf = model if isinstance(model, Classifier) else load_classifier(model)
+    files, labels, skipped = folder_files(clf, folder) if folder else test_split_files(clf)
+    result = predict_files(clf, files, batch_size=batch_size, on_progress=on_progress, cancel=cancel)
+    skipped += [{"file": files[i].rel, "reason": reason} for i, reason in result.failed]
+    index = {c: i for i, c in enumerate(clf.classes)}
+    y = np.array([index[labels[i]] for i in result.indices], np.int64)
+    metrics = compute_metrics(y, result.probs, clf.classes, low_confidence=low_confidence)
+    predictions = []
+    for row, i in zip(result.probs, result.indices, strict=True):
+        top = int(row.argmax())
+        predictions.append(Prediction(files[i].rel, files[i].path, labels[i], clf.classes[top], float(row[top]),
+                                      tuple(round(float(p), 6) for p in row), bool(row[top] < low_confidence)))
+    return Evaluation(folder or "test split", clf.classes, metrics, predictions, skipped, clf.path, clf.run_dir,
+                      time.monotonic() - t0)
+
+
+def write_evaluation(evaluation: Evaluation, out_dir: str | os.PathLike[str]) -> Path:
+    """Write ``evaluation.json`` and ``predictions.csv`` into ``out_dir``; return the JSON's path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / "evaluation.json", evaluation.to_dict())
+    tmp = out / ".predictions.csv.tmp"
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["file", "true_class", "predicted_class", "confidence", "correct", "low_confidence",
+                    *[f"p_{c}" for c in evaluation.classes]])
+        for p in evaluation.predictions:
+            w.writerow([p.file, p.true, p.predicted, f"{p.confidence:.6f}", int(p.correct), int(p.low_confidence),
+                        *[f"{v:.6f}" for v in p.probs]])
+    tmp.replace(out / "predictions.csv")
+    return out / "evaluation.json"
+
+
+def read_evaluation(run_dir: str | os.PathLike[str]) -> Evaluation | None:
+    """The evaluation saved in a run folder, or None."""
+    import json
+
+    path = Path(run_dir) / "evaluation.json"
+    if not path.is_file():
+        return None
+    return Evaluation.from_dict(json.loads(path.read_text(encoding="utf-8")), str(run_dir))

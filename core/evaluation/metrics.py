@@ -1,0 +1,144 @@
+"""Metrics of a set of predictions, all computed by scikit-learn (and SciPy for the interval).
+
+Everything returned is plain JSON-able Python: lists, floats, ints and strings, so it can be written to the run
+folder, shown in the window and printed by the command line without conversion.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+#: A prediction whose top probability is below this is flagged as low-confidence (unless told otherwise).
+LOW_CONFIDENCE = 0.6
+#: Bins of the reliability curve and the expected calibration error.
+CALIBRATION_BINS = 10
+
+
+def accuracy_interval(correct: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of an accuracy of ``correct`` out of ``n`` (good at small n and near 0 or 1)."""
+    if n == 0:
+        return (math.nan, math.nan)
+    from scipy.stats import binomtest
+
+    ci = binomtest(int(correct), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = CALIBRATION_BINS) -> float:
+    """Mean |accuracy − confidence| over equal-width confidence bins, weighted by how many predictions fall in each.
+
+    scikit-learn has the reliability curve but no ECE; this is the standard definition (Guo et al., 2017).
+    """
+    if len(confidence) == 0:
+        return math.nan
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        in_bin = which == b
+        if in_bin.any():
+            total += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
+    return float(total)
+
+
+def compute_metrics(y_true: Sequence[int], probs: np.ndarray, classes: Sequence[str], *,
+                    low_confidence: float = LOW_CONFIDENCE) -> dict:
+    """Everything Foveal reports about predictions ``probs`` (N×K) of true classes ``y_true`` (N).
+
+    Returns a dict with ``n``, ``accuracy`` and its 95% ``accuracy_ci``, ``balanced_accuracy``, ``per_class``
+    (precision, recall, F1, support), ``macro`` and ``weighted`` averages, ``confusion`` (rows: true, columns:
+    predicted), ``roc`` (one-vs-rest curves and AUC per class; for two classes also the binary curve and an
+    operating threshold with its sensitivity and specificity), ``calibration`` (reliability curve and ECE) and
+    ``n_low_confidence``.
+    """
+    from sklearn.metrics import (
+        accuracy_score,
+        balanced_accuracy_score,
+        confusion_matrix,
+        precision_recall_fscore_support,
+    )
+
+    y = np.asarray(y_true, dtype=np.int64)
+    probs = np.asarray(probs, dtype=np.float64)
+    k = len(classes)
+    labels = list(range(k))
+    pred = probs.argmax(axis=1) if len(y) else np.zeros(0, np.int64)
+    conf = probs.max(axis=1) if len(y) else np.zeros(0)
+    correct = int((pred == y).sum())
+    out: dict = {"n": int(len(y)), "classes": list(classes), "low_confidence_threshold": low_confidence}
+    out["accuracy"] = float(accuracy_score(y, pred)) if len(y) else math.nan
+    out["accuracy_ci"] = list(accuracy_interval(correct, len(y)))
+    present = np.unique(y)
+    out["balanced_accuracy"] = float(balanced_accuracy_score(y, pred)) if len(present) > 1 else math.nan
+    p, r, f, s = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
+    out["per_class"] = [{"class": c, "precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
+                         "support": int(s[i])} for i, c in enumerate(classes)]
+    for avg in ("macro", "weighted"):
+        pa, ra, fa, _ = precision_recall_fscore_support(y, pred, labels=labels, average=avg, zero_division=0)
+        out[avg] = {"precision": float(pa), "recall": float(ra), "f1": float(fa)}
+    out["confusion"] = confusion_matrix(y, pred, labels=labels).tolist()
+    out["roc"] = _roc(y, probs, classes)
+    out["calibration"] = _calibration(conf, pred == y)
+    out["n_low_confidence"] = int((conf < low_confidence).sum())
+    return out
+
+
+def _roc(y: np.ndarray, probs: np.ndarray, classes: Sequence[str]) -> dict:
+    """One-vs-rest ROC curves with AUC per class; for two classes, the binary curve and an operating point."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    curves = []
+    for i, name in enumerate(classes):
+        positive = y == i
+        if positive.all() or not positive.any():  # AUC is undefined without both positives and negatives
+            curves.append({"class": name, "auc": None, "fpr": [], "tpr": []})
+            continue
+        fpr, tpr, _ = roc_curve(positive, probs[:, i])
+        curves.append({"class": name, "auc": float(roc_auc_score(positive, probs[:, i])),
+                       "fpr": fpr.tolist(), "tpr": tpr.tolist()})
+    aucs = [c["auc"] for c in curves if c["auc"] is not None]
+    out: dict = {"per_class": curves, "macro_auc": float(np.mean(aucs)) if aucs else None}
+    if len(classes) == 2 and len(np.unique(y)) == 2:
+        out["binary"] = _operating_point(y == 1, probs[:, 1], classes[1])
+    return out
+
+
+def _operating_point(positive: np.ndarray, score: np.ndarray, positive_class: str) -> dict:
+    """The threshold on P(positive) that maximises Youden's J (sensitivity + specificity − 1), and the 0.5 one."""
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, thresholds = roc_curve(positive, score)
+    best = int(np.argmax(tpr - fpr))
+    threshold = float(min(thresholds[best], 1.0))  # roc_curve's first threshold is +inf
+
+    def at(t: float) -> dict:
+        said = score >= t
+        tp, fn = int((said & positive).sum()), int((~said & positive).sum())
+        tn, fp = int((~said & ~positive).sum()), int((said & ~positive).sum())
+        return {"threshold": t, "sensitivity": tp / max(tp + fn, 1), "specificity": tn / max(tn + fp, 1),
+                "tp": tp, "fn": fn, "tn": tn, "fp": fp}
+
+    return {"positive_class": positive_class, "chosen": {**at(threshold), "rule": "Youden's J"},
+            "default": at(0.5)}
+
+
+def _calibration(confidence: np.ndarray, correct: np.ndarray) -> dict:
+    """Reliability of the top-1 confidence: mean confidence vs accuracy per bin, and the ECE."""
+    from sklearn.calibration import calibration_curve
+
+    correct = correct.astype(np.float64)
+    if len(confidence) == 0:
+        return {"bins": CALIBRATION_BINS, "confidence": [], "accuracy": [], "ece": math.nan}
+    if len(np.unique(correct)) < 2:  # calibration_curve needs both outcomes; one bin per populated range
+        edges = np.linspace(0, 1, CALIBRATION_BINS + 1)
+        which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, CALIBRATION_BINS - 1)
+        mean_conf = [float(confidence[which == b].mean()) for b in range(CALIBRATION_BINS) if (which == b).any()]
+        acc = [float(correct[0])] * len(mean_conf)
+    else:
+        acc_arr, conf_arr = calibration_curve(correct, confidence, n_bins=CALIBRATION_BINS, strategy="uniform")
+        acc, mean_conf = acc_arr.tolist(), conf_arr.tolist()
+    return {"bins": CALIBRATION_BINS, "confidence": mean_conf, "accuracy": acc,
+            "ece": expected_calibration_error(confidence, correct)}

@@ -1,0 +1,201 @@
+"""The report to keep: one self-contained HTML file (images embedded) and a PDF with the same content.
+
+The content is built once as a list of sections (text, tables, figures, galleries) and rendered twice, so the
+two files can never disagree. Someone who was not there can read what was done and redo it.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+
+from core.evaluation import report_sections as rs
+from core.evaluation.document import Figure, Gallery, Report, Section, Table
+from core.evaluation.evaluate import Evaluation, evaluate, read_evaluation, write_evaluation
+from core.evaluation.review import read_marks
+from core.models.saved import load_classifier
+
+#: How many of the worst errors the report shows with their Grad-CAM.
+WORST_ERRORS = 8
+
+SECTION_TITLES = ("Summary", "Dataset", "Split", "Model", "Settings", "Software", "Training",
+                  "Metrics on held-out images", "Confusion matrix", "ROC", "Calibration", "Worst errors")
+
+
+def build_report(run_dir: str | os.PathLike[str], evaluation: Evaluation | None = None) -> Report:
+    """Gather everything about a run (evaluating it first if it has no evaluation yet)."""
+    from core.training.runfolder import read_run
+
+    run = read_run(run_dir)
+    ev = evaluation or read_evaluation(run_dir)
+    if ev is None:
+        ev = evaluate(run_dir)
+        write_evaluation(ev, run_dir)
+    sections = [rs.summary(run, ev), rs.dataset(run), rs.split(run), rs.model(run), rs.settings(run),
+                rs.software(run), rs.training(run), rs.metrics(ev), rs.confusion(ev), rs.roc(ev),
+                rs.calibration(ev), _worst_errors(run_dir, ev)]
+    marks = read_marks(run_dir)
+    if marks:
+        sections.append(rs.marked(marks))
+    name = Path(run_dir).resolve().name
+    return Report(f"Foveal report: {run['backbone']['name']} on {Path(run['dataset']['root']).name}",
+                  f"Run {name}, created {run.get('created', '')}", sections)
+
+
+def _worst_errors(run_dir, ev: Evaluation) -> Section:
+    """The most confident wrong predictions, each with Grad-CAM for the class the model chose."""
+    from PIL import Image
+
+    from core.errors import ImageDecodeError
+    from core.evaluation.gradcam import GradCamExplainer, with_legend
+
+    wrong = sorted((p for p in ev.predictions if not p.correct), key=lambda p: -p.confidence)[:WORST_ERRORS]
+    section = Section("Worst errors")
+    if not wrong:
+        section.blocks.append("No held-out image was misclassified.")
+        return section
+    n_wrong = sum(not p.correct for p in ev.predictions)
+    section.blocks.append(f"The {len(wrong)} most confident wrong predictions of {n_wrong}. The heatmap "
+                          "(Grad-CAM) shows where the evidence for the predicted class lies.")
+    explainer = GradCamExplainer(load_classifier(run_dir))
+    items = []
+    for p in wrong:
+        try:
+            cam = explainer.explain_file(p.path, ev.classes.index(p.predicted))
+            img = _thumb(with_legend(cam.overlay()), 360)
+        except ImageDecodeError as exc:
+            img = np.full((120, 120, 3), 230, np.uint8)
+            p = p.__class__(**{**p.__dict__, "file": f"{p.file} ({exc.reason})"})
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, "PNG")
+        items.append((buf.getvalue(), f"{p.file}: labelled {p.true}, predicted {p.predicted} ({p.confidence:.0%})"))
+    section.blocks.append(Gallery(items))
+    return section
+
+
+def _thumb(image: np.ndarray, side: int) -> np.ndarray:
+    from PIL import Image
+
+    im = Image.fromarray(image)
+    im.thumbnail((side, side))
+    return np.asarray(im)
+
+
+# ---- HTML ----------------------------------------------------------------------------------------------------
+
+_CSS = """body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:60em;margin:2em auto;padding:0 1em;
+color:#222}h1{margin-bottom:0}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left}
+th{background:#f3f3f3}figure{margin:1em 0}img{max-width:100%}figcaption{color:#555;font-size:.9em}
+.gallery{display:flex;flex-wrap:wrap;gap:1em}.gallery figure{width:17em;margin:0}.sub{color:#666}"""
+
+
+def render_html(report: Report) -> str:
+    """The report as one HTML page with every image embedded as base64 PNG."""
+    out = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(report.title)}"
+           f"</title><style>{_CSS}</style></head><body><h1>{html.escape(report.title)}</h1>"
+           f"<p class='sub'>{html.escape(report.subtitle)}</p>"]
+    for s in report.sections:
+        out.append(f"<section><h2>{html.escape(s.title)}</h2>")
+        out += [_html_block(b) for b in s.blocks]
+        out.append("</section>")
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def _img(png: bytes) -> str:
+    return f"<img src='data:image/png;base64,{base64.b64encode(png).decode('ascii')}' alt=''>"
+
+
+def _html_block(block) -> str:
+    if isinstance(block, str):
+        return f"<p>{html.escape(block)}</p>"
+    if isinstance(block, Table):
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in block.header)
+        rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in block.rows)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    if isinstance(block, Figure):
+        return f"<figure>{_img(block.png)}<figcaption>{html.escape(block.caption)}</figcaption></figure>"
+    if isinstance(block, Gallery):
+        items = "".join(f"<figure>{_img(png)}<figcaption>{html.escape(c)}</figcaption></figure>"
+                        for png, c in block.items)
+        return f"<div class='gallery'>{items}</div>"
+    raise TypeError(type(block))
+
+
+# ---- PDF -----------------------------------------------------------------------------------------------------
+
+def render_pdf(report: Report, path: str | os.PathLike[str]) -> None:
+    """The same report as an A4 PDF (reportlab)."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import cm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+
+    styles = getSampleStyleSheet()
+    doc = SimpleDocTemplate(str(path), pagesize=A4, leftMargin=1.8 * cm, rightMargin=1.8 * cm,
+                            topMargin=1.6 * cm, bottomMargin=1.6 * cm, title=report.title, author="Foveal")
+    story = [Paragraph(html.escape(report.title), styles["Title"]), Paragraph(html.escape(report.subtitle),
+                                                                              styles["Italic"])]
+    for s in report.sections:
+        story += [Spacer(1, 0.3 * cm), Paragraph(html.escape(s.title), styles["Heading2"])]
+        for b in s.blocks:
+            story += _pdf_block(b, styles, doc.width)
+    doc.build(story)
+
+
+def _pdf_image(png: bytes, width: float):
+    from PIL import Image as PILImage
+    from reportlab.platypus import Image
+
+    w, h = PILImage.open(io.BytesIO(png)).size
+    return Image(io.BytesIO(png), width=width, height=width * h / w)
+
+
+def _pdf_block(block, styles, page_width: float) -> list:
+    from reportlab.lib import colors
+    from reportlab.platypus import KeepTogether, Paragraph
+    from reportlab.platypus import Table as PdfTable
+
+    small = styles["BodyText"].clone("small", fontSize=8, leading=10)
+    if isinstance(block, str):
+        return [Paragraph(html.escape(block), styles["BodyText"])]
+    if isinstance(block, Table):
+        data = [[Paragraph(f"<b>{html.escape(h)}</b>", small) for h in block.header]]
+        data += [[Paragraph(html.escape(c), small) for c in r] for r in block.rows]
+        t = PdfTable(data, repeatRows=1, hAlign="LEFT")
+        t.setStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.lightgrey),
+                    ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke), ("VALIGN", (0, 0), (-1, -1), "TOP")])
+        return [t]
+    if isinstance(block, Figure):
+        return [KeepTogether([_pdf_image(block.png, page_width * block.width),
+                              Paragraph(html.escape(block.caption), small)])]
+    if isinstance(block, Gallery):
+        cell = page_width / 3 - 6
+        cells = [[_pdf_image(png, cell - 4), Paragraph(html.escape(c), small)] for png, c in block.items]
+        rows = [cells[i:i + 3] + [""] * (3 - len(cells[i:i + 3])) for i in range(0, len(cells), 3)]
+        t = PdfTable(rows, colWidths=[cell] * 3, hAlign="LEFT")
+        t.setStyle([("VALIGN", (0, 0), (-1, -1), "TOP")])
+        return [t]
+    raise TypeError(type(block))
+
+
+def write_report(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str] | None = None,
+                 evaluation: Evaluation | None = None) -> tuple[Path, Path]:
+    """Write ``report.html`` and ``report.pdf`` (into the run folder unless ``out_dir``); return both paths."""
+    report = build_report(run_dir, evaluation)
+    out = Path(out_dir or run_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    html_path, pdf_path = out / "report.html", out / "report.pdf"
+    tmp = out / ".report.html.tmp"
+    tmp.write_text(render_html(report), encoding="utf-8")
+    tmp.replace(html_path)
+    tmp_pdf = out / ".report.pdf.tmp"
+    render_pdf(report, tmp_pdf)
+    tmp_pdf.replace(pdf_path)
+    return html_path, pdf_path

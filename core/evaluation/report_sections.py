@@ -1,0 +1,144 @@
+"""The sections of the report, each built from ``run.json`` and the evaluation as plain data."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+from core.evaluation import plots
+from core.evaluation.document import Figure, Section, Table
+from core.evaluation.evaluate import Evaluation
+
+_SPLITS = ("train", "val", "test")
+
+
+def _pct(x) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
+
+
+def _num(x, digits: int = 3) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def summary(run: dict, ev: Evaluation) -> Section:
+    m = ev.metrics
+    lo, hi = m["accuracy_ci"]
+    return Section("Summary", [
+        f"{run['backbone']['name']} ({run['fine_tune']}) trained on {len(run['classes'])} classes "
+        f"({', '.join(run['classes'])}). Outcome: {run['outcome']}; best epoch {run.get('best_epoch')}.",
+        f"Accuracy on {m['n']} held-out images ({ev.source}): {_pct(m['accuracy'])} "
+        f"(95% confidence interval {_pct(lo)}–{_pct(hi)}); balanced accuracy {_pct(m['balanced_accuracy'])}; "
+        f"{m['n_low_confidence']} prediction(s) below {m['low_confidence_threshold']:.0%} confidence.",
+    ])
+
+
+def dataset(run: dict) -> Section:
+    counts: dict[str, Counter] = {s: Counter(r["class"] for r in run["split"][s]) for s in _SPLITS}
+    rows = [[c, *[str(counts[s][c]) for s in _SPLITS], str(sum(counts[s][c] for s in _SPLITS))]
+            for c in run["classes"]]
+    blocks: list = [f"Folder: {run['dataset']['root']} (layout: {run['dataset']['layout']}).",
+                    Table(["class", "train", "validation", "test", "total"], rows)]
+    skipped = run.get("skipped_during_training") or []
+    if skipped:
+        blocks.append(f"{len(skipped)} file(s) could not be read during training and were left out: "
+                      + "; ".join(f"{s['file']} ({s['reason']})" for s in skipped[:10]))
+    return Section("Dataset", blocks)
+
+
+def split(run: dict) -> Section:
+    c = run["config"]
+    n = {s: len(run["split"][s]) for s in _SPLITS}
+    how = ("as given by the folder's own train/validation/test folders" if run["dataset"]["layout"] == "pre-split" else
+           f"split stratified by class with seed {run['seed']} (validation {c['val_fraction']:.0%}, "
+           f"test {c['test_fraction']:.0%})")
+    return Section("Split", [
+        f"{n['train']} training, {n['val']} validation and {n['test']} test images, {how}. The test "
+        "images were never used for training or for choosing the best epoch. The exact file list per split is "
+        "in run.json; the same seed on the same files gives the same split."])
+
+
+def model(run: dict) -> Section:
+    b = run["backbone"]
+    return Section("Model", [Table(["", ""], [
+        ["backbone", f"{b['name']} ({b['family']}), ImageNet top-1 {b['top1']}%"],
+        ["input", f"{run['image_size']}×{run['image_size']} RGB, resized inside the model"],
+        ["fine-tuning", f"{run['fine_tune']} (the backbone has {run['n_blocks']} blocks)"],
+        ["weights", str(run["config"]["weights"])],
+        ["head", f"global average pooling, dropout {run['config']['dropout']}, dense softmax"],
+    ])])
+
+
+def settings(run: dict) -> Section:
+    rows = [[k, str(v)] for k, v in run["config"].items()]
+    return Section("Settings", ["Every setting of the run (`foveal train --config` takes these keys):",
+                                Table(["setting", "value"], rows)])
+
+
+def software(run: dict) -> Section:
+    t = run.get("timings", {})
+    rows = [[k, str(v)] for k, v in run.get("versions", {}).items()]
+    return Section("Software", [Table(["library", "version"], rows),
+                                f"Training took {t.get('total', 0):.0f} s in all."])
+
+
+def training(run: dict) -> Section:
+    hist = run.get("history") or []
+    if not hist:
+        return Section("Training", ["No epoch finished."])
+    ft = next((h["epoch"] for h in hist if h.get("phase") == "fine-tune"), None)
+    caption = (f"Loss and accuracy per epoch. The weights of epoch {run.get('best_epoch')} (lowest validation "
+               "loss) were kept.")
+    return Section("Training", [Figure(plots.training_curves(hist, ft), caption)])
+
+
+def metrics(ev: Evaluation) -> Section:
+    m = ev.metrics
+    lo, hi = m["accuracy_ci"]
+    overall = Table(["metric", "value"], [
+        ["images", str(m["n"])], ["accuracy", f"{_pct(m['accuracy'])} (95% CI {_pct(lo)}–{_pct(hi)}, Wilson)"],
+        ["balanced accuracy", _pct(m["balanced_accuracy"])],
+        ["macro precision / recall / F1", " / ".join(_num(m["macro"][k]) for k in ("precision", "recall", "f1"))],
+        ["weighted precision / recall / F1",
+         " / ".join(_num(m["weighted"][k]) for k in ("precision", "recall", "f1"))],
+        ["macro ROC AUC (one-vs-rest)", _num(m["roc"]["macro_auc"])],
+        ["expected calibration error", _num(m["calibration"]["ece"])],
+    ])
+    auc = {c["class"]: c["auc"] for c in m["roc"]["per_class"]}
+    per = Table(["class", "precision", "recall (sensitivity)", "F1", "ROC AUC", "support"],
+                [[r["class"], _num(r["precision"]), _num(r["recall"]), _num(r["f1"]), _num(auc.get(r["class"])),
+                  str(r["support"])] for r in m["per_class"]])
+    blocks: list = [overall, per]
+    if ev.skipped:
+        blocks.append(f"{len(ev.skipped)} image(s) could not be evaluated: "
+                      + "; ".join(f"{s['file']} ({s['reason']})" for s in ev.skipped[:10]))
+    return Section("Metrics on held-out images", blocks)
+
+
+def confusion(ev: Evaluation) -> Section:
+    return Section("Confusion matrix", [Figure(plots.confusion(ev.metrics["confusion"], ev.classes),
+                                               "Rows: the true class; columns: what the model predicted.", 0.7)])
+
+
+def roc(ev: Evaluation) -> Section:
+    r = ev.metrics["roc"]
+    blocks: list = [Figure(plots.roc(r), "One-vs-rest ROC curve of each class.", 0.6)]
+    if "binary" in r:
+        rows = []
+        for name, op in (("chosen (Youden's J)", r["binary"]["chosen"]), ("default 0.5", r["binary"]["default"])):
+            rows.append([name, f"{op['threshold']:.3f}", _pct(op["sensitivity"]), _pct(op["specificity"]),
+                         f"TP {op['tp']}, FN {op['fn']}, TN {op['tn']}, FP {op['fp']}"])
+        blocks += [f"Operating thresholds on the probability of '{r['binary']['positive_class']}':",
+                   Table(["threshold", "value", "sensitivity", "specificity", "counts"], rows)]
+    return Section("ROC", blocks)
+
+
+def calibration(ev: Evaluation) -> Section:
+    return Section("Calibration", [Figure(plots.reliability(ev.metrics["calibration"]),
+                                          "How often the model is right when it is this confident.", 0.6)])
+
+
+def marked(marks: dict) -> Section:
+    rows = [[k, m.get("true", ""), m.get("predicted", ""), m.get("note", "")] for k, m in sorted(marks.items())]
+    return Section("Images marked as mislabelled", [
+        "Marked by the user while reviewing errors; the files themselves were not changed.",
+        Table(["file", "labelled as", "model predicts", "note"], rows)])

@@ -1,0 +1,84 @@
+"""Metrics on prediction sets small enough to check by hand (no TensorFlow)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from core.evaluation.metrics import accuracy_interval, compute_metrics, expected_calibration_error
+
+CLASSES = ("cat", "dog", "fox")
+
+
+def _probs(rows):
+    return np.array(rows, dtype=float)
+
+
+def test_multiclass_metrics_match_hand_counts():
+    y = [0, 0, 1, 1, 2, 2]
+    p = _probs([[.9, .05, .05], [.2, .7, .1],   # cat right, cat → dog
+                [.1, .8, .1], [.1, .6, .3],      # dog right twice
+                [.3, .1, .6], [.5, .1, .4]])     # fox right, fox → cat (at 0.5: low confidence)
+    m = compute_metrics(y, p, CLASSES)
+    assert m["n"] == 6
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    assert m["confusion"] == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
+    per = {r["class"]: r for r in m["per_class"]}
+    assert per["cat"]["precision"] == pytest.approx(1 / 2) and per["cat"]["recall"] == pytest.approx(1 / 2)
+    assert per["dog"]["precision"] == pytest.approx(2 / 3) and per["dog"]["recall"] == 1.0
+    assert per["fox"]["precision"] == 1.0 and per["fox"]["recall"] == pytest.approx(1 / 2)
+    assert per["dog"]["f1"] == pytest.approx(2 * (2 / 3) / (2 / 3 + 1))
+    assert [r["support"] for r in m["per_class"]] == [2, 2, 2]
+    assert m["balanced_accuracy"] == pytest.approx((0.5 + 1 + 0.5) / 3)
+    assert m["macro"]["recall"] == pytest.approx((0.5 + 1 + 0.5) / 3)
+    assert m["n_low_confidence"] == 1  # top probabilities .9 .7 .8 .6 .6 .5: only 0.5 is below 0.6
+    assert m["n_low_confidence"] == sum(row.max() < 0.6 for row in p)
+    # every class has positives and negatives: one AUC each, cat's by hand (scores .9,.2 vs .1,.1,.3,.5)
+    aucs = {c["class"]: c["auc"] for c in m["roc"]["per_class"]}
+    assert aucs["cat"] == pytest.approx((4 + 2) / 8)  # .9 beats all four negatives, .2 beats the two .1s
+    assert "binary" not in m["roc"]
+
+
+def test_wilson_interval_by_formula():
+    k, n, z = 4, 6, 1.959963984540054
+    phat = k / n
+    centre = (phat + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    lo, hi = accuracy_interval(k, n)
+    assert lo == pytest.approx(centre - half, abs=1e-9) and hi == pytest.approx(centre + half, abs=1e-9)
+    assert accuracy_interval(10, 10)[1] == pytest.approx(1.0)
+    assert accuracy_interval(10, 10)[0] < 1.0  # ten right out of ten does not prove perfection
+
+
+def test_binary_operating_point_and_roc():
+    y = np.array([0, 0, 0, 1, 1, 1])
+    score = np.array([0.1, 0.2, 0.7, 0.6, 0.8, 0.9])  # one negative scores 0.7, above one positive
+    p = np.stack([1 - score, score], axis=1)
+    m = compute_metrics(y, p, ("normal", "tumour"))
+    b = m["roc"]["binary"]
+    assert b["positive_class"] == "tumour"
+    d = b["default"]  # at 0.5: TP 3, FN 0, TN 2, FP 1
+    assert (d["tp"], d["fn"], d["tn"], d["fp"]) == (3, 0, 2, 1)
+    assert d["sensitivity"] == 1.0 and d["specificity"] == pytest.approx(2 / 3)
+    chosen = b["chosen"]
+    assert chosen["sensitivity"] + chosen["specificity"] - 1 >= d["sensitivity"] + d["specificity"] - 1
+    assert m["roc"]["per_class"][1]["auc"] == pytest.approx(8 / 9)
+
+
+def test_expected_calibration_error_by_hand():
+    conf = np.array([0.9, 0.9, 0.9, 0.9])
+    correct = np.array([1, 1, 0, 0], float)
+    assert expected_calibration_error(conf, correct) == pytest.approx(0.4)
+    conf = np.array([0.25, 0.25, 0.95, 0.95])
+    correct = np.array([0, 1, 1, 1], float)  # bins: |0.5-0.25| and |1-0.95|, half the weight each
+    assert expected_calibration_error(conf, correct) == pytest.approx(0.5 * 0.25 + 0.5 * 0.05)
+
+
+def test_class_missing_from_test_set_has_no_auc():
+    m = compute_metrics([0, 0, 1], _probs([[.8, .1, .1], [.6, .3, .1], [.2, .7, .1]]), CLASSES)
+    fox = m["per_class"][2]
+    assert fox["support"] == 0 and fox["recall"] == 0.0
+    assert m["roc"]["per_class"][2]["auc"] is None
+    assert m["roc"]["macro_auc"] == pytest.approx(1.0)
