@@ -9,12 +9,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QTabWidget
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QTabWidget
 
 from core.training.config import TrainConfig
 from gui.widgets.dataset_panel import DatasetPanel
+from gui.widgets.evaluate_panel import EvaluatePanel
 from gui.widgets.model_panel import ModelPanel
 from gui.widgets.train_panel import TrainPanel
+from gui.workers import evaluation_jobs
 from gui.workers.call_worker import CallWorker
 from gui.workers.scan_worker import ScanWorker
 from gui.workers.train_worker import TrainWorker
@@ -37,12 +39,19 @@ def default_runs_dir() -> Path:
 
 
 class MainWindow(QMainWindow):
-    """Foveal's single window: data and model on the left, training on the right."""
+    """Foveal's single window: data and model on the left, training and evaluation on the right.
+
+    The ``*_fn`` arguments replace the functions that run on worker threads (tests pass TensorFlow-free ones).
+    """
 
     def __init__(self, train_fn: Callable | None = None, settings: QSettings | None = None,
-                 runs_dir: Path | None = None, weights_status_fn: Callable | None = None) -> None:
+                 runs_dir: Path | None = None, weights_status_fn: Callable | None = None,
+                 evaluate_fn: Callable | None = None, explain_fn: Callable | None = None,
+                 report_fn: Callable | None = None) -> None:
         super().__init__()
         self.train_fn = train_fn
+        self.evaluate_fn = evaluate_fn or evaluation_jobs.evaluate_run
+        self.evaluate_worker: CallWorker | None = None
         self.weights_status_fn = weights_status_fn or _imagenet_status
         self.status_worker: CallWorker | None = None
         self._status_timer = QTimer(self)
@@ -57,19 +66,28 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Foveal")
         self.setAcceptDrops(True)
         self.dataset_panel, self.model_panel, self.train_panel = DatasetPanel(), ModelPanel(), TrainPanel()
+        self.evaluate_panel = EvaluatePanel(explain_fn or evaluation_jobs.explain,
+                                            report_fn or evaluation_jobs.write_report)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.dataset_panel, "1  Data")
         self.tabs.addTab(self.model_panel, "2  Model")
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.tabs)
-        splitter.addWidget(self.train_panel)
-        splitter.setSizes([520, 680])
-        self.setCentralWidget(splitter)
+        self.right_tabs = QTabWidget()
+        self.right_tabs.addTab(self.train_panel, "3  Train")
+        self.right_tabs.addTab(self.evaluate_panel, "4  Evaluate")
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.addWidget(self.right_tabs)
+        self.splitter.setSizes([520, 680])
+        self.setCentralWidget(self.splitter)
+        self.right_tabs.currentChanged.connect(self._on_right_tab_changed)
         self._make_actions()
         self.dataset_panel.sig_folder_chosen.connect(self._on_folder_chosen)
         self.train_panel.sig_start_requested.connect(self._on_start_requested)
         self.train_panel.sig_stop_requested.connect(self._on_stop_requested)
         self.train_panel.sig_choose_weights.connect(self._on_choose_weights)
+        self.train_panel.sig_show_evaluation.connect(self._on_show_evaluation)
+        self.evaluate_panel.sig_message.connect(self.statusBar().showMessage)
+        self.evaluate_panel.sig_unexpected.connect(self._show_unexpected)
         self.model_panel.table.itemSelectionChanged.connect(self._status_timer.start)
         self._restore_settings()
         self._update_start_enabled()
@@ -79,7 +97,9 @@ class MainWindow(QMainWindow):
     def _make_actions(self) -> None:
         for text, keys, slot in (("Open dataset folder…", QKeySequence.StandardKey.Open, self._on_open_action),
                                  ("Start training", QKeySequence("Ctrl+Return"), self._on_start_requested),
-                                 ("Stop training", QKeySequence("Esc"), self._on_stop_requested)):
+                                 ("Stop training", QKeySequence("Esc"), self._on_stop_requested),
+                                 ("Open run folder to evaluate…", QKeySequence("Ctrl+Shift+O"),
+                                  self._on_open_run_action)):
             action = QAction(text, self)
             action.setShortcut(keys)
             action.triggered.connect(slot)
@@ -193,6 +213,54 @@ class MainWindow(QMainWindow):
         self.train_panel.set_running(False)
         self._update_start_enabled()
         self.statusBar().showMessage(f"Training {result.outcome}; run folder: {result.run_dir}")
+        if result.model_path and result.test_accuracy is not None:
+            self.start_evaluation(result.run_dir)
+
+    # ---- evaluation ---------------------------------------------------------------------------------
+    def start_evaluation(self, run_dir: str) -> None:
+        """Evaluate a run on its test split off the GUI thread; the Evaluate view fills when it is done."""
+        if self.evaluate_worker is not None and self.evaluate_worker.is_running():
+            return
+        self.evaluate_panel.show_busy(f"Evaluating {run_dir} on its held-out test images…")
+        self.train_panel.show_evaluation_state("Evaluating on the held-out test images…")
+        worker = CallWorker(self.evaluate_fn, run_dir)
+        worker.sig_finished.connect(self._on_evaluation_finished)
+        worker.sig_failed.connect(self._on_evaluation_failed)
+        self.evaluate_worker = worker
+        worker.start()
+
+    @Slot(object)
+    def _on_evaluation_finished(self, evaluation) -> None:
+        self.evaluate_worker.wait()
+        self.evaluate_panel.show_evaluation(evaluation)
+        self.train_panel.show_evaluation_state("", ready=True)
+        self.statusBar().showMessage("Evaluation ready: see what the model got wrong in the Evaluate tab")
+
+    @Slot(str, str, bool)
+    def _on_evaluation_failed(self, message: str, details: str, user_error: bool) -> None:
+        self.evaluate_worker.wait()
+        self.evaluate_panel.show_error(message)
+        self.train_panel.show_evaluation_state(f"Evaluation failed: {message}")
+        if not user_error:
+            self._show_unexpected(message, details)
+
+    @Slot(int)
+    def _on_right_tab_changed(self, index: int) -> None:
+        """The Evaluate view needs the room; data and model settings are not needed while reading it."""
+        total = sum(self.splitter.sizes())
+        share = 0.26 if self.right_tabs.widget(index) is self.evaluate_panel else 0.43
+        self.splitter.setSizes([int(total * share), total - int(total * share)])
+
+    @Slot()
+    def _on_show_evaluation(self) -> None:
+        self.right_tabs.setCurrentWidget(self.evaluate_panel)
+
+    @Slot()
+    def _on_open_run_action(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a Foveal run folder to evaluate", str(self.runs_dir))
+        if folder:
+            self.right_tabs.setCurrentWidget(self.evaluate_panel)
+            self.start_evaluation(folder)
 
     @Slot(str, str, bool)
     def _on_train_failed(self, message: str, details: str, user_error: bool) -> None:
@@ -222,9 +290,9 @@ class MainWindow(QMainWindow):
     def _on_status_known(self, status) -> None:
         self.model_panel.show_imagenet_status(*status)
 
-    @Slot(str)
-    def _on_status_failed(self, message: str) -> None:
-        log.warning("Could not check the weights cache: %s", message)
+    @Slot(str, str, bool)
+    def _on_status_failed(self, message: str, details: str, user_error: bool) -> None:
+        log.warning("Could not check the weights cache: %s\n%s", message, details)
         self.model_panel.imagenet_status.setText("")
 
     @Slot()
@@ -251,9 +319,10 @@ class MainWindow(QMainWindow):
             self.train_worker.cancel()
             self.train_worker.wait()
         self._status_timer.stop()
-        for worker in (self.scan_worker, self.status_worker):
+        for worker in (self.scan_worker, self.status_worker, self.evaluate_worker):
             if worker is not None:
                 worker.wait()
         self.dataset_panel.thumbs.wait()
+        self.evaluate_panel.wait()
         self._save_settings()
         event.accept()

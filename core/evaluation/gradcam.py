@@ -141,22 +141,29 @@ def overlay(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45) -> np.n
     return np.clip(image.astype(np.float32) * (1 - a) + colour * a, 0, 255).astype(np.uint8)
 
 
-def with_legend(image: np.ndarray, title: str = "") -> np.ndarray:
-    """The overlay with a colour bar underneath: 'weak' to 'strong evidence', and an optional title."""
+def with_legend(image: np.ndarray, title: str = "", min_width: int = 320) -> np.ndarray:
+    """The overlay with a colour bar underneath ('weak' to 'strong evidence') and an optional title line.
+
+    Small images are enlarged first (nearest neighbour, so pixels stay honest) so that the legend stays legible.
+    """
     from PIL import Image, ImageDraw
 
-    h, w = image.shape[:2]
-    bar_h, pad = max(10, h // 30), 4
-    text_h = 14
-    canvas = Image.new("RGB", (w, h + bar_h + text_h + 3 * pad), "white")
-    canvas.paste(Image.fromarray(image), (0, 0))
+    im = Image.fromarray(image)
+    if im.width < min_width:
+        factor = -(-min_width // im.width)
+        im = im.resize((im.width * factor, im.height * factor), Image.Resampling.NEAREST)
+    w, h = im.size
+    pad, bar_h, line = 6, 12, 16
+    rows = 2 if title else 1
+    canvas = Image.new("RGB", (w, h + 2 * pad + bar_h + rows * line), "white")
+    canvas.paste(im, (0, 0))
     ramp = colorize(np.tile(np.linspace(0, 1, max(w - 2 * pad, 1))[None, :], (bar_h, 1)))
     canvas.paste(Image.fromarray(ramp), (pad, h + pad))
     draw = ImageDraw.Draw(canvas)
-    y = h + bar_h + 2 * pad
+    y = h + pad + bar_h + 3
     draw.text((pad, y), "weak", fill="black")
     label = "strong evidence"
     draw.text((w - pad - draw.textlength(label), y), label, fill="black")
     if title:
-        draw.text(((w - draw.textlength(title)) / 2, y), title, fill="black")
+        draw.text(((w - draw.textlength(title)) / 2, y + line), title, fill="black")
     return np.asarray(canvas)

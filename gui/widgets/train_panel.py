@@ -32,6 +32,8 @@ class TrainPanel(QWidget):
     """The user pressed Stop."""
     sig_choose_weights = Signal()
     """The user wants to pick a weights file after the weights could not be had."""
+    sig_show_evaluation = Signal()
+    """The user wants to see the evaluation of the finished run."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -58,11 +60,16 @@ class TrainPanel(QWidget):
         self.open_button.setVisible(False)
         self.weights_button = QPushButton("Choose weights file…")
         self.weights_button.setVisible(False)
+        self.evaluation_label = QLabel("")
+        self.evaluate_button = QPushButton("See what it got wrong →")
+        self.evaluate_button.setToolTip("Metrics, confusion matrix, the misclassified images and why")
+        self.evaluate_button.setVisible(False)
         self._layout()
         self.start_button.clicked.connect(self.sig_start_requested)
         self.stop_button.clicked.connect(self.sig_stop_requested)
         self.open_button.clicked.connect(self._on_open_clicked)
         self.weights_button.clicked.connect(self.sig_choose_weights)
+        self.evaluate_button.clicked.connect(self.sig_show_evaluation)
         self._clock = QTimer(self)
         self._clock.setInterval(1000)
         self._clock.timeout.connect(self._on_clock_tick)
@@ -78,6 +85,9 @@ class TrainPanel(QWidget):
         result.addWidget(self.result_label)
         result.addWidget(self.saved_label, 1)
         result.addWidget(self.open_button)
+        evaluation = QHBoxLayout()
+        evaluation.addWidget(self.evaluation_label, 1)
+        evaluation.addWidget(self.evaluate_button)
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         error_row = QHBoxLayout()
@@ -86,6 +96,7 @@ class TrainPanel(QWidget):
         layout.addLayout(error_row)
         layout.addWidget(self.plot, 1)
         layout.addLayout(result)
+        layout.addLayout(evaluation)
 
     def _reset_state(self) -> None:
         self.total_steps = self.epochs = 0
@@ -108,6 +119,7 @@ class TrainPanel(QWidget):
             self.result_label.setText("")
             self.saved_label.setText("")
             self.open_button.setVisible(False)
+            self.show_evaluation_state("")
             self.progress.setRange(0, 0)  # busy until the first numbers arrive
             self.progress.setFormat("")
             self.phase_label.setText("Starting: loading TensorFlow…")
@@ -116,6 +128,11 @@ class TrainPanel(QWidget):
             self._clock.stop()
             self.progress.setRange(0, 1)
             self.progress.setValue(1 if self.run_dir else 0)
+
+    def show_evaluation_state(self, text: str, ready: bool = False) -> None:
+        """What the evaluation after training is doing; the button to see it once it is ready."""
+        self.evaluation_label.setText(text)
+        self.evaluate_button.setVisible(ready)
 
     def show_error(self, message: str, offer_weights: bool = False) -> None:
         """A problem the user can fix, in words; with a way to choose a weights file when that is the fix."""

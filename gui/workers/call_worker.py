@@ -1,4 +1,4 @@
-"""Calling one slow core function off the GUI thread (e.g. asking whether weights are cached)."""
+"""Calling one slow core function off the GUI thread (evaluating a run, a Grad-CAM, a cache check…)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Signal
 
+from core.errors import FovealError
 from gui.workers.base import ThreadWorker
 
 
@@ -15,8 +16,8 @@ class CallWorker(ThreadWorker):
 
     sig_finished = Signal(object)
     """The function's return value."""
-    sig_failed = Signal(str)
-    """The function raised: its message and traceback."""
+    sig_failed = Signal(str, str, bool)
+    """The function raised: message in plain words, traceback details, and whether it is the user's to fix."""
 
     def __init__(self, fn: Callable, *args) -> None:
         super().__init__("foveal-call")
@@ -25,7 +26,9 @@ class CallWorker(ThreadWorker):
     def work(self) -> None:
         try:
             result = self.fn(*self.args)
-        except Exception as exc:  # shown as a status, logged with its traceback
-            self.sig_failed.emit(f"{exc}\n{traceback.format_exc()}")
+        except FovealError as exc:
+            self.sig_failed.emit(str(exc), traceback.format_exc(), True)
+        except Exception as exc:  # a bug: the caller shows or logs the details; nothing dies silently here
+            self.sig_failed.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc(), False)
         else:
             self.sig_finished.emit(result)

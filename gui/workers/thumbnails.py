@@ -18,18 +18,24 @@ class _Relay(QObject):
 
 
 class _Job(QRunnable):
-    def __init__(self, relay: _Relay, key: str, index: int, path: str) -> None:
+    def __init__(self, relay: _Relay, key: str, index: int, path: str, size: int) -> None:
         super().__init__()
-        self.relay, self.key, self.index, self.path = relay, key, index, path
+        self.relay, self.key, self.index, self.path, self.size = relay, key, index, path, size
 
     def run(self) -> None:
         try:
-            arr = decode_image(self.path, size=THUMB_SIZE)
+            arr = decode_image(self.path, size=self.size)
         except ImageDecodeError:
-            arr = np.full((THUMB_SIZE, THUMB_SIZE, 3), 200, np.uint8)
-        arr = np.ascontiguousarray(arr)
-        image = QImage(arr.data, THUMB_SIZE, THUMB_SIZE, 3 * THUMB_SIZE, QImage.Format.Format_RGB888).copy()
+            arr = np.full((self.size, self.size, 3), 200, np.uint8)
+        image = array_to_qimage(arr)
         self.relay.sig_ready.emit(self.key, self.index, image)
+
+
+def array_to_qimage(arr: np.ndarray) -> QImage:
+    """A QImage that owns a copy of an (H, W, 3) uint8 RGB array."""
+    arr = np.ascontiguousarray(arr, dtype=np.uint8)
+    h, w = arr.shape[:2]
+    return QImage(arr.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
 class ThumbnailLoader(QObject):
@@ -38,8 +44,9 @@ class ThumbnailLoader(QObject):
     sig_ready = Signal(str, int, QImage)
     """(group key, index within the group, image)."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, size: int = THUMB_SIZE) -> None:
         super().__init__(parent)
+        self.size = size
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)
         self._relay = _Relay()
@@ -47,7 +54,7 @@ class ThumbnailLoader(QObject):
 
     def request(self, key: str, paths: list[str]) -> None:
         for i, path in enumerate(paths):
-            self.pool.start(_Job(self._relay, key, i, path))
+            self.pool.start(_Job(self._relay, key, i, path, self.size))
 
     def cancel_pending(self) -> None:
         self.pool.clear()

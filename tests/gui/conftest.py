@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from gui.main_window import MainWindow
 from tests import factory
-from tests.gui.fakes import scripted_train
+from tests.gui.fakes import fake_evaluate, fake_explain, fake_report, scripted_train
 
 
 @pytest.fixture
@@ -38,15 +38,21 @@ def fake_weights_status(backbone: str) -> tuple[str, str, str, bool]:
 
 
 @pytest.fixture
-def make_window(qtbot, tmp_path):
+def make_window(qtbot, tmp_path, dataset, monkeypatch):
     windows = []
+    # Opening a report or a folder would start a browser or file manager: record the request instead.
+    opened = []
+    monkeypatch.setattr("PySide6.QtGui.QDesktopServices.openUrl", lambda url: opened.append(url.toLocalFile()))
 
-    def make(**fake_kwargs):
-        train_fn = functools.partial(scripted_train, **fake_kwargs) if fake_kwargs.get("real") is None else None
-        fake_kwargs.pop("real", None)
+    def make(evaluate_fail=None, **fake_kwargs):
+        real = fake_kwargs.pop("real", None) is not None
+        train_fn = None if real else functools.partial(scripted_train, **fake_kwargs)
+        fakes = {} if real else dict(evaluate_fn=functools.partial(fake_evaluate, folder=dataset, fail=evaluate_fail),
+                                     explain_fn=fake_explain, report_fn=fake_report)
         settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
         window = MainWindow(train_fn=train_fn, settings=settings, runs_dir=tmp_path / "runs",
-                            weights_status_fn=fake_weights_status)
+                            weights_status_fn=fake_weights_status, **fakes)
+        window.opened_urls = opened
         qtbot.addWidget(window)
         window.show()
         windows.append(window)
@@ -57,10 +63,11 @@ def make_window(qtbot, tmp_path):
         if w.train_worker is not None:
             w.train_worker.cancel()
             assert w.train_worker.wait(10_000), "training thread did not stop"
-        for worker in (w.scan_worker, w.status_worker):
+        for worker in (w.scan_worker, w.status_worker, w.evaluate_worker):
             if worker is not None:
                 worker.wait()
         w.dataset_panel.thumbs.wait()
+        w.evaluate_panel.wait()
 
 
 def load(qtbot, window, folder) -> None:

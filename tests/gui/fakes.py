@@ -54,3 +54,56 @@ def scripted_train(config, *, on_event, cancel, epochs_head=3, epochs_ft=2, step
     model = f"{config.out_dir}/model.keras" if best else None
     on_event(TrainingFinished(outcome, best, config.out_dir, model, acc, 0.3 if best else None, 1.0))
     return TrainResult(outcome, config.out_dir, model, acc, 0.3, best, ("a", "b"), history, 1.0)
+
+
+def fake_evaluate(run_dir, *, folder, fail=None):
+    """An evaluation of every image in ``folder`` without TensorFlow: every third image is predicted wrong,
+    with real metrics from core.evaluation.metrics. Writes the run.json the Evaluate view reads."""
+    import json
+    from pathlib import Path
+
+    import numpy as np
+
+    from core.errors import ModelFileError
+    from core.evaluation.evaluate import Evaluation, Prediction
+    from core.evaluation.metrics import compute_metrics
+
+    if fail == "user":
+        raise ModelFileError(f"{run_dir} has no model.keras.")
+    classes = tuple(sorted(p.name for p in Path(folder).iterdir() if p.is_dir()))
+    files = sorted(Path(folder).glob("*/*.png"))
+    y, probs, preds = [], [], []
+    for i, f in enumerate(files):
+        t = classes.index(f.parent.name)
+        wrong = i % 3 == 0
+        p = np.full(len(classes), 0.1 / (len(classes) - 1))
+        p[(t + 1) % len(classes) if wrong else t] = 0.9 if i % 2 else 0.55
+        p /= p.sum()
+        y.append(t)
+        probs.append(p)
+        k = int(p.argmax())
+        preds.append(Prediction(f"{f.parent.name}/{f.name}", str(f), classes[t], classes[k], float(p[k]),
+                                tuple(float(v) for v in p), bool(p[k] < 0.6)))
+    metrics = compute_metrics(y, np.array(probs), classes)
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    (Path(run_dir) / "run.json").write_text(json.dumps({"dataset": {"root": str(folder)}}))
+    return Evaluation("test split", classes, metrics, preds, [], f"{run_dir}/model.keras", str(run_dir), 0.1)
+
+
+def fake_explain(run_dir, path, class_index):
+    """A Grad-CAM stand-in: a gradient picture the size of a small image."""
+    import numpy as np
+
+    from gui.workers.evaluation_jobs import Explanation
+
+    picture = np.zeros((60, 80, 3), np.uint8)
+    picture[..., 0] = np.linspace(0, 255, 80, dtype=np.uint8)[None, :]
+    return Explanation(path, class_index, picture, (0.7, 0.3))
+
+
+def fake_report(run_dir, evaluation):
+    from pathlib import Path
+
+    path = Path(run_dir) / "report.html"
+    path.write_text(f"<h1>{len(evaluation.predictions)} predictions</h1>")
+    return str(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.gui.conftest import load
@@ -27,3 +28,15 @@ def test_real_training_end_to_end(qtbot, make_window, dataset):
     run_dir = Path(window.train_panel.run_dir)
     assert (run_dir / "model.keras").exists() and (run_dir / "run.json").exists()
     assert run_dir.parent == window.runs_dir
+    # The real evaluation follows on its own worker, then a real Grad-CAM on a click.
+    evaluate = window.evaluate_panel
+    qtbot.waitUntil(lambda: evaluate.evaluation is not None, timeout=120_000)
+    run = json.loads((run_dir / "run.json").read_text())
+    assert evaluate.evaluation.metrics["n"] == len(run["split"]["test"])
+    assert (run_dir / "evaluation.json").exists() and (run_dir / "predictions.csv").exists()
+    row = next(i for i, r in enumerate(evaluate.evaluation.metrics["confusion"]) if sum(r))
+    col = next(j for j, v in enumerate(evaluate.evaluation.metrics["confusion"][row]) if v)
+    evaluate.confusion.cellClicked.emit(row, col)
+    evaluate.gallery.itemClicked.emit(evaluate.gallery.item(0))
+    picture = evaluate.detail.picture
+    qtbot.waitUntil(lambda: picture.pixmap() is not None and not picture.pixmap().isNull(), timeout=120_000)

@@ -1,0 +1,319 @@
+"""The Evaluate view: metrics, the confusion grid linked to a gallery, Grad-CAM on a click, ROC, calibration,
+mislabelled marks, and the report."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices, QFont
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.evaluation.evaluate import Evaluation
+from core.evaluation.review import export_marks_csv, read_marks, set_mark
+from gui.widgets.confusion_grid import ConfusionGrid
+from gui.widgets.evaluation_plots import ReliabilityPlot, RocPlot
+from gui.widgets.gallery import Gallery
+from gui.widgets.image_detail import ImageDetail
+from gui.workers.call_worker import CallWorker
+
+
+def _f(x, pct: bool = False) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{100 * x:.1f}%" if pct else f"{x:.3f}"
+
+
+class EvaluatePanel(QWidget):
+    """Feed it an :class:`Evaluation` with :meth:`show_evaluation`. Grad-CAM and the report run on workers
+    through ``explain_fn(run_dir, path, class_index)`` and ``report_fn(run_dir, evaluation)``."""
+
+    sig_message = Signal(str)
+    """A line for the status bar."""
+    sig_unexpected = Signal(str, str)
+    """A bug in a worker: message and details, for the window's error dialog."""
+
+    def __init__(self, explain_fn: Callable, report_fn: Callable, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.explain_fn, self.report_fn = explain_fn, report_fn
+        self.evaluation: Evaluation | None = None
+        self.marks: dict[str, dict] = {}
+        self.detail: ImageDetail | None = None
+        self.explain_worker: CallWorker | None = None
+        self.report_worker: CallWorker | None = None
+        self._pending: tuple[str, int] | None = None
+        self._make_widgets()
+        self._layout()
+
+    def _make_widgets(self) -> None:
+        self.headline = QLabel("—")
+        font = QFont()
+        font.setPointSizeF(font.pointSizeF() * 2.2)
+        font.setBold(True)
+        self.headline.setFont(font)
+        self.summary = QLabel("Train a model, or open a run folder (Ctrl+Shift+O), to see what it got wrong.")
+        self.summary.setWordWrap(True)
+        self.report_button = QPushButton("Write report (HTML + PDF)")
+        self.export_button = QPushButton("Export mislabelled list…")
+        self.export_button.setToolTip("The images you marked as mislabelled, as CSV, for you to act on")
+        self.open_button = QPushButton("Open run folder")
+        for b in (self.report_button, self.export_button, self.open_button):
+            b.setEnabled(False)
+        self.metrics_table = QTableWidget(0, 6)
+        self.metrics_table.setHorizontalHeaderLabels(["class", "precision", "recall", "F1", "AUC", "images"])
+        self.metrics_table.verticalHeader().setVisible(False)
+        self.metrics_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.metrics_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.confusion = ConfusionGrid()
+        self.gallery_label = QLabel("Click a cell of the confusion matrix to see its images.")
+        self.errors_button = QPushButton("All errors")
+        self.unsure_button = QPushButton("Low confidence")
+        self.gallery = Gallery()
+        self.roc_plot, self.reliability_plot = RocPlot(), ReliabilityPlot()
+        self.tabs = QTabWidget()
+        self.report_button.clicked.connect(self._on_report_clicked)
+        self.export_button.clicked.connect(self._on_export_clicked)
+        self.open_button.clicked.connect(self._on_open_clicked)
+        self.confusion.sig_cell_chosen.connect(self._on_cell_chosen)
+        self.errors_button.clicked.connect(self._on_errors_clicked)
+        self.unsure_button.clicked.connect(self._on_unsure_clicked)
+        self.gallery.sig_prediction_chosen.connect(self._on_prediction_chosen)
+
+    def _layout(self) -> None:
+        head = QHBoxLayout()
+        head.addWidget(self.headline)
+        head.addWidget(self.summary, 1)
+        buttons = QHBoxLayout()
+        for b in (self.report_button, self.export_button, self.open_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(self.metrics_table)
+        left.addWidget(self.confusion)
+        gallery_page = QWidget()
+        g = QVBoxLayout(gallery_page)
+        g.setContentsMargins(0, 0, 0, 0)
+        filters = QHBoxLayout()
+        filters.addWidget(self.gallery_label, 1)
+        filters.addWidget(self.errors_button)
+        filters.addWidget(self.unsure_button)
+        g.addLayout(filters)
+        g.addWidget(self.gallery, 1)
+        self.tabs.addTab(gallery_page, "Images")
+        self.tabs.addTab(self.roc_plot, "ROC")
+        self.tabs.addTab(self.reliability_plot, "Calibration")
+        body = QSplitter(Qt.Orientation.Horizontal)
+        body.addWidget(left)
+        body.addWidget(self.tabs)
+        body.setSizes([440, 560])
+        layout = QVBoxLayout(self)
+        layout.addLayout(head)
+        layout.addLayout(buttons)
+        layout.addWidget(body, 1)
+
+    # ---- public ------------------------------------------------------------------------------------
+    def show_busy(self, text: str) -> None:
+        self.headline.setText("…")
+        self.summary.setText(text)
+
+    def show_error(self, message: str) -> None:
+        self.headline.setText("—")
+        self.summary.setText(f"<span style='color:#c0392b'><b>Could not evaluate:</b> {message}</span>")
+
+    def show_evaluation(self, ev: Evaluation) -> None:
+        """Fill every part of the view from one evaluation."""
+        self.evaluation = ev
+        self.marks = read_marks(ev.run_dir) if ev.run_dir else {}
+        m = ev.metrics
+        lo, hi = m["accuracy_ci"]
+        self.headline.setText(_f(m["accuracy"], True))
+        self.headline.setToolTip("Accuracy on held-out images never used for training or choosing the epoch")
+        self.summary.setText(
+            f"accuracy on {m['n']} held-out images ({ev.source}); 95% CI {_f(lo, True)}–{_f(hi, True)}<br>"
+            f"balanced accuracy {_f(m['balanced_accuracy'], True)} · macro AUC {_f(m['roc']['macro_auc'])} · "
+            f"calibration error {_f(m['calibration']['ece'])} · {m['n_low_confidence']} low-confidence")
+        self._fill_metrics(m)
+        self.confusion.show_matrix(m["confusion"], ev.classes)
+        self.roc_plot.show_roc(m["roc"])
+        self.reliability_plot.show_calibration(m["calibration"])
+        for b in (self.report_button, self.export_button, self.open_button):
+            b.setEnabled(ev.run_dir is not None)
+        if self.detail is not None:
+            self.detail.close()
+            self.detail = None
+        self._on_errors_clicked()
+
+    def _fill_metrics(self, m: dict) -> None:
+        auc = {c["class"]: c["auc"] for c in m["roc"]["per_class"]}
+        rows = [[r["class"], _f(r["precision"]), _f(r["recall"]), _f(r["f1"]), _f(auc.get(r["class"])),
+                 str(r["support"])] for r in m["per_class"]]
+        rows += [[f"{a} average", _f(m[a]["precision"]), _f(m[a]["recall"]), _f(m[a]["f1"]), "", ""]
+                 for a in ("macro", "weighted")]
+        self.metrics_table.setRowCount(len(rows))
+        for i, row in enumerate(rows):
+            for j, text in enumerate(row):
+                item = QTableWidgetItem(text)
+                if j:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.metrics_table.setItem(i, j, item)
+
+    def show_subset(self, label: str, indices: list[int]) -> None:
+        preds = self.evaluation.predictions
+        indices = sorted(indices, key=lambda i: -preds[i].confidence)
+        self.gallery_label.setText(f"{label}: {len(indices)} image(s)" if indices else f"{label}: none")
+        self.gallery.show_predictions(preds, indices, set(self.marks))
+        self.tabs.setCurrentIndex(0)
+
+    # ---- gallery and detail ----------------------------------------------------------------------------
+    @Slot(int, int)
+    def _on_cell_chosen(self, true: int, predicted: int) -> None:
+        ev = self.evaluation
+        t, p = ev.classes[true], ev.classes[predicted]
+        self.show_subset(f"Labelled '{t}', predicted '{p}'",
+                         [i for i, x in enumerate(ev.predictions) if x.true == t and x.predicted == p])
+
+    @Slot()
+    def _on_errors_clicked(self) -> None:
+        if self.evaluation is not None:
+            self.show_subset("All errors", [i for i, x in enumerate(self.evaluation.predictions) if not x.correct])
+
+    @Slot()
+    def _on_unsure_clicked(self) -> None:
+        if self.evaluation is not None:
+            self.show_subset("Low confidence",
+                             [i for i, x in enumerate(self.evaluation.predictions) if x.low_confidence])
+
+    @Slot(int)
+    def _on_prediction_chosen(self, index: int) -> None:
+        if self.detail is None:
+            self.detail = ImageDetail(self.evaluation.classes, self)
+            self.detail.sig_explain_requested.connect(self._on_explain_requested)
+            self.detail.sig_mark_toggled.connect(self._on_mark_toggled)
+        p = self.evaluation.predictions[index]
+        self.detail.show()
+        self.detail.raise_()
+        self.detail.show_prediction(index, p, p.file in self.marks)
+
+    @Slot(str, int)
+    def _on_explain_requested(self, path: str, class_index: int) -> None:
+        if self.explain_worker is not None and self.explain_worker.is_running():
+            self._pending = (path, class_index)  # only the latest request matters
+            return
+        worker = CallWorker(self.explain_fn, self.evaluation.run_dir, path, class_index)
+        worker.sig_finished.connect(self._on_explained)
+        worker.sig_failed.connect(self._on_explain_failed)
+        self.explain_worker = worker
+        worker.start()
+
+    @Slot(object)
+    def _on_explained(self, explanation) -> None:
+        self.explain_worker.wait()
+        if self.detail is not None:
+            self.detail.show_explanation(explanation.path, explanation.class_index, explanation.picture)
+        self._next_explanation()
+
+    @Slot(str, str, bool)
+    def _on_explain_failed(self, message: str, details: str, user_error: bool) -> None:
+        self.explain_worker.wait()
+        if self.detail is not None:
+            self.detail.show_failure(message)
+        if not user_error:
+            self.sig_unexpected.emit(message, details)
+        self._next_explanation()
+
+    def _next_explanation(self) -> None:
+        if self._pending is not None:
+            request, self._pending = self._pending, None
+            self._on_explain_requested(*request)
+
+    @Slot(int, bool)
+    def _on_mark_toggled(self, index: int, marked: bool) -> None:
+        ev = self.evaluation
+        p = ev.predictions[index]
+        self.marks = set_mark(ev.run_dir, p.file, marked, true=p.true, predicted=p.predicted)
+        self.gallery.set_marked(ev.predictions, set(self.marks))
+        self.sig_message.emit(f"{len(self.marks)} image(s) marked as mislabelled (saved in the run folder)")
+
+    # ---- buttons -------------------------------------------------------------------------------------
+    @Slot()
+    def _on_report_clicked(self) -> None:
+        if self.report_worker is not None and self.report_worker.is_running():
+            return
+        self.report_button.setEnabled(False)
+        self.report_button.setText("Writing the report…")
+        worker = CallWorker(self.report_fn, self.evaluation.run_dir, self.evaluation)
+        worker.sig_finished.connect(self._on_report_written)
+        worker.sig_failed.connect(self._on_report_failed)
+        self.report_worker = worker
+        worker.start()
+
+    @Slot(object)
+    def _on_report_written(self, html_path: str) -> None:
+        self.report_worker.wait()
+        self.report_button.setEnabled(True)
+        self.report_button.setText("Write report (HTML + PDF)")
+        self.sig_message.emit(f"Report written: {html_path} and report.pdf beside it")
+        QDesktopServices.openUrl(QUrl.fromLocalFile(html_path))
+
+    @Slot(str, str, bool)
+    def _on_report_failed(self, message: str, details: str, user_error: bool) -> None:
+        self.report_worker.wait()
+        self.report_button.setEnabled(True)
+        self.report_button.setText("Write report (HTML + PDF)")
+        self.sig_message.emit(f"The report could not be written: {message}")
+        if not user_error:
+            self.sig_unexpected.emit(message, details)
+
+    @Slot()
+    def _on_export_clicked(self) -> None:
+        ev = self.evaluation
+        default = os.path.join(ev.run_dir, "mislabelled.csv")
+        path, _ = QFileDialog.getSaveFileName(self, "Export the images marked as mislabelled", default,
+                                              "CSV files (*.csv)")
+        if path:
+            self.export_marks(path)
+
+    def export_marks(self, path: str) -> bool:
+        """Write the marks as CSV at ``path``, unless that is inside the dataset folder (never written to)."""
+        root = self._dataset_root()
+        real = os.path.realpath(path)
+        if root and (real == root or real.startswith(root + os.sep)):
+            self.sig_message.emit(f"Not saved: {path} is inside the dataset folder, which Foveal never writes "
+                                  "to. Choose another place.")
+            return False
+        n = export_marks_csv(self.evaluation.run_dir, path, root or "")
+        self.sig_message.emit(f"{n} mislabelled image(s) exported to {path}")
+        return True
+
+    def _dataset_root(self) -> str | None:
+        from core.training.runfolder import read_run
+
+        try:
+            return os.path.realpath(read_run(self.evaluation.run_dir)["dataset"]["root"])
+        except (OSError, KeyError, ValueError):
+            return None
+
+    @Slot()
+    def _on_open_clicked(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(self.evaluation.run_dir))
+
+    def wait(self) -> None:
+        """Let workers end (window closing)."""
+        for w in (self.explain_worker, self.report_worker):
+            if w is not None:
+                w.wait()
+        self.gallery.wait()

@@ -1,0 +1,69 @@
+"""ROC curves and the reliability diagram of an evaluation, in pyqtgraph."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+
+_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+            "#bcbd22", "#17becf"]
+
+
+class RocPlot(pg.PlotWidget):
+    """One-vs-rest ROC curve per class, AUC in the legend; the chosen threshold's point for two classes."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent, background="w")
+        self.setLabel("bottom", "false positive rate (1 − specificity)")
+        self.setLabel("left", "true positive rate (sensitivity)")
+        self.setMouseEnabled(x=False, y=False)
+        self.legend = self.addLegend(offset=(-10, 10))
+        self.curves: dict[str, pg.PlotDataItem] = {}
+
+    def show_roc(self, roc: dict) -> None:
+        self.clear()
+        self.curves = {}
+        self.plot([0, 1], [0, 1], pen=pg.mkPen("#999", style=pg.QtCore.Qt.PenStyle.DotLine))
+        for i, c in enumerate(roc["per_class"]):
+            if c["auc"] is None:
+                continue
+            pen = pg.mkPen(_COLOURS[i % len(_COLOURS)], width=2)
+            self.curves[c["class"]] = self.plot(c["fpr"], c["tpr"], pen=pen, name=f"{c['class']}  AUC {c['auc']:.3f}")
+        op = roc.get("binary", {}).get("chosen")
+        if op:
+            self.plot([1 - op["specificity"]], [op["sensitivity"]], pen=None, symbol="o", symbolBrush="k",
+                      name=f"threshold {op['threshold']:.2f}: sens {op['sensitivity']:.0%}, "
+                           f"spec {op['specificity']:.0%}")
+        self.setXRange(0, 1, padding=0.02)
+        self.setYRange(0, 1, padding=0.02)
+
+
+class ReliabilityPlot(pg.PlotWidget):
+    """Fraction correct against confidence, per bin; the diagonal is perfect calibration."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent, background="w")
+        self.setLabel("bottom", "confidence of the predicted class")
+        self.setLabel("left", "fraction correct")
+        self.setMouseEnabled(x=False, y=False)
+        self.addLegend(offset=(10, 10))
+        self.curve: pg.PlotDataItem | None = None
+
+    def show_calibration(self, calibration: dict) -> None:
+        self.clear()
+        self.plot([0, 1], [0, 1], pen=pg.mkPen("#999", style=pg.QtCore.Qt.PenStyle.DotLine),
+                  name="perfectly calibrated")
+        self.curve = self.plot(calibration["confidence"], calibration["accuracy"], pen=pg.mkPen("#1f77b4", width=2),
+                               symbol="o", symbolBrush="#1f77b4", name="this model")
+        self.setTitle(f"Expected calibration error {calibration['ece']:.3f}", color="k")
+        self.setXRange(0, 1, padding=0.02)
+        self.setYRange(0, 1, padding=0.02)
+
+
+if __name__ == "__main__":
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication([])
+    roc = RocPlot()
+    roc.show_roc({"per_class": [{"class": "a", "auc": 0.9, "fpr": [0, 0.1, 1], "tpr": [0, 0.8, 1]}]})
+    roc.show()
+    app.exec()

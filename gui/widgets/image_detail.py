@@ -1,0 +1,118 @@
+"""One image large, with its Grad-CAM overlay, the top-3 probabilities and a 'mislabelled' mark."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QVBoxLayout,
+)
+
+from core.evaluation.evaluate import Prediction
+from gui.workers.thumbnails import array_to_qimage
+
+TOP_K = 3
+
+
+class ImageDetail(QDialog):
+    """Non-modal: stays open while the user goes through the gallery."""
+
+    sig_explain_requested = Signal(str, int)
+    """Grad-CAM wanted for (image path, class index)."""
+    sig_mark_toggled = Signal(int, bool)
+    """The user marked (True) or unmarked the prediction with this index as mislabelled."""
+
+    def __init__(self, classes: Sequence[str], parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Foveal: image")
+        self.classes = list(classes)
+        self.index = -1
+        self.path = ""
+        self.picture = QLabel("")
+        self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.picture.setMinimumSize(420, 420)
+        self.info = QLabel("")
+        self.info.setWordWrap(True)
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.bars = [QProgressBar() for _ in range(min(TOP_K, len(self.classes)))]
+        for bar in self.bars:
+            bar.setRange(0, 1000)
+        self.explain_combo = QComboBox()
+        self.explain_combo.addItems(self.classes)
+        self.explain_combo.setToolTip("Show where the evidence for this class lies (Grad-CAM)")
+        self.mark_box = QCheckBox("Mislabelled: the folder's class for this image is wrong")
+        self.mark_box.setToolTip("Recorded in the run; your files are not changed. Export the list as CSV.")
+        self._layout()
+        self.explain_combo.activated.connect(self._on_explain_chosen)
+        self.mark_box.toggled.connect(self._on_mark_toggled)
+
+    def _layout(self) -> None:
+        side = QVBoxLayout()
+        side.addWidget(self.info)
+        form = QFormLayout()
+        for k, bar in enumerate(self.bars, 1):
+            form.addRow(f"#{k}", bar)
+        side.addLayout(form)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Heatmap for"))
+        row.addWidget(self.explain_combo, 1)
+        side.addLayout(row)
+        side.addWidget(self.mark_box)
+        side.addStretch(1)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.picture, 3)
+        layout.addLayout(side, 2)
+        self.resize(980, 600)
+
+    def show_prediction(self, index: int, p: Prediction, marked: bool) -> None:
+        """Show one prediction; asks for its Grad-CAM for the predicted class."""
+        self.index, self.path = index, p.path
+        verdict = "<span style='color:#2e8b57'>right</span>" if p.correct else \
+            "<span style='color:#c0392b'><b>wrong</b></span>"
+        low = "<br><b>Low confidence</b>: the model is unsure about this image." if p.low_confidence else ""
+        self.info.setText(f"<b>{p.file}</b><br>labelled <b>{p.true}</b>, predicted <b>{p.predicted}</b> "
+                          f"({p.confidence:.1%}): {verdict}{low}")
+        order = np.argsort(p.probs)[::-1][: len(self.bars)]
+        for bar, k in zip(self.bars, order, strict=False):
+            bar.setValue(int(round(p.probs[k] * 1000)))
+            bar.setFormat(f"{self.classes[k]}  {p.probs[k]:.1%}")
+        self.mark_box.blockSignals(True)
+        self.mark_box.setChecked(marked)
+        self.mark_box.blockSignals(False)
+        predicted = self.classes.index(p.predicted)
+        self.explain_combo.setCurrentIndex(predicted)
+        self.picture.setText("Computing the heatmap…")
+        self.picture.setPixmap(QPixmap())
+        self.sig_explain_requested.emit(p.path, predicted)
+
+    def show_explanation(self, path: str, class_index: int, picture: np.ndarray) -> None:
+        """The Grad-CAM overlay arrived (ignored if the user has moved on to another image or class)."""
+        if path != self.path or class_index != self.explain_combo.currentIndex():
+            return
+        pixmap = QPixmap.fromImage(array_to_qimage(picture))
+        self.picture.setPixmap(pixmap.scaled(self.picture.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                             Qt.TransformationMode.SmoothTransformation))
+
+    def show_failure(self, message: str) -> None:
+        self.picture.setText(f"<span style='color:#c0392b'>No heatmap: {message}</span>")
+
+    @Slot(int)
+    def _on_explain_chosen(self, class_index: int) -> None:
+        if self.path:
+            self.picture.setText("Computing the heatmap…")
+            self.sig_explain_requested.emit(self.path, class_index)
+
+    @Slot(bool)
+    def _on_mark_toggled(self, checked: bool) -> None:
+        if self.index >= 0:
+            self.sig_mark_toggled.emit(self.index, checked)

@@ -1,0 +1,100 @@
+"""The Evaluate view after a scripted run: metrics, the linked confusion grid and gallery, Grad-CAM on a
+click, mislabelled marks, CSV export and the report button (TensorFlow-free stand-ins from tests.gui.fakes)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+from tests.gui.conftest import load
+
+
+def _train_and_evaluate(qtbot, window, dataset):
+    load(qtbot, window, dataset)
+    window._on_start_requested()
+    qtbot.waitUntil(lambda: window.evaluate_panel.evaluation is not None, timeout=15_000)
+    return window.evaluate_panel
+
+
+def test_evaluation_follows_training_and_fills_the_view(qtbot, make_window, dataset):
+    window = make_window()
+    panel = _train_and_evaluate(qtbot, window, dataset)
+    ev = panel.evaluation
+    assert window.train_panel.evaluate_button.isVisible()
+    qtbot.mouseClick(window.train_panel.evaluate_button, Qt.MouseButton.LeftButton)
+    assert window.right_tabs.currentWidget() is panel
+    assert panel.headline.text() == f"{ev.metrics['accuracy']:.1%}"
+    k = len(ev.classes)
+    grid = [[int(panel.confusion.item(i, j).text()) for j in range(k)] for i in range(k)]
+    counts = [[sum(1 for p in ev.predictions if p.true == t and p.predicted == q) for q in ev.classes]
+              for t in ev.classes]
+    assert grid == counts == ev.metrics["confusion"]
+    assert panel.metrics_table.rowCount() == k + 2  # per class, macro, weighted
+    assert panel.metrics_table.item(0, 5).text() == str(sum(p.true == ev.classes[0] for p in ev.predictions))
+    # The gallery opens on all errors, most confident first.
+    assert panel.gallery.count() == sum(not p.correct for p in ev.predictions)
+    shown = [ev.predictions[i] for i in panel.gallery.indices]
+    assert all(not p.correct for p in shown)
+    assert [p.confidence for p in shown] == sorted((p.confidence for p in shown), reverse=True)
+    assert len(panel.roc_plot.curves) == 1 or len(panel.roc_plot.curves) == k  # binary: both classes' curves
+    assert panel.reliability_plot.curve is not None
+
+
+def test_clicking_a_cell_shows_exactly_its_images(qtbot, make_window, dataset):
+    window = make_window()
+    panel = _train_and_evaluate(qtbot, window, dataset)
+    ev = panel.evaluation
+    for i, t in enumerate(ev.classes):
+        for j, q in enumerate(ev.classes):
+            panel.confusion.cellClicked.emit(i, j)
+            expected = {n for n, p in enumerate(ev.predictions) if p.true == t and p.predicted == q}
+            assert set(panel.gallery.indices) == expected
+            assert panel.gallery.count() == len(expected) == ev.metrics["confusion"][i][j]
+
+
+def test_image_detail_shows_gradcam_top3_and_records_a_mislabelled_mark(qtbot, make_window, dataset, tmp_path):
+    window = make_window()
+    panel = _train_and_evaluate(qtbot, window, dataset)
+    ev = panel.evaluation
+    item = panel.gallery.item(0)
+    panel.gallery.itemClicked.emit(item)
+    detail = panel.detail
+    assert detail is not None and detail.isVisible()
+    qtbot.waitUntil(lambda: detail.picture.pixmap() is not None and not detail.picture.pixmap().isNull(),
+                    timeout=5000)
+    p = ev.predictions[panel.gallery.indices[0]]
+    assert detail.bars[0].text().startswith(p.predicted)
+    assert detail.explain_combo.currentText() == p.predicted
+    detail.mark_box.setChecked(True)
+    review = json.loads((Path(ev.run_dir) / "review.json").read_text())
+    assert [m["file"] for m in review["mislabelled"]] == [p.file]
+    assert "⚑" in panel.gallery.item(0).text()
+    out = tmp_path / "marked.csv"
+    assert panel.export_marks(str(out))
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
+    assert rows[0]["file"] == p.file and rows[0]["labelled_as"] == p.true
+    inside = Path(dataset) / "marked.csv"
+    assert not panel.export_marks(str(inside)) and not inside.exists()  # the dataset folder is never written
+    detail.mark_box.setChecked(False)
+    assert json.loads((Path(ev.run_dir) / "review.json").read_text())["mislabelled"] == []
+
+
+def test_report_button_writes_and_opens_the_report(qtbot, make_window, dataset):
+    window = make_window()
+    panel = _train_and_evaluate(qtbot, window, dataset)
+    qtbot.mouseClick(panel.report_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.report_button.isEnabled(), timeout=5000)
+    html = Path(panel.evaluation.run_dir) / "report.html"
+    assert html.exists() and window.opened_urls[-1] == str(html)
+
+
+def test_evaluation_problem_is_shown_in_words(qtbot, make_window, dataset):
+    window = make_window(evaluate_fail="user")
+    load(qtbot, window, dataset)
+    window._on_start_requested()
+    qtbot.waitUntil(lambda: "Could not evaluate" in window.evaluate_panel.summary.text(), timeout=15_000)
+    assert "model.keras" in window.evaluate_panel.summary.text()
+    assert not window.train_panel.evaluate_button.isVisible()
