@@ -1,7 +1,9 @@
 """Batched, parallel prediction over image files with a loaded classifier.
 
-Images are decoded by Foveal's one decoder (the same rules as training) at the model's input size, a batch ahead
-of the network, and passed through the whole saved model. Unreadable files are reported, never fatal.
+Each image is decoded whole by Foveal's decoder (the same rules as training) and resized in floating point with
+the antialiased bilinear weights of :mod:`core.data.resize`, which are exactly what the saved model and every
+export do with a raw image; so Foveal's predictions and the exports' agree to float precision. Decoding runs a
+batch ahead of the network, in parallel. Unreadable files are reported, never fatal.
 """
 
 from __future__ import annotations
@@ -34,15 +36,23 @@ class Predictions:
     failed: list[tuple[int, str]]  # (position in the input list, reason)
 
 
+def decode_for_model(path: str, size: int) -> np.ndarray:
+    """One image as the model sees it: decoded whole, resized to ``size`` square in float32 (0–255)."""
+    from core.data.decode import decode_image
+    from core.data.resize import resize_float
+
+    return resize_float(decode_image(path), size)
+
+
 def compiled_forward(classifier: Classifier) -> Callable[[np.ndarray], np.ndarray]:
-    """The model as one compiled function on uint8 batches at its own input size."""
+    """The model as one compiled function on float32 batches already at its own input size."""
     import tensorflow as tf
 
     size, model = classifier.image_size, classifier.model
 
-    @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.uint8)], reduce_retracing=True)
+    @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)], reduce_retracing=True)
     def forward(images):
-        return model(tf.cast(images, tf.float32), training=False)
+        return model(images, training=False)
 
     return lambda batch: forward(batch).numpy()
 
@@ -58,7 +68,7 @@ def predict_files(classifier: Classifier, files: Sequence[ImageFile], *, batch_s
     failed: list[tuple[int, str]] = []
     position = {f.rel: i for i, f in enumerate(files)}
     done = 0
-    for batch in iter_decoded(files, classifier.image_size, batch_size):
+    for batch in iter_decoded(files, classifier.image_size, batch_size, decoder=decode_for_model):
         if cancel is not None and cancel.cancelled:
             raise Cancelled
         if len(batch.indices):

@@ -45,13 +45,18 @@ def allocate(shape: tuple[int, ...], dtype, spill_dir: Path | None, name: str) -
 
 
 def iter_decoded(records: Sequence[ImageRecord], size: int, batch_size: int,
-                 workers: int | None = None) -> Iterator[Decoded]:
-    """Yield decoded batches in order, decoding the next batch while the caller works on this one."""
+                 workers: int | None = None,
+                 decoder: Callable[[str, int], np.ndarray] | None = None) -> Iterator[Decoded]:
+    """Yield decoded batches in order, decoding the next batch while the caller works on this one.
+
+    ``decoder(path, size)`` makes one image (default: Foveal's decoder resizing to ``size`` square, uint8).
+    """
     workers = workers or max(2, os.cpu_count() or 2)
+    decode = decoder or (lambda path, side: decode_image(path, size=(side, side)))
 
     def one(i: int):
         try:
-            return i, decode_image(records[i].path, size=(size, size)), None
+            return i, decode(records[i].path, size), None
         except ImageDecodeError as exc:
             return i, None, (records[i].rel, exc.reason)
 
@@ -68,7 +73,7 @@ def iter_decoded(records: Sequence[ImageRecord], size: int, batch_size: int,
             results = [f.result() for f in futures]
             ok = [(i, img) for i, img, err in results if err is None]
             failed = [err for _, _, err in results if err is not None]
-            images = np.stack([img for _, img in ok]) if ok else np.zeros((0, size, size, 3), np.uint8)
+            images = np.stack([img for _, img in ok]) if ok else np.zeros((0, size, size, 3), np.float32)
             yield Decoded(images, [i for i, _ in ok], failed)
 
 
