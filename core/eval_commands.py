@@ -1,4 +1,4 @@
-"""Sub-commands that use a trained model: evaluate and report."""
+"""Sub-commands that use a trained model: evaluate, report, predict and export."""
 
 from __future__ import annotations
 
@@ -75,8 +75,73 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from core.evaluation.predict import files_under, predict_files
+    from core.evaluation.predict_table import prediction_rows, print_rows, write_rows_csv
+    from core.models.saved import load_classifier
+    from core.training.progress import TerminalProgress
+
+    files = files_under(args.paths)
+    if not files:
+        print("error: no files found in " + ", ".join(args.paths), file=sys.stderr)
+        return 2
+    clf = load_classifier(args.model, allow_unsafe=args.allow_unsafe_model)
+    result = predict_files(clf, files, batch_size=args.batch_size, on_progress=TerminalProgress().count)
+    rows = prediction_rows(files, result, clf.classes, args.top_k, args.low_confidence)
+    if args.csv == "-":
+        write_rows_csv(rows, sys.stdout, min(args.top_k, len(clf.classes)))
+    elif args.csv:
+        with open(args.csv, "w", newline="", encoding="utf-8") as fh:
+            write_rows_csv(rows, fh, min(args.top_k, len(clf.classes)))
+        print(f"{len(rows)} rows written to {args.csv}", file=sys.stderr)
+    else:
+        print_rows(rows)
+    if result.failed:
+        print(f"{len(result.failed)} of {len(files)} file(s) could not be read (see the error column).",
+              file=sys.stderr)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from core.export.export import export_model
+
+    result = export_model(args.run, args.format, args.out, tflite_type=args.tflite_type,
+                          check_images=args.check_images, on_step=lambda text: print(text + "…", file=sys.stderr))
+    print(result.summary())
+    if not result.passed:
+        print(f"error: the export disagrees with Foveal; it was kept aside at {result.folder} for inspection and "
+              "should not be used.", file=sys.stderr)
+        return 1
+    print(f"Folder: {result.folder} (labels.txt, predict_example.py, export_check.json beside the model)")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``evaluate`` and ``report`` to the ``foveal`` parser."""
+    """Add ``evaluate``, ``report``, ``predict`` and ``export`` to the ``foveal`` parser."""
+    from core.evaluation.metrics import LOW_CONFIDENCE
+    from core.export.formats import FORMATS, TFLITE_TYPES
+
+    p = sub.add_parser("predict", help="classify image files and folders with a trained model")
+    p.add_argument("model", help="a run folder or a model.keras file")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files and folders (searched recursively)")
+    p.add_argument("--csv", default=None, metavar="OUT", help="write a CSV file (- for standard output)")
+    p.add_argument("--top-k", type=int, default=3, help="how many classes to list per image (default 3)")
+    p.add_argument("--low-confidence", type=float, default=LOW_CONFIDENCE,
+                   help=f"flag predictions whose top probability is below this (default {LOW_CONFIDENCE})")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--allow-unsafe-model", action="store_true",
+                   help="load a model file that contains Python code (only for files you trust)")
+    p.set_defaults(func=_cmd_predict)
+    x = sub.add_parser("export", help="export a trained model for use without Foveal, checked after writing")
+    x.add_argument("run", help="a run folder")
+    x.add_argument("--format", required=True, choices=FORMATS)
+    x.add_argument("--tflite-type", default="float32", choices=TFLITE_TYPES,
+                   help="TFLite weights: float32 (default), float16, or int8 (approximate; calibrated on "
+                   "training images)")
+    x.add_argument("--out", default=None, help="output folder (default: RUN/export/FORMAT)")
+    x.add_argument("--check-images", nargs="+", default=None, metavar="PATH",
+                   help="images to check the export on (default: the run's test images)")
+    x.set_defaults(func=_cmd_export)
     e = sub.add_parser("evaluate", help="metrics of a trained model on its held-out test images or a folder")
     e.add_argument("model", help="a run folder or a model.keras file")
     e.add_argument("folder", nargs="?", default=None,

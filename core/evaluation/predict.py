@@ -45,8 +45,11 @@ def decode_for_model(path: str, size: int) -> np.ndarray:
 
 
 def compiled_forward(classifier: Classifier) -> Callable[[np.ndarray], np.ndarray]:
-    """The model as one compiled function on float32 batches already at its own input size."""
+    """The model as one compiled function on float32 batches already at its own input size (made once)."""
     import tensorflow as tf
+
+    if classifier.compiled is not None:
+        return classifier.compiled
 
     size, model = classifier.image_size, classifier.model
 
@@ -54,7 +57,8 @@ def compiled_forward(classifier: Classifier) -> Callable[[np.ndarray], np.ndarra
     def forward(images):
         return model(images, training=False)
 
-    return lambda batch: forward(batch).numpy()
+    classifier.compiled = lambda batch: forward(batch).numpy()
+    return classifier.compiled
 
 
 def predict_files(classifier: Classifier, files: Sequence[ImageFile], *, batch_size: int = 32,

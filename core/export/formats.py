@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -52,7 +53,33 @@ def write_tflite(classifier: Classifier, path: Path, *, tflite_type: str = "floa
     frozen = convert_variables_to_constants_v2(raw_image_function(classifier).get_concrete_function())
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
     _configure(converter, tflite_type, representative)
-    path.write_bytes(converter.convert())
+    if tflite_type != "int8":
+        path.write_bytes(converter.convert())
+        return
+    # Full-integer quantization would also quantize the resize weights, whose ranges depend on the input size
+    # (calibration cannot know every size); the quantization debugger's denylist keeps those nodes in float.
+    float_model = tf.lite.TFLiteConverter.from_concrete_functions([frozen]).convert()
+    options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=_resize_nodes(float_model))
+    with warnings.catch_warnings():  # the debugger uses TensorFlow's deprecated interpreter internally
+        warnings.simplefilter("ignore", UserWarning)
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=converter, debug_dataset=converter.representative_dataset, debug_options=options)
+        path.write_bytes(debugger.get_nondebug_quantized_model())
+
+
+def _resize_nodes(model_content: bytes) -> list[str]:
+    """Output tensor names of the resize operations in a float TFLite model."""
+    from core.export.graph import RESIZE_SCOPE
+    from core.export.tflite_runtime import Interpreter
+
+    interpreter = Interpreter(model_content=model_content)
+    names = []
+    for op in interpreter._get_ops_details():  # the only listing of operations the interpreter offers
+        for t in op["outputs"]:
+            name = interpreter._get_tensor_details(t, 0)["name"]
+            if RESIZE_SCOPE in name:
+                names.append(name)
+    return names
 
 
 def _configure(converter, tflite_type: str, representative) -> None:

@@ -7,6 +7,9 @@ computes; but it needs no special operation, so TFLite's builtin kernels and ONN
 
 from __future__ import annotations
 
+#: Name scope of the resize operations (int8 TFLite keeps them in float: see core.export.formats).
+RESIZE_SCOPE = "foveal_resize"
+
 
 def resize_weights(out: int, n):
     """:func:`core.data.resize.resize_weights` as graph operations (``n`` known only when the graph runs)."""
@@ -25,10 +28,11 @@ def resize_images(images, size: int):
     """Antialiased bilinear resize of a float batch ``(N, H, W, C)`` to ``(N, size, size, C)``."""
     import tensorflow as tf
 
-    shape = tf.shape(images)
-    rows, cols = resize_weights(size, shape[1]), resize_weights(size, shape[2])
-    x = tf.einsum("ih,nhwc->niwc", rows, images)
-    return tf.einsum("jw,niwc->nijc", cols, x)
+    with tf.name_scope(RESIZE_SCOPE):
+        shape = tf.shape(images)
+        rows, cols = resize_weights(size, shape[1]), resize_weights(size, shape[2])
+        x = tf.einsum("ih,nhwc->niwc", rows, images)
+        return tf.einsum("jw,niwc->nijc", cols, x)
 
 
 def after_resize(model):

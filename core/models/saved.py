@@ -24,6 +24,8 @@ class Classifier:
     path: str
     run_dir: str | None = None
     run: dict | None = field(default=None, repr=False)
+    #: The compiled forward function, made once on first prediction (see core.evaluation.predict).
+    compiled: object = field(default=None, repr=False, compare=False)
 
 
 def resolve_model_path(path: str | os.PathLike[str]) -> tuple[Path, Path | None]:

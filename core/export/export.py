@@ -1,0 +1,166 @@
+"""``export_model(run, format)``: write an export, check it with its own runtime, and say how well it agrees.
+
+Next to the model go ``labels.txt`` (class names in output order), a runnable ``predict_example.py`` and
+``export_check.json``: the largest probability difference from Foveal's own prediction and the top-1 agreement
+on sample test images. An export that disagrees is kept aside as ``<folder>.failed`` and reported as failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import ConfigError, DatasetError
+from core.evaluation.predict import ImageFile, predict_files
+from core.export.examples import example_source
+from core.export.formats import FORMATS, MODEL_NAMES, TFLITE_TYPES, WRITERS, runner, size_of
+from core.models.saved import Classifier, load_classifier
+
+#: Largest probability difference from Foveal's prediction an export may show and still pass.
+TOLERANCE = {"float32": 1e-3, "float16": 0.05, "int8": None}
+#: int8 is approximate: it passes when at least this share of sample images keep their top-1 class.
+INT8_MIN_AGREEMENT = 0.8
+
+
+@dataclass
+class ExportResult:
+    """What was written and how well it agrees with Foveal."""
+
+    format: str
+    precision: str
+    folder: str
+    model: str
+    passed: bool
+    max_abs_diff: float
+    top1_agreement: float
+    n_images: int
+    approximate: bool
+    size_bytes: int
+    seconds: float
+
+    def summary(self) -> str:
+        verdict = "passed" if self.passed else "FAILED"
+        kind = f"{self.format} ({self.precision}{', approximate' if self.approximate else ''})"
+        return (f"{kind} export {verdict} its check: on {self.n_images} test images the largest probability "
+                f"difference from Foveal's own prediction is {self.max_abs_diff:.2e} and the top class agrees on "
+                f"{self.top1_agreement:.0%}. {self.size_bytes / 1e6:.1f} MB at {self.model}")
+
+
+def export_model(model: str | os.PathLike[str] | Classifier, fmt: str, out: str | os.PathLike[str] | None = None,
+                 *, tflite_type: str = "float32", check_images: list[str] | None = None, n_check: int = 16,
+                 on_step: Callable[[str], None] | None = None) -> ExportResult:
+    """Export a run's classifier as ``fmt`` into the folder ``out`` and check it.
+
+    Raises
+    ------
+    FovealError
+        For an unknown format, an output inside the dataset folder, or no images to check the export on.
+    """
+    t0 = time.monotonic()
+    say = on_step or (lambda text: None)
+    if fmt not in FORMATS:
+        raise ConfigError(f"Unknown export format {fmt!r}. Choose one of: {', '.join(FORMATS)}.")
+    if tflite_type not in TFLITE_TYPES:
+        raise ConfigError(f"TFLite type must be one of {', '.join(TFLITE_TYPES)}. Received: {tflite_type!r}")
+    precision = tflite_type if fmt == "tflite" else "float32"
+    clf = model if isinstance(model, Classifier) else load_classifier(model)
+    folder = _output_folder(clf, fmt, precision, out)
+    samples = _check_files(clf, check_images, n_check)
+    work = folder.with_name(folder.name + ".writing")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    say(f"Writing the {fmt} model")
+    model_path = work / MODEL_NAMES[fmt]
+    WRITERS[fmt](clf, model_path, tflite_type=tflite_type, representative=lambda: _representative(clf))
+    (work / "labels.txt").write_text("\n".join(clf.classes) + "\n", encoding="utf-8")
+    (work / "predict_example.py").write_text(example_source(fmt), encoding="utf-8")
+    say(f"Checking the export with its own runtime on {len(samples)} test images")
+    tol = TOLERANCE[precision]
+    diff, agreement, real_flips = _compare(clf, fmt, model_path, samples, tol or 0.0)
+    passed = bool(agreement >= INT8_MIN_AGREEMENT if tol is None else diff <= tol and real_flips == 0)
+    final = folder if passed else folder.with_name(folder.name + ".failed")
+    result = ExportResult(fmt, precision, str(final), str(final / MODEL_NAMES[fmt]), passed, diff, agreement,
+                          len(samples), tol is None, size_of(model_path), time.monotonic() - t0)
+    (work / "export_check.json").write_text(json.dumps({**asdict(result), "tolerance": tol,
+                                                        "images": [f.rel for f in samples]}, indent=2))
+    shutil.rmtree(final, ignore_errors=True)
+    work.replace(final)
+    return result
+
+
+def _output_folder(clf: Classifier, fmt: str, precision: str, out) -> Path:
+    name = f"{fmt}-{precision}" if fmt == "tflite" else fmt
+    if out is None:
+        if clf.run_dir is None:
+            raise ConfigError("Give an output folder (--out) when exporting a model file outside a run folder.")
+        return Path(clf.run_dir) / "export" / name
+    folder = Path(out)
+    root = (clf.run or {}).get("dataset", {}).get("root")
+    if root:
+        real, data = os.path.realpath(folder), os.path.realpath(root)
+        if real == data or real.startswith(data + os.sep):
+            raise ConfigError(f"The export folder {folder} is inside the dataset folder {root}; Foveal never "
+                              "writes there. Choose another folder.")
+    return folder
+
+
+def _check_files(clf: Classifier, check_images: list[str] | None, n: int) -> list[ImageFile]:
+    """Sample images to check on: the run's test split (spread over classes), or the ones given."""
+    if check_images:
+        from core.evaluation.predict import files_under
+
+        return files_under(check_images)[:n]
+    run = clf.run or {}
+    rows = (run.get("split") or {}).get("test") or (run.get("split") or {}).get("val") or []
+    root = (run.get("dataset") or {}).get("root", "")
+    files = [ImageFile(os.path.join(root, r["file"]), r["file"]) for r in rows
+             if os.path.isfile(os.path.join(root, r["file"]))]
+    if not files:
+        raise DatasetError("No images to check the export on: the run's test images are not where they were. "
+                           "Give some with --check-images PATH (files or a folder).")
+    step = max(1, len(files) // n)
+    return files[::step][:n]
+
+
+def _representative(clf: Classifier, n: int = 64):
+    """Training images for int8 calibration, raw uint8 at their own sizes: the resize inside the graph is
+    quantized too, so it must see the range of sizes it will get."""
+    from core.data.decode import decode_image
+    from core.errors import ImageDecodeError
+
+    run = clf.run or {}
+    root = run.get("dataset", {}).get("root", "")
+    rows = run.get("split", {}).get("train", [])
+    step = max(1, len(rows) // n)
+    for row in rows[::step][:n]:
+        try:
+            yield decode_image(os.path.join(root, row["file"]))[None]
+        except ImageDecodeError:
+            continue
+
+
+def _compare(clf: Classifier, fmt: str, model_path: Path, files: list[ImageFile],
+             tol: float) -> tuple[float, float, int]:
+    """(largest probability difference, top-1 agreement, disagreements that are not ties) between the export
+    and Foveal on ``files``. A tie: Foveal's own probabilities of the two classes are within ``2 × tol``."""
+    from core.data.decode import decode_image
+
+    ours = predict_files(clf, files)
+    run = runner(fmt, model_path)
+    diffs, agree, flips = [], [], 0
+    for row, i in zip(ours.probs, ours.indices, strict=True):
+        theirs = np.asarray(run(decode_image(files[i].path)), dtype=np.float64)
+        diffs.append(float(np.abs(theirs - row).max()))
+        a, b = int(row.argmax()), int(theirs.argmax())
+        agree.append(a == b)
+        flips += int(a != b and row[a] - row[b] > 2 * tol)
+    if not diffs:
+        raise DatasetError("None of the check images could be read; give others with --check-images.")
+    return max(diffs), float(np.mean(agree)), flips

@@ -1,0 +1,132 @@
+"""Exports predict what Foveal predicts: every format written, run with its own runtime, and its example run."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.cli import main
+from core.data.resize import resize_float, resize_weights
+from core.errors import ConfigError
+from core.evaluation.predict import ImageFile, predict_files
+from core.export import formats
+from core.export.export import export_model
+from core.models.saved import load_classifier
+from core.training import TrainConfig, train
+from tests import factory
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    base = tmp_path_factory.mktemp("export")
+    data = factory.make_class_folder(base / "data", {"red": 8, "green": 8, "blue": 8}, size=40)
+    result = train(TrainConfig(str(data), epochs=2, weights="none", image_size=64, out_dir=str(base / "run")))
+    # An odd-sized JPEG, to check with an image that is neither square nor the model's size.
+    Image.fromarray(factory.gradient(53, 91)).save(base / "odd.jpg", quality=92)
+    return result.run_dir, base / "odd.jpg", data
+
+
+def _foveal_top(run_dir: str, image: Path) -> tuple[str, float]:
+    clf = load_classifier(run_dir)
+    probs = predict_files(clf, [ImageFile(str(image), image.name)]).probs[0]
+    return clf.classes[int(probs.argmax())], float(probs.max())
+
+
+@pytest.mark.parametrize(("fmt", "precision"), [("keras", "float32"), ("savedmodel", "float32"),
+                                                ("tflite", "float32"), ("tflite", "float16"), ("onnx", "float32")])
+def test_export_agrees_with_foveal_and_its_example_runs(run, fmt, precision):
+    run_dir, odd, _data = run
+    result = export_model(run_dir, fmt, tflite_type=precision)
+    assert result.passed and result.n_images > 0 and result.top1_agreement == 1.0
+    assert result.max_abs_diff < (1e-3 if precision == "float32" else 0.05)
+    folder = Path(result.folder)
+    assert folder.name == (f"tflite-{precision}" if fmt == "tflite" else fmt)
+    assert (folder / "labels.txt").read_text().split() == list(load_classifier(run_dir).classes)
+    check = json.loads((folder / "export_check.json").read_text())
+    assert check["passed"] and check["max_abs_diff"] == result.max_abs_diff and len(check["images"]) == result.n_images
+    out = subprocess.run([sys.executable, "predict_example.py", str(odd)], cwd=folder, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    first = out.stdout.strip().splitlines()[-1].split(": ", 1)[1].split(", ")[0]
+    name, prob = first.rsplit(" ", 1)
+    expected_name, expected_prob = _foveal_top(run_dir, odd)
+    assert name == expected_name and float(prob) == pytest.approx(expected_prob, abs=0.05 if precision ==
+                                                                   "float16" else 1e-3)
+
+
+def test_int8_tflite_is_approximate_but_keeps_the_top_class(tmp_path, mobilenet_v2_weights):
+    data = factory.make_class_folder(tmp_path / "data", {"red": 12, "green": 12, "blue": 12}, size=64)
+    result = train(TrainConfig(str(data), epochs=4, weights=str(mobilenet_v2_weights), image_size=96,
+                               out_dir=str(tmp_path / "run")))
+    exported = export_model(result.run_dir, "tflite", tflite_type="int8")
+    assert exported.approximate and exported.precision == "int8"
+    assert exported.passed and exported.top1_agreement >= 0.8
+    assert Path(exported.model).stat().st_size < 0.5 * Path(result.model_path).stat().st_size
+
+
+def test_an_export_that_disagrees_is_reported_and_kept_aside(run, monkeypatch, capsys):
+    run_dir, _odd, _data = run
+    real = formats.runner
+
+    def off_by_much(fmt, path):
+        honest = real(fmt, path)
+        def wrong(image):  # certain of the wrong class, as a mismatched preprocessing would be
+            probs = honest(image)
+            return np.roll(np.eye(len(probs))[int(np.argmax(probs))], 1)
+
+        return wrong
+
+    monkeypatch.setattr("core.export.export.runner", off_by_much)
+    assert main(["export", run_dir, "--format", "onnx", "--out", str(Path(run_dir) / "bad")]) == 1
+    assert "FAILED" in capsys.readouterr().out
+    assert not (Path(run_dir) / "bad").exists() and (Path(run_dir) / "bad.failed" / "model.onnx").exists()
+
+
+def test_export_refuses_the_dataset_folder(run):
+    run_dir, _odd, data = run
+    with pytest.raises(ConfigError, match="never writes there"):
+        export_model(run_dir, "keras", out=data / "exports")
+    assert not (data / "exports").exists()
+
+
+def test_cli_predict_writes_every_file_with_reasons(run, tmp_path, capsys):
+    run_dir, odd, data = run
+    (tmp_path / "in" / "deeper").mkdir(parents=True)
+    Image.open(odd).save(tmp_path / "in" / "deeper" / "a.png")
+    (tmp_path / "in" / "notes.txt").write_text("not an image")
+    factory.truncate(factory.write_jpeg(tmp_path / "in" / "broken.jpg"), 0.4)
+    out_csv = tmp_path / "p.csv"
+    assert main(["predict", run_dir, str(tmp_path / "in"), str(odd), "--csv", str(out_csv), "--top-k", "2"]) == 0
+    rows = list(csv.DictReader(io.StringIO(out_csv.read_text(encoding="utf-8"))))
+    by_name = {Path(r["path"]).name: r for r in rows}
+    assert set(by_name) == {"a.png", "notes.txt", "broken.jpg", "odd.jpg"}
+    assert by_name["notes.txt"]["error"] and by_name["broken.jpg"]["error"]
+    good = by_name["odd.jpg"]
+    assert good["predicted_class"] == good["top1_class"] == _foveal_top(run_dir, odd)[0]
+    assert float(good["top1_probability"]) >= float(good["top2_probability"])
+    assert "top3_class" not in good
+    assert by_name["a.png"]["predicted_class"] == good["predicted_class"]  # same pixels, PNG instead of JPEG
+
+
+@pytest.mark.parametrize(("h", "w"), [(500, 375), (100, 60), (64, 64), (30, 1000)])
+def test_resize_matches_tensorflow_antialias_and_the_graph(h, w):
+    import tensorflow as tf
+
+    from core.export.graph import resize_images
+    from core.export.graph import resize_weights as graph_weights
+
+    image = np.random.default_rng(h * w).integers(0, 256, (h, w, 3)).astype(np.uint8)
+    ours = resize_float(image, 64)
+    theirs = tf.image.resize(image[None].astype(np.float32), (64, 64), antialias=True).numpy()[0]
+    graph = resize_images(tf.constant(image[None].astype(np.float32)), 64).numpy()[0]
+    assert np.abs(ours - theirs).max() < 0.01 and np.abs(ours - graph).max() < 0.01
+    assert np.allclose(resize_weights(64, h), graph_weights(64, tf.constant(h)).numpy(), atol=1e-6)
+    assert np.allclose(resize_weights(64, h).sum(axis=1), 1.0, atol=1e-5)
