@@ -3,7 +3,8 @@ the gallery of one confusion cell and one image with its Grad-CAM.
 
     xvfb-run -s "-screen 0 1400x900x24" python docs/make_screenshot_evaluation.py [--weights FILE]
 
-Saves docs/screenshot-evaluation.png (the window) and docs/screenshot-gradcam.png (the image dialog).
+Saves docs/screenshot-evaluation.png (the window), docs/screenshot-gradcam.png (the image dialog) and
+docs/screenshot-predict.png (the Predict view after dropping one class folder of the sample).
 """
 
 from __future__ import annotations
@@ -59,8 +60,19 @@ def main() -> None:
             if pixmap is not None and not pixmap.isNull():
                 window.grab().save(str(Path(args.out) / "screenshot-evaluation.png"))
                 panel.detail.grab().save(str(Path(args.out) / "screenshot-gradcam.png"))
-                print("saved", args.out)
-                app.quit()
+                panel.detail.close()
+                window.right_tabs.setCurrentWidget(window.predict_panel)
+                folder = Path(args.data or str(SAMPLES))
+                window.predict_panel.add_paths([str(next(p for p in sorted(folder.iterdir()) if p.is_dir()))])
+                state["step"] = "predict"
+        elif state["step"] == "predict" and window.predict_panel.rows:
+            state["step"] = "thumbs"
+            QTimer.singleShot(1500, finish)
+
+    def finish() -> None:
+        window.grab().save(str(Path(args.out) / "screenshot-predict.png"))
+        print("saved", args.out)
+        app.quit()
 
     timer = QTimer()
     timer.timeout.connect(poll)

@@ -15,6 +15,7 @@ from core.training.config import TrainConfig
 from gui.widgets.dataset_panel import DatasetPanel
 from gui.widgets.evaluate_panel import EvaluatePanel
 from gui.widgets.model_panel import ModelPanel
+from gui.widgets.predict_panel import PredictPanel
 from gui.widgets.train_panel import TrainPanel
 from gui.workers import evaluation_jobs
 from gui.workers.call_worker import CallWorker
@@ -47,7 +48,7 @@ class MainWindow(QMainWindow):
     def __init__(self, train_fn: Callable | None = None, settings: QSettings | None = None,
                  runs_dir: Path | None = None, weights_status_fn: Callable | None = None,
                  evaluate_fn: Callable | None = None, explain_fn: Callable | None = None,
-                 report_fn: Callable | None = None) -> None:
+                 report_fn: Callable | None = None, predict_fns: dict[str, Callable] | None = None) -> None:
         super().__init__()
         self.train_fn = train_fn
         self.evaluate_fn = evaluate_fn or evaluation_jobs.evaluate_run
@@ -68,12 +69,17 @@ class MainWindow(QMainWindow):
         self.dataset_panel, self.model_panel, self.train_panel = DatasetPanel(), ModelPanel(), TrainPanel()
         self.evaluate_panel = EvaluatePanel(explain_fn or evaluation_jobs.explain,
                                             report_fn or evaluation_jobs.write_report)
+        fns = {"describe_fn": evaluation_jobs.describe_model, "predict_fn": evaluation_jobs.predict_paths,
+               "explain_fn": explain_fn or evaluation_jobs.explain, "export_fn": evaluation_jobs.export,
+               **(predict_fns or {})}
+        self.predict_panel = PredictPanel(**fns)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.dataset_panel, "1  Data")
         self.tabs.addTab(self.model_panel, "2  Model")
         self.right_tabs = QTabWidget()
         self.right_tabs.addTab(self.train_panel, "3  Train")
         self.right_tabs.addTab(self.evaluate_panel, "4  Evaluate")
+        self.right_tabs.addTab(self.predict_panel, "5  Predict")
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.tabs)
         self.splitter.addWidget(self.right_tabs)
@@ -88,6 +94,8 @@ class MainWindow(QMainWindow):
         self.train_panel.sig_show_evaluation.connect(self._on_show_evaluation)
         self.evaluate_panel.sig_message.connect(self.statusBar().showMessage)
         self.evaluate_panel.sig_unexpected.connect(self._show_unexpected)
+        self.predict_panel.sig_message.connect(self.statusBar().showMessage)
+        self.predict_panel.sig_unexpected.connect(self._show_unexpected)
         self.model_panel.table.itemSelectionChanged.connect(self._status_timer.start)
         self._restore_settings()
         self._update_start_enabled()
@@ -213,6 +221,8 @@ class MainWindow(QMainWindow):
         self.train_panel.set_running(False)
         self._update_start_enabled()
         self.statusBar().showMessage(f"Training {result.outcome}; run folder: {result.run_dir}")
+        if result.model_path:
+            self.predict_panel.set_model(result.run_dir)
         if result.model_path and result.test_accuracy is not None:
             self.start_evaluation(result.run_dir)
 
@@ -247,8 +257,13 @@ class MainWindow(QMainWindow):
     @Slot(int)
     def _on_right_tab_changed(self, index: int) -> None:
         """The Evaluate view needs the room; data and model settings are not needed while reading it."""
+        self._wide = self.right_tabs.widget(index) in (self.evaluate_panel, self.predict_panel)
+        QTimer.singleShot(0, self._apply_split)  # once the new page has taken part in the layout
+
+    @Slot()
+    def _apply_split(self) -> None:
         total = sum(self.splitter.sizes())
-        share = 0.26 if self.right_tabs.widget(index) is self.evaluate_panel else 0.43
+        share = 0.26 if self._wide else 0.43
         self.splitter.setSizes([int(total * share), total - int(total * share)])
 
     @Slot()
@@ -324,5 +339,6 @@ class MainWindow(QMainWindow):
                 worker.wait()
         self.dataset_panel.thumbs.wait()
         self.evaluate_panel.wait()
+        self.predict_panel.wait()
         self._save_settings()
         event.accept()

@@ -21,7 +21,8 @@ def prediction_rows(files: Sequence[ImageFile], result: Predictions, classes: Se
     for probs, i in zip(result.probs, result.indices, strict=True):
         order = np.argsort(probs)[::-1][:k]
         row = {"path": files[i].path, "predicted_class": classes[order[0]], "confidence": float(probs[order[0]]),
-               "low_confidence": bool(probs[order[0]] < low_confidence), "error": ""}
+               "low_confidence": bool(probs[order[0]] < low_confidence), "error": "",
+               "probs": [float(v) for v in probs]}
         for rank, c in enumerate(order, 1):
             row[f"top{rank}_class"], row[f"top{rank}_probability"] = classes[c], float(probs[c])
         rows[i] = row

@@ -77,11 +77,15 @@ class ImageDetail(QDialog):
     def show_prediction(self, index: int, p: Prediction, marked: bool) -> None:
         """Show one prediction; asks for its Grad-CAM for the predicted class."""
         self.index, self.path = index, p.path
-        verdict = "<span style='color:#2e8b57'>right</span>" if p.correct else \
-            "<span style='color:#c0392b'><b>wrong</b></span>"
         low = "<br><b>Low confidence</b>: the model is unsure about this image." if p.low_confidence else ""
-        self.info.setText(f"<b>{p.file}</b><br>labelled <b>{p.true}</b>, predicted <b>{p.predicted}</b> "
-                          f"({p.confidence:.1%}): {verdict}{low}")
+        if p.true:
+            verdict = "<span style='color:#2e8b57'>right</span>" if p.correct else \
+                "<span style='color:#c0392b'><b>wrong</b></span>"
+            said = f"labelled <b>{p.true}</b>, predicted <b>{p.predicted}</b> ({p.confidence:.1%}): {verdict}"
+        else:  # a new image, no label to compare with
+            said = f"predicted <b>{p.predicted}</b> ({p.confidence:.1%})"
+        self.info.setText(f"<b>{p.file}</b><br>{said}{low}")
+        self.mark_box.setVisible(bool(p.true))
         order = np.argsort(p.probs)[::-1][: len(self.bars)]
         for bar, k in zip(self.bars, order, strict=False):
             bar.setValue(int(round(p.probs[k] * 1000)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -67,6 +69,7 @@ class ModelPanel(QWidget):
         self.imagenet_status.setIndent(24)
         self.weights_button = QPushButton("Choose weights file…")
         self.weights_label = QLabel("")
+        self.weights_label.setWordWrap(True)
         self.depth_slider = QSlider(Qt.Orientation.Horizontal)
         self.depth_slider.setRange(0, block_count(DEFAULT_BACKBONE))
         self.depth_label = QLabel("")
@@ -231,7 +234,9 @@ class ModelPanel(QWidget):
 
     def set_weights_file(self, path: str) -> None:
         self.weights_path = path
-        self.weights_label.setText(path)
+        # The name only (a long path would force the whole left side wide); the full path in the tooltip.
+        self.weights_label.setText(os.path.basename(path))
+        self.weights_label.setToolTip(path)
         self.weights_file.setChecked(True)
 
     @Slot()

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from gui.main_window import MainWindow
 from tests import factory
-from tests.gui.fakes import fake_evaluate, fake_explain, fake_report, scripted_train
+from tests.gui.fakes import FAKE_PREDICT, fake_evaluate, fake_explain, fake_report, scripted_train
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def make_window(qtbot, tmp_path, dataset, monkeypatch):
         real = fake_kwargs.pop("real", None) is not None
         train_fn = None if real else functools.partial(scripted_train, **fake_kwargs)
         fakes = {} if real else dict(evaluate_fn=functools.partial(fake_evaluate, folder=dataset, fail=evaluate_fail),
-                                     explain_fn=fake_explain, report_fn=fake_report)
+                                     explain_fn=fake_explain, report_fn=fake_report, predict_fns=FAKE_PREDICT)
         settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
         window = MainWindow(train_fn=train_fn, settings=settings, runs_dir=tmp_path / "runs",
                             weights_status_fn=fake_weights_status, **fakes)
@@ -68,6 +68,7 @@ def make_window(qtbot, tmp_path, dataset, monkeypatch):
                 worker.wait()
         w.dataset_panel.thumbs.wait()
         w.evaluate_panel.wait()
+        w.predict_panel.wait()
 
 
 def load(qtbot, window, folder) -> None:

@@ -107,3 +107,46 @@ def fake_report(run_dir, evaluation):
     path = Path(run_dir) / "report.html"
     path.write_text(f"<h1>{len(evaluation.predictions)} predictions</h1>")
     return str(path)
+
+
+def fake_describe(model):
+    return f"{model}/model.keras", ("a", "b"), 64
+
+
+def fake_predict_paths(model, paths):
+    """Every .png is 'a' (0.9) or, when its name has an odd digit sum, 'b' (0.55, low confidence); other
+    files are unreadable."""
+    from pathlib import Path
+
+    from gui.workers.evaluation_jobs import PredictedBatch
+
+    files = []
+    for p in paths:
+        files += sorted(str(f) for f in Path(p).rglob("*") if f.is_file()) if Path(p).is_dir() else [p]
+    rows = []
+    for f in files:
+        if not f.endswith(".png"):
+            rows.append({"path": f, "predicted_class": "", "confidence": "", "low_confidence": "",
+                         "error": "not an image Foveal can read"})
+            continue
+        odd = sum(int(c) for c in Path(f).stem if c.isdigit()) % 2
+        p = (0.45, 0.55) if odd else (0.9, 0.1)
+        top = 1 if odd else 0
+        rows.append({"path": f, "predicted_class": "ab"[top], "confidence": p[top], "low_confidence": p[top] < 0.6,
+                     "error": "", "probs": list(p), "top1_class": "ab"[top], "top1_probability": p[top],
+                     "top2_class": "ab"[1 - top], "top2_probability": p[1 - top]})
+    return PredictedBatch(model, ("a", "b"), rows)
+
+
+def fake_export(model, fmt, precision):
+    from pathlib import Path
+
+    from core.export.export import ExportResult
+
+    folder = Path(model) / "export" / fmt
+    folder.mkdir(parents=True, exist_ok=True)
+    return ExportResult(fmt, precision, str(folder), str(folder / "model"), fmt != "onnx", 1e-6, 1.0, 4, False,
+                        1000, 0.1)
+
+
+FAKE_PREDICT = {"describe_fn": fake_describe, "predict_fn": fake_predict_paths, "export_fn": fake_export}

@@ -40,3 +40,12 @@ def test_real_training_end_to_end(qtbot, make_window, dataset):
     evaluate.gallery.itemClicked.emit(evaluate.gallery.item(0))
     picture = evaluate.detail.picture
     qtbot.waitUntil(lambda: picture.pixmap() is not None and not picture.pixmap().isNull(), timeout=120_000)
+    # The Predict view has the new model; a real prediction of one dropped image.
+    predict = window.predict_panel
+    qtbot.waitUntil(lambda: predict.model is not None, timeout=60_000)
+    image = next(Path(dataset).rglob("*.png"))
+    predict.add_paths([str(image)])
+    qtbot.waitUntil(lambda: len(predict.rows) == 1, timeout=60_000)
+    row = predict.rows[0]
+    assert not row["error"] and row["predicted_class"] in run["classes"]
+    assert abs(sum(row["probs"]) - 1) < 1e-4

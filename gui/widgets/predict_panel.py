@@ -1,0 +1,318 @@
+"""The Predict view: drop images (or folders) to classify them, see the top 3 with a low-confidence flag and
+Grad-CAM on a click; open any saved model; export it in a checked format."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QColor, QDesktopServices, QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.evaluation.evaluate import Prediction
+from gui.widgets.image_detail import ImageDetail
+from gui.workers.call_worker import CallWorker
+from gui.workers.thumbnails import ThumbnailLoader
+
+ROW_THUMB = 56
+#: (label, format, precision) offered by the Export button.
+EXPORTS = (("Keras (.keras)", "keras", "float32"), ("TensorFlow SavedModel", "savedmodel", "float32"),
+           ("TFLite float32", "tflite", "float32"), ("TFLite float16", "tflite", "float16"),
+           ("TFLite int8 (approximate)", "tflite", "int8"), ("ONNX", "onnx", "float32"))
+
+
+class PredictPanel(QWidget):
+    """Classify new images with the chosen model. Heavy work goes through the ``*_fn`` functions on workers:
+    ``describe_fn(model)``, ``predict_fn(model, paths)``, ``explain_fn(model, path, class)`` and
+    ``export_fn(model, format, precision)``."""
+
+    sig_message = Signal(str)
+    """A line for the status bar."""
+    sig_unexpected = Signal(str, str)
+    """A bug in a worker: message and details."""
+
+    def __init__(self, describe_fn: Callable, predict_fn: Callable, explain_fn: Callable, export_fn: Callable,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.describe_fn, self.predict_fn, self.explain_fn, self.export_fn = (describe_fn, predict_fn, explain_fn,
+                                                                             export_fn)
+        self.model: str | None = None
+        self.classes: tuple[str, ...] = ()
+        self.rows: list[dict] = []
+        self.detail: ImageDetail | None = None
+        self.workers: dict[str, CallWorker] = {}
+        self._queued: list[str] = []
+        self._pending_explain: tuple[str, int] | None = None
+        self.setAcceptDrops(True)
+        self._make_widgets()
+        self._layout()
+
+    def _make_widgets(self) -> None:
+        self.model_label = QLabel("No model yet: train one, or open a run folder or model.keras.")
+        self.model_label.setWordWrap(True)
+        self.open_button = QPushButton("Open model…")
+        self.open_button.setToolTip("A Foveal run folder or a .keras file")
+        self.add_button = QPushButton("Add images…")
+        self.clear_button = QPushButton("Clear")
+        self.export_combo = QComboBox()
+        for label, _fmt, _precision in EXPORTS:
+            self.export_combo.addItem(label)
+        self.export_button = QPushButton("Export")
+        self.export_button.setToolTip("Write the model in this format, check it with its own runtime against "
+                                      "Foveal's predictions, with labels.txt and a runnable predict_example.py")
+        self.export_label = QLabel("")
+        self.export_label.setWordWrap(True)
+        self.export_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.export_label.setOpenExternalLinks(False)
+        self.export_label.linkActivated.connect(self._on_link)
+        self.hint = QLabel("<b>Drop images or folders here</b> to classify them (any format Foveal reads, "
+                           "DICOM included). Click a row for its Grad-CAM.")
+        self.hint.setWordWrap(True)
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(["image", "file", "#1", "#2", "#3"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(ROW_THUMB + 6)
+        self.table.setIconSize(QSize(ROW_THUMB, ROW_THUMB))
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        for c in (2, 3, 4):
+            header.setSectionResizeMode(c, QHeaderView.ResizeMode.Fixed)
+            self.table.setColumnWidth(c, 150)
+        self.table.setColumnWidth(0, ROW_THUMB + 8)
+        self.thumbs = ThumbnailLoader(self, size=ROW_THUMB)
+        self.thumbs.sig_ready.connect(self._on_thumbnail_ready)
+        self.open_button.clicked.connect(self._on_open_clicked)
+        self.add_button.clicked.connect(self._on_add_clicked)
+        self.clear_button.clicked.connect(self._on_clear_clicked)
+        self.export_button.clicked.connect(self._on_export_clicked)
+        self.table.cellClicked.connect(self._on_row_clicked)
+        self._set_enabled()
+
+    def _layout(self) -> None:
+        top = QHBoxLayout()
+        top.addWidget(self.model_label, 1)
+        top.addWidget(self.open_button)
+        actions = QHBoxLayout()
+        actions.addWidget(self.add_button)
+        actions.addWidget(self.clear_button)
+        actions.addStretch(1)
+        actions.addWidget(self.export_combo)
+        actions.addWidget(self.export_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(actions)
+        layout.addWidget(self.export_label)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.table, 1)
+
+    def _set_enabled(self) -> None:
+        busy = "predict" in self.workers and self.workers["predict"].is_running()
+        exporting = "export" in self.workers and self.workers["export"].is_running()
+        self.add_button.setEnabled(self.model is not None)
+        self.export_button.setEnabled(self.model is not None and not exporting)
+        self.open_button.setEnabled(not busy and not exporting)
+
+    # ---- model ---------------------------------------------------------------------------------------
+    def set_model(self, model: str) -> None:
+        """Use this run folder or model file (loaded off the GUI thread)."""
+        self.model_label.setText(f"Loading {model}…")
+        self._start("describe", self.describe_fn, (model,), self._on_described)
+
+    @Slot(object)
+    def _on_described(self, described) -> None:
+        path, classes, size = described
+        self.model = self.workers["describe"].args[0]
+        self.classes = tuple(classes)
+        self.model_label.setText(f"<b>Model</b> {path}<br>{len(classes)} classes: {', '.join(classes)} · "
+                                 f"input {size}×{size}, resized inside the model")
+        self.rows = []
+        self.table.setRowCount(0)
+        if self.detail is not None:
+            self.detail.close()
+            self.detail = None
+        self._set_enabled()
+        if self._queued:
+            queued, self._queued = self._queued, []
+            self.add_paths(queued)
+
+    # ---- images ----------------------------------------------------------------------------------------
+    def add_paths(self, paths: list[str]) -> None:
+        """Classify these files and folders (one batch at a time; later drops wait for the current one)."""
+        if self.model is None or ("predict" in self.workers and self.workers["predict"].is_running()):
+            self._queued += paths
+            if self.model is None:
+                self.sig_message.emit("Choose a model first (Open model…), then drop images.")
+            return
+        self.hint.setText(f"Classifying {len(paths)} item(s)…")
+        self._start("predict", self.predict_fn, (self.model, paths), self._on_predicted)
+
+    @Slot(object)
+    def _on_predicted(self, batch) -> None:
+        start = len(self.rows)
+        self.rows += batch.rows
+        self.table.setRowCount(len(self.rows))
+        for r, row in enumerate(batch.rows, start):
+            self._fill_row(r, row)
+        self.thumbs.request(f"rows{start}", [row["path"] for row in batch.rows])
+        n_bad = sum(1 for row in batch.rows if row["error"])
+        n_low = sum(1 for row in batch.rows if not row["error"] and row["low_confidence"])
+        self.hint.setText(f"{len(self.rows)} image(s) classified; this batch: {len(batch.rows) - n_bad} read, "
+                          f"{n_low} low-confidence, {n_bad} not readable. Drop more, or click a row.")
+        if self._queued:
+            queued, self._queued = self._queued, []
+            self.add_paths(queued)
+
+    def _fill_row(self, r: int, row: dict) -> None:
+        placeholder = QPixmap(ROW_THUMB, ROW_THUMB)
+        placeholder.fill(QColor(225, 225, 225))
+        self.table.setItem(r, 0, QTableWidgetItem(QIcon(placeholder), ""))
+        name = QTableWidgetItem(os.path.basename(row["path"]) + ("  ⚠ unsure" if row.get("low_confidence") else ""))
+        name.setToolTip(row["path"] + (f"\n{row['error']}" if row["error"] else ""))
+        self.table.setItem(r, 1, name)
+        if row["error"]:
+            bad = QTableWidgetItem(f"not read: {row['error']}")
+            bad.setForeground(QColor(192, 57, 43))
+            self.table.setItem(r, 2, bad)
+            self.table.setSpan(r, 2, 1, 3)
+            return
+        for k in range(1, 4):
+            if f"top{k}_class" not in row:
+                continue
+            bar = QProgressBar()
+            bar.setRange(0, 1000)
+            bar.setValue(int(round(row[f"top{k}_probability"] * 1000)))
+            bar.setFormat(f"{row[f'top{k}_class']}  {row[f'top{k}_probability']:.1%}")
+            self.table.setCellWidget(r, 1 + k, bar)
+
+    @Slot(str, int, QImage)
+    def _on_thumbnail_ready(self, key: str, index: int, image: QImage) -> None:
+        r = int(key[4:]) + index
+        item = self.table.item(r, 0) if r < self.table.rowCount() else None
+        if item is not None:
+            item.setIcon(QIcon(QPixmap.fromImage(image)))
+
+    @Slot(int, int)
+    def _on_row_clicked(self, r: int, _column: int) -> None:
+        row = self.rows[r]
+        if row["error"]:
+            return
+        probs = tuple(row["probs"])
+        p = Prediction(os.path.basename(row["path"]), row["path"], "", row["predicted_class"], row["confidence"],
+                       probs, bool(row["low_confidence"]))
+        if self.detail is None:
+            self.detail = ImageDetail(self.classes, self)
+            self.detail.sig_explain_requested.connect(self._on_explain_requested)
+        self.detail.show()
+        self.detail.show_prediction(r, p, False)
+
+    @Slot(str, int)
+    def _on_explain_requested(self, path: str, class_index: int) -> None:
+        if "explain" in self.workers and self.workers["explain"].is_running():
+            self._pending_explain = (path, class_index)
+            return
+        self._start("explain", self.explain_fn, (self.model, path, class_index), self._on_explained)
+
+    @Slot(object)
+    def _on_explained(self, explanation) -> None:
+        if self.detail is not None:
+            self.detail.show_explanation(explanation.path, explanation.class_index, explanation.picture)
+        if self._pending_explain is not None:
+            request, self._pending_explain = self._pending_explain, None
+            self._on_explain_requested(*request)
+
+    # ---- export --------------------------------------------------------------------------------------------
+    @Slot()
+    def _on_export_clicked(self) -> None:
+        label, fmt, precision = EXPORTS[self.export_combo.currentIndex()]
+        self.export_label.setText(f"Exporting {label} and checking it against Foveal's predictions…")
+        self._start("export", self.export_fn, (self.model, fmt, precision), self._on_exported)
+
+    @Slot(object)
+    def _on_exported(self, result) -> None:
+        colour = "#2e8b57" if result.passed else "#c0392b"
+        link = QUrl.fromLocalFile(result.folder).toString()
+        warning = "" if result.passed else " <b>Do not use it</b>: it was kept aside for inspection."
+        self.export_label.setText(f"<span style='color:{colour}'>{result.summary()}</span>{warning} "
+                                  f"<a href='{link}'>Open the folder</a>")
+        self.sig_message.emit(f"Export {'passed' if result.passed else 'FAILED'}: {result.folder}")
+
+    @Slot(str)
+    def _on_link(self, link: str) -> None:
+        QDesktopServices.openUrl(QUrl(link))
+
+    # ---- plumbing --------------------------------------------------------------------------------------------
+    def _start(self, name: str, fn: Callable, args: tuple, on_done) -> None:
+        worker = CallWorker(fn, *args)
+        worker.sig_finished.connect(on_done)
+        worker.sig_failed.connect(self._on_failed)
+        worker.thread.finished.connect(self._set_enabled)
+        self.workers[name] = worker
+        worker.start()
+        self._set_enabled()
+
+    @Slot(str, str, bool)
+    def _on_failed(self, message: str, details: str, user_error: bool) -> None:
+        self.hint.setText(f"<span style='color:#c0392b'>{message}</span>")
+        if self.detail is not None and self.detail.isVisible():
+            self.detail.show_failure(message)
+        self.export_label.setText("")
+        self.sig_message.emit(message)
+        if not user_error:
+            self.sig_unexpected.emit(message, details)
+
+    @Slot()
+    def _on_open_clicked(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a Foveal run folder (Cancel to pick a .keras file)")
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(self, "Open a Keras model", "", "Keras models (*.keras)")
+        if path:
+            self.set_model(path)
+
+    @Slot()
+    def _on_add_clicked(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Images to classify")
+        if files:
+            self.add_paths(files)
+
+    @Slot()
+    def _on_clear_clicked(self) -> None:
+        self.thumbs.cancel_pending()
+        self.rows = []
+        self.table.clearSpans()
+        self.table.setRowCount(0)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        models = [p for p in paths if p.endswith(".keras") or (Path(p) / "model.keras").is_file()]
+        if models:
+            self.set_model(models[0])
+        images = [p for p in paths if p not in models]
+        if images:
+            self.add_paths(images)
+        event.acceptProposedAction()
+
+    def wait(self) -> None:
+        for worker in self.workers.values():
+            worker.wait()
+        self.thumbs.wait()
