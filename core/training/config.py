@@ -38,6 +38,14 @@ class TrainConfig:
     class_weights: str = "auto"
     early_stopping_patience: int = 5
     dropout: float = 0.2
+    #: Keep images of one patient/specimen together: "none", "dicom" (PatientID) or "filename" (see group_pattern).
+    group_by: str = "none"
+    #: Filename grouping: a regular expression whose first group names the group (default: text before first _).
+    group_pattern: str | None = None
+    #: Find near-duplicates (perceptual hashes) and keep each set of copies in one split.
+    keep_duplicates_together: bool = False
+    #: A JSON file fixing the split (``{"train": [files], "val": [...], "test": [...]}``, e.g. a project's).
+    split_file: str | None = None
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid setting and the values it accepts."""
@@ -61,6 +69,12 @@ class TrainConfig:
                f"class_weights must be 'auto', 'balanced' or 'none'. Received: {self.class_weights!r}")
         _check(0 <= self.dropout < 1, f"dropout must be in [0, 1). Received: {self.dropout}")
         _check(self.early_stopping_patience >= 0, "early_stopping_patience must be 0 (off) or more")
+        from core.data.groups import GroupRule
+
+        GroupRule(self.group_by, self.group_pattern).validate()
+        if self.split_file is not None and not os.path.isfile(self.split_file):
+            raise ConfigError(f"The split file {self.split_file} does not exist. Give the project's split file, or "
+                              "leave split_file empty to make a new split.")
         if self.image_size is not None and self.image_size < spec.min_size:
             raise ConfigError(f"{spec.name} needs images of at least {spec.min_size}×{spec.min_size} pixels. "
                               f"Received: image_size={self.image_size}. Choose a larger size or another backbone.")

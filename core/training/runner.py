@@ -41,7 +41,8 @@ from core.training.events import (
 )
 from core.training.features import allocate, decode_all, extract_features
 from core.training.runfolder import library_versions, prepare_run_dir, write_json_atomic
-from core.training.split import SPLITS, make_split
+from core.training.split import SPLITS
+from core.training.splitting import prepare_split
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ class _Run:
         self.emit(PhaseChanged("preparing", f"Scanning {c.data_dir}"))
         self.summary = scan_dataset(c.data_dir)
         self.summary.require_trainable()
-        self.split = make_split(self.summary, c.val_fraction, c.test_fraction, c.seed)
+        self.split, self.split_info = prepare_split(self.summary, c)
         self.classes = self.summary.classes
         self.class_index = {name: i for i, name in enumerate(self.classes)}
         self.run_dir = prepare_run_dir(c)
@@ -357,7 +358,7 @@ class _Run:
             "outcome": outcome, "config": c.to_dict(), "seed": c.seed, "backbone": self.spec.to_dict(),
             "image_size": self.size, "fine_tune": str(self.depth), "n_blocks": self.n_blocks,
             "classes": list(self.classes), "dataset": {"root": self.summary.root, "layout": self.summary.layout},
-            "split": self.split.to_dict(),
+            "split": self.split.to_dict(), "split_info": self.split_info,
             "skipped_during_training": [{"file": f, "reason": r} for f, r in self.failed],
             "versions": library_versions(), "history": t.history, "best_epoch": t.best_epoch,
             "test": {"accuracy": acc, "loss": loss, "n": len(self.split.test)},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,8 +29,12 @@ class Split:
         return {name: [{"file": r.rel, "class": r.label} for r in self.of(name)] for name in SPLITS}
 
 
-def make_split(summary: DatasetSummary, val_fraction: float, test_fraction: float, seed: int) -> Split:
+def make_split(summary: DatasetSummary, val_fraction: float, test_fraction: float, seed: int,
+               groups: dict[str, str] | None = None) -> Split:
     """Split the usable images; a pre-split folder keeps its own splits.
+
+    With ``groups`` (relative path → group, see core.data.groups), all images of a group land in the same split
+    (see :func:`make_group_split`).
 
     Within each class, images are shuffled by ``seed`` and cut by the fractions (each non-zero fraction gets at
     least one image), so the same seed on the same files always gives the same split.
@@ -41,6 +46,8 @@ def make_split(summary: DatasetSummary, val_fraction: float, test_fraction: floa
     """
     if summary.layout == "pre-split":
         return _given_split(summary, val_fraction, seed)
+    if groups is not None:
+        return make_group_split(summary.images, summary.classes, val_fraction, test_fraction, seed, groups)
     out: dict[str, list[ImageRecord]] = {s: [] for s in SPLITS}
     for label in summary.classes:
         records = sorted((r for r in summary.images if r.label == label), key=lambda r: r.rel)
@@ -86,3 +93,75 @@ def _stable_hash(text: str) -> int:
     import zlib
 
     return zlib.crc32(text.encode("utf-8"))
+
+
+# ---- group-aware splits --------------------------------------------------------------------------------------
+
+def _group_folds(records, classes, groups: dict[str, str], n_splits: int, seed: int, what: str):
+    """scikit-learn's StratifiedGroupKFold over ``records``: folds of whole groups, stratified by class."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    g = [groups[r.rel] for r in records]
+    n_groups = len(set(g))
+    if n_groups < n_splits:
+        raise DatasetError(f"Only {n_groups} group(s) of images; {what} needs at least {n_splits}. Use fewer "
+                           "folds or smaller fractions, or check the grouping (each patient or specimen is a group).")
+    index = {c: i for i, c in enumerate(classes)}
+    y = [index[r.label] for r in records]
+    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed % (2**32))
+    with warnings.catch_warnings():  # "least populated class has fewer members than n_splits": expected with
+        warnings.simplefilter("ignore", UserWarning)  # rare classes; the balance achieved goes into run.json
+        return list(folds.split(np.zeros(len(records)), y, g))
+
+
+def make_group_split(records, classes, val_fraction: float, test_fraction: float, seed: int,
+                     groups: dict[str, str]) -> Split:
+    """Train/validation/test with every group in one split, stratified by class as far as groups allow.
+
+    The test split is one fold of ``round(1 / test_fraction)`` group folds, validation one fold of the rest; the
+    seed fixes the assignment.
+    """
+    records = sorted(records, key=lambda r: r.rel)
+    rest, test = list(records), []
+    if test_fraction > 0:
+        k = max(2, round(1 / test_fraction))
+        train_idx, test_idx = _group_folds(records, classes, groups, k, seed, f"a {test_fraction:.0%} test split")[0]
+        rest, test = [records[i] for i in train_idx], [records[i] for i in test_idx]
+    k = max(2, round((1 - test_fraction) / val_fraction))
+    train_idx, val_idx = _group_folds(rest, classes, groups, k, seed + 1, f"a {val_fraction:.0%} validation split")[0]
+    train, val = [rest[i] for i in train_idx], [rest[i] for i in val_idx]
+    return Split(*(tuple(sorted(part, key=lambda r: r.rel)) for part in (train, val, test)))
+
+
+def group_kfold(records, classes, k: int, seed: int, groups: dict[str, str] | None, val_fraction: float):
+    """``k`` cross-validation splits: each fold is the test split once; validation is carved from the rest.
+
+    Without groups every image is its own group (plain stratified k-fold).
+    """
+    records = sorted(records, key=lambda r: r.rel)
+    groups = groups or {r.rel: r.rel for r in records}
+    out = []
+    for train_idx, test_idx in _group_folds(records, classes, groups, k, seed, f"{k}-fold cross-validation"):
+        rest = [records[i] for i in train_idx]
+        inner = make_group_split(rest, classes, val_fraction / (1 - 1 / k), 0.0, seed, groups)
+        out.append(Split(inner.train, inner.val, tuple(sorted((records[i] for i in test_idx), key=lambda r: r.rel))))
+    return out
+
+
+def split_balance(split: Split, classes) -> dict[str, dict[str, float]]:
+    """Share of each class in each split (what a group-aware split achieved), and the split's size."""
+    out = {}
+    for name in SPLITS:
+        part = split.of(name)
+        n = len(part)
+        out[name] = {"n": n, **{c: (sum(r.label == c for r in part) / n if n else 0.0) for c in classes}}
+    return out
+
+
+def leaking_groups(split: Split, groups: dict[str, str]) -> list[str]:
+    """Groups with images in more than one split (empty for any group-aware split)."""
+    where: dict[str, set[str]] = {}
+    for name in SPLITS:
+        for r in split.of(name):
+            where.setdefault(groups.get(r.rel, r.rel), set()).add(name)
+    return sorted(g for g, s in where.items() if len(s) > 1)

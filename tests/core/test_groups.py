@@ -1,0 +1,156 @@
+"""Splits that do not leak: groups never straddle splits, duplicates are found and kept together."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from core.data.duplicates import duplicates_across_splits, merge_duplicates, near_duplicate_groups
+from core.data.groups import GroupRule, find_groups
+from core.data.scan import scan_dataset
+from core.errors import ConfigError, DatasetError
+from core.training.split import SPLITS, group_kfold, leaking_groups, make_group_split
+from tests import factory
+
+
+class _Rec:
+    """The fields of ImageRecord a split reads."""
+
+    def __init__(self, rel: str, label: str) -> None:
+        self.rel, self.label, self.path = rel, label, rel
+
+
+@st.composite
+def layouts(draw):
+    n_classes = draw(st.integers(2, 3))
+    n_groups = draw(st.integers(12, 40))
+    records, groups = [], {}
+    for g in range(n_groups):
+        label = f"c{draw(st.integers(0, n_classes - 1))}"
+        for i in range(draw(st.integers(1, 5))):
+            other = draw(st.booleans()) and draw(st.booleans()) and draw(st.booleans())  # a few mixed groups
+            rec = _Rec(f"g{g}_{i}.png", f"c{(int(label[1:]) + 1) % n_classes}" if other else label)
+            records.append(rec)
+            groups[rec.rel] = f"name:g{g}"
+    return records, tuple(f"c{k}" for k in range(n_classes)), groups
+
+
+@settings(max_examples=60, deadline=None)
+@given(layouts(), st.integers(0, 10_000))
+def test_no_group_is_ever_in_two_splits(layout, seed):
+    records, classes, groups = layout
+    split = make_group_split(records, classes, 0.15, 0.15, seed, groups)
+    assert leaking_groups(split, groups) == []
+    assert sorted(r.rel for s in SPLITS for r in split.of(s)) == sorted(r.rel for r in records)
+    assert split.train and split.val and split.test
+    again = make_group_split(list(reversed(records)), classes, 0.15, 0.15, seed, groups)
+    assert [[r.rel for r in again.of(s)] for s in SPLITS] == [[r.rel for r in split.of(s)] for s in SPLITS]
+
+
+@settings(max_examples=25, deadline=None)
+@given(layouts(), st.integers(3, 6))
+def test_group_kfold_tests_every_group_once(layout, k):
+    records, classes, groups = layout
+    folds = group_kfold(records, classes, k, 7, groups, 0.15)
+    tested = [r.rel for f in folds for r in f.test]
+    assert sorted(tested) == sorted(r.rel for r in records)
+    for f in folds:
+        assert leaking_groups(f, groups) == []
+
+
+def test_too_few_groups_is_explained():
+    records = [_Rec(f"p{i % 3}_{i}.png", f"c{i % 2}") for i in range(12)]
+    groups = {r.rel: r.rel.split("_")[0] for r in records}
+    with pytest.raises(DatasetError, match="Only 3 group"):
+        make_group_split(records, ("c0", "c1"), 0.15, 0.15, 0, groups)
+
+
+def test_filename_and_dicom_groups(tmp_path):
+    data = tmp_path / "data"
+    for cls in ("a", "b"):
+        (data / cls).mkdir(parents=True)
+    for name in ("P001_left.png", "P001_right.png", "P002_x.png", "nounderscore.png"):
+        Image.fromarray(factory.gradient()).save(data / "a" / name)
+    import pydicom
+
+    for k, patient in enumerate(("ANON-7", "ANON-7", "ANON-8")):
+        path = factory.write_dicom(data / "b" / f"scan{k}.dcm", (np.arange(64 * 64).reshape(64, 64) % 4000))
+        ds = pydicom.dcmread(path)
+        ds.PatientID = patient
+        ds.save_as(path)
+    summary = scan_dataset(data)
+    by_name = find_groups(summary.images, GroupRule("filename"))
+    assert by_name["a/P001_left.png"] == by_name["a/P001_right.png"] != by_name["a/P002_x.png"]
+    assert by_name["a/nounderscore.png"] == "file:a/nounderscore.png"  # no rule match: a group of its own
+    by_regex = find_groups(summary.images, GroupRule("filename", r"^P(\d+)"))
+    assert by_regex["a/P001_left.png"] == "name:001"
+    by_dicom = find_groups(summary.images, GroupRule("dicom"))
+    assert by_dicom["b/scan0.dcm"] == by_dicom["b/scan1.dcm"] == "dicom:PatientID=ANON-7"
+    assert by_dicom["b/scan2.dcm"] != by_dicom["b/scan0.dcm"]
+    with pytest.raises(ConfigError, match="regular expression"):
+        GroupRule("filename", "([unclosed").validate()
+
+
+def test_duplicates_are_found_after_resize_and_jpeg_reencode(tmp_path):
+    rng = np.random.default_rng(3)
+    data = tmp_path / "data"
+    (data / "a").mkdir(parents=True)
+    (data / "b").mkdir(parents=True)
+    for i in range(16):  # distinct smooth pictures: blurred noise at different seeds
+        small = rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)
+        big = Image.fromarray(small).resize((160, 120), Image.Resampling.BICUBIC)
+        big.save(data / "a" / f"img{i:02d}.png")
+    original = Image.open(data / "a" / "img03.png")
+    original.resize((80, 60), Image.Resampling.BILINEAR).save(data / "b" / "copy_small.png")
+    original.convert("RGB").save(data / "b" / "copy.jpg", quality=70)
+    summary = scan_dataset(data)
+    groups = near_duplicate_groups(summary.images)
+    assert groups == [("a/img03.png", "b/copy.jpg", "b/copy_small.png")]
+    merged = merge_duplicates({r.rel: f"file:{r.rel}" for r in summary.images}, groups)
+    assert len({merged[f] for f in groups[0]}) == 1
+    assert len(set(merged.values())) == len(summary.images) - 2
+
+
+def test_training_keeps_groups_and_duplicates_in_one_split(tmp_path):
+    from core.training import TrainConfig, train
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "data"
+    for k, cls in enumerate(("red", "blue")):
+        (data / cls).mkdir(parents=True)
+        for patient in range(8):
+            for view in range(3):
+                arr = rng.integers(0, 60, (40, 40, 3), dtype=np.uint8)
+                arr[..., 2 * k] += 150
+                Image.fromarray(arr).save(data / cls / f"P{k}{patient:02d}_{view}.png")
+    Image.open(data / "red" / "P000_0.png").save(data / "red" / "X999_copy.png")  # a duplicate, other "patient"
+    result = train(TrainConfig(str(data), epochs=1, weights="none", image_size=32, group_by="filename",
+                               keep_duplicates_together=True, out_dir=str(tmp_path / "run")))
+    run = json.loads((Path(result.run_dir) / "run.json").read_text())
+    info = run["split_info"]
+    assert info["leaking_groups"] == [] and info["duplicates_across_splits"] == []
+    where = {row["file"]: s for s in SPLITS for row in run["split"][s]}
+    for cls in ("red", "blue"):
+        for patient in {f.split("/")[1].split("_")[0] for f in where if f.startswith(cls)} - {"X999"}:
+            assert len({s for f, s in where.items() if f.startswith(f"{cls}/{patient}_")}) == 1
+    assert where["red/X999_copy.png"] == where["red/P000_0.png"]
+    assert set(info["balance"]["train"]) == {"n", "red", "blue"}
+    # A fixed split file gives back exactly that split.
+    again = train(TrainConfig(str(data), epochs=1, weights="none", image_size=32, seed=99,
+                              split_file=str(Path(result.run_dir) / "run.json"), out_dir=str(tmp_path / "run2")))
+    run2 = json.loads((Path(again.run_dir) / "run.json").read_text())
+    assert run2["split"] == run["split"]
+
+
+def test_duplicates_across_splits_are_reported():
+    from core.training.split import Split
+
+    a, b, c = _Rec("a/1.png", "a"), _Rec("b/2.png", "b"), _Rec("a/3.png", "a")
+    split = Split((a,), (b,), (c,))
+    assert duplicates_across_splits(split, [("a/1.png", "a/3.png")]) == [{"a/1.png": "train", "a/3.png": "test"}]
