@@ -40,9 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("folder", help="folder with one sub-folder per class (or train/val/test folders)")
     scan.add_argument("--json", action="store_true", help="print the summary as JSON")
     scan.set_defaults(func=_cmd_scan)
-    from core import commands, eval_commands
+    from core import commands, eval_commands, split_commands
 
     commands.register(sub)
+    split_commands.register(sub)
     eval_commands.register(sub)
     return parser
 

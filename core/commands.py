@@ -47,7 +47,8 @@ def _config_from_args(args: argparse.Namespace):
         data_dir=args.folder, backbone=args.backbone, fine_tune=args.fine_tune, epochs=args.epochs,
         fine_tune_epochs=args.fine_tune_epochs, weights=args.weights, out_dir=args.out, seed=args.seed,
         batch_size=args.batch_size, learning_rate=args.learning_rate, augment=args.augment,
-        image_size=args.image_size,
+        image_size=args.image_size, group_by=args.group_by, group_pattern=args.group_pattern,
+        keep_duplicates_together=args.keep_duplicates_together, split_file=args.split_file,
     )
 
 
@@ -55,7 +56,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if not args.folder and not args.config:
         print("error: give a dataset folder (or --config run_config.json)", file=sys.stderr)
         return 2
-    return _run_training(_config_from_args(args), args.json_events)
+    config = _config_from_args(args)
+    if args.folds:
+        return _run_crossval(config, args.folds, args.json_events)
+    return _run_training(config, args.json_events)
+
+
+def _run_crossval(config, k: int, json_events: bool) -> int:
+    from core.training.crossval import cross_validate, format_crossval
+    from core.training.progress import TerminalProgress, json_lines
+
+    result = cross_validate(config, k, on_event=json_lines() if json_events else TerminalProgress(),
+                            on_fold=lambda i, n: print(f"\n=== fold {i} of {n} ===", file=sys.stderr))
+    print(format_crossval(result))
+    return 0 if result["folds_done"] == k else 130
 
 
 def _cmd_backbones(args: argparse.Namespace) -> int:
@@ -129,6 +143,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--learning-rate", type=float, default=1e-3, help="head learning rate; fine-tuning uses 1/10")
     t.add_argument("--image-size", type=int, default=None, help="square input size (default: the backbone's)")
     t.add_argument("--augment", action="store_true", help="flip, small rotation, zoom and contrast changes")
+    t.add_argument("--group-by", default="none", choices=["none", "dicom", "filename"],
+                   help="keep images of one patient/specimen in one split: DICOM PatientID, or a file-name pattern")
+    t.add_argument("--group-pattern", default=None, metavar="REGEX",
+                   help="with --group-by filename: the group is the regex's first group (default: text before _)")
+    t.add_argument("--keep-duplicates-together", action="store_true",
+                   help="find near-duplicate images (perceptual hashes) and keep each set in one split")
+    t.add_argument("--split-file", default=None, help="a JSON split to reuse (e.g. a run's run.json)")
+    t.add_argument("--folds", type=int, default=None, metavar="K",
+                   help="k-fold cross-validation (3-10, group-aware): K runs, mean and spread of each metric")
     t.add_argument("--json-events", action="store_true", help="print one JSON event per line on stdout")
     t.add_argument("--config", default=None, help="a run_config.json saved by the window (other options ignored)")
     t.set_defaults(func=_cmd_train)

@@ -1,0 +1,74 @@
+"""k-fold cross-validation and the split preview command."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.cli import main
+from core.errors import ConfigError
+from core.training.config import TrainConfig
+from core.training.crossval import cross_validate
+
+
+@pytest.fixture
+def patients(tmp_path) -> Path:
+    """Two classes, 6 patients each, 2 views per patient."""
+    rng = np.random.default_rng(0)
+    data = tmp_path / "data"
+    for k, cls in enumerate(("red", "blue")):
+        (data / cls).mkdir(parents=True)
+        for p in range(6):
+            for v in range(2):
+                arr = rng.integers(0, 60, (32, 32, 3), dtype=np.uint8)
+                arr[..., 2 * k] += 150
+                Image.fromarray(arr).save(data / cls / f"P{k}{p}_{v}.png")
+    return data
+
+
+def test_group_aware_three_fold_cross_validation(patients, tmp_path):
+    config = TrainConfig(str(patients), epochs=1, weights="none", image_size=32, group_by="filename",
+                         out_dir=str(tmp_path / "cv"))
+    result = cross_validate(config, 3)
+    assert result["folds_done"] == 3 and len(result["folds"]) == 3
+    tested = []
+    for fold in result["folds"]:
+        run = json.loads((Path(fold["run_dir"]) / "run.json").read_text())
+        tested += [row["file"] for row in run["split"]["test"]]
+        assert run["split_info"]["split_file"].endswith(f"fold-{fold['fold']}.json")
+        assert (Path(fold["run_dir"]) / "evaluation.json").exists()
+    assert sorted(tested) == sorted(str(p.relative_to(patients)) for p in patients.rglob("*.png"))
+    patient_folds = {}
+    for fold in result["folds"]:
+        run = json.loads((Path(fold["run_dir"]) / "run.json").read_text())
+        for row in run["split"]["test"]:
+            patient_folds.setdefault(row["file"].split("/")[1].split("_")[0], set()).add(fold["fold"])
+    assert all(len(f) == 1 for f in patient_folds.values())  # each patient is tested in exactly one fold
+    acc = result["summary"]["accuracy"]
+    values = [f["accuracy"] for f in result["folds"]]
+    assert acc["mean"] == pytest.approx(np.mean(values)) and acc["sd"] == pytest.approx(np.std(values, ddof=1))
+    saved = json.loads((tmp_path / "cv" / "crossval.json").read_text())
+    assert saved["summary"] == json.loads(json.dumps(result["summary"]))
+
+
+def test_fold_count_is_checked(patients):
+    with pytest.raises(ConfigError, match="3 to 10"):
+        cross_validate(TrainConfig(str(patients), weights="none"), 2)
+
+
+def test_split_command_previews_and_exports(patients, capsys):
+    assert main(["split", str(patients), "--group-by", "filename", "--csv", "-"]) == 0
+    out = capsys.readouterr().out
+    assert "12 groups (filename) in 24 images" in out and "groups in more than one split: 0" in out
+    rows = list(csv.DictReader(io.StringIO(out[out.index("file,class,split"):])))
+    assert len(rows) == 24 and {r["split"] for r in rows} == {"train", "val", "test"}
+    where = {}
+    for r in rows:
+        where.setdefault(r["file"].split("/")[1].split("_")[0], set()).add(r["split"])
+    assert all(len(s) == 1 for s in where.values())
