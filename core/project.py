@@ -1,0 +1,223 @@
+"""A Foveal project: a folder the user chooses (never inside the dataset) holding ``project.json`` (the dataset,
+its fingerprint and file list, settings), ``split.json`` (the split, fixed once made) and ``runs/``.
+
+Every write is atomic (a temporary file, flushed, then renamed), so a crash or power loss leaves the previous
+file intact. ``project.json`` carries a schema version; older files are migrated when read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.errors import ConfigError
+from core.training.runfolder import write_json_atomic
+
+SCHEMA_VERSION = 2
+PROJECT_FILE, SPLIT_FILE, RUNS = "project.json", "split.json", "runs"
+
+
+@dataclass
+class DatasetChanges:
+    """How the dataset folder differs from the file list the project's split was made on."""
+
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    modified: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed or self.modified)
+
+    def describe(self) -> str:
+        parts = [f"{len(v)} {k}" for k, v in (("added", self.added), ("removed", self.removed),
+                                               ("changed", self.modified)) if v]
+        examples = (self.added + self.removed + self.modified)[:5]
+        return ("The dataset changed since its split was made: " + ", ".join(parts) + " file(s)"
+                + (f" (e.g. {', '.join(examples)})" if examples else "") + ".")
+
+
+@dataclass
+class Project:
+    """The state of one project; :func:`save_project` writes it, :func:`load_project` reads it."""
+
+    folder: str
+    dataset: str
+    settings: dict = field(default_factory=dict)
+    files: dict[str, list] = field(default_factory=dict)  # rel → [size, mtime_ns] when the split was made
+    fingerprint: str = ""
+    run_meta: dict[str, dict] = field(default_factory=dict)  # run folder name → {"name", "note"}
+    created: str = ""
+
+    @property
+    def split_path(self) -> Path:
+        return Path(self.folder) / SPLIT_FILE
+
+    @property
+    def runs_dir(self) -> Path:
+        return Path(self.folder) / RUNS
+
+    def to_dict(self) -> dict:
+        return {"format": "foveal-project", "schema_version": SCHEMA_VERSION, "created": self.created,
+                "dataset": {"path": self.dataset, "fingerprint": self.fingerprint, "files": self.files},
+                "settings": self.settings, "runs": self.run_meta}
+
+
+# ---- files of the dataset --------------------------------------------------------------------------------------
+
+def file_state(summary) -> dict[str, list]:
+    """``{rel: [size, mtime_ns]}`` of the usable images of a scan."""
+    return {r.rel: [int(r.size_bytes), int(r.mtime * 1e9)] for r in summary.images}
+
+
+def fingerprint(files: dict[str, list]) -> str:
+    """A short digest of the file list with sizes and times: equal fingerprints, same files."""
+    h = hashlib.sha256()
+    for rel in sorted(files):
+        size, mtime = files[rel]
+        h.update(f"{rel}\t{size}\t{mtime}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def dataset_changes(project: Project, summary) -> DatasetChanges:
+    """What was added, removed or changed (size or modification time) since the split was made."""
+    now = file_state(summary)
+    old = project.files
+    return DatasetChanges(added=sorted(set(now) - set(old)), removed=sorted(set(old) - set(now)),
+                          modified=sorted(rel for rel in set(now) & set(old) if now[rel] != old[rel]))
+
+
+# ---- create, save, load -------------------------------------------------------------------------------------------
+
+def create_project(folder: str | os.PathLike[str], dataset: str | os.PathLike[str]) -> Project:
+    """A new project in ``folder`` (created; must be empty or new, and outside the dataset folder)."""
+    folder, dataset = Path(folder).expanduser(), Path(dataset).expanduser()
+    real_f, real_d = os.path.realpath(folder), os.path.realpath(dataset)
+    if real_f == real_d or real_f.startswith(real_d + os.sep):
+        raise ConfigError(f"The project folder {folder} is inside the dataset folder {dataset}; Foveal never "
+                          "writes there. Choose a project folder elsewhere.")
+    if folder.exists() and any(folder.iterdir()) and not (folder / PROJECT_FILE).exists():
+        raise ConfigError(f"{folder} is not empty. Choose an empty or new folder for the project.")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / RUNS).mkdir(exist_ok=True)
+    project = Project(str(folder), str(dataset), created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    save_project(project)
+    return project
+
+
+def save_project(project: Project) -> None:
+    """Write ``project.json`` atomically."""
+    write_json_atomic(Path(project.folder) / PROJECT_FILE, project.to_dict())
+
+
+def load_project(folder: str | os.PathLike[str]) -> Project:
+    """Read a project (migrating older schema versions); raises ConfigError for a folder that is not one."""
+    path = Path(folder).expanduser() / PROJECT_FILE
+    if not path.is_file():
+        raise ConfigError(f"{folder} is not a Foveal project (no {PROJECT_FILE}). Choose the project's folder.")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ConfigError(f"{path} cannot be read ({exc}). Foveal writes it atomically, so this is damage from "
+                          "outside Foveal: restore it from a backup.") from None
+    data = migrate(data)
+    ds = data["dataset"]
+    return Project(str(Path(folder).expanduser()), ds["path"], data.get("settings", {}), ds.get("files", {}),
+                   ds.get("fingerprint", ""), data.get("runs", {}), data.get("created", ""))
+
+
+# ---- schema migrations ------------------------------------------------------------------------------------------
+
+def _v1_to_v2(data: dict) -> dict:
+    """Version 1 kept the dataset path and settings flat and had no grouping or run names."""
+    settings = dict(data.get("settings", {}))
+    settings.setdefault("group_by", "none")
+    settings.setdefault("group_pattern", None)
+    settings.setdefault("keep_duplicates_together", False)
+    return {"format": "foveal-project", "schema_version": 2, "created": data.get("created", ""),
+            "dataset": {"path": data["dataset_path"], "fingerprint": data.get("fingerprint", ""),
+                        "files": data.get("files", {})},
+            "settings": settings, "runs": {}}
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _v1_to_v2}
+
+
+def migrate(data: dict) -> dict:
+    """Bring a project file's data up to :data:`SCHEMA_VERSION`, one version at a time."""
+    version = int(data.get("schema_version", 1))
+    if version > SCHEMA_VERSION:
+        raise ConfigError(f"This project was written by a newer Foveal (schema {version}; this one reads up to "
+                          f"{SCHEMA_VERSION}). Update Foveal to open it.")
+    while version < SCHEMA_VERSION:
+        data = MIGRATIONS[version](data)
+        version = data["schema_version"]
+    return data
+
+
+# ---- the split ----------------------------------------------------------------------------------------------------
+
+def fix_split(project: Project, summary, split) -> None:
+    """Store ``split`` as the project's split for the files of ``summary`` (both files written atomically)."""
+    from core.training.split import SPLITS
+
+    write_json_atomic(project.split_path, {"split": {s: [r.rel for r in split.of(s)] for s in SPLITS}})
+    project.files = file_state(summary)
+    project.fingerprint = fingerprint(project.files)
+    save_project(project)
+
+
+def has_split(project: Project) -> bool:
+    return project.split_path.is_file()
+
+
+# ---- runs ------------------------------------------------------------------------------------------------------------
+
+def list_runs(project: Project) -> list[dict]:
+    """Every run folder of the project with what the Runs view shows, newest first."""
+    rows = []
+    for run_dir in sorted(project.runs_dir.glob("*/run.json"), reverse=True):
+        folder = run_dir.parent
+        try:
+            run = json.loads(run_dir.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        ev_path = folder / "evaluation.json"
+        metrics = json.loads(ev_path.read_text(encoding="utf-8"))["metrics"] if ev_path.is_file() else {}
+        meta = project.run_meta.get(folder.name, {})
+        rows.append({
+            "folder": str(folder), "id": folder.name, "name": meta.get("name") or folder.name,
+            "note": meta.get("note", ""), "backbone": run["backbone"]["name"], "fine_tune": run["fine_tune"],
+            "epochs": len(run.get("history", [])), "seconds": run.get("timings", {}).get("total"),
+            "outcome": run.get("outcome"), "created": run.get("created", ""),
+            "test_accuracy": metrics.get("accuracy", run.get("test", {}).get("accuracy")),
+            "balanced_accuracy": metrics.get("balanced_accuracy"),
+            "macro_f1": (metrics.get("macro") or {}).get("f1"),
+            "macro_auc": (metrics.get("roc") or {}).get("macro_auc"), "history": run.get("history", [])})
+    return rows
+
+
+def set_run_meta(project: Project, run_id: str, *, name: str | None = None, note: str | None = None) -> None:
+    """Rename a run or set its note (saved at once)."""
+    meta = project.run_meta.setdefault(run_id, {})
+    if name is not None:
+        meta["name"] = name
+    if note is not None:
+        meta["note"] = note
+    save_project(project)
+
+
+def delete_run(project: Project, run_id: str) -> None:
+    """Delete one run folder of this project (only folders under the project's runs/)."""
+    target = (project.runs_dir / run_id).resolve()
+    if target.parent != project.runs_dir.resolve() or not (target / "run.json").is_file():
+        raise ConfigError(f"{run_id} is not a run of this project.")
+    shutil.rmtree(target)
+    project.run_meta.pop(run_id, None)
+    save_project(project)
