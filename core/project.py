@@ -185,22 +185,25 @@ def list_runs(project: Project) -> list[dict]:
     for run_dir in sorted(project.runs_dir.glob("*/run.json"), reverse=True):
         folder = run_dir.parent
         try:
-            run = json.loads(run_dir.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            rows.append(_run_row(project, folder, json.loads(run_dir.read_text(encoding="utf-8"))))
+        except (OSError, ValueError, KeyError, TypeError):  # a run folder being written, or not Foveal's
             continue
-        ev_path = folder / "evaluation.json"
-        metrics = json.loads(ev_path.read_text(encoding="utf-8"))["metrics"] if ev_path.is_file() else {}
-        meta = project.run_meta.get(folder.name, {})
-        rows.append({
-            "folder": str(folder), "id": folder.name, "name": meta.get("name") or folder.name,
-            "note": meta.get("note", ""), "backbone": run["backbone"]["name"], "fine_tune": run["fine_tune"],
-            "epochs": len(run.get("history", [])), "seconds": run.get("timings", {}).get("total"),
-            "outcome": run.get("outcome"), "created": run.get("created", ""),
-            "test_accuracy": metrics.get("accuracy", run.get("test", {}).get("accuracy")),
-            "balanced_accuracy": metrics.get("balanced_accuracy"),
-            "macro_f1": (metrics.get("macro") or {}).get("f1"),
-            "macro_auc": (metrics.get("roc") or {}).get("macro_auc"), "history": run.get("history", [])})
     return rows
+
+
+def _run_row(project: Project, folder: Path, run: dict) -> dict:
+    ev_path = folder / "evaluation.json"
+    metrics = json.loads(ev_path.read_text(encoding="utf-8"))["metrics"] if ev_path.is_file() else {}
+    meta = project.run_meta.get(folder.name, {})
+    return {
+        "folder": str(folder), "id": folder.name, "name": meta.get("name") or folder.name,
+        "note": meta.get("note", ""), "backbone": run["backbone"]["name"], "fine_tune": run["fine_tune"],
+        "epochs": len(run.get("history", [])), "seconds": run.get("timings", {}).get("total"),
+        "outcome": run.get("outcome"), "created": run.get("created", ""),
+        "test_accuracy": metrics.get("accuracy", run.get("test", {}).get("accuracy")),
+        "balanced_accuracy": metrics.get("balanced_accuracy"),
+        "macro_f1": (metrics.get("macro") or {}).get("f1"),
+        "macro_auc": (metrics.get("roc") or {}).get("macro_auc"), "history": run.get("history", [])}
 
 
 def set_run_meta(project: Project, run_id: str, *, name: str | None = None, note: str | None = None) -> None:

@@ -38,10 +38,16 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("Foveal")
     app.setOrganizationName("Foveal")
     install_error_hooks()
+    # The garbage collector runs on whichever thread allocates; if it frees a Qt object on a training thread,
+    # Qt and Python can deadlock. pyqtgraph's helper turns automatic collection off and collects on a GUI timer.
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    collector = GarbageCollector(interval=1.0)  # noqa: F841 (kept alive for the application's lifetime)
     from gui.main_window import MainWindow
 
     window = MainWindow()
     window.show()
+    window.projects.restore_last()  # reopen the project the user had open, as it was
     # Load TensorFlow once the window is up, so the first training does not wait for it.
     preloader = threading.Thread(target=_preload, name="foveal-preload", daemon=True)
     QTimer.singleShot(400, preloader.start)

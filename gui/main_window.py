@@ -12,6 +12,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QTabWidget
 
 from core.training.config import TrainConfig
+from gui.project_ui import ProjectUi
 from gui.widgets.dataset_panel import DatasetPanel
 from gui.widgets.evaluate_panel import EvaluatePanel
 from gui.widgets.model_panel import ModelPanel
@@ -60,7 +61,8 @@ class MainWindow(QMainWindow):
         self._status_timer.setInterval(400)  # ask once the user has stopped moving through the table
         self._status_timer.timeout.connect(self._on_status_timer)
         self.settings = settings or QSettings("Foveal", "Foveal")
-        self.runs_dir = runs_dir or default_runs_dir()
+        self.default_runs_dir = runs_dir or default_runs_dir()
+        self.runs_dir = self.default_runs_dir
         self.scan_worker: ScanWorker | None = None
         self.train_worker: TrainWorker | None = None
         self.summary = None
@@ -87,6 +89,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
         self.right_tabs.currentChanged.connect(self._on_right_tab_changed)
         self._make_actions()
+        self.projects = ProjectUi(self)
         self.dataset_panel.sig_folder_chosen.connect(self._on_folder_chosen)
         self.train_panel.sig_start_requested.connect(self._on_start_requested)
         self.train_panel.sig_stop_requested.connect(self._on_stop_requested)
@@ -164,6 +167,7 @@ class MainWindow(QMainWindow):
     def _on_scan_finished(self, summary) -> None:
         self.summary = summary
         self.dataset_panel.show_summary(summary)
+        self.projects._preview_timer.start()
         self.statusBar().showMessage(summary.problem or f"{summary.total} images in {len(summary.classes)} classes")
         self._update_start_enabled()
 
@@ -185,13 +189,18 @@ class MainWindow(QMainWindow):
         stamp = time.strftime("%Y%m%d-%H%M%S")
         settings = self.model_panel.settings()
         out = self.runs_dir / f"{stamp}-{settings['backbone']}"
-        return TrainConfig(self.summary.root, val_fraction=val, test_fraction=test, out_dir=str(out), **settings)
+        return TrainConfig(self.summary.root, val_fraction=val, test_fraction=test, out_dir=str(out), **settings,
+                           **self.dataset_panel.grouping)
 
     @Slot()
     def _on_start_requested(self) -> None:
         if not self.train_panel.start_button.isEnabled():
             return
-        worker = TrainWorker(self.make_config(), train_fn=self.train_fn)
+        self.projects.autosave()
+        config = self.projects.ctl.config_for_run(self.make_config(), self.summary)
+        if config is None:
+            return
+        worker = TrainWorker(config, train_fn=self.train_fn)
         worker.sig_event.connect(self._on_train_event)
         worker.sig_finished.connect(self._on_train_finished)
         worker.sig_failed.connect(self._on_train_failed)
@@ -221,6 +230,7 @@ class MainWindow(QMainWindow):
         self.train_panel.set_running(False)
         self._update_start_enabled()
         self.statusBar().showMessage(f"Training {result.outcome}; run folder: {result.run_dir}")
+        self.projects.ctl.run_finished(result.run_dir, self.summary)
         if result.model_path:
             self.predict_panel.set_model(result.run_dir)
         if result.model_path and result.test_accuracy is not None:
@@ -257,7 +267,8 @@ class MainWindow(QMainWindow):
     @Slot(int)
     def _on_right_tab_changed(self, index: int) -> None:
         """The Evaluate view needs the room; data and model settings are not needed while reading it."""
-        self._wide = self.right_tabs.widget(index) in (self.evaluate_panel, self.predict_panel)
+        self._wide = self.right_tabs.widget(index) in (self.evaluate_panel, self.predict_panel,
+                                                       self.projects.runs_panel)
         QTimer.singleShot(0, self._apply_split)  # once the new page has taken part in the layout
 
     @Slot()
@@ -340,5 +351,7 @@ class MainWindow(QMainWindow):
         self.dataset_panel.thumbs.wait()
         self.evaluate_panel.wait()
         self.predict_panel.wait()
+        self.projects.wait()
+        self.projects.autosave()
         self._save_settings()
         event.accept()

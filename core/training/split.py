@@ -104,8 +104,9 @@ def _group_folds(records, classes, groups: dict[str, str], n_splits: int, seed: 
     g = [groups[r.rel] for r in records]
     n_groups = len(set(g))
     if n_groups < n_splits:
-        raise DatasetError(f"Only {n_groups} group(s) of images; {what} needs at least {n_splits}. Use fewer "
-                           "folds or smaller fractions, or check the grouping (each patient or specimen is a group).")
+        raise DatasetError(f"Only {n_groups} group(s) of images; {what} needs at least {n_splits}. Use larger "
+                           "validation/test fractions or fewer folds, or check the grouping (each patient or specimen "
+                           "is a group).")
     index = {c: i for i, c in enumerate(classes)}
     y = [index[r.label] for r in records]
     folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed % (2**32))

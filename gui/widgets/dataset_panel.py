@@ -5,12 +5,15 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QListWidget,
     QPushButton,
     QSpinBox,
@@ -31,6 +34,10 @@ class DatasetPanel(QWidget):
 
     sig_folder_chosen = Signal(str)
     """The user chose or dropped this folder."""
+    sig_split_settings_changed = Signal()
+    """Fractions, grouping or duplicate handling changed: the split preview is out of date."""
+    sig_export_split = Signal()
+    """The user wants the split as CSV."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -58,12 +65,51 @@ class DatasetPanel(QWidget):
         self.problems.setVisible(False)
         self.thumbs = ThumbnailLoader(self)
         self.thumbs.sig_ready.connect(self._on_thumbnail_ready)
+        self._make_grouping()
         self._layout()
         self.choose_button.clicked.connect(self._on_choose_clicked)
         self.problems_button.toggled.connect(self.problems.setVisible)
         self.val_spin.valueChanged.connect(self._on_split_changed)
         self.test_spin.valueChanged.connect(self._on_split_changed)
         self._on_split_changed()
+
+    def _make_grouping(self) -> None:
+        self.group_combo = QComboBox()
+        self.group_combo.addItems(["nothing: each image on its own", "DICOM patient (PatientID)",
+                                   "a file-name pattern"])
+        self.group_combo.setToolTip("Images of one patient, specimen or slide must not be in both training and "
+                                    "test: that would overstate accuracy (leakage).")
+        self.group_pattern = QLineEdit()
+        self.group_pattern.setPlaceholderText("text before the first _   (or a regular expression, e.g. ^(P\\d+))")
+        self.group_pattern.setEnabled(False)
+        self.keep_duplicates = QCheckBox("Find near-duplicate images and keep each set in one split")
+        self.split_preview = QLabel("")
+        self.split_preview.setWordWrap(True)
+        self.export_split_button = QPushButton("Export split as CSV…")
+        self.export_split_button.setEnabled(False)
+        self.group_combo.currentIndexChanged.connect(self._on_grouping_changed)
+        self.group_pattern.textChanged.connect(self._on_grouping_changed)
+        self.keep_duplicates.toggled.connect(self._on_grouping_changed)
+        self.export_split_button.clicked.connect(self.sig_export_split)
+
+    @property
+    def grouping(self) -> dict:
+        """The TrainConfig keyword arguments of the grouping settings."""
+        mode = ("none", "dicom", "filename")[self.group_combo.currentIndex()]
+        return {"group_by": mode, "group_pattern": (self.group_pattern.text().strip() or None)
+                if mode == "filename" else None, "keep_duplicates_together": self.keep_duplicates.isChecked()}
+
+    def show_split_preview(self, text: str, ok: bool = True, ready: bool = True) -> None:
+        """Words about the split; ``ok`` false for a problem, ``ready`` false while it is being worked out."""
+        colour = "" if ok else "color:#c0392b"
+        self.split_preview.setText(f"<small style='{colour}'>{text}</small>")
+        self.export_split_button.setEnabled(ok and ready)
+
+    @Slot()
+    def _on_grouping_changed(self, *args) -> None:
+        self.group_pattern.setEnabled(self.group_combo.currentIndex() == 2)
+        self.export_split_button.setEnabled(False)
+        self.sig_split_settings_changed.emit()
 
     def _percent_spin(self, value: int) -> QSpinBox:
         spin = QSpinBox()
@@ -83,6 +129,11 @@ class DatasetPanel(QWidget):
         form.addRow("Training", self.train_label)
         form.addRow("Validation", self.val_spin)
         form.addRow("Test", self.test_spin)
+        form.addRow("Keep together", self.group_combo)
+        form.addRow("Pattern", self.group_pattern)
+        form.addRow(self.keep_duplicates)
+        form.addRow(self.split_preview)
+        form.addRow(self.export_split_button)
         self.split_box = split_box
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -181,6 +232,8 @@ class DatasetPanel(QWidget):
     def _on_split_changed(self) -> None:
         train = 100 - self.val_spin.value() - self.test_spin.value()
         self.train_label.setText(f"{train} %")
+        self.export_split_button.setEnabled(False)
+        self.sig_split_settings_changed.emit()
 
     @Slot(str, int, QImage)
     def _on_thumbnail_ready(self, key: str, index: int, image: QImage) -> None:

@@ -199,6 +199,30 @@ class ModelPanel(QWidget):
                 "learning_rate": self.learning_rate.value(), "augment": self.augment.isChecked(),
                 "class_weights": self.class_weights.currentText(), "seed": self.seed.value()}
 
+    def apply_settings(self, settings: dict) -> None:
+        """Show saved settings (a project's): the keys of :meth:`settings`; unknown or missing keys are skipped."""
+        if settings.get("backbone") in BACKBONES:
+            self.select_backbone(settings["backbone"])
+        weights = settings.get("weights")
+        if weights == "none":
+            self.weights_none.setChecked(True)
+        elif weights and weights != "imagenet" and os.path.isfile(weights):
+            self.set_weights_file(weights)
+        elif weights == "imagenet":
+            self.weights_imagenet.setChecked(True)
+        depth = str(settings.get("fine_tune", "frozen"))
+        blocks = self.depth_slider.maximum()
+        self.depth_slider.setValue(0 if depth == "frozen" else blocks if depth == "all" else
+                                   min(blocks, int(depth.split(":")[1])) if depth.startswith("last:") else 0)
+        for key, spin in (("epochs", self.epochs), ("batch_size", self.batch_size), ("seed", self.seed)):
+            if isinstance(settings.get(key), int):
+                spin.setValue(settings[key])
+        if isinstance(settings.get("learning_rate"), float):
+            self.learning_rate.setValue(settings["learning_rate"])
+        self.augment.setChecked(bool(settings.get("augment", False)))
+        if settings.get("class_weights") in ("auto", "balanced", "none"):
+            self.class_weights.setCurrentText(settings["class_weights"])
+
     # ---- slots --------------------------------------------------------------------------------------
     @Slot()
     def _on_backbone_changed(self) -> None:

@@ -262,9 +262,18 @@ class PredictPanel(QWidget):
         worker = CallWorker(fn, *args)
         worker.sig_finished.connect(on_done)
         worker.sig_failed.connect(self._on_failed)
-        worker.thread.finished.connect(self._set_enabled)
+        worker.sig_finished.connect(self._on_worker_done)
+        worker.sig_failed.connect(self._on_worker_done)
         self.workers[name] = worker
         worker.start()
+        self._set_enabled()
+
+    @Slot()
+    def _on_worker_done(self, *args) -> None:
+        """Any worker ended: wait for its thread to finish, then update the buttons."""
+        for worker in self.workers.values():
+            if worker is self.sender():
+                worker.wait()
         self._set_enabled()
 
     @Slot(str, str, bool)

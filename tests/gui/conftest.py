@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 
 import pytest
 from PySide6.QtCore import QSettings
@@ -69,6 +70,12 @@ def make_window(qtbot, tmp_path, dataset, monkeypatch):
         w.dataset_panel.thumbs.wait()
         w.evaluate_panel.wait()
         w.predict_panel.wait()
+        w.projects.wait()
+        w.close()
+    windows.clear()
+    # Collect any cyclic garbage holding Qt objects now, on the GUI thread: left to chance, the collector may run
+    # on a worker thread of a later test and destroy widgets there (a deadlock in Qt's object mutex).
+    gc.collect()
 
 
 def load(qtbot, window, folder) -> None:

@@ -1,0 +1,203 @@
+"""The window's project side: File menu (New / Open / Recent / Close project), the Runs tab, autosave, restoring
+the last project, and the live split preview with its CSV export. Wiring only; the work is in
+:class:`gui.project_actions.ProjectController` and core."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog
+
+# Imported here, on the GUI thread at start-up (light: no TensorFlow), so that the preview's worker thread imports
+# nothing while a training thread may be importing TensorFlow.
+from core.split_commands import split_preview, write_split_csv
+from gui.project_actions import ProjectController
+from gui.widgets.runs_panel import RunsPanel
+from gui.workers.call_worker import CallWorker
+
+
+def split_preview_text(config) -> tuple[str, object]:
+    """(words for the Data panel, the split) — runs on a worker thread (decodes images for duplicates)."""
+    preview = split_preview(config)
+    info, groups, classes = preview["info"], preview["groups"], preview["classes"]
+    parts = []
+    if info["group_by"] != "none":
+        parts.append(f"{groups['n_groups']} groups in {groups['n_images']} images; none is split across "
+                     "train/validation/test" if not info.get("leaking_groups") else
+                     f"{len(info['leaking_groups'])} groups leak across splits")
+    balance = "; ".join(f"{name} {row['n']}: " + ", ".join(f"{c} {row[c]:.0%}" for c in classes)
+                        for name, row in info["balance"].items())
+    parts.append(balance)
+    dups = info["duplicates_across_splits"]
+    parts.append(f"⚠ {len(dups)} duplicate set(s) across splits" if dups else "no duplicates across splits")
+    return ". ".join(parts), preview["split"]
+
+
+class ProjectUi(QObject):
+    """Created by the main window; adds the File menu, the Runs tab and the split preview.
+
+    The window is reached through ``parent()``, never kept in an attribute: a Python reference cycle through a
+    window would leave it to the garbage collector, which may then destroy Qt objects on a worker thread.
+    """
+
+    @property
+    def w(self):
+        return self.parent()
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.ctl = ProjectController(window, window.settings)
+        self.runs_panel = RunsPanel()
+        window.right_tabs.addTab(self.runs_panel, "6  Runs")
+        self.preview_worker: CallWorker | None = None
+        self.preview_split = None
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(600)
+        self._preview_timer.timeout.connect(self._on_preview_timer)
+        self._make_menu()
+        self.ctl.sig_project_changed.connect(self._on_project_changed)
+        self.ctl.sig_runs_changed.connect(self._on_runs_changed)
+        self.ctl.sig_message.connect(window.statusBar().showMessage)
+        self.runs_panel.sig_rename.connect(self.ctl.rename_run)
+        self.runs_panel.sig_note.connect(self.ctl.note_run)
+        self.runs_panel.sig_delete.connect(self.ctl.delete_run)
+        self.runs_panel.sig_open.connect(self._on_open_run)
+        window.dataset_panel.sig_split_settings_changed.connect(self._preview_timer.start)
+        window.dataset_panel.sig_export_split.connect(self._on_export_split)
+
+    def _make_menu(self) -> None:
+        menu = self.w.menuBar().addMenu("&File")
+        for text, slot in (("New project…", self._on_new), ("Open project…", self._on_open),
+                           ("Close project", self.ctl.close_project)):
+            action = QAction(text, self.w)
+            action.triggered.connect(slot)
+            menu.addAction(action)
+        self.recent_menu = menu.addMenu("Recent projects")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        menu.addSeparator()
+        for action in self.w.actions():
+            menu.addAction(action)
+
+    def restore_last(self) -> None:
+        last = self.w.settings.value("projects/last")
+        if last and Path(str(last), "project.json").is_file():
+            self.ctl.open_project(str(last))
+
+    # ---- project -------------------------------------------------------------------------------------------
+    @Slot()
+    def _on_new(self) -> None:
+        self.ctl.new_project(self.w.summary.root if self.w.summary is not None else None)
+
+    @Slot()
+    def _on_open(self) -> None:
+        self.ctl.open_project()
+
+    @Slot()
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for folder in self.ctl.recent():
+            action = self.recent_menu.addAction(folder)
+            action.setData(folder)
+            action.triggered.connect(self._on_recent_chosen)
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    @Slot()
+    def _on_recent_chosen(self) -> None:
+        self.ctl.open_project(self.sender().data())
+
+    @Slot(object)
+    def _on_project_changed(self, project) -> None:
+        w = self.w
+        if project is None:
+            w.setWindowTitle("Foveal")
+            w.runs_dir = w.default_runs_dir
+            self.runs_panel.show_runs([], "")
+            return
+        w.setWindowTitle(f"Foveal — {Path(project.folder).name}")
+        w.runs_dir = project.runs_dir
+        s = project.settings
+        if s:
+            w.model_panel.apply_settings(s)
+            dp = w.dataset_panel
+            if isinstance(s.get("val_fraction"), float):
+                dp.val_spin.setValue(round(s["val_fraction"] * 100))
+                dp.test_spin.setValue(round(s.get("test_fraction", 0.15) * 100))
+            dp.group_combo.setCurrentIndex(("none", "dicom", "filename").index(s.get("group_by", "none")))
+            dp.group_pattern.setText(s.get("group_pattern") or "")
+            dp.keep_duplicates.setChecked(bool(s.get("keep_duplicates_together")))
+        if w.summary is None or os.path.realpath(w.summary.root) != os.path.realpath(project.dataset):
+            w._on_folder_chosen(project.dataset)
+
+    def autosave(self) -> None:
+        """Save the current settings into the open project."""
+        if self.ctl.project is None or self.w.summary is None:
+            return
+        config = self.w.make_config()
+        settings = {k: v for k, v in config.to_dict().items() if k not in ("data_dir", "out_dir", "split_file")}
+        self.ctl.autosave(settings)
+
+    @Slot(list)
+    def _on_runs_changed(self, rows: list) -> None:
+        name = Path(self.ctl.project.folder).name if self.ctl.project else ""
+        self.runs_panel.show_runs(rows, name)
+
+    @Slot(str)
+    def _on_open_run(self, folder: str) -> None:
+        self.w.right_tabs.setCurrentWidget(self.w.evaluate_panel)
+        self.w.start_evaluation(folder)
+
+    # ---- split preview --------------------------------------------------------------------------------------
+    @Slot()
+    def _on_preview_timer(self) -> None:
+        w = self.w
+        if w.summary is None or w.summary.problem:
+            return
+        if self.preview_worker is not None and self.preview_worker.is_running():
+            self._preview_timer.start()
+            return
+        config = dataclasses.replace(w.make_config(), out_dir=None)
+        w.dataset_panel.show_split_preview("Working out the split…", ready=False)
+        worker = CallWorker(split_preview_text, config)
+        worker.sig_finished.connect(self._on_preview_ready)
+        worker.sig_failed.connect(self._on_preview_failed)
+        self.preview_worker = worker
+        worker.start()
+
+    @Slot(object)
+    def _on_preview_ready(self, result) -> None:
+        self.preview_worker.wait()
+        text, self.preview_split = result
+        self.w.dataset_panel.show_split_preview(text)
+
+    @Slot(str, str, bool)
+    def _on_preview_failed(self, message: str, details: str, user_error: bool) -> None:
+        self.preview_worker.wait()
+        self.preview_split = None
+        self.w.dataset_panel.show_split_preview(message, ok=False)
+
+    @Slot()
+    def _on_export_split(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.w, "Export the split as CSV", "split.csv", "CSV files (*.csv)")
+        if path:
+            self.export_split(path)
+
+    def export_split(self, path: str) -> bool:
+        root = os.path.realpath(self.w.summary.root)
+        real = os.path.realpath(path)
+        if real.startswith(root + os.sep) or self.preview_split is None:
+            self.w.statusBar().showMessage(f"Not saved: {path} is inside the dataset folder, which Foveal never "
+                                           "writes to." if self.preview_split is not None else "No split yet.")
+            return False
+        write_split_csv(self.preview_split, path)
+        self.w.statusBar().showMessage(f"Split written to {path}")
+        return True
+
+    def wait(self) -> None:
+        if self.preview_worker is not None:
+            self.preview_worker.wait()

@@ -1,0 +1,182 @@
+"""The Runs view: every run of the project, sortable; select two or more to overlay their curves and compare
+their metrics side by side; rename, annotate or delete a run."""
+
+from __future__ import annotations
+
+import math
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+COLUMNS = (("name", "run"), ("backbone", "backbone"), ("fine_tune", "depth"), ("epochs", "epochs"),
+           ("seconds", "time (s)"), ("test_accuracy", "test acc."), ("balanced_accuracy", "balanced acc."),
+           ("macro_f1", "macro F1"), ("macro_auc", "macro AUC"), ("note", "note"))
+_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+
+
+class _Number(QTableWidgetItem):
+    """Sorts by value, not by text."""
+
+    def __init__(self, value) -> None:
+        ok = value is not None and not (isinstance(value, float) and math.isnan(value))
+        super().__init__((f"{value:.3f}" if isinstance(value, float) and value <= 1 else f"{value:.0f}")
+                         if ok else "–")
+        self.value = value if ok else -1.0
+        self.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+    def __lt__(self, other) -> bool:
+        return self.value < getattr(other, "value", -1.0)
+
+
+class RunsPanel(QWidget):
+    """Shows :func:`core.project.list_runs` rows. It asks the window to rename, annotate or delete."""
+
+    sig_rename = Signal(str, str)
+    """(run id, new name)."""
+    sig_note = Signal(str, str)
+    """(run id, note)."""
+    sig_delete = Signal(str)
+    """Run id the user confirmed to delete."""
+    sig_open = Signal(str)
+    """Run folder to open in the Evaluate view."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[dict] = []
+        self.header = QLabel("Open or create a project (File menu) to keep and compare its runs.")
+        self.header.setWordWrap(True)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels([c[1] for c in COLUMNS])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.compare = QTableWidget(0, 0)
+        self.compare.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.loss_plot = pg.PlotWidget(background="w", title="validation loss")
+        self.acc_plot = pg.PlotWidget(background="w", title="validation accuracy")
+        for p in (self.loss_plot, self.acc_plot):
+            p.setLabel("bottom", "epoch")
+            p.addLegend(offset=(-10, 10))
+        self.buttons = {name: QPushButton(text) for name, text in (("open", "Evaluate"), ("rename", "Rename…"),
+                                                                      ("note", "Note…"), ("delete", "Delete…"))}
+        self._layout()
+        self.table.itemSelectionChanged.connect(self._on_selection)
+        self.buttons["open"].clicked.connect(self._on_open)
+        self.buttons["rename"].clicked.connect(self._on_rename)
+        self.buttons["note"].clicked.connect(self._on_note)
+        self.buttons["delete"].clicked.connect(self._on_delete)
+        self._on_selection()
+
+    def _layout(self) -> None:
+        row = QHBoxLayout()
+        row.addWidget(self.header, 1)
+        for b in self.buttons.values():
+            row.addWidget(b)
+        plots = QSplitter(Qt.Orientation.Horizontal)
+        plots.addWidget(self.loss_plot)
+        plots.addWidget(self.acc_plot)
+        body = QSplitter(Qt.Orientation.Vertical)
+        body.addWidget(self.table)
+        body.addWidget(plots)
+        body.addWidget(self.compare)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(body, 1)
+
+    def show_runs(self, rows: list[dict], project_name: str = "") -> None:
+        self.rows = rows
+        self.header.setText(f"<b>{len(rows)} run(s)</b> in project {project_name}. Select two or more to compare."
+                            if project_name else self.header.text())
+        self.table.setSortingEnabled(False)
+        self.table.clearSelection()  # rows are rebuilt: a kept selection would point at another run
+        self.table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for c, (key, _title) in enumerate(COLUMNS):
+                value = row.get(key)
+                item = QTableWidgetItem(str(value or "")) if key in ("name", "backbone", "fine_tune", "note") \
+                    else _Number(value)
+                item.setData(Qt.ItemDataRole.UserRole, r)
+                self.table.setItem(r, c, item)
+        self.table.setSortingEnabled(True)
+        self._on_selection()
+
+    def selected(self) -> list[dict]:
+        rows = {i.row() for i in self.table.selectedItems()}
+        return [self.rows[self.table.item(r, 0).data(Qt.ItemDataRole.UserRole)] for r in sorted(rows)]
+
+    @Slot()
+    def _on_selection(self) -> None:
+        chosen = self.selected()
+        one = len(chosen) == 1
+        for name in ("open", "rename", "note"):
+            self.buttons[name].setEnabled(one)
+        self.buttons["delete"].setEnabled(bool(chosen))
+        self._plot(chosen)
+        self._fill_compare(chosen)
+
+    def _plot(self, runs: list[dict]) -> None:
+        for plot, key in ((self.loss_plot, "val_loss"), (self.acc_plot, "val_accuracy")):
+            plot.clear()
+            for i, run in enumerate(runs):
+                hist = run["history"]
+                pen = pg.mkPen(_COLOURS[i % len(_COLOURS)], width=2)
+                plot.plot([h["epoch"] for h in hist], [h.get(key) for h in hist], pen=pen, name=run["name"],
+                          symbol="o", symbolSize=4, symbolBrush=_COLOURS[i % len(_COLOURS)])
+
+    def _fill_compare(self, runs: list[dict]) -> None:
+        keys = [c for c in COLUMNS if c[0] not in ("name", "note")]
+        self.compare.setRowCount(len(keys))
+        self.compare.setColumnCount(len(runs))
+        self.compare.setHorizontalHeaderLabels([r["name"] for r in runs])
+        self.compare.setVerticalHeaderLabels([title for _k, title in keys])
+        for c, run in enumerate(runs):
+            for r, (key, _title) in enumerate(keys):
+                value = run.get(key)
+                item = QTableWidgetItem(str(value)) if isinstance(value, str) else _Number(value)
+                self.compare.setItem(r, c, item)
+
+    @Slot()
+    def _on_open(self) -> None:
+        self.sig_open.emit(self.selected()[0]["folder"])
+
+    @Slot()
+    def _on_rename(self) -> None:
+        run = self.selected()[0]
+        name, ok = QInputDialog.getText(self, "Rename run", "Name:", text=run["name"])
+        if ok and name.strip():
+            self.sig_rename.emit(run["id"], name.strip())
+
+    @Slot()
+    def _on_note(self) -> None:
+        run = self.selected()[0]
+        note, ok = QInputDialog.getMultiLineText(self, "Note", f"Note for {run['name']}:", run["note"])
+        if ok:
+            self.sig_note.emit(run["id"], note)
+
+    @Slot()
+    def _on_delete(self) -> None:
+        runs = self.selected()
+        names = ", ".join(r["name"] for r in runs)
+        answer = QMessageBox.question(self, "Delete runs?", f"Delete {len(runs)} run(s) ({names}) with their models "
+                                      "and reports? This cannot be undone.")
+        if answer == QMessageBox.StandardButton.Yes:
+            for run in runs:
+                self.sig_delete.emit(run["id"])

@@ -1,0 +1,129 @@
+"""Projects in the window: new / open / recent with settings restored, the Runs view (sort, compare, rename,
+note, delete), the split preview with groups and its CSV export, and the changed-dataset question."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+from core.project import load_project
+from tests.gui.conftest import load
+
+
+def _write_run(runs_dir: Path, name: str, accuracy: float, epochs: int) -> None:
+    folder = runs_dir / name
+    folder.mkdir(parents=True)
+    history = [{"epoch": e, "phase": "head", "loss": 1 / e, "accuracy": 0.5, "val_loss": 1.2 / e,
+                "val_accuracy": min(1.0, accuracy * e / epochs)} for e in range(1, epochs + 1)]
+    (folder / "run.json").write_text(json.dumps({
+        "backbone": {"name": "MobileNetV2"}, "fine_tune": "frozen", "history": history, "outcome": "completed",
+        "timings": {"total": 12.5 * epochs}, "created": "2026-11-25", "test": {"accuracy": accuracy}}))
+
+
+def test_new_project_keeps_settings_and_runs_are_compared(qtbot, make_window, dataset, tmp_path, monkeypatch):
+    window = make_window()
+    load(qtbot, window, dataset)
+    ctl = window.projects.ctl
+    project = ctl.new_project(str(dataset), str(tmp_path / "proj"))
+    assert project is not None and window.runs_dir == project.runs_dir
+    window.model_panel.epochs.setValue(17)
+    window.dataset_panel.group_combo.setCurrentIndex(2)
+    window.projects.autosave()
+    saved = load_project(tmp_path / "proj").settings
+    assert saved["epochs"] == 17 and saved["group_by"] == "filename"
+    _write_run(project.runs_dir, "20261125-100000-MobileNetV2", 0.8, 3)
+    _write_run(project.runs_dir, "20261125-110000-MobileNetV2", 0.9, 5)
+    ctl.refresh_runs()
+    runs = window.projects.runs_panel
+    assert runs.table.rowCount() == 2
+    runs.table.sortItems(5)  # test accuracy, ascending
+    assert runs.table.item(0, 5).text() == "0.800"
+    runs.table.selectAll()
+    assert runs.compare.columnCount() == 2 and len(runs.loss_plot.getPlotItem().listDataItems()) == 2
+    runs.table.clearSelection()
+    runs.table.selectRow(0)
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("baseline", True))
+    runs.buttons["rename"].click()
+    monkeypatch.setattr(QInputDialog, "getMultiLineText", lambda *a, **k: ("too few epochs", True))
+    runs.table.selectRow([r for r in range(2) if runs.table.item(r, 0).text() == "baseline"][0])
+    runs.buttons["note"].click()
+    meta = load_project(tmp_path / "proj").run_meta["20261125-100000-MobileNetV2"]
+    assert meta == {"name": "baseline", "note": "too few epochs"}
+    assert not runs.selected()  # the table was rebuilt: nothing stays selected by accident
+    runs.table.selectRow([r for r in range(2) if runs.table.item(r, 0).text() == "baseline"][0])
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    runs.buttons["delete"].click()
+    assert runs.table.rowCount() == 1 and not (project.runs_dir / "20261125-100000-MobileNetV2").exists()
+
+
+def test_reopening_a_project_restores_dataset_and_settings(qtbot, make_window, dataset, tmp_path):
+    first = make_window()
+    load(qtbot, first, dataset)
+    first.projects.ctl.new_project(str(dataset), str(tmp_path / "proj"))
+    first.model_panel.epochs.setValue(23)
+    first.dataset_panel.keep_duplicates.setChecked(True)
+    first.projects.autosave()
+    second = make_window()
+    assert str(tmp_path / "proj") in second.projects.ctl.recent()
+    second.projects.ctl.open_project(str(tmp_path / "proj"))
+    qtbot.waitUntil(lambda: second.summary is not None, timeout=10_000)
+    assert second.summary.root == str(dataset) and second.model_panel.epochs.value() == 23
+    assert second.dataset_panel.keep_duplicates.isChecked()
+    assert second.windowTitle() == "Foveal — proj"
+
+
+def test_split_preview_groups_and_csv_export(qtbot, make_window, dataset, tmp_path):
+    window = make_window()
+    load(qtbot, window, dataset)
+    panel = window.dataset_panel
+    panel.val_spin.setValue(25)
+    panel.test_spin.setValue(25)
+    panel.group_combo.setCurrentIndex(2)
+    panel.group_pattern.setText(r"^\w")  # the class letter: only two groups, too few for a 25% test split
+    qtbot.waitUntil(lambda: "Only 2 group" in panel.split_preview.text(), timeout=15_000)
+    assert not panel.export_split_button.isEnabled()
+    panel.group_pattern.setText(r"_0*(\d)")  # a_001 and b_001 are one "specimen": six groups
+    qtbot.waitUntil(lambda: panel.export_split_button.isEnabled(), timeout=15_000)
+    assert "groups in" in panel.split_preview.text() and "none is split" in panel.split_preview.text()
+    out = tmp_path / "split.csv"
+    assert window.projects.export_split(str(out))
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
+    assert len(rows) == 12 and {r["split"] for r in rows} <= {"train", "val", "test"}
+    where = {}
+    for r in rows:
+        where.setdefault(r["file"][-5], set()).add(r["split"])
+    assert all(len(s) == 1 for s in where.values())  # a_003 and b_003 always share a split
+    assert not window.projects.export_split(str(Path(dataset) / "split.csv"))
+    assert not (Path(dataset) / "split.csv").exists()
+
+
+def test_changed_dataset_asks_before_training(qtbot, make_window, dataset, tmp_path, monkeypatch):
+    window = make_window()
+    load(qtbot, window, dataset)
+    ctl = window.projects.ctl
+    project = ctl.new_project(str(dataset), str(tmp_path / "proj"))
+    config = ctl.config_for_run(window.make_config(), window.summary)
+    assert config.split_file is None and Path(config.out_dir).parent == project.runs_dir  # first run makes it
+    run_dir = Path(config.out_dir)
+    run_dir.mkdir(parents=True)
+    split = {s: [{"file": r.rel, "class": r.label} for r in window.summary.images[i::3]]
+             for i, s in enumerate(("train", "val", "test"))}
+    (run_dir / "run.json").write_text(json.dumps({"split": split}))
+    ctl.run_finished(str(run_dir), window.summary)
+    assert project.split_path.is_file()
+    (Path(dataset) / "a" / "a_000.png").unlink()
+    load(qtbot, window, dataset)
+    asked = []
+
+    def choose(box):
+        asked.append(box.text())
+        return next(b for b in box.buttons() if b.text().startswith("Keep"))
+
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: None)
+    monkeypatch.setattr(QMessageBox, "clickedButton", choose)
+    config = ctl.config_for_run(window.make_config(), window.summary)
+    assert asked and "1 removed" in asked[0]
+    assert config.split_file == str(project.split_path)
