@@ -21,7 +21,7 @@ from gui.widgets.train_panel import TrainPanel
 from gui.workers import evaluation_jobs
 from gui.workers.call_worker import CallWorker
 from gui.workers.scan_worker import ScanWorker
-from gui.workers.train_worker import TrainWorker
+from gui.workers.train_worker import TrainWorker, real_crossval
 
 log = logging.getLogger("foveal")
 
@@ -49,9 +49,11 @@ class MainWindow(QMainWindow):
     def __init__(self, train_fn: Callable | None = None, settings: QSettings | None = None,
                  runs_dir: Path | None = None, weights_status_fn: Callable | None = None,
                  evaluate_fn: Callable | None = None, explain_fn: Callable | None = None,
-                 report_fn: Callable | None = None, predict_fns: dict[str, Callable] | None = None) -> None:
+                 report_fn: Callable | None = None, predict_fns: dict[str, Callable] | None = None,
+                 crossval_fn: Callable | None = None) -> None:
         super().__init__()
         self.train_fn = train_fn
+        self.crossval_fn = crossval_fn or real_crossval  # k → a train_fn running k-fold cross-validation
         self.evaluate_fn = evaluate_fn or evaluation_jobs.evaluate_run
         self.evaluate_worker: CallWorker | None = None
         self.weights_status_fn = weights_status_fn or _imagenet_status
@@ -200,7 +202,8 @@ class MainWindow(QMainWindow):
         config = self.projects.ctl.config_for_run(self.make_config(), self.summary)
         if config is None:
             return
-        worker = TrainWorker(config, train_fn=self.train_fn)
+        folds = self.model_panel.folds.value()
+        worker = TrainWorker(config, train_fn=self.crossval_fn(folds) if folds >= 3 else self.train_fn)
         worker.sig_event.connect(self._on_train_event)
         worker.sig_finished.connect(self._on_train_finished)
         worker.sig_failed.connect(self._on_train_failed)
@@ -230,6 +233,11 @@ class MainWindow(QMainWindow):
         self.train_panel.set_running(False)
         self._update_start_enabled()
         self.statusBar().showMessage(f"Training {result.outcome}; run folder: {result.run_dir}")
+        if hasattr(result, "summary"):  # cross-validation: the mean and spread over folds is the result
+            self.train_panel.show_crossval(result.text)
+            self.statusBar().showMessage(f"Cross-validation {result.outcome}; folds in {result.folder}")
+            self.projects.ctl.refresh_runs()
+            return
         self.projects.ctl.run_finished(result.run_dir, self.summary)
         if result.model_path:
             self.predict_panel.set_model(result.run_dir)

@@ -132,6 +132,12 @@ class ModelPanel(QWidget):
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setValue(1234)
+        self.folds = QSpinBox()
+        self.folds.setRange(0, 10)
+        self.folds.setSpecialValueText("off")
+        self.folds.setToolTip("k-fold cross-validation (3–10): k runs, each fold the test split once; reports the "
+                              "mean and spread of each metric. Respects 'Keep together'.")
+        self.folds.valueChanged.connect(self._on_folds_changed)
         inner = QWidget()
         form = QFormLayout(inner)
         form.addRow("Epochs", self.epochs)
@@ -140,6 +146,7 @@ class ModelPanel(QWidget):
         form.addRow(self.augment)
         form.addRow("Class weights", self.class_weights)
         form.addRow("Seed (fixes the split)", self.seed)
+        form.addRow("Cross-validation folds", self.folds)
         QVBoxLayout(box).addWidget(inner)
         inner.setVisible(False)
         box.toggled.connect(inner.setVisible)
@@ -224,6 +231,11 @@ class ModelPanel(QWidget):
             self.class_weights.setCurrentText(settings["class_weights"])
 
     # ---- slots --------------------------------------------------------------------------------------
+    @Slot(int)
+    def _on_folds_changed(self, value: int) -> None:
+        if 0 < value < 3:  # 1 and 2 folds are not cross-validation: jump to off or 3
+            self.folds.setValue(3 if value == 2 else 0)
+
     @Slot()
     def _on_backbone_changed(self) -> None:
         blocks = block_count(self.backbone.name)

@@ -129,6 +129,13 @@ class TrainPanel(QWidget):
             self.progress.setRange(0, 1)
             self.progress.setValue(1 if self.run_dir else 0)
 
+    def show_crossval(self, text: str) -> None:
+        """The cross-validation summary (mean ± standard deviation of each metric over folds)."""
+        lines = text.splitlines()
+        self.result_label.setText("k-fold")
+        self.saved_label.setText("<br>".join(lines))
+        self.phase_label.setText("Cross-validation finished.")
+
     def show_evaluation_state(self, text: str, ready: bool = False) -> None:
         """What the evaluation after training is doing; the button to see it once it is ready."""
         self.evaluation_label.setText(text)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import Signal
 
@@ -21,6 +23,35 @@ def _real_train(config, *, on_event, cancel):
     from core.training import train  # TensorFlow is imported here, on the worker thread
 
     return train(config, on_event=on_event, cancel=cancel)
+
+
+@dataclass
+class CrossValResult:
+    """What the window needs of a cross-validation: the last fold's run (as a TrainResult has it) and the summary."""
+
+    outcome: str
+    run_dir: str
+    model_path: str | None
+    test_accuracy: float | None
+    summary: dict
+    folder: str
+    text: str
+
+
+def real_crossval(k: int):
+    """A ``train_fn`` that runs k-fold cross-validation (core.training.crossval) instead of one run."""
+
+    def run(config, *, on_event, cancel):
+        from core.training.crossval import cross_validate, format_crossval
+
+        result = cross_validate(config, k, on_event=on_event, cancel=cancel)
+        last = result["folds"][-1] if result["folds"] else {}
+        done = result["folds_done"] == k
+        return CrossValResult("completed" if done else "cancelled", last.get("run_dir", result["folder"]),
+                              str(Path(last["run_dir"]) / "model.keras") if last else None, None,
+                              result["summary"], result["folder"], format_crossval(result))
+
+    return run
 
 
 class TrainWorker(ThreadWorker):
