@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 
-
-def _fmt(x: float | None, pct: bool = False) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    return f"{100 * x:.1f}%" if pct else f"{x:.3f}"
+from core.evaluation.metrics import format_value as _fmt
 
 
 def format_evaluation(ev) -> str:
@@ -116,6 +111,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_unsafe_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-unsafe-model", action="store_true",
+                        help="load a model file that contains Python code (only for files you trust)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``evaluate``, ``report``, ``predict`` and ``export`` to the ``foveal`` parser."""
     from core.evaluation.metrics import LOW_CONFIDENCE
@@ -129,8 +129,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--low-confidence", type=float, default=LOW_CONFIDENCE,
                    help=f"flag predictions whose top probability is below this (default {LOW_CONFIDENCE})")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--allow-unsafe-model", action="store_true",
-                   help="load a model file that contains Python code (only for files you trust)")
+    _add_unsafe_option(p)
     p.set_defaults(func=_cmd_predict)
     x = sub.add_parser("export", help="export a trained model for use without Foveal, checked after writing")
     x.add_argument("run", help="a run folder")
@@ -150,8 +149,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--out", default=None, help="folder for evaluation.json and predictions.csv "
                    "(default: the run folder when evaluating its test split)")
     e.add_argument("--batch-size", type=int, default=32)
-    e.add_argument("--allow-unsafe-model", action="store_true",
-                   help="load a model file that contains Python code (only for files you trust)")
+    _add_unsafe_option(e)
     e.set_defaults(func=_cmd_evaluate)
     r = sub.add_parser("report", help="write an HTML and a PDF report of a run")
     r.add_argument("run", help="a run folder")

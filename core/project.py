@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import ConfigError
+from core.training.config import is_inside
 from core.training.runfolder import write_json_atomic
 
 SCHEMA_VERSION = 2
@@ -98,8 +99,7 @@ def dataset_changes(project: Project, summary) -> DatasetChanges:
 def create_project(folder: str | os.PathLike[str], dataset: str | os.PathLike[str]) -> Project:
     """A new project in ``folder`` (created; must be empty or new, and outside the dataset folder)."""
     folder, dataset = Path(folder).expanduser(), Path(dataset).expanduser()
-    real_f, real_d = os.path.realpath(folder), os.path.realpath(dataset)
-    if real_f == real_d or real_f.startswith(real_d + os.sep):
+    if is_inside(folder, dataset):
         raise ConfigError(f"The project folder {folder} is inside the dataset folder {dataset}; Foveal never "
                           "writes there. Choose a project folder elsewhere.")
     if folder.exists() and any(folder.iterdir()) and not (folder / PROJECT_FILE).exists():

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QFileDialog
 # Imported here, on the GUI thread at start-up (light: no TensorFlow), so that the preview's worker thread imports
 # nothing while a training thread may be importing TensorFlow.
 from core.split_commands import split_preview, write_split_csv
+from core.training.config import is_inside
 from gui.project_actions import ProjectController
 from gui.widgets.runs_panel import RunsPanel
 from gui.workers.call_worker import CallWorker
@@ -188,9 +189,7 @@ class ProjectUi(QObject):
             self.export_split(path)
 
     def export_split(self, path: str) -> bool:
-        root = os.path.realpath(self.w.summary.root)
-        real = os.path.realpath(path)
-        if real.startswith(root + os.sep) or self.preview_split is None:
+        if is_inside(path, self.w.summary.root) or self.preview_split is None:
             self.w.statusBar().showMessage(f"Not saved: {path} is inside the dataset folder, which Foveal never "
                                            "writes to." if self.preview_split is not None else "No split yet.")
             return False

@@ -17,6 +17,13 @@ LOW_CONFIDENCE = 0.6
 CALIBRATION_BINS = 10
 
 
+def format_value(x, pct: bool = False, digits: int = 3) -> str:
+    """A metric for people: ``–`` when undefined (None or NaN), a percentage with one decimal, or a number."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{100 * x:.1f}%" if pct else f"{x:.{digits}f}"
+
+
 def accuracy_interval(correct: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval of an accuracy of ``correct`` out of ``n`` (good at small n and near 0 or 1)."""
     if n == 0:

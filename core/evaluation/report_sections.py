@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 
 from core.evaluation import plots
 from core.evaluation.document import Figure, Section, Table
 from core.evaluation.evaluate import Evaluation
+from core.evaluation.metrics import format_value
 
 _SPLITS = ("train", "val", "test")
 
 
 def _pct(x) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
+    return format_value(x, pct=True)
 
 
 def _num(x, digits: int = 3) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+    return format_value(x, digits=digits)
 
 
 def summary(run: dict, ev: Evaluation) -> Section:

@@ -22,6 +22,7 @@ from core.evaluation.predict import ImageFile, predict_files
 from core.export.examples import example_source
 from core.export.formats import FORMATS, MODEL_NAMES, TFLITE_TYPES, WRITERS, runner, size_of
 from core.models.saved import Classifier, load_classifier
+from core.training.config import is_inside
 
 #: Largest probability difference from Foveal's prediction an export may show and still pass.
 TOLERANCE = {"float32": 1e-3, "float16": 0.05, "int8": None}
@@ -103,11 +104,9 @@ def _output_folder(clf: Classifier, fmt: str, precision: str, out) -> Path:
         return Path(clf.run_dir) / "export" / name
     folder = Path(out)
     root = (clf.run or {}).get("dataset", {}).get("root")
-    if root:
-        real, data = os.path.realpath(folder), os.path.realpath(root)
-        if real == data or real.startswith(data + os.sep):
-            raise ConfigError(f"The export folder {folder} is inside the dataset folder {root}; Foveal never "
-                              "writes there. Choose another folder.")
+    if root and is_inside(folder, root):
+        raise ConfigError(f"The export folder {folder} is inside the dataset folder {root}; Foveal never "
+                          "writes there. Choose another folder.")
     return folder
 
 

@@ -78,7 +78,7 @@ class TrainConfig:
         if self.image_size is not None and self.image_size < spec.min_size:
             raise ConfigError(f"{spec.name} needs images of at least {spec.min_size}×{spec.min_size} pixels. "
                               f"Received: image_size={self.image_size}. Choose a larger size or another backbone.")
-        if self.out_dir and _inside(self.out_dir, self.data_dir):
+        if self.out_dir and is_inside(self.out_dir, self.data_dir):
             raise ConfigError(f"The run folder {self.out_dir} is inside the dataset folder {self.data_dir}; Foveal "
                               "never writes there. Choose a run folder outside the dataset.")
 
@@ -110,6 +110,7 @@ def _check(ok: bool, message: str) -> None:
         raise ConfigError(message)
 
 
-def _inside(child: str, parent: str) -> bool:
+def is_inside(child: str | os.PathLike[str], parent: str | os.PathLike[str]) -> bool:
+    """True when ``child`` is ``parent`` or lies under it (links resolved): Foveal never writes there."""
     c, p = Path(os.path.realpath(child)), Path(os.path.realpath(parent))
     return c == p or p in c.parents

@@ -40,6 +40,7 @@ from core.training.events import (
     WeightsDownloading,
 )
 from core.training.features import allocate, decode_all, extract_features
+from core.training.forward import augmenter, forward_fn
 from core.training.runfolder import library_versions, prepare_run_dir, write_json_atomic
 from core.training.split import SPLITS
 from core.training.splitting import prepare_split
@@ -136,7 +137,7 @@ class _Run:
         self.n_blocks = len(blocks_of(self.backbone, self.spec))
         check_depth(self.spec, self.depth, self.n_blocks)  # before any image is decoded
         self.head = build_head(self.spec.feature_dim, len(self.classes), c.dropout)
-        self.augmenter = _augmenter(c.seed) if c.augment else None
+        self.augmenter = augmenter(c.seed) if c.augment else None
         n_train = len(self.split.train) * (1 + (c.augment_copies if c.augment else 0))
         phases = ("head",) + (("fine-tune",) if self.depth.kind != "frozen" and c.total_fine_tune_epochs else ())
         self.emit(TrainingStarted(
@@ -167,8 +168,8 @@ class _Run:
 
     def _extract_streaming(self, total: int) -> dict:
         c = self.config
-        forward = _forward_fn(self.backbone, self.spec, self.size)
-        aug_forward = _forward_fn(self.backbone, self.spec, self.size, self.augmenter) if self.augmenter else None
+        forward = forward_fn(self.backbone, self.spec, self.size)
+        aug_forward = forward_fn(self.backbone, self.spec, self.size, self.augmenter) if self.augmenter else None
         out, offset = {}, 0
         for split in SPLITS:
             records = self.split.of(split)
@@ -186,7 +187,7 @@ class _Run:
     def _extract_cached(self, total: int) -> dict:
         """Fine-tuning: decode each split once into a uint8 cache, then take head features from it."""
         c = self.config
-        forward = _forward_fn(self.backbone, self.spec, self.size)
+        forward = forward_fn(self.backbone, self.spec, self.size)
         self.images, out, offset = {}, {}, 0
         for split in SPLITS:
             records = self.split.of(split)
@@ -367,36 +368,3 @@ class _Run:
         }
         write_json_atomic(self.run_dir / "run.json", data)
 
-
-def _augmenter(seed: int):
-    """Flip, small rotation, zoom and contrast, as Keras preprocessing layers (active only when training)."""
-    import keras
-
-    return keras.Sequential([
-        keras.layers.RandomFlip("horizontal", seed=seed),
-        keras.layers.RandomRotation(0.05, seed=seed + 1),
-        keras.layers.RandomZoom(0.1, seed=seed + 2),
-        keras.layers.RandomContrast(0.1, seed=seed + 3),
-    ], name="augment")
-
-
-def _forward_fn(backbone, spec, size: int, augmenter=None):
-    """A compiled function: uint8 image batch → pooled features (augmented when an augmenter is given)."""
-    import keras
-    import tensorflow as tf
-
-    from core.models.build import preprocess_layer
-
-    pre = preprocess_layer(spec)
-    pool = keras.layers.GlobalAveragePooling2D()
-
-    @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.uint8)])
-    def forward(images):
-        x = tf.cast(images, tf.float32)
-        if augmenter is not None:
-            x = augmenter(x, training=True)
-        if pre is not None:
-            x = pre(x)
-        return pool(backbone(x, training=False))
-
-    return lambda batch: forward(batch).numpy()

@@ -3,12 +3,11 @@ mislabelled marks, and the report."""
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QUrl, Signal, Slot
-from PySide6.QtGui import QDesktopServices, QFont
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -24,18 +23,15 @@ from PySide6.QtWidgets import (
 )
 
 from core.evaluation.evaluate import Evaluation
+from core.evaluation.metrics import format_value as _f
 from core.evaluation.review import export_marks_csv, read_marks, set_mark
+from core.training.config import is_inside
 from gui.widgets.confusion_grid import ConfusionGrid
 from gui.widgets.evaluation_plots import ReliabilityPlot, RocPlot
 from gui.widgets.gallery import Gallery
 from gui.widgets.image_detail import ImageDetail
+from gui.widgets.train_panel import headline_label
 from gui.workers.call_worker import CallWorker
-
-
-def _f(x, pct: bool = False) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    return f"{100 * x:.1f}%" if pct else f"{x:.3f}"
 
 
 class EvaluatePanel(QWidget):
@@ -60,11 +56,7 @@ class EvaluatePanel(QWidget):
         self._layout()
 
     def _make_widgets(self) -> None:
-        self.headline = QLabel("—")
-        font = QFont()
-        font.setPointSizeF(font.pointSizeF() * 2.2)
-        font.setBold(True)
-        self.headline.setFont(font)
+        self.headline = headline_label("—")
         self.summary = QLabel("Train a model, or open a run folder (Ctrl+Shift+O), to see what it got wrong.")
         self.summary.setWordWrap(True)
         self.report_button = QPushButton("Write report (HTML + PDF)")
@@ -290,8 +282,7 @@ class EvaluatePanel(QWidget):
     def export_marks(self, path: str) -> bool:
         """Write the marks as CSV at ``path``, unless that is inside the dataset folder (never written to)."""
         root = self._dataset_root()
-        real = os.path.realpath(path)
-        if root and (real == root or real.startswith(root + os.sep)):
+        if root and is_inside(path, root):
             self.sig_message.emit(f"Not saved: {path} is inside the dataset folder, which Foveal never writes "
                                   "to. Choose another place.")
             return False

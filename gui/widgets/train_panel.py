@@ -20,6 +20,17 @@ from core.training.events import (
 from core.training.progress import format_eta
 from gui.widgets.training_plot import TrainingPlot
 
+
+def headline_label(text: str) -> QLabel:
+    """A label in large bold type, for the one number a view is about (the test accuracy)."""
+    label = QLabel(text)
+    font = QFont()
+    font.setPointSizeF(font.pointSizeF() * 2.2)
+    font.setBold(True)
+    label.setFont(font)
+    return label
+
+
 _PHASE_WORDS = {"head": "Training the new head", "fine-tune": "Fine-tuning"}
 
 
@@ -49,11 +60,7 @@ class TrainPanel(QWidget):
         self.phase_label.setWordWrap(True)
         self.time_label = QLabel("")
         self.plot = TrainingPlot()
-        self.result_label = QLabel("")
-        font = QFont()
-        font.setPointSizeF(font.pointSizeF() * 2.2)
-        font.setBold(True)
-        self.result_label.setFont(font)
+        self.result_label = headline_label("")
         self.saved_label = QLabel("")
         self.saved_label.setWordWrap(True)
         self.open_button = QPushButton("Open run folder")

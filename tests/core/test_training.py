@@ -188,7 +188,7 @@ def test_frozen_fast_path_equals_plain_fit(mobilenet_v2_weights):
 
     from core.models import get_backbone
     from core.models.build import assemble_classifier, build_backbone, build_head
-    from core.training.runner import _forward_fn
+    from core.training.forward import forward_fn
 
     spec, size = get_backbone("MobileNetV2"), 64
     backbone = build_backbone(spec, size, str(mobilenet_v2_weights))
@@ -200,7 +200,7 @@ def test_frozen_fast_path_equals_plain_fit(mobilenet_v2_weights):
     plain.set_weights(fast.get_weights())
     start = [w.copy() for w in fast.get_weights()]
     fast.compile(keras.optimizers.SGD(0.05), "sparse_categorical_crossentropy")
-    fast.fit(_forward_fn(backbone, spec, size)(images), labels, batch_size=4, epochs=3, shuffle=False, verbose=0)
+    fast.fit(forward_fn(backbone, spec, size)(images), labels, batch_size=4, epochs=3, shuffle=False, verbose=0)
     full = assemble_classifier(backbone, plain, spec, size, fixed_size=True)
     full.compile(keras.optimizers.SGD(0.05), "sparse_categorical_crossentropy")
     full.fit(images.astype(np.float32), labels, batch_size=4, epochs=3, shuffle=False, verbose=0)
