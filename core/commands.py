@@ -37,18 +37,18 @@ def _run_training(config, json_events: bool) -> int:
 
 def _config_from_args(args: argparse.Namespace):
     from core.training import TrainConfig
+    from core.training.config_file import load_config_file
 
+    devices = {k: getattr(args, k) for k in ("distribute", "devices", "mixed_precision", "xla")
+               if getattr(args, k) is not None}
     if args.config:
-        data = json.loads(Path(args.config).read_text(encoding="utf-8"))
-        if args.folder:
-            data["data_dir"] = args.folder
-        return TrainConfig.from_dict(data)
+        return load_config_file(args.config, data_dir=args.folder, out_dir=args.out, overrides=devices)
     return TrainConfig(
         data_dir=args.folder, backbone=args.backbone, fine_tune=args.fine_tune, epochs=args.epochs,
         fine_tune_epochs=args.fine_tune_epochs, weights=args.weights, out_dir=args.out, seed=args.seed,
         batch_size=args.batch_size, learning_rate=args.learning_rate, augment=args.augment,
         image_size=args.image_size, group_by=args.group_by, group_pattern=args.group_pattern,
-        keep_duplicates_together=args.keep_duplicates_together, split_file=args.split_file,
+        keep_duplicates_together=args.keep_duplicates_together, split_file=args.split_file, **devices,
     )
 
 
@@ -152,8 +152,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--split-file", default=None, help="a JSON split to reuse (e.g. a run's run.json)")
     t.add_argument("--folds", type=int, default=None, metavar="K",
                    help="k-fold cross-validation (3-10, group-aware): K runs, mean and spread of each metric")
+    t.add_argument("--distribute", default=None, choices=["auto", "none", "mirrored", "multi-worker"],
+                   help="auto (default): all GPUs when several; multi-worker: several machines, set up by TF_CONFIG")
+    t.add_argument("--devices", default=None, metavar="auto|cpu|gpu|gpu:0,1", help="which devices train")
+    t.add_argument("--mixed-precision", default=None, choices=["auto", "on", "off"],
+                   help="float16 compute (auto: on for GPUs of compute capability 7.0 or newer)")
+    t.add_argument("--xla", default=None, choices=["auto", "on", "off"], help="XLA compilation (auto: on GPUs)")
     t.add_argument("--json-events", action="store_true", help="print one JSON event per line on stdout")
-    t.add_argument("--config", default=None, help="a run_config.json saved by the window (other options ignored)")
+    t.add_argument("--config", default=None, metavar="FILE",
+                   help="settings from a run folder's run_config.json, a run.json or a project.json (a folder, "
+                        "--out and the device options given here replace the file's)")
     t.set_defaults(func=_cmd_train)
     b = sub.add_parser("backbones", help="list the pretrained backbones")
     b.add_argument("--json", action="store_true")

@@ -46,6 +46,14 @@ class TrainConfig:
     keep_duplicates_together: bool = False
     #: A JSON file fixing the split (``{"train": [files], "val": [...], "test": [...]}``, e.g. a project's).
     split_file: str | None = None
+    #: How to spread training: "auto" (all GPUs when several), "none", "mirrored", "multi-worker" (TF_CONFIG).
+    distribute: str = "auto"
+    #: Which devices train: "auto", "cpu", "gpu" (all) or "gpu:0,1".
+    devices: str = "auto"
+    #: "auto" (on for GPUs of compute capability ≥ 7.0), "on" or "off".
+    mixed_precision: str = "auto"
+    #: XLA compilation of the training step: "auto" (on for GPUs), "on" or "off".
+    xla: str = "auto"
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid setting and the values it accepts."""
@@ -70,6 +78,13 @@ class TrainConfig:
         _check(0 <= self.dropout < 1, f"dropout must be in [0, 1). Received: {self.dropout}")
         _check(self.early_stopping_patience >= 0, "early_stopping_patience must be 0 (off) or more")
         from core.data.groups import GroupRule
+        from core.training.devices import DISTRIBUTE_CHOICES, SWITCH_CHOICES
+
+        _check(self.distribute in DISTRIBUTE_CHOICES, f"distribute must be one of {', '.join(DISTRIBUTE_CHOICES)}. "
+               f"Received: {self.distribute!r}")
+        for name in ("mixed_precision", "xla"):
+            _check(getattr(self, name) in SWITCH_CHOICES,
+                   f"{name} must be 'auto', 'on' or 'off'. Received: {getattr(self, name)!r}")
 
         GroupRule(self.group_by, self.group_pattern).validate()
         if self.split_file is not None and not os.path.isfile(self.split_file):

@@ -29,6 +29,8 @@ class TrainingStarted:
     steps_per_epoch: int
     phases: tuple[str, ...]
     weights: str
+    #: Which device trains, in words (e.g. "CPU", "NVIDIA H200 (GPU 0) · mixed precision (float16) · XLA").
+    device: str = "CPU"
 
 
 @dataclass(frozen=True)

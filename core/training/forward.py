@@ -35,3 +35,42 @@ def forward_fn(backbone, spec, size: int, augmenter=None):
         return pool(backbone(x, training=False))
 
     return lambda batch: forward(batch).numpy()
+
+
+def float32_copy(backbone, head, spec, size: int, n_classes: int, dropout: float):
+    """The classifier rebuilt in float32 with the trained weights (a run in mixed precision saves this)."""
+    from core.models.build import assemble_classifier, build_backbone, build_head
+    from core.training.devices import precision
+
+    with precision(False):
+        backbone32 = build_backbone(spec, size, None)
+        head32 = build_head(spec.feature_dim, n_classes, dropout)
+        backbone32.set_weights(backbone.get_weights())
+        head32.set_weights(head.get_weights())
+        return assemble_classifier(backbone32, head32, spec, size)
+
+
+def split_at(backbone, head, spec, size: int, cut: int):
+    """Cut the backbone after layer ``cut``: a compiled pass through the frozen bottom (uint8 batch →
+    activations), the activations' shape, and the trainable top + head as a model taking those activations."""
+    import keras
+    import tensorflow as tf
+
+    from core.models.build import preprocess_layer
+
+    boundary = backbone.layers[cut].output
+    bottom = keras.Model(backbone.input, boundary)
+    top = keras.Model(boundary, backbone.output)
+    pre = preprocess_layer(spec)
+    shape = tuple(boundary.shape[1:])
+
+    @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.uint8)])
+    def forward(images):
+        x = tf.cast(images, tf.float32)
+        return bottom(pre(x) if pre is not None else x, training=False)
+
+    inp = keras.Input(shape, name="boundary")
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(top(inp, training=False))
+    for layer in head.layers[1:]:
+        x = layer(x)
+    return (lambda batch: forward(batch).numpy()), shape, keras.Model(inp, x, name="fine_tune_top")

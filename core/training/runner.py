@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from core.models.build import (
 from core.models.registry import get_backbone
 from core.training.cancel import Cancelled, CancelToken
 from core.training.config import TrainConfig
+from core.training.devices import precision, setup
 from core.training.events import (
     Event,
     FeaturesExtracting,
@@ -40,7 +42,8 @@ from core.training.events import (
     WeightsDownloading,
 )
 from core.training.features import allocate, decode_all, extract_features
-from core.training.forward import augmenter, forward_fn
+from core.training.feed import array_dataset, class_weights, multi_worker_fixes
+from core.training.forward import augmenter, float32_copy, forward_fn, split_at
 from core.training.runfolder import library_versions, prepare_run_dir, write_json_atomic
 from core.training.split import SPLITS
 from core.training.splitting import prepare_split
@@ -76,7 +79,11 @@ def train(config: TrainConfig, *, on_event: Callable[[Event], None] | None = Non
     FovealError
         For problems with the data, the settings or the weights, before or during the run.
     """
-    return _Run(config, on_event or (lambda e: None), cancel or CancelToken(), clock).execute()
+    run = _Run(config, on_event or (lambda e: None), cancel or CancelToken(), clock)
+    try:
+        return run.execute()
+    finally:
+        run.cleanup()
 
 
 class _Run:
@@ -91,24 +98,37 @@ class _Run:
 
         start = self.clock()
         self.tracker = RunTracker()
+        self.config.validate()
+        self.emit(PhaseChanged("preparing", "Finding the devices to train on (loading TensorFlow)"))
+        self.plan, self.strategy = setup(self.config)
+        self.batch, self.learning_rate = self.plan.scaled(self.config.batch_size, self.config.learning_rate)
         self._prepare()
         self.timings["prepare"] = self.clock() - start
-        self._build()
-        self.timings["build"] = self.clock() - start - self.timings["prepare"]
-        try:
-            self._head_phase()
-            if self.depth.kind != "frozen" and self.config.total_fine_tune_epochs > 0 and not self._stopped():
-                self._fine_tune_phase()
-        except Cancelled:
-            self.tracker.cancelled = True
-        return self._finish(self.clock() - start)
+        with precision(self.plan.mixed_precision):
+            with self.strategy.scope():
+                self._build()
+                self.timings["build"] = self.clock() - start - self.timings["prepare"]
+                try:
+                    self._head_phase()
+                    if self.depth.kind != "frozen" and self.config.total_fine_tune_epochs > 0 and not self._stopped():
+                        self._fine_tune_phase()
+                except Cancelled:
+                    self.tracker.cancelled = True
+            # Outside the strategy: the test pass still runs on every replica (the models keep their strategy),
+            # and saving creates no variable that the workers would have to agree on.
+            return self._finish(self.clock() - start)
+
+    def cleanup(self) -> None:
+        """A worker that is not the chief leaves nothing behind, even when the run failed."""
+        plan, run_dir = getattr(self, "plan", None), getattr(self, "run_dir", None)
+        if plan is not None and not plan.is_chief and run_dir is not None:
+            shutil.rmtree(run_dir, ignore_errors=True)
 
     def _stopped(self) -> bool:
         return self.tracker.cancelled or self.cancel.cancelled
 
     def _prepare(self) -> None:
         c = self.config
-        c.validate()
         self.spec = get_backbone(c.backbone)
         self.depth: FineTune = c.depth
         self.size = c.image_size or self.spec.input_size
@@ -118,7 +138,10 @@ class _Run:
         self.split, self.split_info = prepare_split(self.summary, c)
         self.classes = self.summary.classes
         self.class_index = {name: i for i, name in enumerate(self.classes)}
-        self.run_dir = prepare_run_dir(c)
+        # Only the chief writes the run folder; other workers of a multi-worker job keep theirs in a temp folder.
+        self.run_dir = prepare_run_dir(c) if self.plan.is_chief else Path(tempfile.mkdtemp(prefix="foveal-worker-"))
+        if self.plan.is_chief:  # the settings, to train again elsewhere: `foveal train --config run_config.json`
+            write_json_atomic(self.run_dir / "run_config.json", c.to_dict())
         self.cache_dir = self.run_dir / ".cache"
         self.cache_dir.mkdir(exist_ok=True)
         self.checkpoint = self.run_dir / "checkpoint.weights.h5"  # best weights so far, until model.keras exists
@@ -144,7 +167,8 @@ class _Run:
             run_dir=str(self.run_dir), backbone=self.spec.name, fine_tune=str(self.depth), classes=self.classes,
             n_train=len(self.split.train), n_val=len(self.split.val), n_test=len(self.split.test),
             epochs=c.epochs + (c.total_fine_tune_epochs if len(phases) > 1 else 0),
-            steps_per_epoch=math.ceil(n_train / c.batch_size), phases=phases, weights=str(weights)))
+            steps_per_epoch=math.ceil(n_train / self.batch), phases=phases, weights=str(weights),
+            device=self.plan.describe()))
 
     # ---- phase 1: features once, then the head ---------------------------------------------------------
     def _head_phase(self) -> None:
@@ -159,10 +183,10 @@ class _Run:
             self.features = self._extract_cached(total)
         self.timings["extract_features"] = self.clock() - t0
         t0 = self.clock()
-        self.emit(PhaseChanged("head", f"Training the new head ({c.epochs} epochs)", first_epoch=1))
+        self.emit(PhaseChanged("head", f"Training the new head ({c.epochs} epochs){self._scaling()}", first_epoch=1))
         train_x, train_y = self.features["train"]
         # No checkpoint file for the head: it retrains in seconds, and writing one each epoch costs as much.
-        self._fit(self.head, train_x, train_y, self.features["val"], c.learning_rate, c.epochs, "head",
+        self._fit(self.head, train_x, train_y, self.features["val"], self.learning_rate, c.epochs, "head",
                   on_best=None)
         self.timings["head"] = self.clock() - t0
 
@@ -238,10 +262,10 @@ class _Run:
         self.trained_model, self.trained_inputs = model, inputs
         desc = self.depth.describe(self.n_blocks)
         self.emit(PhaseChanged("fine-tune", f"{desc[0].upper()}{desc[1:]} of {self.spec.name} "
-                               f"at learning rate {c.learning_rate * c.fine_tune_lr_factor:g}",
+                               f"at learning rate {self.learning_rate * c.fine_tune_lr_factor:g}{self._scaling()}",
                                first_epoch=self.tracker.epochs_done + 1))
         train_x, train_y = inputs["train"]
-        self._fit(model, train_x, train_y, inputs["val"], c.learning_rate * c.fine_tune_lr_factor,
+        self._fit(model, train_x, train_y, inputs["val"], self.learning_rate * c.fine_tune_lr_factor,
                   c.total_fine_tune_epochs, "fine-tune", on_best=lambda: model.save_weights(self.checkpoint))
         self.timings["fine_tune"] = self.clock() - t0
 
@@ -254,69 +278,51 @@ class _Run:
 
     def _boundary_model(self, cut: int) -> tuple:
         """Run the frozen bottom once per image and cache its output; train the top blocks and head on it."""
-        import keras
-        import tensorflow as tf
-
-        from core.models.build import preprocess_layer
-
-        boundary = self.backbone.layers[cut].output
-        bottom = keras.Model(self.backbone.input, boundary)
-        top = keras.Model(boundary, self.backbone.output)
-        pre = preprocess_layer(self.spec)
-        shape = tuple(boundary.shape[1:])
-
-        @tf.function(input_signature=[tf.TensorSpec([None, self.size, self.size, 3], tf.uint8)])
-        def forward(images):
-            x = tf.cast(images, tf.float32)
-            return bottom(pre(x) if pre is not None else x, training=False)
-
+        forward, shape, model = split_at(self.backbone, self.head, self.spec, self.size, cut)
         self.emit(PhaseChanged("extracting", f"Caching activations below the top {self.depth.n} blocks "
                                "(the frozen part runs once per image)"))
         inputs, total, offset = {}, sum(len(self.images[s][0]) for s in SPLITS), 0
         for split in SPLITS:
             images, labels = self.images[split]
-            acts = self._map_images(lambda batch: forward(batch).numpy(), images, shape, split, offset, total,
-                                    "boundary")
+            acts = self._map_images(forward, images, shape, split, offset, total, "boundary")
             inputs[split] = (acts, labels)
             offset += len(images)
-        inp = keras.Input(shape, name="boundary")
-        x = keras.layers.GlobalAveragePooling2D(name="pool")(top(inp, training=False))
-        for layer in self.head.layers[1:]:
-            x = layer(x)
-        return keras.Model(inp, x, name="fine_tune_top"), inputs
+        return model, inputs
 
     def _fit(self, model, x, y, val, learning_rate: float, epochs: int, phase: str, on_best) -> None:
         import keras
 
         from core.training.callback import EventCallback
 
-        c = self.config
+        c, batch = self.config, self.batch
         model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
+                      metrics=["accuracy"], jit_compile="auto" if self.plan.xla is None else self.plan.xla)
         callback = EventCallback(phase=phase, tracker=self.tracker, emit=self.emit, cancel=self.cancel,
-                                 steps_per_epoch=math.ceil(len(x) / c.batch_size), n_samples=len(x),
-                                 batch_size=c.batch_size, patience=c.early_stopping_patience, on_best=on_best,
+                                 steps_per_epoch=math.ceil(len(x) / batch), n_samples=len(x),
+                                 batch_size=batch, patience=c.early_stopping_patience, on_best=on_best,
                                  clock=self.clock)
-        model.fit(x, y, batch_size=c.batch_size, epochs=epochs, validation_data=val, shuffle=True, verbose=0,
-                  class_weight=self._class_weights(y), callbacks=[callback])
+        weights = class_weights(y, len(self.classes), c.class_weights)
+        train = array_dataset(x, y, batch, shuffle=True, seed=c.seed, class_weight=weights)
+        val_data = array_dataset(*val, batch, shuffle=False, seed=c.seed) if len(val[0]) else None
+        if self.plan.strategy == "multi-worker":
+            multi_worker_fixes(model, train)
+        model.fit(train, epochs=epochs, validation_data=val_data, shuffle=False, verbose=0, callbacks=[callback])
 
-    def _class_weights(self, y: np.ndarray) -> dict[int, float] | None:
-        mode = self.config.class_weights
-        counts = np.bincount(y, minlength=len(self.classes))
-        present = counts[counts > 0]
-        if mode == "none" or (mode == "auto" and present.max() / present.min() < 1.5):
-            return None
-        from sklearn.utils.class_weight import compute_class_weight
-
-        weights = compute_class_weight("balanced", classes=np.flatnonzero(counts), y=y)
-        return {int(k): float(w) for k, w in zip(np.flatnonzero(counts), weights, strict=True)}
+    def _scaling(self) -> str:
+        """How several replicas changed the batch and learning rate, for the status line ('' for one)."""
+        if self.plan.replicas <= 1:
+            return ""
+        return (f"; {self.plan.replicas} replicas: global batch {self.batch} "
+                f"({self.config.batch_size} per replica), learning rate × {self.plan.replicas}")
 
     # ---- the end -----------------------------------------------------------------------------------------
     def _finish(self, seconds: float) -> TrainResult:
         t = self.tracker
         outcome = "cancelled" if t.cancelled else "early-stopped" if t.early_stopped else "completed"
         model_path = acc = loss = None
-        if t.best_epoch is not None:
+        if t.best_epoch is not None and not self.plan.is_chief:
+            self._evaluate_test()  # a collective step: every worker takes part, only the chief keeps the result
+        elif t.best_epoch is not None:
             t0 = self.clock()
             self.emit(PhaseChanged("evaluating", "Measuring accuracy on the held-out test images"))
             acc, loss = self._evaluate_test()
@@ -325,10 +331,12 @@ class _Run:
             model_path = str(self._save_model())
             self.timings.update(evaluate=t1 - t0, save=self.clock() - t1)
         shutil.rmtree(self.cache_dir, ignore_errors=True)
-        self._write_run_json(outcome, model_path, acc, loss, seconds)
+        if self.plan.is_chief:
+            self._write_run_json(outcome, model_path, acc, loss, seconds)
         self.emit(TrainingFinished(outcome, t.best_epoch, str(self.run_dir), model_path, acc, loss, seconds,
                                    {"epochs": list(t.history)}))
-        return TrainResult(outcome, str(self.run_dir), model_path, acc, loss, t.best_epoch, self.classes,
+        run_dir = str(self.run_dir) if self.plan.is_chief else ""
+        return TrainResult(outcome, run_dir, model_path, acc, loss, t.best_epoch, self.classes,
                            list(t.history), seconds)
 
     def _evaluate_test(self) -> tuple[float | None, float | None]:
@@ -339,11 +347,17 @@ class _Run:
             (x, y), model = self.trained_inputs["test"], self.trained_model
         if len(x) == 0:
             return None, None
-        result = model.evaluate(x, y, batch_size=self.config.batch_size, verbose=0, return_dict=True)
+        data = array_dataset(x, y, self.batch, shuffle=False, seed=0)
+        if self.plan.strategy == "multi-worker":
+            multi_worker_fixes(model, data)
+        result = model.evaluate(data, verbose=0, return_dict=True)
         return float(result["accuracy"]), float(result["loss"])
 
     def _save_model(self) -> Path:
-        model = assemble_classifier(self.backbone, self.head, self.spec, self.size)
+        if self.plan.mixed_precision:  # the saved model is float32: it runs anywhere, CPUs included
+            model = float32_copy(self.backbone, self.head, self.spec, self.size, len(self.classes), self.config.dropout)
+        else:
+            model = assemble_classifier(self.backbone, self.head, self.spec, self.size)
         self.backbone.trainable = False
         path = self.run_dir / "model.keras"
         tmp = self.run_dir / ".model.saving.keras"
@@ -365,6 +379,7 @@ class _Run:
             "test": {"accuracy": acc, "loss": loss, "n": len(self.split.test)},
             "model": Path(model_path).name if model_path else None,
             "timings": {**self.timings, "total": seconds},
+            "devices": {**self.plan.to_dict(), "global_batch_size": self.batch, "learning_rate": self.learning_rate},
         }
         write_json_atomic(self.run_dir / "run.json", data)
 

@@ -28,6 +28,9 @@ from PySide6.QtWidgets import (
 
 from core.models.registry import BACKBONES, BLOCK_COUNTS, DEFAULT_BACKBONE, BackboneSpec
 
+#: The "Train on" choices: (words, TrainConfig.devices). Several GPUs train together (MirroredStrategy) on "auto".
+DEVICE_CHOICES = [("Automatic (all GPUs, else CPU)", "auto"), ("CPU only", "cpu"), ("First GPU only", "gpu:0")]
+
 _COLUMNS = ["Backbone", "Size (MB)", "Speed on CPU", "Input", "ImageNet top-1", "Good for"]
 
 
@@ -132,6 +135,10 @@ class ModelPanel(QWidget):
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setValue(1234)
+        self.devices = QComboBox()
+        for text, value in DEVICE_CHOICES:
+            self.devices.addItem(text, value)
+        self.devices.setToolTip("Automatic: every GPU (mixed precision and XLA on modern ones), else the CPU")
         self.folds = QSpinBox()
         self.folds.setRange(0, 10)
         self.folds.setSpecialValueText("off")
@@ -147,6 +154,7 @@ class ModelPanel(QWidget):
         form.addRow("Class weights", self.class_weights)
         form.addRow("Seed (fixes the split)", self.seed)
         form.addRow("Cross-validation folds", self.folds)
+        form.addRow("Train on", self.devices)
         QVBoxLayout(box).addWidget(inner)
         inner.setVisible(False)
         box.toggled.connect(inner.setVisible)
@@ -204,7 +212,8 @@ class ModelPanel(QWidget):
         return {"backbone": self.backbone.name, "weights": self.weights, "fine_tune": self.fine_tune,
                 "epochs": self.epochs.value(), "batch_size": self.batch_size.value(),
                 "learning_rate": self.learning_rate.value(), "augment": self.augment.isChecked(),
-                "class_weights": self.class_weights.currentText(), "seed": self.seed.value()}
+                "class_weights": self.class_weights.currentText(), "seed": self.seed.value(),
+                "devices": self.devices.currentData()}
 
     def apply_settings(self, settings: dict) -> None:
         """Show saved settings (a project's): the keys of :meth:`settings`; unknown or missing keys are skipped."""
@@ -229,6 +238,8 @@ class ModelPanel(QWidget):
         self.augment.setChecked(bool(settings.get("augment", False)))
         if settings.get("class_weights") in ("auto", "balanced", "none"):
             self.class_weights.setCurrentText(settings["class_weights"])
+        index = self.devices.findData(settings.get("devices", "auto"))
+        self.devices.setCurrentIndex(max(index, 0))
 
     # ---- slots --------------------------------------------------------------------------------------
     @Slot(int)

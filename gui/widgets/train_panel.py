@@ -59,6 +59,8 @@ class TrainPanel(QWidget):
         self.phase_label = QLabel("Choose a dataset folder to begin.")
         self.phase_label.setWordWrap(True)
         self.time_label = QLabel("")
+        self.device_label = QLabel("")
+        self.device_label.setToolTip("The device that trains, and the speed-ups in use (Advanced → Train on)")
         self.plot = TrainingPlot()
         self.result_label = headline_label("")
         self.saved_label = QLabel("")
@@ -100,6 +102,7 @@ class TrainPanel(QWidget):
         error_row = QHBoxLayout()
         error_row.addWidget(self.phase_label, 1)
         error_row.addWidget(self.weights_button)
+        error_row.addWidget(self.device_label)
         layout.addLayout(error_row)
         layout.addWidget(self.plot, 1)
         layout.addLayout(result)
@@ -163,6 +166,7 @@ class TrainPanel(QWidget):
     def _show_TrainingStarted(self, e: TrainingStarted) -> None:
         self.epochs, self.run_dir, self.fine_tune = e.epochs, e.run_dir, e.fine_tune
         self.total_steps = e.epochs * e.steps_per_epoch
+        self.device_label.setText(f"on {e.device}")
 
     def _show_PhaseChanged(self, e: PhaseChanged) -> None:
         self.current_phase, self.phase_text = e.phase, e.description
