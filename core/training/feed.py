@@ -35,11 +35,17 @@ def sample_weights(y: np.ndarray, class_weight: dict[int, float] | None) -> np.n
 
 
 def array_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool, seed: int,
-                  class_weight: dict[int, float] | None = None):
+                  class_weight: dict[int, float] | None = None, autotune: bool = False):
     """A ``tf.data.Dataset`` of ``(x, y)`` or ``(x, y, weight)`` batches gathered from ``x`` and ``y``.
 
     The order is a new permutation every epoch, the same sequence in every process given the same ``seed``
     (so the workers of a multi-worker job agree on it), and sharded by data when distributed.
+
+    tf.data's autotuning stays off (``autotune=True`` only to measure it): at each new epoch, Keras drops the
+    previous epoch's iterator, and destroying it waits for the autotuning thread, which sleeps through its
+    optimisation period (growing towards a minute) before it notices: the machine stood idle 7–10 s at the
+    start of every epoch (``benchmarks/bench_epoch_start.py``). Gathering rows is cheap: two parallel calls and
+    two batches ahead keep the model fed.
     """
     import tensorflow as tf
 
@@ -67,10 +73,12 @@ def array_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: boo
     ds = tf.data.Dataset.range(n)
     if shuffle:
         ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+    ahead = tf.data.AUTOTUNE if autotune else 2
+    ds = ds.batch(batch_size).map(gather, num_parallel_calls=ahead)
     options = tf.data.Options()
+    options.autotune.enabled = autotune
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+    return ds.with_options(options).prefetch(ahead)
 
 
 def multi_worker_fixes(model, dataset) -> None:
