@@ -166,7 +166,7 @@ class TrainPanel(QWidget):
     def _show_TrainingStarted(self, e: TrainingStarted) -> None:
         self.epochs, self.run_dir, self.fine_tune = e.epochs, e.run_dir, e.fine_tune
         self.total_steps = e.epochs * e.steps_per_epoch
-        self.device_label.setText(f"on {e.device}")
+        self.device_label.setText(f"Device: {e.device}")
 
     def _show_PhaseChanged(self, e: PhaseChanged) -> None:
         self.current_phase, self.phase_text = e.phase, e.description

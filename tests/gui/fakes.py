@@ -6,6 +6,7 @@ import math
 import time
 
 from core.errors import WeightsError
+from core.training.devices import GpuInfo, plan_devices
 from core.training.events import (
     BatchesEnded,
     EpochEnded,
@@ -25,8 +26,10 @@ def scripted_train(config, *, on_event, cancel, epochs_head=3, epochs_ft=2, step
         raise RuntimeError("boom")
     on_event(PhaseChanged("preparing", "Loading MobileNetV2 with ImageNet weights"))
     total = epochs_head + epochs_ft
+    # the real device plan (pure Python), as on a machine with one modern GPU
+    device = plan_devices(devices=config.devices, gpus=(GpuInfo(0, "NVIDIA H100", (9, 0)),)).describe()
     on_event(TrainingStarted(config.out_dir, config.backbone, config.fine_tune, ("a", "b"), 40, 10, 10, total,
-                             steps, ("head", "fine-tune"), "imagenet"))
+                             steps, ("head", "fine-tune"), "imagenet", device))
     on_event(PhaseChanged("extracting", "Extracting features"))
     for done in (20, 40, 60):
         on_event(FeaturesExtracting(done, 60, "train"))

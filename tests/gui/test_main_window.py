@@ -28,11 +28,25 @@ def test_full_flow_updates_curves_buttons_and_result(qtbot, make_window, dataset
     assert not panel.stop_button.isEnabled()
     config = window.train_worker.config
     assert config.data_dir == str(dataset) and config.backbone == "MobileNetV2" and config.fine_tune == "frozen"
+    assert config.devices == "auto"
+    assert panel.device_label.text() == "Device: NVIDIA H100 (GPU 0) · mixed precision (float16) · XLA"
     def redrawn() -> bool:  # the redraw timer eventually draws exactly the data it holds
         x = panel.plot.curves["loss"].getData()[0]
         return x is not None and len(x) == 5
 
     qtbot.waitUntil(redrawn, timeout=2000)
+
+
+def test_train_on_choice_reaches_the_run_and_the_device_is_shown(qtbot, make_window, dataset):
+    window = make_window()
+    load(qtbot, window, dataset)
+    combo = window.model_panel.devices
+    combo.setCurrentIndex(combo.findData("cpu"))
+    window._on_start_requested()
+    qtbot.waitUntil(lambda: not window.train_worker.is_running(), timeout=10_000)
+    assert window.train_worker.config.devices == "cpu"
+    assert window.train_panel.device_label.text() == "Device: CPU"
+    assert window.model_panel.settings()["devices"] == "cpu"
 
 
 def test_stop_asks_then_cancels_within_a_batch(qtbot, make_window, dataset, answer_yes):
