@@ -202,11 +202,11 @@ def setup(config) -> tuple[DevicePlan, object]:
                         tf_config=tf_config)
     if plan.strategy == "mirrored":
         strategy = tf.distribute.MirroredStrategy(list(plan.devices))
-    elif plan.devices[0] == ("/gpu:0" if gpus else "/cpu:0"):
+    elif plan.strategy == "one-device" and plan.devices[0] == ("/gpu:0" if gpus else "/cpu:0"):
         # TensorFlow's own default placement: no distribution layer at all (OneDeviceStrategy costs ~2 s per
         # 10 epochs of head training on 480 images, as much as the training itself).
         strategy = tf.distribute.get_strategy()
-    else:
+    elif plan.strategy == "one-device":
         strategy = tf.distribute.OneDeviceStrategy(plan.devices[0])
     log.info("Training on %s", plan.describe())
     return plan, strategy
