@@ -120,9 +120,11 @@ def main() -> int:
                 tflops = row["img_per_s"] * 3 * GFLOP_224[backbone] * (args.size / 224) ** 2 / 1000
                 row["tflop_per_s"] = round(tflops, 1)
                 if peak:
-                    key = "float32" if policy == "float32" else "16-bit"
-                    row["peak_tflop_per_s"] = peak[key]
-                    row["fraction_of_peak"] = round(tflops / peak[key], 3)
+                    # float32 convolutions may run on TF32 tensor cores (XLA on GPUs does by default): both peaks
+                    keys = ("float32", "tf32") if policy == "float32" else ("16-bit",)
+                    for key in keys:
+                        row[f"{key}_peak_tflop_per_s"] = peak[key]
+                        row[f"fraction_of_{key}_peak"] = round(tflops / peak[key], 3)
             line = json.dumps(row)
             print(line, flush=True)
             if args.out:
