@@ -78,7 +78,11 @@ def measure(backbone: str, policy: str, jit: bool, batch: int, size: int, steps:
 
 
 def _repeat(images, labels, batch):
-    """An endless stream of the same few batches (the data path must not be what is measured)."""
+    """An endless stream of the same few batches, already on the device (the data path is not what is measured)."""
+    import keras
+
+    images, labels = keras.ops.convert_to_tensor(images), keras.ops.convert_to_tensor(labels)
+
     def gen():
         i = 0
         while True:
