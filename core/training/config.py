@@ -78,13 +78,9 @@ class TrainConfig:
         _check(0 <= self.dropout < 1, f"dropout must be in [0, 1). Received: {self.dropout}")
         _check(self.early_stopping_patience >= 0, "early_stopping_patience must be 0 (off) or more")
         from core.data.groups import GroupRule
-        from core.training.devices import DISTRIBUTE_CHOICES, SWITCH_CHOICES
+        from core.training.devices import check_settings
 
-        _check(self.distribute in DISTRIBUTE_CHOICES, f"distribute must be one of {', '.join(DISTRIBUTE_CHOICES)}. "
-               f"Received: {self.distribute!r}")
-        for name in ("mixed_precision", "xla"):
-            _check(getattr(self, name) in SWITCH_CHOICES,
-                   f"{name} must be 'auto', 'on' or 'off'. Received: {getattr(self, name)!r}")
+        check_settings(self.distribute, self.mixed_precision, self.xla)
 
         GroupRule(self.group_by, self.group_pattern).validate()
         if self.split_file is not None and not os.path.isfile(self.split_file):

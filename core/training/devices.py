@@ -108,6 +108,15 @@ def read_tf_config(environ: Mapping[str, str] | None = None) -> dict | None:
     return data
 
 
+def check_settings(distribute: str, mixed_precision: str, xla: str) -> None:
+    """Raise :class:`ConfigError` naming the first device setting that is not one of its choices."""
+    if distribute not in DISTRIBUTE_CHOICES:
+        raise ConfigError(f"distribute must be one of {', '.join(DISTRIBUTE_CHOICES)}. Received: {distribute!r}")
+    for name, value in (("mixed_precision", mixed_precision), ("xla", xla)):
+        if value not in SWITCH_CHOICES:
+            raise ConfigError(f"{name} must be 'auto', 'on' or 'off'. Received: {value!r}")
+
+
 def parse_devices(devices: str, gpus: tuple[GpuInfo, ...]) -> tuple[GpuInfo, ...]:
     """The GPUs a ``devices`` setting picks: "auto"/"gpu" all, "cpu" none, "gpu:0,2" those."""
     text = devices.strip().lower()
@@ -134,11 +143,7 @@ def plan_devices(*, distribute: str = "auto", devices: str = "auto", mixed_preci
                  xla: str = "auto", gpus: tuple[GpuInfo, ...] = (), cpu_devices: int = 1,
                  tf_config: dict | None = None) -> DevicePlan:
     """Decide how to train from the settings and what this machine has (see the module docstring)."""
-    if distribute not in DISTRIBUTE_CHOICES:
-        raise ConfigError(f"distribute must be one of {', '.join(DISTRIBUTE_CHOICES)}. Received: {distribute!r}")
-    for name, value in (("mixed_precision", mixed_precision), ("xla", xla)):
-        if value not in SWITCH_CHOICES:
-            raise ConfigError(f"{name} must be 'auto', 'on' or 'off'. Received: {value!r}")
+    check_settings(distribute, mixed_precision, xla)
     chosen = parse_devices(devices, gpus)
     local = tuple(f"/gpu:{g.index}" for g in chosen) or tuple(f"/cpu:{i}" for i in range(max(1, cpu_devices)))
     worker_index, n_workers, notes = 0, 1, []

@@ -99,11 +99,12 @@ class _Run:
         start = self.clock()
         self.tracker = RunTracker()
         self.config.validate()
-        self.emit(PhaseChanged("preparing", "Finding the devices to train on (loading TensorFlow)"))
+        self._prepare()  # the dataset first: its problems are reported before any device is set up
+        self.emit(PhaseChanged("preparing", "Finding the devices to train on"))
         self.plan, self.strategy = setup(self.config)
         self.batch, self.learning_rate = self.plan.scaled(self.config.batch_size, self.config.learning_rate)
         self.emit(PhaseChanged("preparing", " ".join((f"Training on {self.plan.describe()}.",) + self.plan.notes)))
-        self._prepare()
+        self._make_run_dir()
         self.timings["prepare"] = self.clock() - start
         with precision(self.plan.mixed_precision):
             with self.strategy.scope():
@@ -139,6 +140,9 @@ class _Run:
         self.split, self.split_info = prepare_split(self.summary, c)
         self.classes = self.summary.classes
         self.class_index = {name: i for i, name in enumerate(self.classes)}
+
+    def _make_run_dir(self) -> None:
+        c = self.config
         # Only the chief writes the run folder; other workers of a multi-worker job keep theirs in a temp folder.
         self.run_dir = prepare_run_dir(c) if self.plan.is_chief else Path(tempfile.mkdtemp(prefix="foveal-worker-"))
         if self.plan.is_chief:  # the settings, to train again elsewhere: `foveal train --config run_config.json`
