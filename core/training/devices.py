@@ -167,11 +167,11 @@ def plan_devices(*, distribute: str = "auto", devices: str = "auto", mixed_preci
     if mixed_precision == "auto":
         use_mp = capable
         if on_gpu and not capable:
-            notes.append("Mixed precision is off: it needs GPUs of compute capability 7.0 or newer.")
+            notes.append("Mixed precision is off: it needs GPUs of compute capability 7.0 or newer")
     else:
         use_mp = mixed_precision == "on"
         if use_mp and not on_gpu:
-            notes.append("Mixed precision on a CPU is slower than float32; it is on because it was asked for.")
+            notes.append("Mixed precision on a CPU is slower than float32; it is on because it was asked for")
     use_xla: bool | None = {"on": True, "off": False}.get(xla, True if on_gpu else None)
     return DevicePlan(strategy, local, replicas, use_mp, use_xla, tuple(chosen), worker_index, n_workers,
                       tuple(notes))

@@ -55,7 +55,6 @@ class TerminalProgress:
             self.total_steps = event.epochs * event.steps_per_epoch
             self._line(f"Training {event.backbone} ({event.fine_tune}) on {event.n_train} images, validating on "
                        f"{event.n_val}, testing on {event.n_test}; classes: {', '.join(event.classes)}")
-            self._line(f"Device: {event.device}")
         elif isinstance(event, PhaseChanged):
             self.phase_start, self.phase_steps0 = self.clock(), self.steps_done
             self._line(event.description + ("…" if event.phase not in ("head", "fine-tune") else ""))

@@ -103,7 +103,7 @@ class _Run:
         self.emit(PhaseChanged("preparing", "Finding the devices to train on"))
         self.plan, self.strategy = setup(self.config)
         self.batch, self.learning_rate = self.plan.scaled(self.config.batch_size, self.config.learning_rate)
-        self.emit(PhaseChanged("preparing", " ".join((f"Training on {self.plan.describe()}.",) + self.plan.notes)))
+        self.emit(PhaseChanged("preparing", "; ".join((f"Training on {self.plan.describe()}",) + self.plan.notes)))
         self._make_run_dir()
         self.timings["prepare"] = self.clock() - start
         with precision(self.plan.mixed_precision):
