@@ -109,6 +109,13 @@ def _group_folds(records, classes, groups: dict[str, str], n_splits: int, seed: 
                            "is a group).")
     index = {c: i for i, c in enumerate(classes)}
     y = [index[r.label] for r in records]
+    if max(np.bincount(y)) < n_splits:
+        # More folds than images in any one class: scikit-learn cannot stratify (it refuses), so the folds keep
+        # groups whole without stratifying; the balance achieved still goes into run.json.
+        from sklearn.model_selection import GroupKFold
+
+        folds = GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed % (2**32))
+        return list(folds.split(np.zeros(len(records)), y, g))
     folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed % (2**32))
     with warnings.catch_warnings():  # "least populated class has fewer members than n_splits": expected with
         warnings.simplefilter("ignore", UserWarning)  # rare classes; the balance achieved goes into run.json
