@@ -35,3 +35,11 @@ class WeightsError(FovealError):
 
 class ModelFileError(FovealError):
     """A saved model cannot be loaded, or was refused for safety."""
+
+
+class WriteError(FovealError):
+    """A file cannot be written: not enough space, no permission, or the place is inside a dataset folder."""
+
+
+class RunFolderError(FovealError):
+    """A run folder is incomplete, damaged, or does not match its model."""

@@ -86,7 +86,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if args.csv == "-":
         write_rows_csv(rows, sys.stdout, min(args.top_k, len(clf.classes)))
     elif args.csv:
-        with open(args.csv, "w", newline="", encoding="utf-8") as fh:
+        from core.io import open_atomic
+
+        with open_atomic(args.csv, "w", newline="") as fh:
             write_rows_csv(rows, fh, min(args.top_k, len(clf.classes)))
         print(f"{len(rows)} rows written to {args.csv}", file=sys.stderr)
     else:

@@ -10,14 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import ConfigError
-from core.training.config import is_inside
+from core.io import make_dirs, remove_leftovers, remove_tree
+from core.paths import is_inside, protect
 from core.training.runfolder import write_json_atomic
 
 SCHEMA_VERSION = 2
@@ -104,8 +104,7 @@ def create_project(folder: str | os.PathLike[str], dataset: str | os.PathLike[st
                           "writes there. Choose a project folder elsewhere.")
     if folder.exists() and any(folder.iterdir()) and not (folder / PROJECT_FILE).exists():
         raise ConfigError(f"{folder} is not empty. Choose an empty or new folder for the project.")
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / RUNS).mkdir(exist_ok=True)
+    make_dirs(folder / RUNS)
     project = Project(str(folder), str(dataset), created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     save_project(project)
     return project
@@ -121,15 +120,21 @@ def load_project(folder: str | os.PathLike[str]) -> Project:
     path = Path(folder).expanduser() / PROJECT_FILE
     if not path.is_file():
         raise ConfigError(f"{folder} is not a Foveal project (no {PROJECT_FILE}). Choose the project's folder.")
+    remove_leftovers(path.parent)  # temporary files of saves that were killed half-way
+    damaged = (f"{path} is damaged ({{}}). Foveal writes it atomically, so this is damage from outside Foveal: "
+               "restore it from a backup, or make a new project.")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ConfigError(f"{path} cannot be read ({exc}). Foveal writes it atomically, so this is damage from "
-                          "outside Foveal: restore it from a backup.") from None
-    data = migrate(data)
-    ds = data["dataset"]
-    return Project(str(Path(folder).expanduser()), ds["path"], data.get("settings", {}), ds.get("files", {}),
-                   ds.get("fingerprint", ""), data.get("runs", {}), data.get("created", ""))
+        data = migrate(json.loads(path.read_text(encoding="utf-8")))
+        ds = data["dataset"]
+        project = Project(str(Path(folder).expanduser()), str(ds["path"]), dict(data.get("settings", {})),
+                          dict(ds.get("files", {})), str(ds.get("fingerprint", "")), dict(data.get("runs", {})),
+                          str(data.get("created", "")))
+    except OSError as exc:
+        raise ConfigError(f"{path} cannot be read: {exc.strerror or exc}.") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(damaged.format(exc)) from None
+    protect(project.dataset)
+    return project
 
 
 # ---- schema migrations ------------------------------------------------------------------------------------------
@@ -221,6 +226,6 @@ def delete_run(project: Project, run_id: str) -> None:
     target = (project.runs_dir / run_id).resolve()
     if target.parent != project.runs_dir.resolve() or not (target / "run.json").is_file():
         raise ConfigError(f"{run_id} is not a run of this project.")
-    shutil.rmtree(target)
+    remove_tree(target)
     project.run_meta.pop(run_id, None)
     save_project(project)

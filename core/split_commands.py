@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
+
+from core.io import open_atomic
 
 
 def split_preview(config) -> dict:
@@ -27,17 +30,15 @@ def write_split_csv(split, path_or_stream) -> None:
     """``file,class,split`` for every image."""
     from core.training.split import SPLITS
 
-    own = isinstance(path_or_stream, str)
-    fh = open(path_or_stream, "w", newline="", encoding="utf-8") if own else path_or_stream  # noqa: SIM115
-    try:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["file", "class", "split"])
-        for name in SPLITS:
-            for r in split.of(name):
-                w.writerow([r.rel, r.label, name])
-    finally:
-        if own:
-            fh.close()
+    if isinstance(path_or_stream, str | os.PathLike):
+        with open_atomic(path_or_stream, "w", newline="") as fh:
+            write_split_csv(split, fh)
+        return
+    w = csv.writer(path_or_stream, lineterminator="\n")
+    w.writerow(["file", "class", "split"])
+    for name in SPLITS:
+        for r in split.of(name):
+            w.writerow([r.rel, r.label, name])
 
 
 def format_preview(preview: dict) -> str:

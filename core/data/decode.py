@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from core.data.formats import MAX_PIXELS, sniff
+from core.data.formats import MAX_PIXELS, reading, sniff
 from core.errors import ImageDecodeError
 
 
@@ -173,7 +173,7 @@ def _load_tiff(path: str) -> np.ndarray:
     import tifffile
 
     try:
-        with tifffile.TiffFile(path) as tif:
+        with reading(path), tifffile.TiffFile(path) as tif:
             page = tif.pages.first
             _check_pixels(path, page.imagewidth, page.imagelength)
             arr = page.asarray()
@@ -211,18 +211,16 @@ def _load_tiff(path: str) -> np.ndarray:
 
 def _load_dicom(path: str) -> np.ndarray:
     import pydicom
-    from pydicom.pixels import apply_modality_lut
+    from pydicom.pixels import apply_modality_lut, pixel_array
 
-    ds = pydicom.dcmread(path)
+    ds = pydicom.dcmread(path, force=True)  # force: DICOM without preamble, as the scan accepts it
     _check_pixels(path, int(ds.Columns), int(ds.Rows))
     try:
-        arr = ds.pixel_array
+        arr = pixel_array(ds, index=0)  # the first frame only: the scan reports multi-frame files
     except (RuntimeError, NotImplementedError) as exc:
-        syntax = ds.file_meta.get("TransferSyntaxUID", "unknown")
-        raise ImageDecodeError(path, f"compressed DICOM ({getattr(syntax, 'name', syntax)}) needs a decoder "
-                               f"plug-in: pip install pylibjpeg pylibjpeg-libjpeg ({exc})") from None
-    if int(ds.get("NumberOfFrames", 1) or 1) > 1:
-        arr = arr[0]
+        syntax = ds.file_meta.get("TransferSyntaxUID", "unknown") if hasattr(ds, "file_meta") else "unknown"
+        raise ImageDecodeError(path, f"compressed DICOM ({getattr(syntax, 'name', syntax)}) that no installed "
+                               f"decoder reads ({exc}); convert it to uncompressed DICOM") from None
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
     if not photometric.startswith("MONOCHROME"):
         return arr if arr.dtype == np.uint8 else normalise_range(arr)

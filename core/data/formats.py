@@ -7,9 +7,13 @@ the last bytes of the file, so truncated files are caught during the scan rather
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import struct
+import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,7 +76,14 @@ class ImageInfo:
 
 
 def sniff(head: bytes) -> str | None:
-    """Return the format named by a file's first 132 bytes, or None if it is not an image Foveal reads."""
+    """Return the format named by a file's first 132 bytes, or None if it is not an image Foveal reads.
+
+    The most specific marker wins: DICOM's ``DICM`` at offset 128 comes before any magic at offset 0, because
+    the standard lets the 128-byte preamble hold anything (dual-personality DICOM/TIFF files put a TIFF header
+    there). DICOM without a preamble is recognised by its first data element (see :func:`_raw_dicom`).
+    """
+    if head[128:132] == b"DICM":
+        return "DICOM"
     if head.startswith(b"\xff\xd8\xff"):
         return "JPEG"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -85,9 +96,26 @@ def sniff(head: bytes) -> str | None:
         return "WEBP"
     if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         return "TIFF"
-    if head[128:132] == b"DICM":
+    if _raw_dicom(head):
         return "DICOM"
     return None
+
+
+def _raw_dicom(head: bytes) -> bool:
+    """A DICOM data set written without preamble and file meta: it starts with a group 0x0002 or 0x0008 element
+    (little or big endian), followed by an explicit VR of two capitals or a plausible implicit length."""
+    if len(head) < 8:
+        return False
+    for order in ("<", ">"):
+        group, element = struct.unpack(order + "HH", head[:4])
+        if group not in (0x0002, 0x0008) or element > 0x0100:
+            continue
+        vr = head[4:6]
+        if vr.isalpha() and vr.isupper():
+            return True
+        if struct.unpack(order + "I", head[4:8])[0] < 1024:
+            return True
+    return False
 
 
 def probe(path: str | os.PathLike[str], size: int | None = None) -> ImageInfo:
@@ -203,16 +231,45 @@ def _png_depth(head: bytes, mode: str, bits: int) -> tuple[str, int]:
     return mode, bits
 
 
+class _NameTheFile(logging.Filter):
+    """tifffile logs problems without saying which file: prefix the file this thread is reading."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        path = getattr(_reading, "path", None)
+        if path and not getattr(record, "foveal_named", False):
+            record.msg, record.args, record.foveal_named = f"{path}: {record.getMessage()}", (), True
+        return True
+
+
+_reading = threading.local()
+logging.getLogger("tifffile").addFilter(_NameTheFile())
+
+
+@contextlib.contextmanager
+def reading(path: str) -> Iterator[None]:
+    """Within the block, tifffile's log messages on this thread name ``path``."""
+    _reading.path = path
+    try:
+        yield
+    finally:
+        _reading.path = None
+
+
 def _probe_tiff(path: str, size: int) -> ImageInfo:
     import tifffile
 
     try:
-        with tifffile.TiffFile(path) as tif:
+        with reading(path), tifffile.TiffFile(path) as tif:
             page = tif.pages.first
+            if page.compression != 1:
+                tifffile.TIFF.DECOMPRESSORS[page.compression]  # KeyError when no installed codec reads it
             frames = len(tif.pages)
             shape, dtype = page.shape, page.dtype
             samples = page.samplesperpixel
             ends = [o + c for o, c in zip(page.dataoffsets, page.databytecounts, strict=False) if c]
+    except KeyError:
+        raise ImageDecodeError(path, f"compressed TIFF ({page.compression.name}) that no installed codec reads; "
+                               "save it uncompressed or reinstall Foveal with imagecodecs") from None
     except Exception as exc:  # tifffile raises many exception types for corrupt files
         raise ImageDecodeError(path, f"corrupt TIFF file: {exc}") from None
     if ends and max(ends) > size:
@@ -233,7 +290,7 @@ def _probe_dicom(path: str, size: int) -> ImageInfo:
     from pydicom.errors import InvalidDicomError
 
     try:
-        ds = pydicom.dcmread(path, defer_size=1024)
+        ds = pydicom.dcmread(path, defer_size=1024, force=True)  # force: DICOM without preamble (sniffed)
         pixel = ds.get_item("PixelData") if "PixelData" in ds else None
         rows, cols = int(ds.Rows), int(ds.Columns)
         bits = int(ds.get("BitsStored", ds.get("BitsAllocated", 8)))
@@ -249,5 +306,50 @@ def _probe_dicom(path: str, size: int) -> ImageInfo:
     length = getattr(pixel, "length", 0)
     if tell is not None and length not in (None, 0xFFFFFFFF) and tell + length > size:
         raise ImageDecodeError(path, "truncated DICOM file: the pixel data runs past the end of the file")
+    _check_dicom_decoder(path, ds)
     mode = "gray" if photometric.startswith("MONOCHROME") else "RGB"
     return ImageInfo("DICOM", cols, rows, mode, bits, "int" if signed else "uint", frames)
+
+
+def _check_dicom_decoder(path: str, ds) -> None:
+    """Refuse, at scan time, pixel data that cannot be decoded, so that scan and decoding agree.
+
+    Uncompressed pixel data must be as long as its rows, columns, samples and bits say. Compressed pixel data
+    needs an installed decoder, and its first frame is decoded here: only decoding proves a compressed stream
+    is sound (a 12-bit JPEG with misplaced markers parses fine).
+    """
+    from pydicom.pixels import get_decoder, pixel_array
+    from pydicom.uid import UID
+
+    meta = getattr(ds, "file_meta", None)
+    syntax = UID(str(meta.get("TransferSyntaxUID", "") if meta is not None else "") or "1.2.840.10008.1.2")
+    if not syntax.is_compressed:
+        item = ds.get_item("PixelData")
+        length = getattr(item, "length", None)
+        if length is None and isinstance(getattr(item, "value", None), bytes | bytearray):
+            length = len(item.value)
+        samples = int(ds.get("SamplesPerPixel", 1) or 1)
+        if str(ds.get("PhotometricInterpretation", "")) == "YBR_FULL_422":
+            samples = 2  # chroma subsampled: two values per pixel on average
+        frame = (int(ds.Rows) * int(ds.Columns) * samples * int(ds.get("BitsAllocated", 8) or 8) + 7) // 8
+        needed = frame * int(ds.get("NumberOfFrames", 1) or 1)
+        if isinstance(length, int) and length != 0xFFFFFFFF and length < needed:
+            raise ImageDecodeError(path, f"truncated or corrupt DICOM: {length} bytes of pixel data where its "
+                                   f"size says {needed}; copy it again from the source")
+        return
+    try:
+        available = get_decoder(syntax).is_available
+    except (NotImplementedError, ValueError, KeyError):
+        available = False
+    if not available:
+        raise ImageDecodeError(path, f"compressed DICOM ({syntax.name}) that no installed decoder reads; "
+                               "convert it to uncompressed DICOM (e.g. `gdcmconv --raw`) or reinstall Foveal "
+                               "with its DICOM decoders (pylibjpeg)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pixel_array(ds, index=0)
+    except Exception as exc:  # each decoder plug-in raises its own types
+        detail = " ".join(str(exc).split())[:200]
+        raise ImageDecodeError(path, f"corrupt compressed DICOM ({syntax.name}): its first frame cannot be "
+                               f"decoded ({detail}); export it again from the source") from None

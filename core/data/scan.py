@@ -16,6 +16,7 @@ from pathlib import Path
 
 from core.data.formats import ImageInfo, is_system_file, probe
 from core.errors import DatasetError, ImageDecodeError
+from core.paths import protect
 
 SPLIT_NAMES = {"train": "train", "val": "val", "validation": "val", "valid": "val", "test": "test"}
 #: A class that has this many times more images than another triggers the imbalance warning.
@@ -188,10 +189,12 @@ def scan_dataset(path: str | os.PathLike[str], *, on_progress: ProgressFn | None
         raise DatasetError(f"{root} does not exist. Choose the folder that holds one sub-folder per class.")
     if not root.is_dir():
         raise DatasetError(f"{root} is a file, not a folder. Choose the folder that holds one sub-folder per class.")
+    protect(root)  # from now on nothing in this process writes inside it (core.io refuses)
     walker = _Walker(root)
     layout, class_dirs = walker.find_class_dirs()
     candidates: list[tuple[str, str, str | None, int, float]] = []  # path, label, split, size, mtime
-    for label, split, directory in class_dirs:
+    # Real class folders before linked ones: a link to another class folder is the one skipped, whatever its name.
+    for label, split, directory in sorted(class_dirs, key=lambda c: os.path.islink(c[2])):
         candidates.extend((p, label, split, size, mtime) for p, size, mtime in walker.files_under(directory))
     records, skipped = _probe_all(root, candidates, on_progress, workers)
     skipped.extend(walker.skipped)
@@ -253,6 +256,23 @@ class _Walker:
                 self.skipped.append(SkippedFile(self.rel(entry.path), f"cannot be read: {exc.strerror}"))
         return dirs, files
 
+    def _follow(self, entry: os.DirEntry, class_real: str) -> bool:
+        """Whether a link inside a class folder stays in that class folder and leads somewhere new."""
+        if not entry.is_symlink():
+            return True
+        real = os.path.realpath(entry.path)
+        if not (real == class_real or real.startswith(class_real + os.sep)):
+            where = self.rel(real) if self._inside(real) else real
+            self.skipped.append(SkippedFile(self.rel(entry.path), f"link to '{where}', outside its class folder: "
+                                            "not followed (an image's class is the folder it really lives in)"))
+            return False
+        if os.path.isdir(real) and (real in self._seen_dirs or class_real.startswith(real + os.sep)
+                                    or real == class_real):
+            self.skipped.append(SkippedFile(self.rel(entry.path), "folder link loop (it leads back to a folder "
+                                            "already read): not followed"))
+            return False
+        return True
+
     def find_class_dirs(self) -> tuple[str, list[tuple[str, str | None, str]]]:
         dirs, files = self.entries(str(self.root))
         self._report_loose(files, "the dataset folder")
@@ -277,15 +297,25 @@ class _Walker:
                                             "move it into the folder of its class"))
 
     def files_under(self, directory: str):
-        """Yield ``(path, size, mtime)`` for every file under a class folder, nested folders included."""
+        """Yield ``(path, size, mtime)`` for every file under a class folder, nested folders included.
+
+        An image's class is the class folder it really lives in: a link that leads out of this class folder
+        (into another class, say) is skipped with a reason, and so is a link back to a folder already listed
+        (a loop, or a second way to the same images)."""
+        class_real = os.path.realpath(directory)
+        if class_real in self._seen_dirs:
+            self.skipped.append(SkippedFile(self.rel(directory), "class folder is a link to a folder already "
+                                            "read: not followed (each image must belong to one class)"))
+            return
         stack = [directory]
         while stack:
             current = stack.pop()
-            real = os.path.realpath(current)
-            if real in self._seen_dirs:
+            if os.path.realpath(current) in self._seen_dirs:  # reached twice within this class: once is enough
                 continue
-            self._seen_dirs.add(real)
+            self._seen_dirs.add(os.path.realpath(current))
             dirs, files = self.entries(current)
+            dirs = [d for d in dirs if self._follow(d, class_real)]
+            files = [f for f in files if self._follow(f, class_real)]
             stack.extend(d.path for d in reversed(dirs))
             for f in files:
                 try:

@@ -19,9 +19,9 @@ import numpy as np
 from core.errors import DatasetError
 from core.evaluation.metrics import LOW_CONFIDENCE, compute_metrics
 from core.evaluation.predict import ImageFile, predict_files
+from core.io import make_dirs, open_atomic, write_json
 from core.models.saved import Classifier, load_classifier
 from core.training.cancel import CancelToken
-from core.training.runfolder import write_json_atomic
 
 
 @dataclass(frozen=True)
@@ -135,18 +135,15 @@ def evaluate(model: str | os.PathLike[str] | Classifier, folder: str | None = No
 
 def write_evaluation(evaluation: Evaluation, out_dir: str | os.PathLike[str]) -> Path:
     """Write ``evaluation.json`` and ``predictions.csv`` into ``out_dir``; return the JSON's path."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out / "evaluation.json", evaluation.to_dict())
-    tmp = out / ".predictions.csv.tmp"
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+    out = make_dirs(out_dir)
+    write_json(out / "evaluation.json", evaluation.to_dict())
+    with open_atomic(out / "predictions.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["file", "true_class", "predicted_class", "confidence", "correct", "low_confidence",
                     *[f"p_{c}" for c in evaluation.classes]])
         for p in evaluation.predictions:
             w.writerow([p.file, p.true, p.predicted, f"{p.confidence:.6f}", int(p.correct), int(p.low_confidence),
                         *[f"{v:.6f}" for v in p.probs]])
-    tmp.replace(out / "predictions.csv")
     return out / "evaluation.json"
 
 

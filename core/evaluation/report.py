@@ -18,6 +18,7 @@ from core.evaluation import report_sections as rs
 from core.evaluation.document import Figure, Gallery, Report, Section, Table
 from core.evaluation.evaluate import Evaluation, evaluate, read_evaluation, write_evaluation
 from core.evaluation.review import read_marks
+from core.io import atomic_path, make_dirs, write_text
 from core.models.saved import load_classifier
 
 #: How many of the worst errors the report shows with their Grad-CAM.
@@ -189,13 +190,9 @@ def write_report(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str
                  evaluation: Evaluation | None = None) -> tuple[Path, Path]:
     """Write ``report.html`` and ``report.pdf`` (into the run folder unless ``out_dir``); return both paths."""
     report = build_report(run_dir, evaluation)
-    out = Path(out_dir or run_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_dirs(out_dir or run_dir)
     html_path, pdf_path = out / "report.html", out / "report.pdf"
-    tmp = out / ".report.html.tmp"
-    tmp.write_text(render_html(report), encoding="utf-8")
-    tmp.replace(html_path)
-    tmp_pdf = out / ".report.pdf.tmp"
-    render_pdf(report, tmp_pdf)
-    tmp_pdf.replace(pdf_path)
+    write_text(html_path, render_html(report))
+    with atomic_path(pdf_path) as tmp_pdf:
+        render_pdf(report, tmp_pdf)
     return html_path, pdf_path

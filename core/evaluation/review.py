@@ -8,7 +8,7 @@ import os
 import time
 from pathlib import Path
 
-from core.training.runfolder import write_json_atomic
+from core.io import open_atomic, write_json
 
 REVIEW_FILE = "review.json"
 
@@ -34,14 +34,14 @@ def set_mark(run_dir: str | os.PathLike[str], file: str, marked: bool, *, true: 
     else:
         marks.pop(file, None)
     rows = [marks[k] for k in sorted(marks)]
-    write_json_atomic(Path(run_dir) / REVIEW_FILE, {"format": "foveal-review", "version": 1, "mislabelled": rows})
+    write_json(Path(run_dir) / REVIEW_FILE, {"format": "foveal-review", "version": 1, "mislabelled": rows})
     return marks
 
 
 def export_marks_csv(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], dataset_root: str = "") -> int:
     """Write the marked files as CSV (file, full path, labelled as, model says, note); return how many."""
     marks = read_marks(run_dir)
-    with open(out, "w", newline="", encoding="utf-8") as fh:
+    with open_atomic(out, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["file", "path", "labelled_as", "model_predicts", "note", "marked"])
         for key in sorted(marks):

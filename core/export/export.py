@@ -7,7 +7,6 @@ on sample test images. An export that disagrees is kept aside as ``<folder>.fail
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -21,6 +20,7 @@ from core.errors import ConfigError, DatasetError
 from core.evaluation.predict import ImageFile, predict_files
 from core.export.examples import example_source
 from core.export.formats import FORMATS, MODEL_NAMES, TFLITE_TYPES, WRITERS, runner, size_of
+from core.io import check_target, make_dirs, move, os_errors, remove_tree, write_json, write_text
 from core.models.saved import Classifier, load_classifier
 from core.training.config import is_inside
 
@@ -74,14 +74,14 @@ def export_model(model: str | os.PathLike[str] | Classifier, fmt: str, out: str 
     clf = model if isinstance(model, Classifier) else load_classifier(model)
     folder = _output_folder(clf, fmt, precision, out)
     samples = _check_files(clf, check_images, n_check)
-    work = folder.with_name(folder.name + ".writing")
+    work = check_target(folder.with_name(folder.name + ".writing"))
     shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    say(f"Writing the {fmt} model")
-    model_path = work / MODEL_NAMES[fmt]
-    WRITERS[fmt](clf, model_path, tflite_type=tflite_type, representative=lambda: _representative(clf))
-    (work / "labels.txt").write_text("\n".join(clf.classes) + "\n", encoding="utf-8")
-    (work / "predict_example.py").write_text(example_source(fmt), encoding="utf-8")
+    make_dirs(work)
+    try:
+        model_path = _write_files(clf, fmt, work, tflite_type, say)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)  # half an export is no export
+        raise
     say(f"Checking the export with its own runtime on {len(samples)} test images")
     tol = TOLERANCE[precision]
     diff, agreement, real_flips = _compare(clf, fmt, model_path, samples, tol or 0.0)
@@ -89,11 +89,22 @@ def export_model(model: str | os.PathLike[str] | Classifier, fmt: str, out: str 
     final = folder if passed else folder.with_name(folder.name + ".failed")
     result = ExportResult(fmt, precision, str(final), str(final / MODEL_NAMES[fmt]), passed, diff, agreement,
                           len(samples), tol is None, size_of(model_path), time.monotonic() - t0)
-    (work / "export_check.json").write_text(json.dumps({**asdict(result), "tolerance": tol,
-                                                        "images": [f.rel for f in samples]}, indent=2))
-    shutil.rmtree(final, ignore_errors=True)
-    work.replace(final)
+    write_json(work / "export_check.json", {**asdict(result), "tolerance": tol, "images": [f.rel for f in samples]})
+    if check_target(final).exists():
+        remove_tree(final)
+    move(work, final)
     return result
+
+
+def _write_files(clf: Classifier, fmt: str, work: Path, tflite_type: str, say) -> Path:
+    """The model, labels.txt and predict_example.py, written into ``work``; returns the model's path."""
+    say(f"Writing the {fmt} model")
+    model_path = work / MODEL_NAMES[fmt]
+    with os_errors(work):
+        WRITERS[fmt](clf, model_path, tflite_type=tflite_type, representative=lambda: _representative(clf))
+    write_text(work / "labels.txt", "\n".join(clf.classes) + "\n")
+    write_text(work / "predict_example.py", example_source(fmt))
+    return model_path
 
 
 def _output_folder(clf: Classifier, fmt: str, precision: str, out) -> Path:

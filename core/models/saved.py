@@ -6,12 +6,12 @@ a message, unless the caller explicitly allows it. Foveal's own models never nee
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import ModelFileError
+from core.runs import read_run
 
 
 @dataclass
@@ -28,37 +28,77 @@ class Classifier:
     compiled: object = field(default=None, repr=False, compare=False)
 
 
+#: Limits on a .keras archive, checked before Keras inflates anything (the idea of Pillow's bomb guard): a
+#: Foveal model of the largest backbone is ~600 MB of weights, and its config.json well under 10 MB.
+MAX_MEMBER_BYTES = 4 * 1024**3
+MAX_CONFIG_BYTES = 64 * 1024**2
+MAX_COMPRESSION_RATIO = 200
+
+
 def resolve_model_path(path: str | os.PathLike[str]) -> tuple[Path, Path | None]:
     """``(model file, run folder or None)`` for a run folder or a model file; raises ModelFileError."""
     p = Path(path).expanduser()
     if p.is_dir():
         model = p / "model.keras"
         if not model.is_file():
+            if (p / "run_config.json").is_file() or (p / "run.json").is_file():
+                read_run(p)  # says what is wrong with the run (unfinished, damaged…)
             raise ModelFileError(f"{p} has no model.keras. Choose a Foveal run folder that finished training, "
                                  "or the .keras file itself.")
         return model, p
-    if not p.is_file():
+    if not p.exists():
         raise ModelFileError(f"{p} does not exist. Choose a Foveal run folder or a .keras model file.")
+    if not p.is_file():
+        raise ModelFileError(f"{p} is not a file. Choose a Foveal run folder or a .keras model file.")
     if p.suffix.lower() != ".keras":
         raise ModelFileError(f"{p} is not a .keras model file. Choose a Foveal run folder or its model.keras "
                              "(other formats are what Foveal exports, not what it reads).")
     return p, p.parent if (p.parent / "run.json").is_file() else None
 
 
+def check_archive(path: Path) -> None:
+    """Refuse a ``.keras`` file that is not a zip archive of a Keras model, or that would inflate to far more
+    than any model (a zip bomb), before anything is decompressed."""
+    import zipfile
+
+    invalid = (f"{path} is not a valid Foveal/Keras model file ({{}}). Choose the model.keras of a Foveal run "
+               "folder, or copy the file again if it was cut short.")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise ModelFileError(invalid.format(f"not a readable zip archive: {exc}")) from None
+    names = {m.filename for m in members}
+    if "config.json" not in names:
+        raise ModelFileError(invalid.format("it holds no config.json"))
+    for m in members:
+        ratio = m.file_size / max(m.compress_size, 1)
+        limit = MAX_CONFIG_BYTES if m.filename.endswith(".json") else MAX_MEMBER_BYTES
+        if m.file_size > limit or (ratio > MAX_COMPRESSION_RATIO and m.file_size > 1024**2):
+            raise ModelFileError(invalid.format(
+                f"refused: '{m.filename}' would inflate from {m.compress_size:,} to {m.file_size:,} bytes, "
+                "far more than a model holds (a damaged file or a zip bomb)"))
+
+
 def load_classifier(path: str | os.PathLike[str], *, allow_unsafe: bool = False) -> Classifier:
     """Load a Foveal classifier from a run folder or a ``.keras`` file.
 
     Class names come from the run's ``run.json`` or a ``labels.txt`` next to the model (one per line, in output
-    order); without either they are ``class 0``, ``class 1``…
+    order); a model with neither, or whose names do not match its outputs, is refused: made-up names would be
+    shown as if they were real.
 
     Raises
     ------
     ModelFileError
         When the file is missing, not a Keras model, or holds code and ``allow_unsafe`` is false.
+    RunFolderError
+        When the run folder beside it is unfinished or damaged.
     """
     import keras
 
     model_path, run_dir = resolve_model_path(path)
+    run = read_run(run_dir) if run_dir else None
+    check_archive(model_path)
     try:
         model = keras.saving.load_model(model_path, safe_mode=not allow_unsafe, compile=False)
     except ValueError as exc:
@@ -66,33 +106,38 @@ def load_classifier(path: str | os.PathLike[str], *, allow_unsafe: bool = False)
             raise ModelFileError(
                 f"{model_path} contains arbitrary Python code (a Lambda layer), which could do anything on this "
                 "computer. Foveal refused to run it. Only if you trust where the file came from, allow it "
-                "(--allow-unsafe-model, or 'Allow code in model files' in the window).") from None
-        raise ModelFileError(f"{model_path} cannot be loaded as a Keras model: {exc}") from None
+                "(--allow-unsafe-model on the command line).") from None
+        raise ModelFileError(f"{model_path} is not a valid Foveal/Keras model file: {exc}") from None
     except Exception as exc:  # zip, h5 and deserialisation errors come in many types
-        raise ModelFileError(f"{model_path} cannot be loaded as a Keras model ({type(exc).__name__}: {exc}). "
-                             "Choose a model.keras saved by Foveal or Keras 3.") from None
-    run = _read_json(run_dir / "run.json") if run_dir else None
-    n_out = int(model.output_shape[-1])
+        raise ModelFileError(f"{model_path} is not a valid Foveal/Keras model file ({type(exc).__name__}: "
+                             f"{exc}). Choose a model.keras saved by Foveal or Keras 3.") from None
+    try:
+        n_out = int(model.output_shape[-1])
+    except (AttributeError, TypeError, ValueError, IndexError):
+        raise ModelFileError(f"{model_path} is not a classifier: it has no single output of class "
+                             "probabilities.") from None
     classes = _class_names(model_path, run, n_out)
     return Classifier(model, classes, _image_size(model, run), str(model_path), str(run_dir) if run_dir else None,
                       run)
 
 
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
 def _class_names(model_path: Path, run: dict | None, n_out: int) -> tuple[str, ...]:
-    names: list[str] | None = None
-    if run and isinstance(run.get("classes"), list):
-        names = [str(c) for c in run["classes"]]
-    elif (model_path.parent / "labels.txt").is_file():
-        names = [ln.strip() for ln in (model_path.parent / "labels.txt").read_text("utf-8").splitlines() if ln.strip()]
-    if names is None or len(names) != n_out:
-        return tuple(f"class {i}" for i in range(n_out))
+    labels = model_path.parent / "labels.txt"
+    if run is not None:
+        names, source = [str(c) for c in run["classes"]], model_path.parent / "run.json"
+    elif labels.is_file():
+        try:
+            text = labels.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ModelFileError(f"{labels} cannot be read ({exc}). Write one class name per line.") from None
+        names, source = [ln.strip() for ln in text.splitlines() if ln.strip()], labels
+    else:
+        raise ModelFileError(f"{model_path} has no class names: neither a run.json nor a labels.txt lies beside "
+                             "it. Open the run folder it was saved in, or write a labels.txt beside it with one "
+                             "class name per line, in the model's output order.")
+    if len(names) != n_out:
+        raise ModelFileError(f"{source} names {len(names)} classes but the model {model_path.name} has {n_out} "
+                             "outputs: they do not belong together. Use the run folder the model was saved in.")
     return tuple(names)
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
 
 from core.errors import ConfigError
 from core.models.build import FineTune
 from core.models.registry import DEFAULT_BACKBONE, get_backbone
+from core.paths import is_inside
+
+__all__ = ["TrainConfig", "is_inside"]
 
 
 @dataclass
@@ -120,8 +122,3 @@ def _check(ok: bool, message: str) -> None:
     if not ok:
         raise ConfigError(message)
 
-
-def is_inside(child: str | os.PathLike[str], parent: str | os.PathLike[str]) -> bool:
-    """True when ``child`` is ``parent`` or lies under it (links resolved): Foveal never writes there."""
-    c, p = Path(os.path.realpath(child)), Path(os.path.realpath(parent))
-    return c == p or p in c.parents

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.io import make_dirs
 from core.training.cancel import CancelToken
 from core.training.config import TrainConfig
 from core.training.runfolder import default_run_dir, write_json_atomic
@@ -37,7 +38,7 @@ def cross_validate(config: TrainConfig, k: int, *, on_event: Callable | None = N
     folds = group_kfold(summary.images, summary.classes, k, config.seed, groups, config.val_fraction)
     base = Path(config.out_dir) if config.out_dir else default_run_dir(config).with_name(
         default_run_dir(config).name + f"-cv{k}")
-    (base / "splits").mkdir(parents=True, exist_ok=True)
+    make_dirs(base / "splits")
     rows = []
     for i, split in enumerate(folds, 1):
         if on_fold is not None:

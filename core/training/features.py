@@ -18,6 +18,7 @@ import numpy as np
 from core.data.decode import decode_image
 from core.data.scan import ImageRecord
 from core.errors import ImageDecodeError
+from core.io import check_target, make_dirs, os_errors
 from core.training.cancel import Cancelled, CancelToken
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,21 @@ def allocate(shape: tuple[int, ...], dtype, spill_dir: Path | None, name: str) -
     nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
     if spill_dir is None or nbytes <= SPILL_BYTES:
         return np.zeros(shape, dtype)
-    spill_dir.mkdir(parents=True, exist_ok=True)
-    return np.lib.format.open_memmap(spill_dir / f"{name}.npy", mode="w+", dtype=dtype, shape=shape)
+    make_dirs(spill_dir)
+    target = check_target(spill_dir / f"{name}.npy")
+    with os_errors(target, needed_bytes=nbytes):
+        _reserve(target, nbytes)
+        return np.lib.format.open_memmap(target, mode="w+", dtype=dtype, shape=shape)
+
+
+def _reserve(path: Path, nbytes: int) -> None:
+    """Claim the disk space first: a memory-mapped file on a full disk fails on first touch (SIGBUS), not here."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        if hasattr(os, "posix_fallocate"):
+            os.posix_fallocate(fd, 0, nbytes + 4096)
+    finally:
+        os.close(fd)
 
 
 def iter_decoded(records: Sequence[ImageRecord], size: int, batch_size: int,

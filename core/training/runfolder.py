@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-import json
-import os
 import platform
 import sys
-import tempfile
-import time
 from pathlib import Path
 
+from core import paths
+from core.io import make_dirs, write_json
+from core.runs import RUNNING_FILE, discard_partial_run, mark_running, read_run
+
+__all__ = ["RUNNING_FILE", "default_run_dir", "discard_partial_run", "library_versions", "mark_running",
+           "prepare_run_dir", "read_run", "write_json_atomic"]
+from core.paths import protect
 from core.training.config import TrainConfig
 
 
 def default_run_dir(config: TrainConfig) -> Path:
-    """``./foveal-runs/YYYYmmdd-HHMMSS-<backbone>`` in the current folder."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path.cwd() / "foveal-runs" / f"{stamp}-{config.backbone}"
+    """``./foveal-runs/YYYYmmdd-HHMMSS-<backbone>``; under the user data folder when the current folder is
+    inside the dataset (see :func:`core.paths.default_run_dir`)."""
+    protect(config.data_dir)
+    return paths.default_run_dir(config.backbone)
 
 
 def prepare_run_dir(config: TrainConfig) -> Path:
@@ -26,7 +30,7 @@ def prepare_run_dir(config: TrainConfig) -> Path:
     while path.exists() and any(path.iterdir()):
         k += 1
         path = base.with_name(f"{base.name}-{k}")
-    path.mkdir(parents=True, exist_ok=True)
+    make_dirs(path)
     return path
 
 
@@ -45,20 +49,7 @@ def library_versions() -> dict[str, str]:
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
-    """Write JSON to a temporary file in the same folder, then rename it into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, ensure_ascii=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a run folder is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write JSON through the write chokepoint (:func:`core.io.write_json`)."""
+    write_json(path, data)
 
 
-def read_run(run_dir: str | os.PathLike[str]) -> dict:
-    """Load a run folder's ``run.json``."""
-    return json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import math
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from core.data.scan import scan_dataset
+from core.io import atomic_path, check_target, make_dirs, temp_dir
 from core.models.build import (
     FineTune,
     apply_fine_tune,
@@ -44,7 +44,14 @@ from core.training.events import (
 from core.training.features import allocate, decode_all, extract_features
 from core.training.feed import array_dataset, class_weights, multi_worker_fixes
 from core.training.forward import augmenter, float32_copy, forward_fn, split_at
-from core.training.runfolder import library_versions, prepare_run_dir, write_json_atomic
+from core.training.runfolder import (
+    RUNNING_FILE,
+    discard_partial_run,
+    library_versions,
+    mark_running,
+    prepare_run_dir,
+    write_json_atomic,
+)
 from core.training.split import SPLITS
 from core.training.splitting import prepare_split
 
@@ -121,10 +128,15 @@ class _Run:
             return self._finish(self.clock() - start)
 
     def cleanup(self) -> None:
-        """A worker that is not the chief leaves nothing behind, even when the run failed."""
+        """A worker that is not the chief leaves nothing behind, even when the run failed; a chief's failed run
+        keeps only what says what it was (run_config.json), without caches or checkpoints."""
         plan, run_dir = getattr(self, "plan", None), getattr(self, "run_dir", None)
         if plan is not None and not plan.is_chief and run_dir is not None:
             shutil.rmtree(run_dir, ignore_errors=True)
+        elif run_dir is not None and (run_dir / "run.json").is_file():
+            (run_dir / RUNNING_FILE).unlink(missing_ok=True)
+        elif run_dir is not None:
+            discard_partial_run(run_dir, own=True)
 
     def _stopped(self) -> bool:
         return self.tracker.cancelled or self.cancel.cancelled
@@ -144,12 +156,14 @@ class _Run:
     def _make_run_dir(self) -> None:
         c = self.config
         # Only the chief writes the run folder; other workers of a multi-worker job keep theirs in a temp folder.
-        self.run_dir = prepare_run_dir(c) if self.plan.is_chief else Path(tempfile.mkdtemp(prefix="foveal-worker-"))
+        self.run_dir = prepare_run_dir(c) if self.plan.is_chief else temp_dir("foveal-worker-")
         if self.plan.is_chief:  # the settings, to train again elsewhere: `foveal train --config run_config.json`
+            mark_running(self.run_dir)
             write_json_atomic(self.run_dir / "run_config.json", c.to_dict())
         self.cache_dir = self.run_dir / ".cache"
-        self.cache_dir.mkdir(exist_ok=True)
-        self.checkpoint = self.run_dir / "checkpoint.weights.h5"  # best weights so far, until model.keras exists
+        make_dirs(self.cache_dir)
+        # The best weights so far, until model.keras exists.
+        self.checkpoint = check_target(self.run_dir / "checkpoint.weights.h5")
 
     def _build(self) -> None:
         import keras
@@ -337,7 +351,12 @@ class _Run:
             self.timings.update(evaluate=t1 - t0, save=self.clock() - t1)
         shutil.rmtree(self.cache_dir, ignore_errors=True)
         if self.plan.is_chief:
-            self._write_run_json(outcome, model_path, acc, loss, seconds)
+            try:  # run.json is written last: it marks the folder complete, so it never names a missing model
+                self._write_run_json(outcome, model_path, acc, loss, seconds)
+            except BaseException:
+                if model_path:
+                    Path(model_path).unlink(missing_ok=True)
+                raise
         self.emit(TrainingFinished(outcome, t.best_epoch, str(self.run_dir), model_path, acc, loss, seconds,
                                    {"epochs": list(t.history)}))
         run_dir = str(self.run_dir) if self.plan.is_chief else ""
@@ -365,9 +384,8 @@ class _Run:
             model = assemble_classifier(self.backbone, self.head, self.spec, self.size)
         self.backbone.trainable = False
         path = self.run_dir / "model.keras"
-        tmp = self.run_dir / ".model.saving.keras"
-        model.save(tmp)
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            model.save(tmp)
         self.checkpoint.unlink(missing_ok=True)
         return path
 

@@ -249,11 +249,19 @@ def test_top_blocks_train_the_same_on_cached_boundary_activations(mobilenet_v2_w
             model = keras.Model(inp, head.layers[-1](head.layers[1](out)))
         else:
             model, x = assemble_classifier(backbone, head, spec, size, fixed_size=True), images
+        before = [w.copy() for w in backbone.get_weights()[-6:]] + head.get_weights()
         model.compile(keras.optimizers.SGD(0.01), "sparse_categorical_crossentropy")
         model.fit(x, labels, batch_size=4, epochs=2, shuffle=False, verbose=0)
-        trained.append([w.copy() for w in backbone.get_weights()[-6:]] + head.get_weights())
-    for a, b in zip(*trained, strict=True):
-        np.testing.assert_allclose(a, b, atol=1e-4)
+        after = [w.copy() for w in backbone.get_weights()[-6:]] + head.get_weights()
+        trained.append([a - b for a, b in zip(after, before, strict=True)])
+    # The claim is about what training does to the weights: compare the updates, not the weights. oneDNN sums in
+    # an order that depends on what ran before in the process, so the two paths differ by float32 rounding: about
+    # 1e-7 relative per operation, a few 1e-4 of an update after 4 steps through 17 blocks. 1% of the update's norm
+    # is far above that and far below a wrong update (a layer that does not learn misses by 100%).
+    for i, (full, cached) in enumerate(zip(*trained, strict=True)):
+        scale = np.linalg.norm(full)
+        assert scale > 0, f"weight tensor {i} did not change in full fine-tuning"
+        assert np.linalg.norm(full - cached) <= 1e-2 * scale, f"weight tensor {i} updated differently"
 
 
 def test_fine_tune_last_blocks_caches_the_frozen_part(tiny_dataset, tmp_path, mobilenet_v2_weights):
