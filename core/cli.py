@@ -6,12 +6,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 from collections.abc import Sequence
 
 from core.errors import FovealError
+from core.native_log import filtered_native_stderr
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
@@ -35,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="foveal",
         description="Train image classifiers by transfer learning. Run with no command to open the window.",
     )
+    parser.add_argument("--verbose", action="store_true",
+                        help="also show TensorFlow's own start-up messages (hidden by default)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     scan = sub.add_parser("scan", help="check a dataset folder: classes, counts, formats and problem files")
     scan.add_argument("folder", help="folder with one sub-folder per class (or train/val/test folders)")
@@ -61,8 +65,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    if args.verbose:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+    # Only on the real terminal: under a test's captured stderr there is nothing to filter.
+    quiet = not args.verbose and sys.stderr is sys.__stderr__
     try:
-        return args.func(args)
+        with filtered_native_stderr() if quiet else contextlib.nullcontext():
+            return args.func(args)
     except FovealError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

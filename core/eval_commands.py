@@ -48,6 +48,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from core.models.saved import load_classifier
     from core.training.progress import TerminalProgress
 
+    if args.folder:
+        from core.paths import protect
+
+        protect(args.folder)
+    if args.out:
+        from core.io import check_target
+
+        check_target(args.out)
     clf = load_classifier(args.model, allow_unsafe=args.allow_unsafe_model)
     bar = TerminalProgress()
     ev = evaluate(clf, args.folder, batch_size=args.batch_size, on_progress=bar.count)
@@ -64,6 +72,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from core.evaluation.report import write_report
+    from core.runs import read_run
+
+    read_run(args.run)  # the run folder is checked (and its dataset protected) before any work
+    if args.out:
+        from core.io import check_target
+
+        check_target(args.out)
 
     html_path, pdf_path = write_report(args.run, args.out)
     print(f"Report: {html_path}\n        {pdf_path}")
@@ -77,6 +92,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from core.training.progress import TerminalProgress
 
     files = files_under(args.paths)
+    if args.csv and args.csv != "-":
+        from core.io import check_target
+
+        check_target(args.csv)  # before the work, not after it
     if not files:
         print("error: no files found in " + ", ".join(args.paths), file=sys.stderr)
         return 2

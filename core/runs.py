@@ -20,7 +20,9 @@ from core.paths import protect
 MAX_RUN_JSON_BYTES = 512 * 1024 * 1024
 #: Written when training starts, removed when it ends: a folder without run.json but with a live owner is busy.
 RUNNING_FILE = ".running"
-_PARTIAL = (".cache", "checkpoint.weights.h5", RUNNING_FILE)
+#: What an unfinished run leaves that is of no use without its run.json (a model.keras saved just before the
+#: run was killed has no record of its classes, split or settings).
+_PARTIAL = (".cache", "checkpoint.weights.h5", "model.keras", RUNNING_FILE)
 
 
 def mark_running(run_dir: Path) -> None:

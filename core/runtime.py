@@ -25,6 +25,11 @@ def prepare_environment(environ: dict | None = None) -> bool:
     Returns True when the setting will take effect (TensorFlow not yet loaded and nothing overridden).
     """
     env = os.environ if environ is None else environ
+    # Foveal makes no network connection of its own: onnxruntime's telemetry (a device id and an event queue
+    # under ~/.cache, uploaded later) is off. Both names: the first is read by onnxruntime 1.2x, the second by
+    # later releases; either must be set before onnxruntime is imported.
+    env.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    env.setdefault("ORT_TELEMETRY_DISABLED", "1")
     if env.get(_ENV, "").lower() in ("system", "off"):
         return False
     if "TF_CPU_ALLOCATOR_USE_BFC" in env:  # the user's own choice wins

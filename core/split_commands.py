@@ -69,6 +69,12 @@ def _cmd_split(args: argparse.Namespace) -> int:
     config = TrainConfig(args.folder, seed=args.seed, val_fraction=args.val, test_fraction=args.test,
                          group_by=args.group_by, group_pattern=args.group_pattern,
                          keep_duplicates_together=args.keep_duplicates_together)
+    if args.csv and args.csv != "-":
+        from core.io import check_target
+        from core.paths import protect
+
+        protect(args.folder)
+        check_target(args.csv)  # before the scan, not after it
     preview = split_preview(config)
     if args.json:
         print(json.dumps({"info": preview["info"], "groups": preview["groups"],

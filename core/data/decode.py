@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from core.data.formats import MAX_PIXELS, reading, sniff
+from core.data.formats import MAX_PIXELS, read_dicom, reading, sniff
 from core.errors import ImageDecodeError
 
 
@@ -57,7 +57,9 @@ def decode_image(
         if fmt is None:
             raise ImageDecodeError(path, "not an image Foveal can read (JPEG, PNG, BMP, GIF, WebP, TIFF, DICOM)")
         if fmt == "DICOM":
-            pixels = _load_dicom(path)
+            with warnings.catch_warnings():  # values pydicom reads anyway are not news
+                warnings.simplefilter("ignore")
+                pixels = _load_dicom(path)
         elif fmt == "TIFF":
             pixels = _load_tiff(path)
         else:
@@ -213,10 +215,12 @@ def _load_dicom(path: str) -> np.ndarray:
     import pydicom
     from pydicom.pixels import apply_modality_lut, pixel_array
 
-    ds = pydicom.dcmread(path, force=True)  # force: DICOM without preamble, as the scan accepts it
+    ds = read_dicom(path)  # DICOM without preamble too, as the scan accepts it
     _check_pixels(path, int(ds.Columns), int(ds.Rows))
     try:
-        arr = pixel_array(ds, index=0)  # the first frame only: the scan reports multi-frame files
+        with warnings.catch_warnings():  # excess padding and the like: decoded anyway
+            warnings.simplefilter("ignore")
+            arr = pixel_array(ds, index=0)  # the first frame only: the scan reports multi-frame files
     except (RuntimeError, NotImplementedError) as exc:
         syntax = ds.file_meta.get("TransferSyntaxUID", "unknown") if hasattr(ds, "file_meta") else "unknown"
         raise ImageDecodeError(path, f"compressed DICOM ({getattr(syntax, 'name', syntax)}) that no installed "

@@ -243,6 +243,10 @@ class _NameTheFile(logging.Filter):
 
 _reading = threading.local()
 logging.getLogger("tifffile").addFilter(_NameTheFile())
+# pydicom logs each decoder plug-in's failure with a traceback before raising, and warns of odd values it reads
+# anyway; Foveal's own message names the file and the reason, so neither reaches the user's terminal.
+logging.getLogger("pydicom").setLevel(logging.ERROR)
+logging.getLogger("pydicom.pixels.decoders.base").setLevel(logging.CRITICAL)
 
 
 @contextlib.contextmanager
@@ -285,12 +289,37 @@ def _probe_tiff(path: str, size: int) -> ImageInfo:
     return ImageInfo("TIFF", width, height, mode, dtype.itemsize * 8 if dtype.itemsize else 1, kind, frames)
 
 
-def _probe_dicom(path: str, size: int) -> ImageInfo:
+def read_dicom(path: str, **kwargs):
+    """``pydicom.dcmread`` that also reads DICOM without preamble or file meta, and gives such a data set the
+    transfer syntax it was found to be written in (decoders need it)."""
     import pydicom
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+    with warnings.catch_warnings():  # pydicom warns of odd values it reads anyway ("Invalid value for VR IS")
+        warnings.simplefilter("ignore")
+        ds = pydicom.dcmread(path, force=True, **kwargs)
+    meta = getattr(ds, "file_meta", None)
+    if meta is None or "TransferSyntaxUID" not in meta:
+        implicit, little = getattr(ds, "original_encoding", (True, True))
+        syntax = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian if little else ExplicitVRBigEndian
+        if meta is None:
+            ds.file_meta = meta = FileMetaDataset()
+        meta.TransferSyntaxUID = syntax
+    return ds
+
+
+def _probe_dicom(path: str, size: int) -> ImageInfo:
+    with warnings.catch_warnings():  # values pydicom reads anyway ("Invalid value for VR IS") are not news
+        warnings.simplefilter("ignore")
+        return _probe_dicom_quietly(path, size)
+
+
+def _probe_dicom_quietly(path: str, size: int) -> ImageInfo:
     from pydicom.errors import InvalidDicomError
 
     try:
-        ds = pydicom.dcmread(path, defer_size=1024, force=True)  # force: DICOM without preamble (sniffed)
+        ds = read_dicom(path, defer_size=1024)
         pixel = ds.get_item("PixelData") if "PixelData" in ds else None
         rows, cols = int(ds.Rows), int(ds.Columns)
         bits = int(ds.get("BitsStored", ds.get("BitsAllocated", 8)))

@@ -81,12 +81,13 @@ class DatasetSummary:
 
     @property
     def size_range(self) -> tuple[tuple[int, int], tuple[int, int]] | None:
-        """``((min_width, min_height), (max_width, max_height))`` over all usable images."""
+        """``((width, height) of the smallest image, (width, height) of the largest)``, by pixel count: real
+        images, never the widest width of one combined with the tallest height of another."""
         if not self.images:
             return None
-        widths = [r.info.width for r in self.images]
-        heights = [r.info.height for r in self.images]
-        return (min(widths), min(heights)), (max(widths), max(heights))
+        small = min(self.images, key=lambda r: (r.info.width * r.info.height, r.rel))
+        large = max(self.images, key=lambda r: (r.info.width * r.info.height, r.rel))
+        return (small.info.width, small.info.height), (large.info.width, large.info.height)
 
     @property
     def depths(self) -> dict[str, int]:
@@ -110,9 +111,16 @@ class DatasetSummary:
         usable = [name for name, n in self.counts.items() if n > 0]
         if len(usable) >= 2:
             return None
-        found = ", ".join(f"'{n}' ({c} images)" for n, c in self.counts.items()) or "no class folders"
-        return (f"{self.root} needs at least two class folders with images in them; found {found}. "
-                "Put each class's images in its own sub-folder, e.g. DATA/normal/*.png and DATA/tumour/*.png.")
+        folders = {**self.counts, **{name: 0 for name in self.empty_classes}}
+        if folders:
+            found = "class folders " + ", ".join(f"'{n}' ({c} usable images)" for n, c in sorted(folders.items()))
+        else:
+            found = "no class folders"
+        skipped = (f" {len(self.skipped)} file(s) were skipped; the scan lists each with its reason."
+                   if self.skipped else "")
+        return (f"{self.root} needs at least two class folders with usable images in them; found {found}."
+                f"{skipped} Put each class's images in its own sub-folder, e.g. DATA/normal/*.png and "
+                "DATA/tumour/*.png.")
 
     @property
     def warnings(self) -> list[str]:

@@ -87,12 +87,17 @@ def predict_files(classifier: Classifier, files: Sequence[ImageFile], *, batch_s
 
 
 def files_under(paths: Sequence[str | os.PathLike[str]]) -> list[ImageFile]:
-    """Files given by the user, folders expanded recursively (hidden and system files left out), sorted."""
+    """Files given by the user, folders expanded recursively (hidden and system files left out), sorted.
+
+    Every folder images are read from is protected from writes for the rest of the process (results go
+    elsewhere), as a dataset folder is."""
     from core.data.formats import is_system_file
+    from core.paths import protect
 
     out: list[ImageFile] = []
     for given in paths:
         p = os.fspath(given)
+        protect(p if os.path.isdir(p) else os.path.dirname(os.path.abspath(p)))
         if os.path.isdir(p):
             found = []
             for root, dirs, names in os.walk(p):

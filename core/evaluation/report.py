@@ -150,12 +150,15 @@ def render_pdf(report: Report, path: str | os.PathLike[str]) -> None:
     doc.build(story)
 
 
-def _pdf_image(png: bytes, width: float):
+def _pdf_image(png: bytes, width: float, height: float):
+    """The image fitted into a ``width × height`` box at its own aspect ratio, however tall or wide it is (an
+    image only scaled to the width can be taller than a page, which reportlab cannot lay out)."""
     from PIL import Image as PILImage
     from reportlab.platypus import Image
 
     w, h = PILImage.open(io.BytesIO(png)).size
-    return Image(io.BytesIO(png), width=width, height=width * h / w)
+    scale = min(width / max(w, 1), height / max(h, 1))
+    return Image(io.BytesIO(png), width=max(w * scale, 1.0), height=max(h * scale, 1.0))
 
 
 def _pdf_block(block, styles, page_width: float) -> list:
@@ -174,11 +177,11 @@ def _pdf_block(block, styles, page_width: float) -> list:
                     ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke), ("VALIGN", (0, 0), (-1, -1), "TOP")])
         return [t]
     if isinstance(block, Figure):
-        return [KeepTogether([_pdf_image(block.png, page_width * block.width),
+        return [KeepTogether([_pdf_image(block.png, page_width * block.width, page_width),
                               Paragraph(html.escape(block.caption), small)])]
     if isinstance(block, Gallery):
         cell = page_width / 3 - 6
-        cells = [[_pdf_image(png, cell - 4), Paragraph(html.escape(c), small)] for png, c in block.items]
+        cells = [[_pdf_image(png, cell - 4, cell - 4), Paragraph(html.escape(c), small)] for png, c in block.items]
         rows = [cells[i:i + 3] + [""] * (3 - len(cells[i:i + 3])) for i in range(0, len(cells), 3)]
         t = PdfTable(rows, colWidths=[cell] * 3, hAlign="LEFT")
         t.setStyle([("VALIGN", (0, 0), (-1, -1), "TOP")])

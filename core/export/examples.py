@@ -80,8 +80,14 @@ def predict(rgb):
     INTERPRETER.invoke()
     return INTERPRETER.get_tensor(OUTPUT)[0]
 '''),
-    "onnx": ("an ONNX model", "onnxruntime", '''import onnxruntime as ort
+    "onnx": ("an ONNX model", "onnxruntime", '''import os
 
+# onnxruntime otherwise writes a device id and a telemetry queue under ~/.cache (read before it is imported).
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("ORT_TELEMETRY_DISABLED", "1")
+import onnxruntime as ort  # noqa: E402
+
+ort.disable_telemetry_events()
 SESSION = ort.InferenceSession(str(HERE / "model.onnx"), providers=["CPUExecutionProvider"])
 INPUT = SESSION.get_inputs()[0].name
 

@@ -148,8 +148,9 @@ def _tflite_runner(path: Path):
 
 
 def _onnx_runner(path: Path):
-    import onnxruntime as ort
+    import onnxruntime as ort  # its telemetry is off: core.runtime set ORT_DISABLE_TELEMETRY before this import
 
+    ort.disable_telemetry_events()
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     return lambda image: session.run(None, {name: image[None]})[0][0]

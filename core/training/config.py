@@ -59,6 +59,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid setting and the values it accepts."""
+        self._check_types()
         spec = get_backbone(self.backbone)
         self.backbone = spec.name
         FineTune.parse(self.fine_tune)
@@ -95,6 +96,17 @@ class TrainConfig:
             raise ConfigError(f"The run folder {self.out_dir} is inside the dataset folder {self.data_dir}; Foveal "
                               "never writes there. Choose a run folder outside the dataset.")
 
+    def _check_types(self) -> None:
+        """Each setting is of its declared type (a config file can hold anything: ``"epochs": "many"``)."""
+        for f in fields(self):
+            value, kinds = getattr(self, f.name), str(f.type).replace(" ", "").split("|")
+            if value is None and "None" in kinds:
+                continue
+            ok = any(_TYPES[k](value) for k in kinds if k in _TYPES)
+            if not ok:
+                want = " or ".join(_WORDS[k] for k in kinds if k in _WORDS)
+                raise ConfigError(f"Setting '{f.name}' must be {want}. Received: {f.name}={value!r}")
+
     @property
     def depth(self) -> FineTune:
         return FineTune.parse(self.fine_tune)
@@ -116,6 +128,16 @@ class TrainConfig:
         if unknown:
             raise ConfigError(f"Unknown setting(s) {', '.join(unknown)}. Known settings: {', '.join(sorted(names))}")
         return cls(**data)
+
+
+_TYPES = {
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "bool": lambda v: isinstance(v, bool),
+    "str": lambda v: isinstance(v, str),
+}
+_WORDS = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "text",
+          "None": "empty (null)"}
 
 
 def _check(ok: bool, message: str) -> None:

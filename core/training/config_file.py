@@ -29,6 +29,8 @@ def load_config_file(path: str | Path, *, data_dir: str | None = None, out_dir: 
                           "or a project.json written by Foveal.") from None
     if not isinstance(data, dict):
         raise ConfigError(f"The config file {path} must hold a JSON object of settings.")
+    if not isinstance(data.get("config", {}), dict) or not isinstance(data.get("settings", {}), dict):
+        raise ConfigError(f"The config file {path} is damaged: its settings are not a JSON object.")
     if data.get("format") == "foveal-run":
         data = dict(data.get("config", {}))
     elif "dataset" in data and "settings" in data:  # a project
@@ -42,7 +44,12 @@ def load_config_file(path: str | Path, *, data_dir: str | None = None, out_dir: 
     if "data_dir" not in data:
         raise ConfigError(f"The config file {path} names no dataset folder: give it as `foveal train FOLDER "
                           "--config FILE`.")
-    return TrainConfig.from_dict(data)
+    config = TrainConfig.from_dict(data)
+    try:
+        config._check_types()
+    except ConfigError as exc:
+        raise ConfigError(f"In the config file {path}: {exc}") from None
+    return config
 
 
 def _from_project(path: Path, project: dict) -> dict:

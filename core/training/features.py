@@ -10,7 +10,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,8 @@ class Decoded:
     images: np.ndarray  # (B, S, S, 3) uint8
     indices: list[int]  # positions in the requested record list
     failed: list[tuple[str, str]]  # (relative path, reason)
+    #: Images that decoded to one flat value (blank, constant or all-NaN): used as they are, but worth a look.
+    blank: list[str] = field(default_factory=list)
 
 
 def allocate(shape: tuple[int, ...], dtype, spill_dir: Path | None, name: str) -> np.ndarray:
@@ -88,7 +90,8 @@ def iter_decoded(records: Sequence[ImageRecord], size: int, batch_size: int,
             ok = [(i, img) for i, img, err in results if err is None]
             failed = [err for _, _, err in results if err is not None]
             images = np.stack([img for _, img in ok]) if ok else np.zeros((0, size, size, 3), np.float32)
-            yield Decoded(images, [i for i, _ in ok], failed)
+            blank = [records[i].rel for i, img in ok if img.min() == img.max()]
+            yield Decoded(images, [i for i, _ in ok], failed, blank)
 
 
 @dataclass
@@ -99,6 +102,7 @@ class FeatureSet:
     labels: np.ndarray
     records: list[ImageRecord]
     failed: list[tuple[str, str]]
+    blank: list[str] = field(default_factory=list)
 
 
 ProgressFn = Callable[[int, int], None]
@@ -128,11 +132,13 @@ def extract_features(
     labels = np.zeros(rows, np.int64)
     kept: list[int] = []
     failed: list[tuple[str, str]] = []
+    blank: list[str] = []
     done = 0
     for batch in iter_decoded(records, size, batch_size):
         if cancel is not None and cancel.cancelled:
             raise Cancelled
         failed += batch.failed
+        blank += batch.blank
         n = len(batch.indices)
         if n:
             passes = [forward] + [augmented_forward] * copies
@@ -149,23 +155,27 @@ def extract_features(
     if len(kept) < len(records):  # compact away rows of images that failed to decode
         keep_rows = np.concatenate([c * len(records) + np.arange(len(kept)) for c in range(1 + copies)])
         out, labels = out[keep_rows], labels[keep_rows]
-    return FeatureSet(out, labels, [records[i] for i in kept], failed)
+    return FeatureSet(out, labels, [records[i] for i in kept], failed, blank)
 
 
 def decode_all(records: Sequence[ImageRecord], class_index: dict[str, int], *, size: int, batch_size: int,
                on_progress: ProgressFn | None = None, cancel: CancelToken | None = None,
                spill_dir: Path | None = None, name: str = "images"):
-    """Decode a split once into a uint8 array (memory-mapped when large), for fine-tuning and evaluation."""
+    """Decode a split once into a uint8 array (memory-mapped when large), for fine-tuning and evaluation.
+
+    Returns ``(images, labels, records kept, failed, blank)``."""
     images = allocate((len(records), size, size, 3), np.uint8, spill_dir, name)
     kept: list[int] = []
     failed: list[tuple[str, str]] = []
+    blank: list[str] = []
     for batch in iter_decoded(records, size, batch_size):
         if cancel is not None and cancel.cancelled:
             raise Cancelled
         images[len(kept):len(kept) + len(batch.indices)] = batch.images
         kept += batch.indices
         failed += batch.failed
+        blank += batch.blank
         if on_progress is not None:
             on_progress(len(kept) + len(failed), len(records))
     labels = np.array([class_index[records[i].label] for i in kept], np.int64)
-    return images[: len(kept)], labels, [records[i] for i in kept], failed
+    return images[: len(kept)], labels, [records[i] for i in kept], failed, blank

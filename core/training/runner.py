@@ -98,6 +98,7 @@ class _Run:
         self.config, self.emit, self.cancel, self.clock = config, emit, cancel, clock
         self.timings: dict[str, float] = {}
         self.failed: list[tuple[str, str]] = []
+        self.blank: list[str] = []
 
     # ---- the run ---------------------------------------------------------------------------------------
     def execute(self) -> TrainResult:
@@ -200,6 +201,11 @@ class _Run:
             self.features = self._extract_streaming(total)
         else:
             self.features = self._extract_cached(total)
+        if self.blank:
+            listed = ", ".join(self.blank[:5]) + (f" and {len(self.blank) - 5} more" if len(self.blank) > 5 else "")
+            self.emit(PhaseChanged("extracting", f"Warning: {len(self.blank)} image(s) are blank, every pixel the "
+                                   f"same value (empty, constant or not-a-number data): {listed}. They are used as "
+                                   "they are; check them, or move them out of the dataset."))
         self.timings["extract_features"] = self.clock() - t0
         t0 = self.clock()
         self.emit(PhaseChanged("head", f"Training the new head ({c.epochs} epochs){self._scaling()}", first_epoch=1))
@@ -223,6 +229,7 @@ class _Run:
                 on_progress=lambda d, _t, o=offset, s=split: self.emit(FeaturesExtracting(o + d, total, s)),
                 cancel=self.cancel, spill_dir=self.cache_dir, name=f"features_{split}")
             self.failed += fs.failed
+            self.blank += fs.blank
             out[split] = (fs.features, fs.labels)
             offset += len(records)
         return out
@@ -234,10 +241,11 @@ class _Run:
         self.images, out, offset = {}, {}, 0
         for split in SPLITS:
             records = self.split.of(split)
-            images, labels, _kept, failed = decode_all(
+            images, labels, _kept, failed, blank = decode_all(
                 records, self.class_index, size=self.size, batch_size=max(c.batch_size, 16),
                 cancel=self.cancel, spill_dir=self.cache_dir, name=f"images_{split}")
             self.failed += failed
+            self.blank += blank
             self.images[split] = (images, labels)
             feats = self._map_images(forward, images, (self.spec.feature_dim,), split, offset, total, "features")
             out[split] = (feats, labels)
@@ -398,6 +406,7 @@ class _Run:
             "classes": list(self.classes), "dataset": {"root": self.summary.root, "layout": self.summary.layout},
             "split": self.split.to_dict(), "split_info": self.split_info,
             "skipped_during_training": [{"file": f, "reason": r} for f, r in self.failed],
+            "blank_images": list(self.blank),
             "versions": library_versions(), "history": t.history, "best_epoch": t.best_epoch,
             "test": {"accuracy": acc, "loss": loss, "n": len(self.split.test)},
             "model": Path(model_path).name if model_path else None,

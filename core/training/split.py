@@ -104,9 +104,15 @@ def _group_folds(records, classes, groups: dict[str, str], n_splits: int, seed: 
     g = [groups[r.rel] for r in records]
     n_groups = len(set(g))
     if n_groups < n_splits:
-        raise DatasetError(f"Only {n_groups} group(s) of images; {what} needs at least {n_splits}. Use larger "
-                           "validation/test fractions or fewer folds, or check the grouping (each patient or specimen "
-                           "is a group).")
+        found = sorted({x.split(":", 1)[-1] for x in g})  # group ids carry their kind: "name:P01"
+        named = ", ".join(f"'{x}'" for x in found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+        example = records[0].rel.rsplit("/", 1)[-1] if records else "P01_slice3.png"
+        raise DatasetError(
+            f"Only {n_groups} group(s) of images ({named}); {what} needs at least {n_splits}. The grouping decides "
+            f"which images belong to one patient or specimen: by file name the group is the text before the first "
+            f"'_' (for '{example}' that is '{example.split('_')[0]}'), or the first group of a pattern such as "
+            "--group-pattern '^(P\\d+)' (in the window: Keep together → pattern). Check the grouping, or use "
+            "fewer folds or larger validation/test fractions.")
     index = {c: i for i, c in enumerate(classes)}
     y = [index[r.label] for r in records]
     if max(np.bincount(y)) < n_splits:

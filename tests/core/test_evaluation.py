@@ -103,10 +103,25 @@ def test_model_with_code_is_refused_unless_allowed(tmp_path):
         keras.layers.GlobalAveragePooling2D()(inp)))
     path = tmp_path / "lambda.keras"
     keras.Model(inp, out).save(path)
-    with pytest.raises(ModelFileError, match="Lambda"):
+    (tmp_path / "labels.txt").write_text("cat\ndog\n", encoding="utf-8")
+    with pytest.raises(ModelFileError, match="Lambda") as err:
         load_classifier(path)
+    assert "window" not in str(err.value)  # the window has no such option: the message names the CLI's
     clf = load_classifier(path, allow_unsafe=True)
-    assert clf.classes == ("class 0", "class 1") and clf.image_size == 8
+    assert clf.classes == ("cat", "dog") and clf.image_size == 8
+
+
+def test_model_without_class_names_is_refused_not_given_placeholders(tmp_path):
+    import keras
+
+    inp = keras.Input((8, 8, 3))
+    path = tmp_path / "bare.keras"
+    keras.Model(inp, keras.layers.Dense(3, activation="softmax")(keras.layers.GlobalAveragePooling2D()(inp))).save(path)
+    with pytest.raises(ModelFileError, match="no class names.*labels.txt"):
+        load_classifier(path)
+    (tmp_path / "labels.txt").write_text("a\nb\n", encoding="utf-8")
+    with pytest.raises(ModelFileError, match="names 2 classes but the model bare.keras has 3 outputs"):
+        load_classifier(path)
 
 
 def test_mislabelled_marks_are_kept_and_exported(tmp_path):

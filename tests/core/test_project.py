@@ -8,7 +8,7 @@ import os
 import pytest
 
 from core.data.scan import scan_dataset
-from core.errors import ConfigError
+from core.errors import ConfigError, WriteError
 from core.project import (
     SCHEMA_VERSION,
     create_project,
@@ -53,7 +53,7 @@ def test_a_crash_mid_save_leaves_the_previous_project_intact(data, tmp_path, mon
 
     monkeypatch.setattr(os, "fsync", power_cut)
     project.settings = {"epochs": 99, "big": "x" * 100_000}
-    with pytest.raises(OSError, match="power lost"):
+    with pytest.raises(WriteError, match="power lost"):  # a message, not a traceback
         save_project(project)
     assert (tmp_path / "proj" / "project.json").read_bytes() == before
     assert sorted(p.name for p in (tmp_path / "proj").iterdir()) == ["project.json", "runs"]  # no stray temp file

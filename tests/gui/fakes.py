@@ -89,7 +89,10 @@ def fake_evaluate(run_dir, *, folder, fail=None):
                                 tuple(float(v) for v in p), bool(p[k] < 0.6)))
     metrics = compute_metrics(y, np.array(probs), classes)
     Path(run_dir).mkdir(parents=True, exist_ok=True)
-    (Path(run_dir) / "run.json").write_text(json.dumps({"dataset": {"root": str(folder)}}))
+    split = {"train": [], "val": [], "test": [{"file": pr.file, "label": pr.true} for pr in preds]}
+    (Path(run_dir) / "run.json").write_text(json.dumps({
+        "format": "foveal-run", "classes": list(classes), "dataset": {"root": str(folder)}, "split": split,
+        "image_size": 32, "model": None}))
     return Evaluation("test split", classes, metrics, preds, [], f"{run_dir}/model.keras", str(run_dir), 0.1)
 
 
