@@ -137,7 +137,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--epochs", type=int, default=10, help="epochs training the head (default 10)")
     t.add_argument("--fine-tune-epochs", type=int, default=None, help="epochs fine-tuning (default: --epochs)")
     t.add_argument("--weights", default="imagenet", help="imagenet (default), none, or a weights file path")
-    t.add_argument("--out", default=None, help="run folder (default ./foveal-runs/DATE-BACKBONE)")
+    t.add_argument("--out", default=None, help="run folder (default ./foveal-runs/DATE-BACKBONE; in the user data "
+                   "folder when the current folder is inside the dataset)")
     t.add_argument("--seed", type=int, default=1234, help="fixes the split and the initialisation")
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--learning-rate", type=float, default=1e-3, help="head learning rate; fine-tuning uses 1/10")

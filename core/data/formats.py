@@ -208,6 +208,7 @@ def _probe_pillow(path: str, fh, fmt: str, head: bytes) -> ImageInfo:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(fh, formats=[fmt]) as im:
                 width, height = im.size
+                frames = int(getattr(im, "n_frames", 1) or 1) if fmt in ("GIF", "WEBP", "PNG") else 1
                 mode, bits, kind = _PIL_MODES.get(im.mode, (im.mode, 8, "uint"))
                 if fmt == "PNG":
                     mode, bits = _png_depth(head, mode, bits)
@@ -219,7 +220,7 @@ def _probe_pillow(path: str, fh, fmt: str, head: bytes) -> ImageInfo:
         raise ImageDecodeError(path, "refused: the header claims an enormous image (decompression bomb)") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error) as exc:
         raise ImageDecodeError(path, f"corrupt {fmt} file: {exc}") from None
-    return ImageInfo(fmt, width, height, mode, bits, kind)
+    return ImageInfo(fmt, width, height, mode, bits, kind, frames)
 
 
 def _png_depth(head: bytes, mode: str, bits: int) -> tuple[str, int]:

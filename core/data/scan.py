@@ -134,6 +134,10 @@ class DatasetSummary:
                        f"({counts[big]} vs {counts[small]}); Foveal weights classes by their counts when training.")
         for name in self.empty_classes:
             out.append(f"Class folder '{name}' has no usable images; it is left out.")
+        multi = [r.rel for r in self.images if r.info.frames > 1]
+        if multi:
+            listed = ", ".join(multi[:5]) + (f" and {len(multi) - 5} more" if len(multi) > 5 else "")
+            out.append(f"{len(multi)} file(s) hold several frames or pages; only the first of each is used: {listed}.")
         for group in self.cross_class_duplicates:
             out.append(f"The same file is in more than one class: {', '.join(group)}; check its label.")
         if self.layout == "pre-split":

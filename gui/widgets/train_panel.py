@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 
 from PySide6.QtCore import QTimer, QUrl, Signal, Slot
@@ -165,10 +166,14 @@ class TrainPanel(QWidget):
 
     def _show_TrainingStarted(self, e: TrainingStarted) -> None:
         self.epochs, self.run_dir, self.fine_tune = e.epochs, e.run_dir, e.fine_tune
+        self.data_warnings: list[str] = []
         self.total_steps = e.epochs * e.steps_per_epoch
         self.device_label.setText(f"Device: {e.device}")
 
     def _show_PhaseChanged(self, e: PhaseChanged) -> None:
+        if e.description.startswith("Warning:"):  # about the data (blank images): kept for the end of the run
+            self.data_warnings = [*getattr(self, "data_warnings", []), e.description]
+            return
         self.current_phase, self.phase_text = e.phase, e.description
         if e.phase == "fine-tune":
             self.plot.mark_phase(e.first_epoch - 1, "fine-tuning starts")
@@ -218,7 +223,8 @@ class TrainPanel(QWidget):
             self.result_label.setText("—")
             detail = "no test accuracy (no epoch finished or no test images)"
         saved = f"Model saved to {e.model_path}" if e.model_path else "No model was saved."
-        self.saved_label.setText(f"{words} after {format_eta(e.seconds)}: {detail}.<br>{saved}")
+        warned = "".join(f"<br>{html.escape(w)}" for w in getattr(self, "data_warnings", []))
+        self.saved_label.setText(f"{words} after {format_eta(e.seconds)}: {detail}.<br>{saved}{warned}")
         self.open_button.setVisible(True)
         self.phase_label.setText(f"{words}.")
 

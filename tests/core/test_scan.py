@@ -87,6 +87,8 @@ def test_messy_folder_summary(messy):
     assert depths["PNG gray 16-bit"] == 1 and depths["PNG RGB 16-bit"] == 1 and depths["TIFF gray 32-bit float"] == 1
     assert depths["DICOM gray 12-bit"] == 2
     assert next(r for r in s.images if r.rel.endswith("pages.tiff")).info.frames == 2
+    assert any("2 file(s) hold several frames or pages; only the first of each is used: normal/anim.gif, "
+               "normal/pages.tiff" in w for w in s.warnings)
     assert s.cross_class_duplicates == (("normal/bitmap.bmp", "tumour cells/copy of bitmap.bmp"),)
     assert s.size_range == ((5, 5), (60, 40))  # real images: the smallest and the largest by pixel count
     assert any("no usable images" in w for w in s.warnings)

@@ -85,7 +85,9 @@ def _train(tmp_path: Path, out: Path, kill_when, fine_tune: bool) -> tuple[list[
         return events, proc.stderr.read().decode("utf-8", "replace")
 
 
-@pytest.mark.parametrize("moment", ["extracting", "head epoch 2", "fine-tune epoch 1", "saving", "random"])
+@pytest.mark.parametrize("moment", ["extracting", "head epoch 2", "saving", "random",
+                                    # Fine-tuning's first step traces for half a minute on a 2-core CPU.
+                                    pytest.param("fine-tune epoch 1", marks=pytest.mark.slow)])
 def test_training_killed_at_any_moment_leaves_a_folder_that_loads_or_says_why(tmp_path, moment):
     from core.errors import RunFolderError
     from core.models.saved import load_classifier

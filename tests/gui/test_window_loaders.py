@@ -1,0 +1,67 @@
+"""The window's loaders meet the same hostile inputs as the command line: a model file or run folder that
+cannot be used shows an inline message naming it, never a traceback dialog (the real core functions run)."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pytest
+
+from gui.widgets.predict_panel import PredictPanel
+from gui.workers import evaluation_jobs
+
+
+def _hostile(tmp_path) -> dict[str, str]:
+    out = {}
+    (tmp_path / "empty.keras").write_bytes(b"")
+    out["empty model file"] = tmp_path / "empty.keras"
+    (tmp_path / "text.keras").write_text("hello")
+    out["model file that is text"] = tmp_path / "text.keras"
+    with zipfile.ZipFile(tmp_path / "bomb.keras", "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("config.json", b" " * (80 << 20))
+    out["zip bomb"] = tmp_path / "bomb.keras"
+    for p in list(out.values()):
+        (p.parent / "labels.txt").write_text("a\nb\n")
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    (unfinished / "run_config.json").write_text("{}")
+    out["unfinished run folder"] = unfinished
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "model.keras").write_bytes(b"PK")
+    (damaged / "run.json").write_text(json.dumps({"format": "foveal-run", "classes": 5}))
+    out["run.json with a class count"] = damaged
+    return {k: str(v) for k, v in out.items()}
+
+
+@pytest.mark.parametrize("case", ["empty model file", "model file that is text", "zip bomb",
+                                  "unfinished run folder", "run.json with a class count"])
+def test_predict_view_names_an_unusable_model_inline(qtbot, tmp_path, case):
+    path = _hostile(tmp_path)[case]
+    panel = PredictPanel(evaluation_jobs.describe_model, evaluation_jobs.predict_paths,
+                         evaluation_jobs.explain, evaluation_jobs.export)
+    qtbot.addWidget(panel)
+    unexpected = []
+    panel.sig_unexpected.connect(lambda message, details: unexpected.append(message))
+    panel.set_model(path)
+    qtbot.waitUntil(lambda: path in panel.hint.text(), timeout=60_000)
+    panel.wait()
+    assert unexpected == [] and panel.model is None
+    assert "Traceback" not in panel.hint.text()
+
+
+def test_blank_image_warning_stays_on_screen_after_the_run(qtbot):
+    from core.training.events import PhaseChanged, TrainingFinished, TrainingStarted
+    from gui.widgets.train_panel import TrainPanel
+
+    panel = TrainPanel()
+    qtbot.addWidget(panel)
+    panel.show_event(TrainingStarted("/tmp/run", "MobileNetV2", "frozen", ("a", "b"), 8, 2, 2, 1, 1, ("head",),
+                                     "none"))
+    panel.show_event(PhaseChanged("extracting", "Extracting features: one pass of MobileNetV2 over 12 images"))
+    panel.show_event(PhaseChanged("extracting", "Warning: 1 image(s) are blank, every pixel the same value: a/x.png"))
+    assert "Extracting features" in panel.phase_label.text()  # the warning does not replace the phase
+    panel.show_event(PhaseChanged("head", "Training the new head", first_epoch=1))
+    panel.show_event(TrainingFinished("completed", 1, "/tmp/run", "/tmp/run/model.keras", 0.5, 0.7, 3.0))
+    assert "Warning: 1 image(s) are blank" in panel.saved_label.text() and "a/x.png" in panel.saved_label.text()
