@@ -65,3 +65,21 @@ def test_blank_image_warning_stays_on_screen_after_the_run(qtbot):
     panel.show_event(PhaseChanged("head", "Training the new head", first_epoch=1))
     panel.show_event(TrainingFinished("completed", 1, "/tmp/run", "/tmp/run/model.keras", 0.5, 0.7, 3.0))
     assert "Warning: 1 image(s) are blank" in panel.saved_label.text() and "a/x.png" in panel.saved_label.text()
+
+
+def test_window_loads_a_hostile_lab_folder_lists_each_problem_and_changes_nothing(qtbot, make_window, tmp_path):
+    from tests.gui.conftest import load
+    from tests.reliability.hostile import hostile_dataset, snapshot
+
+    root, cases = hostile_dataset(tmp_path / "lab")
+    before = snapshot(root)
+    window = make_window()
+    load(qtbot, window, root)
+    listed = "\n".join(window.dataset_panel.problems.item(i).text()
+                       for i in range(window.dataset_panel.problems.count()))
+    for case in cases:
+        if case.skipped:
+            assert case.rel in listed, f"{case.name} is not listed among the problems"
+    assert window.summary.counts == {"benign": 14, "malignant": 13}
+    window.dataset_panel.thumbs.wait()
+    assert snapshot(root) == before
