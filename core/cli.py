@@ -37,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="foveal",
         description="Train image classifiers by transfer learning. Run with no command to open the window.",
     )
+    parser.add_argument("--version", action="store_true", help="print Foveal's version and its libraries'")
+    parser.add_argument("--licenses", action="store_true",
+                        help="list the components Foveal ships with and their licenses")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check that the window, TensorFlow, training, saving and export work here")
     parser.add_argument("--verbose", action="store_true",
                         help="also show TensorFlow's own start-up messages (hidden by default)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -62,11 +67,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return import_module("gui.app").main()
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.version or args.licenses:
+        from core import about
+
+        print(about.version_text() if args.version else "")
+        if args.licenses:
+            print(about.licenses_text())
+        return 0
+    if args.self_test:
+        from importlib import import_module
+
+        args.func = lambda _args: import_module("gui.self_test").main()
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
     if args.verbose:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+    else:  # TensorFlow's Python-side deprecation notes ("Please consider providing the trackable_obj…")
+        import logging
+
+        logging.getLogger("absl").setLevel(logging.ERROR)
     # Only on the real terminal: under a test's captured stderr there is nothing to filter.
     quiet = not args.verbose and sys.stderr is sys.__stderr__
     try:

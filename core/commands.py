@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 from core.errors import WeightsError
+from core.resources import samples_dir
 
-SAMPLES = Path(__file__).resolve().parent.parent / "resources" / "samples"
+SAMPLES = samples_dir()
 
 
 def _run_training(config, json_events: bool) -> int:

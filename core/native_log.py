@@ -23,7 +23,8 @@ CHATTER = re.compile(
     rb"|E\d{4} [\d:.]+\s+\d+ (cuda_\w+|gpu_\w+|cuda_platform)\.cc:\d+\] "
     rb"|.*oneDNN custom operations are on"
     rb"|.*This TensorFlow binary is optimized to use available CPU instructions"
-    rb"|To enable the following instructions: .* in other operations, rebuild TensorFlow)")
+    rb"|To enable the following instructions: .* in other operations, rebuild TensorFlow"
+    rb"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU)")
 
 
 @contextlib.contextmanager

@@ -34,9 +34,17 @@ def install_error_hooks() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Open the Foveal window and run the event loop until it closes."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from core.about import start_log_file
+
+    log_file = start_log_file()  # Help → Open log folder shows it
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName("Foveal")
     app.setOrganizationName("Foveal")
+    app.setDesktopFileName("foveal")  # the desktop entry the bundle installs: its icon in docks and task bars
+    from gui.resources import app_icon
+
+    app.setWindowIcon(app_icon())
+    log.info("Foveal started; log file %s", log_file)
     install_error_hooks()
     # The garbage collector runs on whichever thread allocates; if it frees a Qt object on a training thread,
     # Qt and Python can deadlock. pyqtgraph's helper turns automatic collection off and collects on a GUI timer.

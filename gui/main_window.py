@@ -12,7 +12,9 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QTabWidget
 
 from core.training.config import TrainConfig
+from gui.help_menu import HelpMenu
 from gui.project_ui import ProjectUi
+from gui.resources import app_icon
 from gui.widgets.dataset_panel import DatasetPanel
 from gui.widgets.evaluate_panel import EvaluatePanel
 from gui.widgets.model_panel import ModelPanel
@@ -69,6 +71,7 @@ class MainWindow(QMainWindow):
         self.train_worker: TrainWorker | None = None
         self.summary = None
         self.setWindowTitle("Foveal")
+        self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.dataset_panel, self.model_panel, self.train_panel = DatasetPanel(), ModelPanel(), TrainPanel()
         self.evaluate_panel = EvaluatePanel(explain_fn or evaluation_jobs.explain,
@@ -92,6 +95,7 @@ class MainWindow(QMainWindow):
         self.right_tabs.currentChanged.connect(self._on_right_tab_changed)
         self._make_actions()
         self.projects = ProjectUi(self)
+        self.help_menu = HelpMenu(self)
         self.dataset_panel.sig_folder_chosen.connect(self._on_folder_chosen)
         self.train_panel.sig_start_requested.connect(self._on_start_requested)
         self.train_panel.sig_stop_requested.connect(self._on_stop_requested)

@@ -1,13 +1,19 @@
-"""The one place that knows where Foveal's bundled resources live."""
+"""Bundled resources for the window: the sample dataset and the application icon (see :mod:`core.resources`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from PySide6.QtGui import QIcon
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
-SAMPLES = RESOURCES / "samples"
+from core.resources import icon_paths, resource_path, samples_dir
+
+SAMPLES = samples_dir()
+
+__all__ = ["SAMPLES", "app_icon", "resource_path"]
 
 
-def resource_path(*parts: str) -> Path:
-    """Path of a bundled resource file, e.g. ``resource_path("icons", "foveal.svg")``."""
-    return RESOURCES.joinpath(*parts)
+def app_icon() -> QIcon:
+    """Foveal's icon with every drawn size, so each desktop picks a sharp one."""
+    icon = QIcon()
+    for path in icon_paths():
+        icon.addFile(str(path))
+    return icon

@@ -83,3 +83,19 @@ def test_window_loads_a_hostile_lab_folder_lists_each_problem_and_changes_nothin
     assert window.summary.counts == {"benign": 14, "malignant": 13}
     window.dataset_panel.thumbs.wait()
     assert snapshot(root) == before
+
+
+def test_window_has_its_icon_and_a_help_menu_with_about_and_the_log_folder(qtbot, make_window, monkeypatch,
+                                                                           tmp_path):
+    from gui.help_menu import AboutDialog
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    window = make_window()
+    assert not window.windowIcon().isNull() and window.windowIcon().availableSizes()
+    help_menu = window.help_menu
+    help_menu.log_action.trigger()
+    assert window.opened_urls[-1] == str(tmp_path / "state" / "foveal" / "log")
+    dialog = AboutDialog(window)
+    qtbot.addWidget(dialog)
+    assert "Foveal 0.1.0" in dialog.header.text() and "tensorflow" in dialog.header.text()
+    assert "PySide6" in dialog.notices.toPlainText() and "LGPL" in dialog.notices.toPlainText()

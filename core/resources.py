@@ -1,0 +1,30 @@
+"""The one place that knows where Foveal's bundled data lives, in a source tree, an installed wheel or a bundle.
+
+The data is the ``resources`` package's (sample images, icons, license notices), found through
+:mod:`importlib.resources`, so it is where the installed package is, whatever the current folder.
+"""
+
+from __future__ import annotations
+
+from importlib import resources as _importlib_resources
+from pathlib import Path
+
+
+def resource_root() -> Path:
+    """The folder of the installed ``resources`` package."""
+    return Path(str(_importlib_resources.files("resources")))
+
+
+def resource_path(*parts: str) -> Path:
+    """Path of a bundled file, e.g. ``resource_path("icons", "foveal.svg")``."""
+    return resource_root().joinpath(*parts)
+
+
+def samples_dir() -> Path:
+    """The bundled sample dataset (three classes of synthetic stained-cell micrographs)."""
+    return resource_path("samples")
+
+
+def icon_paths() -> list[Path]:
+    """The application icon at every size it is drawn at, smallest first."""
+    return sorted(resource_path("icons").glob("foveal-*.png"), key=lambda p: int(p.stem.split("-")[1]))
