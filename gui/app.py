@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import traceback
@@ -55,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
 
     window = MainWindow()
     window.show()
+    if os.environ.get("FOVEAL_QUIT_WHEN_SHOWN"):  # benchmarks/bench_bundle.py: time from start to a painted window
+        window.grab()
+        print("window shown", flush=True)
+        return 0
     window.projects.restore_last()  # reopen the project the user had open, as it was
     # Load TensorFlow once the window is up, so the first training does not wait for it.
     preloader = threading.Thread(target=_preload, name="foveal-preload", daemon=True)

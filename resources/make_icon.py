@@ -39,6 +39,7 @@ def main() -> None:
     (HERE / "foveal.svg").write_text(svg(), encoding="utf-8")
     for size in SIZES:
         png(size).save(HERE / f"foveal-{size}.png", optimize=True)
+    png(256).save(HERE / "foveal.ico", sizes=[(s, s) for s in SIZES if s <= 256])  # the Windows installer's
 
 
 if __name__ == "__main__":
