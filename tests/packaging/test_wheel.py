@@ -33,19 +33,30 @@ def test_the_wheel_holds_the_bundled_data(wheel):
     assert not [n for n in names if n.startswith("tests/")]
 
 
-def test_demo_runs_from_an_installed_wheel_in_another_folder(wheel, tmp_path):
-    target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-compile", "-q", "--target",
-                    str(target), str(wheel)], check=True, capture_output=True)
+def test_demo_runs_from_the_wheel_installed_in_a_fresh_venv_in_another_folder(wheel, tmp_path):
+    """The wheel goes into a new virtual environment with pip (console script included); its dependencies come
+    from this interpreter's site-packages through a .pth line, so the test needs no download. That line adds a
+    folder to the path without running its .pth files, so this checkout's editable install stays out."""
+    import sysconfig
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    python = venv / "bin" / "python"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               check=True, capture_output=True, text=True).stdout.strip())
+    (site / "zz_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "-q", str(wheel)], check=True,
+                   capture_output=True)
     elsewhere = tmp_path / "somewhere-else"
     elsewhere.mkdir()
-    env = dict(os.environ, PYTHONPATH=str(target), XDG_DATA_HOME=str(tmp_path / "xdg"), HOME=str(tmp_path))
-    where = subprocess.run([sys.executable, "-c", "import core, resources; print(core.__file__); "
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env.update(XDG_DATA_HOME=str(tmp_path / "xdg"), HOME=str(tmp_path))
+    where = subprocess.run([str(python), "-c", "import core, resources; print(core.__file__); "
                             "print(resources.__file__)"], cwd=elsewhere, env=env, capture_output=True, text=True,
                            check=True).stdout.split()
-    assert all(Path(p).is_relative_to(target) for p in where), where  # the wheel's copy, not the source tree
-    demo = subprocess.run([sys.executable, "-m", "core.cli", "demo", "--weights", "none", "--epochs", "1"],
+    assert all(Path(p).is_relative_to(site) for p in where), where  # the wheel's copy, not the source tree
+    demo = subprocess.run([str(venv / "bin" / "foveal"), "demo", "--weights", "none", "--epochs", "1"],
                           cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600)
     assert demo.returncode == 0, demo.stderr[-3000:]
-    assert "Test accuracy" in demo.stdout + demo.stderr and str(target) in demo.stdout
+    assert "Test accuracy" in demo.stdout + demo.stderr and str(site) in demo.stdout
     assert list(elsewhere.iterdir()) == []  # the demo's run went to the user data folder
