@@ -12,7 +12,14 @@ from pathlib import Path
 
 def resource_root() -> Path:
     """The folder of the installed ``resources`` package."""
-    return Path(str(_importlib_resources.files("resources")))
+    root = _importlib_resources.files("resources")
+    if isinstance(root, Path):
+        return root
+    # A frozen bundle's loader answers with a reader over several places (its archive and its data folder);
+    # the data lies beside the module's own file there, as in a wheel.
+    import resources
+
+    return Path(resources.__file__).resolve().parent
 
 
 def resource_path(*parts: str) -> Path:

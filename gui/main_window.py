@@ -366,4 +366,6 @@ class MainWindow(QMainWindow):
         self.projects.wait()
         self.projects.autosave()
         self._save_settings()
+        # Qt removes the tabs when it deletes the window, after Python has let go of its attributes.
+        self.right_tabs.currentChanged.disconnect(self._on_right_tab_changed)
         event.accept()

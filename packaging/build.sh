@@ -49,14 +49,16 @@ Version: $VERSION
 Architecture: amd64
 Maintainer: Foveal <foveal@localhost>
 Installed-Size: $(du -sk "$STAGE" | cut -f1)
-Depends: libc6 (>= 2.31), libxkbcommon0, libxkbcommon-x11-0, libegl1, libgl1, libfontconfig1, libdbus-1-3, libxcb-cursor0
+Depends: libc6 (>= 2.31), libxkbcommon0, libxkbcommon-x11-0, libegl1, libgl1, libfontconfig1, libdbus-1-3,
+ libxcb-cursor0, libxcb-icccm4, libxcb-keysyms1, libxcb-image0, libxcb-render-util0, libxcb-xkb1, libxcb-shape0,
+ libxcb-randr0, libxcb-xinerama0
 Section: science
 Priority: optional
 Description: Train image classifiers by transfer learning, without writing code
  Foveal turns a folder of images sorted into one sub-folder per class into a classifier that sorts new images
  the same way: a desktop window and a command line on one headless core (TensorFlow / Keras).
 CONTROL
-dpkg-deb --build --root-owner-group -Zxz "$STAGE" "$DIST/foveal_${VERSION}_amd64.deb" >/dev/null
+dpkg-deb --build --root-owner-group -Zgzip "$STAGE" "$DIST/foveal_${VERSION}_amd64.deb" >/dev/null
 
 echo "== done in $(( $(date +%s) - started )) s"
 du -sh "$DIST/foveal" "$DIST/foveal-$VERSION-linux-x86_64.tar.gz" "$DIST/foveal_${VERSION}_amd64.deb"
