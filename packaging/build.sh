@@ -19,7 +19,7 @@ git clone -q "$ROOT" "$BUILD/src"
 
 echo "== build environment (Foveal and PyInstaller, nothing else)"
 python3 -m venv "$BUILD/venv"
-"$BUILD/venv/bin/pip" install -q "$BUILD/src" "pyinstaller>=6.10" "pyinstaller-hooks-contrib>=2024.8"
+"$BUILD/venv/bin/pip" install -q "$BUILD/src[bundle]"
 
 echo "== PyInstaller one-folder bundle"
 (cd "$BUILD/src/packaging" && "$BUILD/venv/bin/pyinstaller" --noconfirm --clean --log-level WARN \
