@@ -12,27 +12,27 @@ import pytest
 from tests.reliability.conftest import run_cli
 
 
+def _mount_tmpfs(mount: Path, options: str) -> None:
+    """Mount a tmpfs there, or skip the test: only root can, and root writes anywhere else."""
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip(f"needs root to mount a tmpfs ({options}) as a small or read-only disk")
+
+
 @pytest.fixture
 def small_disk(tmp_path):
     """A 2 MB file system: room for run.json, not for a model."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
-                                           capture_output=True).returncode != 0:
-        pytest.skip("needs root to mount a small tmpfs as a full disk")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    _mount_tmpfs(tmp_path / "small", "size=2m")
+    yield tmp_path / "small"
+    subprocess.run(["umount", "-l", str(tmp_path / "small")], check=False)
 
 
 @pytest.fixture
 def read_only_folder(tmp_path):
-    mount = tmp_path / "ro"
-    mount.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mount)],
-                                           capture_output=True).returncode != 0:
-        pytest.skip("needs root to mount a read-only file system (root writes anywhere else)")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    _mount_tmpfs(tmp_path / "ro", "ro,size=1m")
+    yield tmp_path / "ro"
+    subprocess.run(["umount", "-l", str(tmp_path / "ro")], check=False)
 
 
 def test_training_onto_a_full_disk_says_so_and_leaves_no_model_without_record(small_disk, trained_run):
