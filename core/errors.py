@@ -8,6 +8,13 @@ traceback.
 from __future__ import annotations
 
 
+def listing(items, most: int = 5) -> str:
+    """``"a, b, c and 4 more"``: a few names in a message, however many there are."""
+    items = list(items)
+    shown = ", ".join(str(x) for x in items[:most])
+    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
 class FovealError(Exception):
     """Base class of every error caused by the user's data, settings or environment."""
 

@@ -60,6 +60,17 @@ def discard_partial_run(run_dir: str | os.PathLike[str], *, own: bool = False) -
     return removed
 
 
+def end_run_folder(run_dir: Path, *, chief: bool) -> None:
+    """When a run ends, however it ends: a worker that is not the chief leaves nothing behind; a complete run
+    drops its busy mark; an unfinished one keeps only run_config.json."""
+    if not chief:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    elif (run_dir / "run.json").is_file():
+        (run_dir / RUNNING_FILE).unlink(missing_ok=True)
+    else:
+        discard_partial_run(run_dir, own=True)
+
+
 def read_run(run_dir: str | os.PathLike[str]) -> dict:
     """A run folder's ``run.json``, checked once here for everything its readers rely on.
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.data.formats import ImageInfo, is_system_file, probe
-from core.errors import DatasetError, ImageDecodeError
+from core.errors import DatasetError, ImageDecodeError, listing
 from core.paths import protect
 
 SPLIT_NAMES = {"train": "train", "val": "val", "validation": "val", "valid": "val", "test": "test"}
@@ -136,8 +136,8 @@ class DatasetSummary:
             out.append(f"Class folder '{name}' has no usable images; it is left out.")
         multi = [r.rel for r in self.images if r.info.frames > 1]
         if multi:
-            listed = ", ".join(multi[:5]) + (f" and {len(multi) - 5} more" if len(multi) > 5 else "")
-            out.append(f"{len(multi)} file(s) hold several frames or pages; only the first of each is used: {listed}.")
+            out.append(f"{len(multi)} file(s) hold several frames or pages; only the first of each is used: "
+                       f"{listing(multi)}.")
         for group in self.cross_class_duplicates:
             out.append(f"The same file is in more than one class: {', '.join(group)}; check its label.")
         if self.layout == "pre-split":

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from core.data.scan import scan_dataset
+from core.errors import listing
 from core.io import atomic_path, check_target, make_dirs, temp_dir
 from core.models.build import (
     FineTune,
@@ -30,6 +31,7 @@ from core.models.build import (
     check_depth,
 )
 from core.models.registry import get_backbone
+from core.runs import end_run_folder, mark_running
 from core.training.cancel import Cancelled, CancelToken
 from core.training.config import TrainConfig
 from core.training.devices import precision, setup
@@ -44,14 +46,7 @@ from core.training.events import (
 from core.training.features import allocate, decode_all, extract_features
 from core.training.feed import array_dataset, class_weights, multi_worker_fixes
 from core.training.forward import augmenter, float32_copy, forward_fn, split_at
-from core.training.runfolder import (
-    RUNNING_FILE,
-    discard_partial_run,
-    library_versions,
-    mark_running,
-    prepare_run_dir,
-    write_json_atomic,
-)
+from core.training.runfolder import library_versions, prepare_run_dir, write_json_atomic
 from core.training.split import SPLITS
 from core.training.splitting import prepare_split
 
@@ -132,12 +127,8 @@ class _Run:
         """A worker that is not the chief leaves nothing behind, even when the run failed; a chief's failed run
         keeps only what says what it was (run_config.json), without caches or checkpoints."""
         plan, run_dir = getattr(self, "plan", None), getattr(self, "run_dir", None)
-        if plan is not None and not plan.is_chief and run_dir is not None:
-            shutil.rmtree(run_dir, ignore_errors=True)
-        elif run_dir is not None and (run_dir / "run.json").is_file():
-            (run_dir / RUNNING_FILE).unlink(missing_ok=True)
-        elif run_dir is not None:
-            discard_partial_run(run_dir, own=True)
+        if run_dir is not None:
+            end_run_folder(run_dir, chief=plan is None or plan.is_chief)
 
     def _stopped(self) -> bool:
         return self.tracker.cancelled or self.cancel.cancelled
@@ -202,10 +193,9 @@ class _Run:
         else:
             self.features = self._extract_cached(total)
         if self.blank:
-            listed = ", ".join(self.blank[:5]) + (f" and {len(self.blank) - 5} more" if len(self.blank) > 5 else "")
             self.emit(PhaseChanged("extracting", f"Warning: {len(self.blank)} image(s) are blank, every pixel the "
-                                   f"same value (empty, constant or not-a-number data): {listed}. They are used as "
-                                   "they are; check them, or move them out of the dataset."))
+                                   f"same value (empty, constant or not-a-number data): {listing(self.blank)}. They "
+                                   "are used as they are; check them, or move them out of the dataset."))
         self.timings["extract_features"] = self.clock() - t0
         t0 = self.clock()
         self.emit(PhaseChanged("head", f"Training the new head ({c.epochs} epochs){self._scaling()}", first_epoch=1))
@@ -358,13 +348,8 @@ class _Run:
             model_path = str(self._save_model())
             self.timings.update(evaluate=t1 - t0, save=self.clock() - t1)
         shutil.rmtree(self.cache_dir, ignore_errors=True)
-        if self.plan.is_chief:
-            try:  # run.json is written last: it marks the folder complete, so it never names a missing model
-                self._write_run_json(outcome, model_path, acc, loss, seconds)
-            except BaseException:
-                if model_path:
-                    Path(model_path).unlink(missing_ok=True)
-                raise
+        if self.plan.is_chief:  # run.json last: it marks the folder complete (without it, cleanup removes the model)
+            self._write_run_json(outcome, model_path, acc, loss, seconds)
         self.emit(TrainingFinished(outcome, t.best_epoch, str(self.run_dir), model_path, acc, loss, seconds,
                                    {"epochs": list(t.history)}))
         run_dir = str(self.run_dir) if self.plan.is_chief else ""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.data.scan import DatasetSummary, ImageRecord
-from core.errors import DatasetError
+from core.errors import DatasetError, listing
 
 SPLITS = ("train", "val", "test")
 
@@ -104,8 +104,7 @@ def _group_folds(records, classes, groups: dict[str, str], n_splits: int, seed: 
     g = [groups[r.rel] for r in records]
     n_groups = len(set(g))
     if n_groups < n_splits:
-        found = sorted({x.split(":", 1)[-1] for x in g})  # group ids carry their kind: "name:P01"
-        named = ", ".join(f"'{x}'" for x in found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+        named = listing(f"'{x}'" for x in sorted({x.split(":", 1)[-1] for x in g}))  # ids carry a kind: "name:P01"
         example = records[0].rel.rsplit("/", 1)[-1] if records else "P01_slice3.png"
         raise DatasetError(
             f"Only {n_groups} group(s) of images ({named}); {what} needs at least {n_splits}. The grouping decides "
