@@ -82,6 +82,13 @@ class DevicePlan:
         """The global batch and learning rate: ``batch_size`` images per replica, the rate scaled linearly."""
         return batch_size * self.replicas, learning_rate * self.replicas
 
+    def scaling_note(self, batch_size: int) -> str:
+        """How several replicas changed the batch and learning rate, for the status line ('' for one)."""
+        if self.replicas <= 1:
+            return ""
+        return (f"; {self.replicas} replicas: global batch {batch_size * self.replicas} ({batch_size} per "
+                f"replica), learning rate × {self.replicas}")
+
     def to_dict(self) -> dict:
         data = asdict(self)
         data["description"] = self.describe()

@@ -198,7 +198,8 @@ class _Run:
                                    "are used as they are; check them, or move them out of the dataset."))
         self.timings["extract_features"] = self.clock() - t0
         t0 = self.clock()
-        self.emit(PhaseChanged("head", f"Training the new head ({c.epochs} epochs){self._scaling()}", first_epoch=1))
+        self.emit(PhaseChanged("head", f"Training the new head ({c.epochs} epochs)"
+                               f"{self.plan.scaling_note(c.batch_size)}", first_epoch=1))
         train_x, train_y = self.features["train"]
         # No checkpoint file for the head: it retrains in seconds, and writing one each epoch costs as much.
         self._fit(self.head, train_x, train_y, self.features["val"], self.learning_rate, c.epochs, "head",
@@ -279,7 +280,8 @@ class _Run:
         self.trained_model, self.trained_inputs = model, inputs
         desc = self.depth.describe(self.n_blocks)
         self.emit(PhaseChanged("fine-tune", f"{desc[0].upper()}{desc[1:]} of {self.spec.name} "
-                               f"at learning rate {self.learning_rate * c.fine_tune_lr_factor:g}{self._scaling()}",
+                               f"at learning rate {self.learning_rate * c.fine_tune_lr_factor:g}"
+                               f"{self.plan.scaling_note(c.batch_size)}",
                                first_epoch=self.tracker.epochs_done + 1))
         train_x, train_y = inputs["train"]
         self._fit(model, train_x, train_y, inputs["val"], self.learning_rate * c.fine_tune_lr_factor,
@@ -324,13 +326,6 @@ class _Run:
         if self.plan.strategy == "multi-worker":
             multi_worker_fixes(model, train)
         model.fit(train, epochs=epochs, validation_data=val_data, shuffle=False, verbose=0, callbacks=[callback])
-
-    def _scaling(self) -> str:
-        """How several replicas changed the batch and learning rate, for the status line ('' for one)."""
-        if self.plan.replicas <= 1:
-            return ""
-        return (f"; {self.plan.replicas} replicas: global batch {self.batch} "
-                f"({self.config.batch_size} per replica), learning rate × {self.plan.replicas}")
 
     # ---- the end -----------------------------------------------------------------------------------------
     def _finish(self, seconds: float) -> TrainResult:

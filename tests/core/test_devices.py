@@ -115,3 +115,9 @@ def test_mixed_precision_run_on_cpu_saves_a_float32_model(tiny_dataset, tmp_path
     assert {layer.dtype_policy.name for layer in model.layers if layer.weights} == {"float32"}
     probs = model.predict(np.zeros((2, 32, 32, 3), "float32"), verbose=0)
     assert probs.dtype == np.float32 and np.allclose(probs.sum(axis=1), 1, atol=1e-5)
+
+
+def test_the_status_line_says_how_replicas_scale_the_batch_and_rate():
+    assert plan_devices().scaling_note(32) == ""
+    four = plan_devices(gpus=(H100,) * 4)
+    assert four.scaling_note(32) == "; 4 replicas: global batch 128 (32 per replica), learning rate × 4"
