@@ -70,9 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.version or args.licenses:
         from core import about
 
-        print(about.version_text() if args.version else "")
-        if args.licenses:
-            print(about.licenses_text())
+        print("\n\n".join(t for t, wanted in ((about.version_text(), args.version),
+                                             (about.licenses_text(), args.licenses)) if wanted))
         return 0
     if args.self_test:
         from importlib import import_module

@@ -121,9 +121,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _demo_run_dir() -> Path:
     import time
 
-    from platformdirs import user_data_path
+    from core.paths import user_runs_dir
 
-    return user_data_path("foveal") / "runs" / f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
+    return user_runs_dir() / f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def register(sub: argparse._SubParsersAction) -> None:

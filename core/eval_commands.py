@@ -7,6 +7,8 @@ import json
 import sys
 
 from core.evaluation.metrics import format_value as _fmt
+from core.io import check_target, open_atomic
+from core.paths import protect
 
 
 def format_evaluation(ev) -> str:
@@ -49,12 +51,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from core.training.progress import TerminalProgress
 
     if args.folder:
-        from core.paths import protect
-
         protect(args.folder)
     if args.out:
-        from core.io import check_target
-
         check_target(args.out)
     clf = load_classifier(args.model, allow_unsafe=args.allow_unsafe_model)
     bar = TerminalProgress()
@@ -76,8 +74,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     read_run(args.run)  # the run folder is checked (and its dataset protected) before any work
     if args.out:
-        from core.io import check_target
-
         check_target(args.out)
 
     html_path, pdf_path = write_report(args.run, args.out)
@@ -93,8 +89,6 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     files = files_under(args.paths)
     if args.csv and args.csv != "-":
-        from core.io import check_target
-
         check_target(args.csv)  # before the work, not after it
     if not files:
         print("error: no files found in " + ", ".join(args.paths), file=sys.stderr)
@@ -105,8 +99,6 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if args.csv == "-":
         write_rows_csv(rows, sys.stdout, min(args.top_k, len(clf.classes)))
     elif args.csv:
-        from core.io import open_atomic
-
         with open_atomic(args.csv, "w", newline="") as fh:
             write_rows_csv(rows, fh, min(args.top_k, len(clf.classes)))
         print(f"{len(rows)} rows written to {args.csv}", file=sys.stderr)

@@ -67,15 +67,16 @@ def write_error(exc: OSError, target: str | os.PathLike[str], needed_bytes: int 
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str], *, suffix: str = "") -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; when the block succeeds it is renamed to ``path``.
 
-    For writers that want a file name rather than a handle (Keras's ``model.save``, reportlab). ``suffix`` keeps
-    the extension such writers look at. On any failure the temporary file or folder is removed.
+    For writers that want a file name rather than a handle (Keras's ``model.save``, reportlab); the temporary
+    name ends with the target's, so writers that look at the extension see the right one. On any failure the
+    temporary file or folder is removed.
     """
     target = check_target(path)
     make_dirs(target.parent)
-    tmp = target.with_name(f"{TMP_PREFIX}{os.getpid()}-{target.name}{suffix}")
+    tmp = target.with_name(f"{TMP_PREFIX}{os.getpid()}-{target.name}")
     try:
         with os_errors(target):
             yield tmp

@@ -8,7 +8,8 @@ import json
 import os
 import sys
 
-from core.io import open_atomic
+from core.io import check_target, open_atomic
+from core.paths import protect
 
 
 def split_preview(config) -> dict:
@@ -70,9 +71,6 @@ def _cmd_split(args: argparse.Namespace) -> int:
                          group_by=args.group_by, group_pattern=args.group_pattern,
                          keep_duplicates_together=args.keep_duplicates_together)
     if args.csv and args.csv != "-":
-        from core.io import check_target
-        from core.paths import protect
-
         protect(args.folder)
         check_target(args.csv)  # before the scan, not after it
     preview = split_preview(config)

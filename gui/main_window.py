@@ -37,9 +37,9 @@ def _imagenet_status(backbone: str) -> tuple[str, str, str, bool]:
 
 
 def default_runs_dir() -> Path:
-    from platformdirs import user_data_path
+    from core.paths import user_runs_dir
 
-    return user_data_path("foveal") / "runs"
+    return user_runs_dir()
 
 
 class MainWindow(QMainWindow):

@@ -57,7 +57,7 @@ def decode_image(
         if fmt is None:
             raise ImageDecodeError(path, "not an image Foveal can read (JPEG, PNG, BMP, GIF, WebP, TIFF, DICOM)")
         if fmt == "DICOM":
-            with warnings.catch_warnings():  # values pydicom reads anyway are not news
+            with warnings.catch_warnings():  # odd values and excess padding pydicom reads anyway are not news
                 warnings.simplefilter("ignore")
                 pixels = _load_dicom(path)
         elif fmt == "TIFF":
@@ -218,9 +218,7 @@ def _load_dicom(path: str) -> np.ndarray:
     ds = read_dicom(path)  # DICOM without preamble too, as the scan accepts it
     _check_pixels(path, int(ds.Columns), int(ds.Rows))
     try:
-        with warnings.catch_warnings():  # excess padding and the like: decoded anyway
-            warnings.simplefilter("ignore")
-            arr = pixel_array(ds, index=0)  # the first frame only: the scan reports multi-frame files
+        arr = pixel_array(ds, index=0)  # the first frame only: the scan reports multi-frame files
     except (RuntimeError, NotImplementedError) as exc:
         syntax = ds.file_meta.get("TransferSyntaxUID", "unknown") if hasattr(ds, "file_meta") else "unknown"
         raise ImageDecodeError(path, f"compressed DICOM ({getattr(syntax, 'name', syntax)}) that no installed "

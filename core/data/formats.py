@@ -297,9 +297,7 @@ def read_dicom(path: str, **kwargs):
     from pydicom.dataset import FileMetaDataset
     from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-    with warnings.catch_warnings():  # pydicom warns of odd values it reads anyway ("Invalid value for VR IS")
-        warnings.simplefilter("ignore")
-        ds = pydicom.dcmread(path, force=True, **kwargs)
+    ds = pydicom.dcmread(path, force=True, **kwargs)  # callers silence pydicom's warnings of odd values
     meta = getattr(ds, "file_meta", None)
     if meta is None or "TransferSyntaxUID" not in meta:
         implicit, little = getattr(ds, "original_encoding", (True, True))
@@ -376,9 +374,7 @@ def _check_dicom_decoder(path: str, ds) -> None:
                                "convert it to uncompressed DICOM (e.g. `gdcmconv --raw`) or reinstall Foveal "
                                "with its DICOM decoders (pylibjpeg)")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            pixel_array(ds, index=0)
+        pixel_array(ds, index=0)  # its warnings are silenced by _probe_dicom, as every DICOM read here
     except Exception as exc:  # each decoder plug-in raises its own types
         detail = " ".join(str(exc).split())[:200]
         raise ImageDecodeError(path, f"corrupt compressed DICOM ({syntax.name}): its first frame cannot be "
