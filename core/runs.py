@@ -87,8 +87,7 @@ def read_run(run_dir: str | os.PathLike[str]) -> dict:
     if not f.is_file():
         if (p / "run_config.json").is_file():
             busy = (p / RUNNING_FILE).exists() and _owner_alive(p)
-            if not busy:
-                discard_partial_run(p)
+            discard_partial_run(p)  # does nothing while its writer is alive
             raise RunFolderError(
                 f"{p} is an unfinished run: " + ("it is still training." if busy else
                 "training stopped before the run was saved (no run.json). Train again with `foveal train "

@@ -59,7 +59,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid setting and the values it accepts."""
-        self._check_types()
+        self.check_types()
         spec = get_backbone(self.backbone)
         self.backbone = spec.name
         FineTune.parse(self.fine_tune)
@@ -96,7 +96,7 @@ class TrainConfig:
             raise ConfigError(f"The run folder {self.out_dir} is inside the dataset folder {self.data_dir}; Foveal "
                               "never writes there. Choose a run folder outside the dataset.")
 
-    def _check_types(self) -> None:
+    def check_types(self) -> None:
         """Each setting is of its declared type (a config file can hold anything: ``"epochs": "many"``)."""
         for f in fields(self):
             value, kinds = getattr(self, f.name), str(f.type).replace(" ", "").split("|")

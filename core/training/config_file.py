@@ -46,7 +46,7 @@ def load_config_file(path: str | Path, *, data_dir: str | None = None, out_dir: 
                           "--config FILE`.")
     config = TrainConfig.from_dict(data)
     try:
-        config._check_types()
+        config.check_types()
     except ConfigError as exc:
         raise ConfigError(f"In the config file {path}: {exc}") from None
     return config
