@@ -49,6 +49,7 @@ class TrainPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.data_warnings: list[str] = []  # of this run's data (blank images), repeated when it ends
         self.start_button = QPushButton("Start training")
         self.start_button.setToolTip("Train with these settings (Ctrl+Return)")
         self.stop_button = QPushButton("Stop")
@@ -166,13 +167,13 @@ class TrainPanel(QWidget):
 
     def _show_TrainingStarted(self, e: TrainingStarted) -> None:
         self.epochs, self.run_dir, self.fine_tune = e.epochs, e.run_dir, e.fine_tune
-        self.data_warnings: list[str] = []
+        self.data_warnings = []
         self.total_steps = e.epochs * e.steps_per_epoch
         self.device_label.setText(f"Device: {e.device}")
 
     def _show_PhaseChanged(self, e: PhaseChanged) -> None:
         if e.description.startswith("Warning:"):  # about the data (blank images): kept for the end of the run
-            self.data_warnings = [*getattr(self, "data_warnings", []), e.description]
+            self.data_warnings.append(e.description)
             return
         self.current_phase, self.phase_text = e.phase, e.description
         if e.phase == "fine-tune":
@@ -223,7 +224,7 @@ class TrainPanel(QWidget):
             self.result_label.setText("—")
             detail = "no test accuracy (no epoch finished or no test images)"
         saved = f"Model saved to {e.model_path}" if e.model_path else "No model was saved."
-        warned = "".join(f"<br>{html.escape(w)}" for w in getattr(self, "data_warnings", []))
+        warned = "".join(f"<br>{html.escape(w)}" for w in self.data_warnings)
         self.saved_label.setText(f"{words} after {format_eta(e.seconds)}: {detail}.<br>{saved}{warned}")
         self.open_button.setVisible(True)
         self.phase_label.setText(f"{words}.")
