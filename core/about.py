@@ -10,6 +10,7 @@ import re
 import sys
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import core
 
@@ -84,7 +85,7 @@ def _requirement_name(requirement: str) -> str:
 
 
 def _license_of(dist: metadata.Distribution) -> str:
-    meta = dist.metadata
+    meta: Any = dist.metadata  # an email.message.Message; the PackageMetadata protocol lacks .get
     expression = meta.get("License-Expression")
     if expression:
         return expression

@@ -62,7 +62,8 @@ def write_error(exc: OSError, target: str | os.PathLike[str], needed_bytes: int 
         need = f" (needs about {max(1, round(needed_bytes / 1e6))} MB)" if needed_bytes else ""
         return WriteError(f"Not enough space in {folder}{need}. Free some space there or choose another folder.")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return WriteError(f"Cannot write to {folder}: {exc.strerror.lower()}. Choose a folder you can write to.")
+        reason = (exc.strerror or str(exc)).lower()
+        return WriteError(f"Cannot write to {folder}: {reason}. Choose a folder you can write to.")
     return WriteError(f"Cannot write {p}: {exc.strerror or exc}. Check the folder and try again.")
 
 

@@ -14,11 +14,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from core.data.scan import DatasetSummary
 from core.errors import ConfigError
-from core.io import make_dirs, remove_leftovers, remove_tree
+from core.io import make_dirs, remove_leftovers, remove_tree, write_json
 from core.paths import is_inside, protect
-from core.training.runfolder import write_json_atomic
+from core.split.files import SplitFiles, write_split_file
+from core.split.make import Split
 
 SCHEMA_VERSION = 2
 PROJECT_FILE, SPLIT_FILE, RUNS = "project.json", "split.json", "runs"
@@ -112,7 +115,7 @@ def create_project(folder: str | os.PathLike[str], dataset: str | os.PathLike[st
 
 def save_project(project: Project) -> None:
     """Write ``project.json`` atomically."""
-    write_json_atomic(Path(project.folder) / PROJECT_FILE, project.to_dict())
+    write_json(Path(project.folder) / PROJECT_FILE, project.to_dict())
 
 
 def load_project(folder: str | os.PathLike[str]) -> Project:
@@ -168,11 +171,10 @@ def migrate(data: dict) -> dict:
 
 # ---- the split ----------------------------------------------------------------------------------------------------
 
-def fix_split(project: Project, summary, split) -> None:
-    """Store ``split`` as the project's split for the files of ``summary`` (both files written atomically)."""
-    from core.training.split import SPLITS
-
-    write_json_atomic(project.split_path, {"split": {s: [r.rel for r in split.of(s)] for s in SPLITS}})
+def fix_split(project: Project, summary: DatasetSummary, split: Split | SplitFiles, **extra: Any) -> None:
+    """Store ``split`` as the project's split for the files of ``summary`` (both files written atomically);
+    ``extra`` goes into split.json beside it (e.g. ``from_run``)."""
+    write_split_file(project.split_path, split, **extra)
     project.files = file_state(summary)
     project.fingerprint = fingerprint(project.files)
     save_project(project)

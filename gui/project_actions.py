@@ -7,7 +7,6 @@ atomically by core.project). Training itself still goes through the window's wor
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
@@ -19,16 +18,15 @@ from core.project import (
     create_project,
     dataset_changes,
     delete_run,
-    file_state,
-    fingerprint,
+    fix_split,
     has_split,
     list_runs,
     load_project,
     save_project,
     set_run_meta,
 )
+from core.split.files import run_split
 from core.training.config import TrainConfig
-from core.training.runfolder import write_json_atomic
 
 MAX_RECENT = 8
 
@@ -140,12 +138,7 @@ class ProjectController(QObject):
         if p is None:
             return
         if self._new_split_wanted and (Path(run_dir) / "run.json").is_file():
-            run = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))
-            split = {s: [row["file"] for row in run["split"][s]] for s in ("train", "val", "test")}
-            write_json_atomic(p.split_path, {"split": split, "from_run": Path(run_dir).name})
-            p.files = file_state(summary)
-            p.fingerprint = fingerprint(p.files)
-            save_project(p)
+            fix_split(p, summary, run_split(run_dir), from_run=Path(run_dir).name)
             self._new_split_wanted = False
             self.sig_message.emit("The project's split is now fixed: later runs use the same files for testing.")
         self.refresh_runs()

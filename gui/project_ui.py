@@ -14,28 +14,20 @@ from PySide6.QtWidgets import QFileDialog
 
 # Imported here, on the GUI thread at start-up (light: no TensorFlow), so that the preview's worker thread imports
 # nothing while a training thread may be importing TensorFlow.
-from core.split_commands import split_preview, write_split_csv
-from core.training.config import is_inside
+from core.paths import is_inside
+from core.split.files import write_split_csv
+from core.split.make import Split
+from core.split.preview import split_preview
+from core.training.config import TrainConfig
 from gui.project_actions import ProjectController
 from gui.widgets.runs_panel import RunsPanel
 from gui.workers.call_worker import CallWorker
 
 
-def split_preview_text(config) -> tuple[str, object]:
+def split_preview_text(config: TrainConfig) -> tuple[str, Split]:
     """(words for the Data panel, the split) — runs on a worker thread (decodes images for duplicates)."""
-    preview = split_preview(config)
-    info, groups, classes = preview["info"], preview["groups"], preview["classes"]
-    parts = []
-    if info["group_by"] != "none":
-        parts.append(f"{groups['n_groups']} groups in {groups['n_images']} images; none is split across "
-                     "train/validation/test" if not info.get("leaking_groups") else
-                     f"{len(info['leaking_groups'])} groups leak across splits")
-    balance = "; ".join(f"{name} {row['n']}: " + ", ".join(f"{c} {row[c]:.0%}" for c in classes)
-                        for name, row in info["balance"].items())
-    parts.append(balance)
-    dups = info["duplicates_across_splits"]
-    parts.append(f"⚠ {len(dups)} duplicate set(s) across splits" if dups else "no duplicates across splits")
-    return ". ".join(parts), preview["split"]
+    preview = split_preview(config.data_dir, config.split_spec)
+    return preview.sentence(), preview.split
 
 
 class ProjectUi(QObject):

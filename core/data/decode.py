@@ -123,7 +123,8 @@ def _load_pillow(path: str, fmt: str, target: tuple[int, int] | None) -> np.ndar
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        with Image.open(path) as im:
+        with Image.open(path) as opened:
+            im: Image.Image = opened
             _check_pixels(path, *im.size)
             if fmt == "PNG" and im.mode in ("RGB", "RGBA") and _png_bit_depth(path) == 16:
                 return _load_png16(path)

@@ -273,7 +273,8 @@ def _probe_tiff(path: str, size: int) -> ImageInfo:
             samples = page.samplesperpixel
             ends = [o + c for o, c in zip(page.dataoffsets, page.databytecounts, strict=False) if c]
     except KeyError:
-        raise ImageDecodeError(path, f"compressed TIFF ({page.compression.name}) that no installed codec reads; "
+        codec = getattr(page.compression, "name", page.compression)  # a tifffile COMPRESSION enum
+        raise ImageDecodeError(path, f"compressed TIFF ({codec}) that no installed codec reads; "
                                "save it uncompressed or reinstall Foveal with imagecodecs") from None
     except Exception as exc:  # tifffile raises many exception types for corrupt files
         raise ImageDecodeError(path, f"corrupt TIFF file: {exc}") from None
@@ -284,7 +285,7 @@ def _probe_tiff(path: str, size: int) -> ImageInfo:
         raise ImageDecodeError(path, "unsupported TIFF: unknown sample format")
     height, width = page.imagelength, page.imagewidth
     mode = {1: "gray", 2: "gray+alpha", 3: "RGB", 4: "RGBA"}.get(samples, f"{samples}-channel")
-    if len(shape) >= 2 and samples == 1 and str(page.photometric.name) == "RGB":
+    if len(shape) >= 2 and samples == 1 and str(getattr(page.photometric, "name", page.photometric)) == "RGB":
         mode = "RGB"
     kind = {"f": "float", "i": "int"}.get(dtype.kind, "uint")
     return ImageInfo("TIFF", width, height, mode, dtype.itemsize * 8 if dtype.itemsize else 1, kind, frames)

@@ -129,7 +129,7 @@ class DatasetSummary:
         ratio = self.imbalance_ratio
         if ratio is not None and ratio >= IMBALANCE_WARNING_RATIO:
             counts = {k: v for k, v in self.counts.items() if v}
-            big, small = max(counts, key=counts.get), min(counts, key=counts.get)
+            big, small = max(counts, key=counts.__getitem__), min(counts, key=counts.__getitem__)
             out.append(f"Classes are imbalanced: '{big}' has {ratio:.1f}× as many images as '{small}' "
                        f"({counts[big]} vs {counts[small]}); Foveal weights classes by their counts when training.")
         for name in self.empty_classes:
@@ -243,7 +243,8 @@ class _Walker:
 
     def entries(self, directory: str) -> tuple[list[os.DirEntry], list[os.DirEntry]]:
         """Sub-folders and files of one folder, after the safety rules."""
-        dirs, files = [], []
+        dirs: list[os.DirEntry] = []
+        files: list[os.DirEntry] = []
         try:
             it = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
@@ -290,7 +291,7 @@ class _Walker:
         self._report_loose(files, "the dataset folder")
         splits = {SPLIT_NAMES.get(d.name.casefold()): d for d in dirs}
         if "train" in splits and ({"val", "test"} & splits.keys()):
-            out = []
+            out: list[tuple[str, str | None, str]] = []
             for d in dirs:
                 split = SPLIT_NAMES.get(d.name.casefold())
                 if split is None:

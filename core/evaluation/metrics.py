@@ -51,7 +51,7 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins
     return float(total)
 
 
-def compute_metrics(y_true: Sequence[int], probs: np.ndarray, classes: Sequence[str], *,
+def compute_metrics(y_true: Sequence[int] | np.ndarray, probs: np.ndarray, classes: Sequence[str], *,
                     low_confidence: float = LOW_CONFIDENCE) -> dict:
     """Everything Foveal reports about predictions ``probs`` (N×K) of true classes ``y_true`` (N).
 
@@ -97,7 +97,7 @@ def _roc(y: np.ndarray, probs: np.ndarray, classes: Sequence[str]) -> dict:
     """One-vs-rest ROC curves with AUC per class; for two classes, the binary curve and an operating point."""
     from sklearn.metrics import roc_auc_score, roc_curve
 
-    curves = []
+    curves: list[dict] = []
     for i, name in enumerate(classes):
         positive = y == i
         if positive.all() or not positive.any():  # AUC is undefined without both positives and negatives

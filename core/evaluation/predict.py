@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.cancel import Cancelled, CancelToken
+from core.data.batches import iter_decoded
 from core.models.saved import Classifier
-from core.training.cancel import Cancelled, CancelToken
-from core.training.features import iter_decoded
 
 
 @dataclass(frozen=True)

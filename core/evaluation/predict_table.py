@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import IO
 
 import numpy as np
 
@@ -32,7 +32,7 @@ def prediction_rows(files: Sequence[ImageFile], result: Predictions, classes: Se
     return [rows[i] for i in sorted(rows)]
 
 
-def write_rows_csv(rows: list[dict], out: TextIO, top_k: int) -> None:
+def write_rows_csv(rows: list[dict], out: IO[str], top_k: int) -> None:
     columns = ["path", "predicted_class", "confidence", "low_confidence"]
     for rank in range(1, top_k + 1):
         columns += [f"top{rank}_class", f"top{rank}_probability"]
@@ -43,7 +43,7 @@ def write_rows_csv(rows: list[dict], out: TextIO, top_k: int) -> None:
                     for k, v in row.items()})
 
 
-def print_rows(rows: list[dict], out: TextIO | None = None) -> None:
+def print_rows(rows: list[dict], out: IO[str] | None = None) -> None:
     """A short human-readable line per file."""
     out = out or sys.stdout
     for row in rows:

@@ -30,7 +30,7 @@ SECTION_TITLES = ("Summary", "Dataset", "Split", "Model", "Settings", "Software"
 
 def build_report(run_dir: str | os.PathLike[str], evaluation: Evaluation | None = None) -> Report:
     """Gather everything about a run (evaluating it first if it has no evaluation yet)."""
-    from core.training.runfolder import read_run
+    from core.runs import read_run
 
     run = read_run(run_dir)
     ev = evaluation or read_evaluation(run_dir)

@@ -22,7 +22,7 @@ from core.export.examples import example_source
 from core.export.formats import FORMATS, MODEL_NAMES, TFLITE_TYPES, WRITERS, runner, size_of
 from core.io import check_target, make_dirs, move, os_errors, remove_tree, write_json, write_text
 from core.models.saved import Classifier, load_classifier
-from core.training.config import is_inside
+from core.paths import is_inside
 
 #: Largest probability difference from Foveal's prediction an export may show and still pass.
 TOLERANCE = {"float32": 1e-3, "float16": 0.05, "int8": None}

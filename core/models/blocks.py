@@ -66,8 +66,9 @@ def find_blocks(model, pattern: str) -> list[Block]:
         label_at.append(current)
     ends: dict[str, int] = {}
     for i in cut_points(model):
-        if label_at[i] is not None:
-            ends[label_at[i]] = i
+        label = label_at[i]
+        if label is not None:
+            ends[label] = i
     ordered = sorted(ends.items(), key=lambda kv: kv[1])
     blocks: list[Block] = []
     first = 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from core.errors import ModelFileError
 from core.runs import read_run
@@ -18,14 +19,15 @@ from core.runs import read_run
 class Classifier:
     """A loaded classifier: raw RGB images (0–255, any size) → class probabilities."""
 
-    model: object
+    #: The ``keras.Model`` (typed ``Any``: Keras has no type information).
+    model: Any
     classes: tuple[str, ...]
     image_size: int
     path: str
     run_dir: str | None = None
     run: dict | None = field(default=None, repr=False)
     #: The compiled forward function, made once on first prediction (see core.evaluation.predict).
-    compiled: object = field(default=None, repr=False, compare=False)
+    compiled: Any = field(default=None, repr=False, compare=False)
 
 
 #: Limits on a .keras archive, checked before Keras inflates anything (the idea of Pillow's bomb guard): a

@@ -1,6 +1,6 @@
 """Training: ``train(config, *, on_event, cancel)`` and the events it reports. TensorFlow loads on first use."""
 
-from core.training.cancel import CancelToken
+from core.cancel import CancelToken
 from core.training.config import TrainConfig
 
 __all__ = ["CancelToken", "TrainConfig", "TrainResult", "preload_backend", "train"]

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import keras
 
-from core.training.cancel import CancelToken
+from core.cancel import CancelToken
 from core.training.events import BatchesEnded, EpochEnded
 
 #: Batch points are sent at most this often (seconds); every point is kept, several per event.
@@ -52,7 +52,7 @@ class EventCallback(keras.callbacks.Callback):
             self.model.set_weights(self._best_weights)
 
     # ---- epochs ---------------------------------------------------------------------------------------
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch_start = self.clock()
         self._buffer: list[tuple[int, float, float, float]] = []
         self._last_emit = self.clock()

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 from core.errors import ConfigError
 from core.models.build import FineTune
 from core.models.registry import DEFAULT_BACKBONE, get_backbone
 from core.paths import is_inside
+from core.split.plan import SplitSpec
 
-__all__ = ["TrainConfig", "is_inside"]
+__all__ = ["TrainConfig"]
 
 
 @dataclass
@@ -71,24 +72,14 @@ class TrainConfig:
         _check(0 < self.fine_tune_lr_factor <= 1, "fine_tune_lr_factor must be in (0, 1]. "
                f"Received: {self.fine_tune_lr_factor}")
         _check(self.augment_copies >= 1, f"augment_copies must be at least 1. Received: {self.augment_copies}")
-        _check(0 <= self.val_fraction < 1 and 0 <= self.test_fraction < 1
-               and self.val_fraction + self.test_fraction < 0.9,
-               f"validation and test fractions must each be in [0, 1) and leave at least 10% for training. "
-               f"Received: val={self.val_fraction}, test={self.test_fraction}")
-        _check(self.val_fraction > 0, "a validation split is needed to pick the best epoch: val_fraction > 0")
         _check(self.class_weights in ("auto", "balanced", "none"),
                f"class_weights must be 'auto', 'balanced' or 'none'. Received: {self.class_weights!r}")
         _check(0 <= self.dropout < 1, f"dropout must be in [0, 1). Received: {self.dropout}")
         _check(self.early_stopping_patience >= 0, "early_stopping_patience must be 0 (off) or more")
-        from core.data.groups import GroupRule
         from core.training.devices import check_settings
 
         check_settings(self.distribute, self.mixed_precision, self.xla)
-
-        GroupRule(self.group_by, self.group_pattern).validate()
-        if self.split_file is not None and not os.path.isfile(self.split_file):
-            raise ConfigError(f"The split file {self.split_file} does not exist. Give the project's split file, or "
-                              "leave split_file empty to make a new split.")
+        self.split_spec.validate()
         if self.image_size is not None and self.image_size < spec.min_size:
             raise ConfigError(f"{spec.name} needs images of at least {spec.min_size}×{spec.min_size} pixels. "
                               f"Received: image_size={self.image_size}. Choose a larger size or another backbone.")
@@ -106,6 +97,17 @@ class TrainConfig:
             if not ok:
                 want = " or ".join(_WORDS[k] for k in kinds if k in _WORDS)
                 raise ConfigError(f"Setting '{f.name}' must be {want}. Received: {f.name}={value!r}")
+
+    @classmethod
+    def default(cls, name: str) -> Any:
+        """The default of setting ``name`` (what the window starts with; the command line's defaults too)."""
+        return next(f.default for f in fields(cls) if f.name == name)
+
+    @property
+    def split_spec(self) -> SplitSpec:
+        """The split settings of this run."""
+        return SplitSpec(self.val_fraction, self.test_fraction, self.seed, self.group_by, self.group_pattern,
+                         self.keep_duplicates_together, self.split_file)
 
     @property
     def depth(self) -> FineTune:

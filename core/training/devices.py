@@ -14,8 +14,12 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from core.errors import ConfigError
+
+if TYPE_CHECKING:  # config imports this module's check_settings lazily; no cycle at run time
+    from core.training.config import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -199,8 +203,9 @@ def detect_gpus() -> tuple[GpuInfo, ...]:
     return tuple(found)
 
 
-def setup(config) -> tuple[DevicePlan, object]:
-    """Detect the devices, plan as ``config`` asks, and create the ``tf.distribute`` strategy."""
+def setup(config: TrainConfig) -> tuple[DevicePlan, Any]:
+    """Detect the devices, plan as ``config`` asks, and create the ``tf.distribute`` strategy (typed ``Any``:
+    TensorFlow has no type information)."""
     import tensorflow as tf
 
     tf_config = read_tf_config() if config.distribute == "multi-worker" else None

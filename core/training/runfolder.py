@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 from core import paths
-from core.io import make_dirs, write_json
+from core.io import make_dirs
 from core.runs import RUNNING_FILE, discard_partial_run, mark_running, read_run
 
 __all__ = ["RUNNING_FILE", "default_run_dir", "discard_partial_run", "library_versions", "mark_running",
-           "prepare_run_dir", "read_run", "write_json_atomic"]
+           "prepare_run_dir", "read_run"]
 from core.paths import protect
 from core.training.config import TrainConfig
 
@@ -46,10 +46,3 @@ def library_versions() -> dict[str, str]:
     return {"foveal": core.__version__, "python": sys.version.split()[0], "platform": platform.platform(),
             "tensorflow": tf.__version__, "keras": keras.__version__, "numpy": numpy.__version__,
             "pillow": PIL.__version__}
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    """Write JSON through the write chokepoint (:func:`core.io.write_json`)."""
-    write_json(path, data)
-
-

@@ -8,6 +8,7 @@ trains on them for every epoch (plus a fixed number of augmented copies when aug
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import shutil
@@ -18,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from core.cancel import Cancelled, CancelToken
 from core.data.scan import scan_dataset
 from core.errors import listing
-from core.io import atomic_path, check_target, make_dirs, temp_dir
+from core.io import atomic_path, check_target, make_dirs, temp_dir, write_json
 from core.models.build import (
     FineTune,
     apply_fine_tune,
@@ -32,7 +34,8 @@ from core.models.build import (
 )
 from core.models.registry import get_backbone
 from core.runs import end_run_folder, mark_running
-from core.training.cancel import Cancelled, CancelToken
+from core.split.make import SPLITS
+from core.split.plan import prepare_split
 from core.training.config import TrainConfig
 from core.training.devices import precision, setup
 from core.training.events import (
@@ -46,9 +49,7 @@ from core.training.events import (
 from core.training.features import allocate, decode_all, extract_features
 from core.training.feed import array_dataset, class_weights, multi_worker_fixes
 from core.training.forward import augmenter, float32_copy, forward_fn, split_at
-from core.training.runfolder import library_versions, prepare_run_dir, write_json_atomic
-from core.training.split import SPLITS
-from core.training.splitting import prepare_split
+from core.training.runfolder import library_versions, prepare_run_dir
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ class _Run:
         self.emit(PhaseChanged("preparing", f"Scanning {c.data_dir}"))
         self.summary = scan_dataset(c.data_dir)
         self.summary.require_trainable()
-        self.split, self.split_info = prepare_split(self.summary, c)
+        self.split, self.split_info = prepare_split(self.summary, c.split_spec)
         self.classes = self.summary.classes
         self.class_index = {name: i for i, name in enumerate(self.classes)}
 
@@ -151,7 +152,7 @@ class _Run:
         self.run_dir = prepare_run_dir(c) if self.plan.is_chief else temp_dir("foveal-worker-")
         if self.plan.is_chief:  # the settings, to train again elsewhere: `foveal train --config run_config.json`
             mark_running(self.run_dir)
-            write_json_atomic(self.run_dir / "run_config.json", c.to_dict())
+            write_json(self.run_dir / "run_config.json", c.to_dict())
         self.cache_dir = self.run_dir / ".cache"
         make_dirs(self.cache_dir)
         # The best weights so far, until model.keras exists.
@@ -217,13 +218,16 @@ class _Run:
             fs = extract_features(
                 forward, records, self.class_index, size=self.size, batch_size=max(c.batch_size, 16),
                 feature_dim=self.spec.feature_dim, copies=copies, augmented_forward=aug_forward,
-                on_progress=lambda d, _t, o=offset, s=split: self.emit(FeaturesExtracting(o + d, total, s)),
+                on_progress=functools.partial(self._on_features, offset, total, split),
                 cancel=self.cancel, spill_dir=self.cache_dir, name=f"features_{split}")
             self.failed += fs.failed
             self.blank += fs.blank
             out[split] = (fs.features, fs.labels)
             offset += len(records)
         return out
+
+    def _on_features(self, offset: int, total: int, split: str, done: int, _total: int) -> None:
+        self.emit(FeaturesExtracting(offset + done, total, split))
 
     def _extract_cached(self, total: int) -> dict:
         """Fine-tuning: decode each split once into a uint8 cache, then take head features from it."""
@@ -322,7 +326,7 @@ class _Run:
                                  clock=self.clock)
         weights = class_weights(y, len(self.classes), c.class_weights)
         train = array_dataset(x, y, batch, shuffle=True, seed=c.seed, class_weight=weights)
-        val_data = array_dataset(*val, batch, shuffle=False, seed=c.seed) if len(val[0]) else None
+        val_data = array_dataset(val[0], val[1], batch, shuffle=False, seed=c.seed) if len(val[0]) else None
         if self.plan.strategy == "multi-worker":
             multi_worker_fixes(model, train)
         model.fit(train, epochs=epochs, validation_data=val_data, shuffle=False, verbose=0, callbacks=[callback])
@@ -393,5 +397,5 @@ class _Run:
             "timings": {**self.timings, "total": seconds},
             "devices": {**self.plan.to_dict(), "global_batch_size": self.batch, "learning_rate": self.learning_rate},
         }
-        write_json_atomic(self.run_dir / "run.json", data)
+        write_json(self.run_dir / "run.json", data)
 

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from core.evaluation.evaluate import Evaluation
 from core.evaluation.metrics import format_value as _f
 from core.evaluation.review import export_marks_csv, read_marks, set_mark
-from core.training.config import is_inside
+from core.paths import is_inside
 from gui.widgets.confusion_grid import ConfusionGrid
 from gui.widgets.evaluation_plots import ReliabilityPlot, RocPlot
 from gui.widgets.gallery import Gallery
@@ -291,7 +291,7 @@ class EvaluatePanel(QWidget):
         return True
 
     def _dataset_root(self) -> str | None:
-        from core.training.runfolder import read_run
+        from core.runs import read_run
 
         try:
             return os.path.realpath(read_run(self.evaluation.run_dir)["dataset"]["root"])

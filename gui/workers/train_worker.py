@@ -13,8 +13,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 
+from core.cancel import CancelToken
 from core.errors import FovealError
-from core.training.cancel import CancelToken
 from core.training.config import TrainConfig
 from gui.workers.base import ThreadWorker
 
@@ -39,10 +39,10 @@ class CrossValResult:
 
 
 def real_crossval(k: int):
-    """A ``train_fn`` that runs k-fold cross-validation (core.training.crossval) instead of one run."""
+    """A ``train_fn`` that runs k-fold cross-validation (core.crossval) instead of one run."""
 
     def run(config, *, on_event, cancel):
-        from core.training.crossval import cross_validate, format_crossval
+        from core.crossval import cross_validate, format_crossval
 
         result = cross_validate(config, k, on_event=on_event, cancel=cancel)
         last = result["folds"][-1] if result["folds"] else {}

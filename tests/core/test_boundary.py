@@ -22,7 +22,7 @@ def test_import_contracts_hold():
         pytest.fail("lint-imports is not installed: pip install -e '.[test]'")
     result = _run([exe, "--no-cache"])
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 kept, 0 broken" in result.stdout
+    assert "3 kept, 0 broken" in result.stdout
 
 
 @pytest.mark.parametrize("module", ["core", "core.data", "core.cli", "gui", "gui.main_window"])
@@ -31,6 +31,13 @@ def test_importing_does_not_import_tensorflow(module):
     result = _run([sys.executable, "-c", code])
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "False"]
+
+
+def test_core_type_checks():
+    """``mypy core`` (settings in pyproject.toml): typed contracts are checked, not just written."""
+    result = _run([sys.executable, "-m", "mypy", "core"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Success: no issues found" in result.stdout
 
 
 def test_ruff_is_clean():

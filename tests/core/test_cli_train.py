@@ -44,10 +44,10 @@ def test_train_from_config_file_and_bad_setting(tiny_dataset, tmp_path, capsys):
 
 
 def test_config_from_a_run_json_or_a_project(tiny_dataset, tmp_path):
+    from core.config_file import load_config_file
     from core.data.scan import scan_dataset
     from core.project import create_project, fix_split, save_project
-    from core.training.config_file import load_config_file
-    from core.training.split import make_split
+    from core.split.make import make_split
 
     run = {"format": "foveal-run", "config": {"data_dir": "/laptop/data", "backbone": "ResNet50", "epochs": 7}}
     (tmp_path / "run.json").write_text(json.dumps(run))
@@ -68,8 +68,8 @@ def test_config_from_a_run_json_or_a_project(tiny_dataset, tmp_path):
 @pytest.mark.parametrize("text, words", [("{oops", "not valid JSON"), ("[1, 2]", "JSON object"),
                                          ('{"epochs": 2}', "names no dataset folder")])
 def test_bad_config_files_are_explained(tmp_path, text, words):
+    from core.config_file import load_config_file
     from core.errors import ConfigError
-    from core.training.config_file import load_config_file
 
     path = tmp_path / "c.json"
     path.write_text(text)

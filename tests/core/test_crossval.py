@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 
 from core.cli import main
+from core.crossval import cross_validate
 from core.errors import ConfigError
 from core.training.config import TrainConfig
-from core.training.crossval import cross_validate
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from core.errors import ModelFileError
 from core.evaluation.evaluate import evaluate, read_evaluation, write_evaluation
 from core.evaluation.review import export_marks_csv, read_marks, set_mark
 from core.models.saved import load_classifier
+from core.runs import read_run
 from core.training import TrainConfig, train
-from core.training.runfolder import read_run
 from tests import factory
 
 

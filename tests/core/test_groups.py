@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from core.data.duplicates import duplicates_across_splits, merge_duplicates, near_duplicate_groups
-from core.data.groups import GroupRule, find_groups
 from core.data.scan import scan_dataset
 from core.errors import ConfigError, DatasetError
-from core.training.split import SPLITS, group_kfold, leaking_groups, make_group_split
+from core.split.duplicates import duplicates_across_splits, merge_duplicates, near_duplicate_groups
+from core.split.groups import GroupRule, find_groups
+from core.split.make import SPLITS, group_kfold, leaking_groups, make_group_split
 from tests import factory
 
 
@@ -161,7 +161,7 @@ def test_training_keeps_groups_and_duplicates_in_one_split(tmp_path):
 
 
 def test_duplicates_across_splits_are_reported():
-    from core.training.split import Split
+    from core.split.make import Split
 
     a, b, c = _Rec("a/1.png", "a"), _Rec("b/2.png", "b"), _Rec("a/3.png", "a")
     split = Split((a,), (b,), (c,))

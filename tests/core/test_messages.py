@@ -16,7 +16,7 @@ from tests import factory
     ("epochs", "many", "a whole number"), ("learning_rate", [1], "a number"), ("augment", "yes", "true or false"),
     ("image_size", 2.5, "a whole number or empty"), ("batch_size", True, "a whole number")])
 def test_a_setting_of_the_wrong_type_is_named(tmp_path, setting, value, words):
-    from core.training.config_file import load_config_file
+    from core.config_file import load_config_file
 
     path = tmp_path / "run_config.json"
     path.write_text(json.dumps({"data_dir": str(tmp_path), setting: value}), encoding="utf-8")
@@ -47,14 +47,14 @@ def test_size_range_names_real_images(tmp_path):
 
 def test_one_group_error_names_the_groups_and_the_pattern(tmp_path):
     from core.data.scan import scan_dataset
+    from core.split.plan import prepare_split
     from core.training.config import TrainConfig
-    from core.training.splitting import prepare_split
 
     factory.make_class_folder(tmp_path / "d", {"a": 4, "b": 4}, size=16)
     for p in (tmp_path / "d").rglob("*.png"):
         p.rename(p.with_name("P01_" + p.name))  # every file one patient
     with pytest.raises(DatasetError, match=r"Only 1 group\(s\) of images \('P01'\).*--group-pattern"):
-        prepare_split(scan_dataset(tmp_path / "d"), TrainConfig(str(tmp_path / "d"), group_by="filename"))
+        prepare_split(scan_dataset(tmp_path / "d"), TrainConfig(str(tmp_path / "d"), group_by="filename").split_spec)
 
 
 def test_tifffile_warnings_name_the_file(tmp_path, caplog):

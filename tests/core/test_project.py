@@ -21,7 +21,7 @@ from core.project import (
     save_project,
     set_run_meta,
 )
-from core.training.split import make_split
+from core.split.make import make_split
 from tests import factory
 
 

@@ -144,7 +144,7 @@ def test_saved_model_equals_in_memory_model(tmp_path, mobilenet_v2_weights):
 
 def test_same_seed_same_split(tiny_dataset, tmp_path):
     from core.data import scan_dataset
-    from core.training.split import make_split
+    from core.split.make import make_split
 
     s = scan_dataset(tiny_dataset)
     a, b = make_split(s, 0.2, 0.2, 7), make_split(s, 0.2, 0.2, 7)

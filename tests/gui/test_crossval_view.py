@@ -1,4 +1,4 @@
-"""k-fold cross-validation started from the window (a scripted stand-in for core.training.crossval)."""
+"""k-fold cross-validation started from the window (a scripted stand-in for core.crossval)."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ def test_the_wheel_holds_the_bundled_data(wheel):
     samples = [n for n in names if n.startswith("resources/samples/") and n.endswith(".jpg")]
     assert len(samples) == 120
     assert {"resources/icons/foveal.svg", "resources/icons/foveal-256.png", "resources/licenses/LGPL-3.0.txt",
-            "core/cli.py", "gui/app.py"} <= names
+            "core/cli/__init__.py", "gui/app.py"} <= names
     assert not [n for n in names if n.startswith("tests/")]
 
 

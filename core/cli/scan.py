@@ -1,6 +1,10 @@
-"""Plain-text rendering of a dataset summary, for the terminal."""
+"""``foveal scan``: check a dataset folder, and the plain-text rendering of its summary for the terminal."""
 
 from __future__ import annotations
+
+import argparse
+import json
+import sys
 
 from core.data.scan import DatasetSummary
 
@@ -42,3 +46,26 @@ def _layout(summary: DatasetSummary) -> str:
     if summary.layout == "pre-split":
         return "already split into " + "/".join(summary.split_counts) + " folders (used as given)"
     return "one folder per class (Foveal makes the train/validation/test split)"
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    """Print the summary of ``args.folder`` (exit 2 when it cannot be trained on)."""
+    from core.data.scan import scan_dataset
+
+    summary = scan_dataset(args.folder)
+    if args.json:
+        print(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(format_summary(summary))
+    if summary.problem:
+        print(f"error: {summary.problem}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``scan`` to the ``foveal`` parser."""
+    scan = sub.add_parser("scan", help="check a dataset folder: classes, counts, formats and problem files")
+    scan.add_argument("folder", help="folder with one sub-folder per class (or train/val/test folders)")
+    scan.add_argument("--json", action="store_true", help="print the summary as JSON")
+    scan.set_defaults(func=cmd_scan)

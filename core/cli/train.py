@@ -1,4 +1,4 @@
-"""Sub-commands beyond ``scan``: train, backbones, demo."""
+"""``foveal train`` (one run or k-fold cross-validation), ``foveal backbones`` and ``foveal demo``."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ import signal
 import sys
 from pathlib import Path
 
+from core.cli.scan import cmd_scan
+from core.cli.split import add_split_options
 from core.errors import WeightsError
 from core.resources import samples_dir
+from core.training.config import TrainConfig
 
 SAMPLES = samples_dir()
 
@@ -36,9 +39,8 @@ def _run_training(config, json_events: bool) -> int:
     return 0 if result.outcome != "cancelled" else 130
 
 
-def _config_from_args(args: argparse.Namespace):
-    from core.training import TrainConfig
-    from core.training.config_file import load_config_file
+def _config_from_args(args: argparse.Namespace) -> TrainConfig:
+    from core.config_file import load_config_file
 
     devices = {k: getattr(args, k) for k in ("distribute", "devices", "mixed_precision", "xla")
                if getattr(args, k) is not None}
@@ -53,7 +55,7 @@ def _config_from_args(args: argparse.Namespace):
     )
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
+def cmd_train(args: argparse.Namespace) -> int:
     if not args.folder and not args.config:
         print("error: give a dataset folder (or --config run_config.json)", file=sys.stderr)
         return 2
@@ -64,7 +66,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _run_crossval(config, k: int, json_events: bool) -> int:
-    from core.training.crossval import cross_validate, format_crossval
+    from core.crossval import cross_validate, format_crossval
     from core.training.progress import TerminalProgress, json_lines
 
     result = cross_validate(config, k, on_event=json_lines() if json_events else TerminalProgress(),
@@ -73,7 +75,7 @@ def _run_crossval(config, k: int, json_events: bool) -> int:
     return 0 if result["folds_done"] == k else 130
 
 
-def _cmd_backbones(args: argparse.Namespace) -> int:
+def cmd_backbones(args: argparse.Namespace) -> int:
     from core.models.registry import BACKBONES
 
     rows = [spec.to_dict() for spec in BACKBONES.values()]
@@ -89,12 +91,9 @@ def _cmd_backbones(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from core.cli import _cmd_scan
-    from core.training import TrainConfig
-
+def cmd_demo(args: argparse.Namespace) -> int:
     print(f"Foveal demo: training on the bundled sample in {SAMPLES}\n")
-    _cmd_scan(argparse.Namespace(folder=str(SAMPLES), json=False))
+    cmd_scan(argparse.Namespace(folder=str(SAMPLES), json=False))
     print()
     out = args.out or str(_demo_run_dir())
     config = TrainConfig(str(SAMPLES), epochs=args.epochs, weights=args.weights, out_dir=out)
@@ -127,33 +126,32 @@ def _demo_run_dir() -> Path:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the sub-commands of this module to the ``foveal`` parser."""
-    from core.models.registry import DEFAULT_BACKBONE
-
+    """Add ``train``, ``backbones`` and ``demo`` to the ``foveal`` parser (defaults: :class:`TrainConfig`'s)."""
+    d = TrainConfig.default
     t = sub.add_parser("train", help="train a classifier on a dataset folder")
     t.add_argument("folder", nargs="?", help="folder with one sub-folder per class (or train/val/test)")
-    t.add_argument("--backbone", default=DEFAULT_BACKBONE, help=f"see `foveal backbones` (default {DEFAULT_BACKBONE})")
-    t.add_argument("--fine-tune", default="frozen", metavar="frozen|last:N|all",
-                   help="how much of the backbone learns (default frozen: only the new head)")
-    t.add_argument("--epochs", type=int, default=10, help="epochs training the head (default 10)")
-    t.add_argument("--fine-tune-epochs", type=int, default=None, help="epochs fine-tuning (default: --epochs)")
-    t.add_argument("--weights", default="imagenet", help="imagenet (default), none, or a weights file path")
+    t.add_argument("--backbone", default=d("backbone"), help=f"see `foveal backbones` (default {d('backbone')})")
+    t.add_argument("--fine-tune", default=d("fine_tune"), metavar="frozen|last:N|all",
+                   help=f"how much of the backbone learns (default {d('fine_tune')}: only the new head)")
+    t.add_argument("--epochs", type=int, default=d("epochs"), help=f"epochs training the head (default {d('epochs')})")
+    t.add_argument("--fine-tune-epochs", type=int, default=d("fine_tune_epochs"),
+                   help="epochs fine-tuning (default: --epochs)")
+    t.add_argument("--weights", default=d("weights"), help="imagenet (default), none, or a weights file path")
     t.add_argument("--out", default=None, help="run folder (default ./foveal-runs/DATE-BACKBONE; in the user data "
                    "folder when the current folder is inside the dataset)")
-    t.add_argument("--seed", type=int, default=1234, help="fixes the split and the initialisation")
-    t.add_argument("--batch-size", type=int, default=32)
-    t.add_argument("--learning-rate", type=float, default=1e-3, help="head learning rate; fine-tuning uses 1/10")
-    t.add_argument("--image-size", type=int, default=None, help="square input size (default: the backbone's)")
+    t.add_argument("--seed", type=int, default=d("seed"), help="fixes the split and the initialisation")
+    t.add_argument("--batch-size", type=int, default=d("batch_size"), help=f"default {d('batch_size')}")
+    t.add_argument("--learning-rate", type=float, default=d("learning_rate"),
+                   help=f"head learning rate (default {d('learning_rate')}); fine-tuning uses "
+                        f"{d('fine_tune_lr_factor')}× of it")
+    t.add_argument("--image-size", type=int, default=d("image_size"), help="square input size (default: the "
+                   "backbone's)")
     t.add_argument("--augment", action="store_true", help="flip, small rotation, zoom and contrast changes")
-    t.add_argument("--group-by", default="none", choices=["none", "dicom", "filename"],
-                   help="keep images of one patient/specimen in one split: DICOM PatientID, or a file-name pattern")
-    t.add_argument("--group-pattern", default=None, metavar="REGEX",
-                   help="with --group-by filename: the group is the regex's first group (default: text before _)")
-    t.add_argument("--keep-duplicates-together", action="store_true",
-                   help="find near-duplicate images (perceptual hashes) and keep each set in one split")
-    t.add_argument("--split-file", default=None, help="a JSON split to reuse (e.g. a run's run.json)")
+    add_split_options(t)
+    t.add_argument("--split-file", default=d("split_file"), help="a JSON split to reuse (e.g. a run's run.json)")
     t.add_argument("--folds", type=int, default=None, metavar="K",
                    help="k-fold cross-validation (3-10, group-aware): K runs, mean and spread of each metric")
+    # Device options default to None, not to TrainConfig's: given, they replace a --config file's values.
     t.add_argument("--distribute", default=None, choices=["auto", "none", "mirrored", "multi-worker"],
                    help="auto (default): all GPUs when several; multi-worker: several machines, set up by TF_CONFIG")
     t.add_argument("--devices", default=None, metavar="auto|cpu|gpu|gpu:0,1", help="which devices train")
@@ -164,12 +162,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--config", default=None, metavar="FILE",
                    help="settings from a run folder's run_config.json, a run.json or a project.json (a folder, "
                         "--out and the device options given here replace the file's)")
-    t.set_defaults(func=_cmd_train)
+    t.set_defaults(func=cmd_train)
     b = sub.add_parser("backbones", help="list the pretrained backbones")
     b.add_argument("--json", action="store_true")
-    b.set_defaults(func=_cmd_backbones)
+    b.set_defaults(func=cmd_backbones)
     demo = sub.add_parser("demo", help="train on the sample images that ship with Foveal")
-    demo.add_argument("--weights", default="imagenet", help="imagenet (default), none, or a weights file path")
-    demo.add_argument("--epochs", type=int, default=10)
+    demo.add_argument("--weights", default=d("weights"), help="imagenet (default), none, or a weights file path")
+    demo.add_argument("--epochs", type=int, default=d("epochs"))
     demo.add_argument("--out", default=None, help="run folder (default: in Foveal's user data folder)")
-    demo.set_defaults(func=_cmd_demo)
+    demo.set_defaults(func=cmd_demo)

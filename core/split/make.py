@@ -33,7 +33,7 @@ def make_split(summary: DatasetSummary, val_fraction: float, test_fraction: floa
                groups: dict[str, str] | None = None) -> Split:
     """Split the usable images; a pre-split folder keeps its own splits.
 
-    With ``groups`` (relative path → group, see core.data.groups), all images of a group land in the same split
+    With ``groups`` (relative path → group, see core.split.groups), all images of a group land in the same split
     (see :func:`make_group_split`).
 
     Within each class, images are shuffled by ``seed`` and cut by the fractions (each non-zero fraction gets at

@@ -1,4 +1,4 @@
-"""A cancel token: set from any thread, checked by the training loop every batch."""
+"""A cancel token: set from any thread, checked every batch by training, evaluation, prediction and export."""
 
 from __future__ import annotations
 

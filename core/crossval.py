@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from core.io import make_dirs
-from core.training.cancel import CancelToken
+from core.cancel import CancelToken
+from core.io import make_dirs, write_json
+from core.split.files import write_split_file
 from core.training.config import TrainConfig
-from core.training.runfolder import default_run_dir, write_json_atomic
+from core.training.runfolder import default_run_dir
 
 #: What is compared across folds (from each fold's evaluation on its own test split).
 FOLD_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "macro_auc", "ece")
@@ -25,16 +26,16 @@ def cross_validate(config: TrainConfig, k: int, *, on_event: Callable | None = N
     from core.data.scan import scan_dataset
     from core.errors import ConfigError
     from core.evaluation.evaluate import evaluate, write_evaluation
+    from core.split.make import group_kfold
+    from core.split.plan import split_groups
     from core.training import train
-    from core.training.split import SPLITS, group_kfold
-    from core.training.splitting import _groups
 
     if not 3 <= k <= 10:
         raise ConfigError(f"Cross-validation takes 3 to 10 folds. Received: {k}")
     config.validate()
     summary = scan_dataset(config.data_dir)
     summary.require_trainable()
-    groups = _groups(summary, config, list(summary.duplicate_groups), {})
+    groups, _ = split_groups(summary, config.split_spec)
     folds = group_kfold(summary.images, summary.classes, k, config.seed, groups, config.val_fraction)
     base = Path(config.out_dir) if config.out_dir else default_run_dir(config).with_name(
         default_run_dir(config).name + f"-cv{k}")
@@ -44,7 +45,7 @@ def cross_validate(config: TrainConfig, k: int, *, on_event: Callable | None = N
         if on_fold is not None:
             on_fold(i, k)
         split_file = base / "splits" / f"fold-{i}.json"
-        write_json_atomic(split_file, {"split": {s: [r.rel for r in split.of(s)] for s in SPLITS}})
+        write_split_file(split_file, split)
         fold_config = dataclasses.replace(config, out_dir=str(base / f"fold-{i}"), split_file=str(split_file))
         result = train(fold_config, on_event=on_event, cancel=cancel)
         if result.outcome == "cancelled" or result.model_path is None:
@@ -57,7 +58,7 @@ def cross_validate(config: TrainConfig, k: int, *, on_event: Callable | None = N
                      "macro_auc": m["roc"]["macro_auc"], "ece": m["calibration"]["ece"]})
     out = {"format": "foveal-crossval", "version": 1, "k": k, "folds_done": len(rows), "config": config.to_dict(),
            "folds": rows, "summary": _summary(rows)}
-    write_json_atomic(base / "crossval.json", out)
+    write_json(base / "crossval.json", out)
     out["folder"] = str(base)
     return out
 

@@ -1,4 +1,4 @@
-"""Sub-commands that use a trained model: evaluate, report, predict and export."""
+"""Commands that use a trained model: ``evaluate``, ``report``, ``predict`` and ``export``."""
 
 from __future__ import annotations
 

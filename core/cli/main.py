@@ -1,4 +1,4 @@
-"""The ``foveal`` command line: the same core functions the window calls.
+"""The ``foveal`` command line: the parser of every command group, and the entry point.
 
 ``foveal`` with no arguments opens the window; ``foveal COMMAND …`` runs headless.
 """
@@ -7,28 +7,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 from collections.abc import Sequence
 
+from core.cli import model, scan, split, train
 from core.errors import FovealError
 from core.native_log import filtered_native_stderr
-
-
-def _cmd_scan(args: argparse.Namespace) -> int:
-    from core.data.report import format_summary
-    from core.data.scan import scan_dataset
-
-    summary = scan_dataset(args.folder)
-    if args.json:
-        print(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
-    else:
-        print(format_summary(summary))
-    if summary.problem:
-        print(f"error: {summary.problem}", file=sys.stderr)
-        return 2
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,15 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verbose", action="store_true",
                         help="also show TensorFlow's own start-up messages (hidden by default)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    scan = sub.add_parser("scan", help="check a dataset folder: classes, counts, formats and problem files")
-    scan.add_argument("folder", help="folder with one sub-folder per class (or train/val/test folders)")
-    scan.add_argument("--json", action="store_true", help="print the summary as JSON")
-    scan.set_defaults(func=_cmd_scan)
-    from core import commands, eval_commands, split_commands
-
-    commands.register(sub)
-    split_commands.register(sub)
-    eval_commands.register(sub)
+    for group in (scan, train, split, model):
+        group.register(sub)
     return parser
 
 
@@ -100,6 +78,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,59 @@
+"""``foveal split``: preview how a folder would be split (groups, class balance, duplicates) and export it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from core.io import check_target
+from core.paths import protect
+from core.training.config import TrainConfig
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    """Print the preview of the split ``train`` would make; optionally write it as CSV."""
+    from core.split.files import write_split_csv
+    from core.split.preview import split_preview
+
+    config = TrainConfig(args.folder, seed=args.seed, val_fraction=args.val, test_fraction=args.test,
+                         group_by=args.group_by, group_pattern=args.group_pattern,
+                         keep_duplicates_together=args.keep_duplicates_together)
+    if args.csv and args.csv != "-":
+        protect(args.folder)
+        check_target(args.csv)  # before the scan, not after it
+    preview = split_preview(config.data_dir, config.split_spec)
+    if args.json:
+        print(json.dumps(preview.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(preview.table())
+    if args.csv:
+        write_split_csv(preview.split, sys.stdout if args.csv == "-" else args.csv)
+    return 0
+
+
+def add_split_options(parser: argparse.ArgumentParser) -> None:
+    """``--group-by``, ``--group-pattern`` and ``--keep-duplicates-together`` (for ``split`` and ``train``)."""
+    parser.add_argument("--group-by", default=TrainConfig.default("group_by"), choices=["none", "dicom", "filename"],
+                        help="keep images of one patient/specimen in one split: DICOM PatientID, or a file-name "
+                             "pattern")
+    parser.add_argument("--group-pattern", default=None, metavar="REGEX",
+                        help="with --group-by filename: the group is the regex's first group (default: text before _)")
+    parser.add_argument("--keep-duplicates-together", action="store_true",
+                        help="find near-duplicate images (perceptual hashes) and keep each set in one split")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``split`` to the ``foveal`` parser."""
+    d = TrainConfig.default
+    s = sub.add_parser("split", help="preview the train/validation/test split: groups, balance, duplicates")
+    s.add_argument("folder")
+    s.add_argument("--val", type=float, default=d("val_fraction"),
+                   help=f"validation fraction (default {d('val_fraction')})")
+    s.add_argument("--test", type=float, default=d("test_fraction"),
+                   help=f"test fraction (default {d('test_fraction')})")
+    s.add_argument("--seed", type=int, default=d("seed"), help=f"fixes the split (default {d('seed')})")
+    add_split_options(s)
+    s.add_argument("--csv", default=None, metavar="OUT", help="write file,class,split for every image (- for stdout)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_split)

@@ -1,0 +1,86 @@
+"""The split a run uses: fixed by a file, group-aware, keeping duplicates together, or plain stratified; and
+what it achieved (class balance per split, leaks), for run.json."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from core.data.scan import DatasetSummary
+from core.errors import ConfigError
+from core.split.files import split_from_file
+from core.split.make import Split, leaking_groups, make_split, split_balance
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """How to split: the split settings of a run (:meth:`core.training.config.TrainConfig.split_spec`)."""
+
+    val_fraction: float
+    test_fraction: float
+    seed: int
+    #: Keep images of one patient/specimen together: "none", "dicom" (PatientID) or "filename" (see group_pattern).
+    group_by: str
+    #: Filename grouping: a regular expression whose first group names the group (default: text before first _).
+    group_pattern: str | None
+    #: Find near-duplicates (perceptual hashes) and keep each set of copies in one split.
+    keep_duplicates_together: bool
+    #: A JSON file fixing the split (``{"train": [files], "val": [...], "test": [...]}``, e.g. a project's).
+    split_file: str | None
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the first invalid split setting."""
+        from core.split.groups import GroupRule
+
+        if not (0 <= self.val_fraction < 1 and 0 <= self.test_fraction < 1
+                and self.val_fraction + self.test_fraction < 0.9):
+            raise ConfigError(f"validation and test fractions must each be in [0, 1) and leave at least 10% for "
+                              f"training. Received: val={self.val_fraction}, test={self.test_fraction}")
+        if not self.val_fraction > 0:
+            raise ConfigError("a validation split is needed to pick the best epoch: val_fraction > 0")
+        GroupRule(self.group_by, self.group_pattern).validate()
+        if self.split_file is not None and not os.path.isfile(self.split_file):
+            raise ConfigError(f"The split file {self.split_file} does not exist. Give the project's split file, or "
+                              "leave split_file empty to make a new split.")
+
+
+def prepare_split(summary: DatasetSummary, spec: SplitSpec) -> tuple[Split, dict[str, Any]]:
+    """``(split, info)`` for a run; ``info`` says how it was made and what it achieved."""
+    from core.split.duplicates import duplicates_across_splits
+
+    info: dict[str, Any] = {"group_by": spec.group_by, "group_pattern": spec.group_pattern,
+                            "keep_duplicates_together": spec.keep_duplicates_together, "split_file": spec.split_file}
+    groups: dict[str, str] | None = None
+    duplicates = list(summary.duplicate_groups)
+    if spec.split_file:
+        split, notes = split_from_file(summary, spec.split_file)
+        info["notes"] = notes
+    else:
+        groups, duplicates = split_groups(summary, spec)
+        if spec.keep_duplicates_together:
+            info["n_duplicate_sets"] = len(duplicates)
+        split = make_split(summary, spec.val_fraction, spec.test_fraction, spec.seed, groups)
+    info["balance"] = split_balance(split, summary.classes)
+    if groups is not None:
+        info["n_groups"] = len(set(groups.values()))
+        info["leaking_groups"] = leaking_groups(split, groups)
+    info["duplicates_across_splits"] = duplicates_across_splits(split, duplicates)
+    return split, info
+
+
+def split_groups(summary: DatasetSummary, spec: SplitSpec) -> tuple[dict[str, str] | None, list[tuple[str, ...]]]:
+    """``(groups, duplicate sets)``: the groups a split keeps whole (None: every image on its own) and the
+    duplicate sets known (exact ones from the scan, plus near-duplicates when they are kept together)."""
+    from core.split.duplicates import merge_duplicates, near_duplicate_groups
+    from core.split.groups import GroupRule, find_groups
+
+    duplicates = list(summary.duplicate_groups)
+    if spec.group_by == "none" and not spec.keep_duplicates_together:
+        return None, duplicates
+    groups = find_groups(summary.images, GroupRule(spec.group_by, spec.group_pattern))
+    if spec.keep_duplicates_together:
+        near = near_duplicate_groups(summary.images)
+        duplicates += [g for g in near if g not in duplicates]
+        groups = merge_duplicates(groups, duplicates)
+    return groups, duplicates

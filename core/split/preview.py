@@ -1,0 +1,81 @@
+"""The split preview shown before training: groups, class balance per split, duplicates across splits; as a
+table for the terminal (``foveal split``) and as one sentence for the window's Data panel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from core.split.make import Split
+from core.split.plan import SplitSpec
+
+
+@dataclass(frozen=True)
+class SplitPreview:
+    """The split ``train`` would make, and what it achieves."""
+
+    split: Split
+    #: How the split was made and what it achieved (see :func:`core.split.plan.prepare_split`).
+    info: dict[str, Any]
+    #: Counts of the grouping (see :func:`core.split.groups.describe_groups`).
+    groups: dict[str, Any]
+    classes: tuple[str, ...]
+
+    @property
+    def grouped(self) -> bool:
+        return self.info["group_by"] != "none"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"info": self.info, "groups": self.groups, "split": self.split.to_dict()}
+
+    def table(self) -> str:
+        """The preview for a terminal: groups, a balance table, leaks and duplicates."""
+        info, groups, classes = self.info, self.groups, self.classes
+        lines = []
+        if self.grouped:
+            lines.append(f"{groups['n_groups']} groups ({info['group_by']}) in {groups['n_images']} images; "
+                         f"{groups['singletons']} images are a group of their own; largest: "
+                         + ", ".join(f"{g.split(':', 1)[-1]} ({n})" for g, n in groups["largest"]))
+            if groups["n_mixed_class_groups"]:
+                lines.append(f"warning: {groups['n_mixed_class_groups']} group(s) hold images of several classes")
+        lines.append(f"{'split':<7}{'images':>8}  " + "  ".join(f"{c[:12]:>12}" for c in classes))
+        for name, row in info["balance"].items():
+            lines.append(f"{name:<7}{row['n']:>8}  " + "  ".join(f"{row[c]:>12.1%}" for c in classes))
+        leaks = info.get("leaking_groups") or []
+        lines.append(f"groups in more than one split: {len(leaks)}" if self.grouped else
+                     "no grouping: images of one patient may be in several splits (use --group-by)")
+        dups = info["duplicates_across_splits"]
+        lines.append(f"duplicate sets across splits: {len(dups)}"
+                     + ("" if not dups else " (use --keep-duplicates-together): "
+                        + "; ".join(", ".join(f"{f} [{s}]" for f, s in d.items()) for d in dups[:5])))
+        return "\n".join(lines)
+
+    def sentence(self) -> str:
+        """The preview in one line of words, for the window."""
+        info, groups, classes = self.info, self.groups, self.classes
+        parts = []
+        if self.grouped:
+            leaks = info.get("leaking_groups")
+            parts.append(f"{len(leaks)} groups leak across splits" if leaks else
+                         f"{groups['n_groups']} groups in {groups['n_images']} images; none is split across "
+                         "train/validation/test")
+        parts.append("; ".join(f"{name} {row['n']}: " + ", ".join(f"{c} {row[c]:.0%}" for c in classes)
+                               for name, row in info["balance"].items()))
+        dups = info["duplicates_across_splits"]
+        parts.append(f"⚠ {len(dups)} duplicate set(s) across splits" if dups else "no duplicates across splits")
+        return ". ".join(parts)
+
+
+def split_preview(data_dir: str, spec: SplitSpec) -> SplitPreview:
+    """The split ``train`` would make of ``data_dir`` with ``spec``: for the window and the CLI."""
+    from core.data.scan import scan_dataset
+    from core.split.groups import GroupRule, describe_groups, find_groups
+    from core.split.plan import prepare_split
+
+    spec.validate()
+    summary = scan_dataset(data_dir)
+    summary.require_trainable()
+    split, info = prepare_split(summary, spec)
+    labels = {r.rel: r.label for r in summary.images}
+    groups = describe_groups(find_groups(summary.images, GroupRule(spec.group_by, spec.group_pattern)), labels)
+    return SplitPreview(split, info, groups, tuple(summary.classes))
