@@ -1,12 +1,18 @@
 """k-fold cross-validation: one run per fold, each fold the test split once (group-aware when asked), and the
-mean and spread of every metric over folds in ``crossval.json``."""
+mean and spread of every metric over folds in ``crossval.json``.
+
+Cross-validation orchestrates training and evaluation, so it lives above both. It reports each fold's events
+between ``FoldStarted`` and ``FoldFinished`` (core.training.events) and returns a :class:`CrossValResult`.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -14,14 +20,54 @@ from core.cancel import CancelToken
 from core.io import make_dirs, write_json
 from core.split.files import write_split_file
 from core.training.config import TrainConfig
+from core.training.events import Event, FoldFinished, FoldStarted, Outcome
 from core.training.runfolder import default_run_dir
 
 #: What is compared across folds (from each fold's evaluation on its own test split).
 FOLD_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "macro_auc", "ece")
 
 
-def cross_validate(config: TrainConfig, k: int, *, on_event: Callable | None = None,
-                   cancel: CancelToken | None = None, on_fold: Callable[[int, int], None] | None = None) -> dict:
+@dataclass(frozen=True)
+class CrossValResult:
+    """What a cross-validation produced: one row per fold done, and the mean and spread of each metric."""
+
+    outcome: Outcome  # completed: every fold ran; cancelled: stopped during a fold (the folds done are kept)
+    k: int
+    folder: str
+    folds: tuple[dict[str, Any], ...]
+    summary: dict[str, dict[str, float | None]]
+    config: dict[str, Any]
+
+    @property
+    def folds_done(self) -> int:
+        return len(self.folds)
+
+    @property
+    def run_dir(self) -> str:
+        """The last fold's run folder (the cross-validation's folder when no fold finished)."""
+        return self.folds[-1]["run_dir"] if self.folds else self.folder
+
+    @property
+    def model_path(self) -> str | None:
+        return str(Path(self.folds[-1]["run_dir"]) / "model.keras") if self.folds else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """What ``crossval.json`` holds."""
+        return {"format": "foveal-crossval", "version": 1, "k": self.k, "folds_done": self.folds_done,
+                "outcome": self.outcome, "config": self.config, "folds": list(self.folds), "summary": self.summary}
+
+    def text(self) -> str:
+        """The summary for a terminal (and the window's result line)."""
+        lines = [f"{self.folds_done} of {self.k} folds done; runs in {self.folder}"]
+        for name, s in self.summary.items():
+            if s["mean"] is not None:
+                sd = f" ± {s['sd']:.3f}" if s["sd"] is not None else ""
+                lines.append(f"  {name:<18} {s['mean']:.3f}{sd}  (over {s['n']} folds)")
+        return "\n".join(lines)
+
+
+def cross_validate(config: TrainConfig, k: int, *, on_event: Callable[[Event], None] | None = None,
+                   cancel: CancelToken | None = None) -> CrossValResult:
     """Train ``k`` runs under ``config.out_dir`` (``fold-1`` … ``fold-k``); return and save the summary."""
     from core.data.scan import scan_dataset
     from core.errors import ConfigError
@@ -30,6 +76,7 @@ def cross_validate(config: TrainConfig, k: int, *, on_event: Callable | None = N
     from core.split.plan import split_groups
     from core.training import train
 
+    emit = on_event or (lambda e: None)
     if not 3 <= k <= 10:
         raise ConfigError(f"Cross-validation takes 3 to 10 folds. Received: {k}")
     config.validate()
@@ -40,44 +87,36 @@ def cross_validate(config: TrainConfig, k: int, *, on_event: Callable | None = N
     base = Path(config.out_dir) if config.out_dir else default_run_dir(config).with_name(
         default_run_dir(config).name + f"-cv{k}")
     make_dirs(base / "splits")
-    rows = []
+    rows: list[dict[str, Any]] = []
+    outcome = Outcome.COMPLETED
     for i, split in enumerate(folds, 1):
-        if on_fold is not None:
-            on_fold(i, k)
+        run_dir = base / f"fold-{i}"
+        emit(FoldStarted(i, k, str(run_dir)))
         split_file = base / "splits" / f"fold-{i}.json"
         write_split_file(split_file, split)
-        fold_config = dataclasses.replace(config, out_dir=str(base / f"fold-{i}"), split_file=str(split_file))
-        result = train(fold_config, on_event=on_event, cancel=cancel)
-        if result.outcome == "cancelled" or result.model_path is None:
+        fold_config = dataclasses.replace(config, out_dir=str(run_dir), split_file=str(split_file))
+        result = train(fold_config, on_event=emit, cancel=cancel)
+        if result.outcome == Outcome.CANCELLED or result.model_path is None:
+            emit(FoldFinished(i, k, result.run_dir, result.outcome))
+            outcome = Outcome.CANCELLED
             break
         ev = evaluate(result.run_dir)
         write_evaluation(ev, result.run_dir)
         m = ev.metrics
-        rows.append({"fold": i, "run_dir": result.run_dir, "n_test": m["n"], "accuracy": m["accuracy"],
-                     "balanced_accuracy": m["balanced_accuracy"], "macro_f1": m["macro"]["f1"],
-                     "macro_auc": m["roc"]["macro_auc"], "ece": m["calibration"]["ece"]})
-    out = {"format": "foveal-crossval", "version": 1, "k": k, "folds_done": len(rows), "config": config.to_dict(),
-           "folds": rows, "summary": _summary(rows)}
-    write_json(base / "crossval.json", out)
-    out["folder"] = str(base)
+        metrics = {"accuracy": m["accuracy"], "balanced_accuracy": m["balanced_accuracy"], "macro_f1": m["macro"]["f1"],
+                   "macro_auc": m["roc"]["macro_auc"], "ece": m["calibration"]["ece"]}
+        rows.append({"fold": i, "run_dir": result.run_dir, "n_test": m["n"], **metrics})
+        emit(FoldFinished(i, k, result.run_dir, result.outcome, metrics))
+    out = CrossValResult(outcome, k, str(base), tuple(rows), _summary(rows), config.to_dict())
+    write_json(base / "crossval.json", out.to_dict())
     return out
 
 
-def _summary(rows: list[dict]) -> dict:
+def _summary(rows: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
     """Mean and sample standard deviation of each metric over the folds that have it."""
-    out = {}
+    out: dict[str, dict[str, float | None]] = {}
     for name in FOLD_METRICS:
         values = [r[name] for r in rows if r[name] is not None and not math.isnan(r[name])]
         out[name] = {"mean": float(np.mean(values)) if values else None,
                      "sd": float(np.std(values, ddof=1)) if len(values) > 1 else None, "n": len(values)}
     return out
-
-
-def format_crossval(result: dict) -> str:
-    """The cross-validation summary for a terminal."""
-    lines = [f"{result['folds_done']} of {result['k']} folds done; runs in {result['folder']}"]
-    for name, s in result["summary"].items():
-        if s["mean"] is not None:
-            sd = f" ± {s['sd']:.3f}" if s["sd"] is not None else ""
-            lines.append(f"  {name:<18} {s['mean']:.3f}{sd}  (over {s['n']} folds)")
-    return "\n".join(lines)

@@ -11,7 +11,9 @@ from PySide6.QtCore import QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QTabWidget
 
+from core.crossval import CrossValResult
 from core.training.config import TrainConfig
+from core.training.events import TrainingFinished
 from gui.help_menu import HelpMenu
 from gui.project_ui import ProjectUi
 from gui.resources import app_icon
@@ -232,16 +234,16 @@ class MainWindow(QMainWindow):
         self.train_panel.show_event(event)
 
     @Slot(object)
-    def _on_train_finished(self, result) -> None:
+    def _on_train_finished(self, result: TrainingFinished | CrossValResult) -> None:
         self.train_worker.wait()
         self.train_panel.set_running(False)
         self._update_start_enabled()
-        self.statusBar().showMessage(f"Training {result.outcome}; run folder: {result.run_dir}")
-        if hasattr(result, "summary"):  # cross-validation: the mean and spread over folds is the result
-            self.train_panel.show_crossval(result.text)
+        if isinstance(result, CrossValResult):  # the mean and spread over folds is the result
+            self.train_panel.show_crossval(result.text())
             self.statusBar().showMessage(f"Cross-validation {result.outcome}; folds in {result.folder}")
             self.projects.ctl.refresh_runs()
             return
+        self.statusBar().showMessage(f"Training {result.outcome}; run folder: {result.run_dir}")
         self.projects.ctl.run_finished(result.run_dir, self.summary)
         if result.model_path:
             self.predict_panel.set_model(result.run_dir)

@@ -11,6 +11,7 @@ from pathlib import Path
 from core.cli.scan import cmd_scan
 from core.cli.split import add_split_options
 from core.errors import WeightsError
+from core.models.registry import Weights
 from core.resources import samples_dir
 from core.training.config import TrainConfig
 
@@ -20,6 +21,7 @@ SAMPLES = samples_dir()
 def _run_training(config, json_events: bool) -> int:
     """Run ``train`` in the foreground: Ctrl-C cancels cleanly (a second Ctrl-C aborts)."""
     from core.training import CancelToken, train
+    from core.training.events import Outcome
     from core.training.progress import TerminalProgress, json_lines
 
     token = CancelToken()
@@ -36,7 +38,7 @@ def _run_training(config, json_events: bool) -> int:
         result = train(config, on_event=json_lines() if json_events else TerminalProgress(), cancel=token)
     finally:
         signal.signal(signal.SIGINT, previous)
-    return 0 if result.outcome != "cancelled" else 130
+    return 0 if result.outcome != Outcome.CANCELLED else 130
 
 
 def _config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -65,14 +67,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     return _run_training(config, args.json_events)
 
 
-def _run_crossval(config, k: int, json_events: bool) -> int:
-    from core.crossval import cross_validate, format_crossval
+def _run_crossval(config: TrainConfig, k: int, json_events: bool) -> int:
+    from core.crossval import cross_validate
+    from core.training.events import Outcome
     from core.training.progress import TerminalProgress, json_lines
 
-    result = cross_validate(config, k, on_event=json_lines() if json_events else TerminalProgress(),
-                            on_fold=lambda i, n: print(f"\n=== fold {i} of {n} ===", file=sys.stderr))
-    print(format_crossval(result))
-    return 0 if result["folds_done"] == k else 130
+    result = cross_validate(config, k, on_event=json_lines() if json_events else TerminalProgress())
+    print(result.text())
+    return 0 if result.outcome == Outcome.COMPLETED else 130
 
 
 def cmd_backbones(args: argparse.Namespace) -> int:
@@ -101,7 +103,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         from core.models.build import build_backbone
         from core.models.registry import get_backbone
 
-        if config.weights != "none":  # check the weights first, so the fallback is announced before training
+        # Check the weights first, so that the fallback is announced before training.
+        if config.weights_source != Weights.NONE:
             spec = get_backbone(config.backbone)
             build_backbone(spec, spec.input_size, config.weights)
     except WeightsError as exc:
@@ -111,7 +114,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
               "`foveal train` stops instead. Rerun with --weights FILE to use a weights file you have.\n",
               file=sys.stderr)
         # Random features are no use to a head alone: one head epoch, then the whole network learns.
-        config = TrainConfig(str(SAMPLES), weights="none", fine_tune="all", epochs=1,
+        config = TrainConfig(str(SAMPLES), weights=Weights.NONE, fine_tune="all", epochs=1,
                              fine_tune_epochs=args.epochs, image_size=96, learning_rate=1e-2,
                              early_stopping_patience=8, out_dir=out)
     return _run_training(config, json_events=False)

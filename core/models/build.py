@@ -19,7 +19,7 @@ import numpy as np
 
 from core.errors import ConfigError, WeightsError
 from core.models.blocks import Block, find_blocks
-from core.models.registry import BackboneSpec
+from core.models.registry import BackboneSpec, Weights
 
 log = logging.getLogger(__name__)
 
@@ -166,9 +166,9 @@ def build_backbone(spec: BackboneSpec, image_size: int, weights: str | None,
     if image_size < spec.min_size:
         raise ConfigError(f"{spec.name} needs images of at least {spec.min_size}×{spec.min_size} pixels. "
                           f"Received: image_size={image_size}. Choose a larger image size or another backbone.")
-    if isinstance(weights, str) and weights.lower() == "none":
-        weights = None
-    if weights not in (None, "imagenet") and not os.path.isfile(str(weights)):
+    source = Weights.parse(weights)
+    weights = None if source == Weights.NONE else str(source)
+    if source not in (Weights.NONE, Weights.IMAGENET) and not os.path.isfile(str(weights)):
         raise WeightsError(f"Weights file {weights} does not exist. Choose an existing .h5 or .weights.h5 file "
                            f"for {spec.name} without its top, or use --weights imagenet or --weights none.")
     builder = getattr(keras.applications, spec.name)
@@ -180,7 +180,7 @@ def build_backbone(spec: BackboneSpec, image_size: int, weights: str | None,
         except WeightsError:
             raise
         except (ValueError, OSError, KeyError) as exc:
-            if weights in (None, "imagenet"):
+            if source in (Weights.NONE, Weights.IMAGENET):
                 raise
             raise WeightsError(f"Weights file {weights} does not fit {spec.name} without its top: {exc}. "
                                "Choose the file made for this backbone (include_top=False).") from None

@@ -8,8 +8,28 @@ the tests check for the backbones they build. Importing this module does not imp
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from core.errors import ConfigError
+
+
+class Weights(StrEnum):
+    """Where a backbone's weights come from, when not from a file the user gives."""
+
+    IMAGENET = "imagenet"
+    """Keras's ImageNet weights (from its cache, downloaded once)."""
+    NONE = "none"
+    """Random initialisation: no pretrained weights."""
+
+    @classmethod
+    def parse(cls, value: str | None) -> Weights | str:
+        """A :class:`Weights` for "imagenet"/"none" (any case; ``None`` is NONE), else the path as given."""
+        if value is None:
+            return cls.NONE
+        try:
+            return cls(str(value).lower())
+        except ValueError:
+            return value
 
 # How pixels in 0–255 become the backbone's input, as its own preprocess_input does:
 #   "tf":    x / 127.5 - 1

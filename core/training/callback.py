@@ -10,22 +10,10 @@ import keras
 
 from core.cancel import CancelToken
 from core.training.events import BatchesEnded, EpochEnded
+from core.training.tracker import RunTracker
 
 #: Batch points are sent at most this often (seconds); every point is kept, several per event.
 COALESCE_SECONDS = 0.1
-
-
-class RunTracker:
-    """State that lives across the phases of one run: epoch numbering, the best weights, the outcome."""
-
-    def __init__(self) -> None:
-        self.epochs_done = 0
-        self.global_step = 0
-        self.best_val_loss = math.inf
-        self.best_epoch: int | None = None
-        self.cancelled = False
-        self.early_stopped = False
-        self.history: list[dict] = []
 
 
 class EventCallback(keras.callbacks.Callback):

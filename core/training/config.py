@@ -7,7 +7,7 @@ from typing import Any
 
 from core.errors import ConfigError
 from core.models.build import FineTune
-from core.models.registry import DEFAULT_BACKBONE, get_backbone
+from core.models.registry import DEFAULT_BACKBONE, Weights, get_backbone
 from core.paths import is_inside
 from core.split.plan import SplitSpec
 
@@ -27,7 +27,7 @@ class TrainConfig:
     fine_tune: str = "frozen"
     epochs: int = 10
     fine_tune_epochs: int | None = None
-    weights: str = "imagenet"
+    weights: str = Weights.IMAGENET.value
     out_dir: str | None = None
     seed: int = 1234
     batch_size: int = 32
@@ -108,6 +108,11 @@ class TrainConfig:
         """The split settings of this run."""
         return SplitSpec(self.val_fraction, self.test_fraction, self.seed, self.group_by, self.group_pattern,
                          self.keep_duplicates_together, self.split_file)
+
+    @property
+    def weights_source(self) -> Weights | str:
+        """:class:`Weights` for ImageNet or none, else the weights file's path."""
+        return Weights.parse(self.weights)
 
     @property
     def depth(self) -> FineTune:

@@ -2,12 +2,41 @@
 
 Events are delivered in this order: ``TrainingStarted``; then per phase ``PhaseChanged``, any
 ``WeightsDownloading`` and ``FeaturesExtracting``, and ``BatchesEnded``/``EpochEnded`` while it learns; last
-``TrainingFinished``. No tensors or Keras objects cross this boundary, so a GUI thread can keep them.
+``TrainingFinished``, which is also what ``train`` returns. Cross-validation (core.crossval) wraps each fold's
+run in ``FoldStarted`` … ``FoldFinished``. No tensors or Keras objects cross this boundary, so a GUI thread can
+keep them.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    """How a run (or a cross-validation) ended."""
+
+    COMPLETED = "completed"
+    """Every epoch ran."""
+    EARLY_STOPPED = "early-stopped"
+    """Validation loss stopped improving; the best epoch's weights are kept."""
+    CANCELLED = "cancelled"
+    """The user stopped it; the best weights so far are kept."""
+
+
+class Phase(StrEnum):
+    """The phases of a run, in order (``HEAD`` and ``FINE_TUNE`` are the learning phases)."""
+
+    PREPARING = "preparing"
+    EXTRACTING = "extracting"
+    HEAD = "head"
+    FINE_TUNE = "fine-tune"
+    EVALUATING = "evaluating"
+    SAVING = "saving"
+
+    @property
+    def learning(self) -> bool:
+        return self in (Phase.HEAD, Phase.FINE_TUNE)
 
 
 @dataclass(frozen=True)
@@ -27,7 +56,7 @@ class TrainingStarted:
     n_test: int
     epochs: int
     steps_per_epoch: int
-    phases: tuple[str, ...]
+    phases: tuple[Phase, ...]
     weights: str
     #: Which device trains, in words (e.g. "CPU", "NVIDIA H200 (GPU 0) · mixed precision (float16) · XLA").
     device: str = "CPU"
@@ -35,12 +64,14 @@ class TrainingStarted:
 
 @dataclass(frozen=True)
 class PhaseChanged:
-    """A phase started. ``phase`` is one of ``preparing``, ``extracting``, ``head``, ``fine-tune``,
-    ``evaluating``, ``saving``; ``description`` says it in words for the status line."""
+    """A phase started; ``description`` says it in words for the status line."""
 
-    phase: str
+    phase: Phase
     description: str
     first_epoch: int = 0
+
+    def __post_init__(self) -> None:  # a plain string (from JSON, a script) becomes the enum
+        object.__setattr__(self, "phase", Phase(self.phase))
 
 
 @dataclass(frozen=True)
@@ -82,35 +113,66 @@ class EpochEnded:
     """An epoch ended (1-based over the whole run), with its training and validation metrics."""
 
     epoch: int
-    phase: str
+    phase: Phase
     loss: float
     accuracy: float
     val_loss: float
     val_accuracy: float
     seconds: float
 
+    def __post_init__(self) -> None:  # a plain string (from JSON, a script) becomes the enum
+        object.__setattr__(self, "phase", Phase(self.phase))
+
 
 @dataclass(frozen=True)
 class TrainingFinished:
-    """The run ended: ``outcome`` is ``completed``, ``cancelled`` or ``early-stopped``.
+    """The run ended; also what ``train`` returns.
 
     ``best_epoch`` is the epoch whose weights were kept (None if no epoch ended); ``model_path`` is where the
     model was saved (None if nothing was trained); ``test_accuracy``/``test_loss`` are on the held-out test
-    split (None if it is empty or the run was cancelled before any epoch).
+    split (None if it is empty or the run was cancelled before any epoch); ``history`` holds one row per epoch
+    (as run.json has it). ``run_dir`` is empty on the non-chief workers of a multi-worker run (they write nothing).
     """
 
-    outcome: str
-    best_epoch: int | None
+    outcome: Outcome
     run_dir: str
     model_path: str | None
     test_accuracy: float | None
     test_loss: float | None
-    seconds: float
-    history: dict = field(default_factory=dict)
+    best_epoch: int | None
+    classes: tuple[str, ...]
+    history: tuple[dict, ...] = ()
+    seconds: float = 0.0
+
+    def __post_init__(self) -> None:  # a plain string (from JSON, a script) becomes the enum
+        object.__setattr__(self, "outcome", Outcome(self.outcome))
+
+
+@dataclass(frozen=True)
+class FoldStarted:
+    """Fold ``fold`` of ``k`` of a cross-validation started (1-based); its run goes into ``run_dir``."""
+
+    fold: int
+    k: int
+    run_dir: str
+
+
+@dataclass(frozen=True)
+class FoldFinished:
+    """Fold ``fold`` of ``k`` ended: its run's outcome and its metrics on its own test split (None: not measured)."""
+
+    fold: int
+    k: int
+    run_dir: str
+    outcome: Outcome
+    metrics: dict[str, float | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:  # a plain string (from JSON, a script) becomes the enum
+        object.__setattr__(self, "outcome", Outcome(self.outcome))
 
 
 Event = (TrainingStarted | PhaseChanged | WeightsDownloading | FeaturesExtracting | BatchesEnded | EpochEnded
-         | TrainingFinished)
+         | TrainingFinished | FoldStarted | FoldFinished)
 
 
 def event_to_dict(event: Event) -> dict:

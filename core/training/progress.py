@@ -12,6 +12,8 @@ from core.training.events import (
     EpochEnded,
     Event,
     FeaturesExtracting,
+    FoldFinished,
+    FoldStarted,
     PhaseChanged,
     TrainingFinished,
     TrainingStarted,
@@ -50,28 +52,36 @@ class TerminalProgress:
         self.last = ""
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, TrainingStarted):
-            self.epochs = event.epochs
-            self.total_steps = event.epochs * event.steps_per_epoch
-            self._line(f"Training {event.backbone} ({event.fine_tune}) on {event.n_train} images, validating on "
-                       f"{event.n_val}, testing on {event.n_test}; classes: {', '.join(event.classes)}")
-        elif isinstance(event, PhaseChanged):
-            self.phase_start, self.phase_steps0 = self.clock(), self.steps_done
-            self._line(event.description + ("…" if event.phase not in ("head", "fine-tune") else ""))
-        elif isinstance(event, WeightsDownloading):
-            self._bar(event.done, event.total or 1, "downloading weights")
-        elif isinstance(event, FeaturesExtracting):
-            self._bar(event.done, event.total, f"features {event.done}/{event.total}", eta_of=event)
-        elif isinstance(event, BatchesEnded):
-            self.steps_done = event.steps[-1]
-            self._bar(self.steps_done, self.total_steps,
-                      f"epoch {event.epoch}/{self.epochs} loss {event.running_loss[-1]:.4f}", steps=True)
-        elif isinstance(event, EpochEnded):
-            self._line(f"epoch {event.epoch}/{self.epochs} ({event.phase}): loss {event.loss:.4f}, accuracy "
-                       f"{event.accuracy:.3f}, val_loss {event.val_loss:.4f}, val_accuracy {event.val_accuracy:.3f} "
-                       f"({event.seconds:.1f} s)")
-        elif isinstance(event, TrainingFinished):
-            self._finished(event)
+        match event:
+            case TrainingStarted():
+                self.epochs = event.epochs
+                self.total_steps = event.epochs * event.steps_per_epoch
+                self._line(f"Training {event.backbone} ({event.fine_tune}) on {event.n_train} images, validating "
+                           f"on {event.n_val}, testing on {event.n_test}; classes: {', '.join(event.classes)}")
+            case PhaseChanged():
+                self.phase_start, self.phase_steps0 = self.clock(), self.steps_done
+                self._line(event.description + ("" if event.phase.learning else "…"))
+            case WeightsDownloading():
+                self._bar(event.done, event.total or 1, "downloading weights")
+            case FeaturesExtracting():
+                self._bar(event.done, event.total, f"features {event.done}/{event.total}", eta_of=event)
+            case BatchesEnded():
+                self.steps_done = event.steps[-1]
+                self._bar(self.steps_done, self.total_steps,
+                          f"epoch {event.epoch}/{self.epochs} loss {event.running_loss[-1]:.4f}", steps=True)
+            case EpochEnded():
+                self._line(f"epoch {event.epoch}/{self.epochs} ({event.phase}): loss {event.loss:.4f}, accuracy "
+                           f"{event.accuracy:.3f}, val_loss {event.val_loss:.4f}, val_accuracy "
+                           f"{event.val_accuracy:.3f} ({event.seconds:.1f} s)")
+            case TrainingFinished():
+                self._finished(event)
+            case FoldStarted():
+                self.steps_done = 0
+                self._line(f"\n=== fold {event.fold} of {event.k} ===")
+            case FoldFinished():
+                acc = event.metrics.get("accuracy")
+                self._line(f"fold {event.fold} of {event.k} {event.outcome}"
+                           + (f": test accuracy {acc:.1%}" if acc is not None else ""))
 
     def count(self, done: int, total: int, what: str = "images") -> None:
         """A progress bar for any counted job (``on_progress(done, total)`` of prediction and evaluation)."""

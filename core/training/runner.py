@@ -14,13 +14,13 @@ import math
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from core.cancel import Cancelled, CancelToken
-from core.data.scan import scan_dataset
+from core.data.scan import DatasetSummary, scan_dataset
 from core.errors import listing
 from core.io import atomic_path, check_target, make_dirs, temp_dir, write_json
 from core.models.build import (
@@ -32,15 +32,16 @@ from core.models.build import (
     build_head,
     check_depth,
 )
-from core.models.registry import get_backbone
+from core.models.registry import BackboneSpec, Weights, get_backbone
 from core.runs import end_run_folder, mark_running
-from core.split.make import SPLITS
+from core.split.make import SPLITS, Split
 from core.split.plan import prepare_split
 from core.training.config import TrainConfig
-from core.training.devices import precision, setup
+from core.training.devices import DevicePlan, precision, setup
 from core.training.events import (
     Event,
     FeaturesExtracting,
+    Phase,
     PhaseChanged,
     TrainingFinished,
     TrainingStarted,
@@ -50,23 +51,13 @@ from core.training.features import allocate, decode_all, extract_features
 from core.training.feed import array_dataset, class_weights, multi_worker_fixes
 from core.training.forward import augmenter, float32_copy, forward_fn, split_at
 from core.training.runfolder import library_versions, prepare_run_dir
+from core.training.tracker import RunTracker
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class TrainResult:
-    """What a run produced. ``outcome`` is ``completed``, ``cancelled`` or ``early-stopped``."""
-
-    outcome: str
-    run_dir: str
-    model_path: str | None
-    test_accuracy: float | None
-    test_loss: float | None
-    best_epoch: int | None
-    classes: tuple[str, ...]
-    history: list[dict] = field(default_factory=list)
-    seconds: float = 0.0
+#: What ``train`` returns: its last event, the same object the ``on_event`` callback received.
+TrainResult = TrainingFinished
 
 
 def train(config: TrainConfig, *, on_event: Callable[[Event], None] | None = None,
@@ -89,25 +80,64 @@ def train(config: TrainConfig, *, on_event: Callable[[Event], None] | None = Non
         run.cleanup()
 
 
+#: Images decoded per batch for feature extraction and caching (at least; the run's batch size when larger).
+DECODE_BATCH = 16
+#: Cached images (or activations) per forward pass of the frozen part.
+FORWARD_BATCH = 32
+
+Arrays = tuple[np.ndarray, np.ndarray]  # (inputs, labels) of one split
+
+
 class _Run:
-    def __init__(self, config: TrainConfig, emit, cancel: CancelToken, clock) -> None:
+    """One run's state. Each phase's outputs are named here, ``None`` or empty until the phase made them."""
+
+    def __init__(self, config: TrainConfig, emit: Callable[[Event], None], cancel: CancelToken,
+                 clock: Callable[[], float]) -> None:
         self.config, self.emit, self.cancel, self.clock = config, emit, cancel, clock
         self.timings: dict[str, float] = {}
         self.failed: list[tuple[str, str]] = []
         self.blank: list[str] = []
+        self.tracker = RunTracker()
+        # _prepare: the backbone chosen, the dataset and its split.
+        self.spec: BackboneSpec = get_backbone(config.backbone)
+        self.depth: FineTune = config.depth
+        self.size: int = config.image_size or self.spec.input_size
+        self.summary: DatasetSummary
+        self.split: Split = Split((), (), ())
+        self.split_info: dict[str, Any] = {}
+        self.classes: tuple[str, ...] = ()
+        self.class_index: dict[str, int] = {}
+        # setup: devices, and the batch size and learning rate scaled to them.
+        self.plan: DevicePlan
+        self.strategy: Any = None  # a tf.distribute.Strategy
+        self.batch, self.learning_rate = config.batch_size, config.learning_rate
+        # _make_run_dir: the run folder, its cache and the checkpoint of the best weights so far.
+        self.run_dir: Path
+        self.cache_dir: Path
+        self.checkpoint: Path
+        self.folder_made: Path | None = None  # what cleanup() ends, once made
+        self.is_chief = True
+        # _build: the Keras models (typed Any: Keras has no type information).
+        self.backbone: Any = None
+        self.head: Any = None
+        self.augmenter: Any = None
+        self.n_blocks = 0
+        # _head_phase: pooled features per split; fine-tuning also keeps the decoded images.
+        self.features: dict[str, Arrays] = {}
+        self.images: dict[str, Arrays] = {}
+        # _fine_tune_phase: the model that fine-tuned and its inputs per split (images or cached activations).
+        self.trained_model: Any = None
+        self.trained_inputs: dict[str, Arrays] = {}
 
     # ---- the run ---------------------------------------------------------------------------------------
     def execute(self) -> TrainResult:
-        from core.training.callback import RunTracker
-
         start = self.clock()
-        self.tracker = RunTracker()
         self.config.validate()
         self._prepare()  # the dataset first: its problems are reported before any device is set up
-        self.emit(PhaseChanged("preparing", "Finding the devices to train on"))
+        self.emit(PhaseChanged(Phase.PREPARING, "Finding the devices to train on"))
         self.plan, self.strategy = setup(self.config)
         self.batch, self.learning_rate = self.plan.scaled(self.config.batch_size, self.config.learning_rate)
-        self.emit(PhaseChanged("preparing", "; ".join((f"Training on {self.plan.describe()}",) + self.plan.notes)))
+        self.emit(PhaseChanged(Phase.PREPARING, "; ".join((f"Training on {self.plan.describe()}",) + self.plan.notes)))
         self._make_run_dir()
         self.timings["prepare"] = self.clock() - start
         with precision(self.plan.mixed_precision):
@@ -127,29 +157,26 @@ class _Run:
     def cleanup(self) -> None:
         """A worker that is not the chief leaves nothing behind, even when the run failed; a chief's failed run
         keeps only what says what it was (run_config.json), without caches or checkpoints."""
-        plan, run_dir = getattr(self, "plan", None), getattr(self, "run_dir", None)
-        if run_dir is not None:
-            end_run_folder(run_dir, chief=plan is None or plan.is_chief)
+        if self.folder_made is not None:
+            end_run_folder(self.folder_made, chief=self.is_chief)
 
     def _stopped(self) -> bool:
         return self.tracker.cancelled or self.cancel.cancelled
 
     def _prepare(self) -> None:
         c = self.config
-        self.spec = get_backbone(c.backbone)
-        self.depth: FineTune = c.depth
-        self.size = c.image_size or self.spec.input_size
-        self.emit(PhaseChanged("preparing", f"Scanning {c.data_dir}"))
+        self.emit(PhaseChanged(Phase.PREPARING, f"Scanning {c.data_dir}"))
         self.summary = scan_dataset(c.data_dir)
         self.summary.require_trainable()
         self.split, self.split_info = prepare_split(self.summary, c.split_spec)
-        self.classes = self.summary.classes
+        self.classes = tuple(self.summary.classes)
         self.class_index = {name: i for i, name in enumerate(self.classes)}
 
     def _make_run_dir(self) -> None:
         c = self.config
         # Only the chief writes the run folder; other workers of a multi-worker job keep theirs in a temp folder.
-        self.run_dir = prepare_run_dir(c) if self.plan.is_chief else temp_dir("foveal-worker-")
+        self.is_chief = self.plan.is_chief
+        self.run_dir = self.folder_made = prepare_run_dir(c) if self.is_chief else temp_dir("foveal-worker-")
         if self.plan.is_chief:  # the settings, to train again elsewhere: `foveal train --config run_config.json`
             mark_running(self.run_dir)
             write_json(self.run_dir / "run_config.json", c.to_dict())
@@ -163,10 +190,11 @@ class _Run:
 
         c = self.config
         keras.utils.set_random_seed(c.seed)
-        weights = "none" if str(c.weights).lower() == "none" else c.weights
-        what = {"imagenet": "ImageNet weights", "none": "random initialisation (no pretrained weights)"}
-        self.emit(PhaseChanged("preparing", f"Loading {self.spec.name} with {what.get(weights, weights)}"))
-        self.backbone = build_backbone(self.spec, self.size, None if weights == "none" else weights,
+        weights = c.weights_source
+        what: dict[Weights | str, str] = {Weights.IMAGENET: "ImageNet weights",
+                                          Weights.NONE: "random initialisation (no pretrained weights)"}
+        self.emit(PhaseChanged(Phase.PREPARING, f"Loading {self.spec.name} with {what.get(weights, str(weights))}"))
+        self.backbone = build_backbone(self.spec, self.size, weights,
                                        on_download=lambda done, total: self.emit(WeightsDownloading(done, total)))
         self.backbone.trainable = False
         self.n_blocks = len(blocks_of(self.backbone, self.spec))
@@ -174,7 +202,8 @@ class _Run:
         self.head = build_head(self.spec.feature_dim, len(self.classes), c.dropout)
         self.augmenter = augmenter(c.seed) if c.augment else None
         n_train = len(self.split.train) * (1 + (c.augment_copies if c.augment else 0))
-        phases = ("head",) + (("fine-tune",) if self.depth.kind != "frozen" and c.total_fine_tune_epochs else ())
+        fine_tunes = self.depth.kind != "frozen" and c.total_fine_tune_epochs > 0
+        phases = (Phase.HEAD,) + ((Phase.FINE_TUNE,) if fine_tunes else ())
         self.emit(TrainingStarted(
             run_dir=str(self.run_dir), backbone=self.spec.name, fine_tune=str(self.depth), classes=self.classes,
             n_train=len(self.split.train), n_val=len(self.split.val), n_test=len(self.split.test),
@@ -188,22 +217,22 @@ class _Run:
         t0 = self.clock()
         total = sum(len(self.split.of(s)) for s in SPLITS)
         desc = f"Extracting features: one pass of {self.spec.name} over {total} images"
-        self.emit(PhaseChanged("extracting", desc))
+        self.emit(PhaseChanged(Phase.EXTRACTING, desc))
         if self.depth.kind == "frozen":
             self.features = self._extract_streaming(total)
         else:
             self.features = self._extract_cached(total)
         if self.blank:
-            self.emit(PhaseChanged("extracting", f"Warning: {len(self.blank)} image(s) are blank, every pixel the "
+            self.emit(PhaseChanged(Phase.EXTRACTING, f"Warning: {len(self.blank)} image(s) are blank, every pixel the "
                                    f"same value (empty, constant or not-a-number data): {listing(self.blank)}. They "
                                    "are used as they are; check them, or move them out of the dataset."))
         self.timings["extract_features"] = self.clock() - t0
         t0 = self.clock()
-        self.emit(PhaseChanged("head", f"Training the new head ({c.epochs} epochs)"
+        self.emit(PhaseChanged(Phase.HEAD, f"Training the new head ({c.epochs} epochs)"
                                f"{self.plan.scaling_note(c.batch_size)}", first_epoch=1))
         train_x, train_y = self.features["train"]
         # No checkpoint file for the head: it retrains in seconds, and writing one each epoch costs as much.
-        self._fit(self.head, train_x, train_y, self.features["val"], self.learning_rate, c.epochs, "head",
+        self._fit(self.head, train_x, train_y, self.features["val"], self.learning_rate, c.epochs, Phase.HEAD,
                   on_best=None)
         self.timings["head"] = self.clock() - t0
 
@@ -216,7 +245,7 @@ class _Run:
             records = self.split.of(split)
             copies = c.augment_copies if (split == "train" and c.augment) else 0
             fs = extract_features(
-                forward, records, self.class_index, size=self.size, batch_size=max(c.batch_size, 16),
+                forward, records, self.class_index, size=self.size, batch_size=max(c.batch_size, DECODE_BATCH),
                 feature_dim=self.spec.feature_dim, copies=copies, augmented_forward=aug_forward,
                 on_progress=functools.partial(self._on_features, offset, total, split),
                 cancel=self.cancel, spill_dir=self.cache_dir, name=f"features_{split}")
@@ -237,7 +266,7 @@ class _Run:
         for split in SPLITS:
             records = self.split.of(split)
             images, labels, _kept, failed, blank = decode_all(
-                records, self.class_index, size=self.size, batch_size=max(c.batch_size, 16),
+                records, self.class_index, size=self.size, batch_size=max(c.batch_size, DECODE_BATCH),
                 cancel=self.cancel, spill_dir=self.cache_dir, name=f"images_{split}")
             self.failed += failed
             self.blank += blank
@@ -249,14 +278,15 @@ class _Run:
 
     def _map_images(self, forward, images: np.ndarray, shape: tuple, split: str, offset: int, total: int,
                     name: str) -> np.ndarray:
-        """``forward`` over cached images in batches of 32, into an array (spilled to disk when large),
-        reporting progress and stopping within one batch on cancel."""
+        """``forward`` over cached images in batches of :data:`FORWARD_BATCH`, into an array (spilled to disk when
+        large), reporting progress and stopping within one batch on cancel."""
         out = allocate((len(images),) + tuple(shape), np.float32, self.cache_dir, f"{name}_{split}")
-        for i in range(0, len(images), 32):
+        n = FORWARD_BATCH
+        for i in range(0, len(images), n):
             if self.cancel.cancelled:
                 raise Cancelled
-            out[i:i + 32] = forward(images[i:i + 32])
-            self.emit(FeaturesExtracting(offset + min(i + 32, len(images)), total, split))
+            out[i:i + n] = forward(images[i:i + n])
+            self.emit(FeaturesExtracting(offset + min(i + n, len(images)), total, split))
         return out
 
     # ---- phase 2: fine-tune the chosen blocks ------------------------------------------------------------
@@ -266,7 +296,7 @@ class _Run:
         c = self.config
         t0 = self.clock()
         apply_fine_tune(self.backbone, self.spec, self.depth)
-        from_scratch = str(c.weights).lower() == "none"
+        from_scratch = c.weights_source == Weights.NONE
         if from_scratch:  # no pretrained statistics: let BatchNormalization learn them quickly on small data
             for layer in self.backbone.layers:
                 if isinstance(layer, keras.layers.BatchNormalization):
@@ -283,13 +313,13 @@ class _Run:
             inputs = self.images
         self.trained_model, self.trained_inputs = model, inputs
         desc = self.depth.describe(self.n_blocks)
-        self.emit(PhaseChanged("fine-tune", f"{desc[0].upper()}{desc[1:]} of {self.spec.name} "
+        self.emit(PhaseChanged(Phase.FINE_TUNE, f"{desc[0].upper()}{desc[1:]} of {self.spec.name} "
                                f"at learning rate {self.learning_rate * c.fine_tune_lr_factor:g}"
                                f"{self.plan.scaling_note(c.batch_size)}",
                                first_epoch=self.tracker.epochs_done + 1))
         train_x, train_y = inputs["train"]
         self._fit(model, train_x, train_y, inputs["val"], self.learning_rate * c.fine_tune_lr_factor,
-                  c.total_fine_tune_epochs, "fine-tune", on_best=lambda: model.save_weights(self.checkpoint))
+                  c.total_fine_tune_epochs, Phase.FINE_TUNE, on_best=lambda: model.save_weights(self.checkpoint))
         self.timings["fine_tune"] = self.clock() - t0
 
     def _freeze_boundary(self) -> int | None:
@@ -302,7 +332,7 @@ class _Run:
     def _boundary_model(self, cut: int) -> tuple:
         """Run the frozen bottom once per image and cache its output; train the top blocks and head on it."""
         forward, shape, model = split_at(self.backbone, self.head, self.spec, self.size, cut)
-        self.emit(PhaseChanged("extracting", f"Caching activations below the top {self.depth.n} blocks "
+        self.emit(PhaseChanged(Phase.EXTRACTING, f"Caching activations below the top {self.depth.n} blocks "
                                "(the frozen part runs once per image)"))
         inputs, total, offset = {}, sum(len(self.images[s][0]) for s in SPLITS), 0
         for split in SPLITS:
@@ -334,29 +364,29 @@ class _Run:
     # ---- the end -----------------------------------------------------------------------------------------
     def _finish(self, seconds: float) -> TrainResult:
         t = self.tracker
-        outcome = "cancelled" if t.cancelled else "early-stopped" if t.early_stopped else "completed"
+        outcome = t.outcome
         model_path = acc = loss = None
         if t.best_epoch is not None and not self.plan.is_chief:
             self._evaluate_test()  # a collective step: every worker takes part, only the chief keeps the result
         elif t.best_epoch is not None:
             t0 = self.clock()
-            self.emit(PhaseChanged("evaluating", "Measuring accuracy on the held-out test images"))
+            self.emit(PhaseChanged(Phase.EVALUATING, "Measuring accuracy on the held-out test images"))
             acc, loss = self._evaluate_test()
             t1 = self.clock()
-            self.emit(PhaseChanged("saving", "Saving the model"))
+            self.emit(PhaseChanged(Phase.SAVING, "Saving the model"))
             model_path = str(self._save_model())
             self.timings.update(evaluate=t1 - t0, save=self.clock() - t1)
         shutil.rmtree(self.cache_dir, ignore_errors=True)
         if self.plan.is_chief:  # run.json last: it marks the folder complete (without it, cleanup removes the model)
             self._write_run_json(outcome, model_path, acc, loss, seconds)
-        self.emit(TrainingFinished(outcome, t.best_epoch, str(self.run_dir), model_path, acc, loss, seconds,
-                                   {"epochs": list(t.history)}))
         run_dir = str(self.run_dir) if self.plan.is_chief else ""
-        return TrainResult(outcome, run_dir, model_path, acc, loss, t.best_epoch, self.classes,
-                           list(t.history), seconds)
+        result = TrainingFinished(outcome, run_dir, model_path, acc, loss, t.best_epoch, self.classes,
+                                  tuple(t.history), seconds)
+        self.emit(result)
+        return result
 
     def _evaluate_test(self) -> tuple[float | None, float | None]:
-        if self.depth.kind == "frozen" or not hasattr(self, "trained_model"):
+        if self.depth.kind == "frozen" or self.trained_model is None:
             x, y = self.features["test"]
             model = self.head
         else:

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.models.registry import BACKBONES, BLOCK_COUNTS, DEFAULT_BACKBONE, BackboneSpec
+from core.models.registry import BACKBONES, BLOCK_COUNTS, DEFAULT_BACKBONE, BackboneSpec, Weights
 
 #: The "Train on" choices: (words, TrainConfig.devices). Several GPUs train together (MirroredStrategy) on "auto".
 DEVICE_CHOICES = [("Automatic (all GPUs, else CPU)", "auto"), ("CPU only", "cpu"), ("First GPU only", "gpu:0")]
@@ -198,10 +198,10 @@ class ModelPanel(QWidget):
     @property
     def weights(self) -> str:
         if self.weights_none.isChecked():
-            return "none"
+            return Weights.NONE
         if self.weights_file.isChecked() and self.weights_path:
             return self.weights_path
-        return "imagenet"
+        return Weights.IMAGENET
 
     @property
     def fine_tune(self) -> str:
@@ -219,12 +219,12 @@ class ModelPanel(QWidget):
         """Show saved settings (a project's): the keys of :meth:`settings`; unknown or missing keys are skipped."""
         if settings.get("backbone") in BACKBONES:
             self.select_backbone(settings["backbone"])
-        weights = settings.get("weights")
-        if weights == "none":
+        weights = Weights.parse(settings["weights"]) if isinstance(settings.get("weights"), str) else None
+        if weights == Weights.NONE:
             self.weights_none.setChecked(True)
-        elif weights and weights != "imagenet" and os.path.isfile(weights):
+        elif weights and weights != Weights.IMAGENET and os.path.isfile(weights):
             self.set_weights_file(weights)
-        elif weights == "imagenet":
+        elif weights == Weights.IMAGENET:
             self.weights_imagenet.setChecked(True)
         depth = str(settings.get("fine_tune", "frozen"))
         blocks = self.depth_slider.maximum()

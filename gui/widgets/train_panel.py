@@ -12,7 +12,12 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QV
 from core.training.events import (
     BatchesEnded,
     EpochEnded,
+    Event,
     FeaturesExtracting,
+    FoldFinished,
+    FoldStarted,
+    Outcome,
+    Phase,
     PhaseChanged,
     TrainingFinished,
     TrainingStarted,
@@ -32,7 +37,7 @@ def headline_label(text: str) -> QLabel:
     return label
 
 
-_PHASE_WORDS = {"head": "Training the new head", "fine-tune": "Fine-tuning"}
+_PHASE_WORDS = {Phase.HEAD: "Training the new head", Phase.FINE_TUNE: "Fine-tuning"}
 
 
 class TrainPanel(QWidget):
@@ -118,6 +123,8 @@ class TrainPanel(QWidget):
         self.current_phase = ""
         self.phase_text = ""
         self.fine_tune = ""
+        self.fold = self.k = 0  # of a cross-validation (k = 0: a single run)
+        self.steps_before_fold = 0
 
     # ---- state ------------------------------------------------------------------------------------
     def set_running(self, running: bool) -> None:
@@ -128,6 +135,7 @@ class TrainPanel(QWidget):
             self._reset_state()
             self.started_at = time.monotonic()
             self.plot.reset()
+            self.plot.set_title("")
             self.result_label.setText("")
             self.saved_label.setText("")
             self.open_button.setVisible(False)
@@ -159,63 +167,89 @@ class TrainPanel(QWidget):
         self.weights_button.setVisible(offer_weights)
 
     # ---- events -----------------------------------------------------------------------------------
-    def show_event(self, event) -> None:
+    def show_event(self, event: Event) -> None:
         """Update from one core training event (called on the GUI thread)."""
-        handler = getattr(self, f"_show_{type(event).__name__}", None)
-        if handler is not None:
-            handler(event)
+        match event:
+            case TrainingStarted():
+                self._on_training_started(event)
+            case PhaseChanged():
+                self._on_phase_changed(event)
+            case WeightsDownloading():
+                self.progress.setRange(0, max(event.total, 1))
+                self.progress.setValue(event.done)
+                self.progress.setFormat(f"Downloading weights {event.done / 1e6:.1f} / {event.total / 1e6:.1f} MB")
+            case FeaturesExtracting():
+                self.progress.setRange(0, event.total)
+                self.progress.setValue(event.done)
+                self.progress.setFormat(f"{self._fold_words()}Extracting features {event.done}/{event.total}")
+            case BatchesEnded():
+                self._on_batches_ended(event)
+            case EpochEnded():
+                self.plot.add_epoch(event.epoch, event.loss, event.val_loss, event.accuracy, event.val_accuracy)
+            case TrainingFinished():
+                self._on_training_finished(event)
+            case FoldStarted():
+                self._on_fold_started(event)
+            case FoldFinished():
+                acc = event.metrics.get("accuracy")
+                self.phase_label.setText(f"Fold {event.fold} of {event.k} {event.outcome}"
+                                         + (f": test accuracy {acc:.1%}." if acc is not None else "."))
 
-    def _show_TrainingStarted(self, e: TrainingStarted) -> None:
+    def _fold_words(self) -> str:
+        return f"Fold {self.fold} of {self.k} · " if self.k else ""
+
+    def _on_training_started(self, e: TrainingStarted) -> None:
         self.epochs, self.run_dir, self.fine_tune = e.epochs, e.run_dir, e.fine_tune
-        self.data_warnings = []
+        if not self.k:  # a fold's warnings add up over the cross-validation
+            self.data_warnings = []
         self.total_steps = e.epochs * e.steps_per_epoch
         self.device_label.setText(f"Device: {e.device}")
 
-    def _show_PhaseChanged(self, e: PhaseChanged) -> None:
+    def _on_fold_started(self, e: FoldStarted) -> None:
+        """Each fold is its own run: its own curves (from epoch 1), and the time left counts every fold left."""
+        if e.fold > 1:
+            self.steps_before_fold += self.total_steps
+        self.fold, self.k = e.fold, e.k
+        self.plot.reset()
+        self.plot.set_title(f"Fold {e.fold} of {e.k}")
+
+    def _on_phase_changed(self, e: PhaseChanged) -> None:
         if e.description.startswith("Warning:"):  # about the data (blank images): kept for the end of the run
             self.data_warnings.append(e.description)
             return
         self.current_phase, self.phase_text = e.phase, e.description
-        if e.phase == "fine-tune":
+        if e.phase == Phase.FINE_TUNE:
             self.plot.mark_phase(e.first_epoch - 1, "fine-tuning starts")
             self.phase_text = f"Fine-tuning ({self.fine_tune})"
-        if e.phase == "head":
-            self.phase_text = _PHASE_WORDS["head"]
-        if e.phase in ("preparing", "evaluating", "saving"):
+        if e.phase == Phase.HEAD:
+            self.phase_text = _PHASE_WORDS[Phase.HEAD]
+        if e.phase in (Phase.PREPARING, Phase.EVALUATING, Phase.SAVING):
             self.progress.setRange(0, 0)
-        self.phase_label.setText(e.description + ("" if e.phase in ("head", "fine-tune") else "…"))
+        self.phase_label.setText(self._fold_words() + e.description + ("" if e.phase.learning else "…"))
 
-    def _show_WeightsDownloading(self, e: WeightsDownloading) -> None:
-        self.progress.setRange(0, max(e.total, 1))
-        self.progress.setValue(e.done)
-        self.progress.setFormat(f"Downloading weights {e.done / 1e6:.1f} / {e.total / 1e6:.1f} MB")
-
-    def _show_FeaturesExtracting(self, e: FeaturesExtracting) -> None:
-        self.progress.setRange(0, e.total)
-        self.progress.setValue(e.done)
-        self.progress.setFormat(f"Extracting features {e.done}/{e.total}")
-
-    def _show_BatchesEnded(self, e: BatchesEnded) -> None:
+    def _on_batches_ended(self, e: BatchesEnded) -> None:
         self.plot.add_batches(e.steps, e.batch_losses, e.running_accuracy, e.steps_per_epoch)
         now = time.monotonic()
+        # Steps over the whole job: a cross-validation is k runs of (about) the same number of steps.
+        done = self.steps_before_fold + e.steps[-1]
+        total = self.total_steps * max(self.k, 1)
         if self.first_batch_at is None:
-            self.first_batch_at, self.first_step = now, e.steps[0]
-        done = e.steps[-1]
-        self.progress.setRange(0, max(self.total_steps, 1))
-        self.progress.setValue(min(done, self.total_steps))
+            self.first_batch_at, self.first_step = now, done
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(min(done, total))
         rate_steps = done - self.first_step + 1
-        remaining = self.total_steps - done
+        remaining = total - done
         eta = (now - self.first_batch_at) / rate_steps * remaining if rate_steps > 0 else 0
         self.progress.setFormat(f"%p%  ·  about {format_eta(eta)} left" if remaining > 0 else "%p%")
-        self.phase_label.setText(f"{self.phase_text}, epoch {e.epoch}/{self.epochs} · "
+        self.phase_label.setText(f"{self._fold_words()}{self.phase_text}, epoch {e.epoch}/{self.epochs} · "
                                  f"loss {e.running_loss[-1]:.3f}")
 
-    def _show_EpochEnded(self, e: EpochEnded) -> None:
-        self.plot.add_epoch(e.epoch, e.loss, e.val_loss, e.accuracy, e.val_accuracy)
-
-    def _show_TrainingFinished(self, e: TrainingFinished) -> None:
+    def _on_training_finished(self, e: TrainingFinished) -> None:
         self.run_dir = e.run_dir
-        words = {"completed": "Finished", "cancelled": "Stopped", "early-stopped": "Finished early"}[e.outcome]
+        if self.k:  # one fold of a cross-validation: the summary over folds is the result (show_crossval)
+            return
+        words = {Outcome.COMPLETED: "Finished", Outcome.CANCELLED: "Stopped",
+                 Outcome.EARLY_STOPPED: "Finished early"}.get(e.outcome, str(e.outcome))
         if e.test_accuracy is not None:
             self.result_label.setText(f"{e.test_accuracy:.1%}")
             self.result_label.setToolTip("Accuracy on held-out test images never used for training")
@@ -250,15 +284,15 @@ if __name__ == "__main__":  # preview: a scripted run
     panel = TrainPanel()
     panel.set_running(True)
     panel.show_event(TrainingStarted("/tmp/run", "MobileNetV2", "last:2", ("a", "b"), 80, 20, 20, 8, 10,
-                                     ("head", "fine-tune"), "imagenet"))
-    panel.show_event(PhaseChanged("head", "Training the new head", first_epoch=1))
+                                     (Phase.HEAD, Phase.FINE_TUNE), "imagenet"))
+    panel.show_event(PhaseChanged(Phase.HEAD, "Training the new head", first_epoch=1))
     for epoch in range(1, 7):
         if epoch == 5:
-            panel.show_event(PhaseChanged("fine-tune", "Fine-tuning", first_epoch=5))
+            panel.show_event(PhaseChanged(Phase.FINE_TUNE, "Fine-tuning", first_epoch=5))
         steps = tuple(range((epoch - 1) * 10 + 1, epoch * 10 + 1))
         losses = tuple(math.exp(-s / 20) for s in steps)
         panel.show_event(BatchesEnded(epoch, steps, losses, losses, tuple(1 - x / 2 for x in losses), 10))
-        panel.show_event(EpochEnded(epoch, "head", math.exp(-epoch / 3), 1 - math.exp(-epoch) / 2,
+        panel.show_event(EpochEnded(epoch, Phase.HEAD, math.exp(-epoch / 3), 1 - math.exp(-epoch) / 2,
                                     math.exp(-epoch / 4), 0.9 - math.exp(-epoch) / 2, 1.0))
     panel.resize(900, 700)
     panel.show()

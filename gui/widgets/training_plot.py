@@ -119,6 +119,10 @@ class TrainingPlot(QWidget):
             self.data[key].extend([value])
         self._dirty = True
 
+    def set_title(self, text: str) -> None:
+        """A title above the curves (e.g. "Fold 2 of 5"); empty for none."""
+        self.loss_plot.setTitle(text or None)
+
     def mark_phase(self, x: float, text: str) -> None:
         """A vertical line where a phase starts (e.g. the switch to fine-tuning)."""
         for plot in (self.loss_plot, self.acc_plot):

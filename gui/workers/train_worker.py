@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 from PySide6.QtCore import Signal
 
@@ -25,31 +23,14 @@ def _real_train(config, *, on_event, cancel):
     return train(config, on_event=on_event, cancel=cancel)
 
 
-@dataclass
-class CrossValResult:
-    """What the window needs of a cross-validation: the last fold's run (as a TrainResult has it) and the summary."""
+def real_crossval(k: int) -> Callable:
+    """A ``train_fn`` that runs k-fold cross-validation (core.crossval) instead of one run: it reports each fold's
+    events between FoldStarted and FoldFinished and returns a core.crossval.CrossValResult."""
 
-    outcome: str
-    run_dir: str
-    model_path: str | None
-    test_accuracy: float | None
-    summary: dict
-    folder: str
-    text: str
+    def run(config: TrainConfig, *, on_event: Callable, cancel: CancelToken):
+        from core.crossval import cross_validate
 
-
-def real_crossval(k: int):
-    """A ``train_fn`` that runs k-fold cross-validation (core.crossval) instead of one run."""
-
-    def run(config, *, on_event, cancel):
-        from core.crossval import cross_validate, format_crossval
-
-        result = cross_validate(config, k, on_event=on_event, cancel=cancel)
-        last = result["folds"][-1] if result["folds"] else {}
-        done = result["folds_done"] == k
-        return CrossValResult("completed" if done else "cancelled", last.get("run_dir", result["folder"]),
-                              str(Path(last["run_dir"]) / "model.keras") if last else None, None,
-                              result["summary"], result["folder"], format_crossval(result))
+        return cross_validate(config, k, on_event=on_event, cancel=cancel)
 
     return run
 
@@ -60,7 +41,7 @@ class TrainWorker(ThreadWorker):
     sig_event = Signal(object)
     """Every core training event (a frozen dataclass from core.training.events), in order."""
     sig_finished = Signal(object)
-    """The run ended (completed, cancelled or early-stopped): the ``TrainResult``."""
+    """The job ended (completed, cancelled or early-stopped): a core TrainingFinished, or a CrossValResult."""
     sig_failed = Signal(str, str, bool)
     """The run failed: message in plain words, traceback details, and whether it is the user's to fix."""
 

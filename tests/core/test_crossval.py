@@ -15,6 +15,7 @@ from core.cli import main
 from core.crossval import cross_validate
 from core.errors import ConfigError
 from core.training.config import TrainConfig
+from core.training.events import FoldFinished, FoldStarted, Outcome, TrainingStarted
 
 
 @pytest.fixture
@@ -35,26 +36,35 @@ def patients(tmp_path) -> Path:
 def test_group_aware_three_fold_cross_validation(patients, tmp_path):
     config = TrainConfig(str(patients), epochs=1, weights="none", image_size=32, group_by="filename",
                          out_dir=str(tmp_path / "cv"))
-    result = cross_validate(config, 3)
-    assert result["folds_done"] == 3 and len(result["folds"]) == 3
+    events = []
+    result = cross_validate(config, 3, on_event=events.append)
+    assert result.outcome == Outcome.COMPLETED and result.folds_done == 3 and len(result.folds) == 3
+    # each fold's run is reported between its FoldStarted and FoldFinished, folds in order
+    marks = [(type(e).__name__, e.fold) for e in events if isinstance(e, FoldStarted | FoldFinished)]
+    assert marks == [(kind, i) for i in (1, 2, 3) for kind in ("FoldStarted", "FoldFinished")]
+    bounds = [i for i, e in enumerate(events) if isinstance(e, FoldStarted | FoldFinished)]
+    for start, end in zip(bounds[::2], bounds[1::2], strict=True):
+        assert sum(isinstance(e, TrainingStarted) for e in events[start:end]) == 1
+    finished = [e for e in events if isinstance(e, FoldFinished)]
+    assert [e.metrics["accuracy"] for e in finished] == [f["accuracy"] for f in result.folds]
     tested = []
-    for fold in result["folds"]:
+    for fold in result.folds:
         run = json.loads((Path(fold["run_dir"]) / "run.json").read_text())
         tested += [row["file"] for row in run["split"]["test"]]
         assert run["split_info"]["split_file"].endswith(f"fold-{fold['fold']}.json")
         assert (Path(fold["run_dir"]) / "evaluation.json").exists()
     assert sorted(tested) == sorted(str(p.relative_to(patients)) for p in patients.rglob("*.png"))
     patient_folds = {}
-    for fold in result["folds"]:
+    for fold in result.folds:
         run = json.loads((Path(fold["run_dir"]) / "run.json").read_text())
         for row in run["split"]["test"]:
             patient_folds.setdefault(row["file"].split("/")[1].split("_")[0], set()).add(fold["fold"])
     assert all(len(f) == 1 for f in patient_folds.values())  # each patient is tested in exactly one fold
-    acc = result["summary"]["accuracy"]
-    values = [f["accuracy"] for f in result["folds"]]
+    acc = result.summary["accuracy"]
+    values = [f["accuracy"] for f in result.folds]
     assert acc["mean"] == pytest.approx(np.mean(values)) and acc["sd"] == pytest.approx(np.std(values, ddof=1))
     saved = json.loads((tmp_path / "cv" / "crossval.json").read_text())
-    assert saved["summary"] == json.loads(json.dumps(result["summary"]))
+    assert saved["summary"] == json.loads(json.dumps(result.summary)) and saved["outcome"] == "completed"
 
 
 def test_fold_count_is_checked(patients):

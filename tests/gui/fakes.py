@@ -11,11 +11,12 @@ from core.training.events import (
     BatchesEnded,
     EpochEnded,
     FeaturesExtracting,
+    Outcome,
+    Phase,
     PhaseChanged,
     TrainingFinished,
     TrainingStarted,
 )
-from core.training.runner import TrainResult
 
 
 def scripted_train(config, *, on_event, cancel, epochs_head=3, epochs_ft=2, steps=5, delay=0.002, fail=None):
@@ -24,18 +25,18 @@ def scripted_train(config, *, on_event, cancel, epochs_head=3, epochs_ft=2, step
         raise WeightsError("ImageNet weights for MobileNetV2 could not be downloaded; choose a weights file.")
     if fail == "bug":
         raise RuntimeError("boom")
-    on_event(PhaseChanged("preparing", "Loading MobileNetV2 with ImageNet weights"))
+    on_event(PhaseChanged(Phase.PREPARING, "Loading MobileNetV2 with ImageNet weights"))
     total = epochs_head + epochs_ft
     # the real device plan (pure Python), as on a machine with one modern GPU
     device = plan_devices(devices=config.devices, gpus=(GpuInfo(0, "NVIDIA H100", (9, 0)),)).describe()
     on_event(TrainingStarted(config.out_dir, config.backbone, config.fine_tune, ("a", "b"), 40, 10, 10, total,
-                             steps, ("head", "fine-tune"), "imagenet", device))
-    on_event(PhaseChanged("extracting", "Extracting features"))
+                             steps, (Phase.HEAD, Phase.FINE_TUNE), "imagenet", device))
+    on_event(PhaseChanged(Phase.EXTRACTING, "Extracting features"))
     for done in (20, 40, 60):
         on_event(FeaturesExtracting(done, 60, "train"))
     history, step, outcome, best = [], 0, "completed", None
     for epoch in range(1, total + 1):
-        phase = "head" if epoch <= epochs_head else "fine-tune"
+        phase = Phase.HEAD if epoch <= epochs_head else Phase.FINE_TUNE
         if epoch in (1, epochs_head + 1):
             on_event(PhaseChanged(phase, phase, first_epoch=epoch))
         for _ in range(steps):
@@ -55,8 +56,10 @@ def scripted_train(config, *, on_event, cancel, epochs_head=3, epochs_ft=2, step
         best = epoch
     acc = 0.9 if best else None
     model = f"{config.out_dir}/model.keras" if best else None
-    on_event(TrainingFinished(outcome, best, config.out_dir, model, acc, 0.3 if best else None, 1.0))
-    return TrainResult(outcome, config.out_dir, model, acc, 0.3, best, ("a", "b"), history, 1.0)
+    result = TrainingFinished(Outcome(outcome), config.out_dir, model, acc, 0.3 if best else None, best, ("a", "b"),
+                              tuple(history), 1.0)
+    on_event(result)
+    return result
 
 
 def fake_evaluate(run_dir, *, folder, fail=None):

@@ -52,7 +52,7 @@ def test_predict_view_names_an_unusable_model_inline(qtbot, tmp_path, case):
 
 
 def test_blank_image_warning_stays_on_screen_after_the_run(qtbot):
-    from core.training.events import PhaseChanged, TrainingFinished, TrainingStarted
+    from core.training.events import Outcome, PhaseChanged, TrainingFinished, TrainingStarted
     from gui.widgets.train_panel import TrainPanel
 
     panel = TrainPanel()
@@ -63,7 +63,8 @@ def test_blank_image_warning_stays_on_screen_after_the_run(qtbot):
     panel.show_event(PhaseChanged("extracting", "Warning: 1 image(s) are blank, every pixel the same value: a/x.png"))
     assert "Extracting features" in panel.phase_label.text()  # the warning does not replace the phase
     panel.show_event(PhaseChanged("head", "Training the new head", first_epoch=1))
-    panel.show_event(TrainingFinished("completed", 1, "/tmp/run", "/tmp/run/model.keras", 0.5, 0.7, 3.0))
+    panel.show_event(TrainingFinished(Outcome.COMPLETED, "/tmp/run", "/tmp/run/model.keras", 0.5, 0.7, 1, ("a", "b"),
+                                      (), 3.0))
     assert "Warning: 1 image(s) are blank" in panel.saved_label.text() and "a/x.png" in panel.saved_label.text()
 
 
