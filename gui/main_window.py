@@ -22,8 +22,9 @@ from gui.widgets.evaluate_panel import EvaluatePanel
 from gui.widgets.model_panel import ModelPanel
 from gui.widgets.predict_panel import PredictPanel
 from gui.widgets.train_panel import TrainPanel
-from gui.workers import evaluation_jobs
+from gui.workers.base import start_worker
 from gui.workers.call_worker import CallWorker
+from gui.workers.evaluation_jobs import ModelJobs, write_report
 from gui.workers.scan_worker import ScanWorker
 from gui.workers.train_worker import TrainWorker, real_crossval
 
@@ -58,7 +59,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.train_fn = train_fn
         self.crossval_fn = crossval_fn or real_crossval  # k → a train_fn running k-fold cross-validation
-        self.evaluate_fn = evaluate_fn or evaluation_jobs.evaluate_run
+        self.jobs = ModelJobs()  # the one owner of the models the Evaluate and Predict views use
+        self.evaluate_fn = evaluate_fn or self.jobs.evaluate_run
         self.evaluate_worker: CallWorker | None = None
         self.weights_status_fn = weights_status_fn or _imagenet_status
         self.status_worker: CallWorker | None = None
@@ -76,10 +78,9 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.dataset_panel, self.model_panel, self.train_panel = DatasetPanel(), ModelPanel(), TrainPanel()
-        self.evaluate_panel = EvaluatePanel(explain_fn or evaluation_jobs.explain,
-                                            report_fn or evaluation_jobs.write_report)
-        fns = {"describe_fn": evaluation_jobs.describe_model, "predict_fn": evaluation_jobs.predict_paths,
-               "explain_fn": explain_fn or evaluation_jobs.explain, "export_fn": evaluation_jobs.export,
+        self.evaluate_panel = EvaluatePanel(explain_fn or self.jobs.explain, report_fn or write_report)
+        fns = {"describe_fn": self.jobs.describe_model, "predict_fn": self.jobs.predict_paths,
+               "explain_fn": explain_fn or self.jobs.explain, "export_fn": self.jobs.export,
                **(predict_fns or {})}
         self.predict_panel = PredictPanel(**fns)
         self.tabs = QTabWidget()
@@ -107,6 +108,7 @@ class MainWindow(QMainWindow):
         self.evaluate_panel.sig_unexpected.connect(self._show_unexpected)
         self.predict_panel.sig_message.connect(self.statusBar().showMessage)
         self.predict_panel.sig_unexpected.connect(self._show_unexpected)
+        self.predict_panel.sig_model_changed.connect(self._on_views_changed)
         self.model_panel.table.itemSelectionChanged.connect(self._status_timer.start)
         self._restore_settings()
         self._update_start_enabled()
@@ -157,7 +159,7 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_folder_chosen(self, folder: str) -> None:
-        if self.scan_worker is not None and self.scan_worker.thread.isRunning():
+        if self.scan_worker is not None and self.scan_worker.is_running():
             return
         self.settings.setValue("data/last_folder", folder)
         self.summary = None
@@ -166,10 +168,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Scanning {folder}…")
         worker = ScanWorker(folder)
         worker.sig_progress.connect(self.dataset_panel.show_progress)
-        worker.sig_finished.connect(self._on_scan_finished)
-        worker.sig_failed.connect(self._on_scan_failed)
-        self.scan_worker = worker
-        worker.start()
+        self.scan_worker = start_worker(worker, self._on_scan_finished, self._on_scan_failed)
 
     @Slot(object)
     def _on_scan_finished(self, summary) -> None:
@@ -211,10 +210,7 @@ class MainWindow(QMainWindow):
         folds = self.model_panel.folds.value()
         worker = TrainWorker(config, train_fn=self.crossval_fn(folds) if folds >= 3 else self.train_fn)
         worker.sig_event.connect(self._on_train_event)
-        worker.sig_finished.connect(self._on_train_finished)
-        worker.sig_failed.connect(self._on_train_failed)
-        self.train_worker = worker
-        worker.start()
+        self.train_worker = start_worker(worker, self._on_train_finished, self._on_train_failed)
         self.train_panel.set_running(True)
         self._update_start_enabled()
         self.statusBar().showMessage("Training…")
@@ -257,16 +253,14 @@ class MainWindow(QMainWindow):
             return
         self.evaluate_panel.show_busy(f"Evaluating {run_dir} on its held-out test images…")
         self.train_panel.show_evaluation_state("Evaluating on the held-out test images…")
-        worker = CallWorker(self.evaluate_fn, run_dir)
-        worker.sig_finished.connect(self._on_evaluation_finished)
-        worker.sig_failed.connect(self._on_evaluation_failed)
-        self.evaluate_worker = worker
-        worker.start()
+        self.evaluate_worker = start_worker(CallWorker(self.evaluate_fn, run_dir), self._on_evaluation_finished,
+                                            self._on_evaluation_failed)
 
     @Slot(object)
     def _on_evaluation_finished(self, evaluation) -> None:
         self.evaluate_worker.wait()
         self.evaluate_panel.show_evaluation(evaluation)
+        self._on_views_changed()
         self.train_panel.show_evaluation_state("", ready=True)
         self.statusBar().showMessage("Evaluation ready: see what the model got wrong in the Evaluate tab")
 
@@ -277,6 +271,11 @@ class MainWindow(QMainWindow):
         self.train_panel.show_evaluation_state(f"Evaluation failed: {message}")
         if not user_error:
             self._show_unexpected(message, details)
+
+    @Slot()
+    def _on_views_changed(self) -> None:
+        """A view shows another model: the models no view shows are released."""
+        self.jobs.keep_only([self.evaluate_panel.run_dir(), self.predict_panel.model])
 
     @Slot(int)
     def _on_right_tab_changed(self, index: int) -> None:
@@ -320,11 +319,8 @@ class MainWindow(QMainWindow):
             return
         name = self.model_panel.backbone.name
         self.model_panel.imagenet_status.setText("<small>Checking Keras's cache…</small>")
-        worker = CallWorker(self.weights_status_fn, name)
-        worker.sig_finished.connect(self._on_status_known)
-        worker.sig_failed.connect(self._on_status_failed)
-        self.status_worker = worker
-        worker.start()
+        self.status_worker = start_worker(CallWorker(self.weights_status_fn, name), self._on_status_known,
+                                          self._on_status_failed)
 
     @Slot(object)
     def _on_status_known(self, status) -> None:

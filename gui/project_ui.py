@@ -21,6 +21,7 @@ from core.split.preview import split_preview
 from core.training.config import TrainConfig
 from gui.project_actions import ProjectController
 from gui.widgets.runs_panel import RunsPanel
+from gui.workers.base import start_worker
 from gui.workers.call_worker import CallWorker
 
 
@@ -156,11 +157,8 @@ class ProjectUi(QObject):
             return
         config = dataclasses.replace(w.make_config(), out_dir=None)
         w.dataset_panel.show_split_preview("Working out the split…", ready=False)
-        worker = CallWorker(split_preview_text, config)
-        worker.sig_finished.connect(self._on_preview_ready)
-        worker.sig_failed.connect(self._on_preview_failed)
-        self.preview_worker = worker
-        worker.start()
+        self.preview_worker = start_worker(CallWorker(split_preview_text, config), self._on_preview_ready,
+                                           self._on_preview_failed)
 
     @Slot(object)
     def _on_preview_ready(self, result) -> None:

@@ -31,6 +31,7 @@ from gui.widgets.evaluation_plots import ReliabilityPlot, RocPlot
 from gui.widgets.gallery import Gallery
 from gui.widgets.image_detail import ImageDetail
 from gui.widgets.train_panel import headline_label
+from gui.workers.base import start_worker
 from gui.workers.call_worker import CallWorker
 
 
@@ -126,6 +127,10 @@ class EvaluatePanel(QWidget):
         self.headline.setText("—")
         self.summary.setText(f"<span style='color:#c0392b'><b>Could not evaluate:</b> {message}</span>")
 
+    def run_dir(self) -> str | None:
+        """The run folder of the evaluation shown (None: none, or one of a bare model file)."""
+        return self.evaluation.run_dir if self.evaluation is not None else None
+
     def show_evaluation(self, ev: Evaluation) -> None:
         """Fill every part of the view from one evaluation."""
         self.evaluation = ev
@@ -205,11 +210,8 @@ class EvaluatePanel(QWidget):
         if self.explain_worker is not None and self.explain_worker.is_running():
             self._pending = (path, class_index)  # only the latest request matters
             return
-        worker = CallWorker(self.explain_fn, self.evaluation.run_dir, path, class_index)
-        worker.sig_finished.connect(self._on_explained)
-        worker.sig_failed.connect(self._on_explain_failed)
-        self.explain_worker = worker
-        worker.start()
+        self.explain_worker = start_worker(CallWorker(self.explain_fn, self.evaluation.run_dir, path, class_index),
+                                           self._on_explained, self._on_explain_failed)
 
     @Slot(object)
     def _on_explained(self, explanation) -> None:
@@ -247,11 +249,8 @@ class EvaluatePanel(QWidget):
             return
         self.report_button.setEnabled(False)
         self.report_button.setText("Writing the report…")
-        worker = CallWorker(self.report_fn, self.evaluation.run_dir, self.evaluation)
-        worker.sig_finished.connect(self._on_report_written)
-        worker.sig_failed.connect(self._on_report_failed)
-        self.report_worker = worker
-        worker.start()
+        self.report_worker = start_worker(CallWorker(self.report_fn, self.evaluation.run_dir, self.evaluation),
+                                          self._on_report_written, self._on_report_failed)
 
     @Slot(object)
     def _on_report_written(self, html_path: str) -> None:

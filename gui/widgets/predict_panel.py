@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from core.evaluation.evaluate import Prediction
 from gui.widgets.image_detail import ImageDetail
+from gui.workers.base import start_worker
 from gui.workers.call_worker import CallWorker
 from gui.workers.thumbnails import ThumbnailLoader
 
@@ -45,6 +46,8 @@ class PredictPanel(QWidget):
     """A line for the status bar."""
     sig_unexpected = Signal(str, str)
     """A bug in a worker: message and details."""
+    sig_model_changed = Signal()
+    """Another model is in use (:attr:`model`)."""
 
     def __init__(self, describe_fn: Callable, predict_fn: Callable, explain_fn: Callable, export_fn: Callable,
                  parent: QWidget | None = None) -> None:
@@ -139,6 +142,7 @@ class PredictPanel(QWidget):
     def _on_described(self, described) -> None:
         path, classes, size = described
         self.model = self.workers["describe"].args[0]
+        self.sig_model_changed.emit()
         self.classes = tuple(classes)
         self.model_label.setText(f"<b>Model</b> {path}<br>{len(classes)} classes: {', '.join(classes)} · "
                                  f"input {size}×{size}, resized inside the model")
@@ -260,12 +264,9 @@ class PredictPanel(QWidget):
     # ---- plumbing --------------------------------------------------------------------------------------------
     def _start(self, name: str, fn: Callable, args: tuple, on_done) -> None:
         worker = CallWorker(fn, *args)
-        worker.sig_finished.connect(on_done)
-        worker.sig_failed.connect(self._on_failed)
         worker.sig_finished.connect(self._on_worker_done)
         worker.sig_failed.connect(self._on_worker_done)
-        self.workers[name] = worker
-        worker.start()
+        self.workers[name] = start_worker(worker, on_done, self._on_failed)
         self._set_enabled()
 
     @Slot()

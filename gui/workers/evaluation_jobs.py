@@ -1,20 +1,22 @@
-"""The evaluation work the window hands to worker threads: plain functions, TensorFlow loaded on first call.
+"""The evaluation work the window hands to worker threads, and the one owner of the models it loads.
 
-Each runs on a :class:`~gui.workers.call_worker.CallWorker` thread, never on the GUI thread. Tests pass
-TensorFlow-free stand-ins with the same signatures to the window.
+:class:`ModelJobs` loads each model file once (a run folder and its model.keras are the same model), shares it
+between the Evaluate and Predict views, and lets it go when no view shows it any more (:meth:`ModelJobs.keep_only`).
+Its methods run on :class:`~gui.workers.call_worker.CallWorker` threads, never on the GUI thread; TensorFlow loads
+on first call. Tests pass TensorFlow-free stand-ins with the same signatures to the window.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-_EXPLAINERS: dict[str, object] = {}
-_LOCK = threading.RLock()  # one model per run, loaded once even when two requests race
-_EXPLAIN_LOCK = threading.Lock()
+from core.errors import FovealError
 
 
 @dataclass(frozen=True)
@@ -27,48 +29,6 @@ class Explanation:
     probs: tuple[float, ...]
 
 
-def evaluate_run(run_dir: str):
-    """The run's evaluation on its test split: read from the run folder when it is newer than the model,
-    else computed and saved there."""
-    from core.evaluation.evaluate import evaluate, read_evaluation, write_evaluation
-
-    saved = os.path.join(run_dir, "evaluation.json")
-    model = os.path.join(run_dir, "model.keras")
-    if os.path.isfile(saved) and os.path.isfile(model) and os.path.getmtime(saved) >= os.path.getmtime(model):
-        ev = read_evaluation(run_dir)
-        if ev is not None and ev.source == "test split":
-            return ev
-    ev = evaluate(run_dir)
-    write_evaluation(ev, run_dir)
-    return ev
-
-
-def explain(run_dir: str, path: str, class_index: int) -> Explanation:
-    """Grad-CAM of one image for one class, with the model of ``run_dir`` (loaded once per run)."""
-    from core.evaluation.gradcam import GradCamExplainer, with_legend
-
-    with _LOCK:
-        explainer = _EXPLAINERS.get(run_dir)
-        if explainer is None:
-            explainer = _EXPLAINERS[run_dir] = GradCamExplainer(_classifier(run_dir))
-    with _EXPLAIN_LOCK:
-        cam = explainer.explain_file(path, class_index)
-    name = explainer.classifier.classes[class_index]
-    return Explanation(path, class_index, with_legend(cam.overlay(), f"evidence for '{name}'"),
-                       tuple(float(p) for p in cam.probs))
-
-
-def write_report(run_dir: str, evaluation) -> str:
-    """Write the run's HTML and PDF report; return the HTML file's path."""
-    from core.evaluation.report import write_report as write
-
-    html_path, _pdf = write(run_dir, evaluation=evaluation)
-    return str(html_path)
-
-
-_CLASSIFIERS: dict[str, object] = {}
-
-
 @dataclass(frozen=True)
 class PredictedBatch:
     """Predictions for dropped files: class names, and one row per file (see core.evaluation.predict_table)."""
@@ -78,35 +38,119 @@ class PredictedBatch:
     rows: list
 
 
-def describe_model(model: str) -> tuple[str, tuple[str, ...], int]:
-    """(model file, class names, input size) of a run folder or model file, loading it once."""
-    clf = _classifier(model)
-    return clf.path, clf.classes, clf.image_size
+def model_key(model: str) -> str:
+    """One name per model: its model file's real path (a run folder and its model.keras are one model)."""
+    from core.models.saved import resolve_model_path
+
+    try:
+        path, _run = resolve_model_path(model)
+    except FovealError:  # an unusable path: loading it will say why
+        return os.path.realpath(model)
+    return os.path.realpath(path)
 
 
-def predict_paths(model: str, paths: list[str]) -> PredictedBatch:
-    """Top-3 predictions for image files and folders (recursively), unreadable files with their reason."""
-    from core.evaluation.predict import files_under, predict_files
-    from core.evaluation.predict_table import prediction_rows
+class ModelJobs:
+    """Loads each model once, for every view; :meth:`keep_only` releases the ones no view shows."""
 
-    clf = _classifier(model)
-    files = files_under(paths)
-    result = predict_files(clf, files)
-    return PredictedBatch(model, clf.classes, prediction_rows(files, result, clf.classes, top_k=3))
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # the two dicts: held for a moment, never while loading
+        self._load_lock = threading.Lock()  # one load at a time: the same model is never loaded twice
+        self._explain_lock = threading.Lock()  # one Grad-CAM at a time: they share the model's graph
+        self._classifiers: dict[str, Any] = {}
+        self._explainers: dict[str, Any] = {}
+
+    # ---- the models ------------------------------------------------------------------------------------
+    def classifier(self, model: str) -> Any:
+        """The loaded ``core.models.saved.Classifier`` of a run folder or model file."""
+        from core.models.saved import load_classifier
+
+        key = model_key(model)
+        with self._lock:
+            clf = self._classifiers.get(key)
+        if clf is not None:
+            return clf
+        with self._load_lock:
+            with self._lock:
+                clf = self._classifiers.get(key)
+            if clf is None:
+                clf = load_classifier(model)
+                with self._lock:
+                    self._classifiers[key] = clf
+        return clf
+
+    def loaded(self) -> list[str]:
+        """The model files loaded now."""
+        with self._lock:
+            return sorted(self._classifiers)
+
+    def keep_only(self, models: Iterable[str | None]) -> None:
+        """Release every loaded model but these (the ones the views show); called on the GUI thread."""
+        keep = {model_key(m) for m in models if m}
+        with self._lock:
+            for key in [k for k in self._classifiers if k not in keep]:
+                del self._classifiers[key]
+                self._explainers.pop(key, None)
+
+    # ---- the jobs ---------------------------------------------------------------------------------------
+    def evaluate_run(self, run_dir: str):
+        """The run's evaluation on its test split: read from the run folder when it is newer than the model,
+        else computed (with the shared model) and saved there."""
+        from core.evaluation.evaluate import evaluate, read_evaluation, write_evaluation
+
+        saved = os.path.join(run_dir, "evaluation.json")
+        model = os.path.join(run_dir, "model.keras")
+        if os.path.isfile(saved) and os.path.isfile(model) and os.path.getmtime(saved) >= os.path.getmtime(model):
+            ev = read_evaluation(run_dir)
+            if ev is not None and ev.source == "test split":
+                return ev
+        ev = evaluate(self.classifier(run_dir))
+        write_evaluation(ev, run_dir)
+        return ev
+
+    def explain(self, model: str, path: str, class_index: int) -> Explanation:
+        """Grad-CAM of one image for one class, with the model of a run folder or model file."""
+        from core.evaluation.gradcam import GradCamExplainer, with_legend
+
+        clf = self.classifier(model)
+        key = model_key(model)
+        with self._load_lock:
+            with self._lock:
+                explainer = self._explainers.get(key)
+            if explainer is None:
+                explainer = GradCamExplainer(clf)
+                with self._lock:
+                    self._explainers[key] = explainer
+        with self._explain_lock:
+            cam = explainer.explain_file(path, class_index)
+        name = clf.classes[class_index]
+        return Explanation(path, class_index, with_legend(cam.overlay(), f"evidence for '{name}'"),
+                           tuple(float(p) for p in cam.probs))
+
+    def describe_model(self, model: str) -> tuple[str, tuple[str, ...], int]:
+        """(model file, class names, input size) of a run folder or model file, loading it once."""
+        clf = self.classifier(model)
+        return clf.path, clf.classes, clf.image_size
+
+    def predict_paths(self, model: str, paths: list[str]) -> PredictedBatch:
+        """Top-3 predictions for image files and folders (recursively), unreadable files with their reason."""
+        from core.evaluation.predict import files_under, predict_files
+        from core.evaluation.predict_table import prediction_rows
+
+        clf = self.classifier(model)
+        files = files_under(paths)
+        result = predict_files(clf, files)
+        return PredictedBatch(model, clf.classes, prediction_rows(files, result, clf.classes, top_k=3))
+
+    def export(self, model: str, fmt: str, precision: str):
+        """Export and check (see core.export.export); returns the ExportResult."""
+        from core.export.export import export_model
+
+        return export_model(self.classifier(model), fmt, tflite_type=precision)
 
 
-def export(model: str, fmt: str, precision: str):
-    """Export and check (see core.export.export); returns the ExportResult."""
-    from core.export.export import export_model
+def write_report(run_dir: str, evaluation) -> str:
+    """Write the run's HTML and PDF report; return the HTML file's path."""
+    from core.evaluation.report import write_report as write
 
-    return export_model(_classifier(model), fmt, tflite_type=precision)
-
-
-def _classifier(model: str):
-    from core.models.saved import load_classifier
-
-    with _LOCK:
-        clf = _CLASSIFIERS.get(model)
-        if clf is None:
-            clf = _CLASSIFIERS[model] = load_classifier(model)
-    return clf
+    html_path, _pdf = write(run_dir, evaluation=evaluation)
+    return str(html_path)

@@ -6,13 +6,11 @@ signals; the window connects them to bound slots. Cancel is a thread-safe token 
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable
 
 from PySide6.QtCore import Signal
 
 from core.cancel import CancelToken
-from core.errors import FovealError
 from core.training.config import TrainConfig
 from gui.workers.base import ThreadWorker
 
@@ -36,34 +34,20 @@ def real_crossval(k: int) -> Callable:
 
 
 class TrainWorker(ThreadWorker):
-    """Runs one training job. Create it, call :meth:`start`, and listen to its signals."""
+    """Runs one training job; :attr:`sig_finished` carries its TrainingFinished (or CrossValResult)."""
 
     sig_event = Signal(object)
     """Every core training event (a frozen dataclass from core.training.events), in order."""
-    sig_finished = Signal(object)
-    """The job ended (completed, cancelled or early-stopped): a core TrainingFinished, or a CrossValResult."""
-    sig_failed = Signal(str, str, bool)
-    """The run failed: message in plain words, traceback details, and whether it is the user's to fix."""
 
     def __init__(self, config: TrainConfig, train_fn: Callable | None = None) -> None:
         super().__init__("foveal-training")
         self.config = config
         self.train_fn = train_fn or _real_train
         self.cancel_token = CancelToken()
-        self.error_type: str | None = None  # class name of the error that ended the run, if any
 
     def cancel(self) -> None:
         """Ask the run to stop after the current batch (returns at once)."""
         self.cancel_token.cancel()
 
-    def work(self) -> None:
-        try:
-            result = self.train_fn(self.config, on_event=self.sig_event.emit, cancel=self.cancel_token)
-        except FovealError as exc:
-            self.error_type = type(exc).__name__
-            self.sig_failed.emit(str(exc), traceback.format_exc(), True)
-        except Exception as exc:  # a bug: the window shows details; nothing dies silently in this thread
-            self.error_type = type(exc).__name__
-            self.sig_failed.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc(), False)
-        else:
-            self.sig_finished.emit(result)
+    def work(self) -> object:
+        return self.train_fn(self.config, on_event=self.sig_event.emit, cancel=self.cancel_token)

@@ -8,7 +8,12 @@ from pathlib import Path
 from tests.gui.conftest import load
 
 
-def test_real_training_end_to_end(qtbot, make_window, dataset):
+def test_real_training_end_to_end(qtbot, make_window, dataset, monkeypatch):
+    import core.models.saved
+
+    loads = []
+    real_load = core.models.saved.load_classifier
+    monkeypatch.setattr(core.models.saved, "load_classifier", lambda *a, **k: loads.append(a[0]) or real_load(*a, **k))
     window = make_window(real=True)
     load(qtbot, window, dataset)
     panel = window.model_panel
@@ -49,3 +54,7 @@ def test_real_training_end_to_end(qtbot, make_window, dataset):
     row = predict.rows[0]
     assert not row["error"] and row["predicted_class"] in run["classes"]
     assert abs(sum(row["probs"]) - 1) < 1e-4
+    # One load of the new model, shared by evaluation, Grad-CAM and prediction; released when no view shows it.
+    assert len(loads) == 1 and window.jobs.loaded() == [str((run_dir / "model.keras").resolve())]
+    window.jobs.keep_only([])
+    assert window.jobs.loaded() == []

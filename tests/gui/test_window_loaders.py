@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 from gui.widgets.predict_panel import PredictPanel
-from gui.workers import evaluation_jobs
+from gui.workers.evaluation_jobs import ModelJobs
 
 
 def _hostile(tmp_path) -> dict[str, str]:
@@ -39,8 +39,8 @@ def _hostile(tmp_path) -> dict[str, str]:
                                   "unfinished run folder", "run.json with a class count"])
 def test_predict_view_names_an_unusable_model_inline(qtbot, tmp_path, case):
     path = _hostile(tmp_path)[case]
-    panel = PredictPanel(evaluation_jobs.describe_model, evaluation_jobs.predict_paths,
-                         evaluation_jobs.explain, evaluation_jobs.export)
+    jobs = ModelJobs()
+    panel = PredictPanel(jobs.describe_model, jobs.predict_paths, jobs.explain, jobs.export)
     qtbot.addWidget(panel)
     unexpected = []
     panel.sig_unexpected.connect(lambda message, details: unexpected.append(message))
