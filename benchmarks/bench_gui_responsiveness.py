@@ -54,7 +54,7 @@ def with_window(data: Path, out: Path, args) -> tuple[float, np.ndarray]:
     window = MainWindow(settings=settings, runs_dir=out.parent)
     window.resize(1280, 800)
     window.show()
-    window._on_folder_chosen(str(data))
+    window.open_folder(str(data))
     while window.summary is None:
         app.processEvents()
         time.sleep(0.01)
@@ -71,7 +71,7 @@ def with_window(data: Path, out: Path, args) -> tuple[float, np.ndarray]:
 
     timer.timeout.connect(tick)
     t0 = time.perf_counter()
-    window._on_start_requested()
+    window.start_training()
     expected[0] = time.perf_counter() + 0.016
     timer.start()
     while window.train_worker.is_running() or not window.train_panel.start_button.isEnabled():

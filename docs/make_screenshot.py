@@ -34,7 +34,7 @@ def main() -> None:
     window = MainWindow(settings=QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat), runs_dir=tmp)
     window.resize(1360, 860)
     window.show()
-    window._on_folder_chosen(str(SAMPLES))
+    window.open_folder(str(SAMPLES))
     window.model_panel.set_weights_file(args.weights)
     window.model_panel.depth_slider.setValue(2)
     window.model_panel.advanced.setChecked(True)
@@ -42,7 +42,7 @@ def main() -> None:
 
     def start() -> None:
         window.tabs.setCurrentIndex(1)
-        window._on_start_requested()
+        window.start_training()
 
     def poll() -> None:
         data = window.train_panel.plot.data

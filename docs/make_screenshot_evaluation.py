@@ -37,7 +37,7 @@ def main() -> None:
     window = MainWindow(settings=QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat), runs_dir=tmp)
     window.resize(1360, 860)
     window.show()
-    window._on_folder_chosen(args.data or str(SAMPLES))
+    window.open_folder(args.data or str(SAMPLES))
     window.model_panel.set_weights_file(args.weights)
     window.model_panel.advanced.setChecked(True)
     window.model_panel.epochs.setValue(args.epochs)
@@ -46,7 +46,7 @@ def main() -> None:
 
     def poll() -> None:
         if state["step"] == "train" and window.summary is not None and window.train_worker is None:
-            window._on_start_requested()
+            window.start_training()
         elif state["step"] == "train" and panel.evaluation is not None:
             window.right_tabs.setCurrentWidget(panel)
             m = panel.evaluation.metrics["confusion"]

@@ -15,7 +15,7 @@ from core.crossval import CrossValResult
 from core.training.config import TrainConfig
 from core.training.events import TrainingFinished
 from gui.help_menu import HelpMenu
-from gui.project_ui import ProjectUi
+from gui.project_wiring import ProjectWiring
 from gui.resources import app_icon
 from gui.widgets.dataset_panel import DatasetPanel
 from gui.widgets.evaluate_panel import EvaluatePanel
@@ -97,10 +97,10 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
         self.right_tabs.currentChanged.connect(self._on_right_tab_changed)
         self._make_actions()
-        self.projects = ProjectUi(self)
+        self.projects = ProjectWiring(self)
         self.help_menu = HelpMenu(self)
-        self.dataset_panel.sig_folder_chosen.connect(self._on_folder_chosen)
-        self.train_panel.sig_start_requested.connect(self._on_start_requested)
+        self.dataset_panel.sig_folder_chosen.connect(self.open_folder)
+        self.train_panel.sig_start_requested.connect(self.start_training)
         self.train_panel.sig_stop_requested.connect(self._on_stop_requested)
         self.train_panel.sig_choose_weights.connect(self._on_choose_weights)
         self.train_panel.sig_show_evaluation.connect(self._on_show_evaluation)
@@ -109,7 +109,7 @@ class MainWindow(QMainWindow):
         self.predict_panel.sig_message.connect(self.statusBar().showMessage)
         self.predict_panel.sig_unexpected.connect(self._show_unexpected)
         self.predict_panel.sig_model_changed.connect(self._on_views_changed)
-        self.model_panel.table.itemSelectionChanged.connect(self._status_timer.start)
+        self.model_panel.sig_backbone_changed.connect(self._status_timer.start)
         self._restore_settings()
         self._update_start_enabled()
         self._status_timer.start()
@@ -117,7 +117,7 @@ class MainWindow(QMainWindow):
 
     def _make_actions(self) -> None:
         for text, keys, slot in (("Open dataset folder…", QKeySequence.StandardKey.Open, self._on_open_action),
-                                 ("Start training", QKeySequence("Ctrl+Return"), self._on_start_requested),
+                                 ("Start training", QKeySequence("Ctrl+Return"), self.start_training),
                                  ("Stop training", QKeySequence("Esc"), self._on_stop_requested),
                                  ("Open run folder to evaluate…", QKeySequence("Ctrl+Shift+O"),
                                   self._on_open_run_action)):
@@ -125,7 +125,7 @@ class MainWindow(QMainWindow):
             action.setShortcut(keys)
             action.triggered.connect(slot)
             self.addAction(action)
-        self.train_panel.start_button.setEnabled(False)
+        self.train_panel.set_ready(False)
 
     # ---- settings -----------------------------------------------------------------------------------
     def _restore_settings(self) -> None:
@@ -150,15 +150,16 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        self._on_folder_chosen(event.mimeData().urls()[0].toLocalFile())
+        self.open_folder(event.mimeData().urls()[0].toLocalFile())
 
     @Slot()
     def _on_open_action(self) -> None:
         self.tabs.setCurrentWidget(self.dataset_panel)
-        self.dataset_panel._on_choose_clicked()
+        self.dataset_panel.choose_folder()
 
     @Slot(str)
-    def _on_folder_chosen(self, folder: str) -> None:
+    def open_folder(self, folder: str) -> None:
+        """Scan ``folder`` off the GUI thread and show it (a dataset to train on)."""
         if self.scan_worker is not None and self.scan_worker.is_running():
             return
         self.settings.setValue("data/last_folder", folder)
@@ -174,7 +175,7 @@ class MainWindow(QMainWindow):
     def _on_scan_finished(self, summary) -> None:
         self.summary = summary
         self.dataset_panel.show_summary(summary)
-        self.projects._preview_timer.start()
+        self.projects.preview_split_soon()
         self.statusBar().showMessage(summary.problem or f"{summary.total} images in {len(summary.classes)} classes")
         self._update_start_enabled()
 
@@ -188,26 +189,25 @@ class MainWindow(QMainWindow):
     def _update_start_enabled(self) -> None:
         training = self.train_worker is not None and self.train_worker.is_running()
         ready = self.summary is not None and not self.summary.problem
-        self.train_panel.start_button.setEnabled(ready and not training)
+        self.train_panel.set_ready(ready and not training)
 
     # ---- training -----------------------------------------------------------------------------------
     def make_config(self) -> TrainConfig:
-        val, test = self.dataset_panel.fractions
         stamp = time.strftime("%Y%m%d-%H%M%S")
         settings = self.model_panel.settings()
         out = self.runs_dir / f"{stamp}-{settings['backbone']}"
-        return TrainConfig(self.summary.root, val_fraction=val, test_fraction=test, out_dir=str(out), **settings,
-                           **self.dataset_panel.grouping)
+        return TrainConfig(self.summary.root, out_dir=str(out), **settings, **self.dataset_panel.settings())
 
     @Slot()
-    def _on_start_requested(self) -> None:
-        if not self.train_panel.start_button.isEnabled():
+    def start_training(self) -> None:
+        """Start a run (or a cross-validation) with the current settings, when the data is ready."""
+        if not self.train_panel.ready:
             return
         self.projects.autosave()
         config = self.projects.ctl.config_for_run(self.make_config(), self.summary)
         if config is None:
             return
-        folds = self.model_panel.folds.value()
+        folds = self.model_panel.folds_wanted
         worker = TrainWorker(config, train_fn=self.crossval_fn(folds) if folds >= 3 else self.train_fn)
         worker.sig_event.connect(self._on_train_event)
         self.train_worker = start_worker(worker, self._on_train_finished, self._on_train_failed)
@@ -223,7 +223,7 @@ class MainWindow(QMainWindow):
                                       "far is kept and saved.")
         if answer == QMessageBox.StandardButton.Yes:
             self.train_worker.cancel()
-            self.train_panel.phase_label.setText("Stopping after this batch…")
+            self.train_panel.show_stopping()
 
     @Slot(object)
     def _on_train_event(self, event) -> None:
@@ -318,7 +318,7 @@ class MainWindow(QMainWindow):
             self._status_timer.start()  # try again later: one Keras build at a time
             return
         name = self.model_panel.backbone.name
-        self.model_panel.imagenet_status.setText("<small>Checking Keras's cache…</small>")
+        self.model_panel.show_imagenet_checking()
         self.status_worker = start_worker(CallWorker(self.weights_status_fn, name), self._on_status_known,
                                           self._on_status_failed)
 
@@ -329,12 +329,12 @@ class MainWindow(QMainWindow):
     @Slot(str, str, bool)
     def _on_status_failed(self, message: str, details: str, user_error: bool) -> None:
         log.warning("Could not check the weights cache: %s\n%s", message, details)
-        self.model_panel.imagenet_status.setText("")
+        self.model_panel.clear_imagenet_status()
 
     @Slot()
     def _on_choose_weights(self) -> None:
         self.tabs.setCurrentWidget(self.model_panel)
-        self.model_panel._on_choose_weights()
+        self.model_panel.choose_weights_file()
 
     def _show_unexpected(self, message: str, details: str) -> None:
         log.error("Unexpected error: %s\n%s", message, details)
@@ -358,7 +358,7 @@ class MainWindow(QMainWindow):
         for worker in (self.scan_worker, self.status_worker, self.evaluate_worker):
             if worker is not None:
                 worker.wait()
-        self.dataset_panel.thumbs.wait()
+        self.dataset_panel.wait()
         self.evaluate_panel.wait()
         self.predict_panel.wait()
         self.projects.wait()

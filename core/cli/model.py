@@ -132,7 +132,7 @@ def _add_unsafe_option(parser: argparse.ArgumentParser) -> None:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``evaluate``, ``report``, ``predict`` and ``export`` to the ``foveal`` parser."""
     from core.evaluation.metrics import LOW_CONFIDENCE
-    from core.export.formats import FORMATS, TFLITE_TYPES
+    from core.export.writers import FORMATS, TFLITE_TYPES
 
     p = sub.add_parser("predict", help="classify image files and folders with a trained model")
     p.add_argument("model", help="a run folder or a model.keras file")

@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from core.data.formats import MAX_PIXELS, read_dicom, reading, sniff
+from core.data.image_formats import MAX_PIXELS, read_dicom, reading, sniff
 from core.errors import ImageDecodeError
 
 

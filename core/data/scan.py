@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.data.formats import ImageInfo, is_system_file, probe
+from core.data.image_formats import ImageInfo, is_system_file, probe
 from core.errors import DatasetError, ImageDecodeError, listing
 from core.paths import protect
 

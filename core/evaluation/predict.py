@@ -91,7 +91,7 @@ def files_under(paths: Sequence[str | os.PathLike[str]]) -> list[ImageFile]:
 
     Every folder images are read from is protected from writes for the rest of the process (results go
     elsewhere), as a dataset folder is."""
-    from core.data.formats import is_system_file
+    from core.data.image_formats import is_system_file
     from core.paths import protect
 
     out: list[ImageFile] = []

@@ -19,7 +19,7 @@ import numpy as np
 from core.errors import ConfigError, DatasetError
 from core.evaluation.predict import ImageFile, predict_files
 from core.export.examples import example_source
-from core.export.formats import FORMATS, MODEL_NAMES, TFLITE_TYPES, WRITERS, runner, size_of
+from core.export.writers import FORMATS, MODEL_NAMES, TFLITE_TYPES, WRITERS, runner, size_of
 from core.io import check_target, make_dirs, move, os_errors, remove_tree, write_json, write_text
 from core.models.saved import Classifier, load_classifier
 from core.paths import is_inside

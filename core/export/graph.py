@@ -7,7 +7,7 @@ computes; but it needs no special operation, so TFLite's builtin kernels and ONN
 
 from __future__ import annotations
 
-#: Name scope of the resize operations (int8 TFLite keeps them in float: see core.export.formats).
+#: Name scope of the resize operations (int8 TFLite keeps them in float: see core.export.writers).
 RESIZE_SCOPE = "foveal_resize"
 
 

@@ -67,7 +67,7 @@ class DatasetPanel(QWidget):
         self.thumbs.sig_ready.connect(self._on_thumbnail_ready)
         self._make_grouping()
         self._layout()
-        self.choose_button.clicked.connect(self._on_choose_clicked)
+        self.choose_button.clicked.connect(self.choose_folder)
         self.problems_button.toggled.connect(self.problems.setVisible)
         self.val_spin.valueChanged.connect(self._on_split_changed)
         self.test_spin.valueChanged.connect(self._on_split_changed)
@@ -149,6 +149,26 @@ class DatasetPanel(QWidget):
         """(validation, test) fractions."""
         return self.val_spin.value() / 100.0, self.test_spin.value() / 100.0
 
+    def wait(self) -> None:
+        """Block until the thumbnail threads are done (before closing)."""
+        self.thumbs.wait()
+
+    def settings(self) -> dict:
+        """The split settings this panel holds, as TrainConfig keyword arguments."""
+        val, test = self.fractions
+        return {"val_fraction": val, "test_fraction": test, **self.grouping}
+
+    def apply_settings(self, settings: dict) -> None:
+        """Show saved settings (a project's): the keys of :meth:`settings`; missing or unusable ones are skipped."""
+        for key, spin in (("val_fraction", self.val_spin), ("test_fraction", self.test_spin)):
+            if isinstance(settings.get(key), int | float):
+                spin.setValue(round(settings[key] * 100))
+        modes = ("none", "dicom", "filename")
+        if settings.get("group_by") in modes:
+            self.group_combo.setCurrentIndex(modes.index(settings["group_by"]))
+        self.group_pattern.setText(settings.get("group_pattern") or "")
+        self.keep_duplicates.setChecked(bool(settings.get("keep_duplicates_together")))
+
     def show_scanning(self, folder: str) -> None:
         self.thumbs.cancel_pending()
         self.hint.setText(f"<b>Scanning</b> {folder}…")
@@ -222,7 +242,8 @@ class DatasetPanel(QWidget):
 
     # ---- slots --------------------------------------------------------------------------------------
     @Slot()
-    def _on_choose_clicked(self) -> None:
+    def choose_folder(self) -> None:
+        """Ask for the dataset folder (a dialog); :attr:`sig_folder_chosen` when one is chosen."""
         folder = QFileDialog.getExistingDirectory(self, "Choose the dataset folder (one sub-folder per class)",
                                                   self.start_dir)
         if folder:

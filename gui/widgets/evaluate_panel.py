@@ -307,3 +307,16 @@ class EvaluatePanel(QWidget):
             if w is not None:
                 w.wait()
         self.gallery.wait()
+
+
+if __name__ == "__main__":  # preview: a scripted evaluation of the sample images (Grad-CAM and report do nothing)
+    from PySide6.QtWidgets import QApplication
+
+    from gui.widgets.preview_data import sample_evaluation
+
+    app = QApplication([])
+    panel = EvaluatePanel(explain_fn=lambda *a: None, report_fn=lambda *a: "")
+    panel.show_evaluation(sample_evaluation())
+    panel.resize(1000, 750)
+    panel.show()
+    app.exec()

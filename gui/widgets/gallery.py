@@ -80,3 +80,17 @@ class Gallery(QListWidget):
 
     def wait(self) -> None:
         self.thumbs.wait()
+
+
+if __name__ == "__main__":  # preview: the misclassified sample images of a scripted evaluation
+    from PySide6.QtWidgets import QApplication
+
+    from gui.widgets.preview_data import sample_evaluation
+
+    app = QApplication([])
+    ev = sample_evaluation()
+    gallery = Gallery()
+    gallery.show_predictions(ev.predictions, [i for i, p in enumerate(ev.predictions) if not p.correct])
+    gallery.resize(700, 500)
+    gallery.show()
+    app.exec()

@@ -120,3 +120,17 @@ class ImageDetail(QDialog):
     def _on_mark_toggled(self, checked: bool) -> None:
         if self.index >= 0:
             self.sig_mark_toggled.emit(self.index, checked)
+
+
+if __name__ == "__main__":  # preview: one sample image of a scripted evaluation
+    from PySide6.QtWidgets import QApplication
+
+    from gui.widgets.preview_data import sample_evaluation
+
+    app = QApplication([])
+    ev = sample_evaluation()
+    detail = ImageDetail(ev.classes)
+    detail.show_prediction(0, ev.predictions[0], marked=False)
+    detail.resize(700, 600)
+    detail.show()
+    app.exec()

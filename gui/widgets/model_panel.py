@@ -53,6 +53,8 @@ def depth_text(value: int, blocks: int) -> tuple[str, str]:
 class ModelPanel(QWidget):
     """Backbone, weights, fine-tune depth and advanced training settings."""
 
+    sig_backbone_changed = Signal()
+    """Another backbone is selected (its ImageNet weights' cache status is worth checking)."""
     sig_changed = Signal()
     """Any setting changed."""
 
@@ -81,7 +83,7 @@ class ModelPanel(QWidget):
         self._layout()
         self.table.itemSelectionChanged.connect(self._on_backbone_changed)
         self.depth_slider.valueChanged.connect(self._on_depth_changed)
-        self.weights_button.clicked.connect(self._on_choose_weights)
+        self.weights_button.clicked.connect(self.choose_weights_file)
         self.weights_group.buttonToggled.connect(self._on_weights_toggled)
         self.select_backbone(DEFAULT_BACKBONE)
         self._on_depth_changed()
@@ -254,6 +256,7 @@ class ModelPanel(QWidget):
         self.depth_slider.setRange(0, blocks)
         self.depth_slider.setValue(value)
         self._on_depth_changed()
+        self.sig_backbone_changed.emit()
         self.sig_changed.emit()
 
     @Slot()
@@ -262,11 +265,24 @@ class ModelPanel(QWidget):
         self.sig_changed.emit()
 
     @Slot()
-    def _on_choose_weights(self) -> None:
+    def choose_weights_file(self) -> None:
+        """Ask for a weights file for the chosen backbone (a dialog)."""
         path, _ = QFileDialog.getOpenFileName(self, f"Weights file for {self.backbone.name} (without its top)",
                                               "", "Keras weights (*.h5 *.weights.h5);;All files (*)")
         if path:
             self.set_weights_file(path)
+
+    def show_imagenet_checking(self) -> None:
+        """Say that the ImageNet weights' cache status is being looked up."""
+        self.imagenet_status.setText("<small>Checking Keras's cache…</small>")
+
+    def clear_imagenet_status(self) -> None:
+        self.imagenet_status.setText("")
+
+    @property
+    def folds_wanted(self) -> int:
+        """Cross-validation folds asked for (0: off, a single run)."""
+        return self.folds.value()
 
     def show_imagenet_status(self, backbone: str, name: str, path: str, cached: bool) -> None:
         """Say whether the ImageNet weights of ``backbone`` are already in Keras's cache."""
@@ -289,7 +305,7 @@ class ModelPanel(QWidget):
     @Slot()
     def _on_weights_toggled(self, *args) -> None:
         if self.weights_file.isChecked() and not self.weights_path:
-            self._on_choose_weights()
+            self.choose_weights_file()
         self.sig_changed.emit()
 
 

@@ -326,3 +326,32 @@ class PredictPanel(QWidget):
         for worker in self.workers.values():
             worker.wait()
         self.thumbs.wait()
+
+
+if __name__ == "__main__":  # preview: a scripted model that calls every sample image by its folder
+    import numpy as np
+    from PySide6.QtWidgets import QApplication
+
+    from core.evaluation.predict import Predictions, files_under
+    from core.evaluation.predict_table import prediction_rows
+    from core.resources import samples_dir
+    from gui.workers.evaluation_jobs import PredictedBatch
+
+    classes = tuple(sorted(p.name for p in samples_dir().iterdir() if p.is_dir()))
+
+    def predict(model: str, paths: list[str]) -> PredictedBatch:
+        files = files_under(paths)
+        probs = np.full((len(files), len(classes)), 0.1 / (len(classes) - 1), np.float32)
+        for i, f in enumerate(files):
+            probs[i, classes.index(f.rel.split("/")[-2])] = 0.9
+        result = Predictions(probs, list(range(len(files))), [])
+        return PredictedBatch(model, classes, prediction_rows(files, result, classes, top_k=3))
+
+    app = QApplication([])
+    panel = PredictPanel(describe_fn=lambda m: ("preview.keras", classes, 224), predict_fn=predict,
+                         explain_fn=lambda *a: None, export_fn=lambda *a: None)
+    panel.set_model("preview")
+    panel.add_paths([str(samples_dir())])
+    panel.resize(900, 650)
+    panel.show()
+    app.exec()

@@ -180,3 +180,24 @@ class RunsPanel(QWidget):
         if answer == QMessageBox.StandardButton.Yes:
             for run in runs:
                 self.sig_delete.emit(run["id"])
+
+
+if __name__ == "__main__":  # preview: three scripted runs of a project
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication([])
+    panel = RunsPanel()
+    history = [{"epoch": e, "phase": "head", "loss": 1 / e, "val_loss": 1.2 / e, "accuracy": 1 - 0.4 / e,
+                "val_accuracy": 1 - 0.5 / e} for e in range(1, 9)]
+    rows = [{"folder": f"/tmp/runs/run-{i}", "id": f"run-{i}", "name": name, "note": "", "backbone": backbone,
+             "fine_tune": depth, "epochs": 8, "seconds": 60.0 * (i + 1), "outcome": "completed",
+             "created": "2026-12-01T10:00:00", "test_accuracy": acc, "balanced_accuracy": acc - 0.05,
+             "macro_f1": acc - 0.04, "macro_auc": acc + 0.05, "history": history}
+            for i, (name, backbone, depth, acc) in enumerate([("baseline", "MobileNetV2", "frozen", 0.81),
+                                                              ("deeper", "MobileNetV2", "last:2", 0.84),
+                                                              ("resnet", "ResNet50", "frozen", 0.79)])]
+    panel.show_runs(rows, "preview project")
+    panel.table.selectAll()  # compare all three
+    panel.resize(1000, 600)
+    panel.show()
+    app.exec()

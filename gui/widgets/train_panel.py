@@ -127,6 +127,17 @@ class TrainPanel(QWidget):
         self.steps_before_fold = 0
 
     # ---- state ------------------------------------------------------------------------------------
+    @property
+    def ready(self) -> bool:
+        """Start is possible (data ready, no run in progress)."""
+        return self.start_button.isEnabled()
+
+    def set_ready(self, ready: bool) -> None:
+        self.start_button.setEnabled(ready)
+
+    def show_stopping(self) -> None:
+        self.phase_label.setText("Stopping after this batch…")
+
     def set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)

@@ -17,7 +17,7 @@ from core.cli import main
 from core.data.resize import resize_float, resize_weights
 from core.errors import ConfigError
 from core.evaluation.predict import ImageFile, predict_files
-from core.export import formats
+from core.export import writers
 from core.export.export import export_model
 from core.models.saved import load_classifier
 from core.training import TrainConfig, train
@@ -74,7 +74,7 @@ def test_int8_tflite_is_approximate_but_keeps_the_top_class(tmp_path, mobilenet_
 
 def test_an_export_that_disagrees_is_reported_and_kept_aside(run, monkeypatch, capsys):
     run_dir, _odd, _data = run
-    real = formats.runner
+    real = writers.runner
 
     def off_by_much(fmt, path):
         honest = real(fmt, path)

@@ -60,7 +60,7 @@ def test_one_group_error_names_the_groups_and_the_pattern(tmp_path):
 def test_tifffile_warnings_name_the_file(tmp_path, caplog):
     import logging
 
-    from core.data.formats import reading
+    from core.data.image_formats import reading
 
     with reading("/lab/slide7.tif"), caplog.at_level(logging.WARNING, logger="tifffile"):
         logging.getLogger("tifffile").warning("invalid tag value")

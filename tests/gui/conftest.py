@@ -79,5 +79,5 @@ def make_window(qtbot, tmp_path, dataset, monkeypatch):
 
 
 def load(qtbot, window, folder) -> None:
-    window._on_folder_chosen(str(folder))
+    window.open_folder(str(folder))
     qtbot.waitUntil(lambda: window.summary is not None, timeout=10_000)

@@ -33,7 +33,7 @@ def test_folds_setting_runs_cross_validation_and_shows_the_summary(qtbot, make_w
     assert panel.folds.value() == 0  # one fold is not cross-validation
     panel.folds.setValue(4)
     window.dataset_panel.group_combo.setCurrentIndex(2)
-    window._on_start_requested()
+    window.start_training()
     qtbot.waitUntil(lambda: window.train_panel.start_button.isEnabled() and bool(calls), timeout=15_000)
     qtbot.waitUntil(lambda: "0.900 ± 0.050" in window.train_panel.saved_label.text(), timeout=5000)
     assert calls == [(4, "filename")]

@@ -14,7 +14,7 @@ from tests.gui.conftest import load
 
 def _train_and_evaluate(qtbot, window, dataset):
     load(qtbot, window, dataset)
-    window._on_start_requested()
+    window.start_training()
     qtbot.waitUntil(lambda: window.evaluate_panel.evaluation is not None, timeout=15_000)
     return window.evaluate_panel
 
@@ -94,7 +94,7 @@ def test_report_button_writes_and_opens_the_report(qtbot, make_window, dataset):
 def test_evaluation_problem_is_shown_in_words(qtbot, make_window, dataset):
     window = make_window(evaluate_fail="user")
     load(qtbot, window, dataset)
-    window._on_start_requested()
+    window.start_training()
     qtbot.waitUntil(lambda: "Could not evaluate" in window.evaluate_panel.summary.text(), timeout=15_000)
     assert "model.keras" in window.evaluate_panel.summary.text()
     assert not window.train_panel.evaluate_button.isVisible()

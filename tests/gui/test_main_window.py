@@ -42,7 +42,7 @@ def test_train_on_choice_reaches_the_run_and_the_device_is_shown(qtbot, make_win
     load(qtbot, window, dataset)
     combo = window.model_panel.devices
     combo.setCurrentIndex(combo.findData("cpu"))
-    window._on_start_requested()
+    window.start_training()
     qtbot.waitUntil(lambda: not window.train_worker.is_running(), timeout=10_000)
     assert window.train_worker.config.devices == "cpu"
     assert window.train_panel.device_label.text() == "Device: CPU"
@@ -52,7 +52,7 @@ def test_train_on_choice_reaches_the_run_and_the_device_is_shown(qtbot, make_win
 def test_stop_asks_then_cancels_within_a_batch(qtbot, make_window, dataset, answer_yes):
     window = make_window(delay=0.02, epochs_head=50, epochs_ft=0)
     load(qtbot, window, dataset)
-    window._on_start_requested()
+    window.start_training()
     qtbot.waitUntil(lambda: len(window.train_panel.plot.data["batch_x"]) > 3, timeout=5000)
     window._on_stop_requested()
     assert answer_yes and "Stop" in answer_yes[0]
@@ -66,12 +66,12 @@ def test_user_error_is_shown_inline_without_a_dialog(qtbot, make_window, dataset
     window = make_window(fail="user")
     monkeypatch.setattr(window, "_show_unexpected", lambda *a: (_ for _ in ()).throw(AssertionError("dialog")))
     load(qtbot, window, dataset)
-    window._on_start_requested()
+    window.start_training()
     qtbot.waitUntil(lambda: "could not be downloaded" in window.train_panel.phase_label.text(), timeout=5000)
     assert window.train_panel.start_button.isEnabled()
     assert window.train_panel.weights_button.isVisibleTo(window)  # offline: a way to use a file the user has
     chosen = []
-    monkeypatch.setattr(window.model_panel, "_on_choose_weights", lambda: chosen.append(True))
+    monkeypatch.setattr(window.model_panel, "choose_weights_file", lambda: chosen.append(True))
     qtbot.mouseClick(window.train_panel.weights_button, Qt.MouseButton.LeftButton)
     assert chosen and window.tabs.currentWidget() is window.model_panel
 
@@ -81,7 +81,7 @@ def test_unexpected_error_gets_a_dialog_with_details(qtbot, make_window, dataset
     shown = []
     monkeypatch.setattr(window, "_show_unexpected", lambda message, details: shown.append((message, details)))
     load(qtbot, window, dataset)
-    window._on_start_requested()
+    window.start_training()
     qtbot.waitUntil(lambda: bool(shown), timeout=5000)
     assert "RuntimeError: boom" in shown[0][0] and "Traceback" in shown[0][1]
 
@@ -89,7 +89,7 @@ def test_unexpected_error_gets_a_dialog_with_details(qtbot, make_window, dataset
 def test_close_during_training_asks_cancels_and_waits(qtbot, make_window, dataset, answer_yes):
     window = make_window(delay=0.02, epochs_head=200, epochs_ft=0)
     load(qtbot, window, dataset)
-    window._on_start_requested()
+    window.start_training()
     qtbot.waitUntil(lambda: len(window.train_panel.plot.data["batch_x"]) > 2, timeout=5000)
     worker = window.train_worker
     window.close()
@@ -110,7 +110,7 @@ def test_dropping_a_folder_scans_it(qtbot, make_window, dataset):
 
 def test_bad_folder_is_an_inline_error(qtbot, make_window, tmp_path):
     window = make_window()
-    window._on_folder_chosen(str(tmp_path / "missing"))
+    window.open_folder(str(tmp_path / "missing"))
     qtbot.waitUntil(lambda: "does not exist" in window.dataset_panel.info.text(), timeout=5000)
     assert not window.train_panel.start_button.isEnabled()
 

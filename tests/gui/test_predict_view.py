@@ -19,7 +19,7 @@ def _drop(widget, paths) -> None:
 
 def _trained(qtbot, window, dataset):
     load(qtbot, window, dataset)
-    window._on_start_requested()
+    window.start_training()
     qtbot.waitUntil(lambda: window.predict_panel.model is not None, timeout=15_000)
     return window.predict_panel
 

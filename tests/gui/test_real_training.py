@@ -23,7 +23,7 @@ def test_real_training_end_to_end(qtbot, make_window, dataset, monkeypatch):
     panel.batch_size.setValue(4)
     window.dataset_panel.val_spin.setValue(20)
     window.dataset_panel.test_spin.setValue(20)
-    window._on_start_requested()
+    window.start_training()
     assert window.train_panel.stop_button.isEnabled()
     qtbot.waitUntil(lambda: window.train_panel.start_button.isEnabled(), timeout=240_000)
     plot = window.train_panel.plot

@@ -44,7 +44,7 @@ def test_scan_and_decode_agree_on_every_file(hostile_data):
     from pydicom.data import get_testdata_file
 
     from core.data.decode import decode_image
-    from core.data.formats import probe
+    from core.data.image_formats import probe
     from core.errors import ImageDecodeError
 
     root, _ = hostile_data

@@ -81,7 +81,7 @@ def test_the_generated_predict_example_writes_no_telemetry(tmp_path, onnx_export
 def test_foveals_export_check_writes_no_telemetry(tmp_path, onnx_export):
     home = tmp_path / "home"
     home.mkdir()
-    code = ("import sys, numpy as np; import core; from core.export.formats import _onnx_runner; "
+    code = ("import sys, numpy as np; import core; from core.export.writers import _onnx_runner; "
             "print(_onnx_runner(__import__('pathlib').Path(sys.argv[1]))(np.zeros((4, 4, 3), np.uint8)))")
     subprocess.run([sys.executable, "-c", code, str(onnx_export / "model.onnx")], env=_clean_env(home), check=True,
                    capture_output=True)

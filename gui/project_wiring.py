@@ -1,6 +1,6 @@
 """The window's project side: File menu (New / Open / Recent / Close project), the Runs tab, autosave, restoring
 the last project, and the live split preview with its CSV export. Wiring only; the work is in
-:class:`gui.project_actions.ProjectController` and core."""
+:class:`gui.project_controller.ProjectController` and core."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from core.split.files import write_split_csv
 from core.split.make import Split
 from core.split.preview import split_preview
 from core.training.config import TrainConfig
-from gui.project_actions import ProjectController
+from gui.project_controller import ProjectController
 from gui.widgets.runs_panel import RunsPanel
 from gui.workers.base import start_worker
 from gui.workers.call_worker import CallWorker
@@ -31,7 +31,7 @@ def split_preview_text(config: TrainConfig) -> tuple[str, Split]:
     return preview.sentence(), preview.split
 
 
-class ProjectUi(QObject):
+class ProjectWiring(QObject):
     """Created by the main window; adds the File menu, the Runs tab and the split preview.
 
     The window is reached through ``parent()``, never kept in an attribute: a Python reference cycle through a
@@ -118,15 +118,9 @@ class ProjectUi(QObject):
         s = project.settings
         if s:
             w.model_panel.apply_settings(s)
-            dp = w.dataset_panel
-            if isinstance(s.get("val_fraction"), float):
-                dp.val_spin.setValue(round(s["val_fraction"] * 100))
-                dp.test_spin.setValue(round(s.get("test_fraction", 0.15) * 100))
-            dp.group_combo.setCurrentIndex(("none", "dicom", "filename").index(s.get("group_by", "none")))
-            dp.group_pattern.setText(s.get("group_pattern") or "")
-            dp.keep_duplicates.setChecked(bool(s.get("keep_duplicates_together")))
+            w.dataset_panel.apply_settings(s)
         if w.summary is None or os.path.realpath(w.summary.root) != os.path.realpath(project.dataset):
-            w._on_folder_chosen(project.dataset)
+            w.open_folder(project.dataset)
 
     def autosave(self) -> None:
         """Save the current settings into the open project."""
@@ -147,6 +141,10 @@ class ProjectUi(QObject):
         self.w.start_evaluation(folder)
 
     # ---- split preview --------------------------------------------------------------------------------------
+    def preview_split_soon(self) -> None:
+        """Work out the split preview again once the settings have stopped changing (600 ms)."""
+        self._preview_timer.start()
+
     @Slot()
     def _on_preview_timer(self) -> None:
         w = self.w
