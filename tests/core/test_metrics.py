@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
@@ -41,13 +39,14 @@ def test_multiclass_metrics_match_hand_counts():
     assert "binary" not in m["roc"]
 
 
-def test_wilson_interval_by_formula():
-    k, n, z = 4, 6, 1.959963984540054
-    phat = k / n
-    centre = (phat + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    lo, hi = accuracy_interval(k, n)
-    assert lo == pytest.approx(centre - half, abs=1e-9) and hi == pytest.approx(centre + half, abs=1e-9)
+def test_wilson_interval_matches_published_values():
+    """Newcombe (1998), Statistics in Medicine 17:857-872, Table I, method 3 (Wilson score, no continuity
+    correction), to the four decimals printed there."""
+    published = {(81, 263): (0.2553, 0.3662), (15, 148): (0.0624, 0.1605), (0, 20): (0.0, 0.1611),
+                 (1, 29): (0.0061, 0.1718)}
+    for (k, n), (lo, hi) in published.items():
+        got = accuracy_interval(k, n)
+        assert got == pytest.approx((lo, hi), abs=5e-5), (k, n)
     assert accuracy_interval(10, 10)[1] == pytest.approx(1.0)
     assert accuracy_interval(10, 10)[0] < 1.0  # ten right out of ten does not prove perfection
 

@@ -7,6 +7,7 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 
 from tests.gui.conftest import load
@@ -39,7 +40,12 @@ def test_evaluation_follows_training_and_fills_the_view(qtbot, make_window, data
     shown = [ev.predictions[i] for i in panel.gallery.indices]
     assert all(not p.correct for p in shown)
     assert [p.confidence for p in shown] == sorted((p.confidence for p in shown), reverse=True)
-    assert len(panel.roc_plot.curves) == 1 or len(panel.roc_plot.curves) == k  # binary: both classes' curves
+    # one ROC curve per class that has an AUC, drawn from the evaluation's own points
+    with_auc = [c for c in ev.metrics["roc"]["per_class"] if c["auc"] is not None]
+    assert with_auc and set(panel.roc_plot.curves) == {c["class"] for c in with_auc}
+    for c in with_auc:
+        x, y = panel.roc_plot.curves[c["class"]].getData()
+        assert list(x) == pytest.approx(c["fpr"]) and list(y) == pytest.approx(c["tpr"])
     assert panel.reliability_plot.curve is not None
 
 
