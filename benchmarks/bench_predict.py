@@ -39,7 +39,7 @@ def save_classifier(backbone: str, weights: str | None, out: Path) -> Path:
 def limit(files: list[Path], clf) -> tuple[float, float, float]:
     import numpy as np
 
-    from core.evaluation.predict import compiled_forward, decode_for_model
+    from core.models.predict import compiled_forward, decode_for_model
 
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max(2, os.cpu_count() or 2)) as pool:
@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=600)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from core.evaluation.predict import files_under, predict_files
+    from core.models.predict import files_under, predict_files
     from core.models.saved import load_classifier
 
     with tempfile.TemporaryDirectory() as tmp:

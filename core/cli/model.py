@@ -82,8 +82,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from core.evaluation.predict import files_under, predict_files
     from core.evaluation.predict_table import prediction_rows, print_rows, write_rows_csv
+    from core.models.predict import files_under, predict_files
     from core.models.saved import load_classifier
     from core.training.progress import TerminalProgress
 

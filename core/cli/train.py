@@ -52,7 +52,7 @@ def _config_from_args(args: argparse.Namespace) -> TrainConfig:
         data_dir=args.folder, backbone=args.backbone, fine_tune=args.fine_tune, epochs=args.epochs,
         fine_tune_epochs=args.fine_tune_epochs, weights=args.weights, out_dir=args.out, seed=args.seed,
         batch_size=args.batch_size, learning_rate=args.learning_rate, augment=args.augment,
-        image_size=args.image_size, group_by=args.group_by, group_pattern=args.group_pattern,
+        image_size=args.image_size, recipe=args.recipe, group_by=args.group_by, group_pattern=args.group_pattern,
         keep_duplicates_together=args.keep_duplicates_together, split_file=args.split_file, **devices,
     )
 
@@ -150,6 +150,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--image-size", type=int, default=d("image_size"), help="square input size (default: the "
                    "backbone's)")
     t.add_argument("--augment", action="store_true", help="flip, small rotation, zoom and contrast changes")
+    t.add_argument("--recipe", default=d("recipe"), choices=["auto", "manual"],
+                   help="auto (default): with a frozen backbone, choose the head, pooling and class weighting by "
+                        "cross-validation on the training and validation images; manual: the dense head as set")
     add_split_options(t)
     t.add_argument("--split-file", default=d("split_file"), help="a JSON split to reuse (e.g. a run's run.json)")
     t.add_argument("--folds", type=int, default=None, metavar="K",

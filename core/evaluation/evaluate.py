@@ -19,8 +19,8 @@ import numpy as np
 from core.cancel import CancelToken
 from core.errors import DatasetError
 from core.evaluation.metrics import LOW_CONFIDENCE, compute_metrics
-from core.evaluation.predict import ImageFile, predict_files
 from core.io import make_dirs, open_atomic, write_json
+from core.models.predict import ImageFile, predict_files
 from core.models.saved import Classifier, load_classifier
 
 

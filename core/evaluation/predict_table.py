@@ -10,7 +10,7 @@ from typing import IO
 import numpy as np
 
 from core.evaluation.metrics import LOW_CONFIDENCE
-from core.evaluation.predict import ImageFile, Predictions
+from core.models.predict import ImageFile, Predictions
 
 
 def prediction_rows(files: Sequence[ImageFile], result: Predictions, classes: Sequence[str], top_k: int = 3,

@@ -37,9 +37,10 @@ def build_report(run_dir: str | os.PathLike[str], evaluation: Evaluation | None 
     if ev is None:
         ev = evaluate(run_dir)
         write_evaluation(ev, run_dir)
-    sections = [rs.summary(run, ev), rs.dataset(run), rs.split(run), rs.model(run), rs.settings(run),
-                rs.software(run), rs.training(run), rs.metrics(ev), rs.confusion(ev), rs.roc(ev),
-                rs.calibration(ev), _worst_errors(run_dir, ev)]
+    found = [rs.summary(run, ev), rs.dataset(run), rs.split(run), rs.model(run), rs.recipe(run), rs.settings(run),
+             rs.software(run), rs.training(run), rs.metrics(ev), rs.confusion(ev), rs.roc(ev), rs.calibration(ev),
+             _worst_errors(run_dir, ev)]
+    sections = [s for s in found if s is not None]
     marks = read_marks(run_dir)
     if marks:
         sections.append(rs.marked(marks))

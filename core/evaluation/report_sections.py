@@ -64,8 +64,28 @@ def model(run: dict) -> Section:
         ["input", f"{run['image_size']}×{run['image_size']} RGB, resized inside the model"],
         ["fine-tuning", f"{run['fine_tune']} (the backbone has {run['n_blocks']} blocks)"],
         ["weights", str(run["config"]["weights"])],
-        ["head", f"global average pooling, dropout {run['config']['dropout']}, dense softmax"],
+        ["head", _head(run)],
     ])])
+
+
+def _head(run: dict) -> str:
+    pooling = {"avg": "global average", "max": "global max"}.get(run.get("pooling", "avg"), "global average")
+    winner = (run.get("recipe") or {}).get("winner")
+    if winner and winner.get("head") == "linear":
+        return f"{pooling} pooling, logistic regression (C={winner['strength']:g}) as a dense softmax"
+    return f"{pooling} pooling, dropout {run['config']['dropout']}, dense softmax"
+
+
+def recipe(run: dict) -> Section | None:
+    """The candidates the automatic recipe tried, best first, and why the winner won (None: a manual run)."""
+    chosen = run.get("recipe") or {}
+    if "candidates" not in chosen:
+        return None
+    rows = [[c["description"], _pct(c["accuracy"]), f"{_pct(c['interval'][0])}–{_pct(c['interval'][1])}",
+             _pct(c["balanced_accuracy"])] for c in chosen["candidates"]]
+    return Section("Recipe", [f"Chosen automatically: {chosen['reason']}. Each candidate was scored by "
+                              "cross-validation on the training and validation images only; the test images were "
+                              "not used.", Table(["candidate", "accuracy", "95% interval", "balanced"], rows)])
 
 
 def settings(run: dict) -> Section:
@@ -83,6 +103,8 @@ def software(run: dict) -> Section:
 
 def training(run: dict) -> Section:
     hist = run.get("history") or []
+    if not hist and (run.get("recipe") or {}).get("winner", {}).get("head") == "linear":
+        return Section("Training", ["No epochs: the linear head was fitted directly on the frozen features."])
     if not hist:
         return Section("Training", ["No epoch finished."])
     ft = next((h["epoch"] for h in hist if h.get("phase") == "fine-tune"), None)

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import ConfigError, DatasetError
-from core.evaluation.predict import ImageFile, predict_files
 from core.export.examples import example_source
 from core.export.writers import FORMATS, MODEL_NAMES, TFLITE_TYPES, WRITERS, runner, size_of
 from core.io import check_target, make_dirs, move, os_errors, remove_tree, write_json, write_text
+from core.models.predict import ImageFile, predict_files
 from core.models.saved import Classifier, load_classifier
 from core.paths import is_inside
 
@@ -124,7 +124,7 @@ def _output_folder(clf: Classifier, fmt: str, precision: str, out) -> Path:
 def _check_files(clf: Classifier, check_images: list[str] | None, n: int) -> list[ImageFile]:
     """Sample images to check on: the run's test split (spread over classes), or the ones given."""
     if check_images:
-        from core.evaluation.predict import files_under
+        from core.models.predict import files_under
 
         return files_under(check_images)[:n]
     run = clf.run or {}

@@ -230,6 +230,17 @@ def build_head(feature_dim: int, n_classes: int, dropout: float = 0.2):
     return keras.Model(inp, out, name="head")
 
 
+def pooling_layer(pooling: str = "avg"):
+    """The layer that pools the backbone's feature map into one vector: "avg" (global average) or "max"."""
+    import keras
+
+    if pooling == "max":
+        return keras.layers.GlobalMaxPooling2D(name="pool")
+    if pooling == "avg":
+        return keras.layers.GlobalAveragePooling2D(name="pool")
+    raise ValueError(f"Unknown pooling {pooling!r}")
+
+
 def build_feature_model(backbone, spec: BackboneSpec, image_size: int, augment=None):
     """Images (0–255, ``image_size`` square) → pooled features, with optional augmentation layers first."""
     import keras
@@ -245,7 +256,7 @@ def build_feature_model(backbone, spec: BackboneSpec, image_size: int, augment=N
 
 
 def assemble_classifier(backbone, head, spec: BackboneSpec, image_size: int, *, fixed_size: bool = False,
-                        batchnorm_learns: bool = False):
+                        batchnorm_learns: bool = False, pooling: str = "avg"):
     """The whole classifier: raw RGB images (any size, 0–255) → class probabilities.
 
     With ``fixed_size`` the input is ``image_size`` square (used for training); otherwise any size, resized
@@ -262,7 +273,7 @@ def assemble_classifier(backbone, head, spec: BackboneSpec, image_size: int, *, 
     if pre is not None:
         x = pre(x)
     x = backbone(x) if batchnorm_learns else backbone(x, training=False)
-    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    x = pooling_layer(pooling)(x)
     for layer in head.layers[1:]:
         x = layer(x)
     return keras.Model(inp, x, name=f"foveal_{spec.name.lower()}")

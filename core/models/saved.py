@@ -26,7 +26,7 @@ class Classifier:
     path: str
     run_dir: str | None = None
     run: dict | None = field(default=None, repr=False)
-    #: The compiled forward function, made once on first prediction (see core.evaluation.predict).
+    #: The compiled forward function, made once on first prediction (see core.models.predict).
     compiled: Any = field(default=None, repr=False, compare=False)
 
 

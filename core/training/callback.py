@@ -32,6 +32,7 @@ class EventCallback(keras.callbacks.Callback):
 
     # ---- fit ------------------------------------------------------------------------------------------
     def on_train_begin(self, logs=None):
+        self.tracker.early_stopped = False  # the outcome says how the last phase ended
         self._best_weights = self.model.get_weights()  # the phase's starting point is the fallback
 
     def on_train_end(self, logs=None):
@@ -65,7 +66,8 @@ class EventCallback(keras.callbacks.Callback):
                 self.on_best()
         else:
             self._wait += 1
-            if self.patience and self._wait >= self.patience:
+            # Early stopping only when epochs are left to skip: a run that ran all its epochs is "completed".
+            if self.patience and self._wait >= self.patience and epoch + 1 < self.params.get("epochs", 0):
                 t.early_stopped = True
                 self.model.stop_training = True
 

@@ -49,6 +49,9 @@ class TrainConfig:
     keep_duplicates_together: bool = False
     #: A JSON file fixing the split (``{"train": [files], "val": [...], "test": [...]}``, e.g. a project's).
     split_file: str | None = None
+    #: "auto": on frozen features, choose the head, pooling and class weighting by cross-validation on the
+    #: training and validation images; "manual": the dense head on average-pooled features, as set here.
+    recipe: str = "auto"
     #: How to spread training: "auto" (all GPUs when several), "none", "mirrored", "multi-worker" (TF_CONFIG).
     distribute: str = "auto"
     #: Which devices train: "auto", "cpu", "gpu" (all) or "gpu:0,1".
@@ -74,6 +77,7 @@ class TrainConfig:
         _check(self.augment_copies >= 1, f"augment_copies must be at least 1. Received: {self.augment_copies}")
         _check(self.class_weights in ("auto", "balanced", "none"),
                f"class_weights must be 'auto', 'balanced' or 'none'. Received: {self.class_weights!r}")
+        _check(self.recipe in ("auto", "manual"), f"recipe must be 'auto' or 'manual'. Received: {self.recipe!r}")
         _check(0 <= self.dropout < 1, f"dropout must be in [0, 1). Received: {self.dropout}")
         _check(self.early_stopping_patience >= 0, "early_stopping_patience must be 0 (off) or more")
         from core.training.devices import check_settings

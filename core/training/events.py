@@ -125,6 +125,25 @@ class EpochEnded:
 
 
 @dataclass(frozen=True)
+class CandidateTried:
+    """The automatic recipe scored candidate ``done`` of ``total`` (``name`` says which, in words)."""
+
+    done: int
+    total: int
+    name: str
+
+
+@dataclass(frozen=True)
+class RecipeChosen:
+    """The automatic recipe chose ``winner``; ``reason`` says why in words. ``candidates`` holds, best first,
+    each candidate's (description, mean accuracy, 95% interval low, high, balanced accuracy) over the folds."""
+
+    winner: str
+    reason: str
+    candidates: tuple[tuple[str, float, float, float, float], ...]
+
+
+@dataclass(frozen=True)
 class TrainingFinished:
     """The run ended; also what ``train`` returns.
 
@@ -172,7 +191,7 @@ class FoldFinished:
 
 
 Event = (TrainingStarted | PhaseChanged | WeightsDownloading | FeaturesExtracting | BatchesEnded | EpochEnded
-         | TrainingFinished | FoldStarted | FoldFinished)
+         | CandidateTried | RecipeChosen | TrainingFinished | FoldStarted | FoldFinished)
 
 
 def event_to_dict(event: Event) -> dict:

@@ -21,6 +21,10 @@ from core.io import check_target, make_dirs, os_errors
 
 log = logging.getLogger(__name__)
 
+#: Images decoded per batch for feature extraction and caching (at least; the run's batch size when larger).
+DECODE_BATCH = 16
+#: Cached images (or activations) per forward pass of the frozen part.
+FORWARD_BATCH = 32
 #: Arrays larger than this go to a memory-mapped file in the cache folder instead of RAM.
 SPILL_BYTES = 1 << 30
 

@@ -15,15 +15,25 @@ def augmenter(seed: int):
     ], name="augment")
 
 
-def forward_fn(backbone, spec, size: int, augmenter=None):
-    """A compiled function: uint8 image batch → pooled features (augmented when an augmenter is given)."""
+def forward_fn(backbone, spec, size: int, augmenter=None, pooling: str = "avg"):
+    """A compiled function: uint8 image batch → pooled features (augmented when an augmenter is given).
+
+    ``pooling`` is "avg", "max", or "both": the average- then the max-pooled features side by side (one pass for
+    the automatic recipe, which compares them).
+    """
     import keras
     import tensorflow as tf
 
-    from core.models.build import preprocess_layer
+    from core.models.build import pooling_layer, preprocess_layer
 
     pre = preprocess_layer(spec)
-    pool = keras.layers.GlobalAveragePooling2D()
+    if pooling == "both":
+        avg, top = keras.layers.GlobalAveragePooling2D(), keras.layers.GlobalMaxPooling2D()
+
+        def pool(x):
+            return tf.concat([avg(x), top(x)], axis=-1)
+    else:
+        pool = pooling_layer(pooling)
 
     @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.uint8)])
     def forward(images):
@@ -37,7 +47,7 @@ def forward_fn(backbone, spec, size: int, augmenter=None):
     return lambda batch: forward(batch).numpy()
 
 
-def float32_copy(backbone, head, spec, size: int, n_classes: int, dropout: float):
+def float32_copy(backbone, head, spec, size: int, n_classes: int, dropout: float, pooling: str = "avg"):
     """The classifier rebuilt in float32 with the trained weights (a run in mixed precision saves this)."""
     from core.models.build import assemble_classifier, build_backbone, build_head
     from core.training.devices import precision
@@ -47,7 +57,7 @@ def float32_copy(backbone, head, spec, size: int, n_classes: int, dropout: float
         head32 = build_head(spec.feature_dim, n_classes, dropout)
         backbone32.set_weights(backbone.get_weights())
         head32.set_weights(head.get_weights())
-        return assemble_classifier(backbone32, head32, spec, size)
+        return assemble_classifier(backbone32, head32, spec, size, pooling=pooling)
 
 
 def split_at(backbone, head, spec, size: int, cut: int):

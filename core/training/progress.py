@@ -9,12 +9,14 @@ from typing import TextIO
 
 from core.training.events import (
     BatchesEnded,
+    CandidateTried,
     EpochEnded,
     Event,
     FeaturesExtracting,
     FoldFinished,
     FoldStarted,
     PhaseChanged,
+    RecipeChosen,
     TrainingFinished,
     TrainingStarted,
     WeightsDownloading,
@@ -73,15 +75,23 @@ class TerminalProgress:
                 self._line(f"epoch {event.epoch}/{self.epochs} ({event.phase}): loss {event.loss:.4f}, accuracy "
                            f"{event.accuracy:.3f}, val_loss {event.val_loss:.4f}, val_accuracy "
                            f"{event.val_accuracy:.3f} ({event.seconds:.1f} s)")
+            case CandidateTried():
+                self._bar(event.done, event.total, f"recipe {event.done}/{event.total}: {event.name}")
+            case RecipeChosen():
+                self._line(f"Recipe: {event.reason}.")
+                for name, acc, lo, hi, bacc in event.candidates[:8]:
+                    self._line(f"  {acc:6.1%} ({lo:.1%}–{hi:.1%}), balanced {bacc:6.1%}  {name}")
+                if len(event.candidates) > 8:
+                    self._line(f"  … {len(event.candidates) - 8} more in run.json")
             case TrainingFinished():
                 self._finished(event)
             case FoldStarted():
                 self.steps_done = 0
                 self._line(f"\n=== fold {event.fold} of {event.k} ===")
             case FoldFinished():
-                acc = event.metrics.get("accuracy")
+                fold_acc = event.metrics.get("accuracy")
                 self._line(f"fold {event.fold} of {event.k} {event.outcome}"
-                           + (f": test accuracy {acc:.1%}" if acc is not None else ""))
+                           + (f": test accuracy {fold_acc:.1%}" if fold_acc is not None else ""))
 
     def count(self, done: int, total: int, what: str = "images") -> None:
         """A progress bar for any counted job (``on_progress(done, total)`` of prediction and evaluation)."""

@@ -25,7 +25,6 @@ from core.errors import listing
 from core.io import atomic_path, check_target, make_dirs, temp_dir, write_json
 from core.models.build import (
     FineTune,
-    apply_fine_tune,
     assemble_classifier,
     blocks_of,
     build_backbone,
@@ -39,17 +38,22 @@ from core.split.plan import prepare_split
 from core.training.config import TrainConfig
 from core.training.devices import DevicePlan, precision, setup
 from core.training.events import (
+    CandidateTried,
     Event,
     FeaturesExtracting,
     Phase,
     PhaseChanged,
+    RecipeChosen,
     TrainingFinished,
     TrainingStarted,
     WeightsDownloading,
 )
-from core.training.features import allocate, decode_all, extract_features
+from core.training.features import DECODE_BATCH, FORWARD_BATCH, extract_features
 from core.training.feed import array_dataset, class_weights, multi_worker_fixes
-from core.training.forward import augmenter, float32_copy, forward_fn, split_at
+from core.training.fine_tune import extract_cached, fine_tune_phase
+from core.training.forward import augmenter, float32_copy, forward_fn
+from core.training.heldout import measure_test
+from core.training.recipe import RecipeChoice, choose_recipe, fit_linear, folds_possible
 from core.training.runfolder import library_versions, prepare_run_dir
 from core.training.tracker import RunTracker
 
@@ -79,11 +83,6 @@ def train(config: TrainConfig, *, on_event: Callable[[Event], None] | None = Non
     finally:
         run.cleanup()
 
-
-#: Images decoded per batch for feature extraction and caching (at least; the run's batch size when larger).
-DECODE_BATCH = 16
-#: Cached images (or activations) per forward pass of the frozen part.
-FORWARD_BATCH = 32
 
 Arrays = tuple[np.ndarray, np.ndarray]  # (inputs, labels) of one split
 
@@ -122,6 +121,12 @@ class _Run:
         self.head: Any = None
         self.augmenter: Any = None
         self.n_blocks = 0
+        # The automatic recipe (frozen runs): what was tried, and what won.
+        self.auto = config.recipe == "auto" and self.depth.kind == "frozen"
+        self.recipe: RecipeChoice | None = None
+        self.pooling = "avg"
+        self.class_weight_mode = config.class_weights
+        self.head_fitted = False  # a linear head fitted directly (no epochs)
         # _head_phase: pooled features per split; fine-tuning also keeps the decoded images.
         self.features: dict[str, Arrays] = {}
         self.images: dict[str, Arrays] = {}
@@ -147,7 +152,7 @@ class _Run:
                 try:
                     self._head_phase()
                     if self.depth.kind != "frozen" and self.config.total_fine_tune_epochs > 0 and not self._stopped():
-                        self._fine_tune_phase()
+                        fine_tune_phase(self)
                 except Cancelled:
                     self.tracker.cancelled = True
             # Outside the strategy: the test pass still runs on every replica (the models keep their strategy),
@@ -219,15 +224,18 @@ class _Run:
         desc = f"Extracting features: one pass of {self.spec.name} over {total} images"
         self.emit(PhaseChanged(Phase.EXTRACTING, desc))
         if self.depth.kind == "frozen":
-            self.features = self._extract_streaming(total)
+            self.features = self._extract_streaming(total, "both" if self.auto else "avg")
         else:
-            self.features = self._extract_cached(total)
+            self.features = extract_cached(self, total)
         if self.blank:
             self.emit(PhaseChanged(Phase.EXTRACTING, f"Warning: {len(self.blank)} image(s) are blank, every pixel the "
                                    f"same value (empty, constant or not-a-number data): {listing(self.blank)}. They "
                                    "are used as they are; check them, or move them out of the dataset."))
         self.timings["extract_features"] = self.clock() - t0
         t0 = self.clock()
+        if self.auto and self._choose_recipe():
+            self.timings["head"] = self.clock() - t0
+            return
         self.emit(PhaseChanged(Phase.HEAD, f"Training the new head ({c.epochs} epochs)"
                                f"{self.plan.scaling_note(c.batch_size)}", first_epoch=1))
         train_x, train_y = self.features["train"]
@@ -236,17 +244,50 @@ class _Run:
                   on_best=None)
         self.timings["head"] = self.clock() - t0
 
-    def _extract_streaming(self, total: int) -> dict:
+    def _choose_recipe(self) -> bool:
+        """The automatic recipe: pick head, pooling and class weighting by cross-validation on the training and
+        validation features; True when the linear head won (it is fitted here: no epochs to run)."""
+        c, d = self.config, self.spec.feature_dim
+        x = np.concatenate([self.features["train"][0], self.features["val"][0]])
+        y = np.concatenate([self.features["train"][1], self.features["val"][1]])
+        if folds_possible(y) < 2:
+            self.emit(PhaseChanged(Phase.HEAD, "Too few images per class to compare recipes by cross-validation: "
+                                   "the dense head on average-pooled features is used"))
+            self.features = {s: (f[:, :d], labels) for s, (f, labels) in self.features.items()}
+            return False
+        self.emit(PhaseChanged(Phase.HEAD, "Choosing the head: each candidate is scored by cross-validation on "
+                               "the training and validation images"))
+        choice = choose_recipe({"avg": x[:, :d], "max": x[:, d:]}, y, len(self.classes), seed=c.seed,
+                               epochs=c.epochs, learning_rate=c.learning_rate, dropout=c.dropout,
+                               batch_size=c.batch_size, cancel=self.cancel,
+                               on_progress=lambda done, total, name: self.emit(CandidateTried(done, total, name)))
+        w = choice.winner
+        self.recipe, self.pooling = choice, w.pooling
+        self.emit(RecipeChosen(w.describe(), choice.reason(), tuple(
+            (cand.describe(), cand.accuracy, *cand.interval, cand.balanced_accuracy) for cand in choice.candidates)))
+        pick = slice(0, d) if w.pooling == "avg" else slice(d, 2 * d)
+        self.features = {s: (f[:, pick], labels) for s, (f, labels) in self.features.items()}
+        if w.head != "linear":
+            self.class_weight_mode = "balanced" if w.balanced else "none"
+            return False
+        kernel, bias = fit_linear(x[:, pick], y, len(self.classes), w.strength or 1.0, w.balanced)
+        self.head.get_layer("predictions").set_weights([kernel, bias])
+        self.head_fitted = True
+        return True
+
+    def _extract_streaming(self, total: int, pooling: str = "avg") -> dict:
         c = self.config
-        forward = forward_fn(self.backbone, self.spec, self.size)
-        aug_forward = forward_fn(self.backbone, self.spec, self.size, self.augmenter) if self.augmenter else None
+        forward = forward_fn(self.backbone, self.spec, self.size, pooling=pooling)
+        aug_forward = (forward_fn(self.backbone, self.spec, self.size, self.augmenter, pooling=pooling)
+                       if self.augmenter else None)
         out, offset = {}, 0
         for split in SPLITS:
             records = self.split.of(split)
             copies = c.augment_copies if (split == "train" and c.augment) else 0
             fs = extract_features(
                 forward, records, self.class_index, size=self.size, batch_size=max(c.batch_size, DECODE_BATCH),
-                feature_dim=self.spec.feature_dim, copies=copies, augmented_forward=aug_forward,
+                feature_dim=self.spec.feature_dim * (2 if pooling == "both" else 1), copies=copies,
+                augmented_forward=aug_forward,
                 on_progress=functools.partial(self._on_features, offset, total, split),
                 cancel=self.cancel, spill_dir=self.cache_dir, name=f"features_{split}")
             self.failed += fs.failed
@@ -257,90 +298,6 @@ class _Run:
 
     def _on_features(self, offset: int, total: int, split: str, done: int, _total: int) -> None:
         self.emit(FeaturesExtracting(offset + done, total, split))
-
-    def _extract_cached(self, total: int) -> dict:
-        """Fine-tuning: decode each split once into a uint8 cache, then take head features from it."""
-        c = self.config
-        forward = forward_fn(self.backbone, self.spec, self.size)
-        self.images, out, offset = {}, {}, 0
-        for split in SPLITS:
-            records = self.split.of(split)
-            images, labels, _kept, failed, blank = decode_all(
-                records, self.class_index, size=self.size, batch_size=max(c.batch_size, DECODE_BATCH),
-                cancel=self.cancel, spill_dir=self.cache_dir, name=f"images_{split}")
-            self.failed += failed
-            self.blank += blank
-            self.images[split] = (images, labels)
-            feats = self._map_images(forward, images, (self.spec.feature_dim,), split, offset, total, "features")
-            out[split] = (feats, labels)
-            offset += len(records)
-        return out
-
-    def _map_images(self, forward, images: np.ndarray, shape: tuple, split: str, offset: int, total: int,
-                    name: str) -> np.ndarray:
-        """``forward`` over cached images in batches of :data:`FORWARD_BATCH`, into an array (spilled to disk when
-        large), reporting progress and stopping within one batch on cancel."""
-        out = allocate((len(images),) + tuple(shape), np.float32, self.cache_dir, f"{name}_{split}")
-        n = FORWARD_BATCH
-        for i in range(0, len(images), n):
-            if self.cancel.cancelled:
-                raise Cancelled
-            out[i:i + n] = forward(images[i:i + n])
-            self.emit(FeaturesExtracting(offset + min(i + n, len(images)), total, split))
-        return out
-
-    # ---- phase 2: fine-tune the chosen blocks ------------------------------------------------------------
-    def _fine_tune_phase(self) -> None:
-        import keras
-
-        c = self.config
-        t0 = self.clock()
-        apply_fine_tune(self.backbone, self.spec, self.depth)
-        from_scratch = c.weights_source == Weights.NONE
-        if from_scratch:  # no pretrained statistics: let BatchNormalization learn them quickly on small data
-            for layer in self.backbone.layers:
-                if isinstance(layer, keras.layers.BatchNormalization):
-                    layer.momentum = min(layer.momentum, 0.9)
-        cut = self._freeze_boundary()
-        if cut is not None and self.augmenter is None and not from_scratch:
-            model, inputs = self._boundary_model(cut)
-        else:
-            model = assemble_classifier(self.backbone, self.head, self.spec, self.size, fixed_size=True,
-                                        batchnorm_learns=from_scratch)
-            if self.augmenter is not None:
-                inp = keras.Input((self.size, self.size, 3), name="image")
-                model = keras.Model(inp, model(self.augmenter(inp)), name="fine_tune")
-            inputs = self.images
-        self.trained_model, self.trained_inputs = model, inputs
-        desc = self.depth.describe(self.n_blocks)
-        self.emit(PhaseChanged(Phase.FINE_TUNE, f"{desc[0].upper()}{desc[1:]} of {self.spec.name} "
-                               f"at learning rate {self.learning_rate * c.fine_tune_lr_factor:g}"
-                               f"{self.plan.scaling_note(c.batch_size)}",
-                               first_epoch=self.tracker.epochs_done + 1))
-        train_x, train_y = inputs["train"]
-        self._fit(model, train_x, train_y, inputs["val"], self.learning_rate * c.fine_tune_lr_factor,
-                  c.total_fine_tune_epochs, Phase.FINE_TUNE, on_best=lambda: model.save_weights(self.checkpoint))
-        self.timings["fine_tune"] = self.clock() - t0
-
-    def _freeze_boundary(self) -> int | None:
-        """Index of the last frozen backbone layer when only the top blocks learn (a single-tensor cut point)."""
-        if self.depth.kind != "last":
-            return None
-        blocks = blocks_of(self.backbone, self.spec)
-        return blocks[-self.depth.n - 1].last if self.depth.n < len(blocks) else None
-
-    def _boundary_model(self, cut: int) -> tuple:
-        """Run the frozen bottom once per image and cache its output; train the top blocks and head on it."""
-        forward, shape, model = split_at(self.backbone, self.head, self.spec, self.size, cut)
-        self.emit(PhaseChanged(Phase.EXTRACTING, f"Caching activations below the top {self.depth.n} blocks "
-                               "(the frozen part runs once per image)"))
-        inputs, total, offset = {}, sum(len(self.images[s][0]) for s in SPLITS), 0
-        for split in SPLITS:
-            images, labels = self.images[split]
-            acts = self._map_images(forward, images, shape, split, offset, total, "boundary")
-            inputs[split] = (acts, labels)
-            offset += len(images)
-        return model, inputs
 
     def _fit(self, model, x, y, val, learning_rate: float, epochs: int, phase: str, on_best) -> None:
         import keras
@@ -354,7 +311,7 @@ class _Run:
                                  steps_per_epoch=math.ceil(len(x) / batch), n_samples=len(x),
                                  batch_size=batch, patience=c.early_stopping_patience, on_best=on_best,
                                  clock=self.clock)
-        weights = class_weights(y, len(self.classes), c.class_weights)
+        weights = class_weights(y, len(self.classes), self.class_weight_mode)
         train = array_dataset(x, y, batch, shuffle=True, seed=c.seed, class_weight=weights)
         val_data = array_dataset(val[0], val[1], batch, shuffle=False, seed=c.seed) if len(val[0]) else None
         if self.plan.strategy == "multi-worker":
@@ -366,16 +323,19 @@ class _Run:
         t = self.tracker
         outcome = t.outcome
         model_path = acc = loss = None
-        if t.best_epoch is not None and not self.plan.is_chief:
-            self._evaluate_test()  # a collective step: every worker takes part, only the chief keeps the result
-        elif t.best_epoch is not None:
+        trained = t.best_epoch is not None or self.head_fitted
+        if trained and self.plan.strategy == "multi-worker":
+            acc, loss = self._evaluate_collectively()  # every worker takes part; only the chief keeps the result
+        if trained and self.plan.is_chief:
             t0 = self.clock()
-            self.emit(PhaseChanged(Phase.EVALUATING, "Measuring accuracy on the held-out test images"))
-            acc, loss = self._evaluate_test()
-            t1 = self.clock()
             self.emit(PhaseChanged(Phase.SAVING, "Saving the model"))
-            model_path = str(self._save_model())
-            self.timings.update(evaluate=t1 - t0, save=self.clock() - t1)
+            model = self._save_model()
+            model_path = str(self.run_dir / "model.keras")
+            t1 = self.clock()
+            if self.plan.strategy != "multi-worker":
+                self.emit(PhaseChanged(Phase.EVALUATING, "Measuring accuracy on the held-out test images"))
+                acc, loss = measure_test(model, self.classes, self.size, self.split.test, batch_size=FORWARD_BATCH)
+            self.timings.update(save=t1 - t0, evaluate=self.clock() - t1)
         shutil.rmtree(self.cache_dir, ignore_errors=True)
         if self.plan.is_chief:  # run.json last: it marks the folder complete (without it, cleanup removes the model)
             self._write_run_json(outcome, model_path, acc, loss, seconds)
@@ -385,7 +345,8 @@ class _Run:
         self.emit(result)
         return result
 
-    def _evaluate_test(self) -> tuple[float | None, float | None]:
+    def _evaluate_collectively(self) -> tuple[float | None, float | None]:
+        """Multi-worker runs: the test pass is a collective step on the cached inputs (all workers at once)."""
         if self.depth.kind == "frozen" or self.trained_model is None:
             x, y = self.features["test"]
             model = self.head
@@ -394,22 +355,22 @@ class _Run:
         if len(x) == 0:
             return None, None
         data = array_dataset(x, y, self.batch, shuffle=False, seed=0)
-        if self.plan.strategy == "multi-worker":
-            multi_worker_fixes(model, data)
+        multi_worker_fixes(model, data)
         result = model.evaluate(data, verbose=0, return_dict=True)
         return float(result["accuracy"]), float(result["loss"])
 
-    def _save_model(self) -> Path:
+    def _save_model(self) -> Any:
+        """Save the whole classifier as model.keras; return it (the test pass runs the very same model)."""
         if self.plan.mixed_precision:  # the saved model is float32: it runs anywhere, CPUs included
-            model = float32_copy(self.backbone, self.head, self.spec, self.size, len(self.classes), self.config.dropout)
+            model = float32_copy(self.backbone, self.head, self.spec, self.size, len(self.classes), self.config.dropout,
+                                 self.pooling)
         else:
-            model = assemble_classifier(self.backbone, self.head, self.spec, self.size)
+            model = assemble_classifier(self.backbone, self.head, self.spec, self.size, pooling=self.pooling)
         self.backbone.trainable = False
-        path = self.run_dir / "model.keras"
-        with atomic_path(path) as tmp:
+        with atomic_path(self.run_dir / "model.keras") as tmp:
             model.save(tmp)
         self.checkpoint.unlink(missing_ok=True)
-        return path
+        return model
 
     def _write_run_json(self, outcome, model_path, acc, loss, seconds) -> None:
         c, t = self.config, self.tracker
@@ -423,6 +384,8 @@ class _Run:
             "blank_images": list(self.blank),
             "versions": library_versions(), "history": t.history, "best_epoch": t.best_epoch,
             "test": {"accuracy": acc, "loss": loss, "n": len(self.split.test)},
+            "recipe": self.recipe.to_dict() if self.recipe is not None else {"mode": self.config.recipe},
+            "pooling": self.pooling,
             "model": Path(model_path).name if model_path else None,
             "timings": {**self.timings, "total": seconds},
             "devices": {**self.plan.to_dict(), "global_batch_size": self.batch, "learning_rate": self.learning_rate},

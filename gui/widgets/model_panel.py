@@ -131,6 +131,12 @@ class ModelPanel(QWidget):
         self.learning_rate.setValue(1e-3)
         self.learning_rate.setToolTip("For the new head; fine-tuning uses a tenth of it")
         self.augment = QCheckBox("Augment: flips, small rotations, zoom, contrast")
+        self.recipe = QComboBox()
+        self.recipe.addItem("Automatic: the best by cross-validation", "auto")
+        self.recipe.addItem("Dense head, as set here", "manual")
+        self.recipe.setToolTip("With a frozen backbone, Foveal tries a linear and a dense head, average and max "
+                               "pooling, with and without class weights, each scored by cross-validation on the "
+                               "training and validation images, and keeps the best. The test images are never used.")
         self.class_weights = QComboBox()
         self.class_weights.addItems(["auto", "balanced", "none"])
         self.class_weights.setToolTip("auto: weight classes by their counts when they are imbalanced")
@@ -149,6 +155,7 @@ class ModelPanel(QWidget):
         self.folds.valueChanged.connect(self._on_folds_changed)
         inner = QWidget()
         form = QFormLayout(inner)
+        form.addRow("Head", self.recipe)
         form.addRow("Epochs", self.epochs)
         form.addRow("Batch size", self.batch_size)
         form.addRow("Learning rate", self.learning_rate)
@@ -215,6 +222,7 @@ class ModelPanel(QWidget):
                 "epochs": self.epochs.value(), "batch_size": self.batch_size.value(),
                 "learning_rate": self.learning_rate.value(), "augment": self.augment.isChecked(),
                 "class_weights": self.class_weights.currentText(), "seed": self.seed.value(),
+                "recipe": self.recipe.currentData(),
                 "devices": self.devices.currentData()}
 
     def apply_settings(self, settings: dict) -> None:
@@ -238,6 +246,8 @@ class ModelPanel(QWidget):
         if isinstance(settings.get("learning_rate"), float):
             self.learning_rate.setValue(settings["learning_rate"])
         self.augment.setChecked(bool(settings.get("augment", False)))
+        if settings.get("recipe") in ("auto", "manual"):
+            self.recipe.setCurrentIndex(self.recipe.findData(settings["recipe"]))
         if settings.get("class_weights") in ("auto", "balanced", "none"):
             self.class_weights.setCurrentText(settings["class_weights"])
         index = self.devices.findData(settings.get("devices", "auto"))

@@ -332,8 +332,8 @@ if __name__ == "__main__":  # preview: a scripted model that calls every sample 
     import numpy as np
     from PySide6.QtWidgets import QApplication
 
-    from core.evaluation.predict import Predictions, files_under
     from core.evaluation.predict_table import prediction_rows
+    from core.models.predict import Predictions, files_under
     from core.resources import samples_dir
     from gui.workers.evaluation_jobs import PredictedBatch
 

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QV
 
 from core.training.events import (
     BatchesEnded,
+    CandidateTried,
     EpochEnded,
     Event,
     FeaturesExtracting,
@@ -19,6 +20,7 @@ from core.training.events import (
     Outcome,
     Phase,
     PhaseChanged,
+    RecipeChosen,
     TrainingFinished,
     TrainingStarted,
     WeightsDownloading,
@@ -124,6 +126,7 @@ class TrainPanel(QWidget):
         self.phase_text = ""
         self.fine_tune = ""
         self.fold = self.k = 0  # of a cross-validation (k = 0: a single run)
+        self.recipe_text = ""
         self.steps_before_fold = 0
 
     # ---- state ------------------------------------------------------------------------------------
@@ -157,6 +160,7 @@ class TrainPanel(QWidget):
             self._clock.start()
         else:
             self._clock.stop()
+            self.progress.setFormat("")
             self.progress.setRange(0, 1)
             self.progress.setValue(1 if self.run_dir else 0)
 
@@ -197,6 +201,15 @@ class TrainPanel(QWidget):
                 self._on_batches_ended(event)
             case EpochEnded():
                 self.plot.add_epoch(event.epoch, event.loss, event.val_loss, event.accuracy, event.val_accuracy)
+            case CandidateTried():
+                self.progress.setRange(0, event.total)
+                self.progress.setValue(event.done)
+                self.progress.setFormat(f"{self._fold_words()}Comparing recipes {event.done}/{event.total}")
+            case RecipeChosen():
+                self.recipe_text = f"Chosen by cross-validation: {event.reason}."
+                self.phase_label.setText(self._fold_words() + self.recipe_text)
+                if event.winner.startswith("linear"):  # fitted directly: there are no epochs to draw
+                    self.plot.set_title("No epochs: the linear head is fitted directly (see the recipe below)")
             case TrainingFinished():
                 self._on_training_finished(event)
             case FoldStarted():
@@ -264,13 +277,15 @@ class TrainPanel(QWidget):
         if e.test_accuracy is not None:
             self.result_label.setText(f"{e.test_accuracy:.1%}")
             self.result_label.setToolTip("Accuracy on held-out test images never used for training")
-            detail = f"test accuracy on held-out images (best epoch {e.best_epoch})"
+            kept = f"best epoch {e.best_epoch}" if e.best_epoch is not None else "no epochs: a fitted linear head"
+            detail = f"test accuracy on held-out images ({kept})"
         else:
             self.result_label.setText("—")
             detail = "no test accuracy (no epoch finished or no test images)"
         saved = f"Model saved to {e.model_path}" if e.model_path else "No model was saved."
         warned = "".join(f"<br>{html.escape(w)}" for w in self.data_warnings)
-        self.saved_label.setText(f"{words} after {format_eta(e.seconds)}: {detail}.<br>{saved}{warned}")
+        recipe = f"<br>{html.escape(self.recipe_text)}" if self.recipe_text else ""
+        self.saved_label.setText(f"{words} after {format_eta(e.seconds)}: {detail}.<br>{saved}{recipe}{warned}")
         self.open_button.setVisible(True)
         self.phase_label.setText(f"{words}.")
 

@@ -133,8 +133,8 @@ class ModelJobs:
 
     def predict_paths(self, model: str, paths: list[str]) -> PredictedBatch:
         """Top-3 predictions for image files and folders (recursively), unreadable files with their reason."""
-        from core.evaluation.predict import files_under, predict_files
         from core.evaluation.predict_table import prediction_rows
+        from core.models.predict import files_under, predict_files
 
         clf = self.classifier(model)
         files = files_under(paths)

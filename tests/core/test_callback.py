@@ -1,0 +1,47 @@
+"""The Keras callback's bookkeeping: the best epoch, early stopping, and the outcome it leads to."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from core.cancel import CancelToken
+from core.training.callback import EventCallback
+from core.training.events import EpochEnded, Outcome
+from core.training.tracker import RunTracker
+
+
+def _phase(tracker: RunTracker, val_losses: list[float], patience: int, events: list) -> keras.Model:
+    """Drive one phase of ``len(val_losses)`` planned epochs through the callback, as ``fit`` would."""
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    model.stop_training = False  # as fit() sets it
+    cb = EventCallback(phase="head", tracker=tracker, emit=events.append, cancel=CancelToken(), steps_per_epoch=1,
+                       n_samples=4, batch_size=4, patience=patience)
+    cb.set_model(model)
+    cb.set_params({"epochs": len(val_losses)})
+    cb.on_train_begin()
+    for epoch, val_loss in enumerate(val_losses):
+        cb.on_epoch_begin(epoch)
+        model.layers[0].kernel.assign(np.full((2, 2), float(epoch), np.float32))  # each epoch's weights differ
+        cb.on_epoch_end(epoch, {"loss": 1.0, "accuracy": 0.5, "val_loss": val_loss, "val_accuracy": 0.5})
+        if model.stop_training:
+            break
+    cb.on_train_end()
+    return model
+
+
+def test_patience_reached_on_the_last_epoch_is_a_completed_run():
+    tracker, events = RunTracker(), []
+    model = _phase(tracker, [1.0, 2.0, 3.0], patience=2, events=events)
+    assert not model.stop_training and tracker.outcome == Outcome.COMPLETED
+    assert tracker.best_epoch == 1 and [e.epoch for e in events if isinstance(e, EpochEnded)] == [1, 2, 3]
+    np.testing.assert_array_equal(model.layers[0].kernel.numpy(), np.zeros((2, 2)))  # epoch 1's weights are back
+
+
+def test_stopping_with_epochs_left_is_early_stopped_and_a_later_phase_decides():
+    tracker, events = RunTracker(), []
+    model = _phase(tracker, [1.0, 2.0, 3.0, 4.0, 5.0], patience=2, events=events)
+    assert model.stop_training and tracker.outcome == Outcome.EARLY_STOPPED
+    assert [e.epoch for e in events if isinstance(e, EpochEnded)] == [1, 2, 3]
+    _phase(tracker, [0.5, 0.4], patience=2, events=events)  # fine-tuning then runs all its epochs
+    assert tracker.outcome == Outcome.COMPLETED and tracker.best_epoch == 5

@@ -1,0 +1,88 @@
+"""The automatic recipe: the linear head as a dense layer, the candidates scored by cross-validation, and a real
+run that records what it tried."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from core.training import TrainConfig, train
+from core.training.events import CandidateTried, RecipeChosen
+from core.training.recipe import POOLINGS, STRENGTHS, choose_recipe, fit_dense, fit_linear, folds_possible
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _blobs(n: int, d: int, k: int, seed: int = 0, spread: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, n)
+    centres = rng.normal(0, spread, (k, d))
+    return (centres[y] + rng.normal(0, 1, (n, d)) * rng.uniform(0.5, 5, d)).astype(np.float32), y
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_linear_head_as_a_dense_layer_gives_scikit_learns_probabilities(k):
+    x, y = _blobs(120, 20, k, spread=1.0)
+    kernel, bias = fit_linear(x, y, k, 0.3, balanced=False)
+    assert kernel.shape == (20, k) and bias.shape == (k,)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = LogisticRegression(C=0.3, max_iter=500, tol=1e-3).fit((x - mean) / scale, y)
+    np.testing.assert_allclose(_softmax(x @ kernel + bias), ref.predict_proba((x - mean) / scale), atol=1e-4)
+
+
+def test_dense_head_learns_separable_classes():
+    x, y = _blobs(200, 10, 3, spread=6.0)
+    kernel, bias = fit_dense(x, y, 3, balanced=True, epochs=30, learning_rate=1e-2, dropout=0.2, batch_size=32,
+                             seed=1)
+    assert np.mean(np.argmax(x @ kernel + bias, axis=1) == y) > 0.9
+
+
+def test_every_candidate_is_scored_and_the_best_comes_first():
+    x, y = _blobs(90, 16, 3)
+    tried = []
+    choice = choose_recipe({"avg": x, "max": x[:, ::-1].copy()}, y, 3, seed=1, epochs=5, learning_rate=1e-3,
+                           dropout=0.2, batch_size=16, on_progress=lambda d, t, name: tried.append((d, t, name)))
+    n = len(POOLINGS) * 2 * (1 + len(STRENGTHS))
+    assert len(choice.candidates) == n and [d for d, _t, _n in tried] == list(range(1, n + 1))
+    accs = [c.accuracy for c in choice.candidates]
+    assert accs == sorted(accs, reverse=True) and choice.winner is choice.candidates[0]
+    assert all(c.interval[0] <= c.accuracy <= c.interval[1] and c.folds == 5 for c in choice.candidates)
+    assert choice.majority == pytest.approx(np.bincount(y).max() / len(y))
+    assert choice.winner.accuracy > choice.majority  # separable blobs: far better than the largest class
+    saved = choice.to_dict()
+    assert saved["winner"]["description"] in choice.reason() and len(saved["candidates"]) == n
+
+
+def test_too_few_images_per_class_leaves_no_folds():
+    assert folds_possible(np.array([0, 0, 1])) == 1
+    assert folds_possible(np.array([0] * 9 + [1] * 3)) == 3
+    assert folds_possible(np.array([0] * 20 + [1] * 20)) == 5
+
+
+def test_auto_run_records_its_candidates_and_its_test_accuracy_is_the_saved_models(tmp_path):
+    from core.evaluation.evaluate import evaluate
+    from tests import factory
+
+    data = factory.make_class_folder(tmp_path / "data", {"red": 12, "green": 12, "blue": 12}, size=40)
+    events = []
+    result = train(TrainConfig(str(data), epochs=2, weights="none", image_size=32, out_dir=str(tmp_path / "run")),
+                   on_event=events.append)
+    chosen = [e for e in events if isinstance(e, RecipeChosen)]
+    assert len(chosen) == 1 and any(isinstance(e, CandidateTried) for e in events)
+    run = json.loads((Path(result.run_dir) / "run.json").read_text())
+    assert run["recipe"]["winner"]["description"] == chosen[0].winner
+    assert len(run["recipe"]["candidates"]) == len(chosen[0].candidates) == 16
+    assert run["pooling"] == run["recipe"]["winner"]["pooling"]
+    ev = evaluate(result.run_dir)
+    assert ev.metrics["accuracy"] == pytest.approx(result.test_accuracy, abs=1e-9)
