@@ -162,6 +162,8 @@ class TrainingFinished:
     classes: tuple[str, ...]
     history: tuple[dict, ...] = ()
     seconds: float = 0.0
+    #: What the run found worth saying in words (e.g. whether fine-tuning beat the head).
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:  # a plain string (from JSON, a script) becomes the enum
         object.__setattr__(self, "outcome", Outcome(self.outcome))

@@ -107,6 +107,7 @@ class TerminalProgress:
             lines.append(f"Test accuracy: {event.test_accuracy:.1%} (loss {event.test_loss:.4f}) on held-out images.")
         lines.append(f"Model: {event.model_path}" if event.model_path else "No model was saved (no epoch finished).")
         lines.append(f"Run folder: {event.run_dir}")
+        lines += [f"{note}." for note in event.notes]
         for line in lines:
             self._line(line)
 

@@ -340,8 +340,10 @@ class _Run:
         if self.plan.is_chief:  # run.json last: it marks the folder complete (without it, cleanup removes the model)
             self._write_run_json(outcome, model_path, acc, loss, seconds)
         run_dir = str(self.run_dir) if self.plan.is_chief else ""
+        comparison = t.phase_comparison()
+        notes = (comparison["words"],) if comparison else ()
         result = TrainingFinished(outcome, run_dir, model_path, acc, loss, t.best_epoch, self.classes,
-                                  tuple(t.history), seconds)
+                                  tuple(t.history), seconds, notes)
         self.emit(result)
         return result
 
@@ -386,6 +388,7 @@ class _Run:
             "test": {"accuracy": acc, "loss": loss, "n": len(self.split.test)},
             "recipe": self.recipe.to_dict() if self.recipe is not None else {"mode": self.config.recipe},
             "pooling": self.pooling,
+            "phases": t.phase_comparison(),
             "model": Path(model_path).name if model_path else None,
             "timings": {**self.timings, "total": seconds},
             "devices": {**self.plan.to_dict(), "global_batch_size": self.batch, "learning_rate": self.learning_rate},

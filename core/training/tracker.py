@@ -19,6 +19,28 @@ class RunTracker:
         self.early_stopped = False
         self.history: list[dict] = []
 
+    def phase_comparison(self) -> dict | None:
+        """Whether fine-tuning beat the head on validation loss, and which model was kept (None: one phase)."""
+        head = [h for h in self.history if h["phase"] == "head"]
+        tuned = [h for h in self.history if h["phase"] == "fine-tune"]
+        if not head or not tuned:
+            return None
+        best_head = min(head, key=lambda h: h["val_loss"])
+        best_tuned = min(tuned, key=lambda h: h["val_loss"])
+        improved = best_tuned["val_loss"] < best_head["val_loss"]
+        kept = best_tuned if improved else best_head
+        if improved:
+            words = (f"Fine-tuning improved on the head: validation loss {best_head['val_loss']:.3f} → "
+                     f"{best_tuned['val_loss']:.3f}, accuracy {best_head['val_accuracy']:.1%} → "
+                     f"{best_tuned['val_accuracy']:.1%}; the model of epoch {kept['epoch']} is kept")
+        else:
+            words = (f"Fine-tuning did not improve on the head (best validation loss {best_tuned['val_loss']:.3f} "
+                     f"against the head's {best_head['val_loss']:.3f}); the head-only model of epoch "
+                     f"{kept['epoch']} is kept")
+        return {"improved": improved, "kept_epoch": kept["epoch"], "words": words,
+                **{f"{name}_best": {k: row[k] for k in ("epoch", "val_loss", "val_accuracy")}
+                   for name, row in (("head", best_head), ("fine_tune", best_tuned))}}
+
     @property
     def outcome(self) -> Outcome:
         if self.cancelled:

@@ -285,6 +285,7 @@ class TrainPanel(QWidget):
         saved = f"Model saved to {e.model_path}" if e.model_path else "No model was saved."
         warned = "".join(f"<br>{html.escape(w)}" for w in self.data_warnings)
         recipe = f"<br>{html.escape(self.recipe_text)}" if self.recipe_text else ""
+        recipe += "".join(f"<br>{html.escape(note)}." for note in e.notes)
         self.saved_label.setText(f"{words} after {format_eta(e.seconds)}: {detail}.<br>{saved}{recipe}{warned}")
         self.open_button.setVisible(True)
         self.phase_label.setText(f"{words}.")

@@ -11,11 +11,12 @@ from core.training.events import EpochEnded, Outcome
 from core.training.tracker import RunTracker
 
 
-def _phase(tracker: RunTracker, val_losses: list[float], patience: int, events: list) -> keras.Model:
+def _phase(tracker: RunTracker, val_losses: list[float], patience: int, events: list,
+           phase: str = "head") -> keras.Model:
     """Drive one phase of ``len(val_losses)`` planned epochs through the callback, as ``fit`` would."""
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
     model.stop_training = False  # as fit() sets it
-    cb = EventCallback(phase="head", tracker=tracker, emit=events.append, cancel=CancelToken(), steps_per_epoch=1,
+    cb = EventCallback(phase=phase, tracker=tracker, emit=events.append, cancel=CancelToken(), steps_per_epoch=1,
                        n_samples=4, batch_size=4, patience=patience)
     cb.set_model(model)
     cb.set_params({"epochs": len(val_losses)})
@@ -43,5 +44,22 @@ def test_stopping_with_epochs_left_is_early_stopped_and_a_later_phase_decides():
     model = _phase(tracker, [1.0, 2.0, 3.0, 4.0, 5.0], patience=2, events=events)
     assert model.stop_training and tracker.outcome == Outcome.EARLY_STOPPED
     assert [e.epoch for e in events if isinstance(e, EpochEnded)] == [1, 2, 3]
-    _phase(tracker, [0.5, 0.4], patience=2, events=events)  # fine-tuning then runs all its epochs
+    _phase(tracker, [0.5, 0.4], patience=2, events=events, phase="fine-tune")  # runs all its epochs
     assert tracker.outcome == Outcome.COMPLETED and tracker.best_epoch == 5
+    comparison = tracker.phase_comparison()
+    assert comparison["improved"] and comparison["kept_epoch"] == 5
+    assert comparison["head_best"]["val_loss"] == 1.0 and comparison["fine_tune_best"]["val_loss"] == 0.4
+    assert "improved on the head" in comparison["words"]
+
+
+def test_fine_tuning_that_does_not_beat_the_head_keeps_the_head_and_says_so():
+    tracker, events = RunTracker(), []
+    _phase(tracker, [1.0, 0.8], patience=5, events=events)
+    assert tracker.phase_comparison() is None  # one phase: nothing to compare
+    model = _phase(tracker, [0.9, 1.1], patience=5, events=events, phase="fine-tune")
+    end = model.layers[0].kernel.numpy()
+    comparison = tracker.phase_comparison()
+    assert not comparison["improved"] and comparison["kept_epoch"] == 2 == tracker.best_epoch
+    assert "did not improve on the head" in comparison["words"] and "epoch 2 is kept" in comparison["words"]
+    # no fine-tuning epoch beat the head: the phase ends on its starting weights, not its last epoch's
+    assert not np.array_equal(end, np.full((2, 2), 1.0))  # the last epoch set every weight to 1
