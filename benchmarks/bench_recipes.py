@@ -68,7 +68,7 @@ def blog(split, classes, fold_dir: Path, recipe: str, weights: str, epochs: int,
         for c in classes:
             (fold_dir / "files" / name / c).mkdir(parents=True, exist_ok=True)
         for i, r in enumerate(split.of(name)):
-            os.symlink(r.path, fold_dir / "files" / name / r.label / f"{i:05d}{Path(r.path).suffix}")
+            os.symlink(os.path.abspath(r.path), fold_dir / "files" / name / r.label / f"{i:05d}{Path(r.path).suffix}")
 
     def load(name: str, shuffle: bool):
         return keras.utils.image_dataset_from_directory(

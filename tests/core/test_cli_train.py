@@ -12,7 +12,7 @@ from core.cli import main as cli_main
 def test_train_json_events_and_run_folder(tiny_dataset, tmp_path, capsys):
     out = tmp_path / "run"
     code = cli_main(["train", str(tiny_dataset), "--weights", "none", "--image-size", "32", "--epochs", "2",
-                     "--batch-size", "8", "--out", str(out), "--json-events"])
+                     "--batch-size", "8", "--out", str(out), "--json-events", "--recipe", "manual"])
     assert code == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     kinds = [e["event"] for e in lines]

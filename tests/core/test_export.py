@@ -16,9 +16,9 @@ from PIL import Image
 from core.cli import main
 from core.data.resize import resize_float, resize_weights
 from core.errors import ConfigError
-from core.models.predict import ImageFile, predict_files
 from core.export import writers
 from core.export.export import export_model
+from core.models.predict import ImageFile, predict_files
 from core.models.saved import load_classifier
 from core.training import TrainConfig, train
 from tests import factory

@@ -36,7 +36,8 @@ def _ticking_clock(step: float = 1.0):
 
 def test_events_arrive_in_order_with_every_batch(tiny_dataset, tmp_path):
     events = []
-    result = train(_config(tiny_dataset, tmp_path, epochs=3), on_event=events.append, clock=_ticking_clock())
+    result = train(_config(tiny_dataset, tmp_path, epochs=3, recipe="manual"), on_event=events.append,
+                   clock=_ticking_clock())
     kinds = [type(e) for e in events]
     assert kinds[0] is PhaseChanged and TrainingStarted in kinds and kinds[-1] is TrainingFinished
     started = next(e for e in events if isinstance(e, TrainingStarted))
@@ -62,7 +63,7 @@ def test_events_arrive_in_order_with_every_batch(tiny_dataset, tmp_path):
 
 def test_batches_are_coalesced_without_loss(tiny_dataset, tmp_path):
     events = []
-    train(_config(tiny_dataset, tmp_path, epochs=2), on_event=events.append, clock=lambda: 0.0)
+    train(_config(tiny_dataset, tmp_path, epochs=2, recipe="manual"), on_event=events.append, clock=lambda: 0.0)
     batches = [e for e in events if isinstance(e, BatchesEnded)]
     assert len(batches) == 2  # a frozen clock never reaches 100 ms: one flush per epoch end
     assert [s for e in batches for s in e.steps] == list(range(1, 2 * 5 + 1))
@@ -105,7 +106,7 @@ def test_run_folder_and_saved_model_predicts_like_the_run(tiny_dataset, tmp_path
     import keras
 
     config = _config(tiny_dataset, tmp_path, weights=str(mobilenet_v2_weights), image_size=64, epochs=8,
-                     batch_size=8, learning_rate=3e-3)
+                     batch_size=8, learning_rate=3e-3, recipe="manual")  # the dense head's epochs are checked
     result = train(config)
     run = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run["classes"] == ["blue", "green", "red"] and run["seed"] == 1234
