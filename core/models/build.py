@@ -230,15 +230,36 @@ def build_head(feature_dim: int, n_classes: int, dropout: float = 0.2):
     return keras.Model(inp, out, name="head")
 
 
-def pooling_layer(pooling: str = "avg"):
-    """The layer that pools the backbone's feature map into one vector: "avg" (global average) or "max"."""
+#: How the backbone's feature map becomes one vector: global average, global max, or a 2×2 grid of averages
+#: (four regions, flattened: where in the image something is stays visible to the head).
+POOLINGS = ("avg", "max", "grid")
+
+
+def pooling_width(pooling: str, feature_dim: int) -> int:
+    """The length of the pooled vector."""
+    return feature_dim * (4 if pooling == "grid" else 1)
+
+
+def pooling_layers(pooling: str = "avg", map_side: int = 7) -> list:
+    """The standard Keras layers that pool a ``map_side`` square feature map as ``pooling`` says."""
     import keras
 
     if pooling == "max":
-        return keras.layers.GlobalMaxPooling2D(name="pool")
+        return [keras.layers.GlobalMaxPooling2D(name="pool")]
     if pooling == "avg":
-        return keras.layers.GlobalAveragePooling2D(name="pool")
+        return [keras.layers.GlobalAveragePooling2D(name="pool")]
+    if pooling == "grid":
+        if map_side < 2:
+            raise ValueError("grid pooling needs a feature map of at least 2×2")
+        size = -(-map_side // 2)  # two overlapping (odd side) or touching (even side) cells per direction
+        return [keras.layers.AveragePooling2D(size, strides=map_side - size, name="pool"),
+                keras.layers.Flatten(name="pool_flatten")]
     raise ValueError(f"Unknown pooling {pooling!r}")
+
+
+def map_side(backbone) -> int:
+    """The side of the backbone's output feature map (its input size is fixed when built)."""
+    return int(backbone.output.shape[1] or 1)
 
 
 def build_feature_model(backbone, spec: BackboneSpec, image_size: int, augment=None):
@@ -273,7 +294,8 @@ def assemble_classifier(backbone, head, spec: BackboneSpec, image_size: int, *, 
     if pre is not None:
         x = pre(x)
     x = backbone(x) if batchnorm_learns else backbone(x, training=False)
-    x = pooling_layer(pooling)(x)
+    for layer in pooling_layers(pooling, map_side(backbone)):
+        x = layer(x)
     for layer in head.layers[1:]:
         x = layer(x)
     return keras.Model(inp, x, name=f"foveal_{spec.name.lower()}")

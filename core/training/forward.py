@@ -18,22 +18,24 @@ def augmenter(seed: int):
 def forward_fn(backbone, spec, size: int, augmenter=None, pooling: str = "avg"):
     """A compiled function: uint8 image batch → pooled features (augmented when an augmenter is given).
 
-    ``pooling`` is "avg", "max", or "both": the average- then the max-pooled features side by side (one pass for
-    the automatic recipe, which compares them).
+    ``pooling`` is one of core.models.build.POOLINGS, or several joined by "+" (e.g. "avg+max+grid"): each
+    pooled vector side by side, in that order (one pass for the automatic recipe, which compares them).
     """
-    import keras
     import tensorflow as tf
 
-    from core.models.build import pooling_layer, preprocess_layer
+    from core.models.build import map_side, pooling_layers, preprocess_layer
 
     pre = preprocess_layer(spec)
-    if pooling == "both":
-        avg, top = keras.layers.GlobalAveragePooling2D(), keras.layers.GlobalMaxPooling2D()
+    stacks = [pooling_layers(name, map_side(backbone)) for name in pooling.split("+")]
 
-        def pool(x):
-            return tf.concat([avg(x), top(x)], axis=-1)
-    else:
-        pool = pooling_layer(pooling)
+    def pool(x):
+        outs = []
+        for layers in stacks:
+            h = x
+            for layer in layers:
+                h = layer(h)
+            outs.append(h)
+        return outs[0] if len(outs) == 1 else tf.concat(outs, axis=-1)
 
     @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.uint8)])
     def forward(images):
@@ -54,7 +56,7 @@ def float32_copy(backbone, head, spec, size: int, n_classes: int, dropout: float
 
     with precision(False):
         backbone32 = build_backbone(spec, size, None)
-        head32 = build_head(spec.feature_dim, n_classes, dropout)
+        head32 = build_head(int(head.inputs[0].shape[-1]), n_classes, dropout)
         backbone32.set_weights(backbone.get_weights())
         head32.set_weights(head.get_weights())
         return assemble_classifier(backbone32, head32, spec, size, pooling=pooling)

@@ -30,6 +30,8 @@ from core.models.build import (
     build_backbone,
     build_head,
     check_depth,
+    map_side,
+    pooling_width,
 )
 from core.models.registry import BackboneSpec, Weights, get_backbone
 from core.runs import end_run_folder, mark_running
@@ -224,7 +226,7 @@ class _Run:
         desc = f"Extracting features: one pass of {self.spec.name} over {total} images"
         self.emit(PhaseChanged(Phase.EXTRACTING, desc))
         if self.depth.kind == "frozen":
-            self.features = self._extract_streaming(total, "both" if self.auto else "avg")
+            self.features = self._extract_streaming(total, self._candidate_poolings() if self.auto else "avg")
         else:
             self.features = extract_cached(self, total)
         if self.blank:
@@ -244,20 +246,28 @@ class _Run:
                   on_best=None)
         self.timings["head"] = self.clock() - t0
 
+    def _candidate_poolings(self) -> str:
+        """The poolings the automatic recipe compares (a grid needs a feature map of at least 2×2)."""
+        return "avg+max+grid" if map_side(self.backbone) >= 2 else "avg+max"
+
     def _choose_recipe(self) -> bool:
         """The automatic recipe: pick head, pooling and class weighting by cross-validation on the training and
         validation features; True when the linear head won (it is fitted here: no epochs to run)."""
         c, d = self.config, self.spec.feature_dim
         x = np.concatenate([self.features["train"][0], self.features["val"][0]])
         y = np.concatenate([self.features["train"][1], self.features["val"][1]])
+        columns, start = {}, 0
+        for name in self._candidate_poolings().split("+"):
+            columns[name] = slice(start, start + pooling_width(name, d))
+            start = columns[name].stop
         if folds_possible(y) < 2:
             self.emit(PhaseChanged(Phase.HEAD, "Too few images per class to compare recipes by cross-validation: "
                                    "the dense head on average-pooled features is used"))
-            self.features = {s: (f[:, :d], labels) for s, (f, labels) in self.features.items()}
+            self.features = {s: (f[:, columns["avg"]], labels) for s, (f, labels) in self.features.items()}
             return False
         self.emit(PhaseChanged(Phase.HEAD, "Choosing the head: each candidate is scored by cross-validation on "
                                "the training and validation images"))
-        choice = choose_recipe({"avg": x[:, :d], "max": x[:, d:]}, y, len(self.classes), seed=c.seed,
+        choice = choose_recipe({name: x[:, cols] for name, cols in columns.items()}, y, len(self.classes), seed=c.seed,
                                epochs=c.epochs, learning_rate=c.learning_rate, dropout=c.dropout,
                                batch_size=c.batch_size, cancel=self.cancel,
                                on_progress=lambda done, total, name: self.emit(CandidateTried(done, total, name)))
@@ -265,8 +275,9 @@ class _Run:
         self.recipe, self.pooling = choice, w.pooling
         self.emit(RecipeChosen(w.describe(), choice.reason(), tuple(
             (cand.describe(), cand.accuracy, *cand.interval, cand.balanced_accuracy) for cand in choice.candidates)))
-        pick = slice(0, d) if w.pooling == "avg" else slice(d, 2 * d)
-        self.features = {s: (f[:, pick], labels) for s, (f, labels) in self.features.items()}
+        pick = columns[w.pooling]
+        self.features = {s: (np.ascontiguousarray(f[:, pick]), labels) for s, (f, labels) in self.features.items()}
+        self.head = build_head(pick.stop - pick.start, len(self.classes), c.dropout)
         if w.head != "linear":
             self.class_weight_mode = "balanced" if w.balanced else "none"
             return False
@@ -286,7 +297,7 @@ class _Run:
             copies = c.augment_copies if (split == "train" and c.augment) else 0
             fs = extract_features(
                 forward, records, self.class_index, size=self.size, batch_size=max(c.batch_size, DECODE_BATCH),
-                feature_dim=self.spec.feature_dim * (2 if pooling == "both" else 1), copies=copies,
+                feature_dim=sum(pooling_width(p, self.spec.feature_dim) for p in pooling.split("+")), copies=copies,
                 augmented_forward=aug_forward,
                 on_progress=functools.partial(self._on_features, offset, total, split),
                 cancel=self.cancel, spill_dir=self.cache_dir, name=f"features_{split}")

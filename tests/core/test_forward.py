@@ -69,3 +69,24 @@ def test_float32_copy_of_a_mixed_precision_model(parts):
     expected = np.asarray(mixed.predict(images, verbose=0), np.float32)
     np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(got, expected, atol=2e-2)  # float16 compute differs by its rounding only
+
+
+def test_pooled_features_side_by_side_are_what_each_saved_pooling_computes():
+    """The automatic recipe compares poolings on one pass ("avg+max+grid"); the model it saves pools with
+    standard Keras layers. The two must agree, or the head would see other numbers than it learned on."""
+    import keras
+
+    from core.training.forward import forward_fn
+
+    keras.utils.set_random_seed(5)
+    spec = get_backbone("MobileNetV2")
+    backbone = build_backbone(spec, 64, None)  # a 2×2 feature map: the smallest a grid pools
+    images = np.random.default_rng(1).integers(0, 256, (3, 64, 64, 3), dtype=np.uint8)
+    both = forward_fn(backbone, spec, 64, pooling="avg+max+grid")(images)
+    d = spec.feature_dim
+    assert both.shape == (3, 6 * d)
+    for name, cols in (("avg", slice(0, d)), ("max", slice(d, 2 * d)), ("grid", slice(2 * d, 6 * d))):
+        head = build_head(cols.stop - cols.start, 3, dropout=0.0)
+        whole = assemble_classifier(backbone, head, spec, 64, fixed_size=True, pooling=name)
+        expected = whole.predict(images.astype(np.float32), verbose=0)
+        np.testing.assert_allclose(head.predict(both[:, cols], verbose=0), expected, rtol=1e-4, atol=1e-5)

@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 
 from core.training import TrainConfig, train
 from core.training.events import CandidateTried, RecipeChosen
-from core.training.recipe import POOLINGS, STRENGTHS, choose_recipe, fit_dense, fit_linear, folds_possible
+from core.training.recipe import STRENGTHS, choose_recipe, fit_dense, fit_linear, folds_possible
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -53,7 +53,7 @@ def test_every_candidate_is_scored_and_the_best_comes_first():
     tried = []
     choice = choose_recipe({"avg": x, "max": x[:, ::-1].copy()}, y, 3, seed=1, epochs=5, learning_rate=1e-3,
                            dropout=0.2, batch_size=16, on_progress=lambda d, t, name: tried.append((d, t, name)))
-    n = len(POOLINGS) * 2 * (1 + len(STRENGTHS))
+    n = 2 * 2 * (1 + len(STRENGTHS))  # two poolings given, with and without class weights
     assert len(choice.candidates) == n and [d for d, _t, _n in tried] == list(range(1, n + 1))
     accs = [c.accuracy for c in choice.candidates]
     assert accs == sorted(accs, reverse=True) and choice.winner is choice.candidates[0]
@@ -82,7 +82,8 @@ def test_auto_run_records_its_candidates_and_its_test_accuracy_is_the_saved_mode
     assert len(chosen) == 1 and any(isinstance(e, CandidateTried) for e in events)
     run = json.loads((Path(result.run_dir) / "run.json").read_text())
     assert run["recipe"]["winner"]["description"] == chosen[0].winner
-    assert len(run["recipe"]["candidates"]) == len(chosen[0].candidates) == 16
+    # 32 px: a 1×1 feature map, so average and max pooling only (a grid needs 2×2)
+    assert len(run["recipe"]["candidates"]) == len(chosen[0].candidates) == 2 * 2 * (1 + len(STRENGTHS))
     assert run["pooling"] == run["recipe"]["winner"]["pooling"]
     ev = evaluate(result.run_dir)
     assert ev.metrics["accuracy"] == pytest.approx(result.test_accuracy, abs=1e-9)
