@@ -17,7 +17,8 @@ def _run(args: list[str]) -> subprocess.CompletedProcess:
 
 
 def test_import_contracts_hold():
-    exe = shutil.which("lint-imports")
+    beside = Path(sys.executable).with_name("lint-imports")  # the test environment's own, PATH or not
+    exe = str(beside) if beside.exists() else shutil.which("lint-imports")
     if exe is None:
         pytest.fail("lint-imports is not installed: pip install -e '.[test]'")
     result = _run([exe, "--no-cache"])
