@@ -52,6 +52,25 @@ def map_images(run: _Run, forward, images: np.ndarray, shape: tuple, split: str,
         run.emit(FeaturesExtracting(offset + min(i + n, len(images)), total, split))
     return out
 
+def set_batchnorm(backbone, *, learns: bool) -> None:
+    """BatchNormalization for fine-tuning: pretrained statistics stay as they are (a non-trainable layer runs in
+    inference mode, even inside ``fit``); without pretrained weights there are none to keep, and the layers learn
+    them quickly (lower momentum) on small data.
+
+    Left trainable, the cut-out top blocks ran BatchNormalization on batch statistics during ``fit`` despite
+    ``training=False``: the first fine-tuning batch's loss was 3.5× the head's on the same images (1.42 against
+    0.41 on BUSI), and validation loss doubled in the first epoch.
+    """
+    import keras
+
+    for layer in backbone.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            if learns:
+                layer.momentum = min(layer.momentum, 0.9)
+            else:
+                layer.trainable = False
+
+
 def fine_tune_phase(run: _Run) -> None:
     import keras
 
@@ -59,10 +78,7 @@ def fine_tune_phase(run: _Run) -> None:
     t0 = run.clock()
     apply_fine_tune(run.backbone, run.spec, run.depth)
     from_scratch = c.weights_source == Weights.NONE
-    if from_scratch:  # no pretrained statistics: let BatchNormalization learn them quickly on small data
-        for layer in run.backbone.layers:
-            if isinstance(layer, keras.layers.BatchNormalization):
-                layer.momentum = min(layer.momentum, 0.9)
+    set_batchnorm(run.backbone, learns=from_scratch)
     cut = _freeze_boundary(run)
     if cut is not None and run.augmenter is None and not from_scratch:
         model, inputs = _boundary_model(run, cut)

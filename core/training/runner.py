@@ -316,10 +316,15 @@ class _Run:
         from core.training.callback import EventCallback
 
         c, batch = self.config, self.batch
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
+        steps = math.ceil(len(x) / batch)
+        rate: Any = learning_rate
+        if phase == Phase.FINE_TUNE:  # warm up over the first epoch (fresh Adam moments), then cosine decay
+            rate = keras.optimizers.schedules.CosineDecay(0.0, max(1, steps * (epochs - 1)), alpha=0.1,
+                                                          warmup_target=learning_rate, warmup_steps=steps)
+        model.compile(optimizer=keras.optimizers.Adam(rate), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"], jit_compile="auto" if self.plan.xla is None else self.plan.xla)
         callback = EventCallback(phase=phase, tracker=self.tracker, emit=self.emit, cancel=self.cancel,
-                                 steps_per_epoch=math.ceil(len(x) / batch), n_samples=len(x),
+                                 steps_per_epoch=steps, n_samples=len(x),
                                  batch_size=batch, patience=c.early_stopping_patience, on_best=on_best,
                                  clock=self.clock)
         weights = class_weights(y, len(self.classes), self.class_weight_mode)

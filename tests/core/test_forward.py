@@ -90,3 +90,26 @@ def test_pooled_features_side_by_side_are_what_each_saved_pooling_computes():
         whole = assemble_classifier(backbone, head, spec, 64, fixed_size=True, pooling=name)
         expected = whole.predict(images.astype(np.float32), verbose=0)
         np.testing.assert_allclose(head.predict(both[:, cols], verbose=0), expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("frozen_batchnorm", [True, False])
+def test_the_top_blocks_train_on_the_pretrained_batchnorm_statistics(frozen_batchnorm):
+    """During fit the top blocks must compute what the head saw (BatchNormalization in inference mode); with
+    BatchNormalization left trainable they do not, which is the loss jump fine-tuning used to start with."""
+    import keras
+
+    from core.models.build import FineTune, apply_fine_tune
+    from core.training.fine_tune import set_batchnorm
+
+    keras.utils.set_random_seed(6)
+    spec = get_backbone("MobileNetV2")
+    backbone = build_backbone(spec, SIZE, None)
+    head = build_head(spec.feature_dim, 3, dropout=0.0)
+    apply_fine_tune(backbone, spec, FineTune.parse("last:2"))
+    if frozen_batchnorm:
+        set_batchnorm(backbone, learns=False)
+    cut = blocks_of(backbone, spec)[-3].last
+    bottom, _shape, top = split_at(backbone, head, spec, SIZE, cut)
+    activations = bottom(_images(8))
+    trained, inferred = top(activations, training=True).numpy(), top(activations, training=False).numpy()
+    assert np.allclose(trained, inferred, atol=1e-5) is frozen_batchnorm
