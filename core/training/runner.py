@@ -30,22 +30,20 @@ from core.models.build import (
     build_backbone,
     build_head,
     check_depth,
-    map_side,
     pooling_width,
 )
 from core.models.registry import BackboneSpec, Weights, get_backbone
 from core.runs import end_run_folder, mark_running
 from core.split.make import SPLITS, Split
 from core.split.plan import prepare_split
+from core.training.auto_head import candidate_poolings, choose_head
 from core.training.config import TrainConfig
 from core.training.devices import DevicePlan, precision, setup
 from core.training.events import (
-    CandidateTried,
     Event,
     FeaturesExtracting,
     Phase,
     PhaseChanged,
-    RecipeChosen,
     TrainingFinished,
     TrainingStarted,
     WeightsDownloading,
@@ -55,7 +53,7 @@ from core.training.feed import array_dataset, class_weights, multi_worker_fixes
 from core.training.fine_tune import extract_cached, fine_tune_phase
 from core.training.forward import augmenter, float32_copy, forward_fn
 from core.training.heldout import measure_test
-from core.training.recipe import RecipeChoice, choose_recipe, fit_linear, folds_possible
+from core.training.recipe import RecipeChoice
 from core.training.runfolder import library_versions, prepare_run_dir
 from core.training.tracker import RunTracker
 
@@ -85,6 +83,11 @@ def train(config: TrainConfig, *, on_event: Callable[[Event], None] | None = Non
     finally:
         run.cleanup()
 
+
+#: Said when a frozen backbone has no pretrained weights: its features are random.
+RANDOM_FEATURES_WARNING = ("Warning: no pretrained weights and a frozen backbone: the head learns on random "
+                           "features, so expect accuracy close to guessing. Use ImageNet weights or a weights file, "
+                           "or let every layer learn (--fine-tune all; in the window, the depth slider at its end)")
 
 Arrays = tuple[np.ndarray, np.ndarray]  # (inputs, labels) of one split
 
@@ -204,6 +207,8 @@ class _Run:
         self.backbone = build_backbone(self.spec, self.size, weights,
                                        on_download=lambda done, total: self.emit(WeightsDownloading(done, total)))
         self.backbone.trainable = False
+        if weights == Weights.NONE and self.depth.kind == "frozen":
+            self.emit(PhaseChanged(Phase.PREPARING, RANDOM_FEATURES_WARNING))
         self.n_blocks = len(blocks_of(self.backbone, self.spec))
         check_depth(self.spec, self.depth, self.n_blocks)  # before any image is decoded
         self.head = build_head(self.spec.feature_dim, len(self.classes), c.dropout)
@@ -226,7 +231,7 @@ class _Run:
         desc = f"Extracting features: one pass of {self.spec.name} over {total} images"
         self.emit(PhaseChanged(Phase.EXTRACTING, desc))
         if self.depth.kind == "frozen":
-            self.features = self._extract_streaming(total, self._candidate_poolings() if self.auto else "avg")
+            self.features = self._extract_streaming(total, candidate_poolings(self) if self.auto else "avg")
         else:
             self.features = extract_cached(self, total)
         if self.blank:
@@ -235,7 +240,7 @@ class _Run:
                                    "are used as they are; check them, or move them out of the dataset."))
         self.timings["extract_features"] = self.clock() - t0
         t0 = self.clock()
-        if self.auto and self._choose_recipe():
+        if self.auto and choose_head(self):
             self.timings["head"] = self.clock() - t0
             return
         self.emit(PhaseChanged(Phase.HEAD, f"Training the new head ({c.epochs} epochs)"
@@ -245,46 +250,6 @@ class _Run:
         self._fit(self.head, train_x, train_y, self.features["val"], self.learning_rate, c.epochs, Phase.HEAD,
                   on_best=None)
         self.timings["head"] = self.clock() - t0
-
-    def _candidate_poolings(self) -> str:
-        """The poolings the automatic recipe compares (a grid needs a feature map of at least 2×2)."""
-        return "avg+max+grid" if map_side(self.backbone) >= 2 else "avg+max"
-
-    def _choose_recipe(self) -> bool:
-        """The automatic recipe: pick head, pooling and class weighting by cross-validation on the training and
-        validation features; True when the linear head won (it is fitted here: no epochs to run)."""
-        c, d = self.config, self.spec.feature_dim
-        x = np.concatenate([self.features["train"][0], self.features["val"][0]])
-        y = np.concatenate([self.features["train"][1], self.features["val"][1]])
-        columns, start = {}, 0
-        for name in self._candidate_poolings().split("+"):
-            columns[name] = slice(start, start + pooling_width(name, d))
-            start = columns[name].stop
-        if folds_possible(y) < 2:
-            self.emit(PhaseChanged(Phase.HEAD, "Too few images per class to compare recipes by cross-validation: "
-                                   "the dense head on average-pooled features is used"))
-            self.features = {s: (f[:, columns["avg"]], labels) for s, (f, labels) in self.features.items()}
-            return False
-        self.emit(PhaseChanged(Phase.HEAD, "Choosing the head: each candidate is scored by cross-validation on "
-                               "the training and validation images"))
-        choice = choose_recipe({name: x[:, cols] for name, cols in columns.items()}, y, len(self.classes), seed=c.seed,
-                               epochs=c.epochs, learning_rate=c.learning_rate, dropout=c.dropout,
-                               batch_size=c.batch_size, cancel=self.cancel,
-                               on_progress=lambda done, total, name: self.emit(CandidateTried(done, total, name)))
-        w = choice.winner
-        self.recipe, self.pooling = choice, w.pooling
-        self.emit(RecipeChosen(w.describe(), choice.reason(), tuple(
-            (cand.describe(), cand.accuracy, *cand.interval, cand.balanced_accuracy) for cand in choice.candidates)))
-        pick = columns[w.pooling]
-        self.features = {s: (np.ascontiguousarray(f[:, pick]), labels) for s, (f, labels) in self.features.items()}
-        self.head = build_head(pick.stop - pick.start, len(self.classes), c.dropout)
-        if w.head != "linear":
-            self.class_weight_mode = "balanced" if w.balanced else "none"
-            return False
-        kernel, bias = fit_linear(x[:, pick], y, len(self.classes), w.strength or 1.0, w.balanced)
-        self.head.get_layer("predictions").set_weights([kernel, bias])
-        self.head_fitted = True
-        return True
 
     def _extract_streaming(self, total: int, pooling: str = "avg") -> dict:
         c = self.config

@@ -61,6 +61,19 @@ def test_events_arrive_in_order_with_every_batch(tiny_dataset, tmp_path):
     assert result.outcome == "completed" and events[-1].model_path == result.model_path
 
 
+def test_random_features_are_named_as_such(tiny_dataset, tmp_path):
+    from core.training.runner import RANDOM_FEATURES_WARNING
+
+    events = []
+    train(_config(tiny_dataset, tmp_path, epochs=1), on_event=events.append)
+    said = [e.description for e in events if isinstance(e, PhaseChanged)]
+    assert RANDOM_FEATURES_WARNING in said and said.count(RANDOM_FEATURES_WARNING) == 1
+    events.clear()
+    train(_config(tiny_dataset, tmp_path, epochs=1, fine_tune="all", fine_tune_epochs=1,
+                  out_dir=str(tmp_path / "all")), on_event=events.append)
+    assert RANDOM_FEATURES_WARNING not in [e.description for e in events if isinstance(e, PhaseChanged)]
+
+
 def test_batches_are_coalesced_without_loss(tiny_dataset, tmp_path):
     events = []
     train(_config(tiny_dataset, tmp_path, epochs=2, recipe="manual"), on_event=events.append, clock=lambda: 0.0)

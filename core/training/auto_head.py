@@ -1,0 +1,57 @@
+"""The automatic recipe's part of a frozen run: the candidate poolings, the choice by cross-validation on the
+training and validation features (core.training.recipe), and the winning head made ready to save."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from core.models.build import build_head, map_side, pooling_width
+from core.training.events import CandidateTried, Phase, PhaseChanged, RecipeChosen
+from core.training.recipe import choose_recipe, fit_linear, folds_possible
+
+if TYPE_CHECKING:
+    from core.training.runner import _Run
+
+
+def candidate_poolings(run: _Run) -> str:
+    """The poolings the automatic recipe compares (a grid needs a feature map of at least 2×2)."""
+    return "avg+max+grid" if map_side(run.backbone) >= 2 else "avg+max"
+
+
+def choose_head(run: _Run) -> bool:
+    """The automatic recipe: pick head, pooling and class weighting by cross-validation on the training and
+    validation features; True when the linear head won (it is fitted here: no epochs to run)."""
+    c, d = run.config, run.spec.feature_dim
+    x = np.concatenate([run.features["train"][0], run.features["val"][0]])
+    y = np.concatenate([run.features["train"][1], run.features["val"][1]])
+    columns, start = {}, 0
+    for name in candidate_poolings(run).split("+"):
+        columns[name] = slice(start, start + pooling_width(name, d))
+        start = columns[name].stop
+    if folds_possible(y) < 2:
+        run.emit(PhaseChanged(Phase.HEAD, "Too few images per class to compare recipes by cross-validation: "
+                              "the dense head on average-pooled features is used"))
+        run.features = {s: (f[:, columns["avg"]], labels) for s, (f, labels) in run.features.items()}
+        return False
+    run.emit(PhaseChanged(Phase.HEAD, "Choosing the head: each candidate is scored by cross-validation on "
+                          "the training and validation images"))
+    choice = choose_recipe({name: x[:, cols] for name, cols in columns.items()}, y, len(run.classes), seed=c.seed,
+                           epochs=c.epochs, learning_rate=c.learning_rate, dropout=c.dropout,
+                           batch_size=c.batch_size, cancel=run.cancel,
+                           on_progress=lambda done, total, name: run.emit(CandidateTried(done, total, name)))
+    w = choice.winner
+    run.recipe, run.pooling = choice, w.pooling
+    run.emit(RecipeChosen(w.describe(), choice.reason(), tuple(
+        (cand.describe(), cand.accuracy, *cand.interval, cand.balanced_accuracy) for cand in choice.candidates)))
+    pick = columns[w.pooling]
+    run.features = {s: (np.ascontiguousarray(f[:, pick]), labels) for s, (f, labels) in run.features.items()}
+    run.head = build_head(pick.stop - pick.start, len(run.classes), c.dropout)
+    if w.head != "linear":
+        run.class_weight_mode = "balanced" if w.balanced else "none"
+        return False
+    kernel, bias = fit_linear(x[:, pick], y, len(run.classes), w.strength or 1.0, w.balanced)
+    run.head.get_layer("predictions").set_weights([kernel, bias])
+    run.head_fitted = True
+    return True
