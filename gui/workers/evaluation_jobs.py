@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,19 +64,22 @@ class ModelJobs:
         """The loaded ``core.models.saved.Classifier`` of a run folder or model file."""
         from core.models.saved import load_classifier
 
-        key = model_key(model)
+        return self._once(self._classifiers, model_key(model), lambda: load_classifier(model))
+
+    def _once(self, store: dict[str, Any], key: str, make: Callable[[], Any]) -> Any:
+        """``store[key]``, made by ``make()`` the first time: one make at a time, the dicts locked only briefly."""
         with self._lock:
-            clf = self._classifiers.get(key)
-        if clf is not None:
-            return clf
+            found = store.get(key)
+        if found is not None:
+            return found
         with self._load_lock:
             with self._lock:
-                clf = self._classifiers.get(key)
-            if clf is None:
-                clf = load_classifier(model)
+                found = store.get(key)
+            if found is None:
+                found = make()
                 with self._lock:
-                    self._classifiers[key] = clf
-        return clf
+                    store[key] = found
+        return found
 
     def loaded(self) -> list[str]:
         """The model files loaded now."""
@@ -112,14 +115,7 @@ class ModelJobs:
         from core.evaluation.gradcam import GradCamExplainer, with_legend
 
         clf = self.classifier(model)
-        key = model_key(model)
-        with self._load_lock:
-            with self._lock:
-                explainer = self._explainers.get(key)
-            if explainer is None:
-                explainer = GradCamExplainer(clf)
-                with self._lock:
-                    self._explainers[key] = explainer
+        explainer = self._once(self._explainers, model_key(model), lambda: GradCamExplainer(clf))
         with self._explain_lock:
             cam = explainer.explain_file(path, class_index)
         name = clf.classes[class_index]
