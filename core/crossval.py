@@ -84,8 +84,11 @@ def cross_validate(config: TrainConfig, k: int, *, on_event: Callable[[Event], N
     summary.require_trainable()
     groups, _ = split_groups(summary, config.split_spec)
     folds = group_kfold(summary.images, summary.classes, k, config.seed, groups, config.val_fraction)
-    base = Path(config.out_dir) if config.out_dir else default_run_dir(config).with_name(
-        default_run_dir(config).name + f"-cv{k}")
+    if config.out_dir:
+        base = Path(config.out_dir)
+    else:
+        default = default_run_dir(config)
+        base = default.with_name(f"{default.name}-cv{k}")
     make_dirs(base / "splits")
     rows: list[dict[str, Any]] = []
     outcome = Outcome.COMPLETED

@@ -8,10 +8,6 @@ from pathlib import Path
 
 from core import paths
 from core.io import make_dirs
-from core.runs import RUNNING_FILE, discard_partial_run, mark_running, read_run
-
-__all__ = ["RUNNING_FILE", "default_run_dir", "discard_partial_run", "library_versions", "mark_running",
-           "prepare_run_dir", "read_run"]
 from core.paths import protect
 from core.training.config import TrainConfig
 
