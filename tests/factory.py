@@ -7,7 +7,20 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+MOBILENET_V2_WEIGHTS = SHARED / "weights" / "mobilenet_v2_1.0_224_imagenet_no_top.h5"
+
+
+def real_weights() -> str:
+    """The shared real MobileNetV2 ImageNet weights file (the test skips where it is absent).
+
+    A frozen backbone needs pretrained weights: Foveal refuses to train a head on random features."""
+    if not MOBILENET_V2_WEIGHTS.exists():
+        pytest.skip(f"real ImageNet weights not found at {MOBILENET_V2_WEIGHTS} (shared/weights/README.md)")
+    return str(MOBILENET_V2_WEIGHTS)
 
 
 def gradient(h: int = 40, w: int = 60, channels: int = 3, seed: int = 0) -> np.ndarray:

@@ -99,16 +99,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print()
     out = args.out or str(_demo_run_dir())
     config = TrainConfig(str(SAMPLES), epochs=args.epochs, weights=args.weights, out_dir=out)
-    try:
-        from core.models.build import build_backbone
-        from core.models.registry import get_backbone
+    why = None
+    if config.weights_source == Weights.NONE:
+        why = "No pretrained weights (--weights none)."
+    else:
+        try:
+            from core.models.build import build_backbone
+            from core.models.registry import get_backbone
 
-        # Check the weights first, so that the fallback is announced before training.
-        if config.weights_source != Weights.NONE:
+            # Check the weights first, so that the fallback is announced before training.
             spec = get_backbone(config.backbone)
             build_backbone(spec, spec.input_size, config.weights)
-    except WeightsError as exc:
-        print(f"{exc}\n\nThe demo goes on WITHOUT pretrained weights: it trains {config.backbone} from random "
+        except WeightsError as exc:
+            why = str(exc)
+    if why:
+        print(f"{why}\n\nThe demo goes on WITHOUT pretrained weights: it trains {config.backbone} from random "
               "initialisation (all layers, smaller images). Expect it to be slow and close to guessing on 120 "
               "images: transfer learning needs the pretrained weights. Only the demo falls back like this; "
               "`foveal train` stops instead. Rerun with --weights FILE to use a weights file you have.\n",

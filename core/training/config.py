@@ -14,6 +14,13 @@ from core.split.plan import SplitSpec
 __all__ = ["TrainConfig"]
 
 
+#: Why Foveal will not train a head on a frozen backbone without pretrained weights.
+RANDOM_FEATURES_REFUSAL = (
+    "No pretrained weights with a frozen backbone: the new head would learn on random features and score close to "
+    "guessing. Use ImageNet weights or a weights file you have (--weights PATH; in the window, \"Choose weights "
+    "file…\"), or let every layer learn from scratch (--fine-tune all; slow, and needs thousands of images).")
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a run. Defaults are what the window starts with.
@@ -84,6 +91,8 @@ class TrainConfig:
 
         check_settings(self.distribute, self.mixed_precision, self.xla)
         self.split_spec.validate()
+        if self.weights_source == Weights.NONE and (self.depth.kind == "frozen" or self.total_fine_tune_epochs == 0):
+            raise ConfigError(RANDOM_FEATURES_REFUSAL)
         if self.image_size is not None and self.image_size < spec.min_size:
             raise ConfigError(f"{spec.name} needs images of at least {spec.min_size}×{spec.min_size} pixels. "
                               f"Received: image_size={self.image_size}. Choose a larger size or another backbone.")

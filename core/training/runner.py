@@ -84,10 +84,6 @@ def train(config: TrainConfig, *, on_event: Callable[[Event], None] | None = Non
         run.cleanup()
 
 
-#: Said when a frozen backbone has no pretrained weights: its features are random.
-RANDOM_FEATURES_WARNING = ("Warning: no pretrained weights and a frozen backbone: the head learns on random "
-                           "features, so expect accuracy close to guessing. Use ImageNet weights or a weights file, "
-                           "or let every layer learn (--fine-tune all; in the window, the depth slider at its end)")
 
 Arrays = tuple[np.ndarray, np.ndarray]  # (inputs, labels) of one split
 
@@ -207,8 +203,6 @@ class _Run:
         self.backbone = build_backbone(self.spec, self.size, weights,
                                        on_download=lambda done, total: self.emit(WeightsDownloading(done, total)))
         self.backbone.trainable = False
-        if weights == Weights.NONE and self.depth.kind == "frozen":
-            self.emit(PhaseChanged(Phase.PREPARING, RANDOM_FEATURES_WARNING))
         self.n_blocks = len(blocks_of(self.backbone, self.spec))
         check_depth(self.spec, self.depth, self.n_blocks)  # before any image is decoded
         self.head = build_head(self.spec.feature_dim, len(self.classes), c.dropout)

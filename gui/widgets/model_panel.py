@@ -238,8 +238,9 @@ class ModelPanel(QWidget):
             self.weights_imagenet.setChecked(True)
         depth = str(settings.get("fine_tune", "frozen"))
         blocks = self.depth_slider.maximum()
-        self.depth_slider.setValue(0 if depth == "frozen" else blocks if depth == "all" else
-                                   min(blocks, int(depth.split(":")[1])) if depth.startswith("last:") else 0)
+        if not self.weights_none.isChecked():  # from scratch, everything learns (set when it was chosen)
+            self.depth_slider.setValue(0 if depth == "frozen" else blocks if depth == "all" else
+                                       min(blocks, int(depth.split(":")[1])) if depth.startswith("last:") else 0)
         for key, spin in (("epochs", self.epochs), ("batch_size", self.batch_size), ("seed", self.seed)):
             if isinstance(settings.get(key), int):
                 spin.setValue(settings[key])
@@ -262,7 +263,7 @@ class ModelPanel(QWidget):
     @Slot()
     def _on_backbone_changed(self) -> None:
         blocks = block_count(self.backbone.name)
-        value = min(self.depth_slider.value(), blocks)
+        value = blocks if self.weights_none.isChecked() else min(self.depth_slider.value(), blocks)
         self.depth_slider.setRange(0, blocks)
         self.depth_slider.setValue(value)
         self._on_depth_changed()
@@ -271,7 +272,11 @@ class ModelPanel(QWidget):
 
     @Slot()
     def _on_depth_changed(self) -> None:
-        self.depth_label.setText(depth_text(self.depth_slider.value(), self.depth_slider.maximum())[1])
+        text = depth_text(self.depth_slider.value(), self.depth_slider.maximum())[1]
+        if self.weights_none.isChecked():
+            text = ("Everything — without pretrained weights the whole network must learn: a frozen one would "
+                    "only pass random features to the head. Needs thousands of images and the most time.")
+        self.depth_label.setText(text)
         self.sig_changed.emit()
 
     @Slot()
@@ -316,7 +321,11 @@ class ModelPanel(QWidget):
     def _on_weights_toggled(self, *args) -> None:
         if self.weights_file.isChecked() and not self.weights_path:
             self.choose_weights_file()
-        self.sig_changed.emit()
+        from_scratch = self.weights_none.isChecked()
+        if from_scratch:
+            self.depth_slider.setValue(self.depth_slider.maximum())
+        self.depth_slider.setEnabled(not from_scratch)
+        self._on_depth_changed()
 
 
 if __name__ == "__main__":

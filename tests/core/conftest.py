@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests import factory
+from tests.factory import MOBILENET_V2_WEIGHTS, SHARED
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-MOBILENET_V2_WEIGHTS = SHARED / "weights" / "mobilenet_v2_1.0_224_imagenet_no_top.h5"
 MOBILENET_V1_WEIGHTS = SHARED / "weights" / "mobilenet_v1_0.25_224_imagenet_no_top.weights.h5"
 MEDNIST = SHARED / "data" / "mednist_small"
 

@@ -7,11 +7,12 @@ import json
 import pytest
 
 from core.cli import main as cli_main
+from tests.factory import real_weights
 
 
 def test_train_json_events_and_run_folder(tiny_dataset, tmp_path, capsys):
     out = tmp_path / "run"
-    code = cli_main(["train", str(tiny_dataset), "--weights", "none", "--image-size", "32", "--epochs", "2",
+    code = cli_main(["train", str(tiny_dataset), "--weights", real_weights(), "--image-size", "32", "--epochs", "2",
                      "--batch-size", "8", "--out", str(out), "--json-events", "--recipe", "manual"])
     assert code == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -23,7 +24,7 @@ def test_train_json_events_and_run_folder(tiny_dataset, tmp_path, capsys):
 
 
 def test_train_from_config_file_and_bad_setting(tiny_dataset, tmp_path, capsys):
-    config = {"data_dir": str(tiny_dataset), "weights": "none", "image_size": 32, "epochs": 1,
+    config = {"data_dir": str(tiny_dataset), "weights": real_weights(), "image_size": 32, "epochs": 1,
               "out_dir": str(tmp_path / "run")}
     path = tmp_path / "run_config.json"
     path.write_text(json.dumps(config))

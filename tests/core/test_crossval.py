@@ -16,6 +16,7 @@ from core.crossval import cross_validate
 from core.errors import ConfigError
 from core.training.config import TrainConfig
 from core.training.events import FoldFinished, FoldStarted, Outcome, TrainingStarted
+from tests.factory import real_weights
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def patients(tmp_path) -> Path:
 
 
 def test_group_aware_three_fold_cross_validation(patients, tmp_path):
-    config = TrainConfig(str(patients), epochs=1, weights="none", image_size=32, group_by="filename",
+    config = TrainConfig(str(patients), epochs=1, weights=real_weights(), image_size=32, group_by="filename",
                          out_dir=str(tmp_path / "cv"))
     events = []
     result = cross_validate(config, 3, on_event=events.append)
@@ -69,7 +70,7 @@ def test_group_aware_three_fold_cross_validation(patients, tmp_path):
 
 def test_fold_count_is_checked(patients):
     with pytest.raises(ConfigError, match="3 to 10"):
-        cross_validate(TrainConfig(str(patients), weights="none"), 2)
+        cross_validate(TrainConfig(str(patients), weights=real_weights()), 2)
 
 
 def test_split_command_previews_and_exports(patients, capsys):

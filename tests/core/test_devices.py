@@ -9,6 +9,7 @@ import pytest
 from core.errors import ConfigError
 from core.runtime import prepare_environment
 from core.training.devices import GpuInfo, plan_devices, read_tf_config
+from tests.factory import real_weights
 
 H100 = GpuInfo(0, "NVIDIA H100", (9, 0))
 T4 = GpuInfo(1, "Tesla T4", (7, 5))
@@ -105,7 +106,7 @@ def test_mixed_precision_run_on_cpu_saves_a_float32_model(tiny_dataset, tmp_path
 
     from core.training import TrainConfig, train
 
-    config = TrainConfig(str(tiny_dataset), backbone="MobileNetV2", weights="none", image_size=32, epochs=2,
+    config = TrainConfig(str(tiny_dataset), backbone="MobileNetV2", weights=real_weights(), image_size=32, epochs=2,
                          batch_size=4, out_dir=str(tmp_path / "run"), mixed_precision="on")
     result = train(config)
     assert keras.mixed_precision.global_policy().name == "float32"  # restored after the run

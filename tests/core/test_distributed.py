@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests import factory
+from tests.factory import real_weights
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
@@ -72,8 +73,9 @@ def test_two_workers_on_loopback_train_one_model_and_only_the_chief_writes(tmp_p
     procs = []
     for index in range(2):
         tf_config = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
-        cmd = [sys.executable, "-m", "core.cli", "train", str(data), "--weights", "none", "--backbone", "MobileNetV2",
-               "--image-size", "32", "--epochs", "3", "--batch-size", "4", "--out", str(out),
+        cmd = [sys.executable, "-m", "core.cli", "train", str(data), "--weights", real_weights(),
+               "--backbone", "MobileNetV2", "--image-size", "32", "--epochs", "3", "--batch-size", "4",
+               "--out", str(out),
                "--distribute", "multi-worker", "--json-events"]
         procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                       env=_env(TF_CONFIG=tf_config), cwd=tmp_path))

@@ -18,6 +18,7 @@ from core.models.saved import load_classifier
 from core.runs import read_run
 from core.training import TrainConfig, train
 from tests import factory
+from tests.factory import real_weights
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,7 @@ def trained_run(tmp_path_factory):
     """A small real run: MobileNetV2 from random initialisation, 64 px, two head epochs."""
     base = tmp_path_factory.mktemp("eval")
     data = factory.make_class_folder(base / "data", {"red": 10, "green": 10, "blue": 10}, size=40)
-    result = train(TrainConfig(str(data), epochs=2, weights="none", image_size=64, out_dir=str(base / "run")))
+    result = train(TrainConfig(str(data), epochs=2, weights=real_weights(), image_size=64, out_dir=str(base / "run")))
     return result
 
 

@@ -22,13 +22,14 @@ from core.models.predict import ImageFile, predict_files
 from core.models.saved import load_classifier
 from core.training import TrainConfig, train
 from tests import factory
+from tests.factory import real_weights
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     base = tmp_path_factory.mktemp("export")
     data = factory.make_class_folder(base / "data", {"red": 8, "green": 8, "blue": 8}, size=40)
-    result = train(TrainConfig(str(data), epochs=2, weights="none", image_size=64, out_dir=str(base / "run")))
+    result = train(TrainConfig(str(data), epochs=2, weights=real_weights(), image_size=64, out_dir=str(base / "run")))
     # An odd-sized JPEG, to check with an image that is neither square nor the model's size.
     Image.fromarray(factory.gradient(53, 91)).save(base / "odd.jpg", quality=92)
     return result.run_dir, base / "odd.jpg", data

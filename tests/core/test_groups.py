@@ -17,6 +17,7 @@ from core.split.duplicates import duplicates_across_splits, merge_duplicates, ne
 from core.split.groups import GroupRule, find_groups
 from core.split.make import SPLITS, group_kfold, leaking_groups, make_group_split
 from tests import factory
+from tests.factory import real_weights
 
 
 class _Rec:
@@ -142,7 +143,7 @@ def test_training_keeps_groups_and_duplicates_in_one_split(tmp_path):
                 arr[..., 2 * k] += 150
                 Image.fromarray(arr).save(data / cls / f"P{k}{patient:02d}_{view}.png")
     Image.open(data / "red" / "P000_0.png").save(data / "red" / "X999_copy.png")  # a duplicate, other "patient"
-    result = train(TrainConfig(str(data), epochs=1, weights="none", image_size=32, group_by="filename",
+    result = train(TrainConfig(str(data), epochs=1, weights=real_weights(), image_size=32, group_by="filename",
                                keep_duplicates_together=True, out_dir=str(tmp_path / "run")))
     run = json.loads((Path(result.run_dir) / "run.json").read_text())
     info = run["split_info"]
@@ -154,7 +155,7 @@ def test_training_keeps_groups_and_duplicates_in_one_split(tmp_path):
     assert where["red/X999_copy.png"] == where["red/P000_0.png"]
     assert set(info["balance"]["train"]) == {"n", "red", "blue"}
     # A fixed split file gives back exactly that split.
-    again = train(TrainConfig(str(data), epochs=1, weights="none", image_size=32, seed=99,
+    again = train(TrainConfig(str(data), epochs=1, weights=real_weights(), image_size=32, seed=99,
                               split_file=str(Path(result.run_dir) / "run.json"), out_dir=str(tmp_path / "run2")))
     run2 = json.loads((Path(again.run_dir) / "run.json").read_text())
     assert run2["split"] == run["split"]

@@ -23,6 +23,7 @@ from core.project import (
 )
 from core.split.make import make_split
 from tests import factory
+from tests.factory import real_weights
 
 
 @pytest.fixture
@@ -96,8 +97,8 @@ def test_runs_are_listed_renamed_noted_and_deleted(data, tmp_path):
     summary = scan_dataset(data)
     fix_split(project, summary, make_split(summary, 0.2, 0.2, 1))
     for k in range(2):
-        train(TrainConfig(str(data), epochs=1, weights="none", image_size=32, split_file=str(project.split_path),
-                          out_dir=str(project.runs_dir / f"run-{k}")))
+        train(TrainConfig(str(data), epochs=1, weights=real_weights(), image_size=32,
+                          split_file=str(project.split_path), out_dir=str(project.runs_dir / f"run-{k}")))
     rows = list_runs(project)
     assert [r["id"] for r in rows] == ["run-1", "run-0"]
     run0 = json.loads((project.runs_dir / "run-0" / "run.json").read_text())

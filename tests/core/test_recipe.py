@@ -73,11 +73,12 @@ def test_too_few_images_per_class_leaves_no_folds():
 def test_auto_run_records_its_candidates_and_its_test_accuracy_is_the_saved_models(tmp_path):
     from core.evaluation.evaluate import evaluate
     from tests import factory
+    from tests.factory import real_weights
 
     data = factory.make_class_folder(tmp_path / "data", {"red": 12, "green": 12, "blue": 12}, size=40)
     events = []
-    result = train(TrainConfig(str(data), epochs=2, weights="none", image_size=32, out_dir=str(tmp_path / "run")),
-                   on_event=events.append)
+    result = train(TrainConfig(str(data), epochs=2, weights=real_weights(), image_size=32,
+                               out_dir=str(tmp_path / "run")), on_event=events.append)
     chosen = [e for e in events if isinstance(e, RecipeChosen)]
     assert len(chosen) == 1 and any(isinstance(e, CandidateTried) for e in events)
     run = json.loads((Path(result.run_dir) / "run.json").read_text())

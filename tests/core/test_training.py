@@ -20,10 +20,11 @@ from core.training.events import (
     TrainingStarted,
 )
 from tests import factory
+from tests.factory import real_weights
 
 
 def _config(data, tmp_path, **kw) -> TrainConfig:
-    base = dict(backbone="MobileNetV2", weights="none", image_size=32, epochs=2, batch_size=4,
+    base = dict(backbone="MobileNetV2", weights=real_weights(), image_size=32, epochs=2, batch_size=4,
                 out_dir=str(tmp_path / "run"), early_stopping_patience=0)
     base.update(kw)
     return TrainConfig(str(data), **base)
@@ -61,17 +62,18 @@ def test_events_arrive_in_order_with_every_batch(tiny_dataset, tmp_path):
     assert result.outcome == "completed" and events[-1].model_path == result.model_path
 
 
-def test_random_features_are_named_as_such(tiny_dataset, tmp_path):
-    from core.training.runner import RANDOM_FEATURES_WARNING
+def test_a_frozen_backbone_without_pretrained_weights_is_refused_before_any_work(tiny_dataset, tmp_path, capsys):
+    from core.cli import main as cli_main
 
-    events = []
-    train(_config(tiny_dataset, tmp_path, epochs=1), on_event=events.append)
-    said = [e.description for e in events if isinstance(e, PhaseChanged)]
-    assert RANDOM_FEATURES_WARNING in said and said.count(RANDOM_FEATURES_WARNING) == 1
-    events.clear()
-    train(_config(tiny_dataset, tmp_path, epochs=1, fine_tune="all", fine_tune_epochs=1,
-                  out_dir=str(tmp_path / "all")), on_event=events.append)
-    assert RANDOM_FEATURES_WARNING not in [e.description for e in events if isinstance(e, PhaseChanged)]
+    for kw in ({}, {"fine_tune": "last:2", "fine_tune_epochs": 0}):  # no fine-tuning epochs is frozen too
+        with pytest.raises(ConfigError, match="random features") as caught:
+            train(_config(tiny_dataset, tmp_path, weights="none", **kw))
+        assert "--weights PATH" in str(caught.value) and "--fine-tune all" in str(caught.value)
+    assert not (tmp_path / "run").exists()
+    assert cli_main(["train", str(tiny_dataset), "--weights", "none", "--out", str(tmp_path / "cli")]) != 0
+    assert "random features" in capsys.readouterr().err and not (tmp_path / "cli").exists()
+    # Training everything from scratch is allowed.
+    TrainConfig(str(tiny_dataset), weights="none", fine_tune="all").validate()
 
 
 def test_batches_are_coalesced_without_loss(tiny_dataset, tmp_path):
@@ -91,7 +93,7 @@ def test_cancel_stops_within_one_batch_and_keeps_the_best(tiny_dataset, tmp_path
         if isinstance(e, BatchesEnded) and e.epoch == 2 and e.steps[-1] == 8:
             token.cancel()
 
-    result = train(_config(tiny_dataset, tmp_path, epochs=5), on_event=on_event, cancel=token,
+    result = train(_config(tiny_dataset, tmp_path, epochs=5, recipe="manual"), on_event=on_event, cancel=token,
                    clock=_ticking_clock())
     steps = [s for e in events if isinstance(e, BatchesEnded) for s in e.steps]
     assert steps[-1] == 8  # the batch during which cancel was asked is the last one

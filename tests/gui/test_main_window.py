@@ -139,6 +139,22 @@ def test_backbone_and_depth_reach_the_config_and_are_remembered(qtbot, make_wind
     assert again.model_panel.backbone.name == "ResNet50"
 
 
+def test_no_pretrained_weights_means_every_layer_learns(qtbot, make_window, dataset):
+    window = make_window()
+    load(qtbot, window, dataset)
+    panel = window.model_panel
+    panel.weights_none.setChecked(True)
+    assert window.make_config().fine_tune == "all" and not panel.depth_slider.isEnabled()
+    assert "random features" in panel.depth_label.text()
+    window.make_config().validate()  # what Start would train is accepted
+    panel.select_backbone("ResNet50")  # another backbone: still everything
+    assert window.make_config().fine_tune == "all"
+    panel.weights_imagenet.setChecked(True)
+    assert panel.depth_slider.isEnabled() and "random features" not in panel.depth_label.text()
+    panel.depth_slider.setValue(0)
+    assert window.make_config().fine_tune == "frozen"
+
+
 def test_imagenet_cache_status_follows_the_backbone(qtbot, make_window):
     window = make_window()
     status = window.model_panel.imagenet_status

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.factory import real_weights
 from tests.gui.conftest import load
 
 
@@ -17,7 +18,7 @@ def test_real_training_end_to_end(qtbot, make_window, dataset, monkeypatch):
     window = make_window(real=True)
     load(qtbot, window, dataset)
     panel = window.model_panel
-    panel.weights_none.setChecked(True)
+    panel.set_weights_file(real_weights())
     panel.advanced.setChecked(True)
     panel.epochs.setValue(2)
     panel.batch_size.setValue(4)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.factory import real_weights
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -55,7 +57,7 @@ def test_demo_runs_from_the_wheel_installed_in_a_fresh_venv_in_another_folder(wh
                             "print(resources.__file__)"], cwd=elsewhere, env=env, capture_output=True, text=True,
                            check=True).stdout.split()
     assert all(Path(p).is_relative_to(site) for p in where), where  # the wheel's copy, not the source tree
-    demo = subprocess.run([str(venv / "bin" / "foveal"), "demo", "--weights", "none", "--epochs", "1"],
+    demo = subprocess.run([str(venv / "bin" / "foveal"), "demo", "--weights", real_weights(), "--epochs", "1"],
                           cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600)
     assert demo.returncode == 0, demo.stderr[-3000:]
     assert "Test accuracy" in demo.stdout + demo.stderr and str(site) in demo.stdout

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests import factory
+from tests.factory import real_weights
 from tests.reliability import hostile
 
 
@@ -62,7 +63,7 @@ def trained_run(tmp_path_factory) -> Path:
 
     base = tmp_path_factory.mktemp("trained")
     data = factory.make_class_folder(base / "data", {"benign": 12, "malignant": 12}, size=40)
-    result = train(TrainConfig(str(data), weights="none", epochs=1, image_size=32, out_dir=str(base / "run")))
+    result = train(TrainConfig(str(data), weights=real_weights(), epochs=1, image_size=32, out_dir=str(base / "run")))
     assert result.model_path, "the shared run must have saved a model"
     return Path(result.run_dir)
 

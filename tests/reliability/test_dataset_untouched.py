@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from tests.factory import real_weights
 from tests.reliability.conftest import run_cli
 from tests.reliability.hostile import snapshot
 
@@ -22,7 +23,7 @@ def _commands(run) -> list[tuple[str, ...]]:
     return [
         ("scan", "."),
         ("scan", ".", "--json"),
-        ("train", ".", "--weights", "none", "--epochs", "1", "--image-size", "32"),
+        ("train", ".", "--weights", real_weights(), "--epochs", "1", "--image-size", "32"),
         ("split", "."),
         ("split", ".", "--csv", "split.csv"),
         ("split", ".", "--csv", "benign/split.csv"),
@@ -64,7 +65,7 @@ def test_outputs_inside_the_runs_own_dataset_are_refused_before_any_work(trained
     for args in (("report", trained_run, "--out", f"{data}/report"),
                  ("export", trained_run, "--format", "keras", "--out", f"{data}/benign/export"),
                  ("evaluate", trained_run, "--out", f"{data}/eval"),
-                 ("train", data, "--weights", "none", "--epochs", "1", "--out", f"{data}/run")):
+                 ("train", data, "--weights", real_weights(), "--epochs", "1", "--out", f"{data}/run")):
         o = run_cli(*args)
         assert o.rc == 2 and o.traceback is None, (args, o.traceback or o.err)
         assert "inside the dataset folder" in o.err, o.err
@@ -83,7 +84,7 @@ def test_a_read_only_dataset_trains_with_default_options(tmp_path, monkeypatch):
     try:
         before = snapshot(ro)
         monkeypatch.chdir(ro)
-        o = run_cli("train", ".", "--weights", "none", "--epochs", "1", "--image-size", "32")
+        o = run_cli("train", ".", "--weights", real_weights(), "--epochs", "1", "--image-size", "32")
         assert o.rc == 0 and o.traceback is None, o.traceback or o.err
         assert snapshot(ro) == before
     finally:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.factory import real_weights
 from tests.reliability.conftest import run_cli
 
 
@@ -37,8 +38,8 @@ def read_only_folder(tmp_path):
 
 def test_training_onto_a_full_disk_says_so_and_leaves_no_model_without_record(small_disk, trained_run):
     out = small_disk / "run"
-    o = run_cli("train", trained_run.parent / "data", "--weights", "none", "--epochs", "1", "--image-size", "32",
-                "--out", out)
+    o = run_cli("train", trained_run.parent / "data", "--weights", real_weights(), "--epochs", "1",
+                "--image-size", "32", "--out", out)
     assert o.rc == 2 and o.traceback is None, o.traceback or o.err
     assert "Not enough space in" in o.err and str(small_disk) in o.err, o.err
     left = sorted(p.name for p in out.iterdir())
@@ -66,7 +67,7 @@ def test_writing_results_onto_a_full_disk_says_so(small_disk, trained_run, comma
 
 
 def test_an_unwritable_folder_says_so(read_only_folder, trained_run):
-    o = run_cli("train", trained_run.parent / "data", "--weights", "none", "--epochs", "1", "--out",
+    o = run_cli("train", trained_run.parent / "data", "--weights", real_weights(), "--epochs", "1", "--out",
                 read_only_folder / "run")
     assert o.rc == 2 and o.traceback is None, o.traceback or o.err
     assert f"Cannot write to {read_only_folder}" in o.err, o.err

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.factory import real_weights
 from tests.reliability import hostile
 from tests.reliability.conftest import run_cli
 from tests.reliability.hostile import snapshot
@@ -78,7 +79,8 @@ def test_hostile_dataset_through_every_dataset_command(hostile_data, trained_run
         "scan": ("scan", root),
         "scan --json": ("scan", root, "--json"),
         "split": ("split", root, "--csv", out / "split.csv"),
-        "train": ("train", root, "--weights", "none", "--epochs", "1", "--image-size", "32", "--out", out / "run"),
+        "train": ("train", root, "--weights", real_weights(), "--epochs", "1", "--image-size", "32",
+                  "--out", out / "run"),
         "predict": ("predict", trained_run, *(root / c.rel for c in cases), "--csv", out / "predictions.csv"),
         "evaluate on the folder": ("evaluate", trained_run, root, "--out", out / "eval"),
     }

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests import factory
+from tests.factory import real_weights
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,7 +71,7 @@ def _train(tmp_path: Path, out: Path, kill_when, fine_tune: bool) -> tuple[list[
     if not data.exists():
         factory.make_class_folder(data, {"a": 10, "b": 10}, size=32)
     depth = ["--fine-tune", "all", "--fine-tune-epochs", "2"] if fine_tune else []
-    cmd = [sys.executable, "-m", "core.cli", "train", str(data), "--weights", "none", "--epochs", "3", *depth,
+    cmd = [sys.executable, "-m", "core.cli", "train", str(data), "--weights", real_weights(), "--epochs", "3", *depth,
            "--image-size", "32", "--json-events", "--out", str(out)]
     events = []
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(tmp_path),
