@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from core.cli import model, scan, split, train
+from core.cli import compare, model, scan, split, train
 from core.errors import FovealError
 from core.native_log import filtered_native_stderr
 
@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verbose", action="store_true",
                         help="also show TensorFlow's own start-up messages (hidden by default)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for group in (scan, train, split, model):
+    for group in (scan, train, split, compare, model):
         group.register(sub)
     return parser
 

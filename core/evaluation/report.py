@@ -34,6 +34,8 @@ def build_report(run_dir: str | os.PathLike[str], evaluation: Evaluation | None 
 
     run = read_run(run_dir)
     ev = evaluation or read_evaluation(run_dir)
+    if ev is not None and list(ev.classes) != list(run.get("classes") or []):
+        ev = None  # a saved evaluation that no longer matches run.json says nothing about this run: evaluate again
     if ev is None:
         ev = evaluate(run_dir)
         write_evaluation(ev, run_dir)

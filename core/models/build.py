@@ -138,8 +138,8 @@ def _hooked(spec: BackboneSpec, on_download: DownloadFn | None, file_utils) -> I
                 f"ImageNet weights for {spec.name} could not be downloaded ({exc}). Keras expects the file "
                 f"'{name}' at {target}. Either put Keras's own copy of that file there (Keras checks its checksum), "
                 "or choose a weights file you already have "
-                "(--weights PATH, or 'Choose weights file…' in the window), or train from random initialisation "
-                "(--weights none)."
+                "(--weights PATH, or 'Choose weights file…' in the window), or train every layer from random "
+                "initialisation (--weights none --fine-tune all; slow, and needs thousands of images)."
             ) from None
 
     file_utils.get_file, file_utils.urlretrieve = get_file, retrieve

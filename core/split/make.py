@@ -161,6 +161,13 @@ def group_kfold(records, classes, k: int, seed: int, groups: dict[str, str] | No
     return out
 
 
+def fold_indices(records, classes, k: int, seed: int, groups: dict[str, str] | None = None):
+    """``k`` stratified folds of ``records`` as ``(indices kept, indices held out)``, whole groups in one fold
+    (without groups every image is its own group)."""
+    groups = groups or {r.rel: r.rel for r in records}
+    return _group_folds(list(records), classes, groups, k, seed, f"{k}-fold cross-validation")
+
+
 def split_balance(split: Split, classes) -> dict[str, dict[str, float]]:
     """Share of each class in each split (what a group-aware split achieved), and the split's size."""
     out = {}

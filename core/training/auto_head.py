@@ -15,9 +15,18 @@ if TYPE_CHECKING:
     from core.training.runner import _Run
 
 
-def candidate_poolings(run: _Run) -> str:
+def candidate_poolings(backbone) -> str:
     """The poolings the automatic recipe compares (a grid needs a feature map of at least 2×2)."""
-    return "avg+max+grid" if map_side(run.backbone) >= 2 else "avg+max"
+    return "avg+max+grid" if map_side(backbone) >= 2 else "avg+max"
+
+
+def pooling_columns(poolings: str, feature_dim: int) -> dict[str, slice]:
+    """Where each pooling's vector lies in features pooled by ``poolings`` ("avg+max+grid"), side by side."""
+    columns, start = {}, 0
+    for name in poolings.split("+"):
+        columns[name] = slice(start, start + pooling_width(name, feature_dim))
+        start = columns[name].stop
+    return columns
 
 
 def choose_head(run: _Run) -> bool:
@@ -26,10 +35,7 @@ def choose_head(run: _Run) -> bool:
     c, d = run.config, run.spec.feature_dim
     x = np.concatenate([run.features["train"][0], run.features["val"][0]])
     y = np.concatenate([run.features["train"][1], run.features["val"][1]])
-    columns, start = {}, 0
-    for name in candidate_poolings(run).split("+"):
-        columns[name] = slice(start, start + pooling_width(name, d))
-        start = columns[name].stop
+    columns = pooling_columns(candidate_poolings(run.backbone), d)
     if folds_possible(y) < 2:
         run.emit(PhaseChanged(Phase.HEAD, "Too few images per class to compare recipes by cross-validation: "
                               "the dense head on average-pooled features is used"))

@@ -103,15 +103,19 @@ def folds_possible(y: np.ndarray) -> int:
 
 def choose_recipe(features: dict[str, np.ndarray], y: np.ndarray, n_classes: int, *, seed: int, epochs: int,
                   learning_rate: float, dropout: float, batch_size: int, on_progress: ProgressFn | None = None,
-                  cancel: CancelToken | None = None) -> RecipeChoice:
-    """Score every candidate by stratified k-fold cross-validation on ``features[pooling]`` (N × D) and ``y``."""
+                  cancel: CancelToken | None = None, folds: list[tuple[np.ndarray, np.ndarray]] | None = None,
+                  ) -> RecipeChoice:
+    """Score every candidate by cross-validation on ``features[pooling]`` (N × D) and ``y``: on ``folds``
+    (``(indices fitted, indices held out)``, e.g. keeping groups whole) or stratified k-fold."""
     from sklearn.model_selection import StratifiedKFold
 
     t0 = time.monotonic()
-    k = folds_possible(y)
-    if k < 2:
-        raise ValueError("too few images per class for cross-validation")
-    folds = list(StratifiedKFold(k, shuffle=True, random_state=seed % (2**32)).split(np.zeros(len(y)), y))
+    if folds is None:
+        k = folds_possible(y)
+        if k < 2:
+            raise ValueError("too few images per class for cross-validation")
+        folds = list(StratifiedKFold(k, shuffle=True, random_state=seed % (2**32)).split(np.zeros(len(y)), y))
+    k = len(folds)
     plans = [(pooling, balanced) for pooling in features for balanced in (False, True)]
     total, out = len(plans) * (1 + len(STRENGTHS)), []
     dense = {"epochs": epochs, "learning_rate": learning_rate, "dropout": dropout, "batch_size": batch_size,

@@ -225,7 +225,7 @@ class _Run:
         desc = f"Extracting features: one pass of {self.spec.name} over {total} images"
         self.emit(PhaseChanged(Phase.EXTRACTING, desc))
         if self.depth.kind == "frozen":
-            self.features = self._extract_streaming(total, candidate_poolings(self) if self.auto else "avg")
+            self.features = self._extract_streaming(total, candidate_poolings(self.backbone) if self.auto else "avg")
         else:
             self.features = extract_cached(self, total)
         if self.blank:
@@ -332,6 +332,9 @@ class _Run:
         if len(x) == 0:
             return None, None
         data = array_dataset(x, y, self.batch, shuffle=False, seed=0)
+        if not model.compiled:  # a linear head is fitted, not trained: it has never been compiled
+            with self.strategy.scope():
+                model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         multi_worker_fixes(model, data)
         result = model.evaluate(data, verbose=0, return_dict=True)
         return float(result["accuracy"]), float(result["loss"])
