@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, 
 from core.crossval import CrossValResult
 from core.training.config import TrainConfig
 from core.training.events import TrainingFinished
+from gui.compare_wiring import CompareWiring
 from gui.help_menu import HelpMenu
 from gui.project_wiring import ProjectWiring
 from gui.resources import app_icon
@@ -55,7 +56,7 @@ class MainWindow(QMainWindow):
                  runs_dir: Path | None = None, weights_status_fn: Callable | None = None,
                  evaluate_fn: Callable | None = None, explain_fn: Callable | None = None,
                  report_fn: Callable | None = None, predict_fns: dict[str, Callable] | None = None,
-                 crossval_fn: Callable | None = None) -> None:
+                 crossval_fn: Callable | None = None, compare_fn: Callable | None = None) -> None:
         super().__init__()
         self.train_fn = train_fn
         self.crossval_fn = crossval_fn or real_crossval  # k → a train_fn running k-fold cross-validation
@@ -98,6 +99,7 @@ class MainWindow(QMainWindow):
         self.right_tabs.currentChanged.connect(self._on_right_tab_changed)
         self._make_actions()
         self.projects = ProjectWiring(self)
+        self.compare = CompareWiring(self, compare_fn)
         self.help_menu = HelpMenu(self)
         self.dataset_panel.sig_folder_chosen.connect(self.open_folder)
         self.train_panel.sig_start_requested.connect(self.start_training)
@@ -120,7 +122,8 @@ class MainWindow(QMainWindow):
                                  ("Start training", QKeySequence("Ctrl+Return"), self.start_training),
                                  ("Stop training", QKeySequence("Esc"), self._on_stop_requested),
                                  ("Open run folder to evaluate…", QKeySequence("Ctrl+Shift+O"),
-                                  self._on_open_run_action)):
+                                  self._on_open_run_action),
+                                 ("Compare backbones…", QKeySequence("Ctrl+B"), lambda: self.compare.open())):
             action = QAction(text, self)
             action.setShortcut(keys)
             action.triggered.connect(slot)
@@ -362,6 +365,7 @@ class MainWindow(QMainWindow):
         self.evaluate_panel.wait()
         self.predict_panel.wait()
         self.projects.wait()
+        self.compare.wait()
         self.projects.autosave()
         self._save_settings()
         # Qt removes the tabs when it deletes the window, after Python has let go of its attributes.

@@ -59,11 +59,12 @@ def _train(state: dict) -> str:
     from core.training import TrainConfig, train
 
     out = state["tmp"] / "run"
-    result = train(TrainConfig(str(state["samples"]), weights="none", epochs=1, image_size=32, out_dir=str(out)))
+    result = train(TrainConfig(str(state["samples"]), weights="none", fine_tune="all", epochs=1,
+                               fine_tune_epochs=1, image_size=32, out_dir=str(out)))
     if not result.model_path:
         raise RuntimeError(f"training ended '{result.outcome}' without a model")
     state["run"] = out
-    return f"MobileNetV2 (random weights, 32 px), 1 epoch: {result.outcome}"
+    return f"MobileNetV2 (random weights, every layer learning, 32 px), 2 epochs: {result.outcome}"
 
 
 def _load(state: dict) -> str:

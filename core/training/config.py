@@ -14,11 +14,12 @@ from core.split.plan import SplitSpec
 __all__ = ["TrainConfig"]
 
 
-#: Why Foveal will not train a head on a frozen backbone without pretrained weights.
+#: Why Foveal will not train without pretrained weights unless every layer learns.
 RANDOM_FEATURES_REFUSAL = (
-    "No pretrained weights with a frozen backbone: the new head would learn on random features and score close to "
-    "guessing. Use ImageNet weights or a weights file you have (--weights PATH; in the window, \"Choose weights "
-    "file…\"), or let every layer learn from scratch (--fine-tune all; slow, and needs thousands of images).")
+    "No pretrained weights, and not every layer learns: the frozen layers would pass random features on, and the "
+    "model would score close to guessing. Use ImageNet weights or a weights file you have (--weights PATH; in "
+    "the window, \"Choose weights file…\"), or let every layer learn from scratch (--fine-tune all; slow, and "
+    "needs thousands of images).")
 
 
 @dataclass
@@ -91,7 +92,7 @@ class TrainConfig:
 
         check_settings(self.distribute, self.mixed_precision, self.xla)
         self.split_spec.validate()
-        if self.weights_source == Weights.NONE and (self.depth.kind == "frozen" or self.total_fine_tune_epochs == 0):
+        if self.weights_source == Weights.NONE and (self.depth.kind != "all" or self.total_fine_tune_epochs == 0):
             raise ConfigError(RANDOM_FEATURES_REFUSAL)
         if self.image_size is not None and self.image_size < spec.min_size:
             raise ConfigError(f"{spec.name} needs images of at least {spec.min_size}×{spec.min_size} pixels. "

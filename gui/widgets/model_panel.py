@@ -57,11 +57,17 @@ class ModelPanel(QWidget):
     """Another backbone is selected (its ImageNet weights' cache status is worth checking)."""
     sig_changed = Signal()
     """Any setting changed."""
+    sig_compare_requested = Signal()
+    """The user asked to compare backbones on the dataset."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.weights_path: str | None = None
         self.table = self._make_table()
+        self.compare_button = QPushButton("Which suits my images? Compare backbones…")
+        self.compare_button.setToolTip("Scores several backbones on your training and validation images and "
+                                       "recommends one (a few minutes; the test images are not used)")
+        self.compare_button.clicked.connect(self.sig_compare_requested)
         self.weights_imagenet = QRadioButton("ImageNet (downloaded once by Keras, then cached)")
         self.weights_file = QRadioButton("From a file…")
         self.weights_none = QRadioButton("None — random start (needs far more images)")
@@ -140,6 +146,14 @@ class ModelPanel(QWidget):
         self.class_weights = QComboBox()
         self.class_weights.addItems(["auto", "balanced", "none"])
         self.class_weights.setToolTip("auto: weight classes by their counts when they are imbalanced")
+        self.image_size = QSpinBox()
+        self.image_size.setRange(31, 1024)
+        self.image_size.setSingleStep(32)
+        self.image_size.setSpecialValueText("the backbone's own")
+        self.image_size.setValue(31)
+        self.image_size.setSuffix(" px")
+        self.image_size.setToolTip("Each image is resized to this square before the backbone sees it. Larger "
+                                   "keeps small structures (cells, a lesion's edge) but is slower.")
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setValue(1234)
@@ -156,6 +170,7 @@ class ModelPanel(QWidget):
         inner = QWidget()
         form = QFormLayout(inner)
         form.addRow("Head", self.recipe)
+        form.addRow("Image size", self.image_size)
         form.addRow("Epochs", self.epochs)
         form.addRow("Batch size", self.batch_size)
         form.addRow("Learning rate", self.learning_rate)
@@ -187,6 +202,7 @@ class ModelPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<b>Backbone</b> — a network pretrained on millions of photographs"))
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.compare_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(weights_box)
         layout.addWidget(depth_box)
         layout.addWidget(self.advanced)
@@ -222,8 +238,19 @@ class ModelPanel(QWidget):
                 "epochs": self.epochs.value(), "batch_size": self.batch_size.value(),
                 "learning_rate": self.learning_rate.value(), "augment": self.augment.isChecked(),
                 "class_weights": self.class_weights.currentText(), "seed": self.seed.value(),
-                "recipe": self.recipe.currentData(),
+                "recipe": self.recipe.currentData(), "image_size": self.chosen_image_size,
                 "devices": self.devices.currentData()}
+
+    @property
+    def chosen_image_size(self) -> int | None:
+        """The input size asked for (None: the backbone's own)."""
+        value = self.image_size.value()
+        return None if value == self.image_size.minimum() else value
+
+    def use_candidate(self, backbone: str, size: int) -> None:
+        """Select ``backbone`` at ``size`` px (a comparison's recommendation)."""
+        self.select_backbone(backbone)
+        self.image_size.setValue(self.image_size.minimum() if size == BACKBONES[backbone].input_size else size)
 
     def apply_settings(self, settings: dict) -> None:
         """Show saved settings (a project's): the keys of :meth:`settings`; unknown or missing keys are skipped."""
@@ -244,6 +271,8 @@ class ModelPanel(QWidget):
         for key, spin in (("epochs", self.epochs), ("batch_size", self.batch_size), ("seed", self.seed)):
             if isinstance(settings.get(key), int):
                 spin.setValue(settings[key])
+        size = settings.get("image_size")
+        self.image_size.setValue(size if isinstance(size, int) and size >= 32 else self.image_size.minimum())
         if isinstance(settings.get("learning_rate"), float):
             self.learning_rate.setValue(settings["learning_rate"])
         self.augment.setChecked(bool(settings.get("augment", False)))

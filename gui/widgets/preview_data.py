@@ -28,3 +28,16 @@ def sample_evaluation(seed: int = 0) -> Evaluation:
             probs.append(p)
     metrics = compute_metrics(np.array(y), np.array(probs), classes)
     return Evaluation("test split", classes, metrics, predictions, [], "model.keras", None, 0.5)
+
+
+def preview_comparison():
+    """A comparison as ``foveal compare`` saves it (numbers of the kind measured on an ultrasound set)."""
+    from core.compare.result import Comparison, Row
+
+    rows = (Row("MobileNetV2", 224, "scored", "", 0.837, (0.807, 0.863), 0.816, (0.78, 0.85), (0.82, 0.85, 0.84),
+                28.0, 9.0, "linear head (C=0.1), avg pooling", 70.0),
+            Row("MobileNetV2", 320, "scored", "", 0.820, (0.789, 0.848), 0.813, (0.78, 0.85), (0.81, 0.83, 0.82),
+                56.4, 9.0, "linear head (C=0.1), max pooling, classes weighted", 75.0),
+            Row("NASNetMobile", 224, "skipped", "its ImageNet weights are not on this computer (Keras's cache has "
+                "no NASNet-mobile-no-top.h5); train once with it while online, or give a weights file"))
+    return Comparison("/data/busi", "imagenet", 662, 3, 0.56, "benign", rows, path="~/comparisons/busi.json")

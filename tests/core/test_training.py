@@ -65,7 +65,7 @@ def test_events_arrive_in_order_with_every_batch(tiny_dataset, tmp_path):
 def test_a_frozen_backbone_without_pretrained_weights_is_refused_before_any_work(tiny_dataset, tmp_path, capsys):
     from core.cli import main as cli_main
 
-    for kw in ({}, {"fine_tune": "last:2", "fine_tune_epochs": 0}):  # no fine-tuning epochs is frozen too
+    for kw in ({}, {"fine_tune": "all", "fine_tune_epochs": 0}, {"fine_tune": "last:2"}):
         with pytest.raises(ConfigError, match="random features") as caught:
             train(_config(tiny_dataset, tmp_path, weights="none", **kw))
         assert "--weights PATH" in str(caught.value) and "--fine-tune all" in str(caught.value)

@@ -11,7 +11,14 @@ from PySide6.QtWidgets import QMessageBox
 
 from gui.main_window import MainWindow
 from tests import factory
-from tests.gui.fakes import FAKE_PREDICT, fake_evaluate, fake_explain, fake_report, scripted_train
+from tests.gui.fakes import (
+    FAKE_PREDICT,
+    fake_evaluate,
+    fake_explain,
+    fake_report,
+    scripted_compare,
+    scripted_train,
+)
 
 
 @pytest.fixture
@@ -47,12 +54,13 @@ def make_window(qtbot, tmp_path, dataset, monkeypatch):
 
     def make(evaluate_fail=None, **fake_kwargs):
         real = fake_kwargs.pop("real", None) is not None
+        compare_fn = fake_kwargs.pop("compare_fn", None if real else scripted_compare)
         train_fn = None if real else functools.partial(scripted_train, **fake_kwargs)
         fakes = {} if real else dict(evaluate_fn=functools.partial(fake_evaluate, folder=dataset, fail=evaluate_fail),
                                      explain_fn=fake_explain, report_fn=fake_report, predict_fns=FAKE_PREDICT)
         settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
         window = MainWindow(train_fn=train_fn, settings=settings, runs_dir=tmp_path / "runs",
-                            weights_status_fn=fake_weights_status, **fakes)
+                            weights_status_fn=fake_weights_status, compare_fn=compare_fn, **fakes)
         window.opened_urls = opened
         qtbot.addWidget(window)
         window.show()
@@ -70,6 +78,7 @@ def make_window(qtbot, tmp_path, dataset, monkeypatch):
         w.dataset_panel.thumbs.wait()
         w.evaluate_panel.wait()
         w.predict_panel.wait()
+        w.compare.wait()
         w.projects.wait()
         w.close()
     windows.clear()

@@ -1,8 +1,10 @@
-"""A scripted stand-in for core.training.train, so GUI tests run without TensorFlow."""
+"""Scripted stand-ins for core.training.train, core.compare and the model jobs, so GUI tests run without
+TensorFlow."""
 
 from __future__ import annotations
 
 import math
+import os
 import time
 
 from core.errors import WeightsError
@@ -159,3 +161,36 @@ def fake_export(model, fmt, precision):
 
 
 FAKE_PREDICT = {"describe_fn": fake_describe, "predict_fn": fake_predict_paths, "export_fn": fake_export}
+
+
+def scripted_compare(data_dir, candidates, weights, *, split, seed, out, on_event, cancel, delay=0.002,
+                     hold=None):
+    """Emit a comparison's events (features, then scoring, per candidate), honour cancel, save like the real one.
+
+    ``hold``: a threading.Event waited on after the first candidate (a test then stops the comparison)."""
+    from core.compare.result import Comparison, Row
+    from core.compare.run import CandidateDone, CandidateProgress, CompareStarted
+    from core.io import make_dirs, write_json
+
+    on_event(CompareStarted(tuple(c.label for c in candidates), 40, 5))
+    rows, outcome = [], "completed"
+    for i, cand in enumerate(candidates, 1):
+        if cancel.cancelled:
+            outcome = "cancelled"
+            break
+        for done in (16, 32, 40):
+            on_event(CandidateProgress(i, len(candidates), cand.label, "features", done, 40))
+            time.sleep(delay)
+        on_event(CandidateProgress(i, len(candidates), cand.label, "scoring", 18, 18))
+        acc = 0.9 - 0.05 * i
+        row = Row(cand.spec.name, cand.size, "scored", "", acc, (acc - 0.08, acc + 0.06), acc - 0.02,
+                  (acc - 0.1, acc + 0.05), (acc,) * 5, 30.0 / i, 9.0, "linear head (C=0.1), avg pooling", 1.0)
+        rows.append(row)
+        on_event(CandidateDone(i, len(candidates), row))
+        if hold is not None and i == 1:
+            hold.wait(10)
+    result = Comparison(data_dir, weights, 40, 5, 0.5, "a", tuple(rows), outcome, 0.1, out or "", {"seed": seed})
+    if out:
+        make_dirs(os.path.dirname(out))
+        write_json(out, result.to_dict())
+    return result
