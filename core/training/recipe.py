@@ -176,6 +176,13 @@ def fit_linear_path(x: np.ndarray, y: np.ndarray, n_classes: int, strengths: tup
     scale = x.std(axis=0)
     scale[scale < 1e-6] = 1.0
     z = (x - mean) / scale
+    # With fewer images than features, the L2-regularised solution lies in the span of the images (the
+    # representer theorem): fit on their coordinates in that span (N columns instead of D) and map back. The
+    # same model, several times faster on a few hundred images of 1,280 to 5,120 features.
+    basis = None
+    if z.shape[1] > z.shape[0]:
+        u, s, basis = np.linalg.svd(z.astype(np.float64), full_matrices=False)
+        z = u * s
     # tol 1e-3: predictions settle long before the loss does (3× fewer iterations than the default 1e-4).
     model = LogisticRegression(class_weight="balanced" if balanced else None, max_iter=500, tol=1e-3,
                                warm_start=True)
@@ -185,7 +192,8 @@ def fit_linear_path(x: np.ndarray, y: np.ndarray, n_classes: int, strengths: tup
         with warnings.catch_warnings():  # a capped number of iterations is a choice, not a problem
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(z, y)
-        out.append(_as_dense(model.coef_, model.intercept_, model.classes_, n_classes, mean, scale))
+        coef = model.coef_ if basis is None else model.coef_ @ basis
+        out.append(_as_dense(coef, model.intercept_, model.classes_, n_classes, mean, scale))
     return out
 
 
