@@ -107,6 +107,12 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if result.failed:
         print(f"{len(result.failed)} of {len(files)} file(s) could not be read (see the error column).",
               file=sys.stderr)
+    if result.unfamiliar is None:
+        print("No 'unlike the training images' check for this model: its run was made before Foveal kept the "
+              "statistics for it (train again to have it).", file=sys.stderr)
+    elif result.unfamiliar.any():
+        print(f"{int(result.unfamiliar.sum())} of {len(result.indices)} image(s) do not look like the images the "
+              "model learned from: their answers may be meaningless (unfamiliar column).", file=sys.stderr)
     return 0
 
 

@@ -35,6 +35,9 @@ class Prediction:
     confidence: float
     probs: tuple[float, ...]
     low_confidence: bool
+    #: Looks unlike the training images (core.models.familiar); None for runs without the statistics.
+    unfamiliar: bool | None = None
+    unfamiliar_score: float | None = None
 
     @property
     def correct(self) -> bool:
@@ -125,10 +128,15 @@ def evaluate(model: str | os.PathLike[str] | Classifier, folder: str | None = No
     y = np.array([index[labels[i]] for i in result.indices], np.int64)
     metrics = compute_metrics(y, result.probs, clf.classes, low_confidence=low_confidence)
     predictions = []
-    for row, i in zip(result.probs, result.indices, strict=True):
+    flags, scores = result.unfamiliar, result.unfamiliar_scores
+    for j, (row, i) in enumerate(zip(result.probs, result.indices, strict=True)):
         top = int(row.argmax())
         predictions.append(Prediction(files[i].rel, files[i].path, labels[i], clf.classes[top], float(row[top]),
-                                      tuple(round(float(p), 6) for p in row), bool(row[top] < low_confidence)))
+                                      tuple(round(float(p), 6) for p in row), bool(row[top] < low_confidence),
+                                      None if flags is None else bool(flags[j]),
+                                      None if scores is None else round(float(scores[j]), 6)))
+    if flags is not None:
+        metrics["n_unfamiliar"] = int(flags.sum())
     return Evaluation(folder or "test split", clf.classes, metrics, predictions, skipped, clf.path, clf.run_dir,
                       time.monotonic() - t0)
 
@@ -140,10 +148,12 @@ def write_evaluation(evaluation: Evaluation, out_dir: str | os.PathLike[str]) ->
     with open_atomic(out / "predictions.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["file", "true_class", "predicted_class", "confidence", "correct", "low_confidence",
-                    *[f"p_{c}" for c in evaluation.classes]])
+                    "unfamiliar", "unfamiliar_score", *[f"p_{c}" for c in evaluation.classes]])
         for p in evaluation.predictions:
+            unfamiliar = "" if p.unfamiliar is None else "true" if p.unfamiliar else "false"
+            score = "" if p.unfamiliar_score is None else f"{p.unfamiliar_score:.6f}"
             w.writerow([p.file, p.true, p.predicted, f"{p.confidence:.6f}", int(p.correct), int(p.low_confidence),
-                        *[f"{v:.6f}" for v in p.probs]])
+                        unfamiliar, score, *[f"{v:.6f}" for v in p.probs]])
     return out / "evaluation.json"
 
 

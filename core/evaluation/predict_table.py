@@ -10,6 +10,7 @@ from typing import IO
 import numpy as np
 
 from core.evaluation.metrics import LOW_CONFIDENCE
+from core.models.familiar import UNFAMILIAR_WORDS
 from core.models.predict import ImageFile, Predictions
 
 
@@ -18,29 +19,37 @@ def prediction_rows(files: Sequence[ImageFile], result: Predictions, classes: Se
     """Rows in input order: path, predicted class, confidence, low-confidence flag, top-k, error."""
     k = min(top_k, len(classes))
     rows: dict[int, dict] = {}
-    for probs, i in zip(result.probs, result.indices, strict=True):
+    flags, scores = result.unfamiliar, result.unfamiliar_scores
+    for j, (probs, i) in enumerate(zip(result.probs, result.indices, strict=True)):
         order = np.argsort(probs)[::-1][:k]
         row = {"path": files[i].path, "predicted_class": classes[order[0]], "confidence": float(probs[order[0]]),
                "low_confidence": bool(probs[order[0]] < low_confidence), "error": "",
+               "unfamiliar": bool(flags[j]) if flags is not None else "",
+               "unfamiliar_score": float(scores[j]) if scores is not None else "",
                "probs": [float(v) for v in probs]}
         for rank, c in enumerate(order, 1):
             row[f"top{rank}_class"], row[f"top{rank}_probability"] = classes[c], float(probs[c])
         rows[i] = row
     for i, reason in result.failed:
         rows[i] = {"path": files[i].path, "predicted_class": "", "confidence": "", "low_confidence": "",
-                   "error": reason}
+                   "unfamiliar": "", "unfamiliar_score": "", "error": reason}
     return [rows[i] for i in sorted(rows)]
 
 
 def write_rows_csv(rows: list[dict], out: IO[str], top_k: int) -> None:
-    columns = ["path", "predicted_class", "confidence", "low_confidence"]
+    columns = ["path", "predicted_class", "confidence", "low_confidence", "unfamiliar", "unfamiliar_score"]
     for rank in range(1, top_k + 1):
         columns += [f"top{rank}_class", f"top{rank}_probability"]
     w = csv.DictWriter(out, fieldnames=columns + ["error"], extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for row in rows:
-        w.writerow({k: (f"{v:.6f}" if isinstance(v, float) else int(v) if isinstance(v, bool) else v)
+        w.writerow({k: (f"{v:.6f}" if isinstance(v, float) else _bool(k, v) if isinstance(v, bool) else v)
                     for k, v in row.items()})
+
+
+def _bool(column: str, value: bool) -> str | int:
+    """``unfamiliar`` is written true/false; the older flags keep their 1/0."""
+    return ("true" if value else "false") if column == "unfamiliar" else int(value)
 
 
 def print_rows(rows: list[dict], out: IO[str] | None = None) -> None:
@@ -56,4 +65,6 @@ def print_rows(rows: list[dict], out: IO[str] | None = None) -> None:
             tops.append(f"{row[f'top{rank}_class']} {row[f'top{rank}_probability']:.1%}")
             rank += 1
         flag = "  (low confidence)" if row["low_confidence"] else ""
+        if row.get("unfamiliar") is True:
+            flag += f"  ⚠ {UNFAMILIAR_WORDS}"
         out.write(f"{row['path']}: {', '.join(tops)}{flag}\n")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -34,6 +35,16 @@ class Predictions:
     probs: np.ndarray  # (N, K) float32
     indices: list[int]  # positions in the input list of the rows of probs
     failed: list[tuple[int, str]]  # (position in the input list, reason)
+    #: Unfamiliar scores of the rows of probs (core.models.familiar); None for a run without the statistics.
+    unfamiliar_scores: np.ndarray | None = None
+    threshold: float | None = None
+
+    @property
+    def unfamiliar(self) -> np.ndarray | None:
+        """Whether each row's image looks unlike the training images (None: not known for this model)."""
+        if self.unfamiliar_scores is None or self.threshold is None:
+            return None
+        return self.unfamiliar_scores > self.threshold
 
 
 def decode_for_model(path: str, size: int) -> np.ndarray:
@@ -44,20 +55,39 @@ def decode_for_model(path: str, size: int) -> np.ndarray:
     return resize_float(decode_image(path), size)
 
 
-def compiled_forward(classifier: Classifier) -> Callable[[np.ndarray], np.ndarray]:
-    """The model as one compiled function on float32 batches already at its own input size (made once)."""
+def feature_layer_output(model: Any) -> Any:
+    """The pooled features the head reads (the output of the classifier's pooling, core.models.build), or None
+    for a model that is not Foveal's."""
+    for name in ("pool_flatten", "pool"):
+        try:
+            return model.get_layer(name).output
+        except (ValueError, AttributeError):
+            continue
+    return None
+
+
+def compiled_forward(classifier: Classifier) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]:
+    """The model as one compiled function on float32 batches already at its own input size (made once):
+    ``(probabilities, pooled features)``; the features only when the run keeps familiarity statistics."""
+    import keras
     import tensorflow as tf
 
     if classifier.compiled is not None:
         return classifier.compiled
 
     size, model = classifier.image_size, classifier.model
+    features = feature_layer_output(model) if classifier.familiarity is not None else None
+    both = keras.Model(model.input, [model.output, features]) if features is not None else None
 
     @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)], reduce_retracing=True)
     def forward(images):
-        return model(images, training=False)
+        return both(images, training=False) if both is not None else (model(images, training=False), None)
 
-    classifier.compiled = lambda batch: forward(batch).numpy()
+    def run(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        probs, feats = forward(batch)
+        return probs.numpy(), None if feats is None else feats.numpy()
+
+    classifier.compiled = run
     return classifier.compiled
 
 
@@ -66,8 +96,10 @@ def predict_files(classifier: Classifier, files: Sequence[ImageFile], *, batch_s
                   cancel: CancelToken | None = None) -> Predictions:
     """Probabilities of every readable file in ``files``; raises :class:`Cancelled` within one batch on cancel."""
     forward = compiled_forward(classifier)
+    familiarity = classifier.familiarity
     k = len(classifier.classes)
     rows: list[np.ndarray] = []
+    scores: list[np.ndarray] = []
     indices: list[int] = []
     failed: list[tuple[int, str]] = []
     position = {f.rel: i for i, f in enumerate(files)}
@@ -76,14 +108,39 @@ def predict_files(classifier: Classifier, files: Sequence[ImageFile], *, batch_s
         if cancel is not None and cancel.cancelled:
             raise Cancelled
         if len(batch.indices):
-            rows.append(forward(batch.images).astype(np.float32))
+            probs, feats = forward(batch.images)
+            rows.append(probs.astype(np.float32))
+            if feats is not None and familiarity is not None:
+                scores.append(familiarity.scores(feats))
             indices += batch.indices
         failed += [(position[rel], reason) for rel, reason in batch.failed]
         done += len(batch.indices) + len(batch.failed)
         if on_progress is not None:
             on_progress(done, len(files))
     probs = np.concatenate(rows) if rows else np.zeros((0, k), np.float32)
-    return Predictions(probs, indices, sorted(failed))
+    unfamiliar = None
+    if familiarity is not None and len(scores) == len(rows):
+        unfamiliar = np.concatenate(scores) if scores else np.zeros(0, np.float32)
+    return Predictions(probs, indices, sorted(failed), unfamiliar,
+                       familiarity.threshold if familiarity is not None else None)
+
+
+def pooled_features(classifier: Classifier, files: Sequence[ImageFile], *, batch_size: int = 32,
+                    cancel: CancelToken | None = None) -> np.ndarray:
+    """The pooled features the head reads, for every readable file (in order), through the saved model's path."""
+    import keras
+
+    out = feature_layer_output(classifier.model)
+    if out is None:
+        raise ValueError("not a Foveal classifier: no 'predictions' layer")
+    model = keras.Model(classifier.model.input, out)
+    rows = []
+    for batch in iter_decoded(files, classifier.image_size, batch_size, decoder=decode_for_model):
+        if cancel is not None and cancel.cancelled:
+            raise Cancelled
+        if len(batch.indices):
+            rows.append(np.asarray(model(batch.images, training=False), np.float32))
+    return np.concatenate(rows) if rows else np.zeros((0, int(out.shape[-1])), np.float32)
 
 
 def files_under(paths: Sequence[str | os.PathLike[str]]) -> list[ImageFile]:

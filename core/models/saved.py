@@ -28,6 +28,8 @@ class Classifier:
     run: dict | None = field(default=None, repr=False)
     #: The compiled forward function, made once on first prediction (see core.models.predict).
     compiled: Any = field(default=None, repr=False, compare=False)
+    #: How familiar an image looks (core.models.familiar.Familiarity); None for runs made before Foveal kept it.
+    familiarity: Any = field(default=None, repr=False, compare=False)
 
 
 #: Limits on a .keras archive, checked before Keras inflates anything (the idea of Pillow's bomb guard): a
@@ -120,7 +122,19 @@ def load_classifier(path: str | os.PathLike[str], *, allow_unsafe: bool = False)
                              "probabilities.") from None
     classes = _class_names(model_path, run, n_out)
     return Classifier(model, classes, _image_size(model, run), str(model_path), str(run_dir) if run_dir else None,
-                      run)
+                      run, familiarity=_familiarity(model, run_dir))
+
+
+def _familiarity(model: Any, run_dir: Path | None) -> Any:
+    """The run's familiarity statistics when they fit this model's pooled features (else None)."""
+    from core.models.familiar import Familiarity
+    from core.models.predict import feature_layer_output
+
+    fam = Familiarity.load(run_dir)
+    features = feature_layer_output(model) if fam is not None else None
+    if fam is None or features is None or int(features.shape[-1]) != fam.reference.shape[1]:
+        return None
+    return fam
 
 
 def _class_names(model_path: Path, run: dict | None, n_out: int) -> tuple[str, ...]:

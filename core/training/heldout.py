@@ -1,34 +1,67 @@
-"""The held-out test split measured once, through the path the saved model and every export take: each image
-decoded whole and resized in floating point (core.models.predict), then the whole classifier. So the accuracy a
-run reports is the accuracy ``foveal evaluate``, the window and the exports find on the same images."""
+"""What a run measures after saving. The held-out test split, once, through the path the saved model and every
+export take: each image decoded whole and resized in floating point (core.models.predict), then the whole
+classifier; so the accuracy a run reports is the accuracy ``foveal evaluate``, the window and the exports find on
+the same images. And the familiarity statistics (core.models.familiar) from the training and validation
+features."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from core.cancel import CancelToken
 from core.data.scan import ImageRecord
-from core.models.predict import ImageFile, predict_files
+from core.models.familiar import Familiarity, fit_familiarity
+from core.models.predict import ImageFile, pooled_features, predict_files
 from core.models.saved import Classifier
+
+if TYPE_CHECKING:
+    from core.training.runner import _Run
+
+#: Training images whose features a fine-tuned run computes again for its familiarity reference, at most.
+FAMILIARITY_SAMPLE = 2000
 
 
 def measure_test(model: Any, classes: Sequence[str], image_size: int, records: Sequence[ImageRecord], *,
-                 batch_size: int, cancel: CancelToken | None = None) -> tuple[float | None, float | None]:
-    """``(accuracy, mean cross-entropy)`` of the assembled classifier on ``records`` (None, None when empty)."""
+                 batch_size: int, cancel: CancelToken | None = None,
+                 familiarity: Familiarity | None = None) -> tuple[float | None, float | None, float | None]:
+    """``(accuracy, mean cross-entropy, share flagged unfamiliar)`` of the assembled classifier on ``records``
+    (None where there is nothing to measure)."""
     readable = [r for r in records if r.label in classes]
     if not readable:
-        return None, None
-    clf = Classifier(model, tuple(classes), image_size, "")
+        return None, None, None
+    clf = Classifier(model, tuple(classes), image_size, "", familiarity=familiarity)
     result = predict_files(clf, [ImageFile(r.path, r.rel) for r in readable], batch_size=batch_size,
                            cancel=cancel)
     if not result.indices:
-        return None, None
+        return None, None, None
     index = {c: i for i, c in enumerate(classes)}
     y = np.array([index[readable[i].label] for i in result.indices])
     p_true = result.probs[np.arange(len(y)), y]
     accuracy = float(np.mean(result.probs.argmax(axis=1) == y))
     loss = float(np.mean(-np.log(np.clip(p_true, 1e-7, 1.0))))
-    return accuracy, loss
+    flagged = result.unfamiliar
+    return accuracy, loss, None if flagged is None else float(np.mean(flagged))
+
+
+def run_familiarity(run: _Run, model: Any) -> Familiarity | None:
+    """Familiarity statistics of a finished run. The reference: the training features a frozen run already has,
+    or (after fine-tuning, which changed them) the saved model's features of up to FAMILIARITY_SAMPLE training
+    images. The threshold: the validation images through the saved model's own path, the path every later
+    prediction takes (cached features are resized in 8 bits, and their scores run a little lower)."""
+    clf = Classifier(model, run.classes, run.size, "")
+
+    def features(records):
+        return pooled_features(clf, [ImageFile(r.path, r.rel) for r in records], batch_size=32, cancel=run.cancel)
+
+    if run.depth.kind == "frozen" and run.features:
+        reference = run.features["train"][0]
+    else:
+        train = list(run.split.train)
+        if len(train) > FAMILIARITY_SAMPLE:
+            pick = np.random.default_rng(run.config.seed).choice(len(train), FAMILIARITY_SAMPLE, replace=False)
+            train = [train[i] for i in sorted(pick)]
+        reference = features(train)
+    return fit_familiarity(reference, features(run.split.val), seed=run.config.seed)

@@ -32,6 +32,7 @@ from core.models.build import (
     check_depth,
     pooling_width,
 )
+from core.models.familiar import Familiarity
 from core.models.registry import BackboneSpec, Weights, get_backbone
 from core.runs import end_run_folder, mark_running
 from core.split.make import SPLITS, Split
@@ -52,7 +53,7 @@ from core.training.features import DECODE_BATCH, FORWARD_BATCH, extract_features
 from core.training.feed import array_dataset, class_weights, multi_worker_fixes
 from core.training.fine_tune import extract_cached, fine_tune_phase
 from core.training.forward import augmenter, float32_copy, forward_fn
-from core.training.heldout import measure_test
+from core.training.heldout import measure_test, run_familiarity
 from core.training.recipe import RecipeChoice
 from core.training.runfolder import library_versions, prepare_run_dir
 from core.training.tracker import RunTracker
@@ -128,6 +129,10 @@ class _Run:
         self.pooling = "avg"
         self.class_weight_mode = config.class_weights
         self.head_fitted = False  # a linear head fitted directly (no epochs)
+        # _finish: how familiar an image looks to the model (core.models.familiar), and the test split's share
+        # flagged unfamiliar.
+        self.familiarity: Familiarity | None = None
+        self.test_unfamiliar: float | None = None
         # _head_phase: pooled features per split; fine-tuning also keeps the decoded images.
         self.features: dict[str, Arrays] = {}
         self.images: dict[str, Arrays] = {}
@@ -309,7 +314,11 @@ class _Run:
             t1 = self.clock()
             if self.plan.strategy != "multi-worker":
                 self.emit(PhaseChanged(Phase.EVALUATING, "Measuring accuracy on the held-out test images"))
-                acc, loss = measure_test(model, self.classes, self.size, self.split.test, batch_size=FORWARD_BATCH)
+                self.familiarity = run_familiarity(self, model)
+                if self.familiarity is not None:
+                    self.familiarity.save(self.run_dir)
+                acc, loss, self.test_unfamiliar = measure_test(model, self.classes, self.size, self.split.test,
+                                                               batch_size=FORWARD_BATCH, familiarity=self.familiarity)
             self.timings.update(save=t1 - t0, evaluate=self.clock() - t1)
         shutil.rmtree(self.cache_dir, ignore_errors=True)
         if self.plan.is_chief:  # run.json last: it marks the folder complete (without it, cleanup removes the model)
@@ -366,6 +375,8 @@ class _Run:
             "test": {"accuracy": acc, "loss": loss, "n": len(self.split.test)},
             "recipe": self.recipe.to_dict() if self.recipe is not None else {"mode": self.config.recipe},
             "pooling": self.pooling,
+            "familiarity": ({**self.familiarity.summary(), "test_unfamiliar": self.test_unfamiliar}
+                            if self.familiarity is not None else None),
             "phases": t.phase_comparison(),
             "model": Path(model_path).name if model_path else None,
             "timings": {**self.timings, "total": seconds},

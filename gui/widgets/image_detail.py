@@ -78,6 +78,9 @@ class ImageDetail(QDialog):
         """Show one prediction; asks for its Grad-CAM for the predicted class."""
         self.index, self.path = index, p.path
         low = "<br><b>Low confidence</b>: the model is unsure about this image." if p.low_confidence else ""
+        if p.unfamiliar:
+            low += ("<br><span style='color:#a03c00'><b>⚠ Unfamiliar</b>: this image does not look like the images "
+                    "the model learned from — its answer may be meaningless.</span>")
         if p.true:
             verdict = "<span style='color:#2e8b57'>right</span>" if p.correct else \
                 "<span style='color:#c0392b'><b>wrong</b></span>"

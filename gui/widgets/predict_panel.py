@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.evaluation.evaluate import Prediction
+from core.models.familiar import UNFAMILIAR_WORDS
 from gui.widgets.image_detail import ImageDetail
 from gui.workers.base import start_worker
 from gui.workers.call_worker import CallWorker
@@ -177,8 +178,11 @@ class PredictPanel(QWidget):
         self.thumbs.request(f"rows{start}", [row["path"] for row in batch.rows])
         n_bad = sum(1 for row in batch.rows if row["error"])
         n_low = sum(1 for row in batch.rows if not row["error"] and row["low_confidence"])
+        n_foreign = sum(1 for row in batch.rows if row.get("unfamiliar") is True)
+        foreign = (f" {n_foreign} look unlike the images the model learned from (⚠ unfamiliar): their answers may "
+                   "be meaningless." if n_foreign else "")
         self.hint.setText(f"{len(self.rows)} image(s) classified; this batch: {len(batch.rows) - n_bad} read, "
-                          f"{n_low} low-confidence, {n_bad} not readable. Drop more, or click a row.")
+                          f"{n_low} low-confidence, {n_bad} not readable.{foreign} Drop more, or click a row.")
         if self._queued:
             queued, self._queued = self._queued, []
             self.add_paths(queued)
@@ -187,8 +191,14 @@ class PredictPanel(QWidget):
         placeholder = QPixmap(ROW_THUMB, ROW_THUMB)
         placeholder.fill(QColor(225, 225, 225))
         self.table.setItem(r, 0, QTableWidgetItem(QIcon(placeholder), ""))
-        name = QTableWidgetItem(os.path.basename(row["path"]) + ("  ⚠ unsure" if row.get("low_confidence") else ""))
-        name.setToolTip(row["path"] + (f"\n{row['error']}" if row["error"] else ""))
+        marks = ("  ⚠ unfamiliar" if row.get("unfamiliar") is True else "") + (
+            "  ⚠ unsure" if row.get("low_confidence") else "")
+        name = QTableWidgetItem(os.path.basename(row["path"]) + marks)
+        tip = row["path"] + (f"\n{row['error']}" if row["error"] else "")
+        if row.get("unfamiliar") is True:
+            tip += f"\n{UNFAMILIAR_WORDS[0].upper()}{UNFAMILIAR_WORDS[1:]}."
+            name.setForeground(QColor(160, 60, 0))
+        name.setToolTip(tip)
         self.table.setItem(r, 1, name)
         if row["error"]:
             bad = QTableWidgetItem(f"not read: {row['error']}")
@@ -218,8 +228,9 @@ class PredictPanel(QWidget):
         if row["error"]:
             return
         probs = tuple(row["probs"])
+        unfamiliar = row.get("unfamiliar")
         p = Prediction(os.path.basename(row["path"]), row["path"], "", row["predicted_class"], row["confidence"],
-                       probs, bool(row["low_confidence"]))
+                       probs, bool(row["low_confidence"]), unfamiliar if isinstance(unfamiliar, bool) else None)
         if self.detail is None:
             self.detail = ImageDetail(self.classes, self)
             self.detail.sig_explain_requested.connect(self._on_explain_requested)

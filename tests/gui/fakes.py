@@ -125,8 +125,8 @@ def fake_describe(model):
 
 
 def fake_predict_paths(model, paths):
-    """Every .png is 'a' (0.9) or, when its name has an odd digit sum, 'b' (0.55, low confidence); other
-    files are unreadable."""
+    """Every .png is 'a' (0.9) or, when its name has an odd digit sum, 'b' (0.55, low confidence), and
+    unfamiliar when its name says "foreign"; other files are unreadable."""
     from pathlib import Path
 
     from gui.workers.evaluation_jobs import PredictedBatch
@@ -144,7 +144,9 @@ def fake_predict_paths(model, paths):
         p = (0.45, 0.55) if odd else (0.9, 0.1)
         top = 1 if odd else 0
         rows.append({"path": f, "predicted_class": "ab"[top], "confidence": p[top], "low_confidence": p[top] < 0.6,
-                     "error": "", "probs": list(p), "top1_class": "ab"[top], "top1_probability": p[top],
+                     "error": "", "probs": list(p), "unfamiliar": "foreign" in Path(f).name,
+                     "unfamiliar_score": 0.9 if "foreign" in Path(f).name else 0.1,
+                     "top1_class": "ab"[top], "top1_probability": p[top],
                      "top2_class": "ab"[1 - top], "top2_probability": p[1 - top]})
     return PredictedBatch(model, ("a", "b"), rows)
 

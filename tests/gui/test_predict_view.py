@@ -66,3 +66,19 @@ def test_export_button_reports_pass_and_failure(qtbot, make_window, dataset):
     qtbot.mouseClick(panel.export_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "FAILED" in panel.export_label.text(), timeout=5000)
     assert "Do not use it" in panel.export_label.text()
+
+
+def test_an_unfamiliar_image_is_said_to_be_unlike_the_training_images(qtbot, make_window, dataset, tmp_path):
+    from tests import factory
+
+    window = make_window()
+    panel = _trained(qtbot, window, dataset)
+    logo = factory.write_png16_rgb(tmp_path / "foreign_logo.png", factory.gradient(32, 32).astype("uint16"))
+    _drop(panel, [logo, next((dataset / "a").iterdir())])
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 2, timeout=10_000)
+    texts = [panel.table.item(r, 1).text() for r in range(2)]
+    assert "⚠ unfamiliar" in texts[0] and "unfamiliar" not in texts[1]
+    assert "does not look like the images the model learned from" in panel.table.item(0, 1).toolTip()
+    assert "1 look unlike the images the model learned from" in panel.hint.text()
+    panel.table.cellClicked.emit(0, 1)
+    assert "Unfamiliar" in panel.detail.info.text() and "may be meaningless" in panel.detail.info.text()
