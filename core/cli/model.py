@@ -39,10 +39,20 @@ def format_evaluation(ev) -> str:
     for c, row in zip(ev.classes, m["confusion"], strict=True):
         lines.append(f"{c:<{w}}" + "".join(f"{v:>{cw}}" for v in row))
     lines.append(f"\n{m['n_low_confidence']} prediction(s) below {m['low_confidence_threshold']:.0%} confidence.")
+    lines.append(unfamiliar_sentence(m))
     if ev.skipped:
         lines.append(f"{len(ev.skipped)} file(s) not evaluated:")
         lines += [f"  {s['file']}: {s['reason']}" for s in ev.skipped[:20]]
     return "\n".join(lines)
+
+
+def unfamiliar_sentence(metrics: dict) -> str:
+    """How many evaluated images look unlike the training images, in words."""
+    if "n_unfamiliar" not in metrics:
+        return ("No check for images unlike the training ones: the run was made before Foveal kept the statistics "
+                "for it.")
+    return (f"{metrics['n_unfamiliar']} of {metrics['n']} image(s) do not look like the images the model learned "
+            "from (their answers may be meaningless).")
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:

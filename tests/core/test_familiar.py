@@ -38,6 +38,8 @@ def test_scores_threshold_and_the_file_round_trip(tmp_path):
 
 def test_foreign_images_are_flagged_and_the_own_test_images_pass(tmp_path, capsys):
     from core.cli import main as cli_main
+    from core.cli.model import unfamiliar_sentence
+    from core.evaluation.evaluate import evaluate
     from core.resources import samples_dir
     from core.training import TrainConfig, train
 
@@ -65,8 +67,13 @@ def test_foreign_images_are_flagged_and_the_own_test_images_pass(tmp_path, capsy
     assert flagged_foreign >= 0.85 and flagged_own <= 0.25, (flagged_foreign, flagged_own)
     assert all(float(r["unfamiliar_score"]) >= 0 for r in rows.values())
     assert "do not look like the images the model learned from" in capsys.readouterr().err
+    ev = evaluate(result.run_dir)  # the test split, as in the window and the report
+    assert all(isinstance(p.unfamiliar, bool) for p in ev.predictions)
+    assert ev.metrics["n_unfamiliar"] == sum(p.unfamiliar for p in ev.predictions) <= 0.25 * ev.metrics["n"]
+    assert "do not look like the images the model learned from" in unfamiliar_sentence(ev.metrics)
     # A run made before Foveal kept the statistics still predicts, with the flag left empty and said so.
     (Path(result.run_dir) / FAMILIARITY_FILE).unlink()
+    assert "n_unfamiliar" not in evaluate(result.run_dir).metrics
     assert cli_main(["predict", result.run_dir, str(foreign[0]), "--csv", str(out)]) == 0
     with out.open() as fh:
         row = next(csv.DictReader(fh))
