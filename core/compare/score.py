@@ -45,7 +45,7 @@ def score_features(columns: dict[str, np.ndarray], y: np.ndarray, folds: Folds, 
                    cancel: CancelToken | None = None,
                    on_progress: Callable[[int, int], None] | None = None) -> Scores:
     """The automatic head's cross-validated answers on ``columns`` (pooling name → N × D features)."""
-    from core.evaluation.metrics import accuracy_interval
+    from core.stats import accuracy_interval
 
     choice = choose_recipe(columns, y, n_classes, seed=seed, cancel=cancel, folds=folds,
                            on_progress=None if on_progress is None else lambda done, total, _: on_progress(done, total),

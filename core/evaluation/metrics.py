@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from core.stats import accuracy_interval
+
 #: A prediction whose top probability is below this is flagged as low-confidence (unless told otherwise).
 LOW_CONFIDENCE = 0.6
 #: Bins of the reliability curve and the expected calibration error.
@@ -22,16 +24,6 @@ def format_value(x, pct: bool = False, digits: int = 3) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
     return f"{100 * x:.1f}%" if pct else f"{x:.{digits}f}"
-
-
-def accuracy_interval(correct: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of an accuracy of ``correct`` out of ``n`` (good at small n and near 0 or 1)."""
-    if n == 0:
-        return (math.nan, math.nan)
-    from scipy.stats import binomtest
-
-    ci = binomtest(int(correct), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
-    return float(ci.low), float(ci.high)
 
 
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = CALIBRATION_BINS) -> float:

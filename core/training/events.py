@@ -164,6 +164,8 @@ class TrainingFinished:
     seconds: float = 0.0
     #: What the run found worth saying in words (e.g. whether fine-tuning beat the head).
     notes: tuple[str, ...] = ()
+    #: The test accuracy in words: how many images, its interval, the majority-class baseline (core.stats).
+    headline: str = ""
 
     def __post_init__(self) -> None:  # a plain string (from JSON, a script) becomes the enum
         object.__setattr__(self, "outcome", Outcome(self.outcome))

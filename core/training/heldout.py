@@ -6,6 +6,7 @@ features."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,8 @@ from core.data.scan import ImageRecord
 from core.models.familiar import Familiarity, fit_familiarity
 from core.models.predict import ImageFile, pooled_features, predict_files
 from core.models.saved import Classifier
+from core.split.make import Split
+from core.stats import headline
 
 if TYPE_CHECKING:
     from core.training.runner import _Run
@@ -65,3 +68,15 @@ def run_familiarity(run: _Run, model: Any) -> Familiarity | None:
             train = [train[i] for i in sorted(pick)]
         reference = features(train)
     return fit_familiarity(reference, features(run.split.val), seed=run.config.seed)
+
+
+def test_words(split: Split, classes: Sequence[str], acc: float | None) -> dict:
+    """The majority-class baseline on the test split (always answering the most common training class) and the
+    headline in words (core.stats); just an empty headline when there is no test accuracy."""
+    test = [r for r in split.test if r.label in classes]
+    if acc is None or not test:
+        return {"headline": ""}
+    counts = Counter(r.label for r in split.train)
+    common = max(classes, key=lambda c: counts[c])
+    baseline = sum(r.label == common for r in test) / len(test)
+    return {"baseline": baseline, "baseline_class": common, "headline": headline(acc, len(test), baseline, common)}

@@ -104,7 +104,8 @@ class TerminalProgress:
         if event.best_epoch is not None:
             lines.append(f"Best epoch: {event.best_epoch} (its weights were kept).")
         if event.test_accuracy is not None:
-            lines.append(f"Test accuracy: {event.test_accuracy:.1%} (loss {event.test_loss:.4f}) on held-out images.")
+            words = event.headline or f"{event.test_accuracy:.1%} on held-out images."
+            lines.append(f"Test accuracy: {words} (Test loss {event.test_loss:.4f}.)")
         lines.append(f"Model: {event.model_path}" if event.model_path else "No model was saved (no epoch finished).")
         lines.append(f"Run folder: {event.run_dir}")
         lines += [f"{note}." for note in event.notes]

@@ -53,7 +53,7 @@ from core.training.features import DECODE_BATCH, FORWARD_BATCH, extract_features
 from core.training.feed import array_dataset, class_weights, multi_worker_fixes
 from core.training.fine_tune import extract_cached, fine_tune_phase
 from core.training.forward import augmenter, float32_copy, forward_fn
-from core.training.heldout import measure_test, run_familiarity
+from core.training.heldout import measure_test, run_familiarity, test_words
 from core.training.recipe import RecipeChoice
 from core.training.runfolder import library_versions, prepare_run_dir
 from core.training.tracker import RunTracker
@@ -326,8 +326,9 @@ class _Run:
         run_dir = str(self.run_dir) if self.plan.is_chief else ""
         comparison = t.phase_comparison()
         notes = (comparison["words"],) if comparison else ()
+        words = test_words(self.split, self.classes, acc)["headline"]
         result = TrainingFinished(outcome, run_dir, model_path, acc, loss, t.best_epoch, self.classes,
-                                  tuple(t.history), seconds, notes)
+                                  tuple(t.history), seconds, notes, words)
         self.emit(result)
         return result
 
@@ -372,7 +373,8 @@ class _Run:
             "skipped_during_training": [{"file": f, "reason": r} for f, r in self.failed],
             "blank_images": list(self.blank),
             "versions": library_versions(), "history": t.history, "best_epoch": t.best_epoch,
-            "test": {"accuracy": acc, "loss": loss, "n": len(self.split.test)},
+            "test": {"accuracy": acc, "loss": loss, "n": len(self.split.test),
+                     **test_words(self.split, self.classes, acc)},
             "recipe": self.recipe.to_dict() if self.recipe is not None else {"mode": self.config.recipe},
             "pooling": self.pooling,
             "familiarity": ({**self.familiarity.summary(), "test_unfamiliar": self.test_unfamiliar}

@@ -279,6 +279,8 @@ class TrainPanel(QWidget):
             self.result_label.setToolTip("Accuracy on held-out test images never used for training")
             kept = f"best epoch {e.best_epoch}" if e.best_epoch is not None else "no epochs: a fitted linear head"
             detail = f"test accuracy on held-out images ({kept})"
+            if e.headline:
+                detail += f".<br><b>{html.escape(e.headline.rstrip('.'), quote=False)}</b>"
         else:
             self.result_label.setText("—")
             detail = "no test accuracy (no epoch finished or no test images)"

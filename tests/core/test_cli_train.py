@@ -31,6 +31,7 @@ def test_train_from_config_file_and_bad_setting(tiny_dataset, tmp_path, capsys):
     assert cli_main(["train", "--config", str(path)]) == 0
     err = capsys.readouterr().err
     assert "Test accuracy" in err and "Run folder" in err  # the terminal summary
+    assert "held-out test images right (95% interval" in err and "Always answering '" in err
     path.write_text(json.dumps({**config, "epoch": 3}))
     assert cli_main(["train", "--config", str(path)]) == 2
     assert "Unknown setting(s) epoch" in capsys.readouterr().err

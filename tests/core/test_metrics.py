@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.evaluation.metrics import accuracy_interval, compute_metrics, expected_calibration_error
+from core.evaluation.metrics import compute_metrics, expected_calibration_error
+from core.stats import accuracy_interval
 
 CLASSES = ("cat", "dog", "fox")
 
@@ -81,3 +82,13 @@ def test_class_missing_from_test_set_has_no_auc():
     assert fox["support"] == 0 and fox["recall"] == 0.0
     assert m["roc"]["per_class"][2]["auc"] is None
     assert m["roc"]["macro_auc"] == pytest.approx(1.0)
+
+
+def test_the_headline_names_count_interval_and_the_common_answer():
+    from core.stats import headline
+
+    good = headline(0.789, 38, 0.61, "yes")
+    assert good.startswith("78.9% of 38 held-out test images right (95% interval 64%–89%)")
+    assert "Always answering 'yes' would score 61%." in good and "not shown" not in good
+    weak = headline(0.70, 20, 0.60, "benign")
+    assert "not shown to be better than always giving that most common answer" in weak

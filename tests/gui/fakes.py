@@ -58,8 +58,11 @@ def scripted_train(config, *, on_event, cancel, epochs_head=3, epochs_ft=2, step
         best = epoch
     acc = 0.9 if best else None
     model = f"{config.out_dir}/model.keras" if best else None
+    from core.stats import headline
+
+    words = headline(acc, 10, 0.5, "a") if acc is not None else ""
     result = TrainingFinished(Outcome(outcome), config.out_dir, model, acc, 0.3 if best else None, best, ("a", "b"),
-                              tuple(history), 1.0)
+                              tuple(history), 1.0, headline=words)
     on_event(result)
     return result
 

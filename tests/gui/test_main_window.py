@@ -25,6 +25,8 @@ def test_full_flow_updates_curves_buttons_and_result(qtbot, make_window, dataset
     assert len(panel.plot._phase_lines) == 2  # the switch to fine-tuning, on both plots
     assert panel.result_label.text() == "90.0%"
     assert "Model saved to" in panel.saved_label.text() and panel.open_button.isVisible()
+    assert "90.0% of 10 held-out test images right" in panel.saved_label.text()
+    assert "Always answering 'a' would score 50%" in panel.saved_label.text()
     assert not panel.stop_button.isEnabled()
     config = window.train_worker.config
     assert config.data_dir == str(dataset) and config.backbone == "MobileNetV2" and config.fine_tune == "frozen"

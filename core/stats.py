@@ -1,0 +1,31 @@
+"""The statistics every layer may state: an accuracy's interval, and a headline that cannot mislead.
+
+A number on the screen is believed. So a test accuracy is never shown alone: with how many images it rests on,
+its 95% interval, and what always answering the most common class would score on the same images.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def accuracy_interval(correct: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of an accuracy of ``correct`` out of ``n`` (good at small n and near 0 or 1)."""
+    if n == 0:
+        return (math.nan, math.nan)
+    from scipy.stats import binomtest
+
+    ci = binomtest(int(correct), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def headline(accuracy: float, n: int, baseline: float, common_class: str) -> str:
+    """The accuracy in words with its count, interval and the majority-class baseline; says plainly when the
+    interval reaches down to the baseline."""
+    lo, hi = accuracy_interval(round(accuracy * n), n)
+    text = (f"{accuracy:.1%} of {n} held-out test images right (95% interval {lo:.0%}–{hi:.0%}). Always "
+            f"answering '{common_class}' would score {baseline:.0%}")
+    if lo <= baseline:
+        return text + (": the model is not shown to be better than always giving that most common answer. More "
+                       "test images, or a better model, are needed before trusting it.")
+    return text + "."
