@@ -54,6 +54,7 @@ from core.training.feed import array_dataset, class_weights, multi_worker_fixes
 from core.training.fine_tune import extract_cached, fine_tune_phase
 from core.training.forward import augmenter, float32_copy, forward_fn
 from core.training.heldout import measure_test, run_familiarity, test_words
+from core.training.mislabels import MISLABELS_FILE, run_suspects, write_suspects
 from core.training.recipe import RecipeChoice
 from core.training.runfolder import library_versions, prepare_run_dir
 from core.training.tracker import RunTracker
@@ -133,6 +134,7 @@ class _Run:
         # flagged unfamiliar.
         self.familiarity: Familiarity | None = None
         self.test_unfamiliar: float | None = None
+        self.suspects: list | None = None  # suspected mislabels (core.training.mislabels)
         # _head_phase: pooled features per split; fine-tuning also keeps the decoded images.
         self.features: dict[str, Arrays] = {}
         self.images: dict[str, Arrays] = {}
@@ -320,6 +322,10 @@ class _Run:
                 acc, loss, self.test_unfamiliar = measure_test(model, self.classes, self.size, self.split.test,
                                                                batch_size=FORWARD_BATCH, familiarity=self.familiarity)
             self.timings.update(save=t1 - t0, evaluate=self.clock() - t1)
+        if trained and self.plan.is_chief:
+            self.suspects = run_suspects(self)
+            if self.suspects is not None:
+                write_suspects(self.run_dir / MISLABELS_FILE, self.suspects)
         shutil.rmtree(self.cache_dir, ignore_errors=True)
         if self.plan.is_chief:  # run.json last: it marks the folder complete (without it, cleanup removes the model)
             self._write_run_json(outcome, model_path, acc, loss, seconds)
@@ -379,6 +385,8 @@ class _Run:
             "pooling": self.pooling,
             "familiarity": ({**self.familiarity.summary(), "test_unfamiliar": self.test_unfamiliar}
                             if self.familiarity is not None else None),
+            "suspected_mislabels": ({"n": len(self.suspects), "file": MISLABELS_FILE, "method": "confident "
+                                     "learning on out-of-fold probabilities"} if self.suspects is not None else None),
             "phases": t.phase_comparison(),
             "model": Path(model_path).name if model_path else None,
             "timings": {**self.timings, "total": seconds},

@@ -1,5 +1,6 @@
-"""The *unfamiliar* flag: nearest-neighbour scores on pooled features, a threshold from the validation images,
-statistics kept in the run folder; measured on real medical images against foreign ones."""
+"""Honest answers on real medical images: the *unfamiliar* flag (nearest-neighbour scores on pooled features, a
+threshold from the validation images, kept in the run folder) against foreign images, and suspected mislabels
+(confident learning) in a copy with images moved to a wrong class folder on purpose."""
 
 from __future__ import annotations
 
@@ -36,22 +37,56 @@ def test_scores_threshold_and_the_file_round_trip(tmp_path):
     assert fit_familiarity(own[:0], own) is None
 
 
-def test_foreign_images_are_flagged_and_the_own_test_images_pass(tmp_path, capsys):
-    from core.cli import main as cli_main
-    from core.cli.model import unfamiliar_sentence
-    from core.evaluation.evaluate import evaluate
-    from core.resources import samples_dir
+CLASSES = ("AbdomenCT", "CXR", "Hand")
+MOVED = 6  # 5% of 120 images, each moved into the next class's folder
+
+
+@pytest.fixture(scope="module")
+def mednist_run(tmp_path_factory):
+    """A frozen run on 40 images of each of three MedNIST classes, 5% of them in a wrong class folder."""
     from core.training import TrainConfig, train
 
     if not MEDNIST.exists():
         pytest.skip(f"real images not found at {MEDNIST} (shared/data/README.md)")
-    data = tmp_path / "mednist"
-    for name in ("AbdomenCT", "CXR", "Hand"):
-        (data / name).mkdir(parents=True)
-        for f in sorted((MEDNIST / name).iterdir())[:40]:
-            shutil.copy(f, data / name / f.name)
-    result = train(TrainConfig(str(data), weights=real_weights(), seed=3,
-                               out_dir=str(tmp_path / "run")))
+    tmp = tmp_path_factory.mktemp("mednist")
+    data, moved = tmp / "mednist", {}
+    for c, name in enumerate(CLASSES):
+        (data / name).mkdir(parents=True, exist_ok=True)
+        files = sorted((MEDNIST / name).iterdir())[:40]
+        for k, f in enumerate(files):
+            wrong = CLASSES[(c + 1) % len(CLASSES)] if k % 20 == 7 else name
+            (data / wrong).mkdir(parents=True, exist_ok=True)
+            shutil.copy(f, data / wrong / f.name)
+            if wrong != name:
+                moved[f"{wrong}/{f.name}"] = name
+    assert len(moved) == MOVED
+    result = train(TrainConfig(str(data), weights=real_weights(), seed=3, out_dir=str(tmp / "run")))
+    return data, result, moved
+
+
+def test_suspected_mislabels_find_the_moved_images(mednist_run):
+    from core.training.mislabels import read_suspects
+
+    _, result, moved = mednist_run
+    suspects = read_suspects(result.run_dir)
+    found = {s.file for s in suspects}
+    precision = len(found & set(moved)) / max(len(found), 1)
+    recall = len(found & set(moved)) / len(moved)
+    assert precision >= 0.6 and recall >= 0.8, (precision, recall, sorted(found))
+    for s in suspects:
+        if s.file in moved:
+            assert s.suggested == moved[s.file] and s.given == s.file.split("/")[0] and s.score > 0
+    run = json.loads((Path(result.run_dir) / "run.json").read_text())
+    assert run["suspected_mislabels"]["n"] == len(suspects)
+
+
+def test_foreign_images_are_flagged_and_the_own_test_images_pass(mednist_run, tmp_path, capsys):
+    from core.cli import main as cli_main
+    from core.cli.model import unfamiliar_sentence
+    from core.evaluation.evaluate import evaluate
+    from core.resources import samples_dir
+
+    data, result, _ = mednist_run
     run = json.loads((Path(result.run_dir) / "run.json").read_text())
     assert run["familiarity"]["n_reference"] == len(run["split"]["train"])
     assert run["familiarity"]["test_unfamiliar"] <= 0.25
