@@ -43,6 +43,11 @@ def build_report(run_dir: str | os.PathLike[str], evaluation: Evaluation | None 
              rs.software(run), rs.training(run), rs.metrics(ev), rs.confusion(ev), rs.roc(ev), rs.calibration(ev),
              _worst_errors(run_dir, ev)]
     sections = [s for s in found if s is not None]
+    from core.training.mislabels import read_suspects
+
+    found = read_suspects(run_dir)
+    if found is not None:
+        sections.append(rs.suspects(found))
     marks = read_marks(run_dir)
     if marks:
         sections.append(rs.marked(marks))

@@ -168,3 +168,18 @@ def marked(marks: dict) -> Section:
     return Section("Images marked as mislabelled", [
         "Marked by the user while reviewing errors; the files themselves were not changed.",
         Table(["file", "labelled as", "model predicts", "note"], rows)])
+
+
+def suspects(found: list) -> Section:
+    """The run's suspected mislabels (core.training.mislabels), the most suspect first."""
+    if not found:
+        return Section("Suspected mislabels", ["No image of any split looks mislabelled (confident learning on "
+                                               "predictions from models that did not see each image)."])
+    shown = found[:25]
+    rows = [[s.file, s.given, s.suggested, f"{s.p_given:.0%}", f"{s.p_suggested:.0%}"] for s in shown]
+    more = f" The first {len(shown)} are listed; all are in suspected_mislabels.csv." if len(found) > len(shown) else ""
+    return Section("Suspected mislabels", [
+        f"{len(found)} image(s) whose folder label looks wrong: a model that did not see the image gives its "
+        "folder's class less probability than usual and another class more (confident learning, Northcutt et "
+        f"al. 2021). Check them; the files themselves were not changed.{more}",
+        Table(["file", "folder says", "looks like", "p(folder's class)", "p(other class)"], rows)])

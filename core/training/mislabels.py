@@ -35,6 +35,8 @@ class Suspect:
     given: str
     suggested: str
     score: float  # probability of the suggested class minus that of the given one
+    p_given: float = 0.0  # the out-of-fold probabilities of the two classes
+    p_suggested: float = 0.0
 
 
 def out_of_fold_probabilities(x: np.ndarray, y: np.ndarray, n_classes: int, recipe: Candidate, dense: dict,
@@ -80,17 +82,17 @@ def find_suspects(files: Sequence[str], x: np.ndarray, y: np.ndarray, classes: S
                   dense: dict, seed: int) -> list[Suspect]:
     """Suspected mislabels among ``files`` (their features ``x`` and given labels ``y``)."""
     probs = out_of_fold_probabilities(x, y, len(classes), recipe, dense, seed)
-    return [Suspect(files[i], classes[y[i]], classes[j], round(score, 4))
-            for i, j, score in confident_learning(probs, y)]
+    return [Suspect(files[i], classes[y[i]], classes[j], round(score, 4), round(float(probs[i, y[i]]), 4),
+                    round(float(probs[i, j]), 4)) for i, j, score in confident_learning(probs, y)]
 
 
 def write_suspects(path: str | Path, suspects: Sequence[Suspect]) -> Path:
-    """``file,given_class,suggested_class,score``, the most suspect first."""
+    """``file,given_class,suggested_class,score`` (and the two probabilities), the most suspect first."""
     with open_atomic(path, "w", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["file", "given_class", "suggested_class", "score"])
+        w.writerow(["file", "given_class", "suggested_class", "score", "p_given", "p_suggested"])
         for s in suspects:
-            w.writerow([s.file, s.given, s.suggested, f"{s.score:.4f}"])
+            w.writerow([s.file, s.given, s.suggested, f"{s.score:.4f}", f"{s.p_given:.4f}", f"{s.p_suggested:.4f}"])
     return Path(path)
 
 
@@ -101,7 +103,8 @@ def read_suspects(run_dir: str | Path) -> list[Suspect] | None:
         return None
     try:
         with path.open(encoding="utf-8", newline="") as fh:
-            return [Suspect(r["file"], r["given_class"], r["suggested_class"], float(r["score"]))
+            return [Suspect(r["file"], r["given_class"], r["suggested_class"], float(r["score"]),
+                            float(r.get("p_given") or 0), float(r.get("p_suggested") or 0))
                     for r in csv.DictReader(fh)]
     except (OSError, KeyError, ValueError):
         return None

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.evaluation.evaluate import Evaluation
+from core.evaluation.evaluate import Evaluation, Prediction
 from core.evaluation.metrics import format_value as _f
 from core.evaluation.review import export_marks_csv, read_marks, set_mark
 from core.paths import is_inside
@@ -49,6 +49,8 @@ class EvaluatePanel(QWidget):
         self.explain_fn, self.report_fn = explain_fn, report_fn
         self.evaluation: Evaluation | None = None
         self.marks: dict[str, dict] = {}
+        self.shown: list[Prediction] = []  # what the gallery shows (its indices point here)
+        self.suspects: list[Prediction] = []  # the run's suspected mislabels, as predictions
         self.detail: ImageDetail | None = None
         self.explain_worker: CallWorker | None = None
         self.report_worker: CallWorker | None = None
@@ -75,6 +77,10 @@ class EvaluatePanel(QWidget):
         self.gallery_label = QLabel("Click a cell of the confusion matrix to see its images.")
         self.errors_button = QPushButton("All errors")
         self.unsure_button = QPushButton("Low confidence")
+        self.suspects_button = QPushButton("Suspected mislabels")
+        self.suspects_button.setToolTip("Images of every split whose folder label looks wrong (confident learning "
+                                        "on predictions from models that did not see them); mark the ones you "
+                                        "confirm")
         self.gallery = Gallery()
         self.roc_plot, self.reliability_plot = RocPlot(), ReliabilityPlot()
         self.tabs = QTabWidget()
@@ -84,6 +90,7 @@ class EvaluatePanel(QWidget):
         self.confusion.sig_cell_chosen.connect(self._on_cell_chosen)
         self.errors_button.clicked.connect(self._on_errors_clicked)
         self.unsure_button.clicked.connect(self._on_unsure_clicked)
+        self.suspects_button.clicked.connect(self._on_suspects_clicked)
         self.gallery.sig_prediction_chosen.connect(self._on_prediction_chosen)
 
     def _layout(self) -> None:
@@ -104,6 +111,7 @@ class EvaluatePanel(QWidget):
         filters.addWidget(self.gallery_label, 1)
         filters.addWidget(self.errors_button)
         filters.addWidget(self.unsure_button)
+        filters.addWidget(self.suspects_button)
         g.addLayout(filters)
         g.addWidget(self.gallery, 1)
         self.tabs.addTab(gallery_page, "Images")
@@ -149,6 +157,7 @@ class EvaluatePanel(QWidget):
         self.reliability_plot.show_calibration(m["calibration"])
         for b in (self.report_button, self.export_button, self.open_button):
             b.setEnabled(ev.run_dir is not None)
+        self.suspects = self._suspect_predictions(ev)
         if self.detail is not None:
             self.detail.close()
             self.detail = None
@@ -168,11 +177,13 @@ class EvaluatePanel(QWidget):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.metrics_table.setItem(i, j, item)
 
-    def show_subset(self, label: str, indices: list[int]) -> None:
-        preds = self.evaluation.predictions
-        indices = sorted(indices, key=lambda i: -preds[i].confidence)
+    def show_subset(self, label: str, indices: list[int], preds: list[Prediction] | None = None) -> None:
+        """Show ``indices`` of ``preds`` (default: the evaluation's predictions), the most confident first."""
+        self.shown = preds if preds is not None else self.evaluation.predictions
+        if preds is None:
+            indices = sorted(indices, key=lambda i: -self.shown[i].confidence)
         self.gallery_label.setText(f"{label}: {len(indices)} image(s)" if indices else f"{label}: none")
-        self.gallery.show_predictions(preds, indices, set(self.marks))
+        self.gallery.show_predictions(self.shown, indices, set(self.marks))
         self.tabs.setCurrentIndex(0)
 
     # ---- gallery and detail ----------------------------------------------------------------------------
@@ -194,13 +205,38 @@ class EvaluatePanel(QWidget):
             self.show_subset("Low confidence",
                              [i for i, x in enumerate(self.evaluation.predictions) if x.low_confidence])
 
+    @Slot()
+    def _on_suspects_clicked(self) -> None:
+        if self.suspects:
+            self.show_subset("Suspected mislabels (every split; the folder label looks wrong)",
+                             list(range(len(self.suspects))), self.suspects)
+
+    def _suspect_predictions(self, ev: Evaluation) -> list[Prediction]:
+        """The run's suspected mislabels as predictions: labelled as their folder says, 'predicted' as suggested."""
+        from core.training.mislabels import read_suspects
+
+        found = read_suspects(ev.run_dir) if ev.run_dir else None
+        root = self._dataset_root() if found else None
+        self.suspects_button.setEnabled(bool(found) and root is not None)
+        self.suspects_button.setText(f"Suspected mislabels ({len(found)})" if found is not None
+                                     else "Suspected mislabels")
+        if found is None or root is None:
+            return []
+        out = []
+        for s in found:
+            probs = [0.0] * len(ev.classes)
+            probs[ev.classes.index(s.given)], probs[ev.classes.index(s.suggested)] = s.p_given, s.p_suggested
+            out.append(Prediction(s.file, os.path.join(root, s.file), s.given, s.suggested, s.p_suggested,
+                                  tuple(probs), False))
+        return out
+
     @Slot(int)
     def _on_prediction_chosen(self, index: int) -> None:
         if self.detail is None:
             self.detail = ImageDetail(self.evaluation.classes, self)
             self.detail.sig_explain_requested.connect(self._on_explain_requested)
             self.detail.sig_mark_toggled.connect(self._on_mark_toggled)
-        p = self.evaluation.predictions[index]
+        p = self.shown[index]
         self.detail.show()
         self.detail.raise_()
         self.detail.show_prediction(index, p, p.file in self.marks)
@@ -237,9 +273,9 @@ class EvaluatePanel(QWidget):
     @Slot(int, bool)
     def _on_mark_toggled(self, index: int, marked: bool) -> None:
         ev = self.evaluation
-        p = ev.predictions[index]
+        p = self.shown[index]
         self.marks = set_mark(ev.run_dir, p.file, marked, true=p.true, predicted=p.predicted)
-        self.gallery.set_marked(ev.predictions, set(self.marks))
+        self.gallery.set_marked(self.shown, set(self.marks))
         self.sig_message.emit(f"{len(self.marks)} image(s) marked as mislabelled (saved in the run folder)")
 
     # ---- buttons -------------------------------------------------------------------------------------

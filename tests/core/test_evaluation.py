@@ -84,10 +84,13 @@ def test_cli_evaluate_json_and_report(trained_run, capsys):
     assert main(["report", trained_run.run_dir]) == 0
     html = (Path(trained_run.run_dir) / "report.html").read_text(encoding="utf-8")
     for title in ("Summary", "Dataset", "Split", "Model", "Settings", "Software", "Training",
-                  "Metrics on held-out images", "Confusion matrix", "ROC", "Calibration", "Worst errors"):
+                  "Metrics on held-out images", "Confusion matrix", "ROC", "Calibration", "Worst errors",
+                  "Suspected mislabels"):
         assert f"<h2>{title}</h2>" in html
     assert "data:image/png;base64," in html and "src='http" not in html  # self-contained
     assert "MobileNetV2" in html and "1234" in html  # backbone and seed are written down
+    assert "held-out test images right (95% interval" in html and "Always answering" in html
+    assert "do not look like the images the model learned from" in html
     pdf = (Path(trained_run.run_dir) / "report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF-") and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") >= 3
 

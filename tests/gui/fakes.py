@@ -101,6 +101,11 @@ def fake_evaluate(run_dir, *, folder, fail=None):
     (Path(run_dir) / "run.json").write_text(json.dumps({
         "format": "foveal-run", "classes": list(classes), "dataset": {"root": str(folder)}, "split": split,
         "image_size": 32, "model": None}))
+    from core.training.mislabels import Suspect, write_suspects
+
+    last = files[-1]  # the run's confident learning says the last image belongs to the first class
+    write_suspects(Path(run_dir) / "suspected_mislabels.csv",
+                   [Suspect(f"{last.parent.name}/{last.name}", last.parent.name, classes[0], 0.7, 0.1, 0.8)])
     return Evaluation("test split", classes, metrics, preds, [], f"{run_dir}/model.keras", str(run_dir), 0.1)
 
 

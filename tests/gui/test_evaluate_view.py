@@ -104,3 +104,20 @@ def test_evaluation_problem_is_shown_in_words(qtbot, make_window, dataset):
     qtbot.waitUntil(lambda: "Could not evaluate" in window.evaluate_panel.summary.text(), timeout=15_000)
     assert "model.keras" in window.evaluate_panel.summary.text()
     assert not window.train_panel.evaluate_button.isVisible()
+
+
+def test_suspected_mislabels_are_shown_and_can_be_marked(qtbot, make_window, dataset):
+    window = make_window()
+    panel = _train_and_evaluate(qtbot, window, dataset)
+    ev = panel.evaluation
+    assert panel.suspects_button.isEnabled() and panel.suspects_button.text() == "Suspected mislabels (1)"
+    qtbot.mouseClick(panel.suspects_button, Qt.MouseButton.LeftButton)
+    assert panel.gallery_label.text().startswith("Suspected mislabels") and panel.gallery.count() == 1
+    panel.gallery.itemClicked.emit(panel.gallery.item(0))
+    suspect = panel.suspects[0]
+    assert suspect.true == "b" and suspect.predicted == "a" and Path(suspect.path).is_file()
+    assert "labelled <b>b</b>, predicted <b>a</b>" in panel.detail.info.text()
+    panel.detail.mark_box.setChecked(True)  # confirmed: it feeds the same review as any mark
+    review = json.loads((Path(ev.run_dir) / "review.json").read_text())
+    assert [m["file"] for m in review["mislabelled"]] == [suspect.file]
+    assert "⚑" in panel.gallery.item(0).text()
