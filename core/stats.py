@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+#: Equal-width confidence bins of the reliability diagram and the expected calibration error.
+CALIBRATION_BINS = 10
+
 
 def accuracy_interval(correct: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval of an accuracy of ``correct`` out of ``n`` (good at small n and near 0 or 1)."""
@@ -29,3 +34,20 @@ def headline(accuracy: float, n: int, baseline: float, common_class: str) -> str
         return text + (": the model is not shown to be better than always giving that most common answer. More "
                        "test images, or a better model, are needed before trusting it.")
     return text + "."
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = CALIBRATION_BINS) -> float:
+    """Mean |accuracy − confidence| over equal-width confidence bins, weighted by how many predictions fall in each.
+
+    scikit-learn has the reliability curve but no ECE; this is the standard definition (Guo et al., 2017).
+    """
+    if len(confidence) == 0:
+        return math.nan
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        in_bin = which == b
+        if in_bin.any():
+            total += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
+    return float(total)

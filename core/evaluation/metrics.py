@@ -11,12 +11,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core.stats import accuracy_interval
+from core.stats import CALIBRATION_BINS, accuracy_interval, expected_calibration_error
 
 #: A prediction whose top probability is below this is flagged as low-confidence (unless told otherwise).
 LOW_CONFIDENCE = 0.6
 #: Bins of the reliability curve and the expected calibration error.
-CALIBRATION_BINS = 10
 
 
 def format_value(x, pct: bool = False, digits: int = 3) -> str:
@@ -24,23 +23,6 @@ def format_value(x, pct: bool = False, digits: int = 3) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
     return f"{100 * x:.1f}%" if pct else f"{x:.{digits}f}"
-
-
-def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = CALIBRATION_BINS) -> float:
-    """Mean |accuracy − confidence| over equal-width confidence bins, weighted by how many predictions fall in each.
-
-    scikit-learn has the reliability curve but no ECE; this is the standard definition (Guo et al., 2017).
-    """
-    if len(confidence) == 0:
-        return math.nan
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
-    total = 0.0
-    for b in range(bins):
-        in_bin = which == b
-        if in_bin.any():
-            total += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
-    return float(total)
 
 
 def compute_metrics(y_true: Sequence[int] | np.ndarray, probs: np.ndarray, classes: Sequence[str], *,

@@ -45,9 +45,9 @@ def build_report(run_dir: str | os.PathLike[str], evaluation: Evaluation | None 
     sections = [s for s in found if s is not None]
     from core.training.mislabels import read_suspects
 
-    found = read_suspects(run_dir)
-    if found is not None:
-        sections.append(rs.suspects(found))
+    suspected = read_suspects(Path(run_dir))
+    if suspected is not None:
+        sections.append(rs.suspects(suspected))
     marks = read_marks(run_dir)
     if marks:
         sections.append(rs.marked(marks))

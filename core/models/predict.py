@@ -126,21 +126,23 @@ def predict_files(classifier: Classifier, files: Sequence[ImageFile], *, batch_s
 
 
 def pooled_features(classifier: Classifier, files: Sequence[ImageFile], *, batch_size: int = 32,
-                    cancel: CancelToken | None = None) -> np.ndarray:
-    """The pooled features the head reads, for every readable file (in order), through the saved model's path."""
+                    cancel: CancelToken | None = None) -> tuple[np.ndarray, list[int]]:
+    """``(features, indices)``: the pooled features the head reads, through the saved model's path, for the
+    readable files (their positions in ``files``)."""
     import keras
 
     out = feature_layer_output(classifier.model)
     if out is None:
         raise ValueError("not a Foveal classifier: no 'predictions' layer")
     model = keras.Model(classifier.model.input, out)
-    rows = []
+    rows, indices = [], []
     for batch in iter_decoded(files, classifier.image_size, batch_size, decoder=decode_for_model):
         if cancel is not None and cancel.cancelled:
             raise Cancelled
         if len(batch.indices):
             rows.append(np.asarray(model(batch.images, training=False), np.float32))
-    return np.concatenate(rows) if rows else np.zeros((0, int(out.shape[-1])), np.float32)
+            indices += batch.indices
+    return (np.concatenate(rows) if rows else np.zeros((0, int(out.shape[-1])), np.float32)), indices
 
 
 def files_under(paths: Sequence[str | os.PathLike[str]]) -> list[ImageFile]:

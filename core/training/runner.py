@@ -38,6 +38,7 @@ from core.runs import end_run_folder, mark_running
 from core.split.make import SPLITS, Split
 from core.split.plan import prepare_split
 from core.training.auto_head import candidate_poolings, choose_head
+from core.training.calibrate import Calibration
 from core.training.config import TrainConfig
 from core.training.devices import DevicePlan, precision, setup
 from core.training.events import (
@@ -49,11 +50,11 @@ from core.training.events import (
     TrainingStarted,
     WeightsDownloading,
 )
-from core.training.features import DECODE_BATCH, FORWARD_BATCH, extract_features
+from core.training.features import DECODE_BATCH, extract_features
 from core.training.feed import array_dataset, class_weights, multi_worker_fixes
 from core.training.fine_tune import extract_cached, fine_tune_phase
 from core.training.forward import augmenter, float32_copy, forward_fn
-from core.training.heldout import measure_test, run_familiarity, test_words
+from core.training.heldout import measure_and_save, test_words
 from core.training.mislabels import MISLABELS_FILE, run_suspects, write_suspects
 from core.training.recipe import RecipeChoice
 from core.training.runfolder import library_versions, prepare_run_dir
@@ -135,6 +136,7 @@ class _Run:
         self.familiarity: Familiarity | None = None
         self.test_unfamiliar: float | None = None
         self.suspects: list | None = None  # suspected mislabels (core.training.mislabels)
+        self.calibration: Calibration | None = None  # the temperature (core.training.calibrate)
         # _head_phase: pooled features per split; fine-tuning also keeps the decoded images.
         self.features: dict[str, Arrays] = {}
         self.images: dict[str, Arrays] = {}
@@ -310,18 +312,15 @@ class _Run:
             acc, loss = self._evaluate_collectively()  # every worker takes part; only the chief keeps the result
         if trained and self.plan.is_chief:
             t0 = self.clock()
-            self.emit(PhaseChanged(Phase.SAVING, "Saving the model"))
-            model = self._save_model()
+            self.emit(PhaseChanged(Phase.SAVING, "Calibrating the confidence and saving the model"))
+            model = self._assemble()
             model_path = str(self.run_dir / "model.keras")
-            t1 = self.clock()
             if self.plan.strategy != "multi-worker":
-                self.emit(PhaseChanged(Phase.EVALUATING, "Measuring accuracy on the held-out test images"))
-                self.familiarity = run_familiarity(self, model)
-                if self.familiarity is not None:
-                    self.familiarity.save(self.run_dir)
-                acc, loss, self.test_unfamiliar = measure_test(model, self.classes, self.size, self.split.test,
-                                                               batch_size=FORWARD_BATCH, familiarity=self.familiarity)
-            self.timings.update(save=t1 - t0, evaluate=self.clock() - t1)
+                measured = measure_and_save(self, model, self._save)
+                acc, loss = measured.accuracy, measured.loss
+            else:
+                self._save(model)
+            self.timings["save_and_measure"] = self.clock() - t0
         if trained and self.plan.is_chief:
             self.suspects = run_suspects(self)
             if self.suspects is not None:
@@ -331,7 +330,8 @@ class _Run:
             self._write_run_json(outcome, model_path, acc, loss, seconds)
         run_dir = str(self.run_dir) if self.plan.is_chief else ""
         comparison = t.phase_comparison()
-        notes = (comparison["words"],) if comparison else ()
+        notes = tuple(x for x in (comparison["words"] if comparison else None,
+                                  self.calibration.words() if self.calibration is not None else None) if x)
         words = test_words(self.split, self.classes, acc)["headline"]
         result = TrainingFinished(outcome, run_dir, model_path, acc, loss, t.best_epoch, self.classes,
                                   tuple(t.history), seconds, notes, words)
@@ -355,18 +355,18 @@ class _Run:
         result = model.evaluate(data, verbose=0, return_dict=True)
         return float(result["accuracy"]), float(result["loss"])
 
-    def _save_model(self) -> Any:
-        """Save the whole classifier as model.keras; return it (the test pass runs the very same model)."""
+    def _assemble(self) -> Any:
+        """The whole classifier as it is saved (the test pass runs the very same model)."""
         if self.plan.mixed_precision:  # the saved model is float32: it runs anywhere, CPUs included
-            model = float32_copy(self.backbone, self.head, self.spec, self.size, len(self.classes), self.config.dropout,
-                                 self.pooling)
-        else:
-            model = assemble_classifier(self.backbone, self.head, self.spec, self.size, pooling=self.pooling)
+            return float32_copy(self.backbone, self.head, self.spec, self.size, len(self.classes), self.config.dropout,
+                                self.pooling)
+        return assemble_classifier(self.backbone, self.head, self.spec, self.size, pooling=self.pooling)
+
+    def _save(self, model: Any) -> None:
         self.backbone.trainable = False
         with atomic_path(self.run_dir / "model.keras") as tmp:
             model.save(tmp)
         self.checkpoint.unlink(missing_ok=True)
-        return model
 
     def _write_run_json(self, outcome, model_path, acc, loss, seconds) -> None:
         c, t = self.config, self.tracker
@@ -383,6 +383,7 @@ class _Run:
                      **test_words(self.split, self.classes, acc)},
             "recipe": self.recipe.to_dict() if self.recipe is not None else {"mode": self.config.recipe},
             "pooling": self.pooling,
+            "calibration": self.calibration.to_dict() if self.calibration is not None else None,
             "familiarity": ({**self.familiarity.summary(), "test_unfamiliar": self.test_unfamiliar}
                             if self.familiarity is not None else None),
             "suspected_mislabels": ({"n": len(self.suspects), "file": MISLABELS_FILE, "method": "confident "

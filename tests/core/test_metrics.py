@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.evaluation.metrics import compute_metrics, expected_calibration_error
-from core.stats import accuracy_interval
+from core.evaluation.metrics import compute_metrics
+from core.stats import accuracy_interval, expected_calibration_error
 
 CLASSES = ("cat", "dog", "fox")
 

@@ -1,0 +1,62 @@
+"""Temperature scaling: the temperature is recovered from data made with it, folded exactly into the last
+dense layer, recorded in run.json, and a calibration that does worse on the test images says so."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.training.calibrate import Calibration, calibrate_model, ece, fit_temperature, softmax
+from tests.factory import real_weights
+
+
+def _labels_from(logits: np.ndarray, t: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    p = softmax(logits / t)
+    return np.array([rng.choice(len(row), p=row) for row in p])
+
+
+def test_the_temperature_that_made_the_labels_is_found():
+    logits = np.random.default_rng(1).normal(0, 4, (4000, 3))
+    for true_t in (0.5, 2.0):
+        assert fit_temperature(logits, _labels_from(logits, true_t)) == pytest.approx(true_t, rel=0.1)
+
+
+def test_folded_into_the_dense_layer_and_the_ece_before_is_recovered():
+    import keras
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(600, 8)).astype(np.float32)
+    kernel = rng.normal(0, 2, (8, 3)).astype(np.float32)
+    inp = keras.Input((8,))
+    model = keras.Model(inp, keras.layers.Dense(3, activation="softmax", name="predictions")(inp))
+    model.get_layer("predictions").set_weights([kernel, np.zeros(3, np.float32)])
+    y = _labels_from(x @ kernel, 3.0)  # the model is overconfident: the truth is 3x softer
+    cal = calibrate_model(model, x[:300], y[:300])
+    assert cal.temperature == pytest.approx(3.0, rel=0.3) and cal.val_ece_after < cal.val_ece_before
+    after = np.asarray(model(x[300:]))
+    np.testing.assert_allclose(after, softmax(x[300:] @ kernel / cal.temperature), atol=1e-5)
+    with_test = cal.with_test(after, y[300:])
+    assert with_test.test_ece_before == pytest.approx(ece(softmax(x[300:] @ kernel), y[300:]), abs=1e-4)
+    assert with_test.test_ece_after < with_test.test_ece_before and "less reliable" not in with_test.words()
+    worse = Calibration(1.5, 0.1, 0.05, 0.04, 0.06)
+    assert "made the confidence slightly less reliable" in worse.words()
+    assert calibrate_model(model, x[:0], y[:0]) is None
+
+
+def test_a_run_records_its_calibration_and_its_saved_model_carries_it(tiny_dataset, tmp_path):
+    from core.evaluation.evaluate import evaluate
+    from core.training import TrainConfig, train
+
+    result = train(TrainConfig(str(tiny_dataset), weights=real_weights(), image_size=32, epochs=3,
+                               recipe="manual", out_dir=str(tmp_path / "run")))
+    run = json.loads((Path(result.run_dir) / "run.json").read_text())
+    cal = run["calibration"]
+    assert cal["temperature"] > 0 and cal["val_ece_after"] <= cal["val_ece_before"] + 1e-9
+    assert cal["test_ece_after"] is not None and "calibrated on the validation images" in cal["words"]
+    assert any("calibrated" in note for note in result.notes)
+    ev = evaluate(result.run_dir)  # the saved model, as the window and the exports run it
+    assert ev.metrics["calibration"]["ece"] == pytest.approx(cal["test_ece_after"], abs=1e-4)
