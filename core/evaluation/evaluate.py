@@ -18,7 +18,7 @@ import numpy as np
 
 from core.cancel import CancelToken
 from core.errors import DatasetError
-from core.evaluation.metrics import LOW_CONFIDENCE, compute_metrics
+from core.evaluation.metrics import LOW_CONFIDENCE, compute_metrics, uncalibrated_curve
 from core.io import make_dirs, open_atomic, write_json
 from core.models.predict import ImageFile, predict_files
 from core.models.saved import Classifier, load_classifier
@@ -127,6 +127,9 @@ def evaluate(model: str | os.PathLike[str] | Classifier, folder: str | None = No
     index = {c: i for i, c in enumerate(clf.classes)}
     y = np.array([index[labels[i]] for i in result.indices], np.int64)
     metrics = compute_metrics(y, result.probs, clf.classes, low_confidence=low_confidence)
+    temperature = ((clf.run or {}).get("calibration") or {}).get("temperature")
+    if isinstance(temperature, (int, float)) and len(y):
+        metrics["calibration_before"] = uncalibrated_curve(y, result.probs, float(temperature))
     predictions = []
     flags, scores = result.unfamiliar, result.unfamiliar_scores
     for j, (row, i) in enumerate(zip(result.probs, result.indices, strict=True)):

@@ -106,6 +106,17 @@ def _operating_point(positive: np.ndarray, score: np.ndarray, positive_class: st
             "default": at(0.5)}
 
 
+def uncalibrated_curve(y_true: Sequence[int] | np.ndarray, probs: np.ndarray, temperature: float) -> dict:
+    """The reliability curve and ECE the model had before temperature scaling (core.training.calibrate):
+    the calibrated probabilities raised back, ``softmax(T · log p)``, exactly."""
+    z = temperature * np.log(np.clip(np.asarray(probs, np.float64), 1e-12, 1.0))
+    z -= z.max(axis=1, keepdims=True)
+    before = np.exp(z)
+    before /= before.sum(axis=1, keepdims=True)
+    y = np.asarray(y_true)
+    return {**_calibration(before.max(axis=1), before.argmax(axis=1) == y), "temperature": temperature}
+
+
 def _calibration(confidence: np.ndarray, correct: np.ndarray) -> dict:
     """Reliability of the top-1 confidence: mean confidence vs accuracy per bin, and the ECE."""
     from sklearn.calibration import calibration_curve

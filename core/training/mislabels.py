@@ -4,9 +4,9 @@ Every image of every split gets probabilities from a head that never saw it: K-f
 frozen features the run already has, with the run's own head recipe (seconds, no backbone pass). Then confident
 learning (Northcutt, Jiang and Chuang, "Confident Learning: Estimating Uncertainty in Dataset Labels", JAIR 2021):
 each class j has a threshold t_j, the mean probability of j over the images labelled j; an image labelled i is
-suspect when its probability of i is below t_i and some other class k reaches t_k. The suggested class is the
-one of those with the highest probability; suspects are ranked by how far that probability exceeds the given
-class's (the margin).
+suspect when its probability of i is below t_i and some other class k reaches t_k with a higher probability
+than i's. The suggested class is the most probable of those; suspects are ranked by how far its probability
+exceeds the given class's (the margin).
 """
 
 from __future__ import annotations
@@ -74,6 +74,8 @@ def confident_learning(probs: np.ndarray, y: np.ndarray) -> list[tuple[int, int,
         if not others:
             continue
         best = max(others, key=lambda j: probs[i, j])
+        if probs[i, best] <= probs[i, given]:
+            continue  # the model still prefers the folder's class: no reason to doubt it
         out.append((i, best, float(probs[i, best] - probs[i, given])))
     return sorted(out, key=lambda t: -t[2])
 

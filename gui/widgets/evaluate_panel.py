@@ -154,7 +154,7 @@ class EvaluatePanel(QWidget):
         self._fill_metrics(m)
         self.confusion.show_matrix(m["confusion"], ev.classes)
         self.roc_plot.show_roc(m["roc"])
-        self.reliability_plot.show_calibration(m["calibration"])
+        self.reliability_plot.show_calibration(m["calibration"], m.get("calibration_before"))
         for b in (self.report_button, self.export_button, self.open_button):
             b.setEnabled(ev.run_dir is not None)
         self.suspects = self._suspect_predictions(ev)

@@ -48,13 +48,24 @@ class ReliabilityPlot(pg.PlotWidget):
         self.addLegend(offset=(10, 10))
         self.curve: pg.PlotDataItem | None = None
 
-    def show_calibration(self, calibration: dict) -> None:
+    def show_calibration(self, calibration: dict, before: dict | None = None) -> None:
+        """The reliability curve; with ``before``, also the curve before temperature scaling."""
         self.clear()
         self.plot([0, 1], [0, 1], pen=pg.mkPen("#999", style=pg.QtCore.Qt.PenStyle.DotLine),
                   name="perfectly calibrated")
+        self.before_curve = None
+        if before is not None:
+            self.before_curve = self.plot(before["confidence"], before["accuracy"],
+                                          pen=pg.mkPen("#b85c00", width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine),
+                                          symbol="t", symbolBrush="#b85c00",
+                                          name=f"before calibration (error {before['ece']:.3f})")
+        name = "this model" if before is None else f"calibrated, T = {before['temperature']:.2f}"
         self.curve = self.plot(calibration["confidence"], calibration["accuracy"], pen=pg.mkPen("#1f77b4", width=2),
-                               symbol="o", symbolBrush="#1f77b4", name="this model")
-        self.setTitle(f"Expected calibration error {calibration['ece']:.3f}", color="k")
+                               symbol="o", symbolBrush="#1f77b4", name=name)
+        title = f"Expected calibration error {calibration['ece']:.3f}"
+        if before is not None:
+            title += f" (before calibration {before['ece']:.3f})"
+        self.setTitle(title, color="k")
         self.setXRange(0, 1, padding=0.02)
         self.setYRange(0, 1, padding=0.02)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.evaluation.evaluate import Evaluation, Prediction
-from core.evaluation.metrics import compute_metrics
+from core.evaluation.metrics import compute_metrics, uncalibrated_curve
 from core.resources import samples_dir
 
 
@@ -27,6 +27,7 @@ def sample_evaluation(seed: int = 0) -> Evaluation:
             y.append(k)
             probs.append(p)
     metrics = compute_metrics(np.array(y), np.array(probs), classes)
+    metrics["calibration_before"] = uncalibrated_curve(np.array(y), np.array(probs), 1.6)
     return Evaluation("test split", classes, metrics, predictions, [], "model.keras", None, 0.5)
 
 

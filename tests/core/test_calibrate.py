@@ -60,3 +60,6 @@ def test_a_run_records_its_calibration_and_its_saved_model_carries_it(tiny_datas
     assert any("calibrated" in note for note in result.notes)
     ev = evaluate(result.run_dir)  # the saved model, as the window and the exports run it
     assert ev.metrics["calibration"]["ece"] == pytest.approx(cal["test_ece_after"], abs=1e-4)
+    before = ev.metrics["calibration_before"]  # the reliability diagram shows both
+    assert before["temperature"] == cal["temperature"]
+    assert before["ece"] == pytest.approx(cal["test_ece_before"], abs=1e-4)

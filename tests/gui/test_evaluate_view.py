@@ -28,6 +28,7 @@ def test_evaluation_follows_training_and_fills_the_view(qtbot, make_window, data
     qtbot.mouseClick(window.train_panel.evaluate_button, Qt.MouseButton.LeftButton)
     assert window.right_tabs.currentWidget() is panel
     assert panel.headline.text() == f"{ev.metrics['accuracy']:.1%}"
+    assert panel.reliability_plot.before_curve is not None  # before and after temperature scaling
     k = len(ev.classes)
     grid = [[int(panel.confusion.item(i, j).text()) for j in range(k)] for i in range(k)]
     counts = [[sum(1 for p in ev.predictions if p.true == t and p.predicted == q) for q in ev.classes]
