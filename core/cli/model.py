@@ -18,7 +18,9 @@ def format_evaluation(ev) -> str:
     lines = [f"Evaluated on {m['n']} images ({ev.source}).",
              f"Accuracy {_fmt(m['accuracy'], True)} (95% CI {_fmt(lo, True)}–{_fmt(hi, True)}), balanced accuracy "
              f"{_fmt(m['balanced_accuracy'], True)}, macro AUC {_fmt(m['roc']['macro_auc'])}, calibration error "
-             f"{_fmt(m['calibration']['ece'])}", ""]
+             f"{_fmt(m['calibration']['ece'])}"]
+    lines += [m["headline"]] if m.get("headline") else []
+    lines += [*m.get("cautions", []), ""]
     auc = {c["class"]: c["auc"] for c in m["roc"]["per_class"]}
     w = max(12, *(len(c) for c in ev.classes)) + 2
     lines.append(f"{'class':<{w}}{'precision':>10}{'recall':>8}{'F1':>8}{'AUC':>8}{'support':>9}")
@@ -33,7 +35,7 @@ def format_evaluation(ev) -> str:
         lines.append(f"\nOperating threshold for '{m['roc']['binary']['positive_class']}' (Youden's J): "
                      f"{op['threshold']:.3f}: sensitivity {_fmt(op['sensitivity'], True)}, specificity "
                      f"{_fmt(op['specificity'], True)}")
-    lines.append("\nConfusion matrix (rows: true class, columns: predicted):")
+    lines.append("\nConfusion matrix (rows: actual class, columns: predicted class):")
     cw = max(6, *(len(c) for c in ev.classes)) + 1
     lines.append(" " * w + "".join(f"{c:>{cw}}" for c in ev.classes))
     for c, row in zip(ev.classes, m["confusion"], strict=True):

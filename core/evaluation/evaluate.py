@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 
 from core.cancel import CancelToken
 from core.errors import DatasetError
-from core.evaluation.metrics import LOW_CONFIDENCE, compute_metrics, uncalibrated_curve
+from core.evaluation.metrics import LOW_CONFIDENCE, add_headline, compute_metrics, uncalibrated_curve
 from core.io import make_dirs, open_atomic, write_json
 from core.models.predict import ImageFile, predict_files
 from core.models.saved import Classifier, load_classifier
@@ -127,6 +128,9 @@ def evaluate(model: str | os.PathLike[str] | Classifier, folder: str | None = No
     index = {c: i for i, c in enumerate(clf.classes)}
     y = np.array([index[labels[i]] for i in result.indices], np.int64)
     metrics = compute_metrics(y, result.probs, clf.classes, low_confidence=low_confidence)
+    train = ((clf.run or {}).get("split") or {}).get("train") or []
+    counts = Counter(r.get("class") for r in train if isinstance(r, dict))
+    add_headline(metrics, y, clf.classes, counts.most_common(1)[0][0] if counts else None)
     temperature = ((clf.run or {}).get("calibration") or {}).get("temperature")
     if isinstance(temperature, (int, float)) and len(y):
         metrics["calibration_before"] = uncalibrated_curve(y, result.probs, float(temperature))

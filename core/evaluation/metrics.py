@@ -106,6 +106,32 @@ def _operating_point(positive: np.ndarray, score: np.ndarray, positive_class: st
             "default": at(0.5)}
 
 
+def cautions(metrics: dict) -> list[str]:
+    """What a reader must not miss, in words: each class the model never recognises (recall 0)."""
+    out = []
+    for row in metrics.get("per_class", []):
+        if row["support"] and row["recall"] == 0:
+            out.append(f"The model never recognises '{row['class']}': none of its {row['support']} image(s) here "
+                       f"was answered '{row['class']}'.")
+    return out
+
+
+def add_headline(metrics: dict, y_true: np.ndarray, classes: Sequence[str], common_class: str | None) -> None:
+    """``metrics["headline"]`` (core.stats.headline) against always answering ``common_class`` (the most
+    common training class; the most common class here when unknown), and ``metrics["cautions"]``."""
+    from core.stats import headline
+
+    y = np.asarray(y_true)
+    if len(y) == 0:
+        return
+    common = classes[int(np.bincount(y, minlength=len(classes)).argmax())]
+    if common_class is not None and common_class in classes:
+        common = common_class
+    baseline = float(np.mean(y == list(classes).index(common)))
+    metrics.update(baseline=baseline, baseline_class=common,
+                   headline=headline(metrics["accuracy"], len(y), baseline, common), cautions=cautions(metrics))
+
+
 def uncalibrated_curve(y_true: Sequence[int] | np.ndarray, probs: np.ndarray, temperature: float) -> dict:
     """The reliability curve and ECE the model had before temperature scaling (core.training.calibrate):
     the calibrated probabilities raised back, ``softmax(T · log p)``, exactly."""

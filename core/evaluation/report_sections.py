@@ -29,7 +29,8 @@ def summary(run: dict, ev: Evaluation) -> Section:
         f"Accuracy on {m['n']} held-out images ({ev.source}): {_pct(m['accuracy'])} "
         f"(95% confidence interval {_pct(lo)}–{_pct(hi)}); balanced accuracy {_pct(m['balanced_accuracy'])}; "
         f"{m['n_low_confidence']} prediction(s) below {m['low_confidence_threshold']:.0%} confidence.",
-        *([run["test"]["headline"]] if ev.source == "test split" and (run.get("test") or {}).get("headline") else []),
+        *([m["headline"]] if m.get("headline") else []),
+        *m.get("cautions", []),
         (f"{m['n_unfamiliar']} of {m['n']} held-out image(s) do not look like the images the model learned from "
          "(their answers may be meaningless)." if "n_unfamiliar" in m else
          "This run has no check for images unlike the training ones (it was made before Foveal kept one)."),

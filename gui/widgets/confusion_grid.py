@@ -31,7 +31,8 @@ class ConfusionGrid(QTableWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.setToolTip("Rows: true class · columns: predicted class. Click a cell to see its images.")
+        self.setToolTip("Rows: the actual class (the folder) · columns: the predicted class. Click a cell to see "
+                        "its images.")
         self.cellClicked.connect(self._on_cell_clicked)
         self.matrix: list[list[int]] = []
 
@@ -40,8 +41,8 @@ class ConfusionGrid(QTableWidget):
         k = len(classes)
         self.setRowCount(k)
         self.setColumnCount(k)
-        self.setHorizontalHeaderLabels([f"→ {c}" for c in classes])
-        self.setVerticalHeaderLabels(list(classes))
+        self.setHorizontalHeaderLabels([f"Predicted: {c}" for c in classes])
+        self.setVerticalHeaderLabels([f"Actual: {c}" for c in classes])
         for i, row in enumerate(self.matrix):
             total = sum(row)
             for j, count in enumerate(row):
@@ -49,7 +50,7 @@ class ConfusionGrid(QTableWidget):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 item.setBackground(QBrush(cell_colour(count, total, i == j)))
                 share = f" ({count / total:.0%} of them)" if total else ""
-                item.setToolTip(f"{count} image(s) labelled '{classes[i]}' predicted '{classes[j]}'{share}")
+                item.setToolTip(f"{count} image(s) actually '{classes[i]}' predicted '{classes[j]}'{share}")
                 self.setItem(i, j, item)
 
     @Slot(int, int)

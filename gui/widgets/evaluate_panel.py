@@ -3,6 +3,7 @@ mislabelled marks, and the report."""
 
 from __future__ import annotations
 
+import html
 import os
 from collections.abc import Callable
 
@@ -150,7 +151,9 @@ class EvaluatePanel(QWidget):
         self.summary.setText(
             f"accuracy on {m['n']} held-out images ({ev.source}); 95% CI {_f(lo, True)}–{_f(hi, True)}<br>"
             f"balanced accuracy {_f(m['balanced_accuracy'], True)} · macro AUC {_f(m['roc']['macro_auc'])} · "
-            f"calibration error {_f(m['calibration']['ece'])} · {m['n_low_confidence']} low-confidence")
+            f"calibration error {_f(m['calibration']['ece'])} · {m['n_low_confidence']} low-confidence"
+            + "".join(f"<br><b>{html.escape(t, quote=False)}</b>" for t in (m.get("headline"), *m.get("cautions", []))
+                      if t))
         self._fill_metrics(m)
         self.confusion.show_matrix(m["confusion"], ev.classes)
         self.roc_plot.show_roc(m["roc"])

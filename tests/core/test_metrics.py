@@ -92,3 +92,20 @@ def test_the_headline_names_count_interval_and_the_common_answer():
     assert "Always answering 'yes' would score 61%." in good and "not shown" not in good
     weak = headline(0.70, 20, 0.60, "benign")
     assert "not shown to be better than always giving that most common answer" in weak
+
+
+def test_a_class_never_recognised_is_named_and_the_headline_uses_the_training_majority():
+    from core.evaluation.metrics import add_headline
+
+    y = np.array([0] * 6 + [1] * 3 + [2] * 3)
+    p = np.zeros((12, 3))
+    p[:, 0] = 0.8  # always answers the first class
+    p[:, 1:] = 0.1
+    m = compute_metrics(y, p, ("normal", "benign", "malignant"))
+    add_headline(m, y, ("normal", "benign", "malignant"), "normal")
+    assert m["cautions"] == ["The model never recognises 'benign': none of its 3 image(s) here was answered 'benign'.",
+                             "The model never recognises 'malignant': none of its 3 image(s) here was answered "
+                             "'malignant'."]
+    assert m["baseline"] == 0.5 and "Always answering 'normal' would score 50%: the model is not shown" in m["headline"]
+    add_headline(m, y, ("normal", "benign", "malignant"), None)  # no training counts: the common class here
+    assert m["baseline_class"] == "normal"

@@ -29,6 +29,9 @@ def test_evaluation_follows_training_and_fills_the_view(qtbot, make_window, data
     assert window.right_tabs.currentWidget() is panel
     assert panel.headline.text() == f"{ev.metrics['accuracy']:.1%}"
     assert panel.reliability_plot.before_curve is not None  # before and after temperature scaling
+    assert "held-out test images right" in panel.summary.text() and "Always answering 'a'" in panel.summary.text()
+    assert panel.confusion.verticalHeaderItem(0).text() == "Actual: a"
+    assert panel.confusion.horizontalHeaderItem(1).text() == "Predicted: b"
     k = len(ev.classes)
     grid = [[int(panel.confusion.item(i, j).text()) for j in range(k)] for i in range(k)]
     counts = [[sum(1 for p in ev.predictions if p.true == t and p.predicted == q) for q in ev.classes]
