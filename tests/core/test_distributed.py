@@ -76,7 +76,7 @@ def test_two_workers_on_loopback_train_one_model_and_only_the_chief_writes(tmp_p
         cmd = [sys.executable, "-m", "core.cli", "train", str(data), "--weights", real_weights(),
                "--backbone", "MobileNetV2", "--image-size", "32", "--epochs", "3", "--batch-size", "4",
                "--out", str(out),
-               "--distribute", "multi-worker", "--json-events"]
+               "--recipe", "manual", "--distribute", "multi-worker", "--json-events"]
         procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                       env=_env(TF_CONFIG=tf_config), cwd=tmp_path))
     outputs = []
