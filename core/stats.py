@@ -51,3 +51,15 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins
         if in_bin.any():
             total += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
     return float(total)
+
+
+def youden_threshold(positive: np.ndarray, score: np.ndarray) -> float:
+    """The threshold on ``score`` (the positive class's probability) that maximises Youden's J, sensitivity +
+    specificity − 1; 0.5 when there are not both positives and negatives."""
+    from sklearn.metrics import roc_curve
+
+    positive = np.asarray(positive, bool)
+    if positive.all() or not positive.any():
+        return 0.5
+    fpr, tpr, thresholds = roc_curve(positive, score)
+    return float(min(thresholds[int(np.argmax(tpr - fpr))], 1.0))  # roc_curve's first threshold is +inf

@@ -32,9 +32,10 @@ def format_evaluation(ev) -> str:
         lines.append(f"{avg + ' avg':<{w}}{_fmt(a['precision']):>10}{_fmt(a['recall']):>8}{_fmt(a['f1']):>8}")
     if "binary" in m["roc"]:
         op = m["roc"]["binary"]["chosen"]
-        lines.append(f"\nOperating threshold for '{m['roc']['binary']['positive_class']}' (Youden's J): "
-                     f"{op['threshold']:.3f}: sensitivity {_fmt(op['sensitivity'], True)}, specificity "
-                     f"{_fmt(op['specificity'], True)}")
+        lines.append(f"\nPositive class '{m['roc']['binary']['positive_class']}', operating threshold "
+                     f"{op['threshold']:.3f} ({op['rule']}): sensitivity {_fmt(op['sensitivity'], True)}, "
+                     f"specificity {_fmt(op['specificity'], True)}, PPV {_fmt(op['ppv'], True)}, NPV "
+                     f"{_fmt(op['npv'], True)}")
     lines.append("\nConfusion matrix (rows: actual class, columns: predicted class):")
     cw = max(6, *(len(c) for c in ev.classes)) + 1
     lines.append(" " * w + "".join(f"{c:>{cw}}" for c in ev.classes))
@@ -68,7 +69,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         check_target(args.out)
     clf = load_classifier(args.model, allow_unsafe=args.allow_unsafe_model)
     bar = TerminalProgress()
-    ev = evaluate(clf, args.folder, batch_size=args.batch_size, on_progress=bar.count)
+    ev = evaluate(clf, args.folder, batch_size=args.batch_size, on_progress=bar.count,
+                  positive_class=args.positive_class)
     out = args.out or (clf.run_dir if not args.folder else None)
     if out:
         path = write_evaluation(ev, out)
@@ -180,6 +182,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--out", default=None, help="folder for evaluation.json and predictions.csv "
                    "(default: the run folder when evaluating its test split)")
     e.add_argument("--batch-size", type=int, default=32)
+    e.add_argument("--positive-class", default=None, metavar="CLASS",
+                   help="two classes: the one sensitivity, specificity, PPV and NPV are about (default: the rarer "
+                        "in training)")
     _add_unsafe_option(e)
     e.set_defaults(func=_cmd_evaluate)
     r = sub.add_parser("report", help="write an HTML and a PDF report of a run")

@@ -112,8 +112,11 @@ def folder_files(classifier: Classifier, folder: str) -> tuple[list[ImageFile], 
 
 def evaluate(model: str | os.PathLike[str] | Classifier, folder: str | None = None, *, batch_size: int = 32,
              low_confidence: float = LOW_CONFIDENCE, on_progress: Callable[[int, int], None] | None = None,
-             cancel: CancelToken | None = None) -> Evaluation:
+             cancel: CancelToken | None = None, positive_class: str | None = None) -> Evaluation:
     """Predict every held-out image (the run's test split, or ``folder``) and measure the predictions.
+
+    With two classes, sensitivity, specificity, PPV and NPV are for ``positive_class`` (default: the run's, the
+    rarer training class) at the threshold the run chose on its validation images.
 
     Raises
     ------
@@ -127,7 +130,11 @@ def evaluate(model: str | os.PathLike[str] | Classifier, folder: str | None = No
     skipped += [{"file": files[i].rel, "reason": reason} for i, reason in result.failed]
     index = {c: i for i, c in enumerate(clf.classes)}
     y = np.array([index[labels[i]] for i in result.indices], np.int64)
-    metrics = compute_metrics(y, result.probs, clf.classes, low_confidence=low_confidence)
+    operating = (clf.run or {}).get("operating_point")
+    if positive_class is not None:
+        operating = _for_positive(operating, positive_class, clf.classes)
+    metrics = compute_metrics(y, result.probs, clf.classes, low_confidence=low_confidence,
+                              operating=operating if isinstance(operating, dict) else None)
     train = ((clf.run or {}).get("split") or {}).get("train") or []
     counts = Counter(r.get("class") for r in train if isinstance(r, dict))
     add_headline(metrics, y, clf.classes, counts.most_common(1)[0][0] if counts else None)
@@ -146,6 +153,21 @@ def evaluate(model: str | os.PathLike[str] | Classifier, folder: str | None = No
         metrics["n_unfamiliar"] = int(flags.sum())
     return Evaluation(folder or "test split", clf.classes, metrics, predictions, skipped, clf.path, clf.run_dir,
                       time.monotonic() - t0)
+
+
+def _for_positive(operating, positive_class: str, classes) -> dict:
+    """The run's operating point for the other class of two: P(other) = 1 − P(positive), so the threshold is
+    1 − t. Raises ConfigError for a class the model does not have."""
+    from core.errors import ConfigError
+
+    if positive_class not in classes:
+        raise ConfigError(f"Unknown positive class {positive_class!r}: the model's classes are "
+                          f"{', '.join(classes)}.")
+    if not isinstance(operating, dict) or not isinstance(operating.get("threshold"), (int, float)):
+        return {"positive_class": positive_class}
+    if operating.get("positive_class") == positive_class:
+        return operating
+    return {**operating, "positive_class": positive_class, "threshold": 1.0 - float(operating["threshold"])}
 
 
 def write_evaluation(evaluation: Evaluation, out_dir: str | os.PathLike[str]) -> Path:

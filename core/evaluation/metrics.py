@@ -26,7 +26,7 @@ def format_value(x, pct: bool = False, digits: int = 3) -> str:
 
 
 def compute_metrics(y_true: Sequence[int] | np.ndarray, probs: np.ndarray, classes: Sequence[str], *,
-                    low_confidence: float = LOW_CONFIDENCE) -> dict:
+                    low_confidence: float = LOW_CONFIDENCE, operating: dict | None = None) -> dict:
     """Everything Foveal reports about predictions ``probs`` (N×K) of true classes ``y_true`` (N).
 
     Returns a dict with ``n``, ``accuracy`` and its 95% ``accuracy_ci``, ``balanced_accuracy``, ``per_class``
@@ -61,13 +61,13 @@ def compute_metrics(y_true: Sequence[int] | np.ndarray, probs: np.ndarray, class
         pa, ra, fa, _ = precision_recall_fscore_support(y, pred, labels=labels, average=avg, zero_division=0)
         out[avg] = {"precision": float(pa), "recall": float(ra), "f1": float(fa)}
     out["confusion"] = confusion_matrix(y, pred, labels=labels).tolist()
-    out["roc"] = _roc(y, probs, classes)
+    out["roc"] = _roc(y, probs, classes, operating)
     out["calibration"] = _calibration(conf, pred == y)
     out["n_low_confidence"] = int((conf < low_confidence).sum())
     return out
 
 
-def _roc(y: np.ndarray, probs: np.ndarray, classes: Sequence[str]) -> dict:
+def _roc(y: np.ndarray, probs: np.ndarray, classes: Sequence[str], operating: dict | None = None) -> dict:
     """One-vs-rest ROC curves with AUC per class; for two classes, the binary curve and an operating point."""
     from sklearn.metrics import roc_auc_score, roc_curve
 
@@ -83,27 +83,35 @@ def _roc(y: np.ndarray, probs: np.ndarray, classes: Sequence[str]) -> dict:
     aucs = [c["auc"] for c in curves if c["auc"] is not None]
     out: dict = {"per_class": curves, "macro_auc": float(np.mean(aucs)) if aucs else None}
     if len(classes) == 2 and len(np.unique(y)) == 2:
-        out["binary"] = _operating_point(y == 1, probs[:, 1], classes[1])
+        out["binary"] = operating_point(y, probs, classes, operating)
     return out
 
 
-def _operating_point(positive: np.ndarray, score: np.ndarray, positive_class: str) -> dict:
-    """The threshold on P(positive) that maximises Youden's J (sensitivity + specificity − 1), and the 0.5 one."""
-    from sklearn.metrics import roc_curve
+def operating_point(y: np.ndarray, probs: np.ndarray, classes: Sequence[str], operating: dict | None) -> dict:
+    """Sensitivity, specificity, PPV and NPV for the positive class at the operating threshold, and at 0.5.
 
-    fpr, tpr, thresholds = roc_curve(positive, score)
-    best = int(np.argmax(tpr - fpr))
-    threshold = float(min(thresholds[best], 1.0))  # roc_curve's first threshold is +inf
+    ``operating`` is the run's: its positive class and the threshold chosen on the validation images (Youden's J
+    there), never on the images measured here. Without one (runs made before), the threshold is chosen on these
+    images and says so: an optimistic number."""
+    from core.stats import youden_threshold
+
+    positive_class = (operating or {}).get("positive_class", classes[1])
+    k = list(classes).index(positive_class) if positive_class in classes else 1
+    positive, score = y == k, probs[:, k]
+    if operating and isinstance(operating.get("threshold"), (int, float)):
+        threshold, rule = float(operating["threshold"]), "Youden's J on the validation images"
+    else:
+        threshold, rule = youden_threshold(positive, score), "Youden's J on these same images (optimistic)"
 
     def at(t: float) -> dict:
         said = score >= t
         tp, fn = int((said & positive).sum()), int((~said & positive).sum())
         tn, fp = int((~said & ~positive).sum()), int((said & ~positive).sum())
         return {"threshold": t, "sensitivity": tp / max(tp + fn, 1), "specificity": tn / max(tn + fp, 1),
+                "ppv": tp / (tp + fp) if tp + fp else None, "npv": tn / (tn + fn) if tn + fn else None,
                 "tp": tp, "fn": fn, "tn": tn, "fp": fp}
 
-    return {"positive_class": positive_class, "chosen": {**at(threshold), "rule": "Youden's J"},
-            "default": at(0.5)}
+    return {"positive_class": classes[k], "chosen": {**at(threshold), "rule": rule}, "default": at(0.5)}
 
 
 def cautions(metrics: dict) -> list[str]:

@@ -151,11 +151,12 @@ def roc(ev: Evaluation) -> Section:
     blocks: list = [Figure(plots.roc(r), "One-vs-rest ROC curve of each class.", 0.6)]
     if "binary" in r:
         rows = []
-        for name, op in (("chosen (Youden's J)", r["binary"]["chosen"]), ("default 0.5", r["binary"]["default"])):
+        for name, op in ((r["binary"]["chosen"]["rule"], r["binary"]["chosen"]), ("0.5", r["binary"]["default"])):
             rows.append([name, f"{op['threshold']:.3f}", _pct(op["sensitivity"]), _pct(op["specificity"]),
+                         _pct(op.get("ppv")), _pct(op.get("npv")),
                          f"TP {op['tp']}, FN {op['fn']}, TN {op['tn']}, FP {op['fp']}"])
-        blocks += [f"Operating thresholds on the probability of '{r['binary']['positive_class']}':",
-                   Table(["threshold", "value", "sensitivity", "specificity", "counts"], rows)]
+        blocks += [f"Operating thresholds on the probability of the positive class '{r['binary']['positive_class']}':",
+                   Table(["chosen by", "threshold", "sensitivity", "specificity", "PPV", "NPV", "counts"], rows)]
     return Section("ROC", blocks)
 
 

@@ -93,3 +93,19 @@ def calibrate_model(model, val_features: np.ndarray, val_y: np.ndarray) -> Calib
     t = fit_temperature(logits, val_y)
     layer.set_weights([(kernel / t).astype(np.float32), (bias / t).astype(np.float32)])
     return Calibration(t, ece(softmax(logits), val_y), ece(softmax(logits / t), val_y))
+
+
+def validation_operating_point(model, val_features: np.ndarray, val_y: np.ndarray, classes,
+                               train_labels) -> dict | None:
+    """Two classes: the positive class (the rarer one in training, the second on a tie) and the threshold on its
+    (calibrated) probability that maximises Youden's J on the validation images, for evaluation to report on."""
+    from core.stats import youden_threshold
+
+    if len(classes) != 2 or len(val_y) == 0:
+        return None
+    counts = [sum(1 for label in train_labels if label == c) for c in classes]
+    k = 0 if counts[0] < counts[1] else 1
+    kernel, bias = (np.asarray(w, np.float64) for w in model.get_layer("predictions").get_weights())
+    probs = softmax(val_features.astype(np.float64) @ kernel + bias)
+    return {"positive_class": classes[k], "threshold": youden_threshold(val_y == k, probs[:, k]),
+            "chosen_on": "validation images", "n_val": int(len(val_y))}

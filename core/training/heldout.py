@@ -20,7 +20,7 @@ from core.models.predict import ImageFile, pooled_features, predict_files
 from core.models.saved import Classifier
 from core.split.make import Split
 from core.stats import headline
-from core.training.calibrate import calibrate_model
+from core.training.calibrate import calibrate_model, validation_operating_point
 from core.training.events import Phase, PhaseChanged
 from core.training.features import FORWARD_BATCH
 
@@ -90,10 +90,12 @@ def run_familiarity(run: _Run, model: Any, val_features: np.ndarray) -> Familiar
 
 def measure_and_save(run: _Run, model: Any, save: Callable[[Any], None]) -> Measured:
     """After training: the temperature fitted on the validation images and folded into ``model``; the model saved
-    (``save``); the familiarity statistics; the test split measured once. Sets ``run.calibration``,
-    ``run.familiarity`` and ``run.test_unfamiliar``."""
+    (``save``); for two classes, the operating threshold chosen on the validation images; the familiarity
+    statistics; the test split measured once. Sets ``run.calibration``, ``run.operating``, ``run.familiarity``
+    and ``run.test_unfamiliar``."""
     val_x, val_y = split_features(run, model, run.split.val)
     run.calibration = calibrate_model(model, val_x, val_y)
+    run.operating = validation_operating_point(model, val_x, val_y, run.classes, [r.label for r in run.split.train])
     save(model)
     run.familiarity = run_familiarity(run, model, val_x)
     if run.familiarity is not None:

@@ -137,6 +137,7 @@ class _Run:
         self.test_unfamiliar: float | None = None
         self.suspects: list | None = None  # suspected mislabels (core.training.mislabels)
         self.calibration: Calibration | None = None  # the temperature (core.training.calibrate)
+        self.operating: dict | None = None  # two classes: the threshold chosen on the validation images
         # _head_phase: pooled features per split; fine-tuning also keeps the decoded images.
         self.features: dict[str, Arrays] = {}
         self.images: dict[str, Arrays] = {}
@@ -384,6 +385,7 @@ class _Run:
             "recipe": self.recipe.to_dict() if self.recipe is not None else {"mode": self.config.recipe},
             "pooling": self.pooling,
             "calibration": self.calibration.to_dict() if self.calibration is not None else None,
+            "operating_point": self.operating,
             "familiarity": ({**self.familiarity.summary(), "test_unfamiliar": self.test_unfamiliar}
                             if self.familiarity is not None else None),
             "suspected_mislabels": ({"n": len(self.suspects), "file": MISLABELS_FILE, "method": "confident "

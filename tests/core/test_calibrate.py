@@ -63,3 +63,24 @@ def test_a_run_records_its_calibration_and_its_saved_model_carries_it(tiny_datas
     before = ev.metrics["calibration_before"]  # the reliability diagram shows both
     assert before["temperature"] == cal["temperature"]
     assert before["ece"] == pytest.approx(cal["test_ece_before"], abs=1e-4)
+
+
+def test_two_classes_report_on_a_threshold_chosen_on_the_validation_images(tmp_path, capsys):
+    from core.cli import main as cli_main
+    from core.evaluation.evaluate import evaluate
+    from core.training import TrainConfig, train
+    from tests import factory
+
+    data = factory.make_class_folder(tmp_path / "data", {"normal": 16, "tumour": 10}, size=40)
+    result = train(TrainConfig(str(data), weights=real_weights(), image_size=32, out_dir=str(tmp_path / "run")))
+    op = json.loads((Path(result.run_dir) / "run.json").read_text())["operating_point"]
+    assert op["positive_class"] == "tumour" and op["chosen_on"] == "validation images" and 0 <= op["threshold"] <= 1
+    binary = evaluate(result.run_dir).metrics["roc"]["binary"]
+    assert binary["chosen"]["threshold"] == op["threshold"] and "validation" in binary["chosen"]["rule"]
+    other = evaluate(result.run_dir, positive_class="normal").metrics["roc"]["binary"]
+    assert other["positive_class"] == "normal" and other["chosen"]["threshold"] == pytest.approx(1 - op["threshold"])
+    assert cli_main(["evaluate", result.run_dir, "--positive-class", "tumour"]) == 0
+    out = capsys.readouterr().out
+    assert "Positive class 'tumour'" in out and "PPV" in out and "NPV" in out
+    assert cli_main(["evaluate", result.run_dir, "--positive-class", "cyst"]) == 2
+    assert "Unknown positive class 'cyst'" in capsys.readouterr().err

@@ -109,3 +109,17 @@ def test_a_class_never_recognised_is_named_and_the_headline_uses_the_training_ma
     assert m["baseline"] == 0.5 and "Always answering 'normal' would score 50%: the model is not shown" in m["headline"]
     add_headline(m, y, ("normal", "benign", "malignant"), None)  # no training counts: the common class here
     assert m["baseline_class"] == "normal"
+
+
+def test_the_operating_threshold_comes_from_the_validation_images_with_ppv_and_npv():
+    y = np.array([0, 0, 0, 1, 1, 1])
+    score = np.array([0.1, 0.2, 0.7, 0.6, 0.8, 0.9])
+    p = np.stack([1 - score, score], axis=1)
+    m = compute_metrics(y, p, ("normal", "tumour"), operating={"positive_class": "tumour", "threshold": 0.75})
+    chosen = m["roc"]["binary"]["chosen"]
+    assert chosen["threshold"] == 0.75 and chosen["rule"] == "Youden's J on the validation images"
+    assert (chosen["tp"], chosen["fp"], chosen["tn"], chosen["fn"]) == (2, 0, 3, 1)
+    assert chosen["ppv"] == 1.0 and chosen["npv"] == 0.75
+    other = compute_metrics(y, p, ("normal", "tumour"), operating={"positive_class": "normal"})
+    assert other["roc"]["binary"]["positive_class"] == "normal"
+    assert "optimistic" in other["roc"]["binary"]["chosen"]["rule"]  # no validation threshold: said so
