@@ -62,6 +62,35 @@ def find_groups(records: Sequence[ImageRecord], rule: GroupRule) -> dict[str, st
     return {r.rel: group_of(r, rule) for r in records}
 
 
+#: A default file-name grouping that puts at least this share of the images (and 10 or more) in one group has
+#: most likely met a fixed prefix such as ``Scan_00012_03.jpg``, not a patient.
+COLLAPSE_SHARE = 0.5
+
+
+def collapse_hint(records: Sequence[ImageRecord], groups: dict[str, str], rule: GroupRule) -> str | None:
+    """When the default file-name rule collapses most images into one group (a fixed prefix), the words that say
+    so and the pattern that splits them, naming a few of the groups it finds; None otherwise."""
+    if rule.mode != "filename" or rule.pattern or len(records) < 10:
+        return None
+    name, n = Counter(groups.values()).most_common(1)[0]
+    if n < max(10, COLLAPSE_SHARE * len(records)):
+        return None
+    prefix = name.split(":", 1)[-1]
+    for depth, pattern in ((2, r"^([^_]+_[^_]+)_"), (3, r"^([^_]+_[^_]+_[^_]+)_")):
+        found = find_groups(records, GroupRule("filename", pattern))
+        named = Counter(found.values())
+        if len(named) >= 3 and named.most_common(1)[0][1] < COLLAPSE_SHARE * len(records):
+            examples = ", ".join(g.split(":", 1)[-1] for g, _ in sorted(named.items())[:4])
+            return (f"{n} of {len(records)} file names begin with '{prefix}_', so grouping by the text before the "
+                    f"first '_' puts them all in one group. The pattern {pattern} groups by the text before the "
+                    f"{'second' if depth == 2 else 'third'} '_' instead: {len(named)} groups ({examples}, …). Use it "
+                    "(--group-pattern, or in the window Keep together → pattern), or give the pattern that names "
+                    "one patient or specimen.")
+    return (f"{n} of {len(records)} file names share the group '{prefix}' (the text before the first '_'): that is "
+            "probably a fixed prefix, not a patient. Give a pattern whose first group names the patient or "
+            "specimen (--group-pattern, or in the window Keep together → pattern).")
+
+
 def describe_groups(groups: dict[str, str], labels: dict[str, str]) -> dict:
     """Counts for a preview: number of groups, images per group, groups spanning several classes, examples."""
     sizes = Counter(groups.values())

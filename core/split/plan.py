@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.data.scan import DatasetSummary
-from core.errors import ConfigError
+from core.errors import ConfigError, DatasetError
 from core.split.files import split_from_file
 from core.split.make import Split, leaking_groups, make_split, split_balance
 
@@ -60,13 +60,29 @@ def prepare_split(summary: DatasetSummary, spec: SplitSpec) -> tuple[Split, dict
         groups, duplicates = split_groups(summary, spec)
         if spec.keep_duplicates_together:
             info["n_duplicate_sets"] = len(duplicates)
-        split = make_split(summary, spec.val_fraction, spec.test_fraction, spec.seed, groups)
+        hint = _grouping_hint(summary, spec)
+        if hint:
+            info["grouping_warning"] = hint
+        try:
+            split = make_split(summary, spec.val_fraction, spec.test_fraction, spec.seed, groups)
+        except DatasetError as exc:
+            raise DatasetError(f"{exc} {hint}" if hint else str(exc)) from None
     info["balance"] = split_balance(split, summary.classes)
     if groups is not None:
         info["n_groups"] = len(set(groups.values()))
         info["leaking_groups"] = leaking_groups(split, groups)
     info["duplicates_across_splits"] = duplicates_across_splits(split, duplicates)
     return split, info
+
+
+def _grouping_hint(summary: DatasetSummary, spec: SplitSpec) -> str | None:
+    """A warning when the default file-name grouping collapses the images into one group (a fixed prefix)."""
+    from core.split.groups import GroupRule, collapse_hint, find_groups
+
+    rule = GroupRule(spec.group_by, spec.group_pattern)
+    if rule.mode != "filename" or rule.pattern:
+        return None
+    return collapse_hint(summary.images, find_groups(summary.images, rule), rule)
 
 
 def split_groups(summary: DatasetSummary, spec: SplitSpec) -> tuple[dict[str, str] | None, list[tuple[str, ...]]]:

@@ -38,6 +38,8 @@ class SplitPreview:
                          + ", ".join(f"{g.split(':', 1)[-1]} ({n})" for g, n in groups["largest"]))
             if groups["n_mixed_class_groups"]:
                 lines.append(f"warning: {groups['n_mixed_class_groups']} group(s) hold images of several classes")
+            if info.get("grouping_warning"):
+                lines.append(f"warning: {info['grouping_warning']}")
         lines.append(f"{'split':<7}{'images':>8}  " + "  ".join(f"{c[:12]:>12}" for c in classes))
         for name, row in info["balance"].items():
             lines.append(f"{name:<7}{row['n']:>8}  " + "  ".join(f"{row[c]:>12.1%}" for c in classes))
@@ -54,6 +56,8 @@ class SplitPreview:
         """The preview in one line of words, for the window."""
         info, groups, classes = self.info, self.groups, self.classes
         parts = []
+        if info.get("grouping_warning"):
+            parts.append(f"⚠ {info['grouping_warning']}")
         if self.grouped:
             leaks = info.get("leaking_groups")
             parts.append(f"{len(leaks)} groups leak across splits" if leaks else

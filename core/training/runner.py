@@ -185,6 +185,8 @@ class _Run:
         self.summary = scan_dataset(c.data_dir)
         self.summary.require_trainable()
         self.split, self.split_info = prepare_split(self.summary, c.split_spec)
+        if self.split_info.get("grouping_warning"):
+            self.emit(PhaseChanged(Phase.PREPARING, f"Warning: {self.split_info['grouping_warning']}"))
         self.classes = tuple(self.summary.classes)
         self.class_index = {name: i for i, name in enumerate(self.classes)}
 

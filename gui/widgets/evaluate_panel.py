@@ -36,6 +36,17 @@ from gui.workers.base import start_worker
 from gui.workers.call_worker import CallWorker
 
 
+def _binary_words(m: dict) -> str:
+    """Two classes: sensitivity, specificity, PPV and NPV for the positive class at the run's threshold."""
+    b = m.get("roc", {}).get("binary")
+    if not b:
+        return ""
+    op = b["chosen"]
+    return (f"<br>For '{html.escape(b['positive_class'])}': sensitivity {_f(op['sensitivity'], True)}, specificity "
+            f"{_f(op['specificity'], True)}, PPV {_f(op['ppv'], True)}, NPV {_f(op['npv'], True)} at threshold "
+            f"{op['threshold']:.2f} ({html.escape(op['rule'])})")
+
+
 class EvaluatePanel(QWidget):
     """Feed it an :class:`Evaluation` with :meth:`show_evaluation`. Grad-CAM and the report run on workers
     through ``explain_fn(run_dir, path, class_index)`` and ``report_fn(run_dir, evaluation)``."""
@@ -153,7 +164,7 @@ class EvaluatePanel(QWidget):
             f"balanced accuracy {_f(m['balanced_accuracy'], True)} · macro AUC {_f(m['roc']['macro_auc'])} · "
             f"calibration error {_f(m['calibration']['ece'])} · {m['n_low_confidence']} low-confidence"
             + "".join(f"<br><b>{html.escape(t, quote=False)}</b>" for t in (m.get("headline"), *m.get("cautions", []))
-                      if t))
+                      if t) + _binary_words(m))
         self._fill_metrics(m)
         self.confusion.show_matrix(m["confusion"], ev.classes)
         self.roc_plot.show_roc(m["roc"])

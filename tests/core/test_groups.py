@@ -167,3 +167,29 @@ def test_duplicates_across_splits_are_reported():
     a, b, c = _Rec("a/1.png", "a"), _Rec("b/2.png", "b"), _Rec("a/3.png", "a")
     split = Split((a,), (b,), (c,))
     assert duplicates_across_splits(split, [("a/1.png", "a/3.png")]) == [{"a/1.png": "train", "a/3.png": "test"}]
+
+
+def test_a_fixed_file_name_prefix_is_detected_and_the_pattern_that_splits_it_suggested(tmp_path):
+    from core.split.plan import SplitSpec, prepare_split
+    from core.split.preview import split_preview
+
+    data = tmp_path / "scans"
+    for cls in ("normal", "tumour"):
+        (data / cls).mkdir(parents=True)
+    for patient in range(12, 24):
+        cls = "normal" if patient % 2 else "tumour"
+        for slice_ in range(3):
+            Image.fromarray(factory.gradient(seed=patient * 3 + slice_)).save(
+                data / cls / f"Scan_{patient:05d}_{slice_:02d}.png")
+    summary = scan_dataset(data)
+    spec = SplitSpec(0.15, 0.15, 1, "filename", None, False, None)
+    with pytest.raises(DatasetError) as caught:  # one group cannot be split: the message says why and what to do
+        prepare_split(summary, spec)
+    words = str(caught.value)
+    assert "36 of 36 file names begin with 'Scan_'" in words and r"^([^_]+_[^_]+)_" in words
+    assert "12 groups (Scan_00012, Scan_00013, Scan_00014, Scan_00015, …)" in words
+    fixed = SplitSpec(0.15, 0.15, 1, "filename", r"^([^_]+_[^_]+)_", False, None)
+    split, info = prepare_split(summary, fixed)
+    assert "grouping_warning" not in info and not info["leaking_groups"]
+    preview = split_preview(str(data), fixed)
+    assert "12 groups" in preview.table()

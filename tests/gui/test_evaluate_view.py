@@ -31,6 +31,7 @@ def test_evaluation_follows_training_and_fills_the_view(qtbot, make_window, data
     assert panel.reliability_plot.before_curve is not None  # before and after temperature scaling
     assert "held-out test images right" in panel.summary.text() and "Always answering 'a'" in panel.summary.text()
     assert panel.confusion.verticalHeaderItem(0).text() == "Actual: a"
+    assert "For 'b': sensitivity" in panel.summary.text() and "PPV" in panel.summary.text()
     assert panel.confusion.horizontalHeaderItem(1).text() == "Predicted: b"
     k = len(ev.classes)
     grid = [[int(panel.confusion.item(i, j).text()) for j in range(k)] for i in range(k)]
