@@ -71,8 +71,9 @@ def _train(tmp_path: Path, out: Path, kill_when, fine_tune: bool) -> tuple[list[
     if not data.exists():
         factory.make_class_folder(data, {"a": 10, "b": 10}, size=32)
     depth = ["--fine-tune", "all", "--fine-tune-epochs", "2"] if fine_tune else []
+    # The dense head, whose epochs the kills wait for (the automatic recipe may fit a linear head without any).
     cmd = [sys.executable, "-m", "core.cli", "train", str(data), "--weights", real_weights(), "--epochs", "3", *depth,
-           "--image-size", "32", "--json-events", "--out", str(out)]
+           "--recipe", "manual", "--image-size", "32", "--json-events", "--out", str(out)]
     events = []
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(tmp_path),
                           cwd=tmp_path) as proc:
