@@ -7,6 +7,7 @@ its 95% interval, and what always answering the most common class would score on
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import numpy as np
 
@@ -22,6 +23,16 @@ def accuracy_interval(correct: int, n: int, confidence: float = 0.95) -> tuple[f
 
     ci = binomtest(int(correct), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
     return float(ci.low), float(ci.high)
+
+
+def majority_baseline(accuracy: float, labels: list[str], train_labels: list[str], classes) -> dict:
+    """What always answering the most common training class (the first of ``classes`` on a tie; the most common
+    of ``labels`` when no training labels are known) scores on ``labels``, and the headline against it."""
+    counts = Counter(train_labels or labels)
+    common = max(classes, key=lambda c: counts[c])
+    baseline = sum(label == common for label in labels) / len(labels)
+    return {"baseline": baseline, "baseline_class": common,
+            "headline": headline(accuracy, len(labels), baseline, common)}
 
 
 def headline(accuracy: float, n: int, baseline: float, common_class: str) -> str:

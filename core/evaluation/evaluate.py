@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import os
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -136,8 +135,7 @@ def evaluate(model: str | os.PathLike[str] | Classifier, folder: str | None = No
     metrics = compute_metrics(y, result.probs, clf.classes, low_confidence=low_confidence,
                               operating=operating if isinstance(operating, dict) else None)
     train = ((clf.run or {}).get("split") or {}).get("train") or []
-    counts = Counter(r.get("class") for r in train if isinstance(r, dict))
-    add_headline(metrics, y, clf.classes, counts.most_common(1)[0][0] if counts else None)
+    add_headline(metrics, y, clf.classes, [r["class"] for r in train if isinstance(r, dict) and r.get("class")])
     temperature = ((clf.run or {}).get("calibration") or {}).get("temperature")
     if isinstance(temperature, (int, float)) and len(y):
         metrics["calibration_before"] = uncalibrated_curve(y, result.probs, float(temperature))

@@ -124,20 +124,16 @@ def cautions(metrics: dict) -> list[str]:
     return out
 
 
-def add_headline(metrics: dict, y_true: np.ndarray, classes: Sequence[str], common_class: str | None) -> None:
-    """``metrics["headline"]`` (core.stats.headline) against always answering ``common_class`` (the most
-    common training class; the most common class here when unknown), and ``metrics["cautions"]``."""
-    from core.stats import headline
+def add_headline(metrics: dict, y_true: np.ndarray, classes: Sequence[str], train_labels: Sequence[str]) -> None:
+    """``metrics["headline"]`` against always answering the most common training class (core.stats; the most
+    common class here when ``train_labels`` is empty), and ``metrics["cautions"]``."""
+    from core.stats import majority_baseline
 
-    y = np.asarray(y_true)
-    if len(y) == 0:
+    labels = [classes[int(i)] for i in np.asarray(y_true)]
+    if not labels:
         return
-    common = classes[int(np.bincount(y, minlength=len(classes)).argmax())]
-    if common_class is not None and common_class in classes:
-        common = common_class
-    baseline = float(np.mean(y == list(classes).index(common)))
-    metrics.update(baseline=baseline, baseline_class=common,
-                   headline=headline(metrics["accuracy"], len(y), baseline, common), cautions=cautions(metrics))
+    metrics.update(**majority_baseline(metrics["accuracy"], labels, list(train_labels), classes),
+                   cautions=cautions(metrics))
 
 
 def uncalibrated_curve(y_true: Sequence[int] | np.ndarray, probs: np.ndarray, temperature: float) -> dict:

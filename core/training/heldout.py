@@ -6,7 +6,6 @@ features."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -19,7 +18,7 @@ from core.models.familiar import Familiarity, fit_familiarity
 from core.models.predict import ImageFile, pooled_features, predict_files
 from core.models.saved import Classifier
 from core.split.make import Split
-from core.stats import headline
+from core.stats import majority_baseline
 from core.training.calibrate import calibrate_model, validation_operating_point
 from core.training.events import Phase, PhaseChanged
 from core.training.features import FORWARD_BATCH
@@ -110,12 +109,9 @@ def measure_and_save(run: _Run, model: Any, save: Callable[[Any], None]) -> Meas
 
 
 def test_words(split: Split, classes: Sequence[str], acc: float | None) -> dict:
-    """The majority-class baseline on the test split (always answering the most common training class) and the
-    headline in words (core.stats); just an empty headline when there is no test accuracy."""
-    test = [r for r in split.test if r.label in classes]
+    """The majority-class baseline on the test split and the headline in words (core.stats); just an empty
+    headline when there is no test accuracy."""
+    test = [r.label for r in split.test if r.label in classes]
     if acc is None or not test:
         return {"headline": ""}
-    counts = Counter(r.label for r in split.train)
-    common = max(classes, key=lambda c: counts[c])
-    baseline = sum(r.label == common for r in test) / len(test)
-    return {"baseline": baseline, "baseline_class": common, "headline": headline(acc, len(test), baseline, common)}
+    return majority_baseline(acc, test, [r.label for r in split.train], classes)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import platform
 import sys
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core import paths
 from core.io import make_dirs
 from core.paths import protect
 from core.training.config import TrainConfig
+
+if TYPE_CHECKING:
+    from core.training.runner import _Run
 
 
 def default_run_dir(config: TrainConfig) -> Path:
@@ -42,3 +47,33 @@ def library_versions() -> dict[str, str]:
     return {"foveal": core.__version__, "python": sys.version.split()[0], "platform": platform.platform(),
             "tensorflow": tf.__version__, "keras": keras.__version__, "numpy": numpy.__version__,
             "pillow": PIL.__version__}
+
+
+def run_record(run: _Run, outcome: str, model_path: str | None, test: dict, seconds: float) -> dict:
+    """What run.json holds about a finished run: settings, split, history, test result and what was measured."""
+    from core.training.mislabels import MISLABELS_FILE
+
+    c, t = run.config, run.tracker
+    return {
+        "format": "foveal-run", "version": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "outcome": outcome, "config": c.to_dict(), "seed": c.seed, "backbone": run.spec.to_dict(),
+        "image_size": run.size, "fine_tune": str(run.depth), "n_blocks": run.n_blocks,
+        "classes": list(run.classes), "dataset": {"root": run.summary.root, "layout": run.summary.layout},
+        "split": run.split.to_dict(), "split_info": run.split_info,
+        "skipped_during_training": [{"file": f, "reason": r} for f, r in run.failed],
+        "blank_images": list(run.blank),
+        "versions": library_versions(), "history": t.history, "best_epoch": t.best_epoch,
+        "test": test,
+        "recipe": run.recipe.to_dict() if run.recipe is not None else {"mode": c.recipe},
+        "pooling": run.pooling,
+        "calibration": run.calibration.to_dict() if run.calibration is not None else None,
+        "operating_point": run.operating,
+        "familiarity": ({**run.familiarity.summary(), "test_unfamiliar": run.test_unfamiliar}
+                        if run.familiarity is not None else None),
+        "suspected_mislabels": ({"n": len(run.suspects), "file": MISLABELS_FILE, "method": "confident "
+                                 "learning on out-of-fold probabilities"} if run.suspects is not None else None),
+        "phases": t.phase_comparison(),
+        "model": Path(model_path).name if model_path else None,
+        "timings": {**run.timings, "total": seconds},
+        "devices": {**run.plan.to_dict(), "global_batch_size": run.batch, "learning_rate": run.learning_rate},
+    }

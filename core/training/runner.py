@@ -57,7 +57,7 @@ from core.training.forward import augmenter, float32_copy, forward_fn
 from core.training.heldout import measure_and_save, test_words
 from core.training.mislabels import MISLABELS_FILE, run_suspects, write_suspects
 from core.training.recipe import RecipeChoice
-from core.training.runfolder import library_versions, prepare_run_dir
+from core.training.runfolder import prepare_run_dir, run_record
 from core.training.tracker import RunTracker
 
 log = logging.getLogger(__name__)
@@ -329,15 +329,15 @@ class _Run:
             if self.suspects is not None:
                 write_suspects(self.run_dir / MISLABELS_FILE, self.suspects)
         shutil.rmtree(self.cache_dir, ignore_errors=True)
+        test = {"accuracy": acc, "loss": loss, "n": len(self.split.test), **test_words(self.split, self.classes, acc)}
         if self.plan.is_chief:  # run.json last: it marks the folder complete (without it, cleanup removes the model)
-            self._write_run_json(outcome, model_path, acc, loss, seconds)
+            write_json(self.run_dir / "run.json", run_record(self, outcome, model_path, test, seconds))
         run_dir = str(self.run_dir) if self.plan.is_chief else ""
         comparison = t.phase_comparison()
         notes = tuple(x for x in (comparison["words"] if comparison else None,
                                   self.calibration.words() if self.calibration is not None else None) if x)
-        words = test_words(self.split, self.classes, acc)["headline"]
         result = TrainingFinished(outcome, run_dir, model_path, acc, loss, t.best_epoch, self.classes,
-                                  tuple(t.history), seconds, notes, words)
+                                  tuple(t.history), seconds, notes, test["headline"])
         self.emit(result)
         return result
 
@@ -370,32 +370,3 @@ class _Run:
         with atomic_path(self.run_dir / "model.keras") as tmp:
             model.save(tmp)
         self.checkpoint.unlink(missing_ok=True)
-
-    def _write_run_json(self, outcome, model_path, acc, loss, seconds) -> None:
-        c, t = self.config, self.tracker
-        data = {
-            "format": "foveal-run", "version": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "outcome": outcome, "config": c.to_dict(), "seed": c.seed, "backbone": self.spec.to_dict(),
-            "image_size": self.size, "fine_tune": str(self.depth), "n_blocks": self.n_blocks,
-            "classes": list(self.classes), "dataset": {"root": self.summary.root, "layout": self.summary.layout},
-            "split": self.split.to_dict(), "split_info": self.split_info,
-            "skipped_during_training": [{"file": f, "reason": r} for f, r in self.failed],
-            "blank_images": list(self.blank),
-            "versions": library_versions(), "history": t.history, "best_epoch": t.best_epoch,
-            "test": {"accuracy": acc, "loss": loss, "n": len(self.split.test),
-                     **test_words(self.split, self.classes, acc)},
-            "recipe": self.recipe.to_dict() if self.recipe is not None else {"mode": self.config.recipe},
-            "pooling": self.pooling,
-            "calibration": self.calibration.to_dict() if self.calibration is not None else None,
-            "operating_point": self.operating,
-            "familiarity": ({**self.familiarity.summary(), "test_unfamiliar": self.test_unfamiliar}
-                            if self.familiarity is not None else None),
-            "suspected_mislabels": ({"n": len(self.suspects), "file": MISLABELS_FILE, "method": "confident "
-                                     "learning on out-of-fold probabilities"} if self.suspects is not None else None),
-            "phases": t.phase_comparison(),
-            "model": Path(model_path).name if model_path else None,
-            "timings": {**self.timings, "total": seconds},
-            "devices": {**self.plan.to_dict(), "global_batch_size": self.batch, "learning_rate": self.learning_rate},
-        }
-        write_json(self.run_dir / "run.json", data)
-

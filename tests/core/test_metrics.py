@@ -102,12 +102,12 @@ def test_a_class_never_recognised_is_named_and_the_headline_uses_the_training_ma
     p[:, 0] = 0.8  # always answers the first class
     p[:, 1:] = 0.1
     m = compute_metrics(y, p, ("normal", "benign", "malignant"))
-    add_headline(m, y, ("normal", "benign", "malignant"), "normal")
+    add_headline(m, y, ("normal", "benign", "malignant"), ["normal"] * 5 + ["benign"] * 2)
     assert m["cautions"] == ["The model never recognises 'benign': none of its 3 image(s) here was answered 'benign'.",
                              "The model never recognises 'malignant': none of its 3 image(s) here was answered "
                              "'malignant'."]
     assert m["baseline"] == 0.5 and "Always answering 'normal' would score 50%: the model is not shown" in m["headline"]
-    add_headline(m, y, ("normal", "benign", "malignant"), None)  # no training counts: the common class here
+    add_headline(m, y, ("normal", "benign", "malignant"), [])  # no training labels: the common class here
     assert m["baseline_class"] == "normal"
 
 

@@ -97,7 +97,7 @@ def fake_evaluate(run_dir, *, folder, fail=None):
                                 tuple(float(v) for v in p), bool(p[k] < 0.6)))
     metrics = compute_metrics(y, np.array(probs), classes)
     metrics["calibration_before"] = uncalibrated_curve(y, np.array(probs), 2.0)
-    add_headline(metrics, np.array(y), classes, classes[0])
+    add_headline(metrics, np.array(y), classes, [classes[0]])
     Path(run_dir).mkdir(parents=True, exist_ok=True)
     split = {"train": [], "val": [], "test": [{"file": pr.file, "label": pr.true} for pr in preds]}
     (Path(run_dir) / "run.json").write_text(json.dumps({
