@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import platform
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core import paths
-from core.io import make_dirs
+from core.io import TMP_PREFIX, check_target, make_dirs, os_errors, write_json
 from core.paths import protect
+from core.runs import mark_running
 from core.training.config import TrainConfig
 
 if TYPE_CHECKING:
@@ -25,13 +29,29 @@ def default_run_dir(config: TrainConfig) -> Path:
 
 
 def prepare_run_dir(config: TrainConfig) -> Path:
-    """Create the run folder (a new one; an existing non-empty folder is never overwritten)."""
+    """Create the run folder (a new one; an existing non-empty folder is never overwritten), marked as being
+    written by this process and holding ``run_config.json`` from the moment it appears: it is made under a
+    temporary name and renamed into place, so a run killed at any moment never leaves a folder that does not
+    say what it was."""
     base = Path(config.out_dir) if config.out_dir else default_run_dir(config)
     path, k = base, 1
     while path.exists() and any(path.iterdir()):
         k += 1
         path = base.with_name(f"{base.name}-{k}")
-    make_dirs(path)
+    check_target(path)
+    make_dirs(path.parent)
+    with os_errors(path.parent):
+        staging = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}run-", dir=path.parent))
+        try:
+            mark_running(staging)
+            # The settings, to train again elsewhere: `foveal train --config run_config.json`.
+            write_json(staging / "run_config.json", config.to_dict())
+            if path.is_dir():
+                path.rmdir()  # the empty folder the user chose (a rename onto it fails on Windows)
+            os.replace(staging, path)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     return path
 
 

@@ -34,7 +34,7 @@ from core.models.build import (
 )
 from core.models.familiar import Familiarity
 from core.models.registry import BackboneSpec, Weights, get_backbone
-from core.runs import end_run_folder, mark_running
+from core.runs import end_run_folder
 from core.split.make import SPLITS, Split
 from core.split.plan import prepare_split
 from core.training.auto_head import candidate_poolings, choose_head
@@ -195,9 +195,6 @@ class _Run:
         # Only the chief writes the run folder; other workers of a multi-worker job keep theirs in a temp folder.
         self.is_chief = self.plan.is_chief
         self.run_dir = self.folder_made = prepare_run_dir(c) if self.is_chief else temp_dir("foveal-worker-")
-        if self.plan.is_chief:  # the settings, to train again elsewhere: `foveal train --config run_config.json`
-            mark_running(self.run_dir)
-            write_json(self.run_dir / "run_config.json", c.to_dict())
         self.cache_dir = self.run_dir / ".cache"
         make_dirs(self.cache_dir)
         # The best weights so far, until model.keras exists.

@@ -74,3 +74,21 @@ def test_os_errors_become_messages_naming_the_folder(tmp_path):
                         "another folder."
     denied = io.write_error(OSError(errno.EACCES, "Permission denied"), tmp_path / "x")
     assert str(denied).startswith(f"Cannot write to {tmp_path}: permission denied.")
+
+
+def test_a_run_folder_appears_with_its_settings_already_inside(tmp_path, dataset):
+    from core.training.config import TrainConfig
+    from core.training.runfolder import prepare_run_dir
+
+    (tmp_path / "out").mkdir()  # an empty folder the user chose is used, a full one never
+    config = TrainConfig(data_dir=str(tmp_path / "elsewhere"), out_dir=str(tmp_path / "out"))
+    first = prepare_run_dir(config)
+    second = prepare_run_dir(config)
+    assert (first, second) == (tmp_path / "out", tmp_path / "out-2")
+    for run in (first, second):
+        assert json.loads((run / "run_config.json").read_text())["out_dir"] == str(tmp_path / "out")
+        assert (run / ".running").is_file()
+    assert not [x.name for x in tmp_path.iterdir() if x.name.startswith(".")]  # no staging folder left
+    with pytest.raises(WriteError, match="inside the dataset folder"):
+        prepare_run_dir(TrainConfig(data_dir=str(dataset), out_dir=str(dataset / "run")))
+    assert not (dataset / "run").exists() and not [x for x in dataset.iterdir() if x.name.startswith(".")]
