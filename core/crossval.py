@@ -82,7 +82,7 @@ def cross_validate(config: TrainConfig, k: int, *, on_event: Callable[[Event], N
     config.validate()
     summary = scan_dataset(config.data_dir)
     summary.require_trainable()
-    groups, _ = split_groups(summary, config.split_spec)
+    groups = split_groups(summary, config.split_spec)
     folds = group_kfold(summary.images, summary.classes, k, config.seed, groups, config.val_fraction)
     if config.out_dir:
         base = Path(config.out_dir)

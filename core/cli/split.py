@@ -33,14 +33,17 @@ def cmd_split(args: argparse.Namespace) -> int:
 
 
 def add_split_options(parser: argparse.ArgumentParser) -> None:
-    """``--group-by``, ``--group-pattern`` and ``--keep-duplicates-together`` (for ``split`` and ``train``)."""
+    """``--group-by``, ``--group-pattern`` and ``--[no-]keep-duplicates-together`` (``split``, ``train``, …)."""
     parser.add_argument("--group-by", default=TrainConfig.default("group_by"), choices=["none", "dicom", "filename"],
                         help="keep images of one patient/specimen in one split: DICOM PatientID, or a file-name "
                              "pattern")
     parser.add_argument("--group-pattern", default=None, metavar="REGEX",
                         help="with --group-by filename: the group is the regex's first group (default: text before _)")
-    parser.add_argument("--keep-duplicates-together", action="store_true",
-                        help="find near-duplicate images (perceptual hashes) and keep each set in one split")
+    parser.add_argument("--keep-duplicates-together", action=argparse.BooleanOptionalAction,
+                        default=TrainConfig.default("keep_duplicates_together"),
+                        help="keep each set of near-duplicate images (perceptual hashes) in one split, so copies "
+                             "cannot inflate the test accuracy (default: on; copies across splits are reported "
+                             "either way)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

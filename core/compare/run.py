@@ -114,7 +114,7 @@ def compare_backbones(data_dir: str, candidates: list[Candidate] | None = None, 
     if k < 2:
         raise DatasetError("Too few images per class to compare backbones by cross-validation: every class needs "
                            "at least 2 training and validation images. Add images, or train one backbone.")
-    groups, _ = split_groups(summary, spec)
+    groups = split_groups(summary, spec)
     folds = fold_indices(records, classes, k, seed, groups)
     candidates = candidates or default_candidates()
     counts = np.bincount(y, minlength=len(classes))

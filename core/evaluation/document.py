@@ -7,8 +7,12 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Table:
-    header: list[str]
+    header: list[str] | None  # None: a table of name/value rows, without a header row
     rows: list[list[str]]
+    #: Column widths as fractions of the page (None: a name/value table gets 35% / 65%, others share evenly).
+    widths: list[float] | None = None
+    #: A form: the values are fields a person fills in by hand, so each row leaves room to write.
+    form: bool = False
 
 
 @dataclass

@@ -22,6 +22,7 @@ from core.evaluation.metrics import LOW_CONFIDENCE, add_headline, compute_metric
 from core.io import make_dirs, open_atomic, write_json
 from core.models.predict import ImageFile, predict_files
 from core.models.saved import Classifier, load_classifier
+from core.split.duplicates import copies_warning
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,9 @@ def evaluate(model: str | os.PathLike[str] | Classifier, folder: str | None = No
                               operating=operating if isinstance(operating, dict) else None)
     train = ((clf.run or {}).get("split") or {}).get("train") or []
     add_headline(metrics, y, clf.classes, [r["class"] for r in train if isinstance(r, dict) and r.get("class")])
+    copies = None if folder else copies_warning((clf.run or {}).get("split_info"))
+    if copies and "cautions" in metrics:
+        metrics["cautions"].append(copies)
     temperature = ((clf.run or {}).get("calibration") or {}).get("temperature")
     if isinstance(temperature, (int, float)) and len(y):
         metrics["calibration_before"] = uncalibrated_curve(y, result.probs, float(temperature))

@@ -146,24 +146,27 @@ def with_legend(image: np.ndarray, title: str = "", min_width: int = 320) -> np.
 
     Small images are enlarged first (nearest neighbour, so pixels stay honest) so that the legend stays legible.
     """
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageFont
 
     im = Image.fromarray(image)
     if im.width < min_width:
         factor = -(-min_width // im.width)
         im = im.resize((im.width * factor, im.height * factor), Image.Resampling.NEAREST)
     w, h = im.size
-    pad, bar_h, line = 6, 12, 16
+    # Labels scale with the picture (a fifteenth of its width), so they stay readable however it is shrunk.
+    size = max(12, w // 15)
+    font = ImageFont.load_default(size=size)
+    pad, bar_h, line = size // 2, size, size + size // 3
     rows = 2 if title else 1
     canvas = Image.new("RGB", (w, h + 2 * pad + bar_h + rows * line), "white")
     canvas.paste(im, (0, 0))
     ramp = colorize(np.tile(np.linspace(0, 1, max(w - 2 * pad, 1))[None, :], (bar_h, 1)))
     canvas.paste(Image.fromarray(ramp), (pad, h + pad))
     draw = ImageDraw.Draw(canvas)
-    y = h + pad + bar_h + 3
-    draw.text((pad, y), "weak", fill="black")
+    y = h + pad + bar_h + pad // 2
+    draw.text((pad, y), "weak", fill="black", font=font)
     label = "strong evidence"
-    draw.text((w - pad - draw.textlength(label), y), label, fill="black")
+    draw.text((w - pad - draw.textlength(label, font=font), y), label, fill="black", font=font)
     if title:
-        draw.text(((w - draw.textlength(title)) / 2, y + line), title, fill="black")
+        draw.text(((w - draw.textlength(title, font=font)) / 2, y + line), title, fill="black", font=font)
     return np.asarray(canvas)

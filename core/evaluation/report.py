@@ -24,8 +24,8 @@ from core.models.saved import load_classifier
 #: How many of the worst errors the report shows with their Grad-CAM.
 WORST_ERRORS = 8
 
-SECTION_TITLES = ("Summary", "Dataset", "Split", "Model", "Settings", "Software", "Training",
-                  "Metrics on held-out images", "Confusion matrix", "ROC", "Calibration", "Worst errors")
+SECTION_TITLES = ("Summary", "Intended use and limitations", "Dataset", "Split", "Model", "Settings", "Software",
+                  "Training", "Metrics on held-out images", "Confusion matrix", "ROC", "Calibration", "Worst errors")
 
 
 def build_report(run_dir: str | os.PathLike[str], evaluation: Evaluation | None = None) -> Report:
@@ -39,8 +39,9 @@ def build_report(run_dir: str | os.PathLike[str], evaluation: Evaluation | None 
     if ev is None:
         ev = evaluate(run_dir)
         write_evaluation(ev, run_dir)
-    found = [rs.summary(run, ev), rs.dataset(run), rs.split(run), rs.model(run), rs.recipe(run), rs.settings(run),
-             rs.software(run), rs.training(run), rs.metrics(ev), rs.confusion(ev), rs.roc(ev), rs.calibration(ev),
+    found = [rs.summary(run, ev), rs.model_card(run, ev), rs.dataset(run), rs.split(run), rs.model(run),
+             rs.recipe(run), rs.settings(run), rs.software(run), rs.training(run), rs.metrics(ev),
+             rs.confusion(ev), rs.roc(ev), rs.calibration(ev),
              _worst_errors(run_dir, ev)]
     sections = [s for s in found if s is not None]
     from core.training.mislabels import read_suspects
@@ -69,8 +70,9 @@ def _worst_errors(run_dir, ev: Evaluation) -> Section:
         section.blocks.append("No held-out image was misclassified.")
         return section
     n_wrong = sum(not p.correct for p in ev.predictions)
-    section.blocks.append(f"The {len(wrong)} most confident wrong predictions of {n_wrong}. The heatmap "
-                          "(Grad-CAM) shows where the evidence for the predicted class lies.")
+    which = ("The only wrong prediction" if n_wrong == 1 else
+             f"The {len(wrong)} most confident wrong predictions of {n_wrong}")
+    section.blocks.append(f"{which}. The heatmap (Grad-CAM) shows where the evidence for the predicted class lies.")
     explainer = GradCamExplainer(load_classifier(run_dir))
     items = []
     for p in wrong:
@@ -100,7 +102,8 @@ def _thumb(image: np.ndarray, side: int) -> np.ndarray:
 _CSS = """body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:60em;margin:2em auto;padding:0 1em;
 color:#222}h1{margin-bottom:0}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left}
-th{background:#f3f3f3}figure{margin:1em 0}img{max-width:100%}figcaption{color:#555;font-size:.9em}
+th{background:#f3f3f3}td.form{height:2.2em;min-width:20em}
+figure{margin:1em 0}img{max-width:100%}figcaption{color:#555;font-size:.9em}
 .gallery{display:flex;flex-wrap:wrap;gap:1em}.gallery figure{width:17em;margin:0}.sub{color:#666}"""
 
 
@@ -125,9 +128,12 @@ def _html_block(block) -> str:
     if isinstance(block, str):
         return f"<p>{html.escape(block)}</p>"
     if isinstance(block, Table):
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in block.header)
-        rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in block.rows)
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+        head = ("" if block.header is None else
+                "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in block.header) + "</tr></thead>")
+        cell = "<td class='form'>" if block.form else "<td>"
+        rows = "".join("<tr>" + "".join(f"{cell if k else '<td>'}{html.escape(c)}</td>" for k, c in enumerate(r))
+                       + "</tr>" for r in block.rows)
+        return f"<table>{head}<tbody>{rows}</tbody></table>"
     if isinstance(block, Figure):
         return f"<figure>{_img(block.png)}<figcaption>{html.escape(block.caption)}</figcaption></figure>"
     if isinstance(block, Gallery):
@@ -144,7 +150,7 @@ def render_pdf(report: Report, path: str | os.PathLike[str]) -> None:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import cm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+    from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer
 
     styles = getSampleStyleSheet()
     doc = SimpleDocTemplate(str(path), pagesize=A4, leftMargin=1.8 * cm, rightMargin=1.8 * cm,
@@ -152,9 +158,13 @@ def render_pdf(report: Report, path: str | os.PathLike[str]) -> None:
     story = [Paragraph(html.escape(report.title), styles["Title"]), Paragraph(html.escape(report.subtitle),
                                                                               styles["Italic"])]
     for s in report.sections:
-        story += [Spacer(1, 0.3 * cm), Paragraph(html.escape(s.title), styles["Heading2"])]
-        for b in s.blocks:
-            story += _pdf_block(b, styles, doc.width)
+        # A heading never stands alone at the bottom of a page: it travels with the section's first block (kept
+        # together with it here, as reportlab cannot nest one KeepTogether in another).
+        blocks = [_pdf_block(b, styles, doc.width, keep=k > 0) for k, b in enumerate(s.blocks)]
+        heading = Paragraph(html.escape(s.title), styles["Heading2"])
+        story += [Spacer(1, 0.3 * cm), KeepTogether([heading, *(blocks[0] if blocks else [])])]
+        for flowables in blocks[1:]:
+            story += flowables
     doc.build(story)
 
 
@@ -169,24 +179,34 @@ def _pdf_image(png: bytes, width: float, height: float):
     return Image(io.BytesIO(png), width=max(w * scale, 1.0), height=max(h * scale, 1.0))
 
 
-def _pdf_block(block, styles, page_width: float) -> list:
+def _pdf_block(block, styles, page_width: float, keep: bool = True) -> list:
+    """The flowables of one block; a figure and its caption are kept together unless ``keep`` is false (the
+    caller keeps them together with more)."""
     from reportlab.lib import colors
-    from reportlab.platypus import KeepTogether, Paragraph
+    from reportlab.lib.units import cm
+    from reportlab.platypus import KeepTogether, Paragraph, Spacer
     from reportlab.platypus import Table as PdfTable
 
     small = styles["BodyText"].clone("small", fontSize=8, leading=10)
     if isinstance(block, str):
         return [Paragraph(html.escape(block), styles["BodyText"])]
     if isinstance(block, Table):
-        data = [[Paragraph(f"<b>{html.escape(h)}</b>", small) for h in block.header]]
+        data = [] if block.header is None else [[Paragraph(f"<b>{html.escape(h)}</b>", small) for h in block.header]]
         data += [[Paragraph(html.escape(c), small) for c in r] for r in block.rows]
-        t = PdfTable(data, repeatRows=1, hAlign="LEFT")
-        t.setStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.lightgrey),
-                    ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke), ("VALIGN", (0, 0), (-1, -1), "TOP")])
-        return [t]
+        n_cols = max((len(r) for r in data), default=1)
+        fractions = block.widths or ([0.35, 0.65] if block.header is None and n_cols == 2 else [1 / n_cols] * n_cols)
+        heights = [None] * (len(data) - len(block.rows)) + [1.1 * cm] * len(block.rows) if block.form else None
+        t = PdfTable(data, colWidths=[page_width * f for f in fractions], rowHeights=heights,
+                     repeatRows=0 if block.header is None else 1, hAlign="LEFT")
+        style = [("GRID", (0, 0), (-1, -1), 0.4, colors.lightgrey), ("VALIGN", (0, 0), (-1, -1), "TOP")]
+        # The header row shaded; a name/value table has its names shaded instead.
+        style.append(("BACKGROUND", (0, 0), (0, -1) if block.header is None else (-1, 0), colors.whitesmoke))
+        t.setStyle(style)
+        return [Spacer(1, 0.15 * cm), t, Spacer(1, 0.25 * cm)]  # tables never run into what is around them
     if isinstance(block, Figure):
-        return [KeepTogether([_pdf_image(block.png, page_width * block.width, page_width),
-                              Paragraph(html.escape(block.caption), small)])]
+        shown = [_pdf_image(block.png, page_width * block.width, page_width), Paragraph(html.escape(block.caption),
+                                                                                         small)]
+        return [KeepTogether(shown)] if keep else shown
     if isinstance(block, Gallery):
         cell = page_width / 3 - 6
         cells = [[_pdf_image(png, cell - 4, cell - 4), Paragraph(html.escape(c), small)] for png, c in block.items]

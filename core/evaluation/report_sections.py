@@ -23,13 +23,15 @@ def _num(x, digits: int = 3) -> str:
 def summary(run: dict, ev: Evaluation) -> Section:
     m = ev.metrics
     lo, hi = m["accuracy_ci"]
+    epoch = (f"the weights of epoch {run['best_epoch']} were kept" if run.get("best_epoch") is not None else
+             "no epochs (a linear head fitted directly)")
+    accuracy = m.get("headline") or (f"Accuracy on {m['n']} held-out images: {_pct(m['accuracy'])} (95% confidence "
+                                     f"interval {_pct(lo)}–{_pct(hi)}).")
     return Section("Summary", [
-        f"{run['backbone']['name']} ({run['fine_tune']}) trained on {len(run['classes'])} classes "
-        f"({', '.join(run['classes'])}). Outcome: {run['outcome']}; best epoch {run.get('best_epoch')}.",
-        f"Accuracy on {m['n']} held-out images ({ev.source}): {_pct(m['accuracy'])} "
-        f"(95% confidence interval {_pct(lo)}–{_pct(hi)}); balanced accuracy {_pct(m['balanced_accuracy'])}; "
+        f"{run['backbone']['name']} ({_depth(run)}) trained on {len(run['classes'])} classes "
+        f"({', '.join(run['classes'])}). Outcome: {run['outcome']}; {epoch}.",
+        f"{accuracy} Measured on the {ev.source}; balanced accuracy {_pct(m['balanced_accuracy'])}; "
         f"{m['n_low_confidence']} prediction(s) below {m['low_confidence_threshold']:.0%} confidence.",
-        *([m["headline"]] if m.get("headline") else []),
         *m.get("cautions", []),
         (f"{m['n_unfamiliar']} of {m['n']} held-out image(s) do not look like the images the model learned from "
          "(their answers may be meaningless)." if "n_unfamiliar" in m else
@@ -51,26 +53,71 @@ def dataset(run: dict) -> Section:
 
 
 def split(run: dict) -> Section:
-    c = run["config"]
+    """Exactly how the split was made (file, groups, copies, seed) and a warning when nothing kept related images
+    together, so a reader can judge whether the test images were truly new to the model."""
+    c, info = run["config"], run.get("split_info") or {}
     n = {s: len(run["split"][s]) for s in _SPLITS}
-    how = ("as given by the folder's own train/validation/test folders" if run["dataset"]["layout"] == "pre-split" else
-           f"split stratified by class with seed {run['seed']} (validation {c['val_fraction']:.0%}, "
-           f"test {c['test_fraction']:.0%})")
-    return Section("Split", [
-        f"{n['train']} training, {n['val']} validation and {n['test']} test images, {how}. The test "
-        "images were never used for training or for choosing the best epoch. The exact file list per split is "
-        "in run.json; the same seed on the same files gives the same split."])
+    total = sum(n.values())
+    blocks: list = [f"{n['train']} training, {n['val']} validation and {n['test']} test images. The test images were "
+                    "never used for training or for choosing the best epoch; the exact file list per split is in "
+                    "run.json."]
+    rows = []
+    if info.get("split_file"):
+        rows.append(["made by", f"the split file {info['split_file']} (a fixed list of files per split)"])
+    elif run["dataset"]["layout"] == "pre-split":
+        rows.append(["made by", "the folder's own train/validation/test folders"])
+    else:
+        rows.append(["made by", f"random, stratified by class, seed {info.get('seed', run['seed'])} (the same seed "
+                                "on the same files gives the same split)"])
+        rows.append(["fractions", f"validation {c['val_fraction']:.0%}, test {c['test_fraction']:.0%}"])
+    group_by = info.get("group_by", c.get("group_by", "none"))
+    pattern = info.get("group_pattern") or c.get("group_pattern") or "text before the first _"
+    grouping = {"none": "none", "dicom": "by DICOM PatientID",
+                "filename": f"by file name, pattern {pattern}"}.get(group_by, str(group_by))
+    if group_by != "none" and "n_groups" in info:
+        grouping += f": {info['n_groups']} groups, {len(info.get('leaking_groups') or [])} split across splits"
+    rows.append(["groups kept together", grouping])
+    if "n_duplicate_sets" in info:
+        kept = info.get("keep_duplicates_together")
+        across = info.get("duplicates_across_splits") or []
+        rows.append(["copies of an image", f"{info['n_duplicate_sets']} set(s) of duplicate or near-duplicate "
+                     f"images found; {'kept in one split' if kept else 'not kept together'}; {len(across)} set(s) "
+                     "span splits"])
+    blocks.append(Table(None, rows))
+    alone = group_by == "none" or info.get("n_groups") == total
+    if alone and not info.get("split_file") and run["dataset"]["layout"] != "pre-split":
+        blocks.append("Warning: nothing kept related images together. If several images come from one patient, "
+                      "specimen or slide, some of them may be in both the training and the test images, and the test "
+                      "accuracy may then be higher than on new patients. Group the images by file name or DICOM "
+                      "PatientID and train again if that can be the case.")
+    from core.split.duplicates import copies_warning
+
+    copies = copies_warning(info)
+    if copies:
+        blocks.append(f"Warning: {copies}")
+    return Section("Split", blocks)
 
 
 def model(run: dict) -> Section:
     b = run["backbone"]
-    return Section("Model", [Table(["", ""], [
+    return Section("Model", [Table(None, [
         ["backbone", f"{b['name']} ({b['family']}), ImageNet top-1 {b['top1']}%"],
         ["input", f"{run['image_size']}×{run['image_size']} RGB, resized inside the model"],
-        ["fine-tuning", f"{run['fine_tune']} (the backbone has {run['n_blocks']} blocks)"],
-        ["weights", str(run["config"]["weights"])],
+        ["fine-tuning", _depth(run)],
+        ["starting weights", {"imagenet": "ImageNet", "none": "none (random)"}.get(str(run["config"]["weights"]),
+                                                                                 f"file {run['config']['weights']}")],
         ["head", _head(run)],
     ])])
+
+
+def _depth(run: dict) -> str:
+    from core.errors import ConfigError
+    from core.models.build import FineTune
+
+    try:
+        return FineTune.parse(str(run["fine_tune"])).describe(run.get("n_blocks"))
+    except ConfigError:
+        return str(run["fine_tune"])
 
 
 def _head(run: dict) -> str:
@@ -90,13 +137,17 @@ def recipe(run: dict) -> Section | None:
              _pct(c["balanced_accuracy"])] for c in chosen["candidates"]]
     return Section("Recipe", [f"Chosen automatically: {chosen['reason']}. Each candidate was scored by "
                               "cross-validation on the training and validation images only; the test images were "
-                              "not used.", Table(["candidate", "accuracy", "95% interval", "balanced"], rows)])
+                              "not used.", Table(["candidate", "accuracy", "95% interval", "balanced"], rows,
+                                                 widths=[0.46, 0.16, 0.22, 0.16])])
 
 
 def settings(run: dict) -> Section:
-    rows = [[k, str(v)] for k, v in run["config"].items()]
-    return Section("Settings", ["Every setting of the run (`foveal train --config` takes these keys):",
-                                Table(["setting", "value"], rows)])
+    from core.training.settings_words import setting_rows
+
+    return Section("Settings", [
+        "Every setting of the run. The file run_config.json in the run folder holds them all; the command "
+        "foveal train --config run_config.json trains the same way again.",
+        Table(["setting", "value"], setting_rows(run["config"]))])
 
 
 def software(run: dict) -> Section:
@@ -143,12 +194,12 @@ def metrics(ev: Evaluation) -> Section:
 
 def confusion(ev: Evaluation) -> Section:
     return Section("Confusion matrix", [Figure(plots.confusion(ev.metrics["confusion"], ev.classes),
-                                               "Rows: the true class; columns: what the model predicted.", 0.7)])
+                                               "Rows: the true class; columns: what the model predicted.", 0.55)])
 
 
 def roc(ev: Evaluation) -> Section:
     r = ev.metrics["roc"]
-    blocks: list = [Figure(plots.roc(r), "One-vs-rest ROC curve of each class.", 0.6)]
+    blocks: list = [Figure(plots.roc(r), "One-vs-rest ROC curve of each class.", 0.5)]
     if "binary" in r:
         rows = []
         for name, op in ((r["binary"]["chosen"]["rule"], r["binary"]["chosen"]), ("0.5", r["binary"]["default"])):
@@ -162,7 +213,35 @@ def roc(ev: Evaluation) -> Section:
 
 def calibration(ev: Evaluation) -> Section:
     return Section("Calibration", [Figure(plots.reliability(ev.metrics["calibration"]),
-                                          "How often the model is right when it is this confident.", 0.6)])
+                                          "How often the model is right when it is this confident.", 0.5)])
+
+
+#: What only the people responsible for the model can say; the report leaves room for it, marked as such.
+MODEL_CARD_FIELDS = ("Intended use (which images, which question, which decision it supports)",
+                     "Intended users", "Uses it is not meant for", "Population and equipment the images come from",
+                     "Reviewed by (name, role)", "Date and signature")
+TO_FILL = "[to be filled in]"
+
+
+def model_card(run: dict, ev: Evaluation) -> Section:
+    """Intended use and limitations: what Foveal knows (filled in) and what a person must state (marked)."""
+    m = ev.metrics
+    lo, hi = m["accuracy_ci"]
+    n = {s: len(run["split"][s]) for s in _SPLITS}
+    known = [
+        f"Trained on {n['train']} images of one folder ({run['dataset']['root']}); classes: "
+        f"{', '.join(run['classes'])}. It can only answer one of these classes, even for an image of something else.",
+        f"Measured on {m['n']} held-out images from the same folder: accuracy {_pct(m['accuracy'])} (95% "
+        f"interval {_pct(lo)}–{_pct(hi)}). Images from another site, scanner, stain or protocol may score lower; "
+        "this has not been measured.",
+        "Each answer comes with a confidence and, where the run keeps the check, a warning when the image does not "
+        "look like the training images; such answers may be meaningless.",
+        "It is not a medical device and has not been validated for clinical decisions.",
+    ]
+    return Section("Intended use and limitations", [
+        "Known from the run:", *(f"• {k}" for k in known),
+        f"To be completed by the person responsible for the model (fields marked {TO_FILL}):",
+        Table(None, [[f, TO_FILL] for f in MODEL_CARD_FIELDS], form=True)])
 
 
 def marked(marks: dict) -> Section:

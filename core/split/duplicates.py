@@ -8,13 +8,11 @@ the number of images.
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from core.data.scan import ImageRecord
-from core.errors import ImageDecodeError
+from core.split.hashes import image_hashes
 
 #: Hashes differing in at most this many of 64 bits are the same picture (resizing and JPEG re-encoding
 #: change a few bits; different pictures differ in about 32).
@@ -22,31 +20,11 @@ THRESHOLD = 4
 _BANDS = THRESHOLD + 1
 
 
-def perceptual_hash(path: str) -> int | None:
-    """The 64-bit perceptual hash of an image file (decoded by Foveal's decoder), or None if unreadable."""
-    import imagehash
-    from PIL import Image
-
-    from core.data.decode import decode_image
-
-    try:
-        pixels = decode_image(path, size=128)
-    except ImageDecodeError:
-        return None
-    bits = imagehash.phash(Image.fromarray(pixels)).hash.flatten()
-    return int("".join("1" if b else "0" for b in bits), 2)
-
-
-def near_duplicate_groups(records: Sequence[ImageRecord], threshold: int = THRESHOLD, *,
+def near_duplicate_groups(records: Sequence[ImageRecord], threshold: int = THRESHOLD, *, root: str | None = None,
                           on_progress: Callable[[int, int], None] | None = None) -> list[tuple[str, ...]]:
-    """Groups (relative paths, sorted) of images that are the same picture; singletons are left out."""
-    hashes: list[int | None] = [None] * len(records)
-    with ThreadPoolExecutor(max(2, os.cpu_count() or 2), thread_name_prefix="foveal-phash") as pool:
-        for done, (i, h) in enumerate(pool.map(lambda i: (i, perceptual_hash(records[i].path)), range(len(records))),
-                                      1):
-            hashes[i] = h
-            if on_progress is not None and (done % 64 == 0 or done == len(records)):
-                on_progress(done, len(records))
+    """Groups (relative paths, sorted) of images that are the same picture; singletons are left out. With the
+    dataset folder ``root``, hashes of unchanged files come from the user's cache (:mod:`core.split.hashes`)."""
+    hashes = image_hashes(records, root, on_progress=on_progress)
     parent = list(range(len(records)))
 
     def find(i: int) -> int:
@@ -109,3 +87,26 @@ def duplicates_across_splits(split, duplicates: Sequence[Sequence[str]]) -> list
         if len(set(placed.values())) > 1:
             out.append(placed)
     return out
+
+
+def test_copies(across: Sequence[dict[str, str]]) -> list[str]:
+    """The test images that have a copy in the training or validation split (``across``: from
+    :func:`duplicates_across_splits`)."""
+    out: list[str] = []
+    for placed in across:
+        if "test" in placed.values() and set(placed.values()) - {"test"}:
+            out += sorted(f for f, s in placed.items() if s == "test")
+    return out
+
+
+def copies_warning(split_info: dict | None) -> str | None:
+    """Words for beside a test accuracy that copies inflate (None: no test image has a copy elsewhere)."""
+    info = split_info or {}
+    found = test_copies(info.get("duplicates_across_splits") or [])
+    if not found:
+        return None
+    fix = ("Fix the split file so each set of copies is in one split" if info.get("split_file") else
+           "Train again with copies kept together (the default) to measure it honestly")
+    return (f"{len(found)} test image(s) have a copy (the same picture, resized or re-saved) among the training or "
+            f"validation images, so this accuracy may be higher than on new images. {fix}: "
+            + ", ".join(found[:3]) + (", …" if len(found) > 3 else "") + ".")

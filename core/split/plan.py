@@ -24,7 +24,7 @@ class SplitSpec:
     group_by: str
     #: Filename grouping: a regular expression whose first group names the group (default: text before first _).
     group_pattern: str | None
-    #: Find near-duplicates (perceptual hashes) and keep each set of copies in one split.
+    #: Keep each set of near-duplicates (perceptual hashes) in one split.
     keep_duplicates_together: bool
     #: A JSON file fixing the split (``{"train": [files], "val": [...], "test": [...]}``, e.g. a project's).
     split_file: str | None
@@ -46,20 +46,25 @@ class SplitSpec:
 
 
 def prepare_split(summary: DatasetSummary, spec: SplitSpec) -> tuple[Split, dict[str, Any]]:
-    """``(split, info)`` for a run; ``info`` says how it was made and what it achieved."""
+    """``(split, info)`` for a run; ``info`` says how it was made and what it achieved.
+
+    Near-duplicates are always looked for (hashes are cached per file, see :mod:`core.split.hashes`), so that
+    copies that still span splits are known and said beside the accuracy they inflate, whether or not the split
+    kept them together."""
     from core.split.duplicates import duplicates_across_splits
 
     info: dict[str, Any] = {"group_by": spec.group_by, "group_pattern": spec.group_pattern,
-                            "keep_duplicates_together": spec.keep_duplicates_together, "split_file": spec.split_file}
+                            "keep_duplicates_together": spec.keep_duplicates_together, "split_file": spec.split_file,
+                            "seed": spec.seed, "val_fraction": spec.val_fraction,
+                            "test_fraction": spec.test_fraction}
     groups: dict[str, str] | None = None
-    duplicates = list(summary.duplicate_groups)
+    duplicates = known_duplicates(summary)
+    info["n_duplicate_sets"] = len(duplicates)
     if spec.split_file:
         split, notes = split_from_file(summary, spec.split_file)
         info["notes"] = notes
     else:
-        groups, duplicates = split_groups(summary, spec)
-        if spec.keep_duplicates_together:
-            info["n_duplicate_sets"] = len(duplicates)
+        groups = split_groups(summary, spec, duplicates)
         hint = _grouping_hint(summary, spec)
         if hint:
             info["grouping_warning"] = hint
@@ -75,6 +80,15 @@ def prepare_split(summary: DatasetSummary, spec: SplitSpec) -> tuple[Split, dict
     return split, info
 
 
+def known_duplicates(summary: DatasetSummary) -> list[tuple[str, ...]]:
+    """Every set of copies: byte-identical files (from the scan) and near-duplicates (perceptual hashes)."""
+    from core.split.duplicates import near_duplicate_groups
+
+    duplicates = list(summary.duplicate_groups)
+    near = near_duplicate_groups(summary.images, root=summary.root)
+    return duplicates + [g for g in near if g not in duplicates]
+
+
 def _grouping_hint(summary: DatasetSummary, spec: SplitSpec) -> str | None:
     """A warning when the default file-name grouping collapses the images into one group (a fixed prefix)."""
     from core.split.groups import GroupRule, collapse_hint, find_groups
@@ -85,18 +99,19 @@ def _grouping_hint(summary: DatasetSummary, spec: SplitSpec) -> str | None:
     return collapse_hint(summary.images, find_groups(summary.images, rule), rule)
 
 
-def split_groups(summary: DatasetSummary, spec: SplitSpec) -> tuple[dict[str, str] | None, list[tuple[str, ...]]]:
-    """``(groups, duplicate sets)``: the groups a split keeps whole (None: every image on its own) and the
-    duplicate sets known (exact ones from the scan, plus near-duplicates when they are kept together)."""
-    from core.split.duplicates import merge_duplicates, near_duplicate_groups
+def split_groups(summary: DatasetSummary, spec: SplitSpec,
+                 duplicates: list[tuple[str, ...]] | None = None) -> dict[str, str] | None:
+    """The groups a split keeps whole (None: every image on its own): the grouping rule's, with each set of
+    copies merged into one group when duplicates are kept together (``duplicates``: :func:`known_duplicates`,
+    found here when not given)."""
+    from core.split.duplicates import merge_duplicates
     from core.split.groups import GroupRule, find_groups
 
-    duplicates = list(summary.duplicate_groups)
-    if spec.group_by == "none" and not spec.keep_duplicates_together:
-        return None, duplicates
+    if spec.keep_duplicates_together and duplicates is None:
+        duplicates = known_duplicates(summary)
+    if spec.group_by == "none" and not (spec.keep_duplicates_together and duplicates):
+        return None  # every image on its own: the plain stratified split
     groups = find_groups(summary.images, GroupRule(spec.group_by, spec.group_pattern))
     if spec.keep_duplicates_together:
-        near = near_duplicate_groups(summary.images)
-        duplicates += [g for g in near if g not in duplicates]
         groups = merge_duplicates(groups, duplicates)
-    return groups, duplicates
+    return groups

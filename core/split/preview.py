@@ -47,8 +47,10 @@ class SplitPreview:
         lines.append(f"groups in more than one split: {len(leaks)}" if self.grouped else
                      "no grouping: images of one patient may be in several splits (use --group-by)")
         dups = info["duplicates_across_splits"]
-        lines.append(f"duplicate sets across splits: {len(dups)}"
-                     + ("" if not dups else " (use --keep-duplicates-together): "
+        why = ("the split file puts them apart" if info.get("split_file") else
+               "leave out --no-keep-duplicates-together to keep each set in one split")
+        lines.append(f"{info.get('n_duplicate_sets', 0)} set(s) of duplicate images; across splits: {len(dups)}"
+                     + ("" if not dups else f" ({why}): "
                         + "; ".join(", ".join(f"{f} [{s}]" for f, s in d.items()) for d in dups[:5])))
         return "\n".join(lines)
 

@@ -53,8 +53,9 @@ class TrainConfig:
     group_by: str = "none"
     #: Filename grouping: a regular expression whose first group names the group (default: text before first _).
     group_pattern: str | None = None
-    #: Find near-duplicates (perceptual hashes) and keep each set of copies in one split.
-    keep_duplicates_together: bool = False
+    #: Keep each set of near-duplicate images (perceptual hashes) in one split, so a copy of a training image
+    #: cannot inflate the test accuracy. On by default; copies are looked for either way and reported.
+    keep_duplicates_together: bool = True
     #: A JSON file fixing the split (``{"train": [files], "val": [...], "test": [...]}``, e.g. a project's).
     split_file: str | None = None
     #: "auto": on frozen features, choose the head, pooling and class weighting by cross-validation on the

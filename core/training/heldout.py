@@ -108,10 +108,17 @@ def measure_and_save(run: _Run, model: Any, save: Callable[[Any], None]) -> Meas
     return measured
 
 
-def test_words(split: Split, classes: Sequence[str], acc: float | None) -> dict:
-    """The majority-class baseline on the test split and the headline in words (core.stats); just an empty
-    headline when there is no test accuracy."""
+def test_words(split: Split, classes: Sequence[str], acc: float | None, split_info: dict | None = None) -> dict:
+    """The majority-class baseline on the test split and the headline in words (core.stats), followed by a
+    warning when test images have copies in the other splits (``copies_warning``); just an empty headline when
+    there is no test accuracy."""
+    from core.split.duplicates import copies_warning
+
     test = [r.label for r in split.test if r.label in classes]
     if acc is None or not test:
         return {"headline": ""}
-    return majority_baseline(acc, test, [r.label for r in split.train], classes)
+    words = majority_baseline(acc, test, [r.label for r in split.train], classes)
+    copies = copies_warning(split_info)
+    if copies:
+        words.update(copies_warning=copies, headline=f"{words['headline']} {copies}")
+    return words

@@ -326,7 +326,8 @@ class _Run:
             if self.suspects is not None:
                 write_suspects(self.run_dir / MISLABELS_FILE, self.suspects)
         shutil.rmtree(self.cache_dir, ignore_errors=True)
-        test = {"accuracy": acc, "loss": loss, "n": len(self.split.test), **test_words(self.split, self.classes, acc)}
+        test = {"accuracy": acc, "loss": loss, "n": len(self.split.test), **test_words(self.split, self.classes, acc,
+                                                                               self.split_info)}
         if self.plan.is_chief:  # run.json last: it marks the folder complete (without it, cleanup removes the model)
             write_json(self.run_dir / "run.json", run_record(self, outcome, model_path, test, seconds))
         run_dir = str(self.run_dir) if self.plan.is_chief else ""

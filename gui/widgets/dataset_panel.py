@@ -82,7 +82,11 @@ class DatasetPanel(QWidget):
         self.group_pattern = QLineEdit()
         self.group_pattern.setPlaceholderText("text before the first _   (or a regular expression, e.g. ^(P\\d+))")
         self.group_pattern.setEnabled(False)
-        self.keep_duplicates = QCheckBox("Find near-duplicate images and keep each set in one split")
+        self.keep_duplicates = QCheckBox("Keep copies of an image together (near-duplicates in one split)")
+        self.keep_duplicates.setChecked(True)  # as TrainConfig.keep_duplicates_together
+        self.keep_duplicates.setToolTip("Resized or re-saved copies of one picture are found automatically. A copy "
+                                        "of a training image in the test split would make the accuracy look "
+                                        "better than it is.")
         self.split_preview = QLabel("")
         self.split_preview.setWordWrap(True)
         self.export_split_button = QPushButton("Export split as CSV…")
@@ -167,7 +171,7 @@ class DatasetPanel(QWidget):
         if settings.get("group_by") in modes:
             self.group_combo.setCurrentIndex(modes.index(settings["group_by"]))
         self.group_pattern.setText(settings.get("group_pattern") or "")
-        self.keep_duplicates.setChecked(bool(settings.get("keep_duplicates_together")))
+        self.keep_duplicates.setChecked(bool(settings.get("keep_duplicates_together", True)))
 
     def show_scanning(self, folder: str) -> None:
         self.thumbs.cancel_pending()

@@ -193,3 +193,48 @@ def test_a_fixed_file_name_prefix_is_detected_and_the_pattern_that_splits_it_sug
     assert "grouping_warning" not in info and not info["leaking_groups"]
     preview = split_preview(str(data), fixed)
     assert "12 groups" in preview.table()
+
+
+def test_image_hashes_are_cached_per_file_outside_the_dataset(tmp_path, monkeypatch):
+    import os
+
+    from core.split import hashes
+
+    data = factory.make_class_folder(tmp_path / "data", {"a": 4, "b": 4}, size=32)
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in data.rglob("*"))
+    summary = scan_dataset(data)
+    calls: list[str] = []
+    real = hashes.perceptual_hash
+    monkeypatch.setattr(hashes, "perceptual_hash", lambda p: calls.append(p) or real(p))
+    first = hashes.image_hashes(summary.images, summary.root)
+    assert len(calls) == 8 and all(h is not None for h in first)
+    cache = hashes.cache_file(summary.root)
+    assert cache.is_file() and not str(cache).startswith(str(data))
+    assert hashes.image_hashes(summary.images, summary.root) == first and len(calls) == 8  # all from the cache
+    changed = data / "a" / "a_000.png"
+    Image.fromarray(factory.gradient(32, 32)).save(changed)
+    os.utime(changed, ns=(1, 1))
+    again = hashes.image_hashes(scan_dataset(data).images, summary.root)
+    assert len(calls) == 9 and calls[-1].endswith("a_000.png") and again != first  # only the changed file
+    cache.write_text("{damaged")
+    assert hashes.image_hashes(summary.images, summary.root)[1:] == first[1:]  # a damaged cache: hashed again
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in data.rglob("*") if p.name != "a_000.png") == \
+        [x for x in before if x[0] != "a_000.png"]
+
+
+def test_copies_are_kept_together_by_default_and_reported_when_they_are_not(tmp_path):
+    from core.split.plan import prepare_split
+    from core.training.config import TrainConfig
+
+    data = factory.make_class_folder(tmp_path / "data", {"a": 12, "b": 12}, size=48, seed=4)
+    for i in range(6):  # six training images re-saved as JPEG copies beside them
+        Image.open(data / "a" / f"a_{i:03d}.png").convert("RGB").save(data / "a" / f"copy_{i}.jpg", quality=80)
+    summary = scan_dataset(data)
+    default = TrainConfig(str(data))
+    assert default.keep_duplicates_together
+    split, info = prepare_split(summary, default.split_spec)
+    assert info["n_duplicate_sets"] == 6 and info["duplicates_across_splits"] == [] and info["seed"] == default.seed
+    where = {r.rel: name for name in ("train", "val", "test") for r in split.of(name)}
+    assert all(where[f"a/a_{i:03d}.png"] == where[f"a/copy_{i}.jpg"] for i in range(6))
+    _, apart = prepare_split(summary, TrainConfig(str(data), keep_duplicates_together=False, seed=1).split_spec)
+    assert apart["n_duplicate_sets"] == 6 and apart["duplicates_across_splits"]  # found and said, though not kept
