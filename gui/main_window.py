@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QTabWidget
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QProgressDialog, QSplitter, QTabWidget
 
 from core.crossval import CrossValResult
 from core.training.config import TrainConfig
@@ -73,8 +73,11 @@ class MainWindow(QMainWindow):
         self.default_runs_dir = runs_dir or default_runs_dir()
         self.runs_dir = self.default_runs_dir
         self.scan_worker: ScanWorker | None = None
+        self.old_scans: list[ScanWorker] = []  # cancelled scans, kept until their threads end
         self.train_worker: TrainWorker | None = None
         self.summary = None
+        self.closing = False  # the window is closing: a run that ends now starts nothing more
+        self.stopping_dialog: QProgressDialog | None = None
         self.setWindowTitle("Foveal")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -100,8 +103,12 @@ class MainWindow(QMainWindow):
         self._make_actions()
         self.projects = ProjectWiring(self)
         self.compare = CompareWiring(self, compare_fn)
+        go = self.menuBar().addMenu("&Go")
+        for step in self.step_actions:
+            go.addAction(step)
         self.help_menu = HelpMenu(self)
         self.dataset_panel.sig_folder_chosen.connect(self.open_folder)
+        self.dataset_panel.sig_scan_cancel.connect(self.cancel_scan)
         self.train_panel.sig_start_requested.connect(self.start_training)
         self.train_panel.sig_stop_requested.connect(self._on_stop_requested)
         self.train_panel.sig_choose_weights.connect(self._on_choose_weights)
@@ -112,23 +119,54 @@ class MainWindow(QMainWindow):
         self.predict_panel.sig_unexpected.connect(self._show_unexpected)
         self.predict_panel.sig_model_changed.connect(self._on_views_changed)
         self.model_panel.sig_backbone_changed.connect(self._status_timer.start)
+        self.model_panel.sig_changed.connect(self._on_model_settings_changed)
         self._restore_settings()
         self._update_start_enabled()
         self._status_timer.start()
         self.statusBar().showMessage("Ready — drop a folder of images, or press Ctrl+O")
 
     def _make_actions(self) -> None:
+        self.named_actions: dict[str, QAction] = {}
         for text, keys, slot in (("Open dataset folder…", QKeySequence.StandardKey.Open, self._on_open_action),
-                                 ("Start training", QKeySequence("Ctrl+Return"), self.start_training),
+                                 ("Start training", QKeySequence("Ctrl+Return"), self._on_start_action),
                                  ("Stop training", QKeySequence("Esc"), self._on_stop_requested),
                                  ("Open run folder to evaluate…", QKeySequence("Ctrl+Shift+O"),
                                   self._on_open_run_action),
-                                 ("Compare backbones…", QKeySequence("Ctrl+B"), lambda: self.compare.open())):
+                                 ("Compare backbones…", QKeySequence("Ctrl+B"), lambda: self.compare.open()),
+                                 ("Export model…", QKeySequence("Ctrl+E"), self._on_export_action)):
             action = QAction(text, self)
             action.setShortcut(keys)
             action.triggered.connect(slot)
             self.addAction(action)
+            self.named_actions[text] = action
+        # Ctrl+1 … Ctrl+5: the steps, in order (Data, Model, Train, Evaluate, Predict).
+        self.step_actions = []
+        names = ("Data", "Model", "Train", "Evaluate", "Predict")
+        for n, (tabs, page) in enumerate(self.steps(), 1):
+            step = QAction(f"{n}  {names[n - 1]}", self)
+            step.setShortcut(QKeySequence(f"Ctrl+{n}"))
+            step.triggered.connect(lambda _=False, t=tabs, p=page: t.setCurrentWidget(p))
+            self.addAction(step)
+            self.step_actions.append(step)
+        self.quit_action = QAction("Quit", self)
+        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        self.quit_action.triggered.connect(self.close)
         self.train_panel.set_ready(False)
+
+    def steps(self) -> list[tuple[QTabWidget, object]]:
+        """The numbered steps: the tab widget each is in, and its page."""
+        return [(self.tabs, self.dataset_panel), (self.tabs, self.model_panel), (self.right_tabs, self.train_panel),
+                (self.right_tabs, self.evaluate_panel), (self.right_tabs, self.predict_panel)]
+
+    @Slot()
+    def _on_start_action(self) -> None:
+        """Ctrl+Return: start, or say why not."""
+        if not self.train_panel.ready:
+            training = self.train_worker is not None and self.train_worker.is_running()
+            self.statusBar().showMessage("Training is already running." if training else
+                                         f"Cannot start yet: {self.train_panel.why_not_ready}")
+            return
+        self.start_training()
 
     # ---- settings -----------------------------------------------------------------------------------
     def _restore_settings(self) -> None:
@@ -137,10 +175,27 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 800)
+        self.fit_to_screen()
         self.dataset_panel.start_dir = str(self.settings.value("data/last_folder", "") or "")
         backbone = self.settings.value("model/backbone")
         if backbone:
             self.model_panel.select_backbone(str(backbone))
+
+    def fit_to_screen(self) -> None:
+        """Never larger than the screen's free area (a laptop's 1366×768, or 1920×1080 at 2× scaling), and on it:
+        the title bar and the status bar stay reachable, whatever size was saved or asked for."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        free = screen.availableGeometry()
+        frame_w = max(self.frameGeometry().width() - self.width(), 0)
+        frame_h = max(self.frameGeometry().height() - self.height(), 0)
+        w = min(self.width(), free.width() - frame_w)
+        h = min(self.height(), free.height() - frame_h)
+        self.resize(max(w, 320), max(h, 240))
+        x = min(max(self.x(), free.left()), free.right() - self.frameGeometry().width() + 1)
+        y = min(max(self.y(), free.top()), free.bottom() - self.frameGeometry().height() + 1)
+        self.move(max(x, free.left()), max(y, free.top()))
 
     def _save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
@@ -162,9 +217,9 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def open_folder(self, folder: str) -> None:
-        """Scan ``folder`` off the GUI thread and show it (a dataset to train on)."""
-        if self.scan_worker is not None and self.scan_worker.is_running():
-            return
+        """Scan ``folder`` off the GUI thread and show it (a dataset to train on). A scan still under way is
+        cancelled: the latest choice wins."""
+        self.cancel_scan()
         self.settings.setValue("data/last_folder", folder)
         self.summary = None
         self._update_start_enabled()
@@ -174,8 +229,23 @@ class MainWindow(QMainWindow):
         worker.sig_progress.connect(self.dataset_panel.show_progress)
         self.scan_worker = start_worker(worker, self._on_scan_finished, self._on_scan_failed)
 
+    @Slot()
+    def cancel_scan(self) -> None:
+        """Stop the scan under way (its thread ends within a file; it is kept until then)."""
+        self.old_scans = [w for w in self.old_scans if w.is_running()]
+        if self.scan_worker is not None and self.scan_worker.is_running():
+            self.scan_worker.cancel()
+            self.old_scans.append(self.scan_worker)
+            self.scan_worker = None
+            self.dataset_panel.show_error("Reading the folder was stopped. Choose a folder to begin.")
+            self.statusBar().showMessage("Reading the folder was stopped")
+            self._update_start_enabled()
+
     @Slot(object)
     def _on_scan_finished(self, summary) -> None:
+        if summary is None or self.scan_worker is None or summary.root != str(Path(self.scan_worker.folder)
+                                                                               .expanduser()):
+            return  # a scan that was cancelled, or replaced by a newer choice
         self.summary = summary
         self.dataset_panel.show_summary(summary)
         self.projects.preview_split_soon()
@@ -184,6 +254,8 @@ class MainWindow(QMainWindow):
 
     @Slot(str, str, bool)
     def _on_scan_failed(self, message: str, details: str, user_error: bool) -> None:
+        if self.scan_worker is None or self.sender() is not self.scan_worker:
+            return  # a replaced scan's failure is of no interest
         self.dataset_panel.show_error(message)
         self.statusBar().showMessage("The folder could not be read")
         if not user_error:
@@ -191,8 +263,18 @@ class MainWindow(QMainWindow):
 
     def _update_start_enabled(self) -> None:
         training = self.train_worker is not None and self.train_worker.is_running()
+        scanning = self.scan_worker is not None and self.scan_worker.is_running()
         ready = self.summary is not None and not self.summary.problem
-        self.train_panel.set_ready(ready and not training)
+        why = ("Reading the dataset folder…" if scanning else
+               "Choose a dataset folder to begin (step 1, Data)." if self.summary is None else
+               f"The dataset cannot be trained on yet: {self.summary.problem}" if self.summary.problem else "")
+        self.train_panel.set_ready(ready and not training, why)
+        actions = getattr(self, "named_actions", {})
+        if actions:
+            actions["Start training"].setEnabled(True)  # enabled, so Ctrl+Return can say why it cannot start
+            actions["Start training"].setText("Start training" if ready and not training else
+                                              "Start training (not ready yet)")
+            actions["Stop training"].setEnabled(training)
 
     # ---- training -----------------------------------------------------------------------------------
     def make_config(self) -> TrainConfig:
@@ -224,7 +306,8 @@ class MainWindow(QMainWindow):
             return
         answer = QMessageBox.question(self, "Stop training?", "Stop after the current batch? The best model so "
                                       "far is kept and saved.")
-        if answer == QMessageBox.StandardButton.Yes:
+        # The run may have ended while the question was open: then there is nothing left to stop.
+        if answer == QMessageBox.StandardButton.Yes and self.train_worker.is_running():
             self.train_worker.cancel()
             self.train_panel.show_stopping()
 
@@ -244,6 +327,8 @@ class MainWindow(QMainWindow):
             return
         self.statusBar().showMessage(f"Training {result.outcome}; run folder: {result.run_dir}")
         self.projects.ctl.run_finished(result.run_dir, self.summary)
+        if self.closing:
+            return
         if result.model_path:
             self.predict_panel.set_model(result.run_dir)
         if result.model_path and result.test_accuracy is not None:
@@ -335,6 +420,19 @@ class MainWindow(QMainWindow):
         self.model_panel.clear_imagenet_status()
 
     @Slot()
+    def _on_export_action(self) -> None:
+        self.right_tabs.setCurrentWidget(self.predict_panel)
+        self.predict_panel.choose_export()
+
+    @Slot()
+    def _on_model_settings_changed(self) -> None:
+        """Say before Start when the ImageNet weights are not here; a weights error goes once weights change."""
+        panel = self.model_panel
+        if self.train_panel.weights_error and not panel.weights_missing and panel.weights != "imagenet":
+            self.train_panel.clear_error()
+        self.train_panel.show_weights_notice(panel.backbone.name if panel.weights_missing else None)
+
+    @Slot()
     def _on_choose_weights(self) -> None:
         self.tabs.setCurrentWidget(self.model_panel)
         self.model_panel.choose_weights_file()
@@ -347,6 +445,28 @@ class MainWindow(QMainWindow):
         box.exec()
 
     # ---- closing ------------------------------------------------------------------------------------
+    def _wait_with_dialog(self, worker) -> None:
+        """Wait for a run to stop (after its current batch) with the window alive and saying so."""
+        self.statusBar().showMessage("Stopping training…")
+        dialog = QProgressDialog("Stopping training after the current batch…\nThe best model so far is kept.",
+                                 "", 0, 0, self)
+        dialog.setWindowTitle("Foveal: stopping")
+        dialog.setCancelButton(None)
+        dialog.setMinimumDuration(0)
+        dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
+        self.stopping_dialog = dialog
+        dialog.show()
+        loop = QEventLoop()
+        poll = QTimer()
+        poll.setInterval(30)
+        poll.timeout.connect(lambda: loop.quit() if not worker.is_running() else None)
+        poll.start()
+        loop.exec()
+        poll.stop()
+        worker.wait()
+        dialog.close()
+        self.stopping_dialog = None
+
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         if self.train_worker is not None and self.train_worker.is_running():
             answer = QMessageBox.question(self, "Training is running", "Stop training and close Foveal? The "
@@ -354,11 +474,14 @@ class MainWindow(QMainWindow):
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
-            self.statusBar().showMessage("Stopping training…")
+            self.closing = True
             self.train_worker.cancel()
-            self.train_worker.wait()
+            self._wait_with_dialog(self.train_worker)
+        self.closing = True
         self._status_timer.stop()
-        for worker in (self.scan_worker, self.status_worker, self.evaluate_worker):
+        if self.scan_worker is not None:
+            self.scan_worker.cancel()
+        for worker in (self.scan_worker, self.status_worker, self.evaluate_worker, *self.old_scans):
             if worker is not None:
                 worker.wait()
         self.dataset_panel.wait()

@@ -74,8 +74,10 @@ class ProjectWiring(QObject):
         self.recent_menu = menu.addMenu("Recent projects")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         menu.addSeparator()
-        for action in self.w.actions():
+        for action in self.w.named_actions.values():
             menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(self.w.quit_action)
 
     def restore_last(self) -> None:
         last = self.w.settings.value("projects/last")
@@ -186,5 +188,6 @@ class ProjectWiring(QObject):
         return True
 
     def wait(self) -> None:
+        self._preview_timer.stop()  # the window is closing: no new preview
         if self.preview_worker is not None:
             self.preview_worker.wait()

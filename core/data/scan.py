@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.cancel import Cancelled, CancelToken
 from core.data.image_formats import ImageInfo, is_system_file, probe
 from core.errors import DatasetError, ImageDecodeError, listing
 from core.paths import protect
@@ -177,7 +178,7 @@ ProgressFn = Callable[[int, int], None]
 
 
 def scan_dataset(path: str | os.PathLike[str], *, on_progress: ProgressFn | None = None,
-                 workers: int | None = None) -> DatasetSummary:
+                 workers: int | None = None, cancel: CancelToken | None = None) -> DatasetSummary:
     """Scan a class-per-folder (or train/val/test) dataset folder.
 
     Parameters
@@ -185,7 +186,10 @@ def scan_dataset(path: str | os.PathLike[str], *, on_progress: ProgressFn | None
     path:
         The dataset folder. It is only read.
     on_progress:
-        Called as ``on_progress(files_done, files_total)`` from the calling thread while headers are read.
+        Called as ``on_progress(files_done, files_total)`` from the calling thread while headers are read, and
+        as ``on_progress(files_found, 0)`` while a large folder is still being listed.
+    cancel:
+        Stops the scan within one folder or one file (:class:`core.cancel.Cancelled` is raised).
     workers:
         Threads reading headers. The default, 1, is fastest on a local disk (header parsing holds the GIL);
         more threads help on network shares where each file waits on the network.
@@ -202,13 +206,13 @@ def scan_dataset(path: str | os.PathLike[str], *, on_progress: ProgressFn | None
     if not root.is_dir():
         raise DatasetError(f"{root} is a file, not a folder. Choose the folder that holds one sub-folder per class.")
     protect(root)  # from now on nothing in this process writes inside it (core.io refuses)
-    walker = _Walker(root)
+    walker = _Walker(root, cancel, on_progress)
     layout, class_dirs = walker.find_class_dirs()
     candidates: list[tuple[str, str, str | None, int, float]] = []  # path, label, split, size, mtime
     # Real class folders before linked ones: a link to another class folder is the one skipped, whatever its name.
     for label, split, directory in sorted(class_dirs, key=lambda c: os.path.islink(c[2])):
         candidates.extend((p, label, split, size, mtime) for p, size, mtime in walker.files_under(directory))
-    records, skipped = _probe_all(root, candidates, on_progress, workers)
+    records, skipped = _probe_all(root, candidates, on_progress, workers, cancel)
     skipped.extend(walker.skipped)
     all_labels = sorted({label for label, _, _ in class_dirs}, key=str.casefold)
     used = {r.label for r in records}
@@ -226,8 +230,9 @@ def scan_dataset(path: str | os.PathLike[str], *, on_progress: ProgressFn | None
 class _Walker:
     """Lists a dataset folder safely: no system files, no links out of the folder, no link loops."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, cancel: CancelToken | None = None, on_found: ProgressFn | None = None) -> None:
         self.root = root
+        self.cancel, self.on_found, self.found = cancel, on_found, 0
         self.real_root = os.path.realpath(root)
         self.skipped: list[SkippedFile] = []
         self.notes: list[str] = []
@@ -245,6 +250,8 @@ class _Walker:
         """Sub-folders and files of one folder, after the safety rules."""
         dirs: list[os.DirEntry] = []
         files: list[os.DirEntry] = []
+        if self.cancel is not None and self.cancel.cancelled:
+            raise Cancelled
         try:
             it = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
@@ -330,6 +337,9 @@ class _Walker:
             dirs = [d for d in dirs if self._follow(d, class_real)]
             files = [f for f in files if self._follow(f, class_real)]
             stack.extend(d.path for d in reversed(dirs))
+            before, self.found = self.found, self.found + len(files)
+            if self.on_found is not None and self.found // 1000 > before // 1000:
+                self.on_found(self.found, 0)  # still listing: a count, so a huge folder never looks stuck
             for f in files:
                 try:
                     st = f.stat()
@@ -339,7 +349,8 @@ class _Walker:
                 yield f.path, st.st_size, st.st_mtime
 
 
-def _probe_all(root: Path, candidates, on_progress: ProgressFn | None, workers: int | None):
+def _probe_all(root: Path, candidates, on_progress: ProgressFn | None, workers: int | None,
+               cancel: CancelToken | None = None):
     records: list[ImageRecord] = []
     skipped: list[SkippedFile] = []
 
@@ -358,6 +369,8 @@ def _probe_all(root: Path, candidates, on_progress: ProgressFn | None, workers: 
     results = pool.map(one, candidates) if pool else map(one, candidates)
     try:
         for done, result in enumerate(results, start=1):
+            if cancel is not None and cancel.cancelled:
+                raise Cancelled
             (records if isinstance(result, ImageRecord) else skipped).append(result)
             if on_progress is not None and (done % 500 == 0 or done == total):
                 on_progress(done, total)

@@ -148,13 +148,42 @@ def evaluate(model: str | os.PathLike[str] | Classifier, folder: str | None = No
     for j, (row, i) in enumerate(zip(result.probs, result.indices, strict=True)):
         top = int(row.argmax())
         predictions.append(Prediction(files[i].rel, files[i].path, labels[i], clf.classes[top], float(row[top]),
-                                      tuple(round(float(p), 6) for p in row), bool(row[top] < low_confidence),
+                                      # full precision: metrics worked out again from these (another positive
+                                      # class) must match the ones worked out here, image for image
+                                      tuple(float(p) for p in row), bool(row[top] < low_confidence),
                                       None if flags is None else bool(flags[j]),
                                       None if scores is None else round(float(scores[j]), 6)))
     if flags is not None:
         metrics["n_unfamiliar"] = int(flags.sum())
     return Evaluation(folder or "test split", clf.classes, metrics, predictions, skipped, clf.path, clf.run_dir,
                       time.monotonic() - t0)
+
+
+def with_positive_class(ev: Evaluation, positive_class: str) -> Evaluation:
+    """The same evaluation with sensitivity, specificity, PPV and NPV for ``positive_class`` (two classes; others
+    are returned as they are), at the run's validation threshold turned to that class: no image is predicted
+    again. Raises ConfigError for a class the model does not have."""
+    import dataclasses
+
+    from core.errors import FovealError
+    from core.evaluation.metrics import operating_point
+
+    roc = ev.metrics.get("roc") or {}
+    if "binary" not in roc:
+        return ev
+    operating = None
+    if ev.run_dir:
+        from core.runs import read_run
+
+        try:
+            operating = read_run(ev.run_dir).get("operating_point")
+        except FovealError:
+            operating = None
+    operating = _for_positive(operating, positive_class, ev.classes)
+    y = np.array([ev.classes.index(p.true) for p in ev.predictions], np.int64)
+    probs = np.array([p.probs for p in ev.predictions], np.float64)
+    binary = operating_point(y, probs, ev.classes, operating)
+    return dataclasses.replace(ev, metrics={**ev.metrics, "roc": {**roc, "binary": binary}})
 
 
 def _for_positive(operating, positive_class: str, classes) -> dict:

@@ -46,6 +46,18 @@ class ExportResult:
     size_bytes: int
     seconds: float
 
+    def words(self) -> str:
+        """The check in plain words, for the window."""
+        n, where = self.n_images, f"{self.size_bytes / 1e6:.1f} MB, saved in {self.folder}"
+        if not self.passed:
+            return (f"The exported model does not give Foveal's answers (the same answer on {self.top1_agreement:.0%}"
+                    f" of {n} test images checked). Do not use it; it was kept aside in {self.folder}.")
+        if self.approximate:
+            return (f"Checked: the exported model gives the same answer as Foveal on {self.top1_agreement:.0%} of "
+                    f"{n} test images (this smaller format is approximate). {where}.")
+        return (f"Checked: the exported model gives the same answers as Foveal on all {n} test images, with the "
+                f"same confidence (to within {max(self.max_abs_diff, 1e-6) * 100:.4f} percentage points). {where}.")
+
     def summary(self) -> str:
         verdict = "passed" if self.passed else "FAILED"
         kind = f"{self.format} ({self.precision}{', approximate' if self.approximate else ''})"
@@ -113,11 +125,15 @@ def _output_folder(clf: Classifier, fmt: str, precision: str, out) -> Path:
         if clf.run_dir is None:
             raise ConfigError("Give an output folder (--out) when exporting a model file outside a run folder.")
         return Path(clf.run_dir) / "export" / name
-    folder = Path(out)
+    folder = Path(out).expanduser()
     root = (clf.run or {}).get("dataset", {}).get("root")
     if root and is_inside(folder, root):
         raise ConfigError(f"The export folder {folder} is inside the dataset folder {root}; Foveal never "
                           "writes there. Choose another folder.")
+    if folder.is_file() or (folder.is_dir() and any(folder.iterdir())
+                            and not (folder / "export_check.json").is_file()):
+        raise ConfigError(f"{folder} already exists and is not an earlier Foveal export; Foveal replaces only its "
+                          "own exports, never other files. Choose a new or empty folder.")
     return folder
 
 

@@ -113,5 +113,5 @@ def split_groups(summary: DatasetSummary, spec: SplitSpec,
         return None  # every image on its own: the plain stratified split
     groups = find_groups(summary.images, GroupRule(spec.group_by, spec.group_pattern))
     if spec.keep_duplicates_together:
-        groups = merge_duplicates(groups, duplicates)
+        groups = merge_duplicates(groups, duplicates or [])
     return groups

@@ -67,8 +67,14 @@ class SplitPreview:
                          "train/validation/test")
         parts.append("; ".join(f"{name} {row['n']}: " + ", ".join(f"{c} {row[c]:.0%}" for c in classes)
                                for name, row in info["balance"].items()))
-        dups = info["duplicates_across_splits"]
-        parts.append(f"⚠ {len(dups)} duplicate set(s) across splits" if dups else "no duplicates across splits")
+        dups, found = info["duplicates_across_splits"], info.get("n_duplicate_sets", 0)
+        if dups:
+            parts.append(f"⚠ {len(dups)} set(s) of copies of an image span splits: they would make the accuracy "
+                         "look better than it is")
+        elif found:
+            parts.append(f"{found} set(s) of copies of an image found, each kept in one split")
+        else:
+            parts.append("no copies of an image found")
         return ". ".join(parts)
 
 

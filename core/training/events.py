@@ -60,6 +60,8 @@ class TrainingStarted:
     weights: str
     #: Which device trains, in words (e.g. "CPU", "NVIDIA H200 (GPU 0) · mixed precision (float16) · XLA").
     device: str = "CPU"
+    #: Epochs of the head phase (the rest of ``epochs`` fine-tune); 0 when not known.
+    head_epochs: int = 0
 
 
 @dataclass(frozen=True)

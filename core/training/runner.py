@@ -224,7 +224,7 @@ class _Run:
             n_train=len(self.split.train), n_val=len(self.split.val), n_test=len(self.split.test),
             epochs=c.epochs + (c.total_fine_tune_epochs if len(phases) > 1 else 0),
             steps_per_epoch=math.ceil(n_train / self.batch), phases=phases, weights=str(weights),
-            device=self.plan.describe()))
+            device=self.plan.describe(), head_epochs=c.epochs))
 
     # ---- phase 1: features once, then the head ---------------------------------------------------------
     def _head_phase(self) -> None:

@@ -38,6 +38,8 @@ class DatasetPanel(QWidget):
     """Fractions, grouping or duplicate handling changed: the split preview is out of date."""
     sig_export_split = Signal()
     """The user wants the split as CSV."""
+    sig_scan_cancel = Signal()
+    """The user wants the folder being read to stop being read."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -49,6 +51,9 @@ class DatasetPanel(QWidget):
         self.hint.setWordWrap(True)
         self.choose_button = QPushButton("Choose folder…")
         self.choose_button.setToolTip("Ctrl+O")
+        self.stop_scan_button = QPushButton("Stop reading")
+        self.stop_scan_button.setToolTip("Stop reading this folder (choosing another folder stops it too)")
+        self.stop_scan_button.setVisible(False)
         self.info = QLabel("")
         self.info.setWordWrap(True)
         self.table = QTableWidget(0, 3)
@@ -68,6 +73,7 @@ class DatasetPanel(QWidget):
         self._make_grouping()
         self._layout()
         self.choose_button.clicked.connect(self.choose_folder)
+        self.stop_scan_button.clicked.connect(self.sig_scan_cancel)
         self.problems_button.toggled.connect(self.problems.setVisible)
         self.val_spin.valueChanged.connect(self._on_split_changed)
         self.test_spin.valueChanged.connect(self._on_split_changed)
@@ -125,6 +131,7 @@ class DatasetPanel(QWidget):
     def _layout(self) -> None:
         top = QHBoxLayout()
         top.addWidget(self.hint, 1)
+        top.addWidget(self.stop_scan_button)
         top.addWidget(self.choose_button)
         split_box = QGroupBox("Split")
         split_box.setToolTip("Images are split by class, fixed by the seed: validation picks the best epoch, "
@@ -175,21 +182,29 @@ class DatasetPanel(QWidget):
 
     def show_scanning(self, folder: str) -> None:
         self.thumbs.cancel_pending()
-        self.hint.setText(f"<b>Scanning</b> {folder}…")
+        self.hint.setText(f"<b>Reading</b> {folder}…")
         self.table.setRowCount(0)
-        self.info.setText("")
+        self.info.setText("Listing the files…")
+        self.split_preview.setText("")  # the previous dataset's split says nothing about this one
+        self.stop_scan_button.setVisible(True)
         self.problems_button.setVisible(False)
         self.problems.setVisible(False)
 
     def show_progress(self, done: int, total: int) -> None:
-        self.info.setText(f"Reading image headers: {done} / {total}")
+        self.info.setText(f"Listing the files: {done:,} found so far…" if total == 0 else
+                          f"Reading image headers: {done:,} / {total:,}")
 
     def show_error(self, message: str) -> None:
+        self.stop_scan_button.setVisible(False)
+        self.summary = None
+        self.split_preview.setText("")
+        self.table.setRowCount(0)
         self.hint.setText("<b>Drop a folder of images here</b>")
         self.info.setText(f"<span style='color:#c0392b'>{message}</span>")
 
     def show_summary(self, summary: DatasetSummary) -> None:
         """Fill the panel from a finished scan."""
+        self.stop_scan_button.setVisible(False)
         self.summary = summary
         self.hint.setText(f"<b>{summary.root}</b>")
         size = summary.size_range

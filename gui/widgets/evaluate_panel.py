@@ -10,6 +10,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.evaluation.evaluate import Evaluation, Prediction
+from core.evaluation.evaluate import Evaluation, Prediction, with_positive_class
 from core.evaluation.metrics import format_value as _f
 from core.evaluation.review import export_marks_csv, read_marks, set_mark
 from core.paths import is_inside
@@ -80,6 +81,12 @@ class EvaluatePanel(QWidget):
         self.open_button = QPushButton("Open run folder")
         for b in (self.report_button, self.export_button, self.open_button):
             b.setEnabled(False)
+        self.positive_label = QLabel("Positive class:")
+        self.positive_combo = QComboBox()
+        self.positive_combo.setToolTip("The class that sensitivity, specificity, PPV and NPV are about (for "
+                                       "example the disease); the report follows this choice")
+        self.positive_label.setBuddy(self.positive_combo)
+        self.positive_combo.currentTextChanged.connect(self._on_positive_chosen)
         self.metrics_table = QTableWidget(0, 6)
         self.metrics_table.setHorizontalHeaderLabels(["class", "precision", "recall", "F1", "AUC", "images"])
         self.metrics_table.verticalHeader().setVisible(False)
@@ -113,6 +120,8 @@ class EvaluatePanel(QWidget):
         for b in (self.report_button, self.export_button, self.open_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
+        buttons.addWidget(self.positive_label)
+        buttons.addWidget(self.positive_combo)
         left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(self.metrics_table)
         left.addWidget(self.confusion)
@@ -156,15 +165,18 @@ class EvaluatePanel(QWidget):
         self.evaluation = ev
         self.marks = read_marks(ev.run_dir) if ev.run_dir else {}
         m = ev.metrics
-        lo, hi = m["accuracy_ci"]
         self.headline.setText(_f(m["accuracy"], True))
         self.headline.setToolTip("Accuracy on held-out images never used for training or choosing the epoch")
-        self.summary.setText(
-            f"accuracy on {m['n']} held-out images ({ev.source}); 95% CI {_f(lo, True)}–{_f(hi, True)}<br>"
-            f"balanced accuracy {_f(m['balanced_accuracy'], True)} · macro AUC {_f(m['roc']['macro_auc'])} · "
-            f"calibration error {_f(m['calibration']['ece'])} · {m['n_low_confidence']} low-confidence"
-            + "".join(f"<br><b>{html.escape(t, quote=False)}</b>" for t in (m.get("headline"), *m.get("cautions", []))
-                      if t) + _binary_words(m))
+        self._show_summary()
+        binary = m.get("roc", {}).get("binary")
+        self.positive_combo.blockSignals(True)
+        self.positive_combo.clear()
+        if binary:
+            self.positive_combo.addItems(list(ev.classes))
+            self.positive_combo.setCurrentText(binary["positive_class"])
+        self.positive_combo.blockSignals(False)
+        self.positive_label.setVisible(bool(binary))
+        self.positive_combo.setVisible(bool(binary))
         self._fill_metrics(m)
         self.confusion.show_matrix(m["confusion"], ev.classes)
         self.roc_plot.show_roc(m["roc"])
@@ -176,6 +188,26 @@ class EvaluatePanel(QWidget):
             self.detail.close()
             self.detail = None
         self._on_errors_clicked()
+
+    def _show_summary(self) -> None:
+        ev = self.evaluation
+        m = ev.metrics
+        lo, hi = m["accuracy_ci"]
+        self.summary.setText(
+            f"accuracy on {m['n']} held-out images ({ev.source}); 95% CI {_f(lo, True)}–{_f(hi, True)}<br>"
+            f"balanced accuracy {_f(m['balanced_accuracy'], True)} · macro AUC {_f(m['roc']['macro_auc'])} · "
+            f"calibration error {_f(m['calibration']['ece'])} · {m['n_low_confidence']} low-confidence"
+            + "".join(f"<br><b>{html.escape(t, quote=False)}</b>" for t in (m.get("headline"), *m.get("cautions", []))
+                      if t) + _binary_words(m))
+
+    @Slot(str)
+    def _on_positive_chosen(self, name: str) -> None:
+        """Sensitivity, specificity, PPV and NPV for the chosen class, from the predictions already made."""
+        if self.evaluation is None or not name or name not in self.evaluation.classes:
+            return
+        self.evaluation = with_positive_class(self.evaluation, name)
+        self._show_summary()
+        self.roc_plot.show_roc(self.evaluation.metrics["roc"])
 
     def _fill_metrics(self, m: dict) -> None:
         auc = {c["class"]: c["auc"] for c in m["roc"]["per_class"]}

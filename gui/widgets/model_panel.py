@@ -63,6 +63,7 @@ class ModelPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.weights_path: str | None = None
+        self.imagenet_cached: bool | None = None  # None: not known yet for the chosen backbone
         self.table = self._make_table()
         self.compare_button = QPushButton("Which suits my images? Compare backbones…")
         self.compare_button.setToolTip("Scores several backbones on your training and validation images and "
@@ -126,7 +127,13 @@ class ModelPanel(QWidget):
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 1000)
         self.epochs.setValue(10)
-        self.epochs.setToolTip("Passes over the training images (per phase when fine-tuning)")
+        self.epochs.setToolTip("Passes over the training images while the new head learns (an epoch is one pass)")
+        self.fine_tune_epochs = QSpinBox()
+        self.fine_tune_epochs.setRange(0, 1000)
+        self.fine_tune_epochs.setSpecialValueText("as many as the head")
+        self.fine_tune_epochs.setValue(0)
+        self.fine_tune_epochs.setToolTip("Passes over the training images while the backbone's last blocks learn "
+                                         "too, after the head's epochs (only when part of the backbone learns)")
         self.batch_size = QSpinBox()
         self.batch_size.setRange(1, 1024)
         self.batch_size.setValue(32)
@@ -171,7 +178,8 @@ class ModelPanel(QWidget):
         form = QFormLayout(inner)
         form.addRow("Head", self.recipe)
         form.addRow("Image size", self.image_size)
-        form.addRow("Epochs", self.epochs)
+        form.addRow("Epochs for the new head", self.epochs)
+        form.addRow("Epochs fine-tuning the backbone", self.fine_tune_epochs)
         form.addRow("Batch size", self.batch_size)
         form.addRow("Learning rate", self.learning_rate)
         form.addRow(self.augment)
@@ -235,7 +243,8 @@ class ModelPanel(QWidget):
     def settings(self) -> dict:
         """The training settings this panel holds, as TrainConfig keyword arguments."""
         return {"backbone": self.backbone.name, "weights": self.weights, "fine_tune": self.fine_tune,
-                "epochs": self.epochs.value(), "batch_size": self.batch_size.value(),
+                "epochs": self.epochs.value(), "fine_tune_epochs": self.fine_tune_epochs.value() or None,
+                "batch_size": self.batch_size.value(),
                 "learning_rate": self.learning_rate.value(), "augment": self.augment.isChecked(),
                 "class_weights": self.class_weights.currentText(), "seed": self.seed.value(),
                 "recipe": self.recipe.currentData(), "image_size": self.chosen_image_size,
@@ -271,6 +280,8 @@ class ModelPanel(QWidget):
         for key, spin in (("epochs", self.epochs), ("batch_size", self.batch_size), ("seed", self.seed)):
             if isinstance(settings.get(key), int):
                 spin.setValue(settings[key])
+        ft = settings.get("fine_tune_epochs")
+        self.fine_tune_epochs.setValue(ft if isinstance(ft, int) and ft > 0 else 0)
         size = settings.get("image_size")
         self.image_size.setValue(size if isinstance(size, int) and size >= 32 else self.image_size.minimum())
         if isinstance(settings.get("learning_rate"), float):
@@ -306,6 +317,7 @@ class ModelPanel(QWidget):
             text = ("Everything — without pretrained weights the whole network must learn: a frozen one would "
                     "only pass random features to the head. Needs thousands of images and the most time.")
         self.depth_label.setText(text)
+        self.fine_tune_epochs.setEnabled(self.depth_slider.value() > 0)
         self.sig_changed.emit()
 
     @Slot()
@@ -318,7 +330,8 @@ class ModelPanel(QWidget):
 
     def show_imagenet_checking(self) -> None:
         """Say that the ImageNet weights' cache status is being looked up."""
-        self.imagenet_status.setText("<small>Checking Keras's cache…</small>")
+        self.imagenet_cached = None
+        self.imagenet_status.setText("<small>Checking whether they are on this computer…</small>")
 
     def clear_imagenet_status(self) -> None:
         self.imagenet_status.setText("")
@@ -332,12 +345,20 @@ class ModelPanel(QWidget):
         """Say whether the ImageNet weights of ``backbone`` are already in Keras's cache."""
         if backbone != self.backbone.name:
             return  # an answer about a backbone the user has moved away from
+        self.imagenet_cached = cached
+        self.sig_changed.emit()
         self.imagenet_status.setToolTip(path)
         if cached:
-            self.imagenet_status.setText("<small>✓ Already in Keras's cache on this computer.</small>")
+            self.imagenet_status.setText("<small>✓ Already on this computer.</small>")
         else:
-            self.imagenet_status.setText("<small>Not downloaded yet: Keras fetches it on Start (internet needed "
-                                         "once). Offline? Choose a weights file below.</small>")
+            self.imagenet_status.setText("<small>Not on this computer yet: downloaded on Start (internet needed "
+                                         "once). No internet here? Choose the weights file you have, below."
+                                         "</small>")
+
+    @property
+    def weights_missing(self) -> bool:
+        """ImageNet weights are chosen and known not to be on this computer (Start must download them)."""
+        return self.weights == Weights.IMAGENET and self.imagenet_cached is False
 
     def set_weights_file(self, path: str) -> None:
         self.weights_path = path
@@ -345,6 +366,7 @@ class ModelPanel(QWidget):
         self.weights_label.setText(os.path.basename(path))
         self.weights_label.setToolTip(path)
         self.weights_file.setChecked(True)
+        self.sig_changed.emit()
 
     @Slot()
     def _on_weights_toggled(self, *args) -> None:

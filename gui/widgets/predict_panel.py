@@ -3,6 +3,7 @@ Grad-CAM on a click; open any saved model; export it in a checked format."""
 
 from __future__ import annotations
 
+import html
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,6 @@ from PySide6.QtCore import QSize, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QColor, QDesktopServices, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.errors import FovealError
 from core.evaluation.evaluate import Prediction
 from core.models.familiar import UNFAMILIAR_WORDS
 from gui.widgets.image_detail import ImageDetail
@@ -32,16 +33,12 @@ from gui.workers.call_worker import CallWorker
 from gui.workers.thumbnails import ThumbnailLoader
 
 ROW_THUMB = 56
-#: (label, format, precision) offered by the Export button.
-EXPORTS = (("Keras (.keras)", "keras", "float32"), ("TensorFlow SavedModel", "savedmodel", "float32"),
-           ("TFLite float32", "tflite", "float32"), ("TFLite float16", "tflite", "float16"),
-           ("TFLite int8 (approximate)", "tflite", "int8"), ("ONNX", "onnx", "float32"))
 
 
 class PredictPanel(QWidget):
     """Classify new images with the chosen model. Heavy work goes through the ``*_fn`` functions on workers:
     ``describe_fn(model)``, ``predict_fn(model, paths)``, ``explain_fn(model, path, class)`` and
-    ``export_fn(model, format, precision)``."""
+    ``export_fn(model, format, precision, folder)``."""
 
     sig_message = Signal(str)
     """A line for the status bar."""
@@ -73,12 +70,12 @@ class PredictPanel(QWidget):
         self.open_button.setToolTip("A Foveal run folder or a .keras file")
         self.add_button = QPushButton("Add images…")
         self.clear_button = QPushButton("Clear")
-        self.export_combo = QComboBox()
-        for label, _fmt, _precision in EXPORTS:
-            self.export_combo.addItem(label)
-        self.export_button = QPushButton("Export")
-        self.export_button.setToolTip("Write the model in this format, check it with its own runtime against "
-                                      "Foveal's predictions, with labels.txt and a runnable predict_example.py")
+        self.export_button = QPushButton("Export model…")
+        self.export_button.setToolTip("Save the model for a phone app, another program or Python (File → Export "
+                                      "model…, Ctrl+E); Foveal checks that the copy gives its answers")
+        self.save_csv_button = QPushButton("Save results as CSV…")
+        self.save_csv_button.setToolTip("Every image classified here: its answer, confidence, the next answers and "
+                                        "any warning, as a spreadsheet")
         self.export_label = QLabel("")
         self.export_label.setWordWrap(True)
         self.export_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
@@ -105,7 +102,8 @@ class PredictPanel(QWidget):
         self.open_button.clicked.connect(self._on_open_clicked)
         self.add_button.clicked.connect(self._on_add_clicked)
         self.clear_button.clicked.connect(self._on_clear_clicked)
-        self.export_button.clicked.connect(self._on_export_clicked)
+        self.export_button.clicked.connect(self.choose_export)
+        self.save_csv_button.clicked.connect(self._on_save_csv_clicked)
         self.table.cellClicked.connect(self._on_row_clicked)
         self._set_enabled()
 
@@ -116,8 +114,8 @@ class PredictPanel(QWidget):
         actions = QHBoxLayout()
         actions.addWidget(self.add_button)
         actions.addWidget(self.clear_button)
+        actions.addWidget(self.save_csv_button)
         actions.addStretch(1)
-        actions.addWidget(self.export_combo)
         actions.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -131,6 +129,7 @@ class PredictPanel(QWidget):
         exporting = "export" in self.workers and self.workers["export"].is_running()
         self.add_button.setEnabled(self.model is not None)
         self.export_button.setEnabled(self.model is not None and not exporting)
+        self.save_csv_button.setEnabled(bool(self.rows))
         self.open_button.setEnabled(not busy and not exporting)
 
     # ---- model ---------------------------------------------------------------------------------------
@@ -148,6 +147,7 @@ class PredictPanel(QWidget):
         self.model_label.setText(f"<b>Model</b> {path}<br>{len(classes)} classes: {', '.join(classes)} · "
                                  f"input {size}×{size}, resized inside the model")
         self.rows = []
+        self.save_csv_button.setEnabled(False)
         self.table.setRowCount(0)
         if self.detail is not None:
             self.detail.close()
@@ -172,6 +172,7 @@ class PredictPanel(QWidget):
     def _on_predicted(self, batch) -> None:
         start = len(self.rows)
         self.rows += batch.rows
+        self.save_csv_button.setEnabled(bool(self.rows))
         self.table.setRowCount(len(self.rows))
         for r, row in enumerate(batch.rows, start):
             self._fill_row(r, row)
@@ -254,19 +255,62 @@ class PredictPanel(QWidget):
 
     # ---- export --------------------------------------------------------------------------------------------
     @Slot()
-    def _on_export_clicked(self) -> None:
-        label, fmt, precision = EXPORTS[self.export_combo.currentIndex()]
-        self.export_label.setText(f"Exporting {label} and checking it against Foveal's predictions…")
-        self._start("export", self.export_fn, (self.model, fmt, precision), self._on_exported)
+    def choose_export(self) -> None:
+        """*Export model…*: the format by what it is for, then where to save it; then export and check."""
+        from gui.widgets.export_dialog import ExportDialog
+
+        if self.model is None:
+            self.sig_message.emit("Train a model, or open one (Predict → Open model…), to export it.")
+            return
+        if "export" in self.workers and self.workers["export"].is_running():
+            return
+        dialog = ExportDialog(self.model, self)
+        if dialog.exec() and dialog.folder:
+            self.export_to(*dialog.choice, dialog.folder)
+
+    def export_to(self, fmt: str, precision: str, folder: str) -> None:
+        """Export the model as ``fmt`` into the new ``folder`` and check it (on a worker)."""
+        self.export_label.setText("Exporting and checking that the copy gives Foveal's answers…")
+        worker = CallWorker(self.export_fn, self.model, fmt, precision, folder)
+        worker.sig_finished.connect(self._on_worker_done)
+        worker.sig_failed.connect(self._on_worker_done)
+        self.workers["export"] = start_worker(worker, self._on_exported, self._on_export_failed)
+        self._set_enabled()
 
     @Slot(object)
     def _on_exported(self, result) -> None:
         colour = "#2e8b57" if result.passed else "#c0392b"
         link = QUrl.fromLocalFile(result.folder).toString()
-        warning = "" if result.passed else " <b>Do not use it</b>: it was kept aside for inspection."
-        self.export_label.setText(f"<span style='color:{colour}'>{result.summary()}</span>{warning} "
-                                  f"<a href='{link}'>Open the folder</a>")
-        self.sig_message.emit(f"Export {'passed' if result.passed else 'FAILED'}: {result.folder}")
+        words = html.escape(result.words(), quote=False)
+        self.export_label.setText(f"<span style='color:{colour}'>{words}</span> <a href='{link}'>Open the folder</a>")
+        self.sig_message.emit(("Export checked: " if result.passed else "Export FAILED its check: ") + result.folder)
+
+    @Slot(str, str, bool)
+    def _on_export_failed(self, message: str, details: str, user_error: bool) -> None:
+        self.export_label.setText(f"<span style='color:#c0392b'><b>Could not export:</b> "
+                                  f"{html.escape(message, quote=False)}</span>")
+        self.sig_message.emit("Could not export the model")
+        if not user_error:
+            self.sig_unexpected.emit(message, details)
+
+    @Slot()
+    def _on_save_csv_clicked(self) -> None:
+        from core.evaluation.predict_table import write_rows_csv
+        from core.io import open_atomic
+
+        if not self.rows:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save the results as CSV", "predictions.csv",
+                                              "CSV files (*.csv)")
+        if not path:
+            return
+        try:
+            with open_atomic(path, "w", newline="") as fh:
+                write_rows_csv(self.rows, fh, top_k=3)
+        except FovealError as exc:
+            self.sig_message.emit(str(exc))
+            return
+        self.sig_message.emit(f"{len(self.rows)} result(s) saved to {path}")
 
     @Slot(str)
     def _on_link(self, link: str) -> None:

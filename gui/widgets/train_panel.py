@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import time
 
-from PySide6.QtCore import QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices, QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
@@ -65,7 +65,8 @@ class TrainPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.progress.setFormat("")
-        self.phase_label = QLabel("Choose a dataset folder to begin.")
+        self.phase_label = QLabel("Choose a dataset folder to begin (step 1, Data).")
+        self.why_not_ready = "Choose a dataset folder to begin (step 1, Data)."
         self.phase_label.setWordWrap(True)
         self.time_label = QLabel("")
         self.device_label = QLabel("")
@@ -76,8 +77,18 @@ class TrainPanel(QWidget):
         self.saved_label.setWordWrap(True)
         self.open_button = QPushButton("Open run folder")
         self.open_button.setVisible(False)
-        self.weights_button = QPushButton("Choose weights file…")
+        self.weights_button = QPushButton("Choose the weights file…")
         self.weights_button.setVisible(False)
+        self.details_button = QPushButton("Details")
+        self.details_button.setCheckable(True)
+        self.details_button.setVisible(False)
+        self.details_label = QLabel("")
+        self.details_label.setWordWrap(True)
+        self.details_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details_label.setVisible(False)
+        self.details_button.toggled.connect(self.details_label.setVisible)
+        self.weights_error = False  # the error shown is about missing weights: cleared once they are chosen
+        self.weights_notice: str | None = None  # the backbone whose ImageNet weights are not on this computer
         self.evaluation_label = QLabel("")
         self.evaluate_button = QPushButton("See what it got wrong →")
         self.evaluate_button.setToolTip("Metrics, confusion matrix, the misclassified images and why")
@@ -111,8 +122,10 @@ class TrainPanel(QWidget):
         error_row = QHBoxLayout()
         error_row.addWidget(self.phase_label, 1)
         error_row.addWidget(self.weights_button)
+        error_row.addWidget(self.details_button)
         error_row.addWidget(self.device_label)
         layout.addLayout(error_row)
+        layout.addWidget(self.details_label)
         layout.addWidget(self.plot, 1)
         layout.addLayout(result)
         layout.addLayout(evaluation)
@@ -128,6 +141,9 @@ class TrainPanel(QWidget):
         self.fold = self.k = 0  # of a cross-validation (k = 0: a single run)
         self.recipe_text = ""
         self.steps_before_fold = 0
+        self.phase_first_epoch, self.phase_epochs = 1, 0  # of the learning phase under way
+        self.head_epochs = 0
+        self.stopping = False
 
     # ---- state ------------------------------------------------------------------------------------
     @property
@@ -135,17 +151,35 @@ class TrainPanel(QWidget):
         """Start is possible (data ready, no run in progress)."""
         return self.start_button.isEnabled()
 
-    def set_ready(self, ready: bool) -> None:
+    def set_ready(self, ready: bool, why: str = "") -> None:
+        """Whether Start can be pressed; ``why`` says what is missing when it cannot (shown while idle)."""
         self.start_button.setEnabled(ready)
+        self.why_not_ready = "" if ready else why
+        if self.stop_button.isEnabled() or self.run_dir or self.phase_label.text().startswith("<span"):
+            return  # a run in progress, a result or an error is on screen: they say more than readiness
+        ready_words = "Ready: press Start training (Ctrl+Return)."
+        if ready and self.weights_notice:
+            ready_words = (f"Ready. The ImageNet weights for {self.weights_notice} are not on this computer yet: "
+                           "Start downloads them (internet needed once). No internet? Choose the weights file you "
+                           "have.")
+        self.phase_label.setText(ready_words if ready else why)
 
     def show_stopping(self) -> None:
+        """The user asked to stop: said until the run ends (only while one is running)."""
+        if not self.stop_button.isEnabled():
+            return
+        self.stopping = True
         self.phase_label.setText("Stopping after this batch…")
+        self.progress.setFormat("Stopping…")
 
     def set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
         if running:
             self.weights_button.setVisible(False)
+            self.details_button.setVisible(False)
+            self.details_label.setVisible(False)
+            self.weights_error = False
             self._reset_state()
             self.started_at = time.monotonic()
             self.plot.reset()
@@ -160,6 +194,7 @@ class TrainPanel(QWidget):
             self._clock.start()
         else:
             self._clock.stop()
+            self.stopping = False
             self.progress.setFormat("")
             self.progress.setRange(0, 1)
             self.progress.setValue(1 if self.run_dir else 0)
@@ -177,9 +212,39 @@ class TrainPanel(QWidget):
         self.evaluate_button.setVisible(ready)
 
     def show_error(self, message: str, offer_weights: bool = False) -> None:
-        """A problem the user can fix, in words; with a way to choose a weights file when that is the fix."""
-        self.phase_label.setText(f"<span style='color:#c0392b'><b>Could not train:</b> {message}</span>")
+        """A problem the user can fix, in words; with a way to choose a weights file when that is the fix (one
+        plain sentence, the full message behind *Details*)."""
+        self.weights_error = offer_weights
+        if offer_weights:
+            plain = ("The pretrained weights could not be downloaded (is this computer offline?). Choose the "
+                     "weights file you have." if "could not be downloaded" in message else
+                     message.split(". ")[0].rstrip(".") + ".")
+            self.details_label.setText(html.escape(message))
+            self.details_button.setChecked(False)
+        else:
+            plain = html.escape(message)
+        self.details_button.setVisible(offer_weights)
+        self.details_label.setVisible(False)
+        self.phase_label.setText(f"<span style='color:#c0392b'><b>Could not train:</b> {plain}</span>")
         self.weights_button.setVisible(offer_weights)
+
+    def clear_error(self) -> None:
+        """The problem was fixed (a weights file chosen): back to what Start would do."""
+        self.weights_error = False
+        self.details_button.setVisible(False)
+        self.details_label.setVisible(False)
+        self.weights_button.setVisible(False)
+        self.phase_label.setText("")
+        self.set_ready(self.start_button.isEnabled(), self.why_not_ready)
+
+    def show_weights_notice(self, backbone: str | None) -> None:
+        """Before Start: the ImageNet weights of ``backbone`` are not on this computer (None: they are, or
+        another source is chosen), with the way out for a computer without internet."""
+        if self.stop_button.isEnabled() or self.weights_error:
+            return
+        self.weights_button.setVisible(backbone is not None)
+        self.weights_notice = backbone
+        self.set_ready(self.start_button.isEnabled(), self.why_not_ready)
 
     # ---- events -----------------------------------------------------------------------------------
     def show_event(self, event: Event) -> None:
@@ -193,7 +258,7 @@ class TrainPanel(QWidget):
                 self.progress.setRange(0, max(event.total, 1))
                 self.progress.setValue(event.done)
                 self.progress.setFormat(f"Downloading weights {event.done / 1e6:.1f} / {event.total / 1e6:.1f} MB")
-            case FeaturesExtracting():
+            case FeaturesExtracting() if not self._learning():
                 self.progress.setRange(0, event.total)
                 self.progress.setValue(event.done)
                 self.progress.setFormat(f"{self._fold_words()}Extracting features {event.done}/{event.total}")
@@ -219,14 +284,21 @@ class TrainPanel(QWidget):
                 self.phase_label.setText(f"Fold {event.fold} of {event.k} {event.outcome}"
                                          + (f": test accuracy {acc:.1%}." if acc is not None else "."))
 
+    def _learning(self) -> bool:
+        """Epochs are under way: the progress bar counts them, not the images passed through the backbone."""
+        return self.current_phase in (Phase.HEAD, Phase.FINE_TUNE) and self.first_batch_at is not None
+
     def _fold_words(self) -> str:
         return f"Fold {self.fold} of {self.k} · " if self.k else ""
 
     def _on_training_started(self, e: TrainingStarted) -> None:
         self.epochs, self.run_dir, self.fine_tune = e.epochs, e.run_dir, e.fine_tune
+        self.head_epochs = (e.head_epochs or e.epochs) if Phase.FINE_TUNE in e.phases else e.epochs
         if not self.k:  # a fold's warnings add up over the cross-validation
             self.data_warnings = []
         self.total_steps = e.epochs * e.steps_per_epoch
+        if not self.k or self.fold <= 1:
+            self.plot.set_planned_epochs(e.epochs)
         self.device_label.setText(f"Device: {e.device}")
 
     def _on_fold_started(self, e: FoldStarted) -> None:
@@ -244,12 +316,19 @@ class TrainPanel(QWidget):
         self.current_phase, self.phase_text = e.phase, e.description
         if e.phase == Phase.FINE_TUNE:
             self.plot.mark_phase(e.first_epoch - 1, "fine-tuning starts")
-            self.phase_text = f"Fine-tuning ({self.fine_tune})"
+            self.phase_text = "Fine-tuning the backbone"
+            self.phase_first_epoch, self.phase_epochs = e.first_epoch, self.epochs - e.first_epoch + 1
         if e.phase == Phase.HEAD:
             self.phase_text = _PHASE_WORDS[Phase.HEAD]
-        if e.phase in (Phase.PREPARING, Phase.EVALUATING, Phase.SAVING):
+            self.phase_first_epoch, self.phase_epochs = max(e.first_epoch, 1), self.head_epochs or self.epochs
+        if e.phase in (Phase.PREPARING, Phase.EVALUATING, Phase.SAVING) or (e.phase.learning and
+                                                                             self.first_batch_at is None):
             self.progress.setRange(0, 0)
+            self.progress.setFormat("")
+        if self.stopping:
+            return
         self.phase_label.setText(self._fold_words() + e.description + ("" if e.phase.learning else "…"))
+
 
     def _on_batches_ended(self, e: BatchesEnded) -> None:
         self.plot.add_batches(e.steps, e.batch_losses, e.running_accuracy, e.steps_per_epoch)
@@ -264,8 +343,14 @@ class TrainPanel(QWidget):
         rate_steps = done - self.first_step + 1
         remaining = total - done
         eta = (now - self.first_batch_at) / rate_steps * remaining if rate_steps > 0 else 0
-        self.progress.setFormat(f"%p%  ·  about {format_eta(eta)} left" if remaining > 0 else "%p%")
-        self.phase_label.setText(f"{self._fold_words()}{self.phase_text}, epoch {e.epoch}/{self.epochs} · "
+        if self.stopping:
+            return
+        # Early stopping can end a run before the planned steps: "a few seconds" rather than a precise countdown.
+        left = "almost done" if eta < 5 or remaining <= 0 else f"about {format_eta(eta)} left"
+        self.progress.setFormat(f"%p%  ·  {left}")
+        epoch = e.epoch - self.phase_first_epoch + 1
+        of = f"/{self.phase_epochs}" if self.phase_epochs >= epoch else ""
+        self.phase_label.setText(f"{self._fold_words()}{self.phase_text}: epoch {epoch}{of} · "
                                  f"loss {e.running_loss[-1]:.3f}")
 
     def _on_training_finished(self, e: TrainingFinished) -> None:

@@ -9,9 +9,26 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 REDRAW_MS = 100
+
+
+class EpochAxis(pg.AxisItem):
+    """An epoch axis: whole epochs only (never 0.5 of one), as many as fit."""
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph override)
+        spacings = super().tickSpacing(minVal, maxVal, size)
+        whole = [(max(1.0, float(np.ceil(s))), 0) for s, _ in spacings[:1]]
+        return whole or [(1.0, 0)]
+
+
+def text_colour() -> QColor:
+    """The palette's text colour (dark on a light palette, light on a dark one): full contrast for axes and
+    legends, never pyqtgraph's mid grey."""
+    app = QGuiApplication.instance()
+    return app.palette().color(QPalette.ColorRole.WindowText) if app is not None else QColor(20, 20, 20)
 
 
 class GrowingArray:
@@ -57,7 +74,8 @@ class TrainingPlot(QWidget):
         self.loss_plot = self._make_plot("Loss", layout, legend_offset=(-10, 10))  # loss falls: top right is free
         self.acc_plot = self._make_plot("Accuracy", layout, legend_offset=(-10, -30))  # accuracy rises: bottom
         self.acc_plot.setXLink(self.loss_plot)
-        self.acc_plot.setYRange(0, 1.0)
+        self.acc_plot.setYRange(0, 1.0, padding=0.04)  # room for the top tick's label
+        self.set_planned_epochs(10)
         pen = pg.mkPen
         self.curves = {
             "batch_loss": self.loss_plot.plot(name="training loss (each batch)", pen=pen((90, 140, 220, 110), width=1)),
@@ -85,13 +103,22 @@ class TrainingPlot(QWidget):
         self.timer.start()
 
     def _make_plot(self, title: str, layout: QVBoxLayout, legend_offset: tuple[int, int]) -> pg.PlotWidget:
-        plot = pg.PlotWidget()
+        plot = pg.PlotWidget(axisItems={"bottom": EpochAxis("bottom")})
         plot.setBackground(None)
         # No grid: pyqtgraph grid lines cost ~80 ms per redraw on a software raster, which froze the GUI thread.
-        plot.setLabel("left", title)
+        ink = text_colour()
+        for side in ("left", "bottom"):
+            axis = plot.getAxis(side)
+            axis.setTextPen(ink)
+            axis.setPen(ink)
+        plot.setLabel("left", title, color=ink.name())
         plot.getAxis("left").enableAutoSIPrefix(False)
-        plot.setLabel("bottom", "epoch")
-        plot.addLegend(offset=legend_offset, labelTextSize="8pt")
+        plot.setLabel("bottom", "epoch", color=ink.name())
+        plot.getPlotItem().setContentsMargins(2, 8, 8, 2)  # the top and last ticks' labels are never cut
+        legend = plot.addLegend(offset=legend_offset, labelTextSize="8pt", labelTextColor=ink,
+                                brush=pg.mkBrush(QColor(255, 255, 255, 170) if ink.lightness() < 128 else
+                                                 QColor(30, 30, 30, 170)))
+        legend.setZValue(-1)  # below the curves: a legend never hides a point
         plot.setMouseEnabled(x=True, y=False)
         layout.addWidget(plot)
         return plot
@@ -119,6 +146,11 @@ class TrainingPlot(QWidget):
             self.data[key].extend([value])
         self._dirty = True
 
+    def set_planned_epochs(self, epochs: int) -> None:
+        """Show the epochs a run plans (0 to ``epochs``) before any point exists, rather than an empty 0–1 axis."""
+        self.planned = max(int(epochs), 1)
+        self.loss_plot.setXRange(0, self.planned, padding=0.02)
+
     def set_title(self, text: str) -> None:
         """A title above the curves (e.g. "Fold 2 of 5"); empty for none."""
         self.loss_plot.setTitle(text or None)
@@ -143,6 +175,10 @@ class TrainingPlot(QWidget):
         self.curves["batch_acc"].setData(d["batch_x"], d["batch_acc"])
         for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
             self.curves[key].setData(d["epoch_x"], d[key])
+        reached = max([self.planned, *(float(d[k].max()) for k in ("batch_x", "epoch_x") if len(d[k]))])
+        if reached > self.planned:  # more epochs than planned (a later fold): the axis follows
+            self.planned = int(np.ceil(reached))
+            self.loss_plot.setXRange(0, self.planned, padding=0.02)
 
     def _on_mouse_moved(self, pos) -> None:
         if not self.loss_plot.sceneBoundingRect().contains(pos) or not len(self.data["epoch_x"]):

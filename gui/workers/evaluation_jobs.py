@@ -137,11 +137,12 @@ class ModelJobs:
         result = predict_files(clf, files)
         return PredictedBatch(model, clf.classes, prediction_rows(files, result, clf.classes, top_k=3))
 
-    def export(self, model: str, fmt: str, precision: str):
-        """Export and check (see core.export.export); returns the ExportResult."""
+    def export(self, model: str, fmt: str, precision: str, folder: str | None = None):
+        """Export and check into ``folder`` (None: the run folder's ``export/``; see core.export.export);
+        returns the ExportResult."""
         from core.export.export import export_model
 
-        return export_model(self.classifier(model), fmt, tflite_type=precision)
+        return export_model(self.classifier(model), fmt, folder, tflite_type=precision)
 
 
 def write_report(run_dir: str, evaluation) -> str:

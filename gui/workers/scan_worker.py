@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 
+from core.cancel import Cancelled, CancelToken
 from core.data.scan import DatasetSummary, scan_dataset
 from gui.workers.base import ThreadWorker
 
 
 class ScanWorker(ThreadWorker):
-    """Scans one folder on its own thread; :attr:`sig_finished` carries the ``DatasetSummary``."""
+    """Scans one folder on its own thread; :attr:`sig_finished` carries the ``DatasetSummary`` (None when the
+    scan was cancelled)."""
 
     sig_progress = Signal(int, int)
     """Files whose headers were read so far, and the total."""
@@ -17,6 +19,14 @@ class ScanWorker(ThreadWorker):
     def __init__(self, folder: str) -> None:
         super().__init__("foveal-scan")
         self.folder = folder
+        self.token = CancelToken()
 
-    def work(self) -> DatasetSummary:
-        return scan_dataset(self.folder, on_progress=self.sig_progress.emit)
+    def cancel(self) -> None:
+        """Stop within one folder or file; the scan then finishes with None."""
+        self.token.cancel()
+
+    def work(self) -> DatasetSummary | None:
+        try:
+            return scan_dataset(self.folder, on_progress=self.sig_progress.emit, cancel=self.token)
+        except Cancelled:
+            return None

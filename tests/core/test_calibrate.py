@@ -79,6 +79,14 @@ def test_two_classes_report_on_a_threshold_chosen_on_the_validation_images(tmp_p
     assert binary["chosen"]["threshold"] == op["threshold"] and "validation" in binary["chosen"]["rule"]
     other = evaluate(result.run_dir, positive_class="normal").metrics["roc"]["binary"]
     assert other["positive_class"] == "normal" and other["chosen"]["threshold"] == pytest.approx(1 - op["threshold"])
+    # The window's positive-class chooser: the same numbers from the predictions already made, none made again.
+    from core.evaluation.evaluate import with_positive_class
+
+    switched = with_positive_class(evaluate(result.run_dir), "normal").metrics["roc"]["binary"]
+    counts = ("tp", "fn", "tn", "fp")
+    assert switched["positive_class"] == "normal" and switched["chosen"]["rule"] == other["chosen"]["rule"]
+    assert switched["chosen"]["threshold"] == pytest.approx(other["chosen"]["threshold"])
+    assert [switched["chosen"][k] for k in counts] == [other["chosen"][k] for k in counts]
     assert cli_main(["evaluate", result.run_dir, "--positive-class", "tumour"]) == 0
     out = capsys.readouterr().out
     assert "Positive class 'tumour'" in out and "PPV" in out and "NPV" in out

@@ -98,6 +98,16 @@ def test_export_refuses_the_dataset_folder(run):
     assert not (data / "exports").exists()
 
 
+def test_export_never_replaces_a_folder_of_other_files(run, tmp_path):
+    run_dir, _odd, _data = run
+    mine = tmp_path / "Documents"
+    mine.mkdir()
+    (mine / "thesis.docx").write_bytes(b"years of work")
+    with pytest.raises(ConfigError, match="not an earlier Foveal export"):
+        export_model(run_dir, "keras", out=mine)
+    assert (mine / "thesis.docx").read_bytes() == b"years of work" and len(list(mine.iterdir())) == 1
+
+
 def test_cli_predict_writes_every_file_with_reasons(run, tmp_path, capsys):
     run_dir, odd, data = run
     (tmp_path / "in" / "deeper").mkdir(parents=True)

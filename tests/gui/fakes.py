@@ -161,12 +161,12 @@ def fake_predict_paths(model, paths):
     return PredictedBatch(model, ("a", "b"), rows)
 
 
-def fake_export(model, fmt, precision):
+def fake_export(model, fmt, precision, folder=None):
     from pathlib import Path
 
     from core.export.export import ExportResult
 
-    folder = Path(model) / "export" / fmt
+    folder = Path(folder) if folder else Path(model) / "export" / fmt
     folder.mkdir(parents=True, exist_ok=True)
     return ExportResult(fmt, precision, str(folder), str(folder / "model"), fmt != "onnx", 1e-6, 1.0, 4, False,
                         1000, 0.1)

@@ -69,13 +69,25 @@ def test_user_error_is_shown_inline_without_a_dialog(qtbot, make_window, dataset
     monkeypatch.setattr(window, "_show_unexpected", lambda *a: (_ for _ in ()).throw(AssertionError("dialog")))
     load(qtbot, window, dataset)
     window.start_training()
-    qtbot.waitUntil(lambda: "could not be downloaded" in window.train_panel.phase_label.text(), timeout=5000)
-    assert window.train_panel.start_button.isEnabled()
-    assert window.train_panel.weights_button.isVisibleTo(window)  # offline: a way to use a file the user has
+    panel = window.train_panel
+    qtbot.waitUntil(lambda: "could not be downloaded" in panel.phase_label.text(), timeout=5000)
+    # One plain sentence; the full message (paths, flags) behind Details.
+    assert "is this computer offline?" in panel.phase_label.text() and "choose a weights file" in \
+        panel.details_label.text()
+    assert panel.details_button.isVisibleTo(window) and not panel.details_label.isVisibleTo(window)
+    panel.details_button.click()
+    assert panel.details_label.isVisibleTo(window)
+    assert panel.start_button.isEnabled()
+    assert panel.weights_button.isVisibleTo(window)  # offline: a way to use a file the user has
     chosen = []
     monkeypatch.setattr(window.model_panel, "choose_weights_file", lambda: chosen.append(True))
-    qtbot.mouseClick(window.train_panel.weights_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.weights_button, Qt.MouseButton.LeftButton)
     assert chosen and window.tabs.currentWidget() is window.model_panel
+    weights = dataset.parent / "mobilenet_v2_notop.h5"
+    weights.write_bytes(b"weights")
+    window.model_panel.set_weights_file(str(weights))  # the fix: the error goes away
+    assert "Could not train" not in panel.phase_label.text() and not panel.details_button.isVisibleTo(window)
+    assert "Ready" in panel.phase_label.text()
 
 
 def test_unexpected_error_gets_a_dialog_with_details(qtbot, make_window, dataset, monkeypatch):
@@ -161,7 +173,9 @@ def test_imagenet_cache_status_follows_the_backbone(qtbot, make_window):
     window = make_window()
     status = window.model_panel.imagenet_status
     qtbot.waitUntil(lambda: "mobilenetv2_notop.h5" in status.toolTip(), timeout=5000)
-    assert "Not downloaded yet" in status.text()
+    assert "Not on this computer yet" in status.text()
+    assert window.model_panel.weights_missing
     window.model_panel.select_backbone("ResNet50")
-    qtbot.waitUntil(lambda: "Already in Keras's cache" in status.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "Already on this computer" in status.text(), timeout=5000)
+    assert not window.model_panel.weights_missing
     assert status.toolTip() == "/cache/resnet50_notop.h5"

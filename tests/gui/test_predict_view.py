@@ -3,6 +3,8 @@ the export button (TensorFlow-free stand-ins from tests.gui.fakes)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
@@ -55,17 +57,61 @@ def test_dropped_files_and_folders_show_top3_flags_and_reasons(qtbot, make_windo
     assert not panel.detail.mark_box.isVisible()  # new images have no label to mark as wrong
 
 
-def test_export_button_reports_pass_and_failure(qtbot, make_window, dataset):
+def test_export_from_the_file_menu_asks_where_and_reports_the_check_in_words(qtbot, make_window, dataset, tmp_path,
+                                                                             monkeypatch):
+    from PySide6.QtWidgets import QDialog, QFileDialog
+
+    from gui.widgets import export_dialog
+
     window = make_window()
     panel = _trained(qtbot, window, dataset)
-    panel.export_combo.setCurrentIndex(0)
-    qtbot.mouseClick(panel.export_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "passed" in panel.export_label.text(), timeout=5000)
-    panel.export_combo.setCurrentIndex(panel.export_combo.count() - 1)  # ONNX: the stand-in fails it
+    asked: list[str] = []
+    choice = {"index": 0}
+
+    def fake_exec(dialog):  # the user picks a format by its use, then Save… and a name
+        dialog.buttons_by_id[choice["index"]].setChecked(True)
+        dialog._on_save()
+        return QDialog.DialogCode.Accepted if dialog.folder else QDialog.DialogCode.Rejected
+
+    def fake_save(parent, caption, suggested, _filter):
+        asked.append(suggested)
+        return str(tmp_path / Path(suggested).name), ""
+
+    monkeypatch.setattr(export_dialog.ExportDialog, "exec", fake_exec)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(fake_save))
+    action = window.named_actions["Export model…"]
+    assert action.shortcut().toString() == "Ctrl+E"
+    action.trigger()
+    assert window.right_tabs.currentWidget() is panel
+    qtbot.waitUntil(lambda: "Checked:" in panel.export_label.text(), timeout=5000)
+    assert "gives the same answers as Foveal" in panel.export_label.text() and "e-0" not in panel.export_label.text()
+    assert asked[0].endswith("-keras") and (tmp_path / Path(asked[0]).name).is_dir()
+    choice["index"] = len(export_dialog.FORMAT_CHOICES) - 1  # ONNX: the stand-in fails its check
     qtbot.waitUntil(lambda: panel.export_button.isEnabled(), timeout=5000)
     qtbot.mouseClick(panel.export_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "FAILED" in panel.export_label.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "does not give Foveal's answers" in panel.export_label.text(), timeout=5000)
     assert "Do not use it" in panel.export_label.text()
+    uses = [use for use, *_ in export_dialog.FORMAT_CHOICES]
+    assert any("phone" in u for u in uses) and any("another program" in u for u in uses)
+
+
+def test_results_are_saved_as_csv_from_the_window(qtbot, make_window, dataset, tmp_path, monkeypatch):
+    import csv
+
+    from PySide6.QtWidgets import QFileDialog
+
+    window = make_window()
+    panel = _trained(qtbot, window, dataset)
+    assert not panel.save_csv_button.isEnabled()
+    _drop(panel, [dataset / "a"])
+    n = len(list((dataset / "a").iterdir()))
+    qtbot.waitUntil(lambda: panel.table.rowCount() == n and panel.save_csv_button.isEnabled(), timeout=10_000)
+    out = tmp_path / "results.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a: (str(out), "")))
+    qtbot.mouseClick(panel.save_csv_button, Qt.MouseButton.LeftButton)
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
+    assert len(rows) == n and {r["predicted_class"] for r in rows} <= {"a", "b"}
+    assert [r["path"] for r in rows] == [r["path"] for r in panel.rows]
 
 
 def test_an_unfamiliar_image_is_said_to_be_unlike_the_training_images(qtbot, make_window, dataset, tmp_path):
