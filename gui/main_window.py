@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import QEventLoop, QRect, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QProgressDialog, QSplitter, QTabWidget
 
@@ -181,13 +181,15 @@ class MainWindow(QMainWindow):
         if backbone:
             self.model_panel.select_backbone(str(backbone))
 
-    def fit_to_screen(self) -> None:
-        """Never larger than the screen's free area (a laptop's 1366×768, or 1920×1080 at 2× scaling), and on it:
-        the title bar and the status bar stay reachable, whatever size was saved or asked for."""
-        screen = self.screen() or QGuiApplication.primaryScreen()
-        if screen is None:
-            return
-        free = screen.availableGeometry()
+    def fit_to_screen(self, free: QRect | None = None) -> None:
+        """Never larger than the screen's free area ``free`` (default: this screen's; a laptop's 1366×768, or
+        1920×1080 at 2× scaling), and on it: the title bar and the status bar stay reachable, whatever size was
+        saved or asked for."""
+        if free is None:
+            screen = self.screen() or QGuiApplication.primaryScreen()
+            if screen is None:
+                return
+            free = screen.availableGeometry()
         frame_w = max(self.frameGeometry().width() - self.width(), 0)
         frame_h = max(self.frameGeometry().height() - self.height(), 0)
         w = min(self.width(), free.width() - frame_w)

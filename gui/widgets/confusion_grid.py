@@ -41,7 +41,7 @@ class ConfusionGrid(QTableWidget):
         k = len(classes)
         self.setRowCount(k)
         self.setColumnCount(k)
-        self.setHorizontalHeaderLabels([f"Predicted: {c}" for c in classes])
+        self.setHorizontalHeaderLabels([f"Predicted:\n{c}" for c in classes])  # two lines: narrow columns
         self.setVerticalHeaderLabels([f"Actual: {c}" for c in classes])
         for i, row in enumerate(self.matrix):
             total = sum(row)

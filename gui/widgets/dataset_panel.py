@@ -29,6 +29,16 @@ from gui.workers.thumbnails import THUMB_SIZE, ThumbnailLoader
 THUMBS_PER_CLASS = 6
 
 
+def plain_kind(key: str) -> str:
+    """``"JPEG RGB 8-bit"`` in words: ``"colour JPEG"``; 16-bit and other depths are said (they keep more detail)."""
+    fmt, _, rest = key.partition(" ")
+    mode, _, depth = rest.rpartition(" ")
+    colour = {"RGB": "colour", "RGBA": "colour", "gray": "greyscale", "gray+alpha": "greyscale",
+              "palette": "colour", "CMYK": "colour (print)", "YCbCr": "colour", "binary": "black and white"}
+    words = f"{colour.get(mode, mode or 'other')} {fmt}"
+    return words if depth in ("8-bit", "1-bit", "") else f"{words}, {depth} (more detail than usual)"
+
+
 class DatasetPanel(QWidget):
     """Shows a scanned dataset; emits ``sig_folder_chosen`` when the user picks a folder."""
 
@@ -88,7 +98,7 @@ class DatasetPanel(QWidget):
         self.group_pattern = QLineEdit()
         self.group_pattern.setPlaceholderText("text before the first _   (or a regular expression, e.g. ^(P\\d+))")
         self.group_pattern.setEnabled(False)
-        self.keep_duplicates = QCheckBox("Keep copies of an image together (near-duplicates in one split)")
+        self.keep_duplicates = QCheckBox("Keep copies of an image together")
         self.keep_duplicates.setChecked(True)  # as TrainConfig.keep_duplicates_together
         self.keep_duplicates.setToolTip("Resized or re-saved copies of one picture are found automatically. A copy "
                                         "of a training image in the test split would make the accuracy look "
@@ -208,9 +218,14 @@ class DatasetPanel(QWidget):
         self.summary = summary
         self.hint.setText(f"<b>{summary.root}</b>")
         size = summary.size_range
-        sizes = f"; {size[0][0]}×{size[0][1]} to {size[1][0]}×{size[1][1]} px" if size else ""
-        formats = ", ".join(f"{k} ({v})" for k, v in list(summary.depths.items())[:4])
-        text = f"{summary.total} images in {len(summary.classes)} classes{sizes}. {formats}"
+        sizes = ("" if not size else f", all {size[0][0]}×{size[0][1]} pixels" if size[0] == size[1] else
+                 f", from {size[0][0]}×{size[0][1]} to {size[1][0]}×{size[1][1]} pixels")
+        kinds = list(summary.depths.items())
+        formats = (plain_kind(kinds[0][0]) if len(kinds) == 1 else
+                   ", ".join(f"{v} {plain_kind(k)}" for k, v in kinds[:4]))
+        text = f"{summary.total} images in {len(summary.classes)} classes{sizes}; {formats}."
+        self.info.setToolTip("File formats, pixel layouts and bit depths: "
+                             + ", ".join(f"{k} ({v})" for k, v in kinds))
         if summary.problem:
             text += f"<br><span style='color:#c0392b'>{summary.problem}</span>"
         self.info.setText(text)

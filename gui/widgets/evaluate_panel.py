@@ -75,10 +75,13 @@ class EvaluatePanel(QWidget):
         self.headline = headline_label("—")
         self.summary = QLabel("Train a model, or open a run folder (Ctrl+Shift+O), to see what it got wrong.")
         self.summary.setWordWrap(True)
-        self.report_button = QPushButton("Write report (HTML + PDF)")
-        self.export_button = QPushButton("Export mislabelled list…")
+        self.report_button = QPushButton("Write report")
+        self.report_button.setToolTip("The report to keep and sign: one HTML file and a PDF with the same content, "
+                                      "in the run folder")
+        self.export_button = QPushButton("Export marked images…")
         self.export_button.setToolTip("The images you marked as mislabelled, as CSV, for you to act on")
-        self.open_button = QPushButton("Open run folder")
+        self.open_button = QPushButton("Open folder")
+        self.open_button.setToolTip("Open the run folder (model, settings, report) in the file manager")
         for b in (self.report_button, self.export_button, self.open_button):
             b.setEnabled(False)
         self.positive_label = QLabel("Positive class:")
@@ -94,6 +97,7 @@ class EvaluatePanel(QWidget):
         self.metrics_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.confusion = ConfusionGrid()
         self.gallery_label = QLabel("Click a cell of the confusion matrix to see its images.")
+        self.gallery_label.setWordWrap(True)
         self.errors_button = QPushButton("All errors")
         self.unsure_button = QPushButton("Low confidence")
         self.suspects_button = QPushButton("Suspected mislabels")
@@ -338,7 +342,7 @@ class EvaluatePanel(QWidget):
     def _on_report_written(self, html_path: str) -> None:
         self.report_worker.wait()
         self.report_button.setEnabled(True)
-        self.report_button.setText("Write report (HTML + PDF)")
+        self.report_button.setText("Write report")
         self.sig_message.emit(f"Report written: {html_path} and report.pdf beside it")
         QDesktopServices.openUrl(QUrl.fromLocalFile(html_path))
 
@@ -346,7 +350,7 @@ class EvaluatePanel(QWidget):
     def _on_report_failed(self, message: str, details: str, user_error: bool) -> None:
         self.report_worker.wait()
         self.report_button.setEnabled(True)
-        self.report_button.setText("Write report (HTML + PDF)")
+        self.report_button.setText("Write report")
         self.sig_message.emit(f"The report could not be written: {message}")
         if not user_error:
             self.sig_unexpected.emit(message, details)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -12,12 +12,14 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QSlider,
     QSpinBox,
     QTableWidget,
@@ -207,13 +209,27 @@ class ModelPanel(QWidget):
         dl = QVBoxLayout(depth_box)
         dl.addWidget(self.depth_slider)
         dl.addWidget(self.depth_label)
-        layout = QVBoxLayout(self)
+        # The settings scroll on a small screen, so opening Advanced never squeezes the backbone table to a few
+        # rows nor makes the window taller than the screen.
+        content = QWidget()
+        layout = QVBoxLayout(content)
         layout.addWidget(QLabel("<b>Backbone</b> — a network pretrained on millions of photographs"))
+        rows = self.table.verticalHeader().defaultSectionSize()
+        self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height() + 6 * rows + 4)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.compare_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(weights_box)
         layout.addWidget(depth_box)
         layout.addWidget(self.advanced)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(content)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll)
+        self.advanced.toggled.connect(self._on_advanced_toggled)
 
     # ---- public -------------------------------------------------------------------------------------
     @property
@@ -295,6 +311,20 @@ class ModelPanel(QWidget):
         self.devices.setCurrentIndex(max(index, 0))
 
     # ---- slots --------------------------------------------------------------------------------------
+    @Slot(bool)
+    def _on_advanced_toggled(self, shown: bool) -> None:
+        """Opening Advanced shows it (scrolled into view) and keeps the chosen backbone's row visible."""
+        if shown:
+            QTimer.singleShot(0, self._show_advanced)
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            self.table.scrollTo(rows[0])
+
+    @Slot()
+    def _show_advanced(self) -> None:
+        self.scroll.ensureWidgetVisible(self.advanced)
+        self.scroll.horizontalScrollBar().setValue(0)  # down to it, never sideways
+
     @Slot(int)
     def _on_folds_changed(self, value: int) -> None:
         if 0 < value < 3:  # 1 and 2 folds are not cross-validation: jump to off or 3

@@ -142,6 +142,7 @@ class TrainPanel(QWidget):
         self.recipe_text = ""
         self.steps_before_fold = 0
         self.phase_first_epoch, self.phase_epochs = 1, 0  # of the learning phase under way
+        self.batches_in_phase = 0
         self.head_epochs = 0
         self.stopping = False
 
@@ -261,7 +262,9 @@ class TrainPanel(QWidget):
             case FeaturesExtracting() if not self._learning():
                 self.progress.setRange(0, event.total)
                 self.progress.setValue(event.done)
-                self.progress.setFormat(f"{self._fold_words()}Extracting features {event.done}/{event.total}")
+                what = ("Preparing fine-tuning: images" if self.current_phase == Phase.FINE_TUNE else
+                        "Extracting features")
+                self.progress.setFormat(f"{self._fold_words()}{what} {event.done}/{event.total}")
             case BatchesEnded():
                 self._on_batches_ended(event)
             case EpochEnded():
@@ -285,8 +288,9 @@ class TrainPanel(QWidget):
                                          + (f": test accuracy {acc:.1%}." if acc is not None else "."))
 
     def _learning(self) -> bool:
-        """Epochs are under way: the progress bar counts them, not the images passed through the backbone."""
-        return self.current_phase in (Phase.HEAD, Phase.FINE_TUNE) and self.first_batch_at is not None
+        """Epochs of this phase are under way: the progress bar counts them, not images passed through the
+        backbone (which a phase may do before its first batch)."""
+        return self.current_phase in (Phase.HEAD, Phase.FINE_TUNE) and self.batches_in_phase > 0
 
     def _fold_words(self) -> str:
         return f"Fold {self.fold} of {self.k} · " if self.k else ""
@@ -314,6 +318,7 @@ class TrainPanel(QWidget):
             self.data_warnings.append(e.description)
             return
         self.current_phase, self.phase_text = e.phase, e.description
+        self.batches_in_phase = 0
         if e.phase == Phase.FINE_TUNE:
             self.plot.mark_phase(e.first_epoch - 1, "fine-tuning starts")
             self.phase_text = "Fine-tuning the backbone"
@@ -321,8 +326,7 @@ class TrainPanel(QWidget):
         if e.phase == Phase.HEAD:
             self.phase_text = _PHASE_WORDS[Phase.HEAD]
             self.phase_first_epoch, self.phase_epochs = max(e.first_epoch, 1), self.head_epochs or self.epochs
-        if e.phase in (Phase.PREPARING, Phase.EVALUATING, Phase.SAVING) or (e.phase.learning and
-                                                                             self.first_batch_at is None):
+        if e.phase in (Phase.PREPARING, Phase.EVALUATING, Phase.SAVING) or e.phase.learning:
             self.progress.setRange(0, 0)
             self.progress.setFormat("")
         if self.stopping:
@@ -331,6 +335,7 @@ class TrainPanel(QWidget):
 
 
     def _on_batches_ended(self, e: BatchesEnded) -> None:
+        self.batches_in_phase += len(e.steps)
         self.plot.add_batches(e.steps, e.batch_losses, e.running_accuracy, e.steps_per_epoch)
         now = time.monotonic()
         # Steps over the whole job: a cross-validation is k runs of (about) the same number of steps.

@@ -9,13 +9,28 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QFontMetrics, QGuiApplication, QPalette
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 REDRAW_MS = 100
 
 
-class EpochAxis(pg.AxisItem):
+class SparseAxis(pg.AxisItem):
+    """Major ticks only, never closer than two lines of text (labels never run into each other, even on a small
+    plot at 2× scaling)."""
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph override)
+        levels = super().tickSpacing(minVal, maxVal, size)
+        if not levels or maxVal <= minVal:
+            return levels
+        spacing, offset = levels[0]
+        room = QFontMetrics(QGuiApplication.font()).height() * (2 if self.orientation in ("left", "right") else 4)
+        while size * spacing / (maxVal - minVal) < room:
+            spacing *= 2
+        return [(spacing, offset)]
+
+
+class EpochAxis(SparseAxis):
     """An epoch axis: whole epochs only (never 0.5 of one), as many as fit."""
 
     def tickSpacing(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph override)
@@ -71,22 +86,22 @@ class TrainingPlot(QWidget):
         self._phase_lines: list[tuple[pg.PlotWidget, pg.InfiniteLine]] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.loss_plot = self._make_plot("Loss", layout, legend_offset=(-10, 10))  # loss falls: top right is free
-        self.acc_plot = self._make_plot("Accuracy", layout, legend_offset=(-10, -30))  # accuracy rises: bottom
+        self.loss_plot = self._make_plot("Loss", layout)
+        self.acc_plot = self._make_plot("Accuracy", layout)
         self.acc_plot.setXLink(self.loss_plot)
         self.acc_plot.setYRange(0, 1.0, padding=0.04)  # room for the top tick's label
         self.set_planned_epochs(10)
         pen = pg.mkPen
         self.curves = {
-            "batch_loss": self.loss_plot.plot(name="training loss (each batch)", pen=pen((90, 140, 220, 110), width=1)),
-            "loss": self.loss_plot.plot(name="training loss (epoch)", pen=pen((40, 90, 200), width=3),
+            "batch_loss": self.loss_plot.plot(name="training, each batch", pen=pen((90, 140, 220, 110), width=1)),
+            "loss": self.loss_plot.plot(name="training, per epoch", pen=pen((40, 90, 200), width=3),
                                         symbol="o", symbolSize=6, symbolBrush=(40, 90, 200)),
-            "val_loss": self.loss_plot.plot(name="validation loss", pen=pen((230, 120, 20), width=3),
+            "val_loss": self.loss_plot.plot(name="validation", pen=pen((230, 120, 20), width=3),
                                             symbol="s", symbolSize=6, symbolBrush=(230, 120, 20)),
-            "batch_acc": self.acc_plot.plot(name="training accuracy (running)", pen=pen((90, 140, 220, 110), width=1)),
-            "accuracy": self.acc_plot.plot(name="training accuracy (epoch)", pen=pen((40, 90, 200), width=3),
+            "batch_acc": self.acc_plot.plot(name="training, so far", pen=pen((90, 140, 220, 110), width=1)),
+            "accuracy": self.acc_plot.plot(name="training, per epoch", pen=pen((40, 90, 200), width=3),
                                            symbol="o", symbolSize=6, symbolBrush=(40, 90, 200)),
-            "val_accuracy": self.acc_plot.plot(name="validation accuracy", pen=pen((230, 120, 20), width=3),
+            "val_accuracy": self.acc_plot.plot(name="validation", pen=pen((230, 120, 20), width=3),
                                                symbol="s", symbolSize=6, symbolBrush=(230, 120, 20)),
         }
         for key in ("batch_loss", "batch_acc"):
@@ -102,8 +117,8 @@ class TrainingPlot(QWidget):
         self.timer.timeout.connect(self._on_redraw_timer)
         self.timer.start()
 
-    def _make_plot(self, title: str, layout: QVBoxLayout, legend_offset: tuple[int, int]) -> pg.PlotWidget:
-        plot = pg.PlotWidget(axisItems={"bottom": EpochAxis("bottom")})
+    def _make_plot(self, title: str, layout: QVBoxLayout) -> pg.PlotWidget:
+        plot = pg.PlotWidget(axisItems={"bottom": EpochAxis("bottom"), "left": SparseAxis("left")})
         plot.setBackground(None)
         # No grid: pyqtgraph grid lines cost ~80 ms per redraw on a software raster, which froze the GUI thread.
         ink = text_colour()
@@ -114,11 +129,12 @@ class TrainingPlot(QWidget):
         plot.setLabel("left", title, color=ink.name())
         plot.getAxis("left").enableAutoSIPrefix(False)
         plot.setLabel("bottom", "epoch", color=ink.name())
-        plot.getPlotItem().setContentsMargins(2, 8, 8, 2)  # the top and last ticks' labels are never cut
-        legend = plot.addLegend(offset=legend_offset, labelTextSize="8pt", labelTextColor=ink,
-                                brush=pg.mkBrush(QColor(255, 255, 255, 170) if ink.lightness() < 128 else
-                                                 QColor(30, 30, 30, 170)))
-        legend.setZValue(-1)  # below the curves: a legend never hides a point
+        item = plot.getPlotItem()
+        item.setContentsMargins(2, 8, 8, 2)  # the top and last ticks' labels are never cut
+        # The legend in a row of its own under the plot: it never covers a curve, however small the plot.
+        legend = pg.LegendItem(colCount=3, labelTextSize="8pt", labelTextColor=ink, verSpacing=-6)
+        item.layout.addItem(legend, 4, 1)
+        item.legend = legend  # PlotItem.plot(name=…) adds each named curve to it
         plot.setMouseEnabled(x=True, y=False)
         layout.addWidget(plot)
         return plot
@@ -158,9 +174,10 @@ class TrainingPlot(QWidget):
     def mark_phase(self, x: float, text: str) -> None:
         """A vertical line where a phase starts (e.g. the switch to fine-tuning)."""
         for plot in (self.loss_plot, self.acc_plot):
-            line = pg.InfiniteLine(pos=x, angle=90, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DashLine),
+            ink = text_colour()
+            line = pg.InfiniteLine(pos=x, angle=90, pen=pg.mkPen(ink, style=Qt.PenStyle.DashLine),
                                    label=text if plot is self.loss_plot else None,
-                                   labelOpts={"position": 0.45, "color": (90, 90, 90)})
+                                   labelOpts={"position": 0.9, "color": ink})
             plot.addItem(line)
             self._phase_lines.append((plot, line))
 

@@ -32,7 +32,7 @@ def scripted_train(config, *, on_event, cancel, epochs_head=3, epochs_ft=2, step
     # the real device plan (pure Python), as on a machine with one modern GPU
     device = plan_devices(devices=config.devices, gpus=(GpuInfo(0, "NVIDIA H100", (9, 0)),)).describe()
     on_event(TrainingStarted(config.out_dir, config.backbone, config.fine_tune, ("a", "b"), 40, 10, 10, total,
-                             steps, (Phase.HEAD, Phase.FINE_TUNE), "imagenet", device))
+                             steps, (Phase.HEAD, Phase.FINE_TUNE), "imagenet", device, head_epochs=epochs_head))
     on_event(PhaseChanged(Phase.EXTRACTING, "Extracting features"))
     for done in (20, 40, 60):
         on_event(FeaturesExtracting(done, 60, "train"))
@@ -41,6 +41,9 @@ def scripted_train(config, *, on_event, cancel, epochs_head=3, epochs_ft=2, step
         phase = Phase.HEAD if epoch <= epochs_head else Phase.FINE_TUNE
         if epoch in (1, epochs_head + 1):
             on_event(PhaseChanged(phase, phase, first_epoch=epoch))
+        if epoch == epochs_head + 1:  # fine-tuning first caches what lies below the blocks that learn
+            for done in (30, 60):
+                on_event(FeaturesExtracting(done, 60, "train"))
         for _ in range(steps):
             step += 1
             loss = math.exp(-step / 10)
@@ -82,7 +85,7 @@ def fake_evaluate(run_dir, *, folder, fail=None):
     if fail == "user":
         raise ModelFileError(f"{run_dir} has no model.keras.")
     classes = tuple(sorted(p.name for p in Path(folder).iterdir() if p.is_dir()))
-    files = sorted(Path(folder).glob("*/*.png"))
+    files = sorted(f for f in Path(folder).glob("*/*") if f.suffix.lower() in (".png", ".jpg"))
     y, probs, preds = [], [], []
     for i, f in enumerate(files):
         t = classes.index(f.parent.name)

@@ -32,7 +32,7 @@ def test_evaluation_follows_training_and_fills_the_view(qtbot, make_window, data
     assert "held-out test images right" in panel.summary.text() and "Always answering 'a'" in panel.summary.text()
     assert panel.confusion.verticalHeaderItem(0).text() == "Actual: a"
     assert "For 'b': sensitivity" in panel.summary.text() and "PPV" in panel.summary.text()
-    assert panel.confusion.horizontalHeaderItem(1).text() == "Predicted: b"
+    assert panel.confusion.horizontalHeaderItem(1).text() == "Predicted:\nb"
     # The user says which class is the positive one (the disease): the numbers follow, nothing is predicted again.
     assert panel.positive_combo.isVisibleTo(panel) and panel.positive_combo.currentText() == "b"
     b_side = ev.metrics["roc"]["binary"]["chosen"]

@@ -1,0 +1,138 @@
+"""The whole flow as a person walks it (scripted trainer): at every step no stale or contradictory words, the
+window fits a laptop screen, Stop and Close behave."""
+
+from __future__ import annotations
+
+import gc
+import re
+import time
+
+import pytest
+from PySide6.QtCore import QRect
+from PySide6.QtWidgets import QMessageBox
+
+from tests.gui.conftest import load
+
+STALE = ("Choose a dataset folder", "Stopping after this batch", "Choose a model first")
+
+
+def _words(window) -> str:
+    p = window.train_panel
+    return " | ".join((p.phase_label.text(), p.progress.format(), window.statusBar().currentMessage()))
+
+
+def _no_contradiction(window) -> None:
+    p = window.train_panel
+    fmt = p.progress.format()
+    assert "0:00 left" not in fmt and not re.search(r"100% .* left", fmt), fmt
+    if p.plot.data["batch_x"].values.size and p.current_phase in ("head", "fine-tune") and p.batches_in_phase:
+        assert "Extracting features" not in fmt, fmt  # epochs are being drawn: the bar counts them
+    m = re.search(r"epoch (\d+)/(\d+)", p.phase_label.text())
+    if m:
+        assert 1 <= int(m.group(1)) <= int(m.group(2)), p.phase_label.text()
+
+
+def test_a_person_walks_the_whole_flow_without_stale_words(qtbot, make_window, dataset, answer_yes):
+    window = make_window(delay=0.01)
+    panel = window.train_panel
+    # 0. Nothing chosen: the window says what to do, and Ctrl+Return says why it cannot start.
+    assert "Choose a dataset folder" in panel.phase_label.text()
+    window.named_actions["Start training"].trigger()
+    assert "Cannot start yet: Choose a dataset folder" in window.statusBar().currentMessage()
+    assert not window.named_actions["Stop training"].isEnabled()
+    # 1. Data
+    load(qtbot, window, dataset)
+    qtbot.waitUntil(lambda: "Ready" in panel.phase_label.text(), timeout=5000)
+    assert not any(s in _words(window) for s in STALE), _words(window)
+    # ImageNet weights not on this computer (the stand-in says so for MobileNetV2): said before Start.
+    qtbot.waitUntil(lambda: "not on this computer yet" in panel.phase_label.text(), timeout=5000)
+    assert panel.weights_button.isVisibleTo(window)
+    # 2. Model: Ctrl+2 goes there
+    next(a for a in window.step_actions if a.shortcut().toString() == "Ctrl+2").trigger()
+    assert window.tabs.currentWidget() is window.model_panel
+    # 3. Train: epochs counted per phase, never "extracting" while epochs are drawn, no "0:00 left"
+    seen: list[str] = []
+    window.start_training()
+    assert window.named_actions["Stop training"].isEnabled()
+
+    def watch() -> bool:
+        _no_contradiction(window)
+        seen.append(panel.phase_label.text())
+        return not window.train_worker.is_running() and panel.start_button.isEnabled()
+
+    qtbot.waitUntil(watch, timeout=15_000)
+    assert any("Training the new head: epoch 3/3" in s for s in seen), seen
+    assert any("Fine-tuning the backbone: epoch 2/2" in s for s in seen), seen
+    assert not any("epoch 5/5" in s or "epoch 4/5" in s for s in seen)  # phases counted as what they are
+    assert panel.phase_label.text() == "Finished." and "left" not in panel.progress.format()
+    assert not any(s in _words(window) for s in STALE), _words(window)
+    # 4. Evaluate, 5. Predict: reached by their shortcuts; the model is ready there
+    qtbot.waitUntil(lambda: window.evaluate_panel.evaluation is not None, timeout=10_000)
+    next(a for a in window.step_actions if a.shortcut().toString() == "Ctrl+4").trigger()
+    assert window.right_tabs.currentWidget() is window.evaluate_panel
+    next(a for a in window.step_actions if a.shortcut().toString() == "Ctrl+5").trigger()
+    assert window.predict_panel.model is not None and "No model yet" not in window.predict_panel.model_label.text()
+    # A bad folder next: the previous dataset's split is not left on screen.
+    window.open_folder(str(dataset / "does-not-exist"))
+    qtbot.waitUntil(lambda: "does not exist" in window.dataset_panel.info.text(), timeout=5000)
+    assert window.dataset_panel.split_preview.text() == "" and window.dataset_panel.table.rowCount() == 0
+
+
+@pytest.mark.parametrize("free", [QRect(0, 0, 1366, 728), QRect(0, 0, 1280, 680), QRect(0, 0, 960, 510)],
+                         ids=["1366x768 at 1x", "1920x1080 at 1.5x", "1920x1080 at 2x"])
+def test_the_window_fits_a_laptop_screen(qtbot, make_window, free):
+    window = make_window()
+    window.resize(2560, 1600)  # what a saved geometry from a larger screen asks for
+    window.model_panel.advanced.setChecked(True)
+    window.fit_to_screen(free)
+    hint = window.minimumSizeHint()
+    assert hint.width() <= free.width() and hint.height() <= free.height(), hint
+    assert window.width() <= free.width() and window.height() <= free.height()
+    assert free.contains(QRect(window.pos(), window.size()))
+
+
+def test_a_run_that_ends_while_stop_is_asked_leaves_no_stopping_text(qtbot, make_window, dataset, monkeypatch):
+    window = make_window(delay=0.002)
+    load(qtbot, window, dataset)
+
+    def question(*args, **kwargs):  # the run ends while the person reads the question
+        qtbot.waitUntil(lambda: not window.train_worker.is_running(), timeout=10_000)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    window.start_training()
+    qtbot.waitUntil(lambda: window.train_panel.batches_in_phase > 0, timeout=5000)
+    window._on_stop_requested()
+    qtbot.waitUntil(lambda: window.train_panel.start_button.isEnabled(), timeout=5000)
+    assert "Stopping" not in window.train_panel.phase_label.text()
+    assert "Stopping" not in window.train_panel.progress.format()
+
+
+def test_close_during_training_says_stopping_and_leaves_no_thread(qtbot, make_window, dataset, answer_yes):
+    window = make_window(delay=0.2, steps=50)  # a batch takes 0.2 s
+    load(qtbot, window, dataset)
+    window.start_training()
+    qtbot.waitUntil(lambda: window.train_panel.batches_in_phase > 0, timeout=5000)
+    shown = []
+    real = window._wait_with_dialog
+
+    def spy(worker):
+        shown.append(True)
+        real(worker)
+        shown.append(window.stopping_dialog is None)
+
+    window._wait_with_dialog = spy
+    worker = window.train_worker
+    t0 = time.monotonic()
+    window.close()
+    took = time.monotonic() - t0
+    assert shown == [True, True] and any("Stop training and close" in a for a in answer_yes)
+    assert took < 2.0 + 0.2, took  # within 2 s of the batch ending
+    assert not worker.is_running()
+    for w in (window.scan_worker, window.status_worker, window.evaluate_worker, *window.old_scans):
+        assert w is None or not w.is_running()
+    assert window.evaluate_worker is None  # a run that ends as the window closes starts nothing more
+    from gui.workers.base import ThreadWorker
+
+    workers = [o for o in gc.get_objects() if isinstance(o, ThreadWorker)]
+    assert worker in workers and not [w for w in workers if w.is_running()]
