@@ -286,10 +286,21 @@ class EvaluatePanel(QWidget):
             self.detail = ImageDetail(self.evaluation.classes, self)
             self.detail.sig_explain_requested.connect(self._on_explain_requested)
             self.detail.sig_mark_toggled.connect(self._on_mark_toggled)
+            self.detail.sig_step.connect(self._on_detail_step)
         p = self.shown[index]
         self.detail.show()
         self.detail.raise_()
         self.detail.show_prediction(index, p, p.file in self.marks)
+
+    @Slot(int)
+    def _on_detail_step(self, step: int) -> None:
+        """The previous or next image of the gallery shown (arrow keys in the image window)."""
+        order = list(self.gallery.indices)
+        if self.detail is None or self.detail.index not in order:
+            return
+        k = order.index(self.detail.index) + step
+        if 0 <= k < len(order):
+            self._on_prediction_chosen(order[k])
 
     @Slot(str, int)
     def _on_explain_requested(self, path: str, class_index: int) -> None:
@@ -303,7 +314,7 @@ class EvaluatePanel(QWidget):
     def _on_explained(self, explanation) -> None:
         self.explain_worker.wait()
         if self.detail is not None:
-            self.detail.show_explanation(explanation.path, explanation.class_index, explanation.picture)
+            self.detail.show_explanation(explanation.path, explanation.class_index, explanation.picture, explanation)
         self._next_explanation()
 
     @Slot(str, str, bool)

@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QProgressBar,
+    QPushButton,
+    QSlider,
     QVBoxLayout,
 )
 
@@ -31,6 +33,8 @@ class ImageDetail(QDialog):
     """Grad-CAM wanted for (image path, class index)."""
     sig_mark_toggled = Signal(int, bool)
     """The user marked (True) or unmarked the prediction with this index as mislabelled."""
+    sig_step = Signal(int)
+    """The user wants the previous (-1) or next (+1) image of the list this one came from (arrow keys)."""
 
     def __init__(self, classes: Sequence[str], parent=None) -> None:
         super().__init__(parent)
@@ -50,11 +54,24 @@ class ImageDetail(QDialog):
         self.explain_combo = QComboBox()
         self.explain_combo.addItems(self.classes)
         self.explain_combo.setToolTip("Show where the evidence for this class lies (Grad-CAM)")
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(45)
+        self.opacity.setToolTip("How strongly the heatmap covers the image (0: the image alone)")
+        self.original_box = QCheckBox("Show the image without the heatmap")
+        self.previous_button = QPushButton("← Previous")
+        self.next_button = QPushButton("Next →")
+        for b, step in ((self.previous_button, -1), (self.next_button, 1)):
+            b.setToolTip("Left and right arrow keys")
+            b.clicked.connect(lambda _=False, s=step: self.sig_step.emit(s))
+        self.explanation = None  # the last Grad-CAM shown (its image and heatmap, to blend again)
         self.mark_box = QCheckBox("Mislabelled: the folder's class for this image is wrong")
         self.mark_box.setToolTip("Recorded in the run; your files are not changed. Export the list as CSV.")
         self._layout()
         self.explain_combo.activated.connect(self._on_explain_chosen)
         self.mark_box.toggled.connect(self._on_mark_toggled)
+        self.opacity.valueChanged.connect(self._redraw)
+        self.original_box.toggled.connect(self._redraw)
 
     def _layout(self) -> None:
         side = QVBoxLayout()
@@ -67,7 +84,16 @@ class ImageDetail(QDialog):
         row.addWidget(QLabel("Heatmap for"))
         row.addWidget(self.explain_combo, 1)
         side.addLayout(row)
+        shade = QHBoxLayout()
+        shade.addWidget(QLabel("Heatmap opacity"))
+        shade.addWidget(self.opacity, 1)
+        side.addLayout(shade)
+        side.addWidget(self.original_box)
         side.addWidget(self.mark_box)
+        steps = QHBoxLayout()
+        steps.addWidget(self.previous_button)
+        steps.addWidget(self.next_button)
+        side.addLayout(steps)
         side.addStretch(1)
         layout = QHBoxLayout(self)
         layout.addWidget(self.picture, 3)
@@ -100,15 +126,43 @@ class ImageDetail(QDialog):
         self.explain_combo.setCurrentIndex(predicted)
         self.picture.setText("Computing the heatmap…")
         self.picture.setPixmap(QPixmap())
+        self.explanation = None
         self.sig_explain_requested.emit(p.path, predicted)
 
-    def show_explanation(self, path: str, class_index: int, picture: np.ndarray) -> None:
-        """The Grad-CAM overlay arrived (ignored if the user has moved on to another image or class)."""
+    def show_explanation(self, path: str, class_index: int, picture: np.ndarray, explanation=None) -> None:
+        """The Grad-CAM overlay arrived (ignored if the user has moved on to another image or class). With the
+        ``explanation`` (its image and heatmap), the opacity slider and the original-image box work on it."""
         if path != self.path or class_index != self.explain_combo.currentIndex():
             return
+        self.explanation = explanation if getattr(explanation, "heatmap", None) is not None else None
+        if self.explanation is not None and (self.opacity.value() != 45 or self.original_box.isChecked()):
+            self._redraw()
+            return
+        self._show_picture(picture)
+
+    def _show_picture(self, picture: np.ndarray) -> None:
+        self.shown_picture = picture
         pixmap = QPixmap.fromImage(array_to_qimage(picture))
         self.picture.setPixmap(pixmap.scaled(self.picture.size(), Qt.AspectRatioMode.KeepAspectRatio,
                                              Qt.TransformationMode.SmoothTransformation))
+
+    @Slot()
+    def _redraw(self, *args) -> None:
+        """Blend the heatmap again at the chosen opacity (0, or the box ticked: the image alone)."""
+        e = self.explanation
+        if e is None:
+            return
+        from core.evaluation.gradcam import overlay, with_legend
+
+        alpha = 0.0 if self.original_box.isChecked() else self.opacity.value() / 100
+        self._show_picture(with_legend(overlay(e.image, e.heatmap, alpha), e.title))
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        """Left and right arrows: the previous and next image of the list."""
+        if event.key() in (Qt.Key.Key_Left, Qt.Key.Key_Right):
+            self.sig_step.emit(-1 if event.key() == Qt.Key.Key_Left else 1)
+            return
+        super().keyPressEvent(event)
 
     def show_failure(self, message: str) -> None:
         self.picture.setText(f"<span style='color:#c0392b'>No heatmap: {message}</span>")

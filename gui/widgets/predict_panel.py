@@ -235,8 +235,19 @@ class PredictPanel(QWidget):
         if self.detail is None:
             self.detail = ImageDetail(self.classes, self)
             self.detail.sig_explain_requested.connect(self._on_explain_requested)
+            self.detail.sig_step.connect(self._on_detail_step)
         self.detail.show()
         self.detail.show_prediction(r, p, False)
+
+    @Slot(int)
+    def _on_detail_step(self, step: int) -> None:
+        """The previous or next image that could be read (arrow keys in the image window)."""
+        r = self.detail.index + step if self.detail is not None else -1
+        while 0 <= r < len(self.rows) and self.rows[r]["error"]:
+            r += step
+        if 0 <= r < len(self.rows):
+            self.table.selectRow(r)
+            self._on_row_clicked(r, 1)
 
     @Slot(str, int)
     def _on_explain_requested(self, path: str, class_index: int) -> None:
@@ -248,7 +259,7 @@ class PredictPanel(QWidget):
     @Slot(object)
     def _on_explained(self, explanation) -> None:
         if self.detail is not None:
-            self.detail.show_explanation(explanation.path, explanation.class_index, explanation.picture)
+            self.detail.show_explanation(explanation.path, explanation.class_index, explanation.picture, explanation)
         if self._pending_explain is not None:
             request, self._pending_explain = self._pending_explain, None
             self._on_explain_requested(*request)

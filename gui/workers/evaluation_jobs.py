@@ -27,6 +27,10 @@ class Explanation:
     class_index: int
     picture: np.ndarray  # (H, W, 3) uint8
     probs: tuple[float, ...]
+    #: The image and the heatmap (0–1) it was made from, so the viewer can change the heatmap's opacity.
+    image: np.ndarray | None = None
+    heatmap: np.ndarray | None = None
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,9 +122,9 @@ class ModelJobs:
         explainer = self._once(self._explainers, model_key(model), lambda: GradCamExplainer(clf))
         with self._explain_lock:
             cam = explainer.explain_file(path, class_index)
-        name = clf.classes[class_index]
-        return Explanation(path, class_index, with_legend(cam.overlay(), f"evidence for '{name}'"),
-                           tuple(float(p) for p in cam.probs))
+        title = f"evidence for '{clf.classes[class_index]}'"
+        return Explanation(path, class_index, with_legend(cam.overlay(), title), tuple(float(p) for p in cam.probs),
+                           cam.image, cam.heatmap, title)
 
     def describe_model(self, model: str) -> tuple[str, tuple[str, ...], int]:
         """(model file, class names, input size) of a run folder or model file, loading it once."""

@@ -122,7 +122,9 @@ def fake_explain(run_dir, path, class_index):
 
     picture = np.zeros((60, 80, 3), np.uint8)
     picture[..., 0] = np.linspace(0, 255, 80, dtype=np.uint8)[None, :]
-    return Explanation(path, class_index, picture, (0.7, 0.3))
+    image = np.full((60, 80, 3), 128, np.uint8)
+    heatmap = np.tile(np.linspace(0, 1, 80, dtype=np.float32)[None, :], (60, 1))
+    return Explanation(path, class_index, picture, (0.7, 0.3), image, heatmap, "evidence")
 
 
 def fake_report(run_dir, evaluation):

@@ -103,6 +103,35 @@ def test_image_detail_shows_gradcam_top3_and_records_a_mislabelled_mark(qtbot, m
     assert json.loads((Path(ev.run_dir) / "review.json").read_text())["mislabelled"] == []
 
 
+def test_image_window_steps_with_arrow_keys_and_sets_the_heatmap_opacity(qtbot, make_window, dataset):
+    import numpy as np
+    from PySide6.QtCore import Qt as QtKeys
+
+    from core.evaluation.gradcam import overlay, with_legend
+
+    window = make_window()
+    panel = _train_and_evaluate(qtbot, window, dataset)
+    order = list(panel.gallery.indices)
+    assert len(order) >= 2
+    panel.gallery.sig_prediction_chosen.emit(order[0])
+    detail = panel.detail
+    qtbot.waitUntil(lambda: detail.explanation is not None, timeout=5000)
+    first = detail.path
+    qtbot.keyClick(detail, QtKeys.Key.Key_Right)
+    assert detail.index == order[1] and detail.path != first
+    qtbot.keyClick(detail, QtKeys.Key.Key_Left)
+    assert detail.index == order[0] and detail.path == first
+    qtbot.waitUntil(lambda: detail.explanation is not None, timeout=5000)
+    e = detail.explanation
+    detail.opacity.setValue(0)
+    assert np.array_equal(detail.shown_picture, with_legend(overlay(e.image, e.heatmap, 0.0), e.title))
+    detail.opacity.setValue(90)
+    strong = detail.shown_picture.copy()
+    detail.original_box.setChecked(True)  # the image alone, whatever the slider says
+    assert np.array_equal(detail.shown_picture, with_legend(overlay(e.image, e.heatmap, 0.0), e.title))
+    assert not np.array_equal(strong, detail.shown_picture)
+
+
 def test_report_button_writes_and_opens_the_report(qtbot, make_window, dataset):
     window = make_window()
     panel = _train_and_evaluate(qtbot, window, dataset)
