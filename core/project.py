@@ -186,24 +186,79 @@ def has_split(project: Project) -> bool:
 
 # ---- runs ------------------------------------------------------------------------------------------------------------
 
-def list_runs(project: Project) -> list[dict]:
-    """Every run folder of the project with what the Runs view shows, newest first."""
+def list_runs(project: Project | None, extra: list[str | os.PathLike[str]] = ()) -> list[dict]:
+    """Every run of the project (its ``runs/`` folder and the runs it adopted, :func:`adopt_runs`) and the run
+    folders ``extra``, with what the Runs view shows, newest first. Without a project: just ``extra``."""
+    folders: dict[str, Path] = {}
+    if project is not None:
+        folders.update({p.parent.name: p.parent for p in project.runs_dir.glob("*/run.json")})
+        folders.update({k: Path(m["path"]) for k, m in project.run_meta.items() if m.get("path")})
+    for f in extra:
+        folders.setdefault(Path(f).name, Path(f))
     rows = []
-    for run_dir in sorted(project.runs_dir.glob("*/run.json"), reverse=True):
-        folder = run_dir.parent
+    for run_id, folder in folders.items():
         try:
-            rows.append(_run_row(project, folder, json.loads(run_dir.read_text(encoding="utf-8"))))
-        except (OSError, ValueError, KeyError, TypeError):  # a run folder being written, or not Foveal's
+            run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+            rows.append(_run_row(project, run_id, folder, run))
+        except (OSError, ValueError, KeyError, TypeError):  # gone, being written, or not Foveal's
             continue
-    return rows
+    return sorted(rows, key=lambda r: (r["created"], r["id"]), reverse=True)
 
 
-def _run_row(project: Project, folder: Path, run: dict) -> dict:
+def find_runs(parents: list[str | os.PathLike[str]], dataset: str | os.PathLike[str]) -> list[str]:
+    """Run folders (with run.json) directly under ``parents`` that were trained on ``dataset``."""
+    want = os.path.realpath(dataset)
+    found = []
+    for parent in parents:
+        for run_json in sorted(Path(parent).expanduser().glob("*/run.json")):
+            try:
+                root = json.loads(run_json.read_text(encoding="utf-8"))["dataset"]["root"]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            if os.path.realpath(root) == want:
+                found.append(str(run_json.parent))
+    return found
+
+
+def adopt_runs(project: Project, folders: list[str | os.PathLike[str]]) -> int:
+    """List run folders kept elsewhere in the project (they stay where they are); returns how many are new."""
+    known = {os.path.realpath(m["path"]) for m in project.run_meta.values() if m.get("path")}
+    known |= {os.path.realpath(p.parent) for p in project.runs_dir.glob("*/run.json")}
+    added = 0
+    for f in folders:
+        real = os.path.realpath(f)
+        if real in known or not (Path(real) / "run.json").is_file():
+            continue
+        run_id, k = Path(real).name, 1
+        while run_id in project.run_meta or (project.runs_dir / run_id).exists():
+            k += 1
+            run_id = f"{Path(real).name}-{k}"
+        project.run_meta[run_id] = {"path": real}
+        known.add(real)
+        added += 1
+    if added:
+        save_project(project)
+    return added
+
+
+def readable_name(run: dict) -> str:
+    """A run's name for people: backbone, depth and when (``MobileNetV2 · frozen · 3 Dec 14:05``)."""
+    when = str(run.get("created", ""))
+    try:
+        stamp = time.strptime(when[:19], "%Y-%m-%dT%H:%M:%S")
+        when = f"{stamp.tm_mday} {time.strftime('%b %H:%M', stamp)}"
+    except ValueError:
+        pass
+    return " · ".join(x for x in (run.get("backbone", {}).get("name"), str(run.get("fine_tune", "")), when) if x)
+
+
+def _run_row(project: Project | None, run_id: str, folder: Path, run: dict) -> dict:
     ev_path = folder / "evaluation.json"
     metrics = json.loads(ev_path.read_text(encoding="utf-8"))["metrics"] if ev_path.is_file() else {}
-    meta = project.run_meta.get(folder.name, {})
+    meta = project.run_meta.get(run_id, {}) if project is not None else {}
     return {
-        "folder": str(folder), "id": folder.name, "name": meta.get("name") or folder.name,
+        "folder": str(folder), "id": run_id, "name": meta.get("name") or readable_name(run),
+        "adopted": bool(meta.get("path")) or project is None,
         "note": meta.get("note", ""), "backbone": run["backbone"]["name"], "fine_tune": run["fine_tune"],
         "epochs": len(run.get("history", [])), "seconds": run.get("timings", {}).get("total"),
         "outcome": run.get("outcome"), "created": run.get("created", ""),
@@ -224,7 +279,12 @@ def set_run_meta(project: Project, run_id: str, *, name: str | None = None, note
 
 
 def delete_run(project: Project, run_id: str) -> None:
-    """Delete one run folder of this project (only folders under the project's runs/)."""
+    """Delete one run folder of this project (only folders under the project's runs/); a run adopted from
+    elsewhere is only taken off the project's list (its folder stays)."""
+    if (project.run_meta.get(run_id) or {}).get("path"):
+        project.run_meta.pop(run_id)
+        save_project(project)
+        return
     target = (project.runs_dir / run_id).resolve()
     if target.parent != project.runs_dir.resolve() or not (target / "run.json").is_file():
         raise ConfigError(f"{run_id} is not a run of this project.")

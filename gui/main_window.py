@@ -249,6 +249,9 @@ class MainWindow(QMainWindow):
                                                                                .expanduser()):
             return  # a scan that was cancelled, or replaced by a newer choice
         self.summary = summary
+        self.projects.ctl.dataset = summary.root
+        if self.projects.ctl.project is None:
+            self.projects.ctl.refresh_runs()
         self.dataset_panel.show_summary(summary)
         self.projects.preview_split_soon()
         self.statusBar().showMessage(summary.problem or f"{summary.total} images in {len(summary.classes)} classes")

@@ -15,9 +15,11 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from core.errors import FovealError
 from core.project import (
     Project,
+    adopt_runs,
     create_project,
     dataset_changes,
     delete_run,
+    find_runs,
     fix_split,
     has_split,
     list_runs,
@@ -46,6 +48,8 @@ class ProjectController(QObject):
         self.settings = settings
         self.project: Project | None = None
         self._new_split_wanted = False
+        self.dataset: str | None = None  # the dataset shown: its runs are listed even without a project
+        self.run_folders: list[str] = []  # where runs made without a project go (the window's run folders)
 
     # ---- opening -------------------------------------------------------------------------------------------
     def recent(self) -> list[str]:
@@ -62,8 +66,11 @@ class ProjectController(QObject):
         if not dataset:
             self.sig_message.emit("Choose the dataset folder first; a project belongs to one dataset.")
             return None
-        folder = folder or QFileDialog.getExistingDirectory(self.parent(), "Choose an empty folder for the project "
-                                                            "(not inside the dataset)")
+        if not folder:  # a name for a new folder (created), or an empty one
+            folder, _ = QFileDialog.getSaveFileName(
+                self.parent(), "Create a project folder (not inside the dataset)",
+                str(Path.home() / f"{Path(dataset).name}-project"), "",
+                options=QFileDialog.Option.ShowDirsOnly | QFileDialog.Option.DontConfirmOverwrite)
         if not folder:
             return None
         try:
@@ -71,7 +78,25 @@ class ProjectController(QObject):
         except FovealError as exc:
             QMessageBox.warning(self.parent(), "Foveal: project", str(exc))
             return None
-        return self._set(project)
+        self._set(project)
+        self.offer_earlier_runs(project)
+        return project
+
+    def offer_earlier_runs(self, project: Project) -> int:
+        """Runs of the project's dataset made before it existed: offered to the project (they stay where they
+        are). Returns how many were adopted."""
+        found = find_runs(self.run_folders, project.dataset)
+        if not found:
+            return 0
+        answer = QMessageBox.question(self.parent(), "Foveal: earlier runs",
+                                      f"{len(found)} earlier run(s) of this dataset were found. List them in the "
+                                      "project? (They stay where they are.)")
+        if answer != QMessageBox.StandardButton.Yes:
+            return 0
+        added = adopt_runs(project, found)
+        self.sig_message.emit(f"{added} earlier run(s) added to the project")
+        self.refresh_runs()
+        return added
 
     def open_project(self, folder: str | None = None) -> Project | None:
         folder = folder or QFileDialog.getExistingDirectory(self.parent(), "Open a Foveal project folder")
@@ -112,6 +137,7 @@ class ProjectController(QObject):
         """
         p = self.project
         if p is None:
+            self.refresh_runs()
             return config
         config = dataclasses.replace(config, out_dir=str(p.runs_dir / Path(config.out_dir).name))
         if not has_split(p) or self._new_split_wanted:
@@ -145,7 +171,13 @@ class ProjectController(QObject):
 
     # ---- runs ------------------------------------------------------------------------------------------------
     def refresh_runs(self) -> None:
-        self.sig_runs_changed.emit(list_runs(self.project) if self.project else [])
+        """The project's runs; without a project, every run of the dataset shown (none is left unlisted)."""
+        if self.project is not None:
+            self.sig_runs_changed.emit(list_runs(self.project))
+        elif self.dataset:
+            self.sig_runs_changed.emit(list_runs(None, find_runs(self.run_folders, self.dataset)))
+        else:
+            self.sig_runs_changed.emit([])
 
     def rename_run(self, run_id: str, name: str) -> None:
         set_run_meta(self.project, run_id, name=name)

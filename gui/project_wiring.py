@@ -46,6 +46,7 @@ class ProjectWiring(QObject):
         super().__init__(window)
         self.ctl = ProjectController(window, window.settings)
         self.runs_panel = RunsPanel()
+        self.ctl.run_folders = [str(window.default_runs_dir)]
         window.right_tabs.addTab(self.runs_panel, "6  Runs")
         self.preview_worker: CallWorker | None = None
         self.preview_split = None
@@ -113,7 +114,7 @@ class ProjectWiring(QObject):
         if project is None:
             w.setWindowTitle("Foveal")
             w.runs_dir = w.default_runs_dir
-            self.runs_panel.show_runs([], "")
+            self.ctl.refresh_runs()  # every run of the dataset, without a project too
             return
         w.setWindowTitle(f"Foveal — {Path(project.folder).name}")
         w.runs_dir = project.runs_dir

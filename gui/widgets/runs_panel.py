@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.widgets.training_plot import text_colour
+
 COLUMNS = (("name", "run"), ("backbone", "backbone"), ("fine_tune", "depth"), ("epochs", "epochs"),
            ("seconds", "time (s)"), ("test_accuracy", "test acc."), ("balanced_accuracy", "balanced acc."),
            ("macro_f1", "macro F1"), ("macro_auc", "macro AUC"), ("note", "note"))
@@ -70,11 +72,17 @@ class RunsPanel(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.compare = QTableWidget(0, 0)
         self.compare.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.loss_plot = pg.PlotWidget(background="w", title="validation loss")
-        self.acc_plot = pg.PlotWidget(background="w", title="validation accuracy")
-        for p in (self.loss_plot, self.acc_plot):
-            p.setLabel("bottom", "epoch")
-            p.addLegend(offset=(-10, 10))
+        self.compare.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.in_project = False
+        ink = text_colour()  # the palette's: readable on a light or a dark one
+        self.loss_plot, self.acc_plot = pg.PlotWidget(background=None), pg.PlotWidget(background=None)
+        for p, title in ((self.loss_plot, "validation loss"), (self.acc_plot, "validation accuracy")):
+            p.setTitle(title, color=ink.name())
+            p.setLabel("bottom", "epoch", color=ink.name())
+            for side in ("left", "bottom"):
+                p.getAxis(side).setTextPen(ink)
+                p.getAxis(side).setPen(ink)
+            p.addLegend(offset=(-10, 10), labelTextColor=ink)
         self.buttons = {name: QPushButton(text) for name, text in (("open", "Evaluate"), ("rename", "Rename…"),
                                                                       ("note", "Note…"), ("delete", "Delete…"))}
         self._layout()
@@ -102,9 +110,18 @@ class RunsPanel(QWidget):
         layout.addWidget(body, 1)
 
     def show_runs(self, rows: list[dict], project_name: str = "") -> None:
+        """The runs to list: a project's (``project_name``), or, without a project, every run of the dataset."""
         self.rows = rows
-        self.header.setText(f"<b>{len(rows)} run(s)</b> in project {project_name}. Select two or more to compare."
-                            if project_name else self.header.text())
+        self.in_project = bool(project_name)
+        if project_name:
+            self.header.setText(f"<b>{len(rows)} run(s)</b> in project {project_name}. Select two or more to "
+                                "compare.")
+        elif rows:
+            self.header.setText(f"<b>{len(rows)} run(s) of this dataset</b>. Select two or more to compare. To "
+                                "name, annotate or delete them, make a project (File → New project…).")
+        else:
+            self.header.setText("No run of this dataset yet. Train one (step 3); a project (File menu) keeps its "
+                                "runs together with names and notes.")
         self.table.setSortingEnabled(False)
         self.table.clearSelection()  # rows are rebuilt: a kept selection would point at another run
         self.table.setRowCount(len(rows))
@@ -126,9 +143,10 @@ class RunsPanel(QWidget):
     def _on_selection(self) -> None:
         chosen = self.selected()
         one = len(chosen) == 1
-        for name in ("open", "rename", "note"):
-            self.buttons[name].setEnabled(one)
-        self.buttons["delete"].setEnabled(bool(chosen))
+        self.buttons["open"].setEnabled(one)
+        for name in ("rename", "note"):
+            self.buttons[name].setEnabled(one and self.in_project)
+        self.buttons["delete"].setEnabled(bool(chosen) and self.in_project)
         self._plot(chosen)
         self._fill_compare(chosen)
 

@@ -111,3 +111,19 @@ def test_runs_are_listed_renamed_noted_and_deleted(data, tmp_path):
         delete_run(project, "../proj")
     delete_run(project, "run-1")
     assert [r["id"] for r in list_runs(project)] == ["run-0"] and data.exists()
+    # A run trained before the project existed, elsewhere: found by its dataset and adopted where it lies.
+    from core.project import adopt_runs, find_runs
+
+    outside = tmp_path / "foveal-runs" / "20261203-101500-MobileNetV2"
+    train(TrainConfig(str(data), epochs=1, weights=real_weights(), image_size=32, out_dir=str(outside)))
+    other = tmp_path / "foveal-runs" / "other-dataset"
+    other.mkdir()
+    (other / "run.json").write_text(json.dumps({"dataset": {"root": str(tmp_path / "elsewhere")}}))
+    assert find_runs([tmp_path / "foveal-runs"], data) == [str(outside)]
+    assert adopt_runs(project, [outside]) == 1 and adopt_runs(project, [outside]) == 0  # once
+    rows = {r["id"]: r for r in list_runs(load_project(tmp_path / "proj"))}
+    adopted = rows["20261203-101500-MobileNetV2"]
+    assert adopted["adopted"] and adopted["folder"] == str(outside.resolve())
+    assert adopted["name"].startswith("MobileNetV2 · frozen · ")  # readable, not a time stamp
+    delete_run(project, adopted["id"])  # off the list; the folder is the user's and stays
+    assert outside.is_dir() and "20261203-101500-MobileNetV2" not in {r["id"] for r in list_runs(project)}

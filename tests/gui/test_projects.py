@@ -13,14 +13,15 @@ from core.project import load_project
 from tests.gui.conftest import load
 
 
-def _write_run(runs_dir: Path, name: str, accuracy: float, epochs: int) -> None:
+def _write_run(runs_dir: Path, name: str, accuracy: float, epochs: int, dataset: Path | None = None) -> None:
     folder = runs_dir / name
     folder.mkdir(parents=True)
     history = [{"epoch": e, "phase": "head", "loss": 1 / e, "accuracy": 0.5, "val_loss": 1.2 / e,
                 "val_accuracy": min(1.0, accuracy * e / epochs)} for e in range(1, epochs + 1)]
     (folder / "run.json").write_text(json.dumps({
         "backbone": {"name": "MobileNetV2"}, "fine_tune": "frozen", "history": history, "outcome": "completed",
-        "timings": {"total": 12.5 * epochs}, "created": "2026-11-25", "test": {"accuracy": accuracy}}))
+        "timings": {"total": 12.5 * epochs}, "created": "2026-11-25T10:00:00+0000", "test": {"accuracy": accuracy},
+        "dataset": {"root": str(dataset or "")}}))
 
 
 def test_new_project_keeps_settings_and_runs_are_compared(qtbot, make_window, dataset, tmp_path, monkeypatch):
@@ -127,3 +128,35 @@ def test_changed_dataset_asks_before_training(qtbot, make_window, dataset, tmp_p
     config = ctl.config_for_run(window.make_config(), window.summary)
     assert asked and "1 removed" in asked[0]
     assert config.split_file == str(project.split_path)
+
+
+def test_runs_without_a_project_are_listed_and_a_new_project_adopts_them(qtbot, make_window, dataset, tmp_path,
+                                                                           monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    window = make_window()
+    _write_run(window.default_runs_dir, "20261125-100000-MobileNetV2", 0.8, 3, dataset)
+    _write_run(window.default_runs_dir, "20261125-110000-MobileNetV2", 0.9, 5, dataset)
+    _write_run(window.default_runs_dir, "20261125-120000-MobileNetV2", 0.7, 2, tmp_path / "another-dataset")
+    load(qtbot, window, dataset)
+    runs = window.projects.runs_panel
+    qtbot.waitUntil(lambda: runs.table.rowCount() == 2, timeout=5000)  # this dataset's, without a project
+    assert "2 run(s) of this dataset" in runs.header.text()
+    names = {runs.table.item(r, 0).text() for r in range(2)}
+    assert names == {"MobileNetV2 · frozen · 25 Nov 10:00"}  # readable, not a time stamp
+    runs.table.selectRow(0)
+    assert runs.buttons["open"].isEnabled() and not runs.buttons["rename"].isEnabled()
+    # New project… names a folder that does not exist yet: it is created, and the earlier runs are offered.
+    target = tmp_path / "my new project"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
+    project = window.projects.ctl.new_project(str(dataset))
+    assert project is not None and (target / "project.json").is_file()
+    assert asked and "2 earlier run(s)" in asked[0]
+    qtbot.waitUntil(lambda: runs.table.rowCount() == 2 and "in project" in runs.header.text(), timeout=5000)
+    assert {m["path"] for m in load_project(target).run_meta.values()} == {
+        str((window.default_runs_dir / n).resolve()) for n in ("20261125-100000-MobileNetV2",
+                                                               "20261125-110000-MobileNetV2")}
+    runs.table.selectRow(0)
+    assert runs.buttons["rename"].isEnabled()
