@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,7 +186,7 @@ def has_split(project: Project) -> bool:
 
 # ---- runs ------------------------------------------------------------------------------------------------------------
 
-def list_runs(project: Project | None, extra: list[str | os.PathLike[str]] = ()) -> list[dict]:
+def list_runs(project: Project | None, extra: Sequence[str | os.PathLike[str]] = ()) -> list[dict]:
     """Every run of the project (its ``runs/`` folder and the runs it adopted, :func:`adopt_runs`) and the run
     folders ``extra``, with what the Runs view shows, newest first. Without a project: just ``extra``."""
     folders: dict[str, Path] = {}
