@@ -110,8 +110,8 @@ def _freeze_boundary(run: _Run) -> int | None:
 def _boundary_model(run: _Run, cut: int) -> tuple:
     """Run the frozen bottom once per image and cache its output; train the top blocks and head on it."""
     forward, shape, model = split_at(run.backbone, run.head, run.spec, run.size, cut)
-    run.emit(PhaseChanged(Phase.EXTRACTING, f"Caching activations below the top {run.depth.n} blocks "
-                           "(the frozen part runs once per image)"))
+    run.emit(PhaseChanged(Phase.EXTRACTING, f"Preparing fine-tuning: passing each image once through the part "
+                           f"of the network that stays fixed (all but the last {run.depth.n} blocks)"))
     inputs, total, offset = {}, sum(len(run.images[s][0]) for s in SPLITS), 0
     for split in SPLITS:
         images, labels = run.images[split]

@@ -96,7 +96,10 @@ class DatasetPanel(QWidget):
         self.group_combo.setToolTip("Images of one patient, specimen or slide must not be in both training and "
                                     "test: that would overstate accuracy (leakage).")
         self.group_pattern = QLineEdit()
-        self.group_pattern.setPlaceholderText("text before the first _   (or a regular expression, e.g. ^(P\\d+))")
+        self.group_pattern.setPlaceholderText("the part of the name before the first _")
+        self.group_pattern.setToolTip("Images whose names share this part belong together (one patient or slide). "
+                                      "Leave empty for the text before the first _, or give a regular expression "
+                                      "whose first group names the group, e.g. ^(P\\d+)")
         self.group_pattern.setEnabled(False)
         self.keep_duplicates = QCheckBox("Keep copies of an image together")
         self.keep_duplicates.setChecked(True)  # as TrainConfig.keep_duplicates_together

@@ -33,7 +33,14 @@ from core.models.registry import BACKBONES, BLOCK_COUNTS, DEFAULT_BACKBONE, Back
 #: The "Train on" choices: (words, TrainConfig.devices). Several GPUs train together (MirroredStrategy) on "auto".
 DEVICE_CHOICES = [("Automatic (all GPUs, else CPU)", "auto"), ("CPU only", "cpu"), ("First GPU only", "gpu:0")]
 
-_COLUMNS = ["Backbone", "Size (MB)", "Speed on CPU", "Input", "ImageNet top-1", "Good for"]
+_COLUMNS = ["Pretrained network", "Size (MB)", "Speed on a laptop", "Image size", "Accuracy on photos",
+            "Good for"]
+#: The technical term behind each plain column name, for its tooltip.
+_COLUMN_TIPS = ["The backbone: a network trained on millions of photographs, whose features the new classifier "
+                "learns from", "Download and model size in megabytes", "How fast it classifies on a CPU",
+                "The square size (pixels) the network was trained at; images are resized to it inside the model",
+                "ImageNet top-1 accuracy: how often its first answer was right on 1,000 kinds of photographs",
+                "What it suits"]
 
 
 def block_count(name: str) -> int:
@@ -71,7 +78,9 @@ class ModelPanel(QWidget):
         self.compare_button.setToolTip("Scores several backbones on your training and validation images and "
                                        "recommends one (a few minutes; the test images are not used)")
         self.compare_button.clicked.connect(self.sig_compare_requested)
-        self.weights_imagenet = QRadioButton("ImageNet (downloaded once by Keras, then cached)")
+        self.weights_imagenet = QRadioButton("Pretrained on photographs (ImageNet; downloaded once, then kept)")
+        self.weights_imagenet.setToolTip("Keras's ImageNet weights, kept in Keras's cache folder after the first "
+                                         "download")
         self.weights_file = QRadioButton("From a file…")
         self.weights_none = QRadioButton("None — random start (needs far more images)")
         self.weights_group = QButtonGroup(self)
@@ -100,13 +109,15 @@ class ModelPanel(QWidget):
     def _make_table(self) -> QTableWidget:
         table = QTableWidget(len(BACKBONES), len(_COLUMNS))
         table.setHorizontalHeaderLabels(_COLUMNS)
+        for col, tip in enumerate(_COLUMN_TIPS):
+            table.horizontalHeaderItem(col).setToolTip(tip)
         table.verticalHeader().setVisible(False)
         table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         for row, spec in enumerate(BACKBONES.values()):
             name = f"★ {spec.name} (recommended)" if spec.name == DEFAULT_BACKBONE else spec.name
-            values = [name, f"{spec.size_mb:.0f}", spec.speed, f"{spec.input_size}", f"{spec.top1:.1f} %",
+            values = [name, f"{spec.size_mb:.0f}", spec.speed, f"{spec.input_size} px", f"{spec.top1:.1f} %",
                       spec.good_for]
             for col, value in enumerate(values):
                 item = QTableWidgetItem(value)
@@ -153,8 +164,10 @@ class ModelPanel(QWidget):
                                "pooling, with and without class weights, each scored by cross-validation on the "
                                "training and validation images, and keeps the best. The test images are never used.")
         self.class_weights = QComboBox()
-        self.class_weights.addItems(["auto", "balanced", "none"])
-        self.class_weights.setToolTip("auto: weight classes by their counts when they are imbalanced")
+        for words, value in (("when classes are unbalanced", "auto"), ("always", "balanced"), ("never", "none")):
+            self.class_weights.addItem(words, value)
+        self.class_weights.setToolTip("Class weights: images of a rare class count more in training, so the model "
+                                      "does not just learn to answer the common class")
         self.image_size = QSpinBox()
         self.image_size.setRange(31, 1024)
         self.image_size.setSingleStep(32)
@@ -178,14 +191,14 @@ class ModelPanel(QWidget):
         self.folds.valueChanged.connect(self._on_folds_changed)
         inner = QWidget()
         form = QFormLayout(inner)
-        form.addRow("Head", self.recipe)
+        form.addRow("Classifier (head)", self.recipe)
         form.addRow("Image size", self.image_size)
         form.addRow("Epochs for the new head", self.epochs)
         form.addRow("Epochs fine-tuning the backbone", self.fine_tune_epochs)
         form.addRow("Batch size", self.batch_size)
         form.addRow("Learning rate", self.learning_rate)
         form.addRow(self.augment)
-        form.addRow("Class weights", self.class_weights)
+        form.addRow("Rare classes count more", self.class_weights)
         form.addRow("Seed (fixes the split)", self.seed)
         form.addRow("Cross-validation folds", self.folds)
         form.addRow("Train on", self.devices)
@@ -262,7 +275,7 @@ class ModelPanel(QWidget):
                 "epochs": self.epochs.value(), "fine_tune_epochs": self.fine_tune_epochs.value() or None,
                 "batch_size": self.batch_size.value(),
                 "learning_rate": self.learning_rate.value(), "augment": self.augment.isChecked(),
-                "class_weights": self.class_weights.currentText(), "seed": self.seed.value(),
+                "class_weights": self.class_weights.currentData(), "seed": self.seed.value(),
                 "recipe": self.recipe.currentData(), "image_size": self.chosen_image_size,
                 "devices": self.devices.currentData()}
 
@@ -306,7 +319,7 @@ class ModelPanel(QWidget):
         if settings.get("recipe") in ("auto", "manual"):
             self.recipe.setCurrentIndex(self.recipe.findData(settings["recipe"]))
         if settings.get("class_weights") in ("auto", "balanced", "none"):
-            self.class_weights.setCurrentText(settings["class_weights"])
+            self.class_weights.setCurrentIndex(self.class_weights.findData(settings["class_weights"]))
         index = self.devices.findData(settings.get("devices", "auto"))
         self.devices.setCurrentIndex(max(index, 0))
 

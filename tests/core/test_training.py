@@ -285,7 +285,7 @@ def test_fine_tune_last_blocks_caches_the_frozen_part(tiny_dataset, tmp_path, mo
     result = train(_config(tiny_dataset, tmp_path, weights=str(mobilenet_v2_weights), image_size=64,
                            fine_tune="last:2", epochs=2, fine_tune_epochs=2), on_event=events.append)
     descriptions = [e.description for e in events if isinstance(e, PhaseChanged)]
-    assert any("Caching activations below the top 2 blocks" in d for d in descriptions)
+    assert any("Preparing fine-tuning" in d and "all but the last 2 blocks" in d for d in descriptions)
     assert [e.phase for e in events if isinstance(e, EpochEnded)] == ["head", "head", "fine-tune", "fine-tune"]
     assert result.outcome == "completed" and result.test_accuracy is not None
     run = json.loads((tmp_path / "run" / "run.json").read_text())

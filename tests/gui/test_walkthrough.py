@@ -47,7 +47,11 @@ def test_a_person_walks_the_whole_flow_without_stale_words(qtbot, make_window, d
     # ImageNet weights not on this computer (the stand-in says so for MobileNetV2): said before Start.
     qtbot.waitUntil(lambda: "not on this computer yet" in panel.phase_label.text(), timeout=5000)
     assert panel.weights_button.isVisibleTo(window)
-    # 2. Model: Ctrl+2 goes there
+    # 2. Model: "Next" on the Data step goes there (and Ctrl+2); "Next" on the Model step goes to Train
+    window.next_buttons[1].click()
+    assert window.tabs.currentWidget() is window.model_panel
+    window.next_buttons[2].click()
+    assert window.right_tabs.currentWidget() is panel
     next(a for a in window.step_actions if a.shortcut().toString() == "Ctrl+2").trigger()
     assert window.tabs.currentWidget() is window.model_panel
     # 3. Train: epochs counted per phase, never "extracting" while epochs are drawn, no "0:00 left"
