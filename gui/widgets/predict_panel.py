@@ -145,7 +145,7 @@ class PredictPanel(QWidget):
         self.sig_model_changed.emit()
         self.classes = tuple(classes)
         self.model_label.setText(f"<b>Model</b> {path}<br>{len(classes)} classes: {', '.join(classes)} · "
-                                 f"input {size}×{size}, resized inside the model")
+                                 f"each image is resized to {size}×{size} pixels inside the model")
         self.rows = []
         self.save_csv_button.setEnabled(False)
         self.table.setRowCount(0)
@@ -162,8 +162,14 @@ class PredictPanel(QWidget):
         """Classify these files and folders (one batch at a time; later drops wait for the current one)."""
         if self.model is None or ("predict" in self.workers and self.workers["predict"].is_running()):
             self._queued += paths
-            if self.model is None:
+            loading = "describe" in self.workers and self.workers["describe"].is_running()
+            if loading:
+                self.hint.setText(f"{len(self._queued)} item(s) waiting: the model is still loading; they are "
+                                  "classified as soon as it is ready.")
+            elif self.model is None:
                 self.sig_message.emit("Choose a model first (Open model…), then drop images.")
+            else:
+                self.hint.setText(f"Classifying… {len(self._queued)} more item(s) waiting.")
             return
         self.hint.setText(f"Classifying {len(paths)} item(s)…")
         self._start("predict", self.predict_fn, (self.model, paths), self._on_predicted)
