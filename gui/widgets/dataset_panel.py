@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.data.scan import DatasetSummary
+from gui.widgets.colours import error_colour
 from gui.workers.thumbnails import THUMB_SIZE, ThumbnailLoader
 
 THUMBS_PER_CLASS = 6
@@ -124,7 +125,7 @@ class DatasetPanel(QWidget):
 
     def show_split_preview(self, text: str, ok: bool = True, ready: bool = True) -> None:
         """Words about the split; ``ok`` false for a problem, ``ready`` false while it is being worked out."""
-        colour = "" if ok else "color:#c0392b"
+        colour = "" if ok else f"color:{error_colour()}"
         self.split_preview.setText(f"<small style='{colour}'>{text}</small>")
         self.export_split_button.setEnabled(ok and ready)
 
@@ -213,7 +214,7 @@ class DatasetPanel(QWidget):
         self.split_preview.setText("")
         self.table.setRowCount(0)
         self.hint.setText("<b>Drop a folder of images here</b>")
-        self.info.setText(f"<span style='color:#c0392b'>{message}</span>")
+        self.info.setText(f"<span style='color:{error_colour()}'>{message}</span>")
 
     def show_summary(self, summary: DatasetSummary) -> None:
         """Fill the panel from a finished scan."""
@@ -230,7 +231,7 @@ class DatasetPanel(QWidget):
         self.info.setToolTip("File formats, pixel layouts and bit depths: "
                              + ", ".join(f"{k} ({v})" for k, v in kinds))
         if summary.problem:
-            text += f"<br><span style='color:#c0392b'>{summary.problem}</span>"
+            text += f"<br><span style='color:{error_colour()}'>{summary.problem}</span>"
         self.info.setText(text)
         self._fill_table(summary)
         pre_split = summary.layout == "pre-split"

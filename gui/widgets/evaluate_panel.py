@@ -28,6 +28,7 @@ from core.evaluation.evaluate import Evaluation, Prediction, with_positive_class
 from core.evaluation.metrics import format_value as _f
 from core.evaluation.review import export_marks_csv, read_marks, set_mark
 from core.paths import is_inside
+from gui.widgets.colours import error_colour
 from gui.widgets.confusion_grid import ConfusionGrid
 from gui.widgets.evaluation_plots import ReliabilityPlot, RocPlot
 from gui.widgets.gallery import Gallery
@@ -158,7 +159,7 @@ class EvaluatePanel(QWidget):
 
     def show_error(self, message: str) -> None:
         self.headline.setText("—")
-        self.summary.setText(f"<span style='color:#c0392b'><b>Could not evaluate:</b> {message}</span>")
+        self.summary.setText(f"<span style='color:{error_colour()}'><b>Could not evaluate:</b> {message}</span>")
 
     def run_dir(self) -> str | None:
         """The run folder of the evaluation shown (None: none, or one of a bare model file)."""

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.evaluation.evaluate import Prediction
+from gui.widgets.colours import error_colour, good_colour
 from gui.workers.thumbnails import array_to_qimage
 
 TOP_K = 3
@@ -108,8 +109,8 @@ class ImageDetail(QDialog):
             low += ("<br><span style='color:#a03c00'><b>⚠ Unfamiliar</b>: this image does not look like the images "
                     "the model learned from — its answer may be meaningless.</span>")
         if p.true:
-            verdict = "<span style='color:#2e8b57'>right</span>" if p.correct else \
-                "<span style='color:#c0392b'><b>wrong</b></span>"
+            verdict = f"<span style='color:{good_colour()}'>right</span>" if p.correct else \
+                f"<span style='color:{error_colour()}'><b>wrong</b></span>"
             said = f"labelled <b>{p.true}</b>, predicted <b>{p.predicted}</b> ({p.confidence:.1%}): {verdict}"
         else:  # a new image, no label to compare with
             said = f"predicted <b>{p.predicted}</b> ({p.confidence:.1%})"
@@ -165,7 +166,7 @@ class ImageDetail(QDialog):
         super().keyPressEvent(event)
 
     def show_failure(self, message: str) -> None:
-        self.picture.setText(f"<span style='color:#c0392b'>No heatmap: {message}</span>")
+        self.picture.setText(f"<span style='color:{error_colour()}'>No heatmap: {message}</span>")
 
     @Slot(int)
     def _on_explain_chosen(self, class_index: int) -> None:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from core.errors import FovealError
 from core.evaluation.evaluate import Prediction
 from core.models.familiar import UNFAMILIAR_WORDS
+from gui.widgets.colours import error_colour, good_colour
 from gui.widgets.image_detail import ImageDetail
 from gui.workers.base import start_worker
 from gui.workers.call_worker import CallWorker
@@ -296,7 +297,7 @@ class PredictPanel(QWidget):
 
     @Slot(object)
     def _on_exported(self, result) -> None:
-        colour = "#2e8b57" if result.passed else "#c0392b"
+        colour = good_colour() if result.passed else error_colour()
         link = QUrl.fromLocalFile(result.folder).toString()
         words = html.escape(result.words(), quote=False)
         self.export_label.setText(f"<span style='color:{colour}'>{words}</span> <a href='{link}'>Open the folder</a>")
@@ -304,7 +305,7 @@ class PredictPanel(QWidget):
 
     @Slot(str, str, bool)
     def _on_export_failed(self, message: str, details: str, user_error: bool) -> None:
-        self.export_label.setText(f"<span style='color:#c0392b'><b>Could not export:</b> "
+        self.export_label.setText(f"<span style='color:{error_colour()}'><b>Could not export:</b> "
                                   f"{html.escape(message, quote=False)}</span>")
         self.sig_message.emit("Could not export the model")
         if not user_error:
@@ -351,7 +352,7 @@ class PredictPanel(QWidget):
 
     @Slot(str, str, bool)
     def _on_failed(self, message: str, details: str, user_error: bool) -> None:
-        self.hint.setText(f"<span style='color:#c0392b'>{message}</span>")
+        self.hint.setText(f"<span style='color:{error_colour()}'>{message}</span>")
         if self.detail is not None and self.detail.isVisible():
             self.detail.show_failure(message)
         self.export_label.setText("")

@@ -26,6 +26,7 @@ from core.training.events import (
     WeightsDownloading,
 )
 from core.training.progress import format_eta
+from gui.widgets.colours import error_colour
 from gui.widgets.training_plot import TrainingPlot
 
 
@@ -226,7 +227,7 @@ class TrainPanel(QWidget):
             plain = html.escape(message)
         self.details_button.setVisible(offer_weights)
         self.details_label.setVisible(False)
-        self.phase_label.setText(f"<span style='color:#c0392b'><b>Could not train:</b> {plain}</span>")
+        self.phase_label.setText(f"<span style='color:{error_colour()}'><b>Could not train:</b> {plain}</span>")
         self.weights_button.setVisible(offer_weights)
 
     def clear_error(self) -> None:
