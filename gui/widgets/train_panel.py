@@ -352,7 +352,8 @@ class TrainPanel(QWidget):
         if self.stopping:
             return
         # Early stopping can end a run before the planned steps: "a few seconds" rather than a precise countdown.
-        left = "almost done" if eta < 5 or remaining <= 0 else f"about {format_eta(eta)} left"
+        left = ("finishing" if remaining <= 0 else "a few seconds left" if eta < 10 else
+                f"about {format_eta(eta)} left")
         self.progress.setFormat(f"%p%  ·  {left}")
         epoch = e.epoch - self.phase_first_epoch + 1
         of = f"/{self.phase_epochs}" if self.phase_epochs >= epoch else ""
