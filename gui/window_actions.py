@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEventLoop, QRect, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QProgressDialog, QPushButton, QTabWidget
+from PySide6.QtWidgets import QProgressDialog, QPushButton, QTabWidget, QWidget
 
 
 class WindowActions:
@@ -49,6 +49,9 @@ class WindowActions:
             button.clicked.connect(lambda _=False, n=target: self.step_actions[n].trigger())
             panel.layout().addWidget(button, 0, Qt.AlignmentFlag.AlignRight)
             self.next_buttons[target] = button
+        # Tab reaches each Next button right after the last setting of its step.
+        QWidget.setTabOrder(self.dataset_panel.export_split_button, self.next_buttons[1])
+        QWidget.setTabOrder(self.model_panel.devices, self.next_buttons[2])
         self.step_actions[2].triggered.connect(lambda: self.train_panel.start_button.setFocus())
 
     def steps(self) -> list[tuple[QTabWidget, object]]:

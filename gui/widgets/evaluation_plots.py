@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 
 _COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
             "#bcbd22", "#17becf"]
+
+
+def follow_palette(plot: pg.PlotWidget) -> None:
+    """Axes and labels in the palette's text colour (readable on a light or dark window); never a Tab stop."""
+    from gui.widgets.training_plot import text_colour
+
+    ink = text_colour()
+    for side in ("left", "bottom"):
+        plot.getAxis(side).setTextPen(ink)
+        plot.getAxis(side).setPen(ink)
+        plot.getAxis(side).labelStyle = {"color": ink.name()}  # kept by the setLabel calls that follow
+    plot.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
 
 class RocPlot(pg.PlotWidget):
     """One-vs-rest ROC curve per class, AUC in the legend; the chosen threshold's point for two classes."""
 
     def __init__(self, parent=None) -> None:
-        super().__init__(parent, background="w")
+        super().__init__(parent, background=None)
+        follow_palette(self)
         self.setLabel("bottom", "false positive rate (1 − specificity)")
         self.setLabel("left", "true positive rate (sensitivity)")
         self.setMouseEnabled(x=False, y=False)
@@ -41,7 +55,8 @@ class ReliabilityPlot(pg.PlotWidget):
     """Fraction correct against confidence, per bin; the diagonal is perfect calibration."""
 
     def __init__(self, parent=None) -> None:
-        super().__init__(parent, background="w")
+        super().__init__(parent, background=None)
+        follow_palette(self)
         self.setLabel("bottom", "confidence of the predicted class")
         self.setLabel("left", "fraction correct")
         self.setMouseEnabled(x=False, y=False)

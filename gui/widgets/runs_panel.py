@@ -76,6 +76,8 @@ class RunsPanel(QWidget):
         self.in_project = False
         ink = text_colour()  # the palette's: readable on a light or a dark one
         self.loss_plot, self.acc_plot = pg.PlotWidget(background=None), pg.PlotWidget(background=None)
+        for p in (self.loss_plot, self.acc_plot):
+            p.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # pictures: Tab never stops on them
         for p, title in ((self.loss_plot, "validation loss"), (self.acc_plot, "validation accuracy")):
             p.setTitle(title, color=ink.name())
             p.setLabel("bottom", "epoch", color=ink.name())

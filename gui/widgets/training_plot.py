@@ -119,6 +119,7 @@ class TrainingPlot(QWidget):
 
     def _make_plot(self, title: str, layout: QVBoxLayout) -> pg.PlotWidget:
         plot = pg.PlotWidget(axisItems={"bottom": EpochAxis("bottom"), "left": SparseAxis("left")})
+        plot.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a picture: Tab never stops on it
         plot.setBackground(None)
         # No grid: pyqtgraph grid lines cost ~80 ms per redraw on a software raster, which froze the GUI thread.
         ink = text_colour()

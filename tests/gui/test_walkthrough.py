@@ -82,6 +82,25 @@ def test_a_person_walks_the_whole_flow_without_stale_words(qtbot, make_window, d
     assert window.dataset_panel.split_preview.text() == "" and window.dataset_panel.table.rowCount() == 0
 
 
+def test_tab_moves_through_each_step_in_order_and_never_stops_on_a_picture(qtbot, make_window, dataset):
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication, QScrollArea
+
+    window = make_window()
+    load(qtbot, window, dataset)
+    window.activateWindow()
+    window.dataset_panel.choose_button.setFocus()
+    stops = []
+    for _ in range(30):
+        stops.append(QApplication.focusWidget())
+        window.focusNextChild()
+    assert not [w for w in stops if isinstance(w, pg.PlotWidget | QScrollArea)], stops
+    assert all(w.isVisible() for w in stops if w is not None)
+    data_stops = [w for w in stops[: stops.index(window.next_buttons[1])] if w is not None]
+    assert window.dataset_panel.val_spin in data_stops  # the step's own settings come before its Next button
+    assert not [w for w in data_stops if window.right_tabs.isAncestorOf(w)]  # ...and nothing of the other side
+
+
 @pytest.mark.parametrize("free", [QRect(0, 0, 1366, 728), QRect(0, 0, 1280, 680), QRect(0, 0, 960, 510)],
                          ids=["1366x768 at 1x", "1920x1080 at 1.5x", "1920x1080 at 2x"])
 def test_the_window_fits_a_laptop_screen(qtbot, make_window, free):
