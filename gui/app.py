@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     from gui.resources import app_icon
 
     app.setWindowIcon(app_icon())
+    from gui.focus_style import install_focus_style
+
+    install_focus_style(app)
     log.info("Foveal started; log file %s", log_file)
     install_error_hooks()
     # The garbage collector runs on whichever thread allocates; if it frees a Qt object on a training thread,

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QMainWindow,
@@ -111,6 +112,11 @@ class MainWindow(WindowActions, QMainWindow):
         self._add_next_buttons()
         self.projects = ProjectWiring(self)
         self.compare = CompareWiring(self, compare_fn)
+        runs_step = QAction("6  Runs", self)  # the Runs tab comes with the project side
+        runs_step.setShortcut(QKeySequence("Ctrl+6"))
+        runs_step.triggered.connect(lambda: self.right_tabs.setCurrentWidget(self.projects.runs_panel))
+        self.addAction(runs_step)
+        self.step_actions.append(runs_step)
         go = self.menuBar().addMenu("&Go")
         for step in self.step_actions:
             go.addAction(step)

@@ -39,3 +39,24 @@ def test_error_and_good_words_and_plot_text_are_readable(qtbot, window):
         assert contrast(text_colour(), window) >= 4.5
     finally:
         app.setPalette(old)
+
+
+def test_the_focus_ring_is_solid_and_in_the_highlight_colour(qtbot):
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QImage, QPainter
+    from PySide6.QtWidgets import QStyle, QStyleFactory, QStyleOptionFocusRect
+
+    from gui.focus_style import FocusStyle
+
+    style = FocusStyle(QStyleFactory.create("Fusion"))
+    image = QImage(40, 20, QImage.Format.Format_RGB32)
+    image.fill(QColor("white"))
+    option = QStyleOptionFocusRect()
+    option.rect = QRect(0, 0, 40, 20)
+    option.palette.setColor(QPalette.ColorRole.Highlight, QColor(42, 130, 218))
+    painter = QPainter(image)
+    style.drawPrimitive(QStyle.PrimitiveElement.PE_FrameFocusRect, option, painter)
+    painter.end()
+    edge = [image.pixelColor(x, 1) for x in range(5, 35)]  # the top edge of the ring
+    assert all(contrast(c, QColor("white")) > 2.5 for c in edge)  # solid all along, not dotted
+    assert image.pixelColor(20, 10) == QColor("white")  # inside stays as it was

@@ -74,6 +74,8 @@ def test_a_person_walks_the_whole_flow_without_stale_words(qtbot, make_window, d
     qtbot.waitUntil(lambda: window.evaluate_panel.evaluation is not None, timeout=10_000)
     next(a for a in window.step_actions if a.shortcut().toString() == "Ctrl+4").trigger()
     assert window.right_tabs.currentWidget() is window.evaluate_panel
+    next(a for a in window.step_actions if a.shortcut().toString() == "Ctrl+6").trigger()
+    assert window.right_tabs.currentWidget() is window.projects.runs_panel
     next(a for a in window.step_actions if a.shortcut().toString() == "Ctrl+5").trigger()
     assert window.predict_panel.model is not None and "No model yet" not in window.predict_panel.model_label.text()
     # A bad folder next: the previous dataset's split is not left on screen.
