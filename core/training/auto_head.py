@@ -57,7 +57,12 @@ def choose_head(run: _Run) -> bool:
     if w.head != "linear":
         run.class_weight_mode = "balanced" if w.balanced else "none"
         return False
-    kernel, bias = fit_linear(x[:, pick], y, len(run.classes), w.strength or 1.0, w.balanced)
+    # Fitted on the training images only: the validation images stay unseen by the model, so the temperature,
+    # the operating threshold and the familiarity threshold set on them next are honest (fitted on training and
+    # validation together, the head knew them, and the temperature went to its bound: overconfident on new
+    # images).
+    train_x, train_y = run.features["train"]
+    kernel, bias = fit_linear(train_x, train_y, len(run.classes), w.strength or 1.0, w.balanced)
     run.head.get_layer("predictions").set_weights([kernel, bias])
     run.head_fitted = True
     return True

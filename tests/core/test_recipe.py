@@ -76,12 +76,17 @@ def test_too_few_images_per_class_leaves_no_folds():
     assert folds_possible(np.array([0] * 20 + [1] * 20)) == 5
 
 
-def test_auto_run_records_its_candidates_and_its_test_accuracy_is_the_saved_models(tmp_path):
+def test_auto_run_records_its_candidates_and_its_test_accuracy_is_the_saved_models(tmp_path, monkeypatch):
     from core.evaluation.evaluate import evaluate
+    from core.training import auto_head
     from tests import factory
     from tests.factory import real_weights
 
     data = factory.make_class_folder(tmp_path / "data", {"red": 12, "green": 12, "blue": 12}, size=40)
+    fitted_on = []
+    real_fit = auto_head.fit_linear
+    monkeypatch.setattr(auto_head, "fit_linear", lambda x, y, *a, **k: fitted_on.append(len(x)) or real_fit(x, y, *a,
+                                                                                                              **k))
     events = []
     result = train(TrainConfig(str(data), epochs=2, weights=real_weights(), image_size=32,
                                out_dir=str(tmp_path / "run")), on_event=events.append)
@@ -94,3 +99,6 @@ def test_auto_run_records_its_candidates_and_its_test_accuracy_is_the_saved_mode
     assert run["pooling"] == run["recipe"]["winner"]["pooling"]
     ev = evaluate(result.run_dir)
     assert ev.metrics["accuracy"] == pytest.approx(result.test_accuracy, abs=1e-9)
+    if run["recipe"]["winner"]["head"] == "linear":
+        # fitted on the training images only: the validation images, which calibrate it, stay unseen
+        assert fitted_on == [len(run["split"]["train"])]
