@@ -7,6 +7,7 @@ folder, shown in the window and printed by the command line without conversion.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -53,7 +54,9 @@ def compute_metrics(y_true: Sequence[int] | np.ndarray, probs: np.ndarray, class
     out["accuracy"] = float(accuracy_score(y, pred)) if len(y) else math.nan
     out["accuracy_ci"] = list(accuracy_interval(correct, len(y)))
     present = np.unique(y)
-    out["balanced_accuracy"] = float(balanced_accuracy_score(y, pred)) if len(present) > 1 else math.nan
+    with warnings.catch_warnings():  # a class predicted but absent here (another folder) is no error: its recall
+        warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")  # is simply not counted
+        out["balanced_accuracy"] = float(balanced_accuracy_score(y, pred)) if len(present) > 1 else math.nan
     p, r, f, s = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
     out["per_class"] = [{"class": c, "precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
                          "support": int(s[i])} for i, c in enumerate(classes)]
