@@ -25,6 +25,7 @@ from gui.compare_wiring import CompareWiring
 from gui.help_menu import HelpMenu
 from gui.project_wiring import ProjectWiring
 from gui.resources import app_icon
+from gui.weights_status import WeightsStatus, imagenet_status
 from gui.widgets.dataset_panel import DatasetPanel
 from gui.widgets.evaluate_panel import EvaluatePanel
 from gui.widgets.model_panel import ModelPanel
@@ -40,21 +41,13 @@ from gui.workers.train_worker import TrainWorker, real_crossval
 log = logging.getLogger("foveal")
 
 
-def _imagenet_status(backbone: str) -> tuple[str, str, str, bool]:
-    """(backbone, file name, cache path, cached?) — runs on a worker thread; imports Keras there."""
-    from core.models.build import imagenet_weights_status
-    from core.models.registry import get_backbone
-
-    return (backbone, *imagenet_weights_status(get_backbone(backbone)))
-
-
 def default_runs_dir() -> Path:
     from core.paths import user_runs_dir
 
     return user_runs_dir()
 
 
-class MainWindow(WindowActions, QMainWindow):
+class MainWindow(WindowActions, WeightsStatus, QMainWindow):
     """Foveal's single window: data and model on the left, training and evaluation on the right.
 
     The ``*_fn`` arguments replace the functions that run on worker threads (tests pass TensorFlow-free ones).
@@ -71,7 +64,7 @@ class MainWindow(WindowActions, QMainWindow):
         self.jobs = ModelJobs()  # the one owner of the models the Evaluate and Predict views use
         self.evaluate_fn = evaluate_fn or self.jobs.evaluate_run
         self.evaluate_worker: CallWorker | None = None
-        self.weights_status_fn = weights_status_fn or _imagenet_status
+        self.weights_status_fn = weights_status_fn or imagenet_status
         self.status_worker: CallWorker | None = None
         self._status_timer = QTimer(self)
         self._status_timer.setSingleShot(True)
@@ -358,42 +351,9 @@ class MainWindow(WindowActions, QMainWindow):
             self._show_unexpected(message, details)
 
     @Slot()
-    def _on_status_timer(self) -> None:
-        busy = self.train_worker is not None and self.train_worker.is_running()
-        if busy or (self.status_worker is not None and self.status_worker.is_running()):
-            self._status_timer.start()  # try again later: one Keras build at a time
-            return
-        name = self.model_panel.backbone.name
-        self.model_panel.show_imagenet_checking()
-        self.status_worker = start_worker(CallWorker(self.weights_status_fn, name), self._on_status_known,
-                                          self._on_status_failed)
-
-    @Slot(object)
-    def _on_status_known(self, status) -> None:
-        self.model_panel.show_imagenet_status(*status)
-
-    @Slot(str, str, bool)
-    def _on_status_failed(self, message: str, details: str, user_error: bool) -> None:
-        log.warning("Could not check the weights cache: %s\n%s", message, details)
-        self.model_panel.clear_imagenet_status()
-
-    @Slot()
     def _on_export_action(self) -> None:
         self.right_tabs.setCurrentWidget(self.predict_panel)
         self.predict_panel.choose_export()
-
-    @Slot()
-    def _on_model_settings_changed(self) -> None:
-        """Say before Start when the ImageNet weights are not here; a weights error goes once weights change."""
-        panel = self.model_panel
-        if self.train_panel.weights_error and not panel.weights_missing and panel.weights != "imagenet":
-            self.train_panel.clear_error()
-        self.train_panel.show_weights_notice(panel.backbone.name if panel.weights_missing else None)
-
-    @Slot()
-    def _on_choose_weights(self) -> None:
-        self.tabs.setCurrentWidget(self.model_panel)
-        self.model_panel.choose_weights_file()
 
     def _show_unexpected(self, message: str, details: str) -> None:
         log.error("Unexpected error: %s\n%s", message, details)

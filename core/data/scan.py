@@ -6,15 +6,15 @@ fast on large folders. It never writes anything into the folder.
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.cancel import Cancelled, CancelToken
+from core.data.digests import exact_duplicates
 from core.data.image_formats import ImageInfo, is_system_file, probe
 from core.errors import DatasetError, ImageDecodeError, listing
 from core.paths import protect
@@ -222,7 +222,7 @@ def scan_dataset(path: str | os.PathLike[str], *, on_progress: ProgressFn | None
     skipped.sort(key=lambda s: s.rel)
     return DatasetSummary(
         root=str(root), layout=layout, classes=classes, images=tuple(records), skipped=tuple(skipped),
-        empty_classes=empty, ignored_system_files=walker.ignored, duplicate_groups=_duplicates(records),
+        empty_classes=empty, ignored_system_files=walker.ignored, duplicate_groups=exact_duplicates(records),
         notes=tuple(walker.notes),
     )
 
@@ -378,26 +378,3 @@ def _probe_all(root: Path, candidates, on_progress: ProgressFn | None, workers: 
         if pool:
             pool.shutdown()
     return records, skipped
-
-
-def _duplicates(records: list[ImageRecord]) -> tuple[tuple[str, ...], ...]:
-    """Groups of byte-identical files. Only files of equal size are hashed, so this costs little."""
-    by_size: dict[int, list[ImageRecord]] = defaultdict(list)
-    for r in records:
-        by_size[r.size_bytes].append(r)
-    by_hash: dict[bytes, list[str]] = defaultdict(list)
-    for same in by_size.values():
-        if len(same) < 2:
-            continue
-        for r in same:
-            by_hash[file_digest(r.path)].append(r.rel)
-    return tuple(tuple(sorted(g)) for g in sorted(by_hash.values()) if len(g) > 1)
-
-
-def file_digest(path: str) -> bytes:
-    """BLAKE2b digest of a file's bytes."""
-    h = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.digest()

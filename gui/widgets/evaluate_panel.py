@@ -3,7 +3,6 @@ mislabelled marks, and the report."""
 
 from __future__ import annotations
 
-import html
 import os
 from collections.abc import Callable
 
@@ -31,22 +30,12 @@ from core.paths import is_inside
 from gui.widgets.colours import error_colour
 from gui.widgets.confusion_grid import ConfusionGrid
 from gui.widgets.evaluation_plots import ReliabilityPlot, RocPlot
+from gui.widgets.evaluation_words import as_predictions, summary_html
 from gui.widgets.gallery import Gallery
 from gui.widgets.image_detail import ImageDetail
 from gui.widgets.train_panel import headline_label
 from gui.workers.base import start_worker
 from gui.workers.call_worker import CallWorker
-
-
-def _binary_words(m: dict) -> str:
-    """Two classes: sensitivity, specificity, PPV and NPV for the positive class at the run's threshold."""
-    b = m.get("roc", {}).get("binary")
-    if not b:
-        return ""
-    op = b["chosen"]
-    return (f"<br>For '{html.escape(b['positive_class'])}': sensitivity {_f(op['sensitivity'], True)}, specificity "
-            f"{_f(op['specificity'], True)}, PPV {_f(op['ppv'], True)}, NPV {_f(op['npv'], True)} at threshold "
-            f"{op['threshold']:.2f} ({html.escape(op['rule'])})")
 
 
 class EvaluatePanel(QWidget):
@@ -195,15 +184,7 @@ class EvaluatePanel(QWidget):
         self._on_errors_clicked()
 
     def _show_summary(self) -> None:
-        ev = self.evaluation
-        m = ev.metrics
-        lo, hi = m["accuracy_ci"]
-        self.summary.setText(
-            f"accuracy on {m['n']} held-out images ({ev.source}); 95% CI {_f(lo, True)}–{_f(hi, True)}<br>"
-            f"balanced accuracy {_f(m['balanced_accuracy'], True)} · macro AUC {_f(m['roc']['macro_auc'])} · "
-            f"calibration error {_f(m['calibration']['ece'])} · {m['n_low_confidence']} low-confidence"
-            + "".join(f"<br><b>{html.escape(t, quote=False)}</b>" for t in (m.get("headline"), *m.get("cautions", []))
-                      if t) + _binary_words(m))
+        self.summary.setText(summary_html(self.evaluation))
 
     @Slot(str)
     def _on_positive_chosen(self, name: str) -> None:
@@ -273,13 +254,7 @@ class EvaluatePanel(QWidget):
                                      else "Suspected mislabels")
         if found is None or root is None:
             return []
-        out = []
-        for s in found:
-            probs = [0.0] * len(ev.classes)
-            probs[ev.classes.index(s.given)], probs[ev.classes.index(s.suggested)] = s.p_given, s.p_suggested
-            out.append(Prediction(s.file, os.path.join(root, s.file), s.given, s.suggested, s.p_suggested,
-                                  tuple(probs), False))
-        return out
+        return as_predictions(found, ev.classes, root)
 
     @Slot(int)
     def _on_prediction_chosen(self, index: int) -> None:

@@ -15,33 +15,21 @@ from PySide6.QtWidgets import (
     QFrame,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QRadioButton,
     QScrollArea,
     QSlider,
     QSpinBox,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from core.models.registry import BACKBONES, BLOCK_COUNTS, DEFAULT_BACKBONE, BackboneSpec, Weights
+from gui.widgets.backbone_table import make_backbone_table
 
 #: The "Train on" choices: (words, TrainConfig.devices). Several GPUs train together (MirroredStrategy) on "auto".
 DEVICE_CHOICES = [("Automatic (all GPUs, else CPU)", "auto"), ("CPU only", "cpu"), ("First GPU only", "gpu:0")]
-
-_COLUMNS = ["Pretrained network", "Size (MB)", "Speed on a laptop", "Image size", "Accuracy on photos",
-            "Good for"]
-#: The technical term behind each plain column name, for its tooltip.
-_COLUMN_TIPS = ["The backbone: a network trained on millions of photographs, whose features the new classifier "
-                "learns from", "Download and model size in megabytes", "How fast it classifies on a CPU",
-                "The square size (pixels) the network was trained at; images are resized to it inside the model",
-                "ImageNet top-1 accuracy: how often its first answer was right on 1,000 kinds of photographs",
-                "What it suits"]
-
 
 def block_count(name: str) -> int:
     return BLOCK_COUNTS.get(name, 5)
@@ -73,7 +61,7 @@ class ModelPanel(QWidget):
         super().__init__(parent)
         self.weights_path: str | None = None
         self.imagenet_cached: bool | None = None  # None: not known yet for the chosen backbone
-        self.table = self._make_table()
+        self.table = make_backbone_table()
         self.compare_button = QPushButton("Which suits my images? Compare backbones…")
         self.compare_button.setToolTip("Scores several backbones on your training and validation images and "
                                        "recommends one (a few minutes; the test images are not used)")
@@ -105,33 +93,6 @@ class ModelPanel(QWidget):
         self.weights_group.buttonToggled.connect(self._on_weights_toggled)
         self.select_backbone(DEFAULT_BACKBONE)
         self._on_depth_changed()
-
-    def _make_table(self) -> QTableWidget:
-        table = QTableWidget(len(BACKBONES), len(_COLUMNS))
-        table.setHorizontalHeaderLabels(_COLUMNS)
-        for col, tip in enumerate(_COLUMN_TIPS):
-            table.horizontalHeaderItem(col).setToolTip(tip)
-        table.verticalHeader().setVisible(False)
-        table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
-        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        for row, spec in enumerate(BACKBONES.values()):
-            name = f"★ {spec.name} (recommended)" if spec.name == DEFAULT_BACKBONE else spec.name
-            values = [name, f"{spec.size_mb:.0f}", spec.speed, f"{spec.input_size} px", f"{spec.top1:.1f} %",
-                      spec.good_for]
-            for col, value in enumerate(values):
-                item = QTableWidgetItem(value)
-                item.setData(Qt.ItemDataRole.UserRole, spec.name)
-                item.setToolTip(f"{spec.name}: {spec.good_for}. {spec.params_m:.1f} M parameters, "
-                                f"{spec.feature_dim} features, {BLOCK_COUNTS.get(spec.name, '?')} blocks.")
-                if col in (1, 3, 4):
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                table.setItem(row, col, item)
-        table.setWordWrap(False)
-        table.resizeColumnsToContents()
-        table.resizeRowsToContents()
-        table.horizontalHeader().setSectionResizeMode(len(_COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
-        return table
 
     def _make_advanced(self) -> QGroupBox:
         box = QGroupBox("Advanced")
