@@ -15,7 +15,7 @@ class TrainMessages:
         """Whether Start can be pressed; ``why`` says what is missing when it cannot (shown while idle)."""
         self.start_button.setEnabled(ready)
         self.why_not_ready = "" if ready else why
-        if self.stop_button.isEnabled() or self.run_dir or self.phase_label.text().startswith("<span"):
+        if self.stop_button.isEnabled() or self.run_dir or self.error_shown:
             return  # a run in progress, a result or an error is on screen: they say more than readiness
         ready_words = "Ready: press Start training (Ctrl+Return)."
         if ready and self.weights_notice:
@@ -35,7 +35,7 @@ class TrainMessages:
     def show_error(self, message: str, offer_weights: bool = False) -> None:
         """A problem the user can fix, in words; with a way to choose a weights file when that is the fix (one
         plain sentence, the full message behind *Details*)."""
-        self.weights_error = offer_weights
+        self.weights_error, self.error_shown = offer_weights, True
         if offer_weights:
             plain = ("The pretrained weights could not be downloaded (is this computer offline?). Choose the "
                      "weights file you have." if "could not be downloaded" in message else
@@ -51,7 +51,7 @@ class TrainMessages:
 
     def clear_error(self) -> None:
         """The problem was fixed (a weights file chosen): back to what Start would do."""
-        self.weights_error = False
+        self.weights_error = self.error_shown = False
         self.details_button.setVisible(False)
         self.details_label.setVisible(False)
         self.weights_button.setVisible(False)

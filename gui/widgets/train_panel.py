@@ -134,6 +134,7 @@ class TrainPanel(TrainMessages, QWidget):
     def _reset_state(self) -> None:
         self.total_steps = self.epochs = 0
         self.run_dir: str | None = None
+        self.error_shown = False  # a problem is on screen: it says more than readiness
         self.started_at = self.first_batch_at = None
         self.first_step = 0
         self.current_phase = ""
