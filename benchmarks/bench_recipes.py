@@ -9,6 +9,8 @@ Recipes (MobileNetV2 at 224 px, 10 epochs unless --epochs says otherwise):
 - ``auto``: ``foveal train`` (the default: head, pooling and class weighting chosen by inner cross-validation);
 - ``manual``: the fixed dense head on average-pooled features (``--recipe manual``), Foveal's old default;
 - ``last:N``: Foveal fine-tuning the top N blocks after the head (``--fine-tune last:N``), e.g. ``last:2``;
+- ``all``: Foveal fine-tuning the whole backbone after the head (``--fine-tune all``);
+- ``auto-ft``: the automatic head, then fine-tuning tried and kept only if it helps (``--fine-tune auto``);
 - ``blog-frozen``: ``image_dataset_from_directory`` + a frozen base + ``Flatten`` + ``Dense(256)`` + ``fit``;
 - ``blog-finetune``: ``image_dataset_from_directory`` + the base with its last 20 layers trainable (BatchNorm
   included) + global average pooling + a dense softmax + ``fit``.
@@ -49,13 +51,17 @@ def foveal(data: str, split, fold_dir: Path, recipe: str, weights: str, epochs: 
 
     split_file = fold_dir / "split.json"
     write_split_file(split_file, split)
-    depth = recipe if recipe.startswith("last:") else "frozen"
+    depth = {"auto-ft": "auto", "all": "all"}.get(recipe, recipe if recipe.startswith("last:") else "frozen")
     config = TrainConfig(data, weights=weights, epochs=epochs, seed=seed, out_dir=str(fold_dir / recipe),
                          split_file=str(split_file), fine_tune=depth,
                          recipe="manual" if recipe == "manual" else "auto")
     result = train(config)
     m = evaluate(result.run_dir).metrics
-    return {"accuracy": m["accuracy"], "balanced_accuracy": m["balanced_accuracy"]}
+    run = json.loads((Path(result.run_dir) / "run.json").read_text())
+    phases = run.get("phases") or {}
+    return {"accuracy": m["accuracy"], "balanced_accuracy": m["balanced_accuracy"],
+            "fine_tuning_kept": phases.get("improved"),
+            "winner": (run["recipe"].get("winner") or {}).get("description")}
 
 
 def blog(split, classes, fold_dir: Path, recipe: str, weights: str, epochs: int, seed: int) -> dict:
@@ -128,8 +134,11 @@ def main() -> int:
                                      args.seed))
                 else:
                     rows.append(foveal(args.data, split, fold_dir, recipe, args.weights, args.epochs, args.seed))
+                kept = rows[-1].get("fine_tuning_kept")
                 print(f"  {recipe} fold {i + 1}: accuracy {rows[-1]['accuracy']:.3f}, balanced "
-                      f"{rows[-1]['balanced_accuracy']:.3f}", flush=True)
+                      f"{rows[-1]['balanced_accuracy']:.3f}" + ("" if kept is None else
+                                                                 f", fine-tuning {'kept' if kept else 'not kept'}"),
+                      flush=True)
             seconds = time.monotonic() - t0
             acc = [r["accuracy"] for r in rows]
             bal = [r["balanced_accuracy"] for r in rows]

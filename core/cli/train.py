@@ -139,8 +139,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     t = sub.add_parser("train", help="train a classifier on a dataset folder")
     t.add_argument("folder", nargs="?", help="folder with one sub-folder per class (or train/val/test)")
     t.add_argument("--backbone", default=d("backbone"), help=f"see `foveal backbones` (default {d('backbone')})")
-    t.add_argument("--fine-tune", default=d("fine_tune"), metavar="frozen|last:N|all",
-                   help=f"how much of the backbone learns (default {d('fine_tune')}: only the new head)")
+    t.add_argument("--fine-tune", default=d("fine_tune"), metavar="frozen|last:N|all|auto",
+                   help=f"how much of the backbone learns (default {d('fine_tune')}: only the new head; auto: "
+                        "try the last blocks, and keep them only while they improve on the head)")
     t.add_argument("--epochs", type=int, default=d("epochs"), help=f"epochs training the head (default {d('epochs')})")
     t.add_argument("--fine-tune-epochs", type=int, default=d("fine_tune_epochs"),
                    help="epochs fine-tuning (default: --epochs)")

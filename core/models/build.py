@@ -27,25 +27,39 @@ _IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)
 _TORCH_MEAN, _TORCH_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
+#: The blocks ``--fine-tune auto`` tries: the top of the backbone, where features are most specific to ImageNet.
+AUTO_BLOCKS = 2
+#: Epochs ``auto`` fine-tunes before it checks whether the validation loss fell below the head's.
+TRIAL_EPOCHS = 2
+
+
 @dataclass(frozen=True)
 class FineTune:
-    """How much of the backbone learns: ``frozen``, the last ``n`` blocks, or ``all`` of it."""
+    """How much of the backbone learns: ``frozen``, the last ``n`` blocks, or ``all`` of it.
+
+    ``trial``: fine-tuning is tried, and goes on only while it improves on the head (``auto``: the last
+    :data:`AUTO_BLOCKS` blocks; the run says whether it kept them).
+    """
 
     kind: str  # "frozen" | "last" | "all"
     n: int = 0
+    trial: bool = False
 
     @classmethod
     def parse(cls, text: str) -> FineTune:
-        """Parse ``frozen``, ``last:N`` or ``all``."""
+        """Parse ``frozen``, ``last:N``, ``all`` or ``auto`` (try the last :data:`AUTO_BLOCKS`)."""
         t = text.strip().lower()
         if t in ("frozen", "none", "head"):
             return cls("frozen")
+        if t == "auto":
+            return cls("last", AUTO_BLOCKS, trial=True)
         if t in ("all", "everything", "full"):
             return cls("all")
         m = re.fullmatch(r"last:(\d+)", t)
         if m and int(m.group(1)) >= 1:
             return cls("last", int(m.group(1)))
-        raise ConfigError(f"Fine-tune depth must be 'frozen', 'last:N' (N ≥ 1 blocks) or 'all'. Received: {text!r}")
+        raise ConfigError("Fine-tune depth must be 'frozen', 'last:N' (N ≥ 1 blocks), 'all' or 'auto' (try the "
+                          f"last {AUTO_BLOCKS}, keep them only if they help). Received: {text!r}")
 
     def __str__(self) -> str:
         return f"last:{self.n}" if self.kind == "last" else self.kind
@@ -56,6 +70,8 @@ class FineTune:
         if self.kind == "all":
             return "fine-tuning the whole backbone"
         of = f" of {n_blocks}" if n_blocks else ""
+        if self.trial:
+            return f"trying fine-tuning of the last {self.n}{of} blocks (kept only if it improves on the head)"
         return f"fine-tuning the last {self.n}{of} blocks"
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.models.build import build_head, map_side, pooling_width
-from core.training.events import CandidateTried, Phase, PhaseChanged, RecipeChosen
+from core.training.events import CandidateTried, EpochEnded, Phase, PhaseChanged, RecipeChosen
 from core.training.recipe import choose_recipe, fit_linear, folds_possible
 
 if TYPE_CHECKING:
@@ -66,3 +66,25 @@ def choose_head(run: _Run) -> bool:
     run.head.get_layer("predictions").set_weights([kernel, bias])
     run.head_fitted = True
     return True
+
+
+def record_fitted_head(run: _Run) -> None:
+    """A fitted linear head as the run's first epoch (its losses and accuracies on the training and validation
+    features), so that fine-tuning after it must beat its validation loss to be kept."""
+    weights = run.head.get_layer("predictions").get_weights()
+    scores: dict[str, float] = {}
+    for prefix, split in (("", "train"), ("val_", "val")):
+        x, y = run.features[split]
+        logits = np.asarray(x) @ weights[0] + weights[1]
+        logits -= logits.max(axis=1, keepdims=True)
+        log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        scores[f"{prefix}loss"] = float(-np.mean(log_p[np.arange(len(y)), y])) if len(y) else float("nan")
+        scores[f"{prefix}accuracy"] = float(np.mean(log_p.argmax(axis=1) == y)) if len(y) else float("nan")
+    event = EpochEnded(1, Phase.HEAD, scores["loss"], scores["accuracy"], scores["val_loss"], scores["val_accuracy"],
+                       0.0)
+    t = run.tracker
+    t.epochs_done = 1
+    t.history = [{"epoch": 1, "phase": Phase.HEAD, **scores, "seconds": 0.0}]
+    if not np.isnan(event.val_loss):  # there are validation images
+        t.best_val_loss, t.best_epoch = event.val_loss, 1
+    run.emit(event)

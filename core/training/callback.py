@@ -22,8 +22,12 @@ class EventCallback(keras.callbacks.Callback):
 
     def __init__(self, *, phase: str, tracker: RunTracker, emit: Callable, cancel: CancelToken,
                  steps_per_epoch: int, n_samples: int, batch_size: int, patience: int,
-                 on_best: Callable[[], None] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 on_best: Callable[[], None] | None = None, clock: Callable[[], float] = time.monotonic,
+                 trial_epochs: int = 0) -> None:
         super().__init__()
+        # A trial (fine-tuning "auto"): after this many epochs without beating the run's best validation loss so
+        # far (the head's), the phase stops and the best model is kept.
+        self.trial_epochs, self._improved = trial_epochs, False
         self.phase, self.tracker, self.emit, self.cancel = phase, tracker, emit, cancel
         self.steps_per_epoch, self.n_samples, self.batch_size = steps_per_epoch, n_samples, batch_size
         self.patience, self.on_best, self.clock = patience, on_best, clock
@@ -62,8 +66,13 @@ class EventCallback(keras.callbacks.Callback):
         if row["val_loss"] < t.best_val_loss:
             t.best_val_loss, t.best_epoch, self._wait = row["val_loss"], t.epochs_done, 0
             self._best_weights = self.model.get_weights()
+            self._improved = True
             if self.on_best is not None:
                 self.on_best()
+        elif self.trial_epochs and epoch + 1 == self.trial_epochs and not self._improved:
+            if epoch + 1 < self.params.get("epochs", 0):
+                t.trial_stopped = t.early_stopped = True
+                self.model.stop_training = True
         else:
             self._wait += 1
             # Early stopping only when epochs are left to skip: a run that ran all its epochs is "completed".

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.cancel import Cancelled
-from core.models.build import apply_fine_tune, assemble_classifier, blocks_of
+from core.models.build import TRIAL_EPOCHS, apply_fine_tune, assemble_classifier, blocks_of, pooling_width
 from core.models.registry import Weights
 from core.split.make import SPLITS
 from core.training.events import FeaturesExtracting, Phase, PhaseChanged
@@ -21,10 +21,11 @@ from core.training.forward import forward_fn, split_at
 if TYPE_CHECKING:
     from core.training.runner import _Run
 
-def extract_cached(run: _Run, total: int) -> dict:
-    """Fine-tuning: decode each split once into a uint8 cache, then take head features from it."""
+def extract_cached(run: _Run, total: int, pooling: str = "avg") -> dict:
+    """Fine-tuning: decode each split once into a uint8 cache, then take head features from it (pooled as
+    ``pooling`` says: several side by side for the automatic recipe)."""
     c = run.config
-    forward = forward_fn(run.backbone, run.spec, run.size)
+    forward = forward_fn(run.backbone, run.spec, run.size, pooling=pooling)
     run.images, out, offset = {}, {}, 0
     for split in SPLITS:
         records = run.split.of(split)
@@ -34,7 +35,8 @@ def extract_cached(run: _Run, total: int) -> dict:
         run.failed += failed
         run.blank += blank
         run.images[split] = (images, labels)
-        feats = map_images(run, forward, images, (run.spec.feature_dim,), split, offset, total, "features")
+        width = sum(pooling_width(p, run.spec.feature_dim) for p in pooling.split("+"))
+        feats = map_images(run, forward, images, (width,), split, offset, total, "features")
         out[split] = (feats, labels)
         offset += len(records)
     return out
@@ -84,7 +86,7 @@ def fine_tune_phase(run: _Run) -> None:
         model, inputs = _boundary_model(run, cut)
     else:
         model = assemble_classifier(run.backbone, run.head, run.spec, run.size, fixed_size=True,
-                                    batchnorm_learns=from_scratch)
+                                    batchnorm_learns=from_scratch, pooling=run.pooling)
         if run.augmenter is not None:
             inp = keras.Input((run.size, run.size, 3), name="image")
             model = keras.Model(inp, model(run.augmenter(inp)), name="fine_tune")
@@ -97,7 +99,8 @@ def fine_tune_phase(run: _Run) -> None:
                            first_epoch=run.tracker.epochs_done + 1))
     train_x, train_y = inputs["train"]
     run._fit(model, train_x, train_y, inputs["val"], run.learning_rate * c.fine_tune_lr_factor,
-              c.total_fine_tune_epochs, Phase.FINE_TUNE, on_best=lambda: model.save_weights(run.checkpoint))
+              c.total_fine_tune_epochs, Phase.FINE_TUNE, on_best=lambda: model.save_weights(run.checkpoint),
+              trial_epochs=TRIAL_EPOCHS if run.depth.trial else 0)
     run.timings["fine_tune"] = run.clock() - t0
 
 def _freeze_boundary(run: _Run) -> int | None:
@@ -109,7 +112,7 @@ def _freeze_boundary(run: _Run) -> int | None:
 
 def _boundary_model(run: _Run, cut: int) -> tuple:
     """Run the frozen bottom once per image and cache its output; train the top blocks and head on it."""
-    forward, shape, model = split_at(run.backbone, run.head, run.spec, run.size, cut)
+    forward, shape, model = split_at(run.backbone, run.head, run.spec, run.size, cut, run.pooling)
     run.emit(PhaseChanged(Phase.EXTRACTING, f"Preparing fine-tuning: passing each image once through the part "
                            f"of the network that stays fixed (all but the last {run.depth.n} blocks)"))
     inputs, total, offset = {}, sum(len(run.images[s][0]) for s in SPLITS), 0

@@ -62,13 +62,13 @@ def float32_copy(backbone, head, spec, size: int, n_classes: int, dropout: float
         return assemble_classifier(backbone32, head32, spec, size, pooling=pooling)
 
 
-def split_at(backbone, head, spec, size: int, cut: int):
+def split_at(backbone, head, spec, size: int, cut: int, pooling: str = "avg"):
     """Cut the backbone after layer ``cut``: a compiled pass through the frozen bottom (uint8 batch →
     activations), the activations' shape, and the trainable top + head as a model taking those activations."""
     import keras
     import tensorflow as tf
 
-    from core.models.build import preprocess_layer
+    from core.models.build import map_side, pooling_layers, preprocess_layer
 
     boundary = backbone.layers[cut].output
     bottom = keras.Model(backbone.input, boundary)
@@ -82,7 +82,9 @@ def split_at(backbone, head, spec, size: int, cut: int):
         return bottom(pre(x) if pre is not None else x, training=False)
 
     inp = keras.Input(shape, name="boundary")
-    x = keras.layers.GlobalAveragePooling2D(name="pool")(top(inp, training=False))
+    x = top(inp, training=False)
+    for layer in pooling_layers(pooling, map_side(backbone)):
+        x = layer(x)
     for layer in head.layers[1:]:
         x = layer(x)
     return (lambda batch: forward(batch).numpy()), shape, keras.Model(inp, x, name="fine_tune_top")

@@ -37,7 +37,7 @@ from core.models.registry import BackboneSpec, Weights, get_backbone
 from core.runs import end_run_folder
 from core.split.make import SPLITS, Split
 from core.split.plan import prepare_split
-from core.training.auto_head import candidate_poolings, choose_head
+from core.training.auto_head import candidate_poolings, choose_head, record_fitted_head
 from core.training.calibrate import Calibration
 from core.training.config import TrainConfig
 from core.training.devices import DevicePlan, precision, setup
@@ -126,7 +126,7 @@ class _Run:
         self.augmenter: Any = None
         self.n_blocks = 0
         # The automatic recipe (frozen runs): what was tried, and what won.
-        self.auto = config.recipe == "auto" and self.depth.kind == "frozen"
+        self.auto = config.recipe == "auto" and config.weights_source != Weights.NONE
         self.recipe: RecipeChoice | None = None
         self.pooling = "avg"
         self.class_weight_mode = config.class_weights
@@ -233,10 +233,11 @@ class _Run:
         total = sum(len(self.split.of(s)) for s in SPLITS)
         desc = f"Extracting features: one pass of {self.spec.name} over {total} images"
         self.emit(PhaseChanged(Phase.EXTRACTING, desc))
+        poolings = candidate_poolings(self.backbone) if self.auto else "avg"
         if self.depth.kind == "frozen":
-            self.features = self._extract_streaming(total, candidate_poolings(self.backbone) if self.auto else "avg")
+            self.features = self._extract_streaming(total, poolings)
         else:
-            self.features = extract_cached(self, total)
+            self.features = extract_cached(self, total, poolings)
         if self.blank:
             self.emit(PhaseChanged(Phase.EXTRACTING, f"Warning: {len(self.blank)} image(s) are blank, every pixel the "
                                    f"same value (empty, constant or not-a-number data): {listing(self.blank)}. They "
@@ -244,6 +245,8 @@ class _Run:
         self.timings["extract_features"] = self.clock() - t0
         t0 = self.clock()
         if self.auto and choose_head(self):
+            if self.depth.kind != "frozen":
+                record_fitted_head(self)  # fine-tuning must beat it to be kept
             self.timings["head"] = self.clock() - t0
             return
         self.emit(PhaseChanged(Phase.HEAD, f"Training the new head ({c.epochs} epochs)"
@@ -278,7 +281,8 @@ class _Run:
     def _on_features(self, offset: int, total: int, split: str, done: int, _total: int) -> None:
         self.emit(FeaturesExtracting(offset + done, total, split))
 
-    def _fit(self, model, x, y, val, learning_rate: float, epochs: int, phase: str, on_best) -> None:
+    def _fit(self, model, x, y, val, learning_rate: float, epochs: int, phase: str, on_best,
+             trial_epochs: int = 0) -> None:
         import keras
 
         from core.training.callback import EventCallback
@@ -294,7 +298,7 @@ class _Run:
         callback = EventCallback(phase=phase, tracker=self.tracker, emit=self.emit, cancel=self.cancel,
                                  steps_per_epoch=steps, n_samples=len(x),
                                  batch_size=batch, patience=c.early_stopping_patience, on_best=on_best,
-                                 clock=self.clock)
+                                 clock=self.clock, trial_epochs=trial_epochs)
         weights = class_weights(y, len(self.classes), self.class_weight_mode)
         train = array_dataset(x, y, batch, shuffle=True, seed=c.seed, class_weight=weights)
         val_data = array_dataset(val[0], val[1], batch, shuffle=False, seed=c.seed) if len(val[0]) else None

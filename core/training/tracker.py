@@ -17,6 +17,7 @@ class RunTracker:
         self.best_epoch: int | None = None
         self.cancelled = False
         self.early_stopped = False
+        self.trial_stopped = False  # fine-tuning "auto" stopped after its trial epochs: no gain over the head
         self.history: list[dict] = []
 
     def phase_comparison(self) -> dict | None:
@@ -33,11 +34,16 @@ class RunTracker:
             words = (f"Fine-tuning improved on the head: validation loss {best_head['val_loss']:.3f} → "
                      f"{best_tuned['val_loss']:.3f}, accuracy {best_head['val_accuracy']:.1%} → "
                      f"{best_tuned['val_accuracy']:.1%}; the model of epoch {kept['epoch']} is kept")
+        elif self.trial_stopped:
+            words = (f"Fine-tuning was tried for {len(tuned)} epochs and did not lower the validation loss "
+                     f"(best {best_tuned['val_loss']:.3f} against the head's {best_head['val_loss']:.3f}): it was "
+                     f"stopped, and the head-only model of epoch {kept['epoch']} is kept")
         else:
             words = (f"Fine-tuning did not improve on the head (best validation loss {best_tuned['val_loss']:.3f} "
                      f"against the head's {best_head['val_loss']:.3f}); the head-only model of epoch "
                      f"{kept['epoch']} is kept")
         return {"improved": improved, "kept_epoch": kept["epoch"], "words": words,
+                "stopped_after_trial": self.trial_stopped,
                 **{f"{name}_best": {k: row[k] for k in ("epoch", "val_loss", "val_accuracy")}
                    for name, row in (("head", best_head), ("fine_tune", best_tuned))}}
 

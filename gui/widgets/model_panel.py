@@ -19,33 +19,17 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QScrollArea,
-    QSlider,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from core.models.registry import BACKBONES, BLOCK_COUNTS, DEFAULT_BACKBONE, BackboneSpec, Weights
+from core.models.registry import BACKBONES, DEFAULT_BACKBONE, BackboneSpec, Weights
 from gui.widgets.backbone_table import make_backbone_table
+from gui.widgets.depth_choice import DepthChoice, block_count
 
 #: The "Train on" choices: (words, TrainConfig.devices). Several GPUs train together (MirroredStrategy) on "auto".
 DEVICE_CHOICES = [("Automatic (all GPUs, else CPU)", "auto"), ("CPU only", "cpu"), ("First GPU only", "gpu:0")]
-
-def block_count(name: str) -> int:
-    return BLOCK_COUNTS.get(name, 5)
-
-
-def depth_text(value: int, blocks: int) -> tuple[str, str]:
-    """(setting, explanation) for a slider position: 0 = frozen, blocks = everything."""
-    if value == 0:
-        return "frozen", ("Frozen — learn only the new head. Fastest, works with a few dozen images per class, "
-                          "hardly overfits. Start here.")
-    if value >= blocks:
-        return "all", ("Everything — the whole backbone learns. Needs thousands of images and the most time; "
-                       "the highest risk of overfitting. Best for images very unlike photographs.")
-    return f"last:{value}", (f"Last {value} of {blocks} blocks — the top of the backbone adapts to your images. "
-                             "Needs a few hundred images per class, takes longer, can overfit on small sets.")
-
 
 class ModelPanel(QWidget):
     """Backbone, weights, fine-tune depth and advanced training settings."""
@@ -81,14 +65,12 @@ class ModelPanel(QWidget):
         self.weights_button = QPushButton("Choose weights file…")
         self.weights_label = QLabel("")
         self.weights_label.setWordWrap(True)
-        self.depth_slider = QSlider(Qt.Orientation.Horizontal)
-        self.depth_slider.setRange(0, block_count(DEFAULT_BACKBONE))
-        self.depth_label = QLabel("")
-        self.depth_label.setWordWrap(True)
+        self.depth = DepthChoice(block_count(DEFAULT_BACKBONE))
+        self.depth_slider, self.depth_label = self.depth.slider, self.depth.label
         self.advanced = self._make_advanced()
         self._layout()
         self.table.itemSelectionChanged.connect(self._on_backbone_changed)
-        self.depth_slider.valueChanged.connect(self._on_depth_changed)
+        self.depth.sig_changed.connect(self._on_depth_changed)
         self.weights_button.clicked.connect(self.choose_weights_file)
         self.weights_group.buttonToggled.connect(self._on_weights_toggled)
         self.select_backbone(DEFAULT_BACKBONE)
@@ -121,7 +103,7 @@ class ModelPanel(QWidget):
         self.recipe = QComboBox()
         self.recipe.addItem("Automatic: the best by cross-validation", "auto")
         self.recipe.addItem("Dense head, as set here", "manual")
-        self.recipe.setToolTip("With a frozen backbone, Foveal tries a linear and a dense head, average and max "
+        self.recipe.setToolTip("Foveal tries a linear and a dense head, average and max "
                                "pooling, with and without class weights, each scored by cross-validation on the "
                                "training and validation images, and keeps the best. The test images are never used.")
         self.class_weights = QComboBox()
@@ -179,10 +161,6 @@ class ModelPanel(QWidget):
         row.addWidget(self.weights_label, 1)
         wl.addLayout(row)
         wl.addWidget(self.weights_none)
-        depth_box = QGroupBox("How much of the backbone learns")
-        dl = QVBoxLayout(depth_box)
-        dl.addWidget(self.depth_slider)
-        dl.addWidget(self.depth_label)
         # The settings scroll on a small screen, so opening Advanced never squeezes the backbone table to a few
         # rows nor makes the window taller than the screen.
         content = QWidget()
@@ -193,7 +171,7 @@ class ModelPanel(QWidget):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.compare_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(weights_box)
-        layout.addWidget(depth_box)
+        layout.addWidget(self.depth)
         layout.addWidget(self.advanced)
         self.scroll = QScrollArea()
         self.scroll.setWidget(content)
@@ -229,7 +207,7 @@ class ModelPanel(QWidget):
 
     @property
     def fine_tune(self) -> str:
-        return depth_text(self.depth_slider.value(), self.depth_slider.maximum())[0]
+        return self.depth.fine_tune
 
     def settings(self) -> dict:
         """The training settings this panel holds, as TrainConfig keyword arguments."""
@@ -263,11 +241,7 @@ class ModelPanel(QWidget):
             self.set_weights_file(weights)
         elif weights == Weights.IMAGENET:
             self.weights_imagenet.setChecked(True)
-        depth = str(settings.get("fine_tune", "frozen"))
-        blocks = self.depth_slider.maximum()
-        if not self.weights_none.isChecked():  # from scratch, everything learns (set when it was chosen)
-            self.depth_slider.setValue(0 if depth == "frozen" else blocks if depth == "all" else
-                                       min(blocks, int(depth.split(":")[1])) if depth.startswith("last:") else 0)
+        self.depth.set_fine_tune(str(settings.get("fine_tune", "frozen")))
         for key, spin in (("epochs", self.epochs), ("batch_size", self.batch_size), ("seed", self.seed)):
             if isinstance(settings.get(key), int):
                 spin.setValue(settings[key])
@@ -307,22 +281,13 @@ class ModelPanel(QWidget):
 
     @Slot()
     def _on_backbone_changed(self) -> None:
-        blocks = block_count(self.backbone.name)
-        value = blocks if self.weights_none.isChecked() else min(self.depth_slider.value(), blocks)
-        self.depth_slider.setRange(0, blocks)
-        self.depth_slider.setValue(value)
-        self._on_depth_changed()
+        self.depth.set_blocks(block_count(self.backbone.name))
         self.sig_backbone_changed.emit()
         self.sig_changed.emit()
 
     @Slot()
     def _on_depth_changed(self) -> None:
-        text = depth_text(self.depth_slider.value(), self.depth_slider.maximum())[1]
-        if self.weights_none.isChecked():
-            text = ("Everything — without pretrained weights the whole network must learn: a frozen one would "
-                    "only pass random features to the head. Needs thousands of images and the most time.")
-        self.depth_label.setText(text)
-        self.fine_tune_epochs.setEnabled(self.depth_slider.value() > 0)
+        self.fine_tune_epochs.setEnabled(self.depth.learns)
         self.sig_changed.emit()
 
     @Slot()
@@ -377,11 +342,7 @@ class ModelPanel(QWidget):
     def _on_weights_toggled(self, *args) -> None:
         if self.weights_file.isChecked() and not self.weights_path:
             self.choose_weights_file()
-        from_scratch = self.weights_none.isChecked()
-        if from_scratch:
-            self.depth_slider.setValue(self.depth_slider.maximum())
-        self.depth_slider.setEnabled(not from_scratch)
-        self._on_depth_changed()
+        self.depth.set_from_scratch(self.weights_none.isChecked())
 
 
 if __name__ == "__main__":

@@ -12,12 +12,12 @@ from core.training.tracker import RunTracker
 
 
 def _phase(tracker: RunTracker, val_losses: list[float], patience: int, events: list,
-           phase: str = "head") -> keras.Model:
+           phase: str = "head", trial_epochs: int = 0) -> keras.Model:
     """Drive one phase of ``len(val_losses)`` planned epochs through the callback, as ``fit`` would."""
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
     model.stop_training = False  # as fit() sets it
     cb = EventCallback(phase=phase, tracker=tracker, emit=events.append, cancel=CancelToken(), steps_per_epoch=1,
-                       n_samples=4, batch_size=4, patience=patience)
+                       n_samples=4, batch_size=4, patience=patience, trial_epochs=trial_epochs)
     cb.set_model(model)
     cb.set_params({"epochs": len(val_losses)})
     cb.on_train_begin()
@@ -63,3 +63,24 @@ def test_fine_tuning_that_does_not_beat_the_head_keeps_the_head_and_says_so():
     assert "did not improve on the head" in comparison["words"] and "epoch 2 is kept" in comparison["words"]
     # no fine-tuning epoch beat the head: the phase ends on its starting weights, not its last epoch's
     assert not np.array_equal(end, np.full((2, 2), 1.0))  # the last epoch set every weight to 1
+
+
+def test_a_fine_tuning_trial_that_does_not_beat_the_head_stops_after_its_trial_epochs():
+    tracker, events = RunTracker(), []
+    _phase(tracker, [0.5], patience=5, events=events)  # the head: validation loss 0.5
+    model = _phase(tracker, [0.6, 0.55, 0.4, 0.3], patience=5, events=events, phase="fine-tune", trial_epochs=2)
+    assert model.stop_training and tracker.trial_stopped and tracker.outcome == Outcome.EARLY_STOPPED
+    assert [e.phase for e in events if isinstance(e, EpochEnded)] == ["head", "fine-tune", "fine-tune"]
+    kernel = model.layers[0].kernel.numpy()  # the phase's starting weights are back, neither epoch's
+    assert not np.allclose(kernel, 0.0) and not np.allclose(kernel, 1.0)
+    comparison = tracker.phase_comparison()
+    assert comparison["stopped_after_trial"] and not comparison["improved"] and comparison["kept_epoch"] == 1
+    assert "tried for 2 epochs" in comparison["words"] and "head-only model of epoch 1" in comparison["words"]
+
+
+def test_a_fine_tuning_trial_that_beats_the_head_goes_on_to_its_last_epoch():
+    tracker, events = RunTracker(), []
+    _phase(tracker, [0.5], patience=5, events=events)
+    model = _phase(tracker, [0.6, 0.45, 0.5, 0.3], patience=5, events=events, phase="fine-tune", trial_epochs=2)
+    assert not model.stop_training and not tracker.trial_stopped and tracker.outcome == Outcome.COMPLETED
+    assert tracker.best_epoch == 5 and tracker.phase_comparison()["improved"]

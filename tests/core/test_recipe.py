@@ -102,3 +102,33 @@ def test_auto_run_records_its_candidates_and_its_test_accuracy_is_the_saved_mode
     if run["recipe"]["winner"]["head"] == "linear":
         # fitted on the training images only: the validation images, which calibrate it, stay unseen
         assert fitted_on == [len(run["split"]["train"])]
+
+
+def test_auto_fine_tuning_chooses_the_head_then_keeps_fine_tuning_only_if_it_beats_it(tmp_path):
+    from core.evaluation.evaluate import evaluate
+    from core.models.build import AUTO_BLOCKS, TRIAL_EPOCHS
+    from core.training.events import EpochEnded
+    from tests import factory
+    from tests.factory import real_weights
+
+    data = factory.make_class_folder(tmp_path / "data", {"red": 12, "green": 12, "blue": 12}, size=40)
+    events = []
+    result = train(TrainConfig(str(data), epochs=2, fine_tune="auto", fine_tune_epochs=TRIAL_EPOCHS + 1,
+                               weights=real_weights(), image_size=32, out_dir=str(tmp_path / "run")),
+                   on_event=events.append)
+    run = json.loads((Path(result.run_dir) / "run.json").read_text())
+    assert run["config"]["fine_tune"] == "auto" and run["fine_tune"] == f"last:{AUTO_BLOCKS}"
+    assert run["recipe"]["winner"]["pooling"] == run["pooling"]  # the head was chosen as for a frozen run
+    head = [h for h in run["history"] if h["phase"] == "head"]
+    tuned = [h for h in run["history"] if h["phase"] == "fine-tune"]
+    if run["recipe"]["winner"]["head"] == "linear":  # fitted, not trained: one row with its validation loss
+        assert len(head) == 1 and head[0]["val_loss"] > 0
+    assert [e.epoch for e in events if isinstance(e, EpochEnded)] == [h["epoch"] for h in run["history"]]
+    phases = run["phases"]
+    if phases["stopped_after_trial"]:
+        assert len(tuned) == TRIAL_EPOCHS and run["outcome"] == "early-stopped"
+        assert min(h["val_loss"] for h in tuned) >= min(h["val_loss"] for h in head)
+        assert phases["kept_epoch"] == run["best_epoch"] <= len(head)
+    else:
+        assert phases["improved"] and len(tuned) == TRIAL_EPOCHS + 1
+    assert evaluate(result.run_dir).metrics["accuracy"] == pytest.approx(result.test_accuracy, abs=1e-9)
