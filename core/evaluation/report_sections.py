@@ -115,13 +115,18 @@ def _depth(run: dict) -> str:
     from core.models.build import FineTune
 
     try:
-        return FineTune.parse(str(run["fine_tune"])).describe(run.get("n_blocks"))
+        text = FineTune.parse(str(run["fine_tune"])).describe(run.get("n_blocks"))
     except ConfigError:
-        return str(run["fine_tune"])
+        text = str(run["fine_tune"])
+    if run["config"].get("fine_tune") == "auto":
+        text = f"tried automatically: {text}"
+    words = (run.get("phases") or {}).get("words")  # whether fine-tuning beat the head, and what was kept
+    return f"{text}. {words}" if words else text
 
 
 def _head(run: dict) -> str:
-    pooling = {"avg": "global average", "max": "global max"}.get(run.get("pooling", "avg"), "global average")
+    pooling = {"avg": "global average", "max": "global max", "grid": "2×2-grid average"}.get(
+        run.get("pooling", "avg"), "global average")
     winner = (run.get("recipe") or {}).get("winner")
     if winner and winner.get("head") == "linear":
         return f"{pooling} pooling, logistic regression (C={winner['strength']:g}) as a dense softmax"

@@ -12,7 +12,21 @@ from core.training.events import CandidateTried, EpochEnded, Phase, PhaseChanged
 from core.training.recipe import choose_recipe, fit_linear, folds_possible
 
 if TYPE_CHECKING:
+    from core.data.scan import DatasetSummary
     from core.training.runner import _Run
+
+
+#: Images whose median shorter side is at least this many times the input size are also tried at this many times
+#: the input size: small structures (cells in a smear, a lesion's edge) are lost when a large image is shrunk.
+LARGER = 1.5
+
+
+def larger_size(summary: DatasetSummary, size: int) -> int | None:
+    """The larger input size the automatic recipe also tries on these images (None: they are not large)."""
+    sides = sorted(min(r.info.width, r.info.height) for r in summary.images)
+    if not sides or sides[len(sides) // 2] < LARGER * size:
+        return None
+    return min(1024, int(LARGER * size) // 8 * 8)  # e.g. 224 → 336 px
 
 
 def candidate_poolings(backbone) -> str:
@@ -36,6 +50,12 @@ def choose_head(run: _Run) -> bool:
     x = np.concatenate([run.features["train"][0], run.features["val"][0]])
     y = np.concatenate([run.features["train"][1], run.features["val"][1]])
     columns = pooling_columns(candidate_poolings(run.backbone), d)
+    candidates = {name: x[:, cols] for name, cols in columns.items()}
+    if run.larger is not None:  # the same images at a larger input size (pooled the same ways)
+        size, _, larger = run.larger
+        x_large = np.concatenate([larger["train"][0], larger["val"][0]])
+        if len(x_large) == len(x):
+            candidates.update({f"{name}@{size}": x_large[:, cols] for name, cols in columns.items()})
     if folds_possible(y) < 2:
         run.emit(PhaseChanged(Phase.HEAD, "Too few images per class to compare recipes by cross-validation: "
                               "the dense head on average-pooled features is used"))
@@ -43,7 +63,7 @@ def choose_head(run: _Run) -> bool:
         return False
     run.emit(PhaseChanged(Phase.HEAD, "Choosing the head: each candidate is scored by cross-validation on "
                           "the training and validation images"))
-    choice = choose_recipe({name: x[:, cols] for name, cols in columns.items()}, y, len(run.classes), seed=c.seed,
+    choice = choose_recipe(candidates, y, len(run.classes), seed=c.seed,
                            epochs=c.epochs, learning_rate=c.learning_rate, dropout=c.dropout,
                            batch_size=c.batch_size, cancel=run.cancel,
                            on_progress=lambda done, total, name: run.emit(CandidateTried(done, total, name)))
@@ -51,6 +71,9 @@ def choose_head(run: _Run) -> bool:
     run.recipe, run.pooling = choice, w.pooling
     run.emit(RecipeChosen(w.describe(), choice.reason(), tuple(
         (cand.describe(), cand.accuracy, *cand.interval, cand.balanced_accuracy) for cand in choice.candidates)))
+    if w.size is not None and run.larger is not None:  # the larger input size won: its backbone and features
+        run.size, run.backbone, run.features = run.larger
+    run.larger = None
     pick = columns[w.pooling]
     run.features = {s: (np.ascontiguousarray(f[:, pick]), labels) for s, (f, labels) in run.features.items()}
     run.head = build_head(pick.stop - pick.start, len(run.classes), c.dropout)

@@ -7,7 +7,8 @@ The features cost one backbone pass and are already extracted; every candidate h
 - a linear head, scikit-learn's L2-regularised ``LogisticRegression`` on standardised features, the standard tool
   for frozen features, at a few regularisation strengths,
 
-each on average-, max- and 2×2-grid-pooled features, with and without balanced class weights. The winner is the
+each on average-, max- and 2×2-grid-pooled features, with and without balanced class weights (and, when the images
+are large, on features at a larger input size too: a key ``"avg@336"``). The winner is the
 best mean accuracy over the folds (balanced accuracy breaks ties); every candidate's mean, spread and 95% interval
 is kept for run.json, the terminal, the window and the report.
 """
@@ -44,6 +45,7 @@ class Candidate:
     accuracy_sd: float
     balanced_accuracy: float
     folds: int
+    size: int | None = None  # a larger input size than the run's own (None: the run's own)
 
     @property
     def interval(self) -> tuple[float, float]:
@@ -56,7 +58,8 @@ class Candidate:
     def describe(self) -> str:
         head = f"linear head (C={self.strength:g})" if self.head == "linear" else "dense head"
         weights = ", classes weighted" if self.balanced else ""
-        return f"{head}, {self.pooling} pooling{weights}"
+        at = f", images at {self.size} px" if self.size else ""
+        return f"{head}, {self.pooling} pooling{weights}{at}"
 
     def to_dict(self) -> dict:
         return {**asdict(self), "interval": list(self.interval), "description": self.describe()}
@@ -105,8 +108,9 @@ def choose_recipe(features: dict[str, np.ndarray], y: np.ndarray, n_classes: int
                   learning_rate: float, dropout: float, batch_size: int, on_progress: ProgressFn | None = None,
                   cancel: CancelToken | None = None, folds: list[tuple[np.ndarray, np.ndarray]] | None = None,
                   ) -> RecipeChoice:
-    """Score every candidate by cross-validation on ``features[pooling]`` (N × D) and ``y``: on ``folds``
-    (``(indices fitted, indices held out)``, e.g. keeping groups whole) or stratified k-fold."""
+    """Score every candidate by cross-validation on ``features[pooling]`` (N × D; ``pooling@SIZE`` for features
+    at another input size) and ``y``: on ``folds`` (``(indices fitted, indices held out)``, e.g. keeping groups
+    whole) or stratified k-fold."""
     from sklearn.model_selection import StratifiedKFold
 
     t0 = time.monotonic()
@@ -127,8 +131,10 @@ def choose_recipe(features: dict[str, np.ndarray], y: np.ndarray, n_classes: int
         for strength in (None, *STRENGTHS):
             accs = [fold[strength][0] for fold in per_fold]
             baccs = [fold[strength][1] for fold in per_fold]
-            cand = Candidate("dense" if strength is None else "linear", pooling, balanced, strength,
-                             float(np.mean(accs)), float(np.std(accs, ddof=1)), float(np.mean(baccs)), k)
+            name, _, size = pooling.partition("@")
+            cand = Candidate("dense" if strength is None else "linear", name, balanced, strength,
+                             float(np.mean(accs)), float(np.std(accs, ddof=1)), float(np.mean(baccs)), k,
+                             int(size) if size else None)
             out.append(cand)
             if on_progress is not None:
                 on_progress(len(out), total, cand.describe())

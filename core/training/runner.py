@@ -37,7 +37,7 @@ from core.models.registry import BackboneSpec, Weights, get_backbone
 from core.runs import end_run_folder
 from core.split.make import SPLITS, Split
 from core.split.plan import prepare_split
-from core.training.auto_head import candidate_poolings, choose_head, record_fitted_head
+from core.training.auto_head import candidate_poolings, choose_head, larger_size, record_fitted_head
 from core.training.calibrate import Calibration
 from core.training.config import TrainConfig
 from core.training.devices import DevicePlan, precision, setup
@@ -128,6 +128,7 @@ class _Run:
         # The automatic recipe (frozen runs): what was tried, and what won.
         self.auto = config.recipe == "auto" and config.weights_source != Weights.NONE
         self.recipe: RecipeChoice | None = None
+        self.larger: tuple[int, Any, dict[str, Arrays]] | None = None  # (size, backbone, features) also tried
         self.pooling = "avg"
         self.class_weight_mode = config.class_weights
         self.head_fitted = False  # a linear head fitted directly (no epochs)
@@ -236,6 +237,9 @@ class _Run:
         poolings = candidate_poolings(self.backbone) if self.auto else "avg"
         if self.depth.kind == "frozen":
             self.features = self._extract_streaming(total, poolings)
+            larger = larger_size(self.summary, self.size) if self.auto else None
+            if larger is not None and not self._stopped():
+                self._extract_larger(larger, total, poolings)
         else:
             self.features = extract_cached(self, total, poolings)
         if self.blank:
@@ -257,17 +261,29 @@ class _Run:
                   on_best=None)
         self.timings["head"] = self.clock() - t0
 
-    def _extract_streaming(self, total: int, pooling: str = "avg") -> dict:
+    def _extract_larger(self, size: int, total: int, poolings: str) -> None:
+        """The automatic recipe on large images: the same features at a larger input size, to compare."""
+        self.emit(PhaseChanged(Phase.EXTRACTING, f"Extracting features at {size} px too: the images are large, and "
+                               f"small structures may show better than at {self.size} px"))
+        backbone = build_backbone(self.spec, size, self.config.weights_source)
+        backbone.trainable = False
+        failed, blank = len(self.failed), len(self.blank)
+        self.larger = (size, backbone, self._extract_streaming(total, poolings, backbone, size))
+        del self.failed[failed:], self.blank[blank:]  # the same files again: said once
+
+    def _extract_streaming(self, total: int, pooling: str = "avg", backbone: Any = None,
+                           size: int | None = None) -> dict:
         c = self.config
-        forward = forward_fn(self.backbone, self.spec, self.size, pooling=pooling)
-        aug_forward = (forward_fn(self.backbone, self.spec, self.size, self.augmenter, pooling=pooling)
+        backbone, size = backbone or self.backbone, size or self.size
+        forward = forward_fn(backbone, self.spec, size, pooling=pooling)
+        aug_forward = (forward_fn(backbone, self.spec, size, self.augmenter, pooling=pooling)
                        if self.augmenter else None)
         out, offset = {}, 0
         for split in SPLITS:
             records = self.split.of(split)
             copies = c.augment_copies if (split == "train" and c.augment) else 0
             fs = extract_features(
-                forward, records, self.class_index, size=self.size, batch_size=max(c.batch_size, DECODE_BATCH),
+                forward, records, self.class_index, size=size, batch_size=max(c.batch_size, DECODE_BATCH),
                 feature_dim=sum(pooling_width(p, self.spec.feature_dim) for p in pooling.split("+")), copies=copies,
                 augmented_forward=aug_forward,
                 on_progress=functools.partial(self._on_features, offset, total, split),

@@ -103,9 +103,10 @@ class ModelPanel(QWidget):
         self.recipe = QComboBox()
         self.recipe.addItem("Automatic: the best by cross-validation", "auto")
         self.recipe.addItem("Dense head, as set here", "manual")
-        self.recipe.setToolTip("Foveal tries a linear and a dense head, average and max "
-                               "pooling, with and without class weights, each scored by cross-validation on the "
-                               "training and validation images, and keeps the best. The test images are never used.")
+        self.recipe.setToolTip("Foveal tries a linear and a dense head, average, max and grid pooling, with and "
+                               "without class weights (and a larger image size when the images are large), each "
+                               "scored by cross-validation on the training and validation images, and keeps the "
+                               "best. The test images are never used.")
         self.class_weights = QComboBox()
         for words, value in (("when classes are unbalanced", "auto"), ("always", "balanced"), ("never", "none")):
             self.class_weights.addItem(words, value)

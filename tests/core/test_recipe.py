@@ -132,3 +132,27 @@ def test_auto_fine_tuning_chooses_the_head_then_keeps_fine_tuning_only_if_it_bea
     else:
         assert phases["improved"] and len(tuned) == TRIAL_EPOCHS + 1
     assert evaluate(result.run_dir).metrics["accuracy"] == pytest.approx(result.test_accuracy, abs=1e-9)
+
+
+def test_large_images_are_also_tried_at_a_larger_input_size_and_the_winner_is_what_is_saved(tmp_path):
+    from core.evaluation.evaluate import evaluate
+    from core.models.saved import load_classifier
+    from core.training.events import PhaseChanged
+    from tests import factory
+    from tests.factory import real_weights
+
+    # 64-px images for a 32-px input: the median side is at least 1.5× the input size, so 48 px is tried too
+    data = factory.make_class_folder(tmp_path / "data", {"red": 12, "green": 12, "blue": 12}, size=64)
+    events = []
+    result = train(TrainConfig(str(data), epochs=2, weights=real_weights(), image_size=32,
+                               out_dir=str(tmp_path / "run")), on_event=events.append)
+    assert any("at 48 px too" in e.description for e in events if isinstance(e, PhaseChanged))
+    run = json.loads((Path(result.run_dir) / "run.json").read_text())
+    sizes = [c["size"] for c in run["recipe"]["candidates"]]
+    assert sizes.count(48) == sizes.count(None) == 2 * 2 * (1 + len(STRENGTHS))  # every candidate at both sizes
+    winner = run["recipe"]["winner"]
+    assert run["image_size"] == (winner["size"] or 32)
+    assert ("images at 48 px" in winner["description"]) == (winner["size"] == 48)
+    assert load_classifier(result.run_dir).image_size == run["image_size"]
+    assert evaluate(result.run_dir).metrics["accuracy"] == pytest.approx(result.test_accuracy, abs=1e-9)
+    assert run["skipped_during_training"] == [] and run["blank_images"] == []
