@@ -60,6 +60,7 @@ def choose_head(run: _Run) -> bool:
         run.emit(PhaseChanged(Phase.HEAD, "Too few images per class to compare recipes by cross-validation: "
                               "the dense head on average-pooled features is used"))
         run.features = {s: (f[:, columns["avg"]], labels) for s, (f, labels) in run.features.items()}
+        run.larger = None
         return False
     run.emit(PhaseChanged(Phase.HEAD, "Choosing the head: each candidate is scored by cross-validation on "
                           "the training and validation images"))

@@ -125,7 +125,7 @@ class _Run:
         self.head: Any = None
         self.augmenter: Any = None
         self.n_blocks = 0
-        # The automatic recipe (frozen runs): what was tried, and what won.
+        # The automatic recipe (any run with pretrained weights): what was tried, and what won.
         self.auto = config.recipe == "auto" and config.weights_source != Weights.NONE
         self.recipe: RecipeChoice | None = None
         self.larger: tuple[int, Any, dict[str, Arrays]] | None = None  # (size, backbone, features) also tried
