@@ -102,7 +102,8 @@ def operating_point(y: np.ndarray, probs: np.ndarray, classes: Sequence[str], op
     k = list(classes).index(positive_class) if positive_class in classes else 1
     positive, score = y == k, probs[:, k]
     if operating and isinstance(operating.get("threshold"), (int, float)):
-        threshold, rule = float(operating["threshold"]), "Youden's J on the validation images"
+        threshold = float(operating["threshold"])
+        rule = f"Youden's J on the {operating.get('chosen_on') or 'validation images'}"
     else:
         threshold, rule = youden_threshold(positive, score), "Youden's J on these same images (optimistic)"
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from core.models.build import build_head, map_side, pooling_width
 from core.training.events import CandidateTried, EpochEnded, Phase, PhaseChanged, RecipeChosen
-from core.training.recipe import choose_recipe, fit_linear, folds_possible
+from core.training.recipe import choose_recipe, fit_linear, folds_possible, out_of_fold_logits
 
 if TYPE_CHECKING:
     from core.data.scan import DatasetSummary
@@ -81,12 +81,19 @@ def choose_head(run: _Run) -> bool:
     if w.head != "linear":
         run.class_weight_mode = "balanced" if w.balanced else "none"
         return False
-    # Fitted on the training images only: the validation images stay unseen by the model, so the temperature,
-    # the operating threshold and the familiarity threshold set on them next are honest (fitted on training and
-    # validation together, the head knew them, and the temperature went to its bound: overconfident on new
-    # images).
-    train_x, train_y = run.features["train"]
-    kernel, bias = fit_linear(train_x, train_y, len(run.classes), w.strength or 1.0, w.balanced)
+    strength = w.strength or 1.0
+    if run.depth.kind == "frozen":
+        # Fitted on every image but the test ones. Its confidence and two-class threshold are then set on
+        # out-of-fold answers (heads fitted without the image), never on images this head knows: set on the
+        # validation images it was fitted on, the temperature went to its bound, overconfident on new images.
+        x_all = np.concatenate([run.features["train"][0], run.features["val"][0]])
+        y_all = np.concatenate([run.features["train"][1], run.features["val"][1]])
+        kernel, bias = fit_linear(x_all, y_all, len(run.classes), strength, w.balanced)
+        run.out_of_fold = (out_of_fold_logits(x_all, y_all, len(run.classes), strength, w.balanced, c.seed), y_all)
+    else:
+        # Fine-tuning follows and is judged on the validation images: the head must not have seen them.
+        train_x, train_y = run.features["train"]
+        kernel, bias = fit_linear(train_x, train_y, len(run.classes), strength, w.balanced)
     run.head.get_layer("predictions").set_weights([kernel, bias])
     run.head_fitted = True
     return True

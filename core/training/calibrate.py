@@ -55,9 +55,10 @@ class Calibration:
     val_ece_after: float
     test_ece_before: float | None = None
     test_ece_after: float | None = None
+    on: str = "validation images"  # what the temperature was fitted on
 
     def words(self) -> str:
-        text = (f"Confidence calibrated on the validation images (temperature {self.temperature:.2f}): "
+        text = (f"Confidence calibrated on the {self.on} (temperature {self.temperature:.2f}): "
                 f"calibration error {self.val_ece_before:.3f} → {self.val_ece_after:.3f} there")
         if self.test_ece_before is None or self.test_ece_after is None:
             return text
@@ -74,12 +75,12 @@ class Calibration:
             return self
         before = softmax(self.temperature * np.log(np.clip(calibrated, 1e-12, 1.0)))
         return Calibration(self.temperature, self.val_ece_before, self.val_ece_after, ece(before, y),
-                           ece(calibrated, y))
+                           ece(calibrated, y), self.on)
 
     def to_dict(self) -> dict:
         return {"temperature": self.temperature, "val_ece_before": self.val_ece_before,
                 "val_ece_after": self.val_ece_after, "test_ece_before": self.test_ece_before,
-                "test_ece_after": self.test_ece_after, "words": self.words()}
+                "test_ece_after": self.test_ece_after, "fitted_on": self.on, "words": self.words()}
 
 
 def calibrate_model(model, val_features: np.ndarray, val_y: np.ndarray) -> Calibration | None:
@@ -87,25 +88,37 @@ def calibrate_model(model, val_features: np.ndarray, val_y: np.ndarray) -> Calib
     model's ``predictions`` layer; None when there are no validation images."""
     if len(val_y) == 0:
         return None
+    kernel, bias = (np.asarray(w, np.float64) for w in model.get_layer("predictions").get_weights())
+    return calibrate_on_logits(model, val_features.astype(np.float64) @ kernel + bias, val_y)
+
+
+def calibrate_on_logits(model, logits: np.ndarray, y: np.ndarray, on: str = "validation images") -> Calibration:
+    """Fit the temperature on ``logits`` of images the head never saw (the validation images, or out-of-fold
+    answers for a head fitted on every image but the test ones) and fold it into the ``predictions`` layer."""
     layer = model.get_layer("predictions")
     kernel, bias = (np.asarray(w, np.float64) for w in layer.get_weights())
-    logits = val_features.astype(np.float64) @ kernel + bias
-    t = fit_temperature(logits, val_y)
+    t = fit_temperature(logits, y)
     layer.set_weights([(kernel / t).astype(np.float32), (bias / t).astype(np.float32)])
-    return Calibration(t, ece(softmax(logits), val_y), ece(softmax(logits / t), val_y))
+    return Calibration(t, ece(softmax(logits), y), ece(softmax(logits / t), y), on=on)
 
 
 def validation_operating_point(model, val_features: np.ndarray, val_y: np.ndarray, classes,
                                train_labels) -> dict | None:
     """Two classes: the positive class (the rarer one in training, the second on a tie) and the threshold on its
     (calibrated) probability that maximises Youden's J on the validation images, for evaluation to report on."""
+    kernel, bias = (np.asarray(w, np.float64) for w in model.get_layer("predictions").get_weights())
+    return operating_point_on(softmax(val_features.astype(np.float64) @ kernel + bias), val_y, classes,
+                              train_labels)
+
+
+def operating_point_on(probs: np.ndarray, y: np.ndarray, classes, train_labels,
+                       on: str = "validation images") -> dict | None:
+    """:func:`validation_operating_point` from (calibrated) probabilities of images the head never saw."""
     from core.stats import youden_threshold
 
-    if len(classes) != 2 or len(val_y) == 0:
+    if len(classes) != 2 or len(y) == 0:
         return None
     counts = [sum(1 for label in train_labels if label == c) for c in classes]
     k = 0 if counts[0] < counts[1] else 1
-    kernel, bias = (np.asarray(w, np.float64) for w in model.get_layer("predictions").get_weights())
-    probs = softmax(val_features.astype(np.float64) @ kernel + bias)
-    return {"positive_class": classes[k], "threshold": youden_threshold(val_y == k, probs[:, k]),
-            "chosen_on": "validation images", "n_val": int(len(val_y))}
+    return {"positive_class": classes[k], "threshold": youden_threshold(y == k, probs[:, k]),
+            "chosen_on": on, "n_val": int(len(y))}

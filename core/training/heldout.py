@@ -19,13 +19,21 @@ from core.models.predict import ImageFile, pooled_features, predict_files
 from core.models.saved import Classifier
 from core.split.make import Split
 from core.stats import majority_baseline
-from core.training.calibrate import calibrate_model, validation_operating_point
+from core.training.calibrate import (
+    calibrate_model,
+    calibrate_on_logits,
+    operating_point_on,
+    softmax,
+    validation_operating_point,
+)
 from core.training.events import Phase, PhaseChanged
 from core.training.features import FORWARD_BATCH
 
 if TYPE_CHECKING:
     from core.training.runner import _Run
 
+#: What a frozen linear head's calibration and threshold are set on (it was fitted on the validation images too).
+OUT_OF_FOLD = "out-of-fold answers for the training and validation images"
 #: Training images whose features a fine-tuned run computes again for its familiarity reference, at most.
 FAMILIARITY_SAMPLE = 2000
 
@@ -93,8 +101,15 @@ def measure_and_save(run: _Run, model: Any, save: Callable[[Any], None]) -> Meas
     statistics; the test split measured once. Sets ``run.calibration``, ``run.operating``, ``run.familiarity``
     and ``run.test_unfamiliar``."""
     val_x, val_y = split_features(run, model, run.split.val)
-    run.calibration = calibrate_model(model, val_x, val_y)
-    run.operating = validation_operating_point(model, val_x, val_y, run.classes, [r.label for r in run.split.train])
+    train_labels = [r.label for r in run.split.train]
+    if run.out_of_fold is not None:  # a head fitted on the validation images too: set on out-of-fold answers
+        logits, y = run.out_of_fold
+        run.calibration = calibrate_on_logits(model, logits, y, on=OUT_OF_FOLD)
+        probs = softmax(logits / run.calibration.temperature)
+        run.operating = operating_point_on(probs, y, run.classes, train_labels, on=OUT_OF_FOLD)
+    else:
+        run.calibration = calibrate_model(model, val_x, val_y)
+        run.operating = validation_operating_point(model, val_x, val_y, run.classes, train_labels)
     save(model)
     run.familiarity = run_familiarity(run, model, val_x)
     if run.familiarity is not None:

@@ -111,14 +111,9 @@ def choose_recipe(features: dict[str, np.ndarray], y: np.ndarray, n_classes: int
     """Score every candidate by cross-validation on ``features[pooling]`` (N × D; ``pooling@SIZE`` for features
     at another input size) and ``y``: on ``folds`` (``(indices fitted, indices held out)``, e.g. keeping groups
     whole) or stratified k-fold."""
-    from sklearn.model_selection import StratifiedKFold
 
     t0 = time.monotonic()
-    if folds is None:
-        k = folds_possible(y)
-        if k < 2:
-            raise ValueError("too few images per class for cross-validation")
-        folds = list(StratifiedKFold(k, shuffle=True, random_state=seed % (2**32)).split(np.zeros(len(y)), y))
+    folds = folds if folds is not None else stratified_folds(y, seed)
     k = len(folds)
     plans = [(pooling, balanced) for pooling in features for balanced in (False, True)]
     total, out = len(plans) * (1 + len(STRENGTHS)), []
@@ -141,6 +136,26 @@ def choose_recipe(features: dict[str, np.ndarray], y: np.ndarray, n_classes: int
     out.sort(key=lambda cand: (-cand.accuracy, -cand.balanced_accuracy))
     majority = float(np.bincount(y).max() / len(y))
     return RecipeChoice(tuple(out), majority, time.monotonic() - t0)
+
+
+def stratified_folds(y: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The inner folds: stratified, as many as :func:`folds_possible` allows."""
+    from sklearn.model_selection import StratifiedKFold
+
+    k = folds_possible(y)
+    if k < 2:
+        raise ValueError("too few images per class for cross-validation")
+    return list(StratifiedKFold(k, shuffle=True, random_state=seed % (2**32)).split(np.zeros(len(y)), y))
+
+
+def out_of_fold_logits(x: np.ndarray, y: np.ndarray, n_classes: int, strength: float, balanced: bool,
+                       seed: int) -> np.ndarray:
+    """The linear head's logits for every image from a head fitted on the other folds (never on the image)."""
+    logits = np.zeros((len(y), n_classes), np.float64)
+    for fit, held in stratified_folds(y, seed):
+        kernel, bias = fit_linear(x[fit], y[fit], n_classes, strength, balanced)
+        logits[held] = x[held] @ kernel + bias
+    return logits
 
 
 def _fold_scores(x: np.ndarray, y: np.ndarray, fold: tuple[np.ndarray, np.ndarray], n_classes: int,

@@ -132,6 +132,9 @@ class _Run:
         self.pooling = "avg"
         self.class_weight_mode = config.class_weights
         self.head_fitted = False  # a linear head fitted directly (no epochs)
+        # A frozen linear head fitted on training and validation images: out-of-fold logits and labels of those
+        # images, which its calibration and two-class threshold are set on instead of the validation images.
+        self.out_of_fold: tuple[np.ndarray, np.ndarray] | None = None
         # _finish: how familiar an image looks to the model (core.models.familiar), and the test split's share
         # flagged unfamiliar.
         self.familiarity: Familiarity | None = None

@@ -73,8 +73,14 @@ def test_two_classes_report_on_a_threshold_chosen_on_the_validation_images(tmp_p
 
     data = factory.make_class_folder(tmp_path / "data", {"normal": 16, "tumour": 10}, size=40)
     result = train(TrainConfig(str(data), weights=real_weights(), image_size=32, out_dir=str(tmp_path / "run")))
-    op = json.loads((Path(result.run_dir) / "run.json").read_text())["operating_point"]
-    assert op["positive_class"] == "tumour" and op["chosen_on"] == "validation images" and 0 <= op["threshold"] <= 1
+    run = json.loads((Path(result.run_dir) / "run.json").read_text())
+    op = run["operating_point"]
+    # never on images the head was fitted on: the validation images, or out-of-fold answers for a linear head
+    # fitted on the training and validation images
+    assert op["chosen_on"] == run["calibration"]["fitted_on"]
+    assert op["chosen_on"] == ("out-of-fold answers for the training and validation images"
+                               if run["recipe"]["winner"]["head"] == "linear" else "validation images")
+    assert op["positive_class"] == "tumour" and 0 <= op["threshold"] <= 1
     binary = evaluate(result.run_dir).metrics["roc"]["binary"]
     assert binary["chosen"]["threshold"] == op["threshold"] and "validation" in binary["chosen"]["rule"]
     other = evaluate(result.run_dir, positive_class="normal").metrics["roc"]["binary"]

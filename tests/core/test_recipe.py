@@ -100,8 +100,9 @@ def test_auto_run_records_its_candidates_and_its_test_accuracy_is_the_saved_mode
     ev = evaluate(result.run_dir)
     assert ev.metrics["accuracy"] == pytest.approx(result.test_accuracy, abs=1e-9)
     if run["recipe"]["winner"]["head"] == "linear":
-        # fitted on the training images only: the validation images, which calibrate it, stay unseen
-        assert fitted_on == [len(run["split"]["train"])]
+        # fitted on every image but the test ones; calibrated on out-of-fold answers, never on images it knows
+        assert fitted_on == [len(run["split"]["train"]) + len(run["split"]["val"])]
+        assert run["calibration"]["fitted_on"] == "out-of-fold answers for the training and validation images"
 
 
 def test_auto_fine_tuning_chooses_the_head_then_keeps_fine_tuning_only_if_it_beats_it(tmp_path):
