@@ -9,7 +9,7 @@ import numpy as np
 
 from core.models.build import build_head, map_side, pooling_width
 from core.training.events import CandidateTried, EpochEnded, Phase, PhaseChanged, RecipeChosen
-from core.training.recipe import choose_recipe, fit_linear, folds_possible, out_of_fold_logits
+from core.training.recipe import RecipeChoice, choose_recipe, fit_linear, folds_possible, out_of_fold_logits
 
 if TYPE_CHECKING:
     from core.data.scan import DatasetSummary
@@ -51,11 +51,6 @@ def choose_head(run: _Run) -> bool:
     y = np.concatenate([run.features["train"][1], run.features["val"][1]])
     columns = pooling_columns(candidate_poolings(run.backbone), d)
     candidates = {name: x[:, cols] for name, cols in columns.items()}
-    if run.larger is not None:  # the same images at a larger input size (pooled the same ways)
-        size, _, larger = run.larger
-        x_large = np.concatenate([larger["train"][0], larger["val"][0]])
-        if len(x_large) == len(x):
-            candidates.update({f"{name}@{size}": x_large[:, cols] for name, cols in columns.items()})
     if folds_possible(y) < 2:
         run.emit(PhaseChanged(Phase.HEAD, "Too few images per class to compare recipes by cross-validation: "
                               "the dense head on average-pooled features is used"))
@@ -64,10 +59,20 @@ def choose_head(run: _Run) -> bool:
         return False
     run.emit(PhaseChanged(Phase.HEAD, "Choosing the head: each candidate is scored by cross-validation on "
                           "the training and validation images"))
-    choice = choose_recipe(candidates, y, len(run.classes), seed=c.seed,
-                           epochs=c.epochs, learning_rate=c.learning_rate, dropout=c.dropout,
-                           batch_size=c.batch_size, cancel=run.cancel,
-                           on_progress=lambda done, total, name: run.emit(CandidateTried(done, total, name)))
+    def choose(features: dict[str, np.ndarray], before: int = 0) -> RecipeChoice:
+        return choose_recipe(features, y, len(run.classes), seed=c.seed, epochs=c.epochs,
+                             learning_rate=c.learning_rate, dropout=c.dropout, batch_size=c.batch_size,
+                             cancel=run.cancel, on_progress=lambda done, total, name: run.emit(
+                                 CandidateTried(before + done, before + total, name)))
+
+    choice = choose(candidates)
+    if run.larger is not None:  # the same images at a larger input size, pooled as the best at the run's own
+        size, _, larger = run.larger
+        x_large = np.concatenate([larger["train"][0], larger["val"][0]])
+        if len(x_large) == len(x):  # the same folds (same labels and seed): the scores compare
+            pooling = choice.winner.pooling
+            more = choose({f"{pooling}@{size}": x_large[:, columns[pooling]]}, len(choice.candidates))
+            choice = choice.merged(more)
     w = choice.winner
     run.recipe, run.pooling = choice, w.pooling
     run.emit(RecipeChosen(w.describe(), choice.reason(), tuple(

@@ -8,7 +8,7 @@ The features cost one backbone pass and are already extracted; every candidate h
   for frozen features, at a few regularisation strengths,
 
 each on average-, max- and 2×2-grid-pooled features, with and without balanced class weights (and, when the images
-are large, on features at a larger input size too: a key ``"avg@336"``). The winner is the
+are large, the best pooling again on features at a larger input size: a key ``"avg@336"``). The winner is the
 best mean accuracy over the folds (balanced accuracy breaks ties); every candidate's mean, spread and 95% interval
 is kept for run.json, the terminal, the window and the report.
 """
@@ -76,6 +76,11 @@ class RecipeChoice:
     @property
     def winner(self) -> Candidate:
         return self.candidates[0]
+
+    def merged(self, other: RecipeChoice) -> RecipeChoice:
+        """Both choices' candidates in one ranking (scored on the same folds)."""
+        ranked = sorted(self.candidates + other.candidates, key=lambda c: (-c.accuracy, -c.balanced_accuracy))
+        return RecipeChoice(tuple(ranked), self.majority, self.seconds + other.seconds)
 
     def reason(self) -> str:
         w = self.winner

@@ -149,8 +149,13 @@ def test_large_images_are_also_tried_at_a_larger_input_size_and_the_winner_is_wh
                                out_dir=str(tmp_path / "run")), on_event=events.append)
     assert any("at 48 px too" in e.description for e in events if isinstance(e, PhaseChanged))
     run = json.loads((Path(result.run_dir) / "run.json").read_text())
-    sizes = [c["size"] for c in run["recipe"]["candidates"]]
-    assert sizes.count(48) == sizes.count(None) == 2 * 2 * (1 + len(STRENGTHS))  # every candidate at both sizes
+    candidates = run["recipe"]["candidates"]
+    own = [c for c in candidates if c["size"] is None]
+    larger = [c for c in candidates if c["size"] == 48]
+    assert len(own) == 2 * 2 * (1 + len(STRENGTHS)) and len(own) + len(larger) == len(candidates)
+    best_own = own[0]  # candidates are ranked best first
+    # the best pooling at the run's own size, again at 48 px: each head and class weighting
+    assert len(larger) == 2 * (1 + len(STRENGTHS)) and {c["pooling"] for c in larger} == {best_own["pooling"]}
     winner = run["recipe"]["winner"]
     assert run["image_size"] == (winner["size"] or 32)
     assert ("images at 48 px" in winner["description"]) == (winner["size"] == 48)
