@@ -86,22 +86,28 @@ def choose_head(run: _Run) -> bool:
     if w.head != "linear":
         run.class_weight_mode = "balanced" if w.balanced else "none"
         return False
-    strength = w.strength or 1.0
-    if run.depth.kind == "frozen":
-        # Fitted on every image but the test ones. Its confidence and two-class threshold are then set on
-        # out-of-fold answers (heads fitted without the image), never on images this head knows: set on the
-        # validation images it was fitted on, the temperature went to its bound, overconfident on new images.
-        x_all = np.concatenate([run.features["train"][0], run.features["val"][0]])
-        y_all = np.concatenate([run.features["train"][1], run.features["val"][1]])
-        kernel, bias = fit_linear(x_all, y_all, len(run.classes), strength, w.balanced)
-        run.out_of_fold = (out_of_fold_logits(x_all, y_all, len(run.classes), strength, w.balanced, c.seed), y_all)
-    else:
-        # Fine-tuning follows and is judged on the validation images: the head must not have seen them.
-        train_x, train_y = run.features["train"]
-        kernel, bias = fit_linear(train_x, train_y, len(run.classes), strength, w.balanced)
-    run.head.get_layer("predictions").set_weights([kernel, bias])
     run.head_fitted = True
+    if run.depth.kind == "frozen":
+        fit_on_all(run)
+        return True
+    # Fine-tuning follows and is judged on the validation images: the head must not have seen them.
+    train_x, train_y = run.features["train"]
+    run.head.get_layer("predictions").set_weights(
+        list(fit_linear(train_x, train_y, len(run.classes), w.strength or 1.0, w.balanced)))
     return True
+
+
+def fit_on_all(run: _Run) -> None:
+    """The winning linear head fitted on every image but the test ones (training and validation). Its confidence
+    and two-class threshold are then set on out-of-fold answers (heads fitted without the image), never on
+    images it knows: set on the validation images it was fitted on, the temperature went to its bound,
+    overconfident on new images. Also for a fine-tuning run that kept its frozen head."""
+    assert run.recipe is not None
+    w, n = run.recipe.winner, len(run.classes)
+    x = np.concatenate([run.features["train"][0], run.features["val"][0]])
+    y = np.concatenate([run.features["train"][1], run.features["val"][1]])
+    run.head.get_layer("predictions").set_weights(list(fit_linear(x, y, n, w.strength or 1.0, w.balanced)))
+    run.out_of_fold = (out_of_fold_logits(x, y, n, w.strength or 1.0, w.balanced, run.config.seed), y)
 
 
 def record_fitted_head(run: _Run) -> None:
@@ -124,3 +130,13 @@ def record_fitted_head(run: _Run) -> None:
     if not np.isnan(event.val_loss):  # there are validation images
         t.best_val_loss, t.best_epoch = event.val_loss, 1
     run.emit(event)
+
+
+def kept_frozen_head(run: _Run) -> None:
+    """Fine-tuning did not beat a fitted linear head: the backbone is as it was, so the head is fitted again on
+    the training and validation images, as a frozen run's is."""
+    comparison = run.tracker.phase_comparison()
+    if run.head_fitted and run.recipe is not None and comparison and not comparison["improved"]:
+        run.emit(PhaseChanged(Phase.HEAD, "The frozen backbone's head is kept: fitted again on the training and "
+                              "validation images, as a frozen run's is"))
+        fit_on_all(run)

@@ -37,7 +37,7 @@ from core.models.registry import BackboneSpec, Weights, get_backbone
 from core.runs import end_run_folder
 from core.split.make import SPLITS, Split
 from core.split.plan import prepare_split
-from core.training.auto_head import candidate_poolings, choose_head, larger_size, record_fitted_head
+from core.training.auto_head import candidate_poolings, choose_head, kept_frozen_head, larger_size, record_fitted_head
 from core.training.calibrate import Calibration
 from core.training.config import TrainConfig
 from core.training.devices import DevicePlan, precision, setup
@@ -168,6 +168,7 @@ class _Run:
                     self._head_phase()
                     if self.depth.kind != "frozen" and self.config.total_fine_tune_epochs > 0 and not self._stopped():
                         fine_tune_phase(self)
+                        kept_frozen_head(self)
                 except Cancelled:
                     self.tracker.cancelled = True
             # Outside the strategy: the test pass still runs on every replica (the models keep their strategy),

@@ -130,6 +130,8 @@ def test_auto_fine_tuning_chooses_the_head_then_keeps_fine_tuning_only_if_it_bea
         assert len(tuned) == TRIAL_EPOCHS and run["outcome"] == "early-stopped"
         assert min(h["val_loss"] for h in tuned) >= min(h["val_loss"] for h in head)
         assert phases["kept_epoch"] == run["best_epoch"] <= len(head)
+        if run["recipe"]["winner"]["head"] == "linear":  # kept: fitted again on training + validation images
+            assert run["calibration"]["fitted_on"] == "out-of-fold answers for the training and validation images"
     else:
         assert phases["improved"] and len(tuned) == TRIAL_EPOCHS + 1
     assert evaluate(result.run_dir).metrics["accuracy"] == pytest.approx(result.test_accuracy, abs=1e-9)
