@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from core.training.runner import _Run
 
 #: What a frozen linear head's calibration and threshold are set on (it was fitted on the validation images too).
-OUT_OF_FOLD = "out-of-fold answers for the training and validation images"
+OUT_OF_FOLD = "training and validation images, each answered by a head fitted without it (out of fold)"
 #: Training images whose features a fine-tuned run computes again for its familiarity reference, at most.
 FAMILIARITY_SAMPLE = 2000
 

@@ -132,7 +132,7 @@ class TrainPanel(TrainMessages, QWidget):
         layout.addLayout(evaluation)
 
     def _reset_state(self) -> None:
-        self.total_steps = self.epochs = 0
+        self.total_steps = self.epochs = self.steps_per_epoch = self.step_offset = 0
         self.run_dir: str | None = None
         self.error_shown = False  # a problem is on screen: it says more than readiness
         self.started_at = self.first_batch_at = None
@@ -222,8 +222,8 @@ class TrainPanel(TrainMessages, QWidget):
             case RecipeChosen():
                 self.recipe_text = f"Chosen by cross-validation: {event.reason}."
                 self.phase_label.setText(self._fold_words() + self.recipe_text)
-                if event.winner.startswith("linear"):  # fitted directly: there are no epochs to draw
-                    self.plot.set_title("No epochs: the linear head is fitted directly (see the recipe below)")
+                if event.winner.startswith("linear"):  # fitted directly: no epochs of its own
+                    self._head_fitted()
             case TrainingFinished():
                 self._on_training_finished(event)
             case FoldStarted():
@@ -232,6 +232,18 @@ class TrainPanel(TrainMessages, QWidget):
                 acc = event.metrics.get("accuracy")
                 self.phase_label.setText(f"Fold {event.fold} of {event.k} {event.outcome}"
                                          + (f": test accuracy {acc:.1%}." if acc is not None else "."))
+
+    def _head_fitted(self) -> None:
+        """The linear head won and is fitted directly: alone, no epochs to draw; before fine-tuning, it is the
+        run's first epoch, and only the fine-tuning epochs are left to count."""
+        if self.head_epochs == self.epochs:  # nothing follows
+            self.plot.set_title("No epochs: the linear head is fitted directly (see the recipe below)")
+            return
+        self.epochs = 1 + self.epochs - self.head_epochs
+        self.total_steps = (self.epochs - 1) * self.steps_per_epoch
+        self.head_epochs = 1
+        self.step_offset = self.steps_per_epoch  # fine-tuning's first batch is drawn in epoch 2, not 1
+        self.plot.set_planned_epochs(self.epochs)
 
     def _learning(self) -> bool:
         """Epochs of this phase are under way: the progress bar counts them, not images passed through the
@@ -246,6 +258,7 @@ class TrainPanel(TrainMessages, QWidget):
         self.head_epochs = (e.head_epochs or e.epochs) if Phase.FINE_TUNE in e.phases else e.epochs
         if not self.k:  # a fold's warnings add up over the cross-validation
             self.data_warnings = []
+        self.steps_per_epoch, self.step_offset = e.steps_per_epoch, 0
         self.total_steps = e.epochs * e.steps_per_epoch
         if not self.k or self.fold <= 1:
             self.plot.set_planned_epochs(e.epochs)
@@ -282,7 +295,8 @@ class TrainPanel(TrainMessages, QWidget):
 
     def _on_batches_ended(self, e: BatchesEnded) -> None:
         self.batches_in_phase += len(e.steps)
-        self.plot.add_batches(e.steps, e.batch_losses, e.running_accuracy, e.steps_per_epoch)
+        self.plot.add_batches([step + self.step_offset for step in e.steps], e.batch_losses, e.running_accuracy,
+                              e.steps_per_epoch)
         now = time.monotonic()
         # Steps over the whole job: a cross-validation is k runs of (about) the same number of steps.
         done = self.steps_before_fold + e.steps[-1]

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from core.training.calibrate import Calibration, calibrate_model, ece, fit_temperature, softmax
+from core.training.heldout import OUT_OF_FOLD
 from tests.factory import real_weights
 
 
@@ -78,7 +79,7 @@ def test_two_classes_report_on_a_threshold_chosen_on_the_validation_images(tmp_p
     # never on images the head was fitted on: the validation images, or out-of-fold answers for a linear head
     # fitted on the training and validation images
     assert op["chosen_on"] == run["calibration"]["fitted_on"]
-    assert op["chosen_on"] == ("out-of-fold answers for the training and validation images"
+    assert op["chosen_on"] == (OUT_OF_FOLD
                                if run["recipe"]["winner"]["head"] == "linear" else "validation images")
     assert op["positive_class"] == "tumour" and 0 <= op["threshold"] <= 1
     binary = evaluate(result.run_dir).metrics["roc"]["binary"]

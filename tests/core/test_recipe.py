@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 
 from core.training import TrainConfig, train
 from core.training.events import CandidateTried, RecipeChosen
+from core.training.heldout import OUT_OF_FOLD
 from core.training.recipe import STRENGTHS, choose_recipe, fit_dense, fit_linear, folds_possible
 
 
@@ -102,7 +103,7 @@ def test_auto_run_records_its_candidates_and_its_test_accuracy_is_the_saved_mode
     if run["recipe"]["winner"]["head"] == "linear":
         # fitted on every image but the test ones; calibrated on out-of-fold answers, never on images it knows
         assert fitted_on == [len(run["split"]["train"]) + len(run["split"]["val"])]
-        assert run["calibration"]["fitted_on"] == "out-of-fold answers for the training and validation images"
+        assert run["calibration"]["fitted_on"] == OUT_OF_FOLD
 
 
 def test_auto_fine_tuning_chooses_the_head_then_keeps_fine_tuning_only_if_it_beats_it(tmp_path):
@@ -131,7 +132,7 @@ def test_auto_fine_tuning_chooses_the_head_then_keeps_fine_tuning_only_if_it_bea
         assert min(h["val_loss"] for h in tuned) >= min(h["val_loss"] for h in head)
         assert phases["kept_epoch"] == run["best_epoch"] <= len(head)
         if run["recipe"]["winner"]["head"] == "linear":  # kept: fitted again on training + validation images
-            assert run["calibration"]["fitted_on"] == "out-of-fold answers for the training and validation images"
+            assert run["calibration"]["fitted_on"] == OUT_OF_FOLD
     else:
         assert phases["improved"] and len(tuned) == TRIAL_EPOCHS + 1
     assert evaluate(result.run_dir).metrics["accuracy"] == pytest.approx(result.test_accuracy, abs=1e-9)

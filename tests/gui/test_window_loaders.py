@@ -100,3 +100,22 @@ def test_window_has_its_icon_and_a_help_menu_with_about_and_the_log_folder(qtbot
     qtbot.addWidget(dialog)
     assert "Foveal 0.1.0" in dialog.header.text() and "tensorflow" in dialog.header.text()
     assert "PySide6" in dialog.notices.toPlainText() and "LGPL" in dialog.notices.toPlainText()
+
+
+def test_a_linear_head_before_fine_tuning_is_epoch_one_and_fine_tuning_counts_from_epoch_two(qtbot):
+    from core.training.events import BatchesEnded, EpochEnded, PhaseChanged, RecipeChosen, TrainingStarted
+    from gui.widgets.train_panel import TrainPanel
+
+    panel = TrainPanel()
+    qtbot.addWidget(panel)
+    panel.show_event(TrainingStarted("/tmp/run", "MobileNetV2", "last:2", ("a", "b"), 20, 5, 5, 20, 4,
+                                     ("head", "fine-tune"), "imagenet", head_epochs=10))
+    panel.show_event(RecipeChosen("linear head (C=0.1), grid pooling", "best of 18", ()))
+    panel.show_event(EpochEnded(1, "head", 0.1, 1.0, 0.3, 0.9, 0.0))
+    panel.show_event(PhaseChanged("fine-tune", "Trying fine-tuning of the last 2 of 16 blocks", first_epoch=2))
+    panel.show_event(BatchesEnded(2, (1, 2), (0.2, 0.2), (0.2, 0.2), (0.9, 0.9), 4))
+    plot = panel.plot
+    assert plot.planned == 11  # the fitted head's one epoch and the ten of fine-tuning, not 10 + 10
+    assert list(plot.data["batch_x"].values) == [1.25, 1.5]  # fine-tuning's first batches lie in epoch 2
+    assert "No epochs" not in (plot.loss_plot.getPlotItem().titleLabel.text or "")
+    assert panel.progress.maximum() == 10 * 4 and panel.progress.value() == 2
