@@ -97,7 +97,8 @@ def test_real_comparison_in_the_dialog(qtbot, dataset, tmp_path):
     for i in range(1, dialog.candidates.count()):
         dialog.candidates.item(i).setCheckState(Qt.CheckState.Unchecked)
     dialog.start()
-    qtbot.waitUntil(lambda: not dialog.is_running(), timeout=180_000)
+    # the thread's end and its result's delivery are two events: wait for the result (or a failure) to be shown
+    qtbot.waitUntil(lambda: not dialog.is_running() and dialog.start_button.isEnabled(), timeout=180_000)
     assert dialog.comparison is not None, dialog.status.text()
     assert dialog.table.rowCount() == 1 and dialog.table.item(0, 1).text() == "MobileNetV2 at 32 px"
     assert dialog.comparison.rows[0].scored and (tmp_path / "c.json").exists()
