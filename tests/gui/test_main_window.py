@@ -47,6 +47,8 @@ def test_train_on_choice_reaches_the_run_and_the_device_is_shown(qtbot, make_win
     window.start_training()
     qtbot.waitUntil(lambda: not window.train_worker.is_running(), timeout=10_000)
     assert window.train_worker.config.devices == "cpu"
+    # the thread's end and the delivery of its queued events are separate: wait for the run's end to be shown
+    qtbot.waitUntil(lambda: window.train_panel.start_button.isEnabled(), timeout=10_000)
     assert window.train_panel.device_label.text() == "Device: CPU"
     assert window.model_panel.settings()["devices"] == "cpu"
 
