@@ -174,7 +174,8 @@ def _pdf_image(png: bytes, width: float, height: float):
     from PIL import Image as PILImage
     from reportlab.platypus import Image
 
-    w, h = PILImage.open(io.BytesIO(png)).size
+    with PILImage.open(io.BytesIO(png)) as im:
+        w, h = im.size
     scale = min(width / max(w, 1), height / max(h, 1))
     return Image(io.BytesIO(png), width=max(w * scale, 1.0), height=max(h * scale, 1.0))
 

@@ -111,7 +111,8 @@ def test_export_never_replaces_a_folder_of_other_files(run, tmp_path):
 def test_cli_predict_writes_every_file_with_reasons(run, tmp_path, capsys):
     run_dir, odd, data = run
     (tmp_path / "in" / "deeper").mkdir(parents=True)
-    Image.open(odd).save(tmp_path / "in" / "deeper" / "a.png")
+    with Image.open(odd) as im:
+        im.save(tmp_path / "in" / "deeper" / "a.png")
     (tmp_path / "in" / "notes.txt").write_text("not an image")
     factory.truncate(factory.write_jpeg(tmp_path / "in" / "broken.jpg"), 0.4)
     out_csv = tmp_path / "p.csv"

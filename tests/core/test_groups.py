@@ -119,9 +119,9 @@ def test_duplicates_are_found_after_resize_and_jpeg_reencode(tmp_path):
         small = rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)
         big = Image.fromarray(small).resize((160, 120), Image.Resampling.BICUBIC)
         big.save(data / "a" / f"img{i:02d}.png")
-    original = Image.open(data / "a" / "img03.png")
-    original.resize((80, 60), Image.Resampling.BILINEAR).save(data / "b" / "copy_small.png")
-    original.convert("RGB").save(data / "b" / "copy.jpg", quality=70)
+    with Image.open(data / "a" / "img03.png") as original:
+        original.resize((80, 60), Image.Resampling.BILINEAR).save(data / "b" / "copy_small.png")
+        original.convert("RGB").save(data / "b" / "copy.jpg", quality=70)
     summary = scan_dataset(data)
     groups = near_duplicate_groups(summary.images)
     assert groups == [("a/img03.png", "b/copy.jpg", "b/copy_small.png")]
@@ -142,7 +142,8 @@ def test_training_keeps_groups_and_duplicates_in_one_split(tmp_path):
                 arr = rng.integers(0, 60, (40, 40, 3), dtype=np.uint8)
                 arr[..., 2 * k] += 150
                 Image.fromarray(arr).save(data / cls / f"P{k}{patient:02d}_{view}.png")
-    Image.open(data / "red" / "P000_0.png").save(data / "red" / "X999_copy.png")  # a duplicate, other "patient"
+    with Image.open(data / "red" / "P000_0.png") as im:
+        im.save(data / "red" / "X999_copy.png")  # a duplicate, other "patient"
     result = train(TrainConfig(str(data), epochs=1, weights=real_weights(), image_size=32, group_by="filename",
                                keep_duplicates_together=True, out_dir=str(tmp_path / "run")))
     run = json.loads((Path(result.run_dir) / "run.json").read_text())
@@ -228,7 +229,8 @@ def test_copies_are_kept_together_by_default_and_reported_when_they_are_not(tmp_
 
     data = factory.make_class_folder(tmp_path / "data", {"a": 12, "b": 12}, size=48, seed=4)
     for i in range(6):  # six training images re-saved as JPEG copies beside them
-        Image.open(data / "a" / f"a_{i:03d}.png").convert("RGB").save(data / "a" / f"copy_{i}.jpg", quality=80)
+        with Image.open(data / "a" / f"a_{i:03d}.png") as im:
+            im.convert("RGB").save(data / "a" / f"copy_{i}.jpg", quality=80)
     summary = scan_dataset(data)
     default = TrainConfig(str(data))
     assert default.keep_duplicates_together

@@ -23,8 +23,8 @@ def leaky_run(tmp_path_factory):
     data = factory.make_class_folder(base / "data", {"red": 12, "green": 12, "blue": 12}, size=40, seed=2)
     for name in ("red", "green", "blue"):
         for i in range(4):
-            Image.open(data / name / f"{name}_{i:03d}.png").convert("RGB").save(data / name / f"again_{i}.jpg",
-                                                                                quality=85)
+            with Image.open(data / name / f"{name}_{i:03d}.png") as im:
+                im.convert("RGB").save(data / name / f"again_{i}.jpg", quality=85)
     return train(TrainConfig(str(data), epochs=1, weights=real_weights(), image_size=48, seed=3,
                              keep_duplicates_together=False, out_dir=str(base / "run")))
 

@@ -93,7 +93,8 @@ def test_hostile_dataset_through_every_dataset_command(hostile_data, trained_run
     assert snapshot(root) == before
     import csv
 
-    rows = {r["path"]: r for r in csv.DictReader((out / "predictions.csv").open(encoding="utf-8"))}
+    with (out / "predictions.csv").open(encoding="utf-8") as fh:
+        rows = {r["path"]: r for r in csv.DictReader(fh)}
     for case in cases:
         row = rows.get(str(root / case.rel))
         bad_content = case.skipped and not any(w in case.name for w in ("folder link", "class folder"))
