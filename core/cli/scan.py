@@ -7,6 +7,7 @@ import json
 import sys
 
 from core.data.scan import DatasetSummary
+from core.split.preview import too_few_to_split
 
 _MAX_LISTED = 40
 
@@ -39,6 +40,7 @@ def format_summary(summary: DatasetSummary) -> str:
             lines.append(f"  … and {len(summary.skipped) - _MAX_LISTED} more (use --json for the full list)")
     for warning in summary.warnings:
         lines.append(f"Warning: {warning}")
+    lines += [f"Warning: {words}." for words in too_few_to_split(summary.counts, summary.layout)]
     return "\n".join(lines)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 from pathlib import Path
 
@@ -19,26 +18,17 @@ SAMPLES = samples_dir()
 
 
 def _run_training(config, json_events: bool) -> int:
-    """Run ``train`` in the foreground: Ctrl-C cancels cleanly (a second Ctrl-C aborts)."""
+    """Run ``train`` in the foreground: Ctrl-C or SIGTERM cancels cleanly, keeping the best model (exit code 130
+    or 143; the same signal again aborts); temporary files go to a private folder removed at the end."""
+    from core.cli.foreground import SignalStop, private_temp_folder
     from core.training import CancelToken, train
     from core.training.events import Outcome
     from core.training.progress import TerminalProgress, json_lines
 
-    token = CancelToken()
-
-    def on_sigint(signum, frame):
-        if token.cancelled:
-            raise KeyboardInterrupt
-        token.cancel()
-        print("\nCancelling after this batch; the best model so far is kept (Ctrl-C again to abort).",
-              file=sys.stderr)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        result = train(config, on_event=json_lines() if json_events else TerminalProgress(), cancel=token)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    return 0 if result.outcome != Outcome.CANCELLED else 130
+    stop = SignalStop(CancelToken())
+    with private_temp_folder(), stop.installed():
+        result = train(config, on_event=json_lines() if json_events else TerminalProgress(), cancel=stop.token)
+    return 0 if result.outcome != Outcome.CANCELLED else stop.exit_code()
 
 
 def _config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -68,13 +58,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _run_crossval(config: TrainConfig, k: int, json_events: bool) -> int:
+    from core.cli.foreground import SignalStop, private_temp_folder
     from core.crossval import cross_validate
+    from core.training import CancelToken
     from core.training.events import Outcome
     from core.training.progress import TerminalProgress, json_lines
 
-    result = cross_validate(config, k, on_event=json_lines() if json_events else TerminalProgress())
+    stop = SignalStop(CancelToken())
+    with private_temp_folder(), stop.installed():
+        result = cross_validate(config, k, on_event=json_lines() if json_events else TerminalProgress(),
+                                cancel=stop.token)
     print(result.text())
-    return 0 if result.outcome == Outcome.COMPLETED else 130
+    return 0 if result.outcome == Outcome.COMPLETED else stop.exit_code()
 
 
 def cmd_backbones(args: argparse.Namespace) -> int:

@@ -6,8 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.split.make import Split
+from core.split.make import SPLITS, Split
 from core.split.plan import SplitSpec
+
+#: Fewest images a class needs to have one each in training, validation and test.
+ONE_EACH = 3
+_IN = {"train": "training", "val": "validation", "test": "test"}
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,8 @@ class SplitPreview:
         return self.info["group_by"] != "none"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"info": self.info, "groups": self.groups, "split": self.split.to_dict()}
+        return {"info": self.info, "groups": self.groups, "split": self.split.to_dict(),
+                "class_gaps": class_gaps(self.split, self.classes)}
 
     def table(self) -> str:
         """The preview for a terminal: groups, a balance table, leaks and duplicates."""
@@ -52,6 +57,7 @@ class SplitPreview:
         lines.append(f"{info.get('n_duplicate_sets', 0)} set(s) of duplicate images; across splits: {len(dups)}"
                      + ("" if not dups else f" ({why}): "
                         + "; ".join(", ".join(f"{f} [{s}]" for f, s in d.items()) for d in dups[:5])))
+        lines += [f"warning: {words}" for words in class_gaps(self.split, classes)]
         return "\n".join(lines)
 
     def sentence(self) -> str:
@@ -75,7 +81,44 @@ class SplitPreview:
             parts.append(f"{found} set(s) of copies of an image found, each kept in one split")
         else:
             parts.append("no copies of an image found")
+        parts += [f"⚠ {words}" for words in class_gaps(self.split, classes)]
         return ". ".join(parts)
+
+
+def class_gaps(split: Split, classes: tuple[str, ...] | list[str]) -> list[str]:
+    """What the split means for each class missing from a part of it that holds images, in words: "'x' has 1
+    image: it is in training only, so it is never measured"."""
+    used = [name for name in SPLITS if split.of(name)]
+    out = []
+    for label in classes:
+        n = {name: sum(r.label == label for r in split.of(name)) for name in used}
+        missing = [name for name in used if not n[name]]
+        if not missing:
+            continue
+        total = sum(n.values())
+        has = f"'{label}' has {total} image{'' if total == 1 else 's'}"
+        if "train" in missing:
+            out.append(f"{has}, none in training: the model never learns it, and its "
+                       f"{' and '.join(_IN[s] for s in used if n[s])} image(s) can only be answered wrongly")
+        elif len(missing) == len(used) - 1:
+            out.append(f"{has}: it is in training only, so it is never measured")
+        elif "test" in missing:
+            out.append(f"{has}: none is in the test split, so the test accuracy says nothing about it")
+        else:
+            out.append(f"{has}: none is in the validation split, so the best epoch and the confidence calibration "
+                       "are chosen without it")
+    return out
+
+
+def too_few_to_split(counts: dict[str, int], layout: str) -> list[str]:
+    """Before any split (the scan): classes of a class-per-folder dataset with too few images to be in training,
+    validation and test, and what that means, in words."""
+    if layout == "pre-split":
+        return []  # the scan names each given split a class is missing from
+    return [f"'{label}' has {n} image{'' if n == 1 else 's'}: too few to be in training, validation and test. The "
+            "split refuses it, or, when it keeps groups or copies together, puts it in one split only: in training "
+            "only, it is never measured; elsewhere, the model never learns it. Add images to it, or remove its "
+            "folder" for label, n in counts.items() if 0 < n < ONE_EACH]
 
 
 def split_preview(data_dir: str, spec: SplitSpec) -> SplitPreview:

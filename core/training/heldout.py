@@ -17,7 +17,6 @@ from core.data.scan import ImageRecord
 from core.models.familiar import Familiarity, fit_familiarity
 from core.models.predict import ImageFile, pooled_features, predict_files
 from core.models.saved import Classifier
-from core.split.make import Split
 from core.stats import majority_baseline
 from core.training.calibrate import (
     calibrate_model,
@@ -28,6 +27,7 @@ from core.training.calibrate import (
 )
 from core.training.events import Phase, PhaseChanged
 from core.training.features import FORWARD_BATCH
+from core.training.lost import lost_images, lost_warning, stop_if_lost
 
 if TYPE_CHECKING:
     from core.training.runner import _Run
@@ -41,13 +41,15 @@ FAMILIARITY_SAMPLE = 2000
 @dataclass(frozen=True)
 class Measured:
     """The test split through the saved model: accuracy, mean cross-entropy, share flagged unfamiliar (None
-    without familiarity statistics), and the probabilities with their true classes."""
+    without familiarity statistics), the probabilities with their true classes (one row per image measured), and
+    the images that could not be read ``(file, reason)``."""
 
     accuracy: float | None = None
     loss: float | None = None
     unfamiliar: float | None = None
     probs: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     y: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    failed: tuple[tuple[str, str], ...] = ()
 
 
 def measure_test(model: Any, classes: Sequence[str], image_size: int, records: Sequence[ImageRecord], *,
@@ -60,15 +62,16 @@ def measure_test(model: Any, classes: Sequence[str], image_size: int, records: S
     clf = Classifier(model, tuple(classes), image_size, "", familiarity=familiarity)
     result = predict_files(clf, [ImageFile(r.path, r.rel) for r in readable], batch_size=batch_size,
                            cancel=cancel)
+    failed = tuple((readable[i].rel, reason) for i, reason in result.failed)
     if not result.indices:
-        return Measured()
+        return Measured(failed=failed)
     index = {c: i for i, c in enumerate(classes)}
     y = np.array([index[readable[i].label] for i in result.indices])
     p_true = result.probs[np.arange(len(y)), y]
     accuracy = float(np.mean(result.probs.argmax(axis=1) == y))
     loss = float(np.mean(-np.log(np.clip(p_true, 1e-7, 1.0))))
     flagged = result.unfamiliar
-    return Measured(accuracy, loss, None if flagged is None else float(np.mean(flagged)), result.probs, y)
+    return Measured(accuracy, loss, None if flagged is None else float(np.mean(flagged)), result.probs, y, failed)
 
 
 def split_features(run: _Run, model: Any, records: Sequence[ImageRecord]) -> tuple[np.ndarray, np.ndarray]:
@@ -77,6 +80,9 @@ def split_features(run: _Run, model: Any, records: Sequence[ImageRecord]) -> tup
     clf = Classifier(model, run.classes, run.size, "")
     # Not cancellable: a run stopped by the user still saves, and measures, the best model it has.
     features, indices = pooled_features(clf, [ImageFile(r.path, r.rel) for r in records], batch_size=32)
+    read = set(indices)
+    note_failed(run, [(r.rel, "could not be read when the run measured it") for i, r in enumerate(records)
+                      if i not in read])
     return features, np.array([run.class_index[records[i].label] for i in indices], np.int64)
 
 
@@ -117,23 +123,53 @@ def measure_and_save(run: _Run, model: Any, save: Callable[[Any], None]) -> Meas
     run.emit(PhaseChanged(Phase.EVALUATING, "Measuring accuracy on the held-out test images"))
     measured = measure_test(model, run.classes, run.size, run.split.test, batch_size=FORWARD_BATCH,
                             cancel=None, familiarity=run.familiarity)
+    note_failed(run, measured.failed)
+    stop_if_lost(run.split, run.failed)  # a class whose test images are mostly gone has no fair result
     if run.calibration is not None:
         run.calibration = run.calibration.with_test(measured.probs, measured.y)
     run.test_unfamiliar = measured.unfamiliar
     return measured
 
 
-def test_words(split: Split, classes: Sequence[str], acc: float | None, split_info: dict | None = None) -> dict:
-    """The majority-class baseline on the test split and the headline in words (core.stats), followed by a
-    warning when test images have copies in the other splits (``copies_warning``); just an empty headline when
-    there is no test accuracy."""
-    from core.split.duplicates import copies_warning
+def note_failed(run: _Run, failed: Sequence[tuple[str, str]]) -> None:
+    """Add files that could not be read to the run's list, each once (the first reason kept)."""
+    known = {rel for rel, _ in run.failed}
+    run.failed += [(rel, reason) for rel, reason in failed if rel not in known]
 
-    test = [r.label for r in split.test if r.label in classes]
-    if acc is None or not test:
-        return {"headline": ""}
-    words = majority_baseline(acc, test, [r.label for r in split.train], classes)
-    copies = copies_warning(split_info)
-    if copies:
-        words.update(copies_warning=copies, headline=f"{words['headline']} {copies}")
-    return words
+
+def test_result(run: _Run, acc: float | None, loss: float | None, labels: Sequence[str]) -> dict:
+    """What run.json's ``test`` holds: the accuracy and loss on the test images measured, their number
+    (``labels``: the true class of each, the images actually measured, never the split's list), the
+    majority-class baseline and the headline in words (core.stats), followed by warnings: test images with copies
+    in the other splits (``copies_warning``), images lost during the run (``lost``, ``lost_warning``); and what the
+    split means for classes missing from a part of it (``class_gaps``)."""
+    from core.split.duplicates import copies_warning
+    from core.split.preview import class_gaps
+
+    out: dict = {"accuracy": acc, "loss": loss, "n": len(labels), "headline": ""}
+    if acc is not None and labels:
+        out.update(majority_baseline(acc, list(labels), [r.label for r in run.split.train], run.classes))
+    lost = lost_images(run.split, run.failed)
+    words = {"copies_warning": copies_warning(run.split_info), "lost_warning": lost_warning(lost)}
+    for key, text in words.items():
+        if text:
+            out[key] = text
+            out["headline"] = f"{out['headline']} {text}" if out["headline"] else ""
+    if lost:
+        out["lost"] = [x.to_dict() for x in lost]
+    gaps = class_gaps(run.split, run.classes)
+    if gaps:
+        out["class_gaps"] = gaps
+    return out
+
+
+def result_notes(run: _Run, test: dict) -> tuple[str, ...]:
+    """What a finished run says in words beside its headline (:attr:`TrainingFinished.notes`): whether fine-tuning
+    beat the head, the calibration, classes the split leaves unmeasured, and the images lost during the run when
+    there is no headline to say it in."""
+    comparison = run.tracker.phase_comparison()
+    notes = (comparison["words"] if comparison else None,
+             run.calibration.words() if run.calibration is not None else None,
+             *(f"Warning: {words}" for words in test.get("class_gaps", ())),
+             None if test["headline"] else test.get("lost_warning", "").rstrip("."))
+    return tuple(x for x in notes if x)

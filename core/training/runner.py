@@ -37,6 +37,7 @@ from core.models.registry import BackboneSpec, Weights, get_backbone
 from core.runs import end_run_folder
 from core.split.make import SPLITS, Split
 from core.split.plan import prepare_split
+from core.split.preview import class_gaps
 from core.training.auto_head import candidate_poolings, choose_head, kept_frozen_head, larger_size, record_fitted_head
 from core.training.calibrate import Calibration
 from core.training.config import TrainConfig
@@ -54,7 +55,8 @@ from core.training.features import DECODE_BATCH, extract_features
 from core.training.feed import array_dataset, class_weights, multi_worker_fixes
 from core.training.fine_tune import extract_cached, fine_tune_phase
 from core.training.forward import augmenter, float32_copy, forward_fn
-from core.training.heldout import measure_and_save, test_words
+from core.training.heldout import measure_and_save, result_notes, test_result
+from core.training.lost import stop_if_lost
 from core.training.mislabels import MISLABELS_FILE, run_suspects, write_suspects
 from core.training.recipe import RecipeChoice
 from core.training.runfolder import prepare_run_dir, run_record
@@ -193,6 +195,8 @@ class _Run:
         if self.split_info.get("grouping_warning"):
             self.emit(PhaseChanged(Phase.PREPARING, f"Warning: {self.split_info['grouping_warning']}"))
         self.classes = tuple(self.summary.classes)
+        for words in class_gaps(self.split, self.classes):  # said again with the result
+            self.emit(PhaseChanged(Phase.PREPARING, f"Warning: {words}."))
         self.class_index = {name: i for i, name in enumerate(self.classes)}
 
     def _make_run_dir(self) -> None:
@@ -250,6 +254,7 @@ class _Run:
             self.emit(PhaseChanged(Phase.EXTRACTING, f"Warning: {len(self.blank)} image(s) are blank, every pixel the "
                                    f"same value (empty, constant or not-a-number data): {listing(self.blank)}. They "
                                    "are used as they are; check them, or move them out of the dataset."))
+        stop_if_lost(self.split, self.failed)  # before any learning: a class gone from a split ends the run here
         self.timings["extract_features"] = self.clock() - t0
         t0 = self.clock()
         if self.auto and choose_head(self):
@@ -331,9 +336,10 @@ class _Run:
         t = self.tracker
         outcome = t.outcome
         model_path = acc = loss = None
+        labels: list[str] = []  # the true class of each test image measured
         trained = t.best_epoch is not None or self.head_fitted
         if trained and self.plan.strategy == "multi-worker":
-            acc, loss = self._evaluate_collectively()  # every worker takes part; only the chief keeps the result
+            acc, loss, labels = self._evaluate_collectively()  # every worker takes part; the chief keeps it
         if trained and self.plan.is_chief:
             t0 = self.clock()
             self.emit(PhaseChanged(Phase.SAVING, "Calibrating the confidence and saving the model"))
@@ -341,7 +347,7 @@ class _Run:
             model_path = str(self.run_dir / "model.keras")
             if self.plan.strategy != "multi-worker":
                 measured = measure_and_save(self, model, self._save)
-                acc, loss = measured.accuracy, measured.loss
+                acc, loss, labels = measured.accuracy, measured.loss, [self.classes[i] for i in measured.y]
             else:
                 self._save(model)
             self.timings["save_and_measure"] = self.clock() - t0
@@ -350,20 +356,16 @@ class _Run:
             if self.suspects is not None:
                 write_suspects(self.run_dir / MISLABELS_FILE, self.suspects)
         shutil.rmtree(self.cache_dir, ignore_errors=True)
-        test = {"accuracy": acc, "loss": loss, "n": len(self.split.test), **test_words(self.split, self.classes, acc,
-                                                                               self.split_info)}
+        test = test_result(self, acc, loss, labels)
         if self.plan.is_chief:  # run.json last: it marks the folder complete (without it, cleanup removes the model)
             write_json(self.run_dir / "run.json", run_record(self, outcome, model_path, test, seconds))
         run_dir = str(self.run_dir) if self.plan.is_chief else ""
-        comparison = t.phase_comparison()
-        notes = tuple(x for x in (comparison["words"] if comparison else None,
-                                  self.calibration.words() if self.calibration is not None else None) if x)
         result = TrainingFinished(outcome, run_dir, model_path, acc, loss, t.best_epoch, self.classes,
-                                  tuple(t.history), seconds, notes, test["headline"])
+                                  tuple(t.history), seconds, result_notes(self, test), test["headline"])
         self.emit(result)
         return result
 
-    def _evaluate_collectively(self) -> tuple[float | None, float | None]:
+    def _evaluate_collectively(self) -> tuple[float | None, float | None, list[str]]:
         """Multi-worker runs: the test pass is a collective step on the cached inputs (all workers at once)."""
         if self.depth.kind == "frozen" or self.trained_model is None:
             x, y = self.features["test"]
@@ -371,14 +373,14 @@ class _Run:
         else:
             (x, y), model = self.trained_inputs["test"], self.trained_model
         if len(x) == 0:
-            return None, None
+            return None, None, []
         data = array_dataset(x, y, self.batch, shuffle=False, seed=0)
         if not model.compiled:  # a linear head is fitted, not trained: it has never been compiled
             with self.strategy.scope():
                 model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         multi_worker_fixes(model, data)
         result = model.evaluate(data, verbose=0, return_dict=True)
-        return float(result["accuracy"]), float(result["loss"])
+        return float(result["accuracy"]), float(result["loss"]), [self.classes[int(i)] for i in y]
 
     def _assemble(self) -> Any:
         """The whole classifier as it is saved (the test pass runs the very same model)."""
