@@ -61,3 +61,29 @@ def default_run_dir(name: str) -> Path:
     here = Path.cwd()
     base = user_runs_dir() if protected_folder_of(here) else here / "foveal-runs"
     return base / f"{stamp}-{name}"
+
+
+def unsafe_name(name: str) -> bool:
+    """True when a file or folder name is not valid UTF-8 (Python holds such bytes as lone surrogates) or holds
+    control characters or line breaks: such a name would break a CSV row, a line of labels.txt or a report."""
+    return any(_unsafe_char(ch) for ch in name)
+
+
+def printable(path: str | os.PathLike[str]) -> str:
+    """A path as one line of valid text, for messages, CSV files and reports: bytes that are not UTF-8 are shown
+    as ``\\xe9``, control characters and line breaks as ``\\n``, ``\\t``, ``\\x1b``…; other text is unchanged."""
+    text = os.fspath(path)
+    if not any(_unsafe_char(ch) for ch in text):
+        return text
+    out = []
+    for ch in text:
+        if "\udc80" <= ch <= "\udcff":  # a byte that is not UTF-8, as os.fsdecode keeps it
+            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii") if _unsafe_char(ch) else ch)
+    return "".join(out)
+
+
+def _unsafe_char(ch: str) -> bool:
+    # C0 and C1 controls, DEL, lone surrogates, and the line and paragraph separators str.splitlines() splits on
+    return ch < " " or "\x7f" <= ch <= "\x9f" or "\ud800" <= ch <= "\udfff" or ch in "\u2028\u2029"

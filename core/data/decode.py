@@ -21,7 +21,16 @@ import warnings
 
 import numpy as np
 
-from core.data.image_formats import MAX_PIXELS, read_dicom, reading, sniff
+from core.data.image_formats import (
+    MAX_PIXELS,
+    PILLOW_FORMATS,
+    check_complete,
+    check_tiff_complete,
+    open_regular,
+    read_dicom,
+    reading,
+    sniff,
+)
 from core.errors import ImageDecodeError
 
 
@@ -52,8 +61,11 @@ def decode_image(
     path = os.fspath(path)
     target = (size, size) if isinstance(size, int) else size
     try:
-        with open(path, "rb") as fh:
-            fmt = sniff(fh.read(132))
+        with open_regular(path) as fh:  # never a pipe or a device: they would block or never end
+            head = fh.read(132)
+            fmt = sniff(head)
+            if fmt in PILLOW_FORMATS:  # the scan's checks, so a file that lies about its length is never read
+                check_complete(path, fh, fmt, head, os.fstat(fh.fileno()).st_size)
         if fmt is None:
             raise ImageDecodeError(path, "not an image Foveal can read (JPEG, PNG, BMP, GIF, WebP, TIFF, DICOM)")
         if fmt == "DICOM":
@@ -63,7 +75,7 @@ def decode_image(
         elif fmt == "TIFF":
             pixels = _load_tiff(path)
         else:
-            pixels = _load_pillow(path, fmt, target)
+            pixels = _load_pillow(path, fmt, target, head)
         rgb = to_rgb(pixels)
         if target is not None:
             rgb = _resize(rgb, target)
@@ -118,7 +130,7 @@ def _check_pixels(path: str, width: int, height: int) -> None:
                                f"{MAX_PIXELS // 1_000_000} megapixel limit (decompression bomb?)")
 
 
-def _load_pillow(path: str, fmt: str, target: tuple[int, int] | None) -> np.ndarray:
+def _load_pillow(path: str, fmt: str, target: tuple[int, int] | None, head: bytes) -> np.ndarray:
     from PIL import Image, ImageOps
 
     with warnings.catch_warnings():
@@ -126,8 +138,8 @@ def _load_pillow(path: str, fmt: str, target: tuple[int, int] | None) -> np.ndar
         with Image.open(path) as opened:
             im: Image.Image = opened
             _check_pixels(path, *im.size)
-            if fmt == "PNG" and im.mode in ("RGB", "RGBA") and _png_bit_depth(path) == 16:
-                return _load_png16(path)
+            if fmt == "PNG" and head[24:26] in (b"\x10\x02", b"\x10\x04", b"\x10\x06"):  # 16-bit colour or alpha
+                return _orient(_load_png16(path), im.getexif().get(0x0112, 1))
             if fmt == "JPEG" and target is not None:
                 side = max(target)
                 im.draft("RGB" if im.mode == "RGB" else im.mode, (side, side))  # fast DCT downscale
@@ -151,25 +163,31 @@ def _pil_to_array(im) -> np.ndarray:
     return arr
 
 
-def _png_bit_depth(path: str) -> int:
-    with open(path, "rb") as fh:
-        head = fh.read(26)
-    return head[24] if len(head) >= 26 else 8
-
-
 def _load_png16(path: str) -> np.ndarray:
-    """16-bit colour PNG: Pillow would drop to 8 bits, so read it with pypng."""
-    import png
+    """16-bit RGB, RGBA and gray+alpha PNG: Pillow would cut them to 8 bits; libpng (through imagecodecs, a
+    runtime dependency) keeps all 16. Colour is mapped from its real range; alpha is scaled to 0–255."""
+    import imagecodecs
 
-    with open(path, "rb") as fh:
-        width, height, rows, info = png.Reader(file=fh).asDirect()
-        planes = info["planes"]
-        arr = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows]).reshape(height, width, planes)
-    colour = normalise_range(arr[:, :, : min(planes, 3)])
-    if info.get("alpha"):
-        alpha = arr[:, :, planes - 1 : planes].astype(np.float32) * (255.0 / 65535.0)
-        return np.concatenate([colour, alpha], axis=2)
+    with open_regular(path) as fh:
+        arr = imagecodecs.png_decode(fh.read())
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    planes = arr.shape[2]
+    alpha = planes in (2, 4)
+    colour = normalise_range(arr[:, :, : planes - alpha])
+    if alpha:
+        scale = 255.0 / (65535.0 if arr.dtype == np.uint16 else 255.0)
+        return np.concatenate([colour, arr[:, :, planes - 1 :].astype(np.float32) * scale], axis=2)
     return colour
+
+
+def _orient(arr: np.ndarray, orientation: int) -> np.ndarray:
+    """An EXIF orientation (2–8) applied to an array, as ``ImageOps.exif_transpose`` does to an image."""
+    steps = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+             5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
+             8: lambda a: np.rot90(a, 1)}
+    step = steps.get(orientation)
+    return np.ascontiguousarray(step(arr)) if step else arr
 
 
 def _load_tiff(path: str) -> np.ndarray:
@@ -179,6 +197,7 @@ def _load_tiff(path: str) -> np.ndarray:
         with reading(path), tifffile.TiffFile(path) as tif:
             page = tif.pages.first
             _check_pixels(path, page.imagewidth, page.imagelength)
+            check_tiff_complete(path, page, tif.filehandle.size)
             arr = page.asarray()
             planar_separate = page.planarconfig == 2
             extras = tuple(getattr(page, "extrasamples", ()) or ())

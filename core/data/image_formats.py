@@ -10,13 +10,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import stat
 import struct
 import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
+from core.data.png_chunks import check_png_chunks
 from core.errors import ImageDecodeError
 
 #: Images larger than this many pixels are refused: a tiny file that claims a gigantic image is a
@@ -31,7 +34,8 @@ IMAGE_EXTENSIONS = frozenset(
      ".dicom", ".dic"}
 )
 
-_PIL_FORMATS = {"JPEG", "PNG", "BMP", "GIF", "WEBP"}
+#: Formats Pillow decodes (the rest: TIFF through tifffile, DICOM through pydicom).
+PILLOW_FORMATS = frozenset({"JPEG", "PNG", "BMP", "GIF", "WEBP"})
 
 
 def is_system_file(name: str) -> bool:
@@ -134,11 +138,11 @@ def probe(path: str | os.PathLike[str], size: int | None = None) -> ImageInfo:
         With a reason a person can act on: empty, not an image, truncated, corrupt, too large.
     """
     path = os.fspath(path)
-    if size is None:
-        size = os.path.getsize(path)
-    if size == 0:
-        raise ImageDecodeError(path, "empty file (0 bytes)")
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
+        if size is None:
+            size = os.fstat(fh.fileno()).st_size
+        if size == 0:
+            raise ImageDecodeError(path, "empty file (0 bytes)")
         head = fh.read(132)
         fmt = sniff(head)
         if fmt is None:
@@ -147,8 +151,8 @@ def probe(path: str | os.PathLike[str], size: int | None = None) -> ImageInfo:
                 raise ImageDecodeError(path, f"corrupt or not a {ext} image: its content is not a known image format")
             raise ImageDecodeError(path, f"not an image file ({ext or 'no extension'}); Foveal reads JPEG, PNG, "
                                    "BMP, GIF, WebP, TIFF and DICOM")
-        if fmt in _PIL_FORMATS:
-            _check_tail(path, fh, fmt, head, size)
+        if fmt in PILLOW_FORMATS:
+            check_complete(path, fh, fmt, head, size)
             fh.seek(0)
             info = _probe_pillow(path, fh, fmt, head)
     if fmt == "TIFF":
@@ -166,28 +170,88 @@ def probe(path: str | os.PathLike[str], size: int | None = None) -> ImageInfo:
     return info
 
 
-def _check_tail(path: str, fh, fmt: str, head: bytes, size: int) -> None:
-    """Catch truncated files from their last bytes, which every complete file of these formats has."""
+_NOT_REGULAR = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+                (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def open_regular(path: str) -> BinaryIO:
+    """Open a file for binary reading only when it is a regular file.
+
+    A named pipe would make ``open`` wait for ever, a device node can be read without end (or act on being
+    opened), a socket cannot be read at all: they are refused from ``stat`` before any ``open``, and checked again
+    on the opened descriptor (opened non-blocking), so a file swapped for a pipe in between cannot block either.
+
+    Raises
+    ------
+    ImageDecodeError
+        For anything that is not a regular file, naming what it is. ``OSError`` when it cannot be read at all.
+    """
+    _require_regular(path, os.stat(path).st_mode)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        _require_regular(path, os.fstat(fd).st_mode)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def special_file_reason(mode: int) -> str:
+    """Why a path with this ``st_mode`` (not a regular file) is not read: what it is, in words."""
+    kind = next((name for test, name in _NOT_REGULAR if test(mode)), "a special file")
+    return f"{kind}, not an image file: Foveal reads only regular files (a pipe or device could wait for ever)"
+
+
+def _require_regular(path: str, mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        raise ImageDecodeError(path, special_file_reason(mode))
+
+
+def check_complete(path: str, fh: BinaryIO, fmt: str, head: bytes, size: int) -> None:
+    """Catch truncated JPEG, GIF, WebP and BMP files from their last bytes or their header's sizes, and broken
+    PNG files from their chunk list (:mod:`core.data.png_chunks`), without decoding anything."""
     truncated = False
     if fmt == "JPEG":
         fh.seek(max(0, size - 4096))
         truncated = b"\xff\xd9" not in fh.read()
     elif fmt == "PNG":
-        fh.seek(max(0, size - 64))
-        truncated = b"IEND" not in fh.read()
+        check_png_chunks(path, fh, size)
     elif fmt == "GIF":
         fh.seek(max(0, size - 64))
         truncated = b";" not in fh.read()
     elif fmt == "WEBP":
         truncated = struct.unpack("<I", head[4:8])[0] + 8 > size
-    elif fmt == "BMP" and len(head) >= 34:
-        offset, width, height, bpp, compression = struct.unpack("<I4xiiH2xI", head[10:34])[0:5]
-        if compression in (0, 3) and bpp in (1, 4, 8, 16, 24, 32):
-            stride = ((abs(width) * bpp + 31) // 32) * 4
-            truncated = offset + stride * abs(height) > size
+    elif fmt == "BMP":
+        end = _bmp_data_end(head)
+        truncated = end is not None and end > size
     if truncated:
         raise ImageDecodeError(path, f"truncated {fmt} file: it ends before the image data does "
                                "(an interrupted copy or download); copy it again from the source")
+
+
+def _bmp_data_end(head: bytes) -> int | None:
+    """Where an uncompressed BMP's pixel rows end, from its header (Windows or OS/2); None when it does not say."""
+    offset, header_size = struct.unpack("<II", head[10:18])
+    if header_size == 12:  # OS/2 BITMAPCOREHEADER: 16-bit sizes, never compressed
+        width, height, bpp = struct.unpack("<hh2xH", head[18:26])
+        compression = 0
+    elif header_size >= 40 and len(head) >= 34:
+        width, height, bpp, compression = struct.unpack("<ii2xHI", head[18:34])
+    else:
+        return None
+    if compression not in (0, 3, 6) or bpp not in (1, 4, 8, 16, 24, 32):  # RLE, JPEG, PNG inside: no fixed size
+        return None
+    return offset + ((abs(width) * bpp + 31) // 32) * 4 * abs(height)
+
+
+def check_tiff_complete(path: str, page, size: int) -> None:
+    """Refuse a TIFF whose first page's image data runs past the end of the file (some codecs would fill the
+    missing part with gray without a word)."""
+    ends = [o + c for o, c in zip(page.dataoffsets, page.databytecounts, strict=False) if c]
+    if ends and max(ends) > size:
+        raise ImageDecodeError(path, "truncated TIFF file: its image data runs past the end of the file; "
+                               "copy it again from the source")
 
 
 _PIL_MODES = {
@@ -212,6 +276,8 @@ def _probe_pillow(path: str, fh, fmt: str, head: bytes) -> ImageInfo:
                 mode, bits, kind = _PIL_MODES.get(im.mode, (im.mode, 8, "uint"))
                 if fmt == "PNG":
                     mode, bits = _png_depth(head, mode, bits)
+                if fmt == "JPEG":
+                    _check_jpeg_tables(path, im)
                 if "exif" in im.info or fmt == "JPEG":
                     orientation = im.getexif().get(0x0112, 1)
                     if orientation in (5, 6, 7, 8):
@@ -221,6 +287,15 @@ def _probe_pillow(path: str, fh, fmt: str, head: bytes) -> ImageInfo:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error) as exc:
         raise ImageDecodeError(path, f"corrupt {fmt} file: {exc}") from None
     return ImageInfo(fmt, width, height, mode, bits, kind, frames)
+
+
+def _check_jpeg_tables(path: str, im) -> None:
+    """A JPEG whose frame names a quantization table its header does not hold cannot be decoded: refuse it here."""
+    needed = {component[3] for component in getattr(im, "layer", ())}
+    missing = needed - set(getattr(im, "quantization", {}) or {})
+    if missing:
+        raise ImageDecodeError(path, f"corrupt JPEG file: quantization table {min(missing)} is missing from its "
+                               "header; copy it again from the source")
 
 
 def _png_depth(head: bytes, mode: str, bits: int) -> tuple[str, int]:
@@ -271,16 +346,15 @@ def _probe_tiff(path: str, size: int) -> ImageInfo:
             frames = len(tif.pages)
             shape, dtype = page.shape, page.dtype
             samples = page.samplesperpixel
-            ends = [o + c for o, c in zip(page.dataoffsets, page.databytecounts, strict=False) if c]
+            check_tiff_complete(path, page, size)
     except KeyError:
         codec = getattr(page.compression, "name", page.compression)  # a tifffile COMPRESSION enum
         raise ImageDecodeError(path, f"compressed TIFF ({codec}) that no installed codec reads; "
                                "save it uncompressed or reinstall Foveal with imagecodecs") from None
+    except ImageDecodeError:
+        raise
     except Exception as exc:  # tifffile raises many exception types for corrupt files
         raise ImageDecodeError(path, f"corrupt TIFF file: {exc}") from None
-    if ends and max(ends) > size:
-        raise ImageDecodeError(path, "truncated TIFF file: its image data runs past the end of the file; "
-                               "copy it again from the source")
     if dtype is None:
         raise ImageDecodeError(path, "unsupported TIFF: unknown sample format")
     height, width = page.imagelength, page.imagewidth

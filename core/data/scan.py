@@ -7,6 +7,7 @@ fast on large folders. It never writes anything into the folder.
 from __future__ import annotations
 
 import os
+import stat
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -15,9 +16,9 @@ from pathlib import Path
 
 from core.cancel import Cancelled, CancelToken
 from core.data.digests import exact_duplicates
-from core.data.image_formats import ImageInfo, is_system_file, probe
+from core.data.image_formats import ImageInfo, is_system_file, probe, special_file_reason
 from core.errors import DatasetError, ImageDecodeError, listing
-from core.paths import protect
+from core.paths import printable, protect, unsafe_name
 
 SPLIT_NAMES = {"train": "train", "val": "val", "validation": "val", "valid": "val", "test": "test"}
 #: A class that has this many times more images than another triggers the imbalance warning.
@@ -205,6 +206,10 @@ def scan_dataset(path: str | os.PathLike[str], *, on_progress: ProgressFn | None
         raise DatasetError(f"{root} does not exist. Choose the folder that holds one sub-folder per class.")
     if not root.is_dir():
         raise DatasetError(f"{root} is a file, not a folder. Choose the folder that holds one sub-folder per class.")
+    if unsafe_name(str(root)) or unsafe_name(os.path.realpath(root)):
+        raise DatasetError(f"{printable(os.path.realpath(root))}: the dataset folder's path is not plain text (bytes "
+                           "that are not UTF-8 or control characters, shown escaped); Foveal writes it into run "
+                           "folders, CSV files and reports. Rename the folder, or the folders above it.")
     protect(root)  # from now on nothing in this process writes inside it (core.io refuses)
     walker = _Walker(root, cancel, on_progress)
     layout, class_dirs = walker.find_class_dirs()
@@ -240,7 +245,8 @@ class _Walker:
         self._seen_dirs: set[str] = set()
 
     def rel(self, p: str) -> str:
-        return Path(os.path.relpath(p, self.root)).as_posix()
+        """``p`` relative to the dataset folder, printable (a name of undecodable bytes is shown escaped)."""
+        return printable(Path(os.path.relpath(p, self.root)).as_posix())
 
     def _inside(self, p: str) -> bool:
         real = os.path.realpath(p)
@@ -255,7 +261,8 @@ class _Walker:
         try:
             it = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
-            self.skipped.append(SkippedFile(self.rel(directory), f"folder cannot be read: {exc.strerror}"))
+            self.skipped.append(SkippedFile(self.rel(directory), f"folder cannot be read ({exc.strerror}): the "
+                                            "images in it are not used; check its permissions"))
             return dirs, files
         for entry in it:
             if is_system_file(entry.name) or entry.name == "__MACOSX":
@@ -266,12 +273,14 @@ class _Walker:
                                                 "symbolic link to outside the dataset folder: not followed"))
                 continue
             try:
-                if entry.is_dir():
+                if unsafe_name(entry.name):
+                    self.skipped.append(SkippedFile(self.rel(entry.path), _bad_name(entry.name, entry.is_dir())))
+                elif entry.is_dir():
                     dirs.append(entry)
                 elif entry.is_file():
                     files.append(entry)
                 else:
-                    self.skipped.append(SkippedFile(self.rel(entry.path), "not a regular file"))
+                    self.skipped.append(SkippedFile(self.rel(entry.path), special_file_reason(entry.stat().st_mode)))
             except OSError as exc:
                 self.skipped.append(SkippedFile(self.rel(entry.path), f"cannot be read: {exc.strerror}"))
         return dirs, files
@@ -346,7 +355,21 @@ class _Walker:
                 except OSError as exc:
                     self.skipped.append(SkippedFile(self.rel(f.path), f"cannot be read: {exc.strerror}"))
                     continue
+                if not stat.S_ISREG(st.st_mode):  # replaced by a pipe or device since listed: never opened
+                    self.skipped.append(SkippedFile(self.rel(f.path), special_file_reason(st.st_mode)))
+                    continue
                 yield f.path, st.st_size, st.st_mtime
+
+
+def _bad_name(name: str, is_folder: bool) -> str:
+    """Why a file or folder with this name is skipped, and the fix: a name that is not UTF-8 text, or that holds
+    a line break or another control character, would break labels.txt, CSV files and reports."""
+    what = ("is not valid UTF-8 text" if any("\ud800" <= ch <= "\udfff" for ch in name)
+            else "holds a line break, tab or other control character")
+    if is_folder:
+        return (f"folder name {what} (shown escaped): the images in it are not used, as the name would break "
+                "labels.txt, CSV files and reports; rename the folder")
+    return f"file name {what} (shown escaped): it would break CSV files and reports; rename the file"
 
 
 def _probe_all(root: Path, candidates, on_progress: ProgressFn | None, workers: int | None,

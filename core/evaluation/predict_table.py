@@ -12,6 +12,7 @@ import numpy as np
 from core.evaluation.metrics import LOW_CONFIDENCE
 from core.models.familiar import UNFAMILIAR_WORDS
 from core.models.predict import ImageFile, Predictions
+from core.paths import printable
 
 
 def prediction_rows(files: Sequence[ImageFile], result: Predictions, classes: Sequence[str], top_k: int = 3,
@@ -43,6 +44,7 @@ def write_rows_csv(rows: list[dict], out: IO[str], top_k: int) -> None:
     w = csv.DictWriter(out, fieldnames=columns + ["error"], extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for row in rows:
+        row = {**row, "path": printable(row["path"]), "error": printable(row["error"])}  # bytes that are not UTF-8
         w.writerow({k: (f"{v:.6f}" if isinstance(v, float) else _bool(k, v) if isinstance(v, bool) else v)
                     for k, v in row.items()})
 
@@ -56,6 +58,7 @@ def print_rows(rows: list[dict], out: IO[str] | None = None) -> None:
     """A short human-readable line per file."""
     out = out or sys.stdout
     for row in rows:
+        row = {**row, "path": printable(row["path"]), "error": printable(row["error"])}
         if row["error"]:
             out.write(f"{row['path']}: not read: {row['error']}\n")
             continue

@@ -22,10 +22,12 @@ from core.models.saved import Classifier
 
 @dataclass(frozen=True)
 class ImageFile:
-    """A file to predict: its path, and how to name it to the user."""
+    """A file to predict: its path, how to name it to the user, and why it cannot be read when that is known
+    before decoding (a folder that could not be listed), in which case it is reported, never opened."""
 
     path: str
     rel: str
+    problem: str | None = None
 
 
 @dataclass
@@ -104,7 +106,7 @@ def predict_files(classifier: Classifier, files: Sequence[ImageFile], *, batch_s
     failed: list[tuple[int, str]] = []
     position = {f.rel: i for i, f in enumerate(files)}
     done = 0
-    for batch in iter_decoded(files, classifier.image_size, batch_size, decoder=decode_for_model):
+    for batch in iter_decoded(files, classifier.image_size, batch_size, decoder=_decoder(files)):
         if cancel is not None and cancel.cancelled:
             raise Cancelled
         if len(batch.indices):
@@ -136,7 +138,7 @@ def pooled_features(classifier: Classifier, files: Sequence[ImageFile], *, batch
         raise ValueError("not a Foveal classifier: no 'predictions' layer")
     model = keras.Model(classifier.model.input, out)
     rows, indices = [], []
-    for batch in iter_decoded(files, classifier.image_size, batch_size, decoder=decode_for_model):
+    for batch in iter_decoded(files, classifier.image_size, batch_size, decoder=_decoder(files)):
         if cancel is not None and cancel.cancelled:
             raise Cancelled
         if len(batch.indices):
@@ -145,24 +147,52 @@ def pooled_features(classifier: Classifier, files: Sequence[ImageFile], *, batch
     return (np.concatenate(rows) if rows else np.zeros((0, int(out.shape[-1])), np.float32)), indices
 
 
-def files_under(paths: Sequence[str | os.PathLike[str]]) -> list[ImageFile]:
-    """Files given by the user, folders expanded recursively (hidden and system files left out), sorted.
+def _decoder(files: Sequence[ImageFile]) -> Callable[[str, int], np.ndarray]:
+    """:func:`decode_for_model`, except that a file whose problem is already known fails with it unopened."""
+    from core.errors import ImageDecodeError
 
-    Every folder images are read from is protected from writes for the rest of the process (results go
-    elsewhere), as a dataset folder is."""
-    from core.data.image_formats import is_system_file
+    problems = {f.path: f.problem for f in files if f.problem}
+
+    def decode(path: str, size: int) -> np.ndarray:
+        if path in problems:
+            raise ImageDecodeError(path, problems[path])
+        return decode_for_model(path, size)
+
+    return decode
+
+
+def files_under(paths: Sequence[str | os.PathLike[str]]) -> list[ImageFile]:
+    """Files given by the user, folders expanded recursively (hidden and system files left out), sorted; a
+    folder that cannot be listed is an entry of its own whose ``problem`` says why (a row, never left out).
+
+    Names are kept as they are, even of bytes that are not UTF-8: such files are predicted, and whoever prints a
+    path shows it with :func:`core.paths.printable`. Pipes, sockets and devices are listed and refused unopened
+    by the decoder. Every folder images are read from is protected from writes for the rest of the process
+    (results go elsewhere), as a dataset folder is."""
     from core.paths import protect
 
     out: list[ImageFile] = []
     for given in paths:
         p = os.fspath(given)
         protect(p if os.path.isdir(p) else os.path.dirname(os.path.abspath(p)))
-        if os.path.isdir(p):
-            found = []
-            for root, dirs, names in os.walk(p):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                found += [os.path.join(root, n) for n in names if not is_system_file(n)]
-            out += [ImageFile(f, os.path.relpath(f, os.path.dirname(os.path.abspath(p)))) for f in sorted(found)]
-        else:
-            out.append(ImageFile(p, p))
+        out += _folder_files(p) if os.path.isdir(p) else [ImageFile(p, p)]
     return out
+
+
+def _folder_files(folder: str) -> list[ImageFile]:
+    """Every file under ``folder`` (named relative to its parent), and every sub-folder that could not be read."""
+    from core.data.image_formats import is_system_file
+
+    base = os.path.dirname(os.path.abspath(folder))
+    found: list[ImageFile] = []
+
+    def unreadable(exc: OSError) -> None:
+        where = os.fspath(exc.filename) if exc.filename is not None else folder
+        found.append(ImageFile(where, os.path.relpath(where, base), f"folder cannot be read ({exc.strerror}): "
+                               "the images in it are not predicted; check its permissions"))
+
+    for root, dirs, names in os.walk(folder, onerror=unreadable):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [ImageFile(f, os.path.relpath(f, base))
+                  for f in (os.path.join(root, n) for n in names if not is_system_file(n))]
+    return sorted(found, key=lambda f: f.path)

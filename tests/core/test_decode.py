@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import struct
+import sys
+import zlib
+
 import numpy as np
 import pytest
 import tifffile
@@ -127,3 +131,67 @@ def test_bad_files_raise_clear_errors(tmp_path):
     trunc = factory.truncate(factory.write_jpeg(tmp_path / "t.jpg", factory.gradient(200, 200)), 0.3)
     with pytest.raises(ImageDecodeError, match="t.jpg"):
         decode_image(trunc)
+
+
+def _png_with_exif_orientation(png: bytes, orientation: int) -> bytes:
+    """The PNG with an eXIf chunk (Pillow reads it before the image data) holding an EXIF orientation."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = exif.tobytes()[6:]  # without the JPEG-style "Exif\0\0" prefix
+    chunk = struct.pack(">I", len(data)) + b"eXIf" + data + struct.pack(">I", zlib.crc32(b"eXIf" + data))
+    return png[:33] + chunk + png[33:]  # after the signature and IHDR
+
+
+def test_png16_colour_decodes_with_runtime_dependencies_only(tmp_path, monkeypatch):
+    """16-bit RGB, RGBA and gray+alpha PNGs keep their 16 bits without pypng, a test-only dependency."""
+    import imagecodecs
+
+    monkeypatch.setitem(sys.modules, "png", None)  # as in an install without the test extras
+    values = np.linspace(1000, 1100, 60, dtype=np.uint16)[None, :].repeat(10, axis=0)
+    opaque, half = np.full_like(values, 65535), np.full_like(values, 32768)
+    for name, arr in (("rgb", np.stack([values, values // 2, np.full_like(values, 40000)], axis=2)),
+                      ("rgba", np.stack([values, values, values, opaque], axis=2)),
+                      ("gray_alpha", np.stack([values, half], axis=2))):
+        path = tmp_path / f"{name}.png"
+        path.write_bytes(imagecodecs.png_encode(arr))
+        out = decode_image(path, dtype="float32")
+        assert out.shape == (10, 60, 3), name
+        assert len(np.unique(out[0, :, 0])) == 60, name  # 60 levels kept, not squashed into 8-bit ones
+        # the range is the image's own, all channels together; alpha is composited over black
+        top = {"rgb": 255.0 * (1100 - 500) / (40000 - 500), "rgba": 255.0, "gray_alpha": 255.0 * 32768 / 65535}
+        assert out[0, -1, 0] == pytest.approx(top[name], rel=1e-4), name
+
+    rgb = np.stack([values, values, np.zeros_like(values)], axis=2)
+    rotated = tmp_path / "rotated.png"
+    rotated.write_bytes(_png_with_exif_orientation(imagecodecs.png_encode(rgb), 6))
+    assert decode_image(rotated).shape == (60, 10, 3)  # EXIF orientation applied, as for every other image
+
+
+def test_png_claiming_more_data_than_it_needs_is_refused_at_once(tmp_path):
+    """The decoder checks a PNG's chunk list too (predict and evaluate read files the scan never saw)."""
+    from tests.runtime_only.check_scan_decode import sparse_png
+
+    path = sparse_png(tmp_path / "sparse.png", 2**31)
+    with pytest.raises(ImageDecodeError, match="sparse.png: corrupt PNG: its image data"):
+        decode_image(path)
+
+
+def test_truncated_jpeg_in_tiff_is_refused_by_the_decoder_too(tmp_path):
+    """The JPEG codec fills a cut-off strip with gray without a word; the scan refuses the file, so must decoding."""
+    path = tmp_path / "jpeg.tif"
+    tifffile.imwrite(path, factory.gradient(64, 64), compression="jpeg")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size * 95 // 100])
+    with pytest.raises(ImageDecodeError, match="truncated TIFF"):
+        decode_image(path)
+
+
+def test_scan_and_decode_agree_with_runtime_dependencies_only(monkeypatch, capsys):
+    """tests/runtime_only/check_scan_decode.py, the script CI runs in an install without extras, run here with the
+    test-only PNG writer made unimportable."""
+    from tests.runtime_only import check_scan_decode
+
+    monkeypatch.setitem(sys.modules, "png", None)
+    code = check_scan_decode.main([])
+    table = capsys.readouterr().out
+    assert code == 0, "\n".join(line for line in table.splitlines() if not line.startswith("ok "))
+    assert "0 disagreements" in table

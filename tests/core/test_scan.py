@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -155,3 +157,78 @@ def test_cli_scan_text_json_and_exit_codes(messy, tmp_path, capsys):
     factory.make_class_folder(lonely, {"one": 2})
     assert cli_main(["scan", str(lonely)]) == 2
     assert "at least two class folders" in capsys.readouterr().err
+
+
+def _png(chunks: list[tuple[bytes, bytes]], tail: bytes = b"") -> bytes:
+    out = b"\x89PNG\r\n\x1a\n"
+    for kind, data in chunks:
+        out += struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return out + tail
+
+
+def test_png_whose_image_data_claims_gigabytes_is_refused_by_the_scan(tmp_path):
+    """A header, then an IDAT chunk claiming 2 GB over a hole of a sparse file, then IEND: decoding it took 18 s and
+    2 GB of memory before failing. The scan follows the chunk lengths and refuses it in a few reads."""
+    from core.data.image_formats import probe
+    from core.errors import ImageDecodeError
+    from tests.runtime_only.check_scan_decode import sparse_png
+
+    path = sparse_png(tmp_path / "sparse.png", 2**31)
+    assert path.stat().st_size > 2**31 and path.stat().st_blocks * 512 < 1 << 20  # sparse: almost nothing on disk
+    with pytest.raises(ImageDecodeError, match=r"sparse.png: corrupt PNG: its image data \(IDAT\) claims "
+                                               r"2,147,483,648 bytes .* copy it again from the source"):
+        probe(path)
+
+
+def test_png_chunk_list_is_followed_to_iend(tmp_path):
+    from core.data.image_formats import probe
+    from core.data.png_chunks import MAX_METADATA_CHUNK
+    from core.errors import ImageDecodeError
+
+    arr = np.random.default_rng(0).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    rows = b"".join(b"\x00" + row.tobytes() for row in arr)
+    fixed = zlib.compressobj(9, zlib.DEFLATED, 15, 9, zlib.Z_FIXED)  # stb_image_write's way: larger than the rows
+    idat = fixed.compress(rows) + fixed.flush()
+    assert len(idat) > len(rows)
+    ihdr = (b"IHDR", struct.pack(">IIBBBBB", 40, 30, 8, 2, 0, 0, 0))
+    good = [ihdr, (b"IDAT", idat[:500]), (b"IDAT", idat[500:]), (b"IEND", b"")]
+    cases = {
+        "split.png": (_png(good), None),
+        "trailing.png": (_png(good, tail=b"\x00" * 1000), None),  # bytes after IEND: decoders ignore them
+        "no_iend.png": (_png(good[:-1]), "truncated PNG"),
+        "junk.png": (_png(good[:2]) + b"\x00\x01junk" + _png(good[2:])[8:], "corrupt PNG: no chunk where"),
+    }
+    for name, (data, _) in cases.items():
+        (tmp_path / name).write_bytes(data)
+    with open(tmp_path / "big_text.png", "wb") as fh:  # a text chunk of 64 MB of hole (a sparse file)
+        fh.write(_png([ihdr]) + struct.pack(">I", MAX_METADATA_CHUNK + 1) + b"tEXt")
+        fh.seek(MAX_METADATA_CHUNK + 1 + 4, os.SEEK_CUR)
+        fh.write(_png(good[1:])[8:])
+    cases["big_text.png"] = (b"", "corrupt PNG: one tEXt chunk claims 67,108,865 bytes")
+    for name, (_, reason) in cases.items():
+        if reason is None:
+            assert probe(tmp_path / name).width == 40, name
+        else:
+            with pytest.raises(ImageDecodeError, match=reason):
+                probe(tmp_path / name)
+
+
+def test_truncated_bmp_and_jpeg_without_its_tables_are_skipped(tmp_path):
+    """Both decoded with an error while the scan called them usable: a BMP cut short (its bit depth was read from
+    the wrong header field), and a JPEG whose quantization table was overwritten."""
+    from core.data import decode_image
+    from core.data.image_formats import probe
+    from core.errors import ImageDecodeError
+
+    for mode in ("RGB", "P", "RGBA"):
+        Image.fromarray(factory.gradient()).convert(mode).save(tmp_path / "whole.bmp")
+        factory.truncate(tmp_path / "whole.bmp", 0.95)
+        with pytest.raises(ImageDecodeError, match="truncated BMP"):
+            probe(tmp_path / "whole.bmp")
+    jpeg = factory.write_jpeg(tmp_path / "tables.jpg").read_bytes()
+    at = jpeg.index(b"\xff\xdb")  # the quantization table marker
+    (tmp_path / "tables.jpg").write_bytes(jpeg[:at] + b"\x00" * 40 + jpeg[at + 40:])
+    with pytest.raises(ImageDecodeError):
+        decode_image(tmp_path / "tables.jpg")
+    with pytest.raises(ImageDecodeError, match="corrupt JPEG file: quantization table 0 is missing"):
+        probe(tmp_path / "tables.jpg")

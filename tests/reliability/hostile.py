@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from tests import factory
+from tests.runtime_only.check_scan_decode import sparse_png
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,11 @@ def hostile_dataset(root: Path) -> tuple[Path, list[Case]]:
     add("link out of the dataset", a / "outside.png", "outside the dataset")
     (root / "loose.jpg").write_bytes((a / "benign_000.png").read_bytes())
     add("file outside class folders", root / "loose.jpg", "not in a class folder")
+    sparse_png(b / "sparse.png", 16 << 20)  # a hole of 16 MB on disk; the same file claiming 2 GB took 18 s to fail
+    add("PNG whose image data claims 16 MB (sparse file)", b / "sparse.png", "corrupt PNG")
+    if hasattr(os, "mkfifo"):  # not on Windows
+        os.mkfifo(a / "pipe.png")
+        add("named pipe (FIFO) named .png", a / "pipe.png", "named pipe")
     (a / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
     return root, cases
 
@@ -179,6 +186,8 @@ def snapshot(root: Path) -> dict[str, tuple]:
                 out[rel] = ("link", os.readlink(p))
             elif p.is_dir():
                 out[rel] = ("dir", st.st_mtime_ns)
+            elif not stat.S_ISREG(st.st_mode):  # a pipe or device: never opened (reading a pipe waits for ever)
+                out[rel] = ("special", stat.S_IFMT(st.st_mode), st.st_mtime_ns)
             else:
                 out[rel] = ("file", st.st_size, st.st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
     out["."] = ("dir", root.stat().st_mtime_ns)
