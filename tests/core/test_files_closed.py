@@ -31,11 +31,11 @@ def unclosed_opens(source: str) -> list[int]:
         if not isinstance(node, ast.Call) or id(node) in managed:
             continue
         f = node.func
-        if isinstance(f, ast.Name) and f.id == "open":
+        builtin = isinstance(f, ast.Name) and f.id == "open"
+        method = (isinstance(f, ast.Attribute) and f.attr == "open" and bool(node.args or node.keywords)
+                  and not (isinstance(f.value, ast.Name) and f.value.id in NOT_FILES))
+        if builtin or method:
             lines.append(node.lineno)
-        elif isinstance(f, ast.Attribute) and f.attr == "open" and (node.args or node.keywords):
-            if not (isinstance(f.value, ast.Name) and f.value.id in NOT_FILES):
-                lines.append(node.lineno)
     return sorted(lines)
 
 
