@@ -175,10 +175,11 @@ def _env(tmp_path: Path, tmp: Path) -> dict:
     return env
 
 
-def _train_until_epoch(tmp_path: Path, data: Path, out: Path, tmp: Path, sig: int) -> tuple[int, str]:
+def _train_until_epoch(tmp_path: Path, data: Path, out: Path, tmp: Path, sig: int, *more: str) -> tuple[int, str]:
     """`foveal train` from random weights, sent ``sig`` once its first epoch has ended; its exit code and stderr."""
     cmd = [sys.executable, "-m", "core.cli", "train", str(data), "--weights", "none", "--fine-tune", "all",
-           "--epochs", "2", "--fine-tune-epochs", "2", "--image-size", "32", "--json-events", "--out", str(out)]
+           "--epochs", "2", "--fine-tune-epochs", "2", "--image-size", "32", "--json-events", "--out", str(out),
+           *more]
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(tmp_path, tmp),
                           cwd=tmp_path) as proc:
         assert proc.stdout is not None and proc.stderr is not None
@@ -214,6 +215,21 @@ def test_sigterm_keeps_the_best_model_and_no_temporary_file_outlives_a_run(tmp_p
     assert run["outcome"] == "cancelled" and run["best_epoch"] is not None
     assert load_classifier(out).classes == ("a", "b")
     assert list(tmp.iterdir()) == [], "the run removed its temporary files, and the killed run's"
+
+
+def test_sigterm_stops_a_cross_validation_keeping_the_fold_it_was_in(tmp_path):
+    from core.runs import read_run
+
+    data = factory.make_class_folder(tmp_path / "data", {"a": 6, "b": 6}, size=32)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    out = tmp_path / "cv"
+    rc, stderr = _train_until_epoch(tmp_path, data, out, tmp, signal.SIGTERM, "--folds", "3")
+    assert rc == 143 and "Traceback" not in stderr, stderr
+    assert read_run(out / "fold-1")["outcome"] == "cancelled" and (out / "fold-1" / "model.keras").is_file()
+    summary = json.loads((out / "crossval.json").read_text())
+    assert summary["outcome"] == "cancelled" and summary["folds_done"] == 0
+    assert not (out / "fold-2").exists() and list(tmp.iterdir()) == []
 
 
 def test_private_temp_folder_holds_the_process_temp_files_and_goes_at_the_end(tmp_path, monkeypatch):
