@@ -77,7 +77,7 @@ def stop_if_lost(split: Split, failed: Sequence[tuple[str, str]]) -> list[Lost]:
     reason = dict(failed).get(first.files[0], "")
     raise DatasetError(
         f"{'; '.join(x.words() for x in worst)} could not be read during the run"
-        f"{f' ({first.files[0]}: {reason})' if reason else ''}. The scan found them usable, so they were moved, "
+        f"{f' (the first: {reason})' if reason else ''}. The scan found them usable, so they were moved, "
         "changed or deleted while the run read them, or this installation cannot decode them. Without them the "
         f"run would not measure '{first.label}' fairly, so it stopped. Restore the files (or remove them from the "
         "dataset folder) and train again.")
