@@ -166,7 +166,9 @@ class TrainingFinished:
     seconds: float = 0.0
     #: What the run found worth saying in words (e.g. whether fine-tuning beat the head).
     notes: tuple[str, ...] = ()
-    #: The test accuracy in words: how many images, its interval, the majority-class baseline (core.stats).
+    #: The test accuracy in words: on how many test images it was measured (those read, never the split's list),
+    #: its interval, the majority-class baseline (core.stats), then warnings: copies across splits, images lost
+    #: during the run (core.training.lost).
     headline: str = ""
 
     def __post_init__(self) -> None:  # a plain string (from JSON, a script) becomes the enum
