@@ -6,16 +6,25 @@ text before the first ``_``, or the first group of a regular expression the user
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from core.data.scan import ImageRecord
 from core.errors import ConfigError
 
 GROUP_MODES = ("none", "dicom", "filename")
+
+#: The longest group pattern: one that names a patient in a file name is a few dozen characters.
+MAX_PATTERN_LENGTH = 1000
+
+#: What RE2 leaves out of Python's regular expressions, said when a pattern uses one of them.
+_RE2_LACKS = ("backreferences (\\1, (?P=name)), lookahead and lookbehind ((?=…), (?!…), (?<=…), (?<!…)), atomic "
+              "groups and possessive repeats ((?>…), a++), conditionals ((?(1)…)) and \\Z (use $)")
 
 
 @dataclass(frozen=True)
@@ -27,17 +36,67 @@ class GroupRule:
     pattern: str | None = None
 
     def validate(self) -> None:
+        """Raise :class:`ConfigError` for an unknown mode or a pattern that is invalid or that RE2 cannot run."""
         if self.mode not in GROUP_MODES:
             raise ConfigError(f"Group mode must be one of {', '.join(GROUP_MODES)}. Received: {self.mode!r}")
         if self.pattern:
-            try:
-                re.compile(self.pattern)
-            except re.error as exc:
-                raise ConfigError(f"The group pattern {self.pattern!r} is not a valid regular expression: {exc}. "
-                                  r"Example: ^([^_]+)_ takes the text before the first underscore.") from None
+            compile_pattern(self.pattern)
 
     def __str__(self) -> str:
         return self.mode if self.mode != "filename" else f"filename:{self.pattern or 'before first _'}"
+
+
+@functools.lru_cache(maxsize=16)
+def compile_pattern(pattern: str) -> Any:
+    """``pattern`` compiled by RE2, which matches in time proportional to the name's length: a pattern such as
+    ``(a+)+$`` that Python's engine takes minutes over (catastrophic backtracking) is instant here.
+
+    Raises
+    ------
+    ConfigError
+        For a pattern too long, not a valid regular expression, or using what RE2 does not have (backreferences,
+        lookaround); the message says which and how to write it instead.
+    """
+    import re2
+
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise ConfigError(f"The group pattern must be at most {MAX_PATTERN_LENGTH} characters long. Received: a "
+                          f"pattern of {len(pattern)} characters.")
+    example = r"Example: ^([^_]+)_ takes the text before the first underscore."
+    try:
+        re.compile(pattern)  # Python's words for a syntax error are the clearer ones
+    except (re.error, RecursionError, OverflowError) as exc:
+        raise ConfigError(f"The group pattern {pattern!r} is not a valid regular expression: {exc}. "
+                          f"{example}") from None
+    options = re2.Options()
+    options.log_errors = False  # the reason goes into the message, not onto stderr
+    try:
+        return re2.compile(pattern, options)
+    except re2.error as exc:
+        reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise ConfigError(f"The group pattern {pattern!r} cannot be used: {reason}. Foveal matches group patterns "
+                          "with RE2, which never takes more than a moment per file name but has no "
+                          f"{_RE2_LACKS}, and repeats at most 1000 times. Write the pattern without them. "
+                          f"{example}") from None
+
+
+def _match_key(pattern: str, stem: str) -> str | None:
+    """The first group (else the whole match) of ``pattern`` in ``stem``; None when it does not match.
+
+    A name holding bytes that are not UTF-8 (kept by Python as lone surrogates, which RE2 cannot take) is matched
+    with each such byte as a private-use character, and the key given back with the bytes it had."""
+    text = stem.translate(_TO_PRIVATE)
+    m = compile_pattern(pattern).search(text)
+    if m is None:
+        return None
+    key = m.group(1) if m.groups() else m.group(0)
+    return key.translate(_FROM_PRIVATE) if key is not None else None
+
+
+# Undecodable bytes 0x80-0xFF of a file name are U+DC80-U+DCFF in Python (surrogateescape); U+F780-U+F7FF is a
+# private-use block that no real file name needs.
+_TO_PRIVATE = {0xDC80 + i: 0xF780 + i for i in range(128)}
+_FROM_PRIVATE = {v: k for k, v in _TO_PRIVATE.items()}
 
 
 def group_of(record: ImageRecord, rule: GroupRule) -> str:
@@ -47,11 +106,8 @@ def group_of(record: ImageRecord, rule: GroupRule) -> str:
         return f"dicom:{key}" if key else f"file:{record.rel}"
     if rule.mode == "filename":
         stem = os.path.basename(record.rel)
-        if rule.pattern:
-            m = re.search(rule.pattern, stem)
-            key = (m.group(1) if m and m.groups() else m.group(0)) if m else None
-        else:
-            key = stem.split("_", 1)[0] if "_" in stem else None
+        default = stem.split("_", 1)[0] if "_" in stem else None
+        key = _match_key(rule.pattern, stem) if rule.pattern else default
         return f"name:{key}" if key else f"file:{record.rel}"
     return f"file:{record.rel}"
 

@@ -240,3 +240,32 @@ def test_copies_are_kept_together_by_default_and_reported_when_they_are_not(tmp_
     assert all(where[f"a/a_{i:03d}.png"] == where[f"a/copy_{i}.jpg"] for i in range(6))
     _, apart = prepare_split(summary, TrainConfig(str(data), keep_duplicates_together=False, seed=1).split_spec)
     assert apart["n_duplicate_sets"] == 6 and apart["duplicates_across_splits"]  # found and said, though not kept
+
+
+def test_a_backtracking_pattern_gives_the_right_groups_at_once():
+    # Python's engine took 70 s over 12 such names with (a+)+$, doubling with each 'a'; RE2 never backtracks.
+    hostile = [_Rec(f"c{i % 2}/{'a' * 30}!{i}", f"c{i % 2}") for i in range(12)]
+    plain = [_Rec(f"c0/{'a' * k}", "c0") for k in (3, 5)]
+    groups = find_groups([*hostile, *plain], GroupRule("filename", r"(a+)+$"))
+    assert all(groups[r.rel] == f"file:{r.rel}" for r in hostile)  # no match: each a group of its own
+    assert [groups[r.rel] for r in plain] == ["name:aaa", "name:aaaaa"]  # what Python's engine says too
+
+
+@pytest.mark.parametrize("pattern, words", [
+    (r"^(P\d+)_\1", "backreferences"),
+    (r"^(\w+)(?=_left)", "lookahead and lookbehind"),
+    (r"(?<=_)(\d+)", "lookahead and lookbehind"),
+    ("x" * 1001, "at most 1000 characters long. Received: a pattern of 1001 characters"),
+    ("([unclosed", "not a valid regular expression"),
+])
+def test_group_patterns_that_cannot_be_used_are_explained(pattern, words):
+    with pytest.raises(ConfigError, match=words):
+        GroupRule("filename", pattern).validate()
+
+
+def test_file_names_with_undecodable_bytes_are_grouped_by_pattern():
+    # os.listdir gives bytes that are not UTF-8 as lone surrogates, which RE2 cannot take as they are.
+    records = [_Rec("c/P\udcff1_left.png", "c"), _Rec("c/P\udcff1_right.png", "c"), _Rec("c/P\udcfe1_x.png", "c")]
+    groups = find_groups(records, GroupRule("filename", r"^([^_]+)_"))
+    assert groups["c/P\udcff1_left.png"] == groups["c/P\udcff1_right.png"] == "name:P\udcff1"
+    assert groups["c/P\udcfe1_x.png"] == "name:P\udcfe1"
