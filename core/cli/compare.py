@@ -6,8 +6,9 @@ import argparse
 import json
 import sys
 
+from core.cli.options import checked
 from core.cli.split import add_split_options
-from core.training.config import TrainConfig
+from core.training.config import LIMITS, TrainConfig
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -53,9 +54,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "MobileNetV2 at 320 px too; those without weights are skipped)")
     c.add_argument("--weights", default=d("weights"),
                    help="imagenet (default: from Keras's cache, never downloaded here) or a weights file path")
-    c.add_argument("--seed", type=int, default=d("seed"), help=f"fixes the folds (default {d('seed')})")
+    c.add_argument("--seed", type=int, default=d("seed"),
+                   help=f"fixes the folds, {LIMITS['seed'].words()} (default {d('seed')})")
     add_split_options(c)
     c.add_argument("--out", default=None, metavar="FILE",
                    help="where to save the comparison (default: in Foveal's user data folder)")
     c.add_argument("--json", action="store_true", help="print the comparison as JSON")
-    c.set_defaults(func=cmd_compare)
+    c.set_defaults(func=checked(cmd_compare, seed=LIMITS["seed"]))

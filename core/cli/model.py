@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from core.cli.options import PREDICT_BATCH, PROBABILITY, TOP_K, checked
 from core.evaluation.metrics import format_value as _fmt
 from core.io import check_target, open_atomic
 from core.paths import protect
@@ -158,12 +159,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="a run folder or a model.keras file")
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files and folders (searched recursively)")
     p.add_argument("--csv", default=None, metavar="OUT", help="write a CSV file (- for standard output)")
-    p.add_argument("--top-k", type=int, default=3, help="how many classes to list per image (default 3)")
+    p.add_argument("--top-k", type=int, default=3,
+                   help=f"how many classes to list per image, {TOP_K.words()} (all the model's classes when it has "
+                        "fewer; default 3)")
     p.add_argument("--low-confidence", type=float, default=LOW_CONFIDENCE,
-                   help=f"flag predictions whose top probability is below this (default {LOW_CONFIDENCE})")
-    p.add_argument("--batch-size", type=int, default=32)
+                   help=f"flag predictions whose top probability is below this, {PROBABILITY.words()} (default "
+                        f"{LOW_CONFIDENCE})")
+    p.add_argument("--batch-size", type=int, default=32, help=f"{PREDICT_BATCH.words()} (default 32)")
     _add_unsafe_option(p)
-    p.set_defaults(func=_cmd_predict)
+    p.set_defaults(func=checked(_cmd_predict, top_k=TOP_K, low_confidence=PROBABILITY, batch_size=PREDICT_BATCH))
     x = sub.add_parser("export", help="export a trained model for use without Foveal, checked after writing")
     x.add_argument("run", help="a run folder")
     x.add_argument("--format", required=True, choices=FORMATS)
@@ -173,7 +177,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     x.add_argument("--out", default=None, help="output folder (default: RUN/export/FORMAT)")
     x.add_argument("--check-images", nargs="+", default=None, metavar="PATH",
                    help="images to check the export on (default: the run's test images)")
-    x.set_defaults(func=_cmd_export)
+    x.set_defaults(func=checked(_cmd_export))
     e = sub.add_parser("evaluate", help="metrics of a trained model on its held-out test images or a folder")
     e.add_argument("model", help="a run folder or a model.keras file")
     e.add_argument("folder", nargs="?", default=None,
@@ -181,13 +185,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--json", action="store_true", help="print metrics and every prediction as JSON")
     e.add_argument("--out", default=None, help="folder for evaluation.json and predictions.csv "
                    "(default: the run folder when evaluating its test split)")
-    e.add_argument("--batch-size", type=int, default=32)
+    e.add_argument("--batch-size", type=int, default=32, help=f"{PREDICT_BATCH.words()} (default 32)")
     e.add_argument("--positive-class", default=None, metavar="CLASS",
                    help="two classes: the one sensitivity, specificity, PPV and NPV are about (default: the rarer "
                         "in training)")
     _add_unsafe_option(e)
-    e.set_defaults(func=_cmd_evaluate)
+    e.set_defaults(func=checked(_cmd_evaluate, batch_size=PREDICT_BATCH))
     r = sub.add_parser("report", help="write an HTML and a PDF report of a run")
     r.add_argument("run", help="a run folder")
     r.add_argument("--out", default=None, help="folder for report.html and report.pdf (default: the run folder)")
-    r.set_defaults(func=_cmd_report)
+    r.set_defaults(func=checked(_cmd_report))

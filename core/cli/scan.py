@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from core.cli.options import checked
 from core.data.scan import DatasetSummary
 from core.split.preview import too_few_to_split
 
@@ -70,4 +71,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     scan = sub.add_parser("scan", help="check a dataset folder: classes, counts, formats and problem files")
     scan.add_argument("folder", help="folder with one sub-folder per class (or train/val/test folders)")
     scan.add_argument("--json", action="store_true", help="print the summary as JSON")
-    scan.set_defaults(func=cmd_scan)
+    scan.set_defaults(func=checked(cmd_scan))

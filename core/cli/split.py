@@ -6,9 +6,10 @@ import argparse
 import json
 import sys
 
+from core.cli.options import FRACTION, FRACTION_OF_VAL, checked
 from core.io import check_target
 from core.paths import protect
-from core.training.config import TrainConfig
+from core.training.config import LIMITS, TrainConfig
 
 
 def cmd_split(args: argparse.Namespace) -> int:
@@ -52,11 +53,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("split", help="preview the train/validation/test split: groups, balance, duplicates")
     s.add_argument("folder")
     s.add_argument("--val", type=float, default=d("val_fraction"),
-                   help=f"validation fraction (default {d('val_fraction')})")
+                   help=f"validation fraction, {FRACTION_OF_VAL.words()}, less than 0.9 with --test (default "
+                        f"{d('val_fraction')})")
     s.add_argument("--test", type=float, default=d("test_fraction"),
-                   help=f"test fraction (default {d('test_fraction')})")
-    s.add_argument("--seed", type=int, default=d("seed"), help=f"fixes the split (default {d('seed')})")
+                   help=f"test fraction, {FRACTION.words()} (default {d('test_fraction')})")
+    s.add_argument("--seed", type=int, default=d("seed"),
+                   help=f"fixes the split, {LIMITS['seed'].words()} (default {d('seed')})")
     add_split_options(s)
     s.add_argument("--csv", default=None, metavar="OUT", help="write file,class,split for every image (- for stdout)")
     s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_split)
+    s.set_defaults(func=checked(cmd_split, val=FRACTION_OF_VAL, test=FRACTION, seed=LIMITS["seed"]))

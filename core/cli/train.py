@@ -7,12 +7,13 @@ import json
 import sys
 from pathlib import Path
 
+from core.cli.options import FOLDS, IMAGE_SIZE, checked
 from core.cli.scan import cmd_scan
 from core.cli.split import add_split_options
 from core.errors import WeightsError
 from core.models.registry import Weights
 from core.resources import samples_dir
-from core.training.config import TrainConfig
+from core.training.config import LIMITS, TrainConfig
 
 SAMPLES = samples_dir()
 
@@ -52,7 +53,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         print("error: give a dataset folder (or --config run_config.json)", file=sys.stderr)
         return 2
     config = _config_from_args(args)
-    if args.folds:
+    if args.folds is not None:  # --folds 0 is refused (3 to 10), never an ordinary run
         return _run_crossval(config, args.folds, args.json_events)
     return _run_training(config, args.json_events)
 
@@ -137,19 +138,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--fine-tune", default=d("fine_tune"), metavar="frozen|last:N|all|auto",
                    help=f"how much of the backbone learns (default {d('fine_tune')}: only the new head; auto: "
                         "try the last blocks, and keep them only while they improve on the head)")
-    t.add_argument("--epochs", type=int, default=d("epochs"), help=f"epochs training the head (default {d('epochs')})")
+    t.add_argument("--epochs", type=int, default=d("epochs"),
+                   help=f"epochs training the head, {_range('epochs')} (default {d('epochs')})")
     t.add_argument("--fine-tune-epochs", type=int, default=d("fine_tune_epochs"),
-                   help="epochs fine-tuning (default: --epochs)")
+                   help=f"epochs fine-tuning, {_range('fine_tune_epochs')} (default: --epochs)")
     t.add_argument("--weights", default=d("weights"), help="imagenet (default), none, or a weights file path")
     t.add_argument("--out", default=None, help="run folder (default ./foveal-runs/DATE-BACKBONE; in the user data "
                    "folder when the current folder is inside the dataset)")
-    t.add_argument("--seed", type=int, default=d("seed"), help="fixes the split and the initialisation")
-    t.add_argument("--batch-size", type=int, default=d("batch_size"), help=f"default {d('batch_size')}")
+    t.add_argument("--seed", type=int, default=d("seed"),
+                   help=f"fixes the split and the initialisation, {_range('seed')} (default {d('seed')})")
+    t.add_argument("--batch-size", type=int, default=d("batch_size"),
+                   help=f"{_range('batch_size')}, and what fits in memory (default {d('batch_size')})")
     t.add_argument("--learning-rate", type=float, default=d("learning_rate"),
-                   help=f"head learning rate (default {d('learning_rate')}); fine-tuning uses "
-                        f"{d('fine_tune_lr_factor')}× of it")
-    t.add_argument("--image-size", type=int, default=d("image_size"), help="square input size (default: the "
-                   "backbone's)")
+                   help=f"head learning rate, {_range('learning_rate')} (default {d('learning_rate')}); fine-tuning "
+                        f"uses {d('fine_tune_lr_factor')}× of it")
+    t.add_argument("--image-size", type=int, default=d("image_size"),
+                   help=f"square input size, from the backbone's minimum to {IMAGE_SIZE.high:g} px, and what fits in "
+                        "memory (default: the backbone's)")
     t.add_argument("--augment", action="store_true", help="flip, small rotation, zoom and contrast changes")
     t.add_argument("--recipe", default=d("recipe"), choices=["auto", "manual"],
                    help="auto (default): with a frozen backbone, choose the head, pooling and class weighting by "
@@ -169,12 +174,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--config", default=None, metavar="FILE",
                    help="settings from a run folder's run_config.json, a run.json or a project.json (a folder, "
                         "--out and the device options given here replace the file's)")
-    t.set_defaults(func=cmd_train)
+    t.set_defaults(func=checked(cmd_train, epochs=LIMITS["epochs"], fine_tune_epochs=LIMITS["fine_tune_epochs"],
+                                seed=LIMITS["seed"], batch_size=LIMITS["batch_size"],
+                                learning_rate=LIMITS["learning_rate"], image_size=IMAGE_SIZE, folds=FOLDS))
     b = sub.add_parser("backbones", help="list the pretrained backbones")
     b.add_argument("--json", action="store_true")
-    b.set_defaults(func=cmd_backbones)
+    b.set_defaults(func=checked(cmd_backbones))
     demo = sub.add_parser("demo", help="train on the sample images that ship with Foveal")
     demo.add_argument("--weights", default=d("weights"), help="imagenet (default), none, or a weights file path")
-    demo.add_argument("--epochs", type=int, default=d("epochs"))
+    demo.add_argument("--epochs", type=int, default=d("epochs"), help=f"{_range('epochs')} (default {d('epochs')})")
     demo.add_argument("--out", default=None, help="run folder (default: in Foveal's user data folder)")
-    demo.set_defaults(func=cmd_demo)
+    demo.set_defaults(func=checked(cmd_demo, epochs=LIMITS["epochs"]))
+
+
+def _range(name: str) -> str:
+    """A setting's range for a help line: "between 1 and 10000"."""
+    return LIMITS[name].words()

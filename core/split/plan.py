@@ -3,6 +3,7 @@ what it achieved (class balance per split, leaks), for run.json."""
 
 from __future__ import annotations
 
+import numbers
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,10 @@ from core.data.scan import DatasetSummary
 from core.errors import ConfigError, DatasetError
 from core.split.files import split_from_file
 from core.split.make import Split, leaking_groups, make_split, split_balance
+
+#: The largest seed: NumPy's legacy seeding (which keras.utils.set_random_seed and scikit-learn's random_state
+#: use) takes 0 to 2**32 - 1.
+SEED_MAX = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -34,11 +39,15 @@ class SplitSpec:
         from core.split.groups import GroupRule
 
         if not (0 <= self.val_fraction < 1 and 0 <= self.test_fraction < 1
-                and self.val_fraction + self.test_fraction < 0.9):
-            raise ConfigError(f"validation and test fractions must each be in [0, 1) and leave at least 10% for "
-                              f"training. Received: val={self.val_fraction}, test={self.test_fraction}")
+                and self.val_fraction + self.test_fraction < 0.9):  # NaN fails every comparison: refused too
+            raise ConfigError(f"validation and test fractions must each be at least 0 and less than 1, and leave "
+                              f"at least 10% for training (together less than 0.9). Received: "
+                              f"val_fraction={self.val_fraction}, test_fraction={self.test_fraction}")
         if not self.val_fraction > 0:
-            raise ConfigError("a validation split is needed to pick the best epoch: val_fraction > 0")
+            raise ConfigError("a validation split is needed to pick the best epoch: val_fraction must be more than "
+                              f"0 and less than 0.9. Received: val_fraction={self.val_fraction}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or not 0 <= self.seed <= SEED_MAX:
+            raise ConfigError(f"seed must be a whole number between 0 and {SEED_MAX}. Received: seed={self.seed!r}")
         GroupRule(self.group_by, self.group_pattern).validate()
         if self.split_file is not None and not os.path.isfile(self.split_file):
             raise ConfigError(f"The split file {self.split_file} does not exist. Give the project's split file, or "

@@ -2,16 +2,81 @@
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from core.errors import ConfigError
+from core.errors import ConfigError, WeightsError, listing
 from core.models.build import FineTune
 from core.models.registry import DEFAULT_BACKBONE, Weights, get_backbone
 from core.paths import is_inside
-from core.split.plan import SplitSpec
+from core.split.plan import SEED_MAX, SplitSpec
+from core.training.memory import check_fits
 
-__all__ = ["TrainConfig"]
+__all__ = ["LIMITS", "MAX_IMAGE_SIZE", "Limit", "TrainConfig", "check_limit"]
+
+
+@dataclass(frozen=True)
+class Limit:
+    """The values a numeric setting takes: from ``low`` to ``high``, inclusive unless ``open_low``/``open_high``
+    (a learning rate is more than 0, never 0). NaN and infinity are never inside."""
+
+    low: float
+    high: float
+    open_low: bool = False
+    open_high: bool = False
+
+    def holds(self, value: float) -> bool:
+        """Whether ``value`` lies inside."""
+        if isinstance(value, float) and not math.isfinite(value):
+            return False
+        above = value > self.low if self.open_low else value >= self.low
+        below = value < self.high if self.open_high else value <= self.high
+        return above and below
+
+    def words(self) -> str:
+        """``"between 1 and 10000"``, ``"more than 0 and less than 10"``: the range in a message."""
+        if not (self.open_low or self.open_high):
+            return f"between {_number(self.low)} and {_number(self.high)}"
+        low = f"more than {_number(self.low)}" if self.open_low else f"at least {_number(self.low)}"
+        high = f"less than {_number(self.high)}" if self.open_high else f"at most {_number(self.high)}"
+        return f"{low} and {high}"
+
+
+def _number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def check_limit(name: str, value: float, limit: Limit) -> None:
+    """Raise :class:`ConfigError` ("epochs must be between 1 and 10000. Received: epochs=0") when ``value`` is
+    outside ``limit``; ``name`` is the setting's (or the command-line option's) name."""
+    if not limit.holds(value):
+        raise ConfigError(f"{name} must be {limit.words()}. Received: {name}={value!r}")
+
+
+#: The largest square input: the backbones were trained at 224 to 600 px, and beyond 2048 px a single image's
+#: activations alone take gigabytes. Larger images are better cropped or tiled than shrunk this little.
+MAX_IMAGE_SIZE = 2048
+
+#: The range of each numeric setting (the image size's lower end is the backbone's own minimum).
+LIMITS: dict[str, Limit] = {
+    "epochs": Limit(1, 10_000),
+    "fine_tune_epochs": Limit(0, 10_000),
+    # NumPy's legacy seeding (keras.utils.set_random_seed, scikit-learn's random_state) takes 0 to 2**32 - 1.
+    "seed": Limit(0, SEED_MAX),
+    # Larger batches than this are refused by memory long before; the memory estimate says so in numbers.
+    "batch_size": Limit(1, 4096),
+    "learning_rate": Limit(0, 10, open_low=True, open_high=True),
+    "fine_tune_lr_factor": Limit(0, 1, open_low=True),
+    # Each copy is one more pass of the backbone over every training image.
+    "augment_copies": Limit(1, 100),
+    "image_size": Limit(1, MAX_IMAGE_SIZE),
+    "val_fraction": Limit(0, 1, open_high=True),
+    "test_fraction": Limit(0, 1, open_high=True),
+    "early_stopping_patience": Limit(0, 10_000),
+    "dropout": Limit(0, 1, open_high=True),
+}
 
 
 #: Why Foveal will not train without pretrained weights unless every layer learns.
@@ -71,36 +136,42 @@ class TrainConfig:
     xla: str = "auto"
 
     def validate(self) -> None:
-        """Raise :class:`ConfigError` naming the first invalid setting and the values it accepts."""
+        """Raise :class:`ConfigError` naming the first invalid setting and the values it accepts.
+
+        Nothing is made before this passes: the run folder, the caches and the devices all come after."""
         self.check_types()
+        self.check_limits()
         spec = get_backbone(self.backbone)
         self.backbone = spec.name
         FineTune.parse(self.fine_tune)
-        _check(self.epochs >= 1, f"epochs must be at least 1. Received: epochs={self.epochs}")
-        _check(self.fine_tune_epochs is None or self.fine_tune_epochs >= 0,
-               f"fine_tune_epochs must be 0 or more. Received: {self.fine_tune_epochs}")
-        _check(self.batch_size >= 1, f"batch size must be at least 1. Received: {self.batch_size}")
-        _check(0 < self.learning_rate < 10, f"learning rate must be between 0 and 10. Received: {self.learning_rate}")
-        _check(0 < self.fine_tune_lr_factor <= 1, "fine_tune_lr_factor must be in (0, 1]. "
-               f"Received: {self.fine_tune_lr_factor}")
-        _check(self.augment_copies >= 1, f"augment_copies must be at least 1. Received: {self.augment_copies}")
         _check(self.class_weights in ("auto", "balanced", "none"),
                f"class_weights must be 'auto', 'balanced' or 'none'. Received: {self.class_weights!r}")
         _check(self.recipe in ("auto", "manual"), f"recipe must be 'auto' or 'manual'. Received: {self.recipe!r}")
-        _check(0 <= self.dropout < 1, f"dropout must be in [0, 1). Received: {self.dropout}")
-        _check(self.early_stopping_patience >= 0, "early_stopping_patience must be 0 (off) or more")
         from core.training.devices import check_settings
 
         check_settings(self.distribute, self.mixed_precision, self.xla)
         self.split_spec.validate()
         if self.weights_source == Weights.NONE and (self.depth.kind != "all" or self.total_fine_tune_epochs == 0):
             raise ConfigError(RANDOM_FEATURES_REFUSAL)
+        source = self.weights_source
+        if source not in (Weights.NONE, Weights.IMAGENET) and not os.path.isfile(str(source)):
+            raise WeightsError(f"Weights file {source} does not exist. Choose an existing .h5 or .weights.h5 file "
+                               f"for {spec.name} without its top, or use --weights imagenet or --weights none.")
         if self.image_size is not None and self.image_size < spec.min_size:
             raise ConfigError(f"{spec.name} needs images of at least {spec.min_size}×{spec.min_size} pixels. "
                               f"Received: image_size={self.image_size}. Choose a larger size or another backbone.")
         if self.out_dir and is_inside(self.out_dir, self.data_dir):
             raise ConfigError(f"The run folder {self.out_dir} is inside the dataset folder {self.data_dir}; Foveal "
                               "never writes there. Choose a run folder outside the dataset.")
+        check_fits(spec, self.image_size or spec.input_size, self.batch_size,
+                   learns_all=self.depth.kind == "all" and self.total_fine_tune_epochs > 0)
+
+    def check_limits(self) -> None:
+        """Each numeric setting lies in its range (:data:`LIMITS`); run after :meth:`check_types`."""
+        for name, limit in LIMITS.items():
+            value = getattr(self, name)
+            if value is not None:
+                check_limit(name, value, limit)
 
     def check_types(self) -> None:
         """Each setting is of its declared type (a config file can hold anything: ``"epochs": "many"``)."""
@@ -111,7 +182,10 @@ class TrainConfig:
             ok = any(_TYPES[k](value) for k in kinds if k in _TYPES)
             if not ok:
                 want = " or ".join(_WORDS[k] for k in kinds if k in _WORDS)
-                raise ConfigError(f"Setting '{f.name}' must be {want}. Received: {f.name}={value!r}")
+                raise ConfigError(f"Setting '{f.name}' must be {want}. Received: {f.name}={_shown(value)}")
+            if isinstance(value, str) and "\x00" in value:  # no path or name holds one; the OS refuses them
+                raise ConfigError(f"Setting '{f.name}' holds a NUL character, which no file name or setting can "
+                                  f"contain. Received: {f.name}={_shown(value)}")
 
     @classmethod
     def default(cls, name: str) -> Any:
@@ -148,7 +222,8 @@ class TrainConfig:
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise ConfigError(f"Unknown setting(s) {', '.join(unknown)}. Known settings: {', '.join(sorted(names))}")
+            shown = listing(k if k.isidentifier() and len(k) <= 40 else _shown(k) for k in unknown)
+            raise ConfigError(f"Unknown setting(s) {shown}. Known settings: {', '.join(sorted(names))}")
         return cls(**data)
 
 
@@ -160,6 +235,12 @@ _TYPES = {
 }
 _WORDS = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "text",
           "None": "empty (null)"}
+
+
+def _shown(value: Any) -> str:
+    """A value for a message: its repr, cut short (a config file can hold a megabyte in one setting)."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}…"
 
 
 def _check(ok: bool, message: str) -> None:

@@ -92,3 +92,153 @@ def test_backbones_listing(capsys):
     assert len(rows) == 39 and sum(r["recommended"] for r in rows) == 1
     assert cli_main(["backbones"]) == 0
     assert "MobileNetV2 *" in capsys.readouterr().out
+
+
+# ---- every option checked before anything is made (issue 26) ---------------------------------------------------
+
+def _train_refused(tiny_dataset, tmp_path, capsys, *options: str) -> str:
+    """Run `foveal train` with ``options`` (otherwise a valid quick run); assert it ended with exit code 2 before
+    the run folder's parent was made, and return what it said."""
+    out = tmp_path / "runs" / "run"
+    rc = cli_main(["train", str(tiny_dataset), "--weights", "none", "--fine-tune", "all", "--image-size", "32",
+                   "--epochs", "1", "--out", str(out), *options])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert not out.parent.exists(), "a folder was made before the option was checked"
+    return err
+
+
+@pytest.mark.parametrize("k", ["0", "1", "-3", "11"])
+def test_folds_outside_3_to_10_are_refused_not_an_ordinary_run(tiny_dataset, tmp_path, capsys, k):
+    err = _train_refused(tiny_dataset, tmp_path, capsys, "--folds", k)
+    assert f"--folds must be between 3 and 10. Received: --folds={k}" in err
+
+
+@pytest.mark.parametrize("seed", ["-1", "12345678901234567890", "4294967296"])
+def test_seeds_numpy_cannot_take_are_refused(tiny_dataset, tmp_path, capsys, seed):
+    err = _train_refused(tiny_dataset, tmp_path, capsys, "--seed", seed)
+    assert f"--seed must be between 0 and 4294967295. Received: --seed={seed}" in err
+
+
+def test_the_largest_seed_is_accepted():
+    from core.training.config import TrainConfig
+
+    TrainConfig("data", seed=2**32 - 1, weights="none", fine_tune="all").check_limits()
+    TrainConfig("data", seed=2**32 - 1).split_spec.validate()
+
+
+@pytest.mark.parametrize("options, words", [
+    (("--image-size", "6000"), "--image-size must be between 1 and 2048. Received: --image-size=6000"),
+    (("--epochs", "0"), "--epochs must be between 1 and 10000"),
+    (("--fine-tune-epochs", "-1"), "--fine-tune-epochs must be between 0 and 10000"),
+    (("--learning-rate", "nan"), "--learning-rate must be more than 0 and less than 10"),
+    (("--learning-rate", "inf"), "--learning-rate must be more than 0 and less than 10"),
+    (("--batch-size", "0"), "--batch-size must be between 1 and 4096"),
+    (("--weights", "/nowhere/weights.h5"), "Weights file /nowhere/weights.h5 does not exist"),
+])
+def test_out_of_range_train_options_are_refused(tiny_dataset, tmp_path, capsys, options, words):
+    assert words in _train_refused(tiny_dataset, tmp_path, capsys, *options)
+
+
+def test_a_run_that_cannot_fit_in_memory_is_refused_with_sizes_that_fit(tiny_dataset, tmp_path, capsys):
+    err = _train_refused(tiny_dataset, tmp_path, capsys, "--image-size", "2048", "--batch-size", "4096")
+    assert "GB of memory; this computer has" in err and "GB available" in err
+    assert "Received: image_size=2048, batch_size=4096" in err
+
+
+def test_the_sizes_a_memory_refusal_suggests_fit():
+    import re
+
+    from core.errors import ConfigError
+    from core.models.registry import get_backbone
+    from core.training.memory import check_fits, estimate_bytes
+
+    spec, have = get_backbone("ResNet50"), 4 << 30
+    with pytest.raises(ConfigError) as info:
+        check_fits(spec, 1024, 64, learns_all=True, available=have)
+    words = str(info.value)
+    assert "Training ResNet50 on 1024×1024-pixel images in batches of 64, every layer learning" in words
+    batch = int(re.search(r"--batch-size (\d+)", words).group(1))
+    size = int(re.search(r"--image-size (\d+)", words).group(1))
+    assert estimate_bytes(spec, 1024, batch, learns_all=True) <= have < estimate_bytes(spec, 1024, 64,
+                                                                                        learns_all=True)
+    assert estimate_bytes(spec, size, 64, learns_all=True) <= have and size % 32 == 0
+    check_fits(spec, 224, 32, available=have)  # a usual run fits in 4 GB
+
+
+def _config_refused(tmp_path, data, words: str) -> None:
+    from core.config_file import load_config_file
+    from core.errors import ConfigError
+
+    path = tmp_path / "c.json"
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_text(data if isinstance(data, str) else json.dumps(data))
+    with pytest.raises(ConfigError, match=words) as info:
+        load_config_file(path, data_dir=str(tmp_path))
+    assert "\x00" not in str(info.value)
+
+
+@pytest.mark.parametrize("data, words", [
+    ("[" * 100_000 + "]" * 100_000, "damaged or not a config file: its JSON is nested too deeply"),
+    ({"epochs": "many"}, "Setting 'epochs' must be a whole number. Received: epochs='many'"),
+    ({"seed": True}, "Setting 'seed' must be a whole number"),
+    ({"learning_rate": [1]}, "Setting 'learning_rate' must be a number"),
+    ({"epochs\x00": 3}, r"Unknown setting\(s\) 'epochs\\x00'"),
+    ({"weights": "a\x00b"}, "Setting 'weights' holds a NUL character"),
+    ({"seed": -1}, "In the config file .*seed must be between 0 and 4294967295. Received: seed=-1"),
+    ('{"learning_rate": NaN}', "learning_rate must be more than 0 and less than 10. Received: learning_rate=nan"),
+    ({"out_dir": "../../elsewhere/run"}, "out_dir '../../elsewhere/run' climbs out of its folder with '..'"),
+    ({"split_file": "runs/../../split.json"}, "split_file 'runs/../../split.json' climbs out"),
+    ({"split_file": "..\\split.json"}, "split_file .* climbs out"),
+    (b'{"epochs": "\xff"}', "is not UTF-8 text: it is damaged or not a config file"),
+])
+def test_hostile_config_files_are_messages(tmp_path, data, words):
+    _config_refused(tmp_path, data, words)
+
+
+def test_a_config_file_that_is_no_regular_file_is_refused_without_opening_it(tmp_path, monkeypatch):
+    import os
+
+    from core import config_file
+    from core.errors import ConfigError
+
+    opened: list[str] = []
+    real_open = os.open
+    monkeypatch.setattr(config_file.os, "open", lambda p, *a, **k: opened.append(str(p)) or real_open(p, *a, **k))
+    fifo = tmp_path / "fifo.json"
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(fifo)
+        with pytest.raises(ConfigError, match="not a regular file"):  # opening a FIFO would wait for a writer
+            config_file.load_config_file(fifo)
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(ConfigError, match="not a regular file"):  # reading it would never end
+            config_file.load_config_file("/dev/zero")
+    with pytest.raises(ConfigError, match="is a folder"):
+        config_file.load_config_file(tmp_path)
+    assert opened == []
+
+
+def test_a_huge_config_file_is_refused_by_its_size_before_reading(tmp_path, monkeypatch):
+    import os
+
+    from core import config_file
+    from core.errors import ConfigError
+
+    path = tmp_path / "huge.json"
+    with open(path, "wb") as fh:
+        fh.truncate(config_file.MAX_CONFIG_BYTES + 1)  # sparse: costs no disk
+    monkeypatch.setattr(config_file.os, "open", lambda *a, **k: pytest.fail("the huge file was opened"))
+    with pytest.raises(ConfigError, match="a config file is at most 16 MB"):
+        config_file.load_config_file(path)
+    assert os.path.getsize(path) > config_file.MAX_CONFIG_BYTES
+
+
+def test_a_hostile_config_file_through_the_command_line_makes_nothing(tiny_dataset, tmp_path, capsys):
+    path = tmp_path / "c.json"
+    out = tmp_path / "runs" / "run"
+    path.write_text(json.dumps({"data_dir": str(tiny_dataset), "seed": 2**40, "out_dir": str(out)}))
+    assert cli_main(["train", "--config", str(path)]) == 2
+    assert "seed must be between 0 and 4294967295" in capsys.readouterr().err
+    assert not out.parent.exists()

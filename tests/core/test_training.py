@@ -174,7 +174,7 @@ def test_same_seed_same_split(tiny_dataset, tmp_path):
 
 @pytest.mark.parametrize("kw, error, match", [
     (dict(backbone="ResNet5O"), ConfigError, "Unknown backbone"),
-    (dict(epochs=0), ConfigError, "epochs must be at least 1"),
+    (dict(epochs=0), ConfigError, "epochs must be between 1 and 10000"),
     (dict(backbone="InceptionV3", image_size=40), ConfigError, "at least 75×75"),
     (dict(fine_tune="last:99", image_size=32), ConfigError, "has 16 blocks"),
 ])
