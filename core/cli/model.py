@@ -8,7 +8,7 @@ import sys
 
 from core.cli.options import PREDICT_BATCH, PROBABILITY, TOP_K, checked
 from core.evaluation.metrics import format_value as _fmt
-from core.io import check_target, open_atomic
+from core.io import check_target
 from core.paths import protect
 
 
@@ -67,7 +67,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.folder:
         protect(args.folder)
     if args.out:
-        check_target(args.out)
+        check_target(args.out, "folder")
     clf = load_classifier(args.model, allow_unsafe=args.allow_unsafe_model)
     bar = TerminalProgress()
     ev = evaluate(clf, args.folder, batch_size=args.batch_size, on_progress=bar.count,
@@ -89,7 +89,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     read_run(args.run)  # the run folder is checked (and its dataset protected) before any work
     if args.out:
-        check_target(args.out)
+        check_target(args.out, "folder")
 
     html_path, pdf_path = write_report(args.run, args.out)
     print(f"Report: {html_path}\n        {pdf_path}")
@@ -97,26 +97,24 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from core.evaluation.predict_table import prediction_rows, print_rows, write_rows_csv
+    from core.evaluation.predict_table import prediction_rows, print_rows, save_rows_csv
     from core.models.predict import files_under, predict_files
     from core.models.saved import load_classifier
     from core.training.progress import TerminalProgress
 
     files = files_under(args.paths)
     if args.csv and args.csv != "-":
-        check_target(args.csv)  # before the work, not after it
+        check_target(args.csv, "file")  # before the work, not after it
     if not files:
         print("error: no files found in " + ", ".join(args.paths), file=sys.stderr)
         return 2
     clf = load_classifier(args.model, allow_unsafe=args.allow_unsafe_model)
     result = predict_files(clf, files, batch_size=args.batch_size, on_progress=TerminalProgress().count)
     rows = prediction_rows(files, result, clf.classes, args.top_k, args.low_confidence)
-    if args.csv == "-":
-        write_rows_csv(rows, sys.stdout, min(args.top_k, len(clf.classes)))
-    elif args.csv:
-        with open_atomic(args.csv, "w", newline="") as fh:
-            write_rows_csv(rows, fh, min(args.top_k, len(clf.classes)))
-        print(f"{len(rows)} rows written to {args.csv}", file=sys.stderr)
+    if args.csv:
+        save_rows_csv(rows, args.csv, min(args.top_k, len(clf.classes)))
+        if args.csv != "-":
+            print(f"{len(rows)} rows written to {args.csv}", file=sys.stderr)
     else:
         print_rows(rows)
     if result.failed:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from core.cli.options import FRACTION, FRACTION_OF_VAL, checked
-from core.io import check_target
+from core.io import check_target, standard_output
 from core.paths import protect
 from core.training.config import LIMITS, TrainConfig
 
@@ -22,14 +21,18 @@ def cmd_split(args: argparse.Namespace) -> int:
                          keep_duplicates_together=args.keep_duplicates_together)
     if args.csv and args.csv != "-":
         protect(args.folder)
-        check_target(args.csv)  # before the scan, not after it
+        check_target(args.csv, "file")  # before the scan, not after it
     preview = split_preview(config.data_dir, config.split_spec)
     if args.json:
         print(json.dumps(preview.to_dict(), indent=2, ensure_ascii=False))
     else:
         print(preview.table())
     if args.csv:
-        write_split_csv(preview.split, sys.stdout if args.csv == "-" else args.csv)
+        if args.csv == "-":
+            with standard_output() as out:
+                write_split_csv(preview.split, out)
+        else:
+            write_split_csv(preview.split, args.csv)
     return 0
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
-import sys
+import os
 from collections.abc import Sequence
 from typing import IO
 
 import numpy as np
 
 from core.evaluation.metrics import LOW_CONFIDENCE
+from core.io import open_atomic, standard_output
 from core.models.familiar import UNFAMILIAR_WORDS
 from core.models.predict import ImageFile, Predictions
 from core.paths import printable
@@ -37,7 +38,19 @@ def prediction_rows(files: Sequence[ImageFile], result: Predictions, classes: Se
     return [rows[i] for i in sorted(rows)]
 
 
+def save_rows_csv(rows: list[dict], target: str | os.PathLike[str], top_k: int) -> None:
+    """The rows as CSV to a file (written atomically, through the write chokepoint) or, for ``-``, to standard
+    output (a full disk behind it is a message, a reader that went away ends the command quietly)."""
+    if os.fspath(target) == "-":
+        with standard_output() as out:
+            write_rows_csv(rows, out, top_k)
+        return
+    with open_atomic(target, "w", newline="") as fh:
+        write_rows_csv(rows, fh, top_k)
+
+
 def write_rows_csv(rows: list[dict], out: IO[str], top_k: int) -> None:
+    """The rows as CSV to an open text stream: path, prediction, flags, the top-k classes, the error."""
     columns = ["path", "predicted_class", "confidence", "low_confidence", "unfamiliar", "unfamiliar_score"]
     for rank in range(1, top_k + 1):
         columns += [f"top{rank}_class", f"top{rank}_probability"]
@@ -55,19 +68,22 @@ def _bool(column: str, value: bool) -> str | int:
 
 
 def print_rows(rows: list[dict], out: IO[str] | None = None) -> None:
-    """A short human-readable line per file."""
-    out = out or sys.stdout
-    for row in rows:
-        row = {**row, "path": printable(row["path"]), "error": printable(row["error"])}
-        if row["error"]:
-            out.write(f"{row['path']}: not read: {row['error']}\n")
-            continue
-        tops = []
-        rank = 1
-        while f"top{rank}_class" in row:
-            tops.append(f"{row[f'top{rank}_class']} {row[f'top{rank}_probability']:.1%}")
-            rank += 1
-        flag = "  (low confidence)" if row["low_confidence"] else ""
-        if row.get("unfamiliar") is True:
-            flag += f"  ⚠ {UNFAMILIAR_WORDS}"
-        out.write(f"{row['path']}: {', '.join(tops)}{flag}\n")
+    """A short human-readable line per file, to ``out`` or standard output (:func:`core.io.standard_output`)."""
+    with standard_output(out) as stream:
+        for row in rows:
+            stream.write(_row_line(row))
+
+
+def _row_line(row: dict) -> str:
+    row = {**row, "path": printable(row["path"]), "error": printable(row["error"])}
+    if row["error"]:
+        return f"{row['path']}: not read: {row['error']}\n"
+    tops = []
+    rank = 1
+    while f"top{rank}_class" in row:
+        tops.append(f"{row[f'top{rank}_class']} {row[f'top{rank}_probability']:.1%}")
+        rank += 1
+    flag = "  (low confidence)" if row["low_confidence"] else ""
+    if row.get("unfamiliar") is True:
+        flag += f"  ⚠ {UNFAMILIAR_WORDS}"
+    return f"{row['path']}: {', '.join(tops)}{flag}\n"

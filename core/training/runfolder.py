@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core import paths
-from core.io import TMP_PREFIX, check_target, make_dirs, os_errors, write_json
+from core.io import TMP_PREFIX, make_dirs, new_folder, os_errors, write_json
 from core.paths import protect
 from core.runs import mark_running
 from core.training.config import TrainConfig
@@ -33,12 +33,7 @@ def prepare_run_dir(config: TrainConfig) -> Path:
     written by this process and holding ``run_config.json`` from the moment it appears: it is made under a
     temporary name and renamed into place, so a run killed at any moment never leaves a folder that does not
     say what it was."""
-    base = Path(config.out_dir) if config.out_dir else default_run_dir(config)
-    path, k = base, 1
-    while path.exists() and any(path.iterdir()):
-        k += 1
-        path = base.with_name(f"{base.name}-{k}")
-    check_target(path)
+    path = new_folder(Path(config.out_dir) if config.out_dir else default_run_dir(config))
     make_dirs(path.parent)
     with os_errors(path.parent):
         staging = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}run-", dir=path.parent))

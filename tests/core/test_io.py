@@ -92,3 +92,112 @@ def test_a_run_folder_appears_with_its_settings_already_inside(tmp_path, dataset
     with pytest.raises(WriteError, match="inside the dataset folder"):
         prepare_run_dir(TrainConfig(data_dir=str(dataset), out_dir=str(dataset / "run")))
     assert not (dataset / "run").exists() and not [x for x in dataset.iterdir() if x.name.startswith(".")]
+
+
+# ---- what is already at the target ----------------------------------------------------------------------------
+
+def _special_targets(tmp_path):
+    """name → (path, what it is now): things a file write must never replace."""
+    import os
+
+    victim = tmp_path / "victim.csv"
+    victim.write_text("the user's own file")
+    made = {"link to a device": ("null", lambda p: p.symlink_to("/dev/null")),
+            "FIFO": ("fifo", lambda p: os.mkfifo(p)),
+            "link to a file": ("link.csv", lambda p: p.symlink_to(victim)),
+            "link to nothing": ("dangling.csv", lambda p: p.symlink_to(tmp_path / "nowhere.csv")),
+            "folder": ("folder.csv", lambda p: p.mkdir())}
+    out = {}
+    for name, (file, make) in made.items():
+        make(tmp_path / file)
+        out[name] = tmp_path / file
+    return out
+
+
+def _identity(path):
+    import os
+
+    st = os.lstat(path)
+    return st.st_mode, st.st_ino, os.readlink(path) if path.is_symlink() else None
+
+
+@pytest.mark.parametrize("write", [
+    lambda p: io.write_text(p, "x"),
+    lambda p: io.write_json(p, {}),
+    lambda p: io.open_atomic(p).__enter__(),
+    lambda p: io.atomic_path(p).__enter__(),
+])
+def test_a_device_a_fifo_a_folder_or_a_link_is_never_replaced_by_a_file(tmp_path, write):
+    """A device, a FIFO or a folder is not a regular file; a link is never written through or replaced (Foveal's
+    choice: a link in a shared folder could otherwise send a file anywhere the user may write)."""
+    for name, target in _special_targets(tmp_path).items():
+        before = _identity(target)
+        with pytest.raises(WriteError) as info:
+            write(target)
+        assert str(target) in str(info.value), name
+        words = "link" if name in ("link to a file", "link to nothing") else "not a regular file"
+        assert words in str(info.value), f"{name}: {info.value}"
+        assert _identity(target) == before, f"{name} was replaced"
+    assert (tmp_path / "victim.csv").read_text() == "the user's own file"
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(io.TMP_PREFIX)]
+
+
+def test_the_system_null_device_is_refused_before_any_write():
+    with pytest.raises(WriteError, match=r"/dev/null is not a regular file: it is a device\. Foveal writes only "
+                                         r"regular files\. Choose a file name\."):
+        io.check_target("/dev/null", "file")
+
+
+def test_a_link_planted_under_a_temporary_name_is_not_followed(tmp_path, monkeypatch):
+    """The temporary file is made new (O_EXCL), so a link waiting under a guessable name leads nowhere."""
+    import os
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    # the name the writer used to take, and the first name it will try now
+    for name in (f"{io.TMP_PREFIX}{os.getpid()}-report.html", f"{io.TMP_PREFIX}{os.getpid()}-00000000-report.html"):
+        (tmp_path / name).symlink_to(victim)
+    calls = iter(["0" * 8, "1" * 8])
+    monkeypatch.setattr(io.secrets, "token_hex", lambda n: next(calls))
+    io.write_text(tmp_path / "report.html", "<html>")
+    assert victim.read_text() == "keep"
+    assert (tmp_path / "report.html").read_text() == "<html>" and not (tmp_path / "report.html").is_symlink()
+
+
+def test_a_folder_write_refuses_a_file_in_the_way(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(WriteError, match=r"afile is not a folder \(it is a file\)"):
+        io.make_dirs(tmp_path / "afile")
+    with pytest.raises(WriteError, match=r"afile is a file, not a folder"):
+        io.make_dirs(tmp_path / "afile" / "sub")
+    with pytest.raises(WriteError, match="not a folder"):
+        io.new_folder(tmp_path / "afile")
+    assert (tmp_path / "afile").read_text() == "x"
+
+
+def test_a_new_folder_is_numbered_past_full_ones_and_never_named_after_the_root(tmp_path):
+    (tmp_path / "run").mkdir()
+    assert io.new_folder(tmp_path / "run") == tmp_path / "run"  # empty: used
+    (tmp_path / "run" / "x").write_text("x")
+    (tmp_path / "run-2").write_text("a file, skipped")
+    assert io.new_folder(tmp_path / "run") == tmp_path / "run-3"
+    with pytest.raises(WriteError, match=r"/ is not empty, and a new folder cannot be named after it"):
+        io.new_folder("/")
+
+
+def test_standard_output_on_a_full_device_is_a_message(tmp_path):
+    with open("/dev/full", "w") as full:
+        with pytest.raises(WriteError, match="Not enough space for standard output"), io.standard_output(full) as out:
+            out.write("x" * 100_000)
+        full.write("")  # what was buffered was dropped: closing the file does not fail again
+
+
+def test_a_reader_that_went_away_is_a_broken_pipe_and_nothing_fails_afterwards():
+    import os
+
+    read, write = os.pipe()
+    os.close(read)
+    stream = os.fdopen(write, "w")
+    with pytest.raises(BrokenPipeError), io.standard_output(stream) as out:
+        out.write("path,class\n")
+    stream.close()  # nothing left to flush into the closed pipe
