@@ -76,19 +76,13 @@ def test_split_files(classifier: Classifier) -> tuple[list[ImageFile], list[str]
     if not run or "split" not in run:
         raise DatasetError(f"{classifier.path} has no run.json with a test split next to it. Give a folder of "
                            "labelled images to evaluate on (one sub-folder per class).")
-    root = run["dataset"]["root"]
-    files, labels, skipped = [], [], []
-    for row in run["split"]["test"]:
-        path = os.path.join(root, row["file"])
-        if not os.path.isfile(path):
-            skipped.append({"file": row["file"], "reason": f"no longer exists at {path}"})
-            continue
-        files.append(ImageFile(path, row["file"]))
-        labels.append(row["class"])
+    from core.runs import split_images
+
     if not run["split"]["test"]:
         raise DatasetError("This run kept no test images (test fraction 0). Evaluate it on a folder of labelled "
                            "images instead.")
-    return files, labels, skipped
+    found, skipped = split_images(run, "test")  # the dataset folder not there, or none of the images: a message
+    return [ImageFile(path, rel) for path, rel, _ in found], [label for _, _, label in found], skipped
 
 
 def folder_files(classifier: Classifier, folder: str) -> tuple[list[ImageFile], list[str], list[dict]]:
@@ -128,6 +122,10 @@ def evaluate(model: str | os.PathLike[str] | Classifier, folder: str | None = No
     files, labels, skipped = folder_files(clf, folder) if folder else test_split_files(clf)
     result = predict_files(clf, files, batch_size=batch_size, on_progress=on_progress, cancel=cancel)
     skipped += [{"file": files[i].rel, "reason": reason} for i, reason in result.failed]
+    if not len(result.indices) and result.failed:
+        i, reason = result.failed[0]
+        raise DatasetError(f"None of the {len(files)} images to evaluate on could be read ({files[i].path}: "
+                           f"{reason}). Check the images, or evaluate on another folder.")
     index = {c: i for i, c in enumerate(clf.classes)}
     y = np.array([index[labels[i]] for i in result.indices], np.int64)
     operating = (clf.run or {}).get("operating_point")
@@ -224,4 +222,7 @@ def read_evaluation(run_dir: str | os.PathLike[str]) -> Evaluation | None:
     path = Path(run_dir) / "evaluation.json"
     if not path.is_file():
         return None
-    return Evaluation.from_dict(json.loads(path.read_text(encoding="utf-8")), str(run_dir))
+    try:
+        return Evaluation.from_dict(json.loads(path.read_text(encoding="utf-8")), str(run_dir))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None  # damaged or not Foveal's: the run is evaluated again

@@ -42,7 +42,7 @@ def build_report(run_dir: str | os.PathLike[str], evaluation: Evaluation | None 
     found = [rs.summary(run, ev), rs.model_card(run, ev), rs.dataset(run), rs.split(run), rs.model(run),
              rs.recipe(run), rs.settings(run), rs.software(run), rs.training(run), rs.metrics(ev),
              rs.confusion(ev), rs.roc(ev), rs.calibration(ev),
-             _worst_errors(run_dir, ev)]
+             _worst_errors(run_dir, run, ev)]
     sections = [s for s in found if s is not None]
     from core.training.mislabels import read_suspects
 
@@ -57,7 +57,19 @@ def build_report(run_dir: str | os.PathLike[str], evaluation: Evaluation | None 
                   f"Run {name}, created {run.get('created', '')}", sections)
 
 
-def _worst_errors(run_dir, ev: Evaluation) -> Section:
+def _image_of(run: dict, ev: Evaluation, file: str) -> str | None:
+    """Where a prediction's image is: in the run's dataset folder (its test split) or the folder evaluated. Never
+    the path a saved evaluation.json names, which a run folder made elsewhere could point at any file here (None:
+    the file name itself leads out of the folder)."""
+    from core.runs import outside_reason
+
+    root = run["dataset"]["root"] if ev.source == "test split" else ev.source
+    if not isinstance(root, str) or not isinstance(file, str) or outside_reason(file, root):
+        return None
+    return os.path.join(root, file)
+
+
+def _worst_errors(run_dir, run: dict, ev: Evaluation) -> Section:
     """The most confident wrong predictions, each with Grad-CAM for the class the model chose."""
     from PIL import Image
 
@@ -77,7 +89,10 @@ def _worst_errors(run_dir, ev: Evaluation) -> Section:
     items = []
     for p in wrong:
         try:
-            cam = explainer.explain_file(p.path, ev.classes.index(p.predicted))
+            path = _image_of(run, ev, p.file)
+            if path is None:
+                raise ImageDecodeError(p.file, "outside the folder evaluated: not shown")
+            cam = explainer.explain_file(path, ev.classes.index(p.predicted))
             img = _thumb(with_legend(cam.overlay()), 360)
         except ImageDecodeError as exc:
             img = np.full((120, 120, 3), 230, np.uint8)
