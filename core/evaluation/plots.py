@@ -4,6 +4,7 @@ safe off the main thread) and returned as PNG bytes."""
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -20,7 +21,9 @@ def _figure(width: float = 6.0, height: float = 4.0):
 
 def _png(fig) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    with warnings.catch_warnings():  # a class name with a character the font lacks (an emoji) draws as a box
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
+        fig.savefig(buf, format="png")
     return buf.getvalue()
 
 

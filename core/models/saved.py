@@ -146,7 +146,9 @@ def _class_names(model_path: Path, run: dict | None, n_out: int) -> tuple[str, .
             text = labels.read_text("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise ModelFileError(f"{labels} cannot be read ({exc}). Write one class name per line.") from None
-        names, source = [ln.strip() for ln in text.splitlines() if ln.strip()], labels
+        # One name per line, kept exactly as the export wrote it (a class folder may end with a space); only line
+        # ends are taken off, and blank lines skipped (a hand-written file may end with one).
+        names, source = [ln.rstrip("\r") for ln in text.split("\n") if ln.strip()], labels
     else:
         raise ModelFileError(f"{model_path} has no class names: neither a run.json nor a labels.txt lies beside "
                              "it. Open the run folder it was saved in, or write a labels.txt beside it with one "
