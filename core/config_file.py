@@ -7,15 +7,13 @@ settings the window autosaved, on the project's fixed split, with runs saved und
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import stat
 import time
 from pathlib import Path
 from typing import Any
 
 from core.errors import ConfigError
+from core.jsonfile import read_json_file
 from core.training.config import TrainConfig
 
 #: The largest config file read: Foveal's own (a run.json with its split and metrics) are well under a megabyte.
@@ -56,39 +54,9 @@ def load_config_file(path: str | Path, *, data_dir: str | None = None, out_dir: 
 
 
 def _read_json(path: Path) -> Any:
-    """The JSON a config file holds. Only a regular file of at most :data:`MAX_CONFIG_BYTES` is opened: a FIFO or
-    a device would block or never end, and a huge file is no config."""
-    unusable = "Give a run_config.json, a run.json or a project.json written by Foveal."
-    try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            what = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a pipe, socket or device)"
-            raise ConfigError(f"The config file {path} is {what}. {unusable}")
-        if info.st_size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"The config file {path} is {info.st_size / (1 << 20):.0f} MB; a config file is at "
-                              f"most {MAX_CONFIG_BYTES >> 20} MB. {unusable}")
-        # O_NONBLOCK: should a FIFO take the file's place after the check, opening it does not hang.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-        with os.fdopen(fd, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                raise ConfigError(f"The config file {path} is not a regular file. {unusable}")
-            raw = fh.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(f"Cannot read the config file {path}: {exc.strerror or exc}. Check the path.") from None
-    except ValueError as exc:  # a NUL character in the path
-        raise ConfigError(f"Cannot read the config file {path!r}: {exc}. Check the path.") from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"The config file {path} grew past {MAX_CONFIG_BYTES >> 20} MB while being read. {unusable}")
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except RecursionError:  # e.g. '[' nested 100,000 deep: Python's parser recurses once per level
-        raise ConfigError(f"The config file {path} is damaged or not a config file: its JSON is nested too deeply "
-                          f"to be settings. {unusable}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"The config file {path} is not UTF-8 text: it is damaged or not a config file. "
-                          f"{unusable}") from None
-    except ValueError as exc:
-        raise ConfigError(f"The config file {path} is not valid JSON ({exc}). {unusable}") from None
+    """The JSON a config file holds (a regular file of at most :data:`MAX_CONFIG_BYTES`)."""
+    return read_json_file(path, what="config file", max_bytes=MAX_CONFIG_BYTES, error=ConfigError,
+                          fix="Give a run_config.json, a run.json or a project.json written by Foveal.")
 
 
 def _check_paths(path: Path, data: dict) -> None:

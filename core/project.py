@@ -8,7 +8,6 @@ file intact. ``project.json`` carries a schema version; older files are migrated
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -17,13 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from core.data.scan import DatasetSummary
-from core.errors import ConfigError
+from core.errors import ConfigError, FovealError
 from core.io import make_dirs, remove_leftovers, remove_tree, write_json
+from core.jsonfile import read_json_file
 from core.paths import is_inside, protect
 from core.split.files import SplitFiles, write_split_file
 from core.split.make import Split
 
 SCHEMA_VERSION = 2
+#: The largest project.json (or evaluation.json) read: a project with 100,000 images is a few MB.
+MAX_PROJECT_BYTES = 256 << 20
 PROJECT_FILE, SPLIT_FILE, RUNS = "project.json", "split.json", "runs"
 
 
@@ -126,8 +128,10 @@ def load_project(folder: str | os.PathLike[str]) -> Project:
     remove_leftovers(path.parent)  # temporary files of saves that were killed half-way
     damaged = (f"{path} is damaged ({{}}). Foveal writes it atomically, so this is damage from outside Foveal: "
                "restore it from a backup, or make a new project.")
+    fix = "Restore it from a backup, or make a new project."
+    raw = read_json_file(path, what="project file", fix=fix, max_bytes=MAX_PROJECT_BYTES, error=ConfigError)
     try:
-        data = migrate(json.loads(path.read_text(encoding="utf-8")))
+        data = migrate(raw)
         ds = data["dataset"]
         project = Project(str(Path(folder).expanduser()), str(ds["path"]), dict(data.get("settings", {})),
                           dict(ds.get("files", {})), str(ds.get("fingerprint", "")), dict(data.get("runs", {})),
@@ -136,6 +140,10 @@ def load_project(folder: str | os.PathLike[str]) -> Project:
         raise ConfigError(f"{path} cannot be read: {exc.strerror or exc}.") from None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(damaged.format(exc)) from None
+    if not (all(isinstance(m, dict) for m in project.run_meta.values())
+            and all(isinstance(v, list) and len(v) == 2 and all(type(x) is int for x in v)
+                    for v in project.files.values())):
+        raise ConfigError(damaged.format("its runs or its file list are not what Foveal writes"))
     protect(project.dataset)
     return project
 
@@ -198,10 +206,9 @@ def list_runs(project: Project | None, extra: Sequence[str | os.PathLike[str]] =
     rows = []
     for run_id, folder in folders.items():
         try:
-            run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-            rows.append(_run_row(project, run_id, folder, run))
-        except (OSError, ValueError, KeyError, TypeError):  # gone, being written, or not Foveal's
-            continue
+            rows.append(_run_row(project, run_id, folder, _run_json(folder)))
+        except (FovealError, KeyError, TypeError, AttributeError, ValueError):  # gone, damaged or not Foveal's
+            continue  # (opening it says why: read_run checks a run folder in full)
     return sorted(rows, key=lambda r: (r["created"], r["id"]), reverse=True)
 
 
@@ -212,8 +219,9 @@ def find_runs(parents: list[str | os.PathLike[str]], dataset: str | os.PathLike[
     for parent in parents:
         for run_json in sorted(Path(parent).expanduser().glob("*/run.json")):
             try:
-                root = json.loads(run_json.read_text(encoding="utf-8"))["dataset"]["root"]
-            except (OSError, ValueError, KeyError, TypeError):
+                root = _run_json(run_json.parent)["dataset"]["root"]
+                root = os.fspath(root)
+            except (FovealError, KeyError, TypeError, AttributeError, ValueError):
                 continue
             if os.path.realpath(root) == want:
                 found.append(str(run_json.parent))
@@ -254,7 +262,7 @@ def readable_name(run: dict) -> str:
 
 def _run_row(project: Project | None, run_id: str, folder: Path, run: dict) -> dict:
     ev_path = folder / "evaluation.json"
-    metrics = json.loads(ev_path.read_text(encoding="utf-8"))["metrics"] if ev_path.is_file() else {}
+    metrics = _saved_metrics(ev_path)
     meta = project.run_meta.get(run_id, {}) if project is not None else {}
     return {
         "folder": str(folder), "id": run_id, "name": meta.get("name") or readable_name(run),
@@ -266,6 +274,27 @@ def _run_row(project: Project | None, run_id: str, folder: Path, run: dict) -> d
         "balanced_accuracy": metrics.get("balanced_accuracy"),
         "macro_f1": (metrics.get("macro") or {}).get("f1"),
         "macro_auc": (metrics.get("roc") or {}).get("macro_auc"), "history": run.get("history", [])}
+
+
+def _run_json(folder: Path) -> dict:
+    """A run.json as it is, for listing (bounded, a regular file, not nested beyond reason); not checked in full:
+    a run that cannot be opened is still listed, and opening it says why."""
+    run = read_json_file(folder / "run.json", what="run record", fix="", max_bytes=MAX_PROJECT_BYTES,
+                         error=ConfigError)
+    if not isinstance(run, dict):
+        raise TypeError("not a run record")
+    return run
+
+
+def _saved_metrics(path: Path) -> dict:
+    """The metrics of a run's evaluation.json, or none when it is missing or damaged (the list still shows the
+    run, with run.json's own test accuracy)."""
+    try:
+        metrics = read_json_file(path, what="evaluation", fix="", max_bytes=MAX_PROJECT_BYTES,
+                                 error=ConfigError)["metrics"]
+    except (FovealError, KeyError, TypeError):
+        return {}
+    return metrics if isinstance(metrics, dict) else {}
 
 
 def set_run_meta(project: Project, run_id: str, *, name: str | None = None, note: str | None = None) -> None:

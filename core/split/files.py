@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from core.data.scan import DatasetSummary
-from core.errors import DatasetError
+from core.errors import ConfigError, DatasetError
 from core.io import open_atomic, write_json
+from core.jsonfile import read_json_file
 from core.split.make import SPLITS, Split
 
 #: A split as files: ``{"train": [relative paths], "val": [...], "test": [...]}``.
@@ -31,21 +32,42 @@ def write_split_file(path: str | os.PathLike, split: Split | SplitFiles, **extra
 
 
 def run_split(run_dir: str | os.PathLike) -> dict[str, list[str]]:
-    """The split a finished run used, from its run.json."""
+    """The split a run that has just finished used, from its run.json."""
     run = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))
     return {s: [row["file"] for row in run["split"][s]] for s in SPLITS}
 
 
+#: The largest split file read: a run.json with 100,000 images in its split is a few MB.
+MAX_SPLIT_FILE_BYTES = 256 << 20
+
+
+def read_split_file(path: str | os.PathLike) -> dict[str, list[str]]:
+    """The file lists a split file (a split JSON, a run.json or a project's split.json) gives, its shape checked:
+    ``{"split": {"train": [...], ...}}`` or ``{"train": [...], ...}``, each entry a path or ``{"file": path}``."""
+    fix = "Give a split file written by Foveal (`foveal split --json`, a run's run.json or a project's split.json)."
+    data = read_json_file(path, what="split file", fix=fix, max_bytes=MAX_SPLIT_FILE_BYTES, error=ConfigError)
+    given = data.get("split", data) if isinstance(data, dict) else None
+    if not isinstance(given, dict):
+        raise ConfigError(f"The split file {path} holds no split (a JSON object with train, val and test lists). "
+                          f"{fix}")
+    out: dict[str, list[str]] = {}
+    for name in SPLITS:
+        rows = given.get(name, [])
+        files = [row.get("file") if isinstance(row, dict) else row for row in rows] if isinstance(rows, list) else None
+        if files is None or not all(isinstance(f, str) and f and "\x00" not in f for f in files):
+            raise ConfigError(f"The split file {path} is damaged: its '{name}' list is not a list of file names. "
+                              f"{fix}")
+        out[name] = [str(f) for f in files]
+    return out
+
+
 def split_from_file(summary: DatasetSummary, path: str) -> tuple[Split, list[str]]:
     """The split a file fixes; images not in it are left out (and said), listed images that are gone too."""
-    with open(path, encoding="utf-8") as fh:
-        data = json.load(fh)
-    given = data.get("split", data)
+    given = read_split_file(path)
     by_rel = {r.rel: r for r in summary.images}
     parts, notes, listed = {}, [], set()
     for name in SPLITS:
-        rows = given.get(name, [])
-        files = [row["file"] if isinstance(row, dict) else row for row in rows]
+        files = given[name]
         listed.update(files)
         missing = [f for f in files if f not in by_rel]
         if missing:

@@ -181,7 +181,7 @@ def _config_refused(tmp_path, data, words: str) -> None:
 
 
 @pytest.mark.parametrize("data, words", [
-    ("[" * 100_000 + "]" * 100_000, "damaged or not a config file: its JSON is nested too deeply"),
+    ("[" * 100_000 + "]" * 100_000, "is damaged: its JSON is nested far too deeply"),
     ({"epochs": "many"}, "Setting 'epochs' must be a whole number. Received: epochs='many'"),
     ({"seed": True}, "Setting 'seed' must be a whole number"),
     ({"learning_rate": [1]}, "Setting 'learning_rate' must be a number"),
@@ -206,7 +206,7 @@ def test_a_config_file_that_is_no_regular_file_is_refused_without_opening_it(tmp
 
     opened: list[str] = []
     real_open = os.open
-    monkeypatch.setattr(config_file.os, "open", lambda p, *a, **k: opened.append(str(p)) or real_open(p, *a, **k))
+    monkeypatch.setattr(os, "open", lambda p, *a, **k: opened.append(str(p)) or real_open(p, *a, **k))
     fifo = tmp_path / "fifo.json"
     if hasattr(os, "mkfifo"):
         os.mkfifo(fifo)
@@ -229,7 +229,7 @@ def test_a_huge_config_file_is_refused_by_its_size_before_reading(tmp_path, monk
     path = tmp_path / "huge.json"
     with open(path, "wb") as fh:
         fh.truncate(config_file.MAX_CONFIG_BYTES + 1)  # sparse: costs no disk
-    monkeypatch.setattr(config_file.os, "open", lambda *a, **k: pytest.fail("the huge file was opened"))
+    monkeypatch.setattr(os, "open", lambda *a, **k: pytest.fail("the huge file was opened"))
     with pytest.raises(ConfigError, match="a config file is at most 16 MB"):
         config_file.load_config_file(path)
     assert os.path.getsize(path) > config_file.MAX_CONFIG_BYTES

@@ -302,6 +302,48 @@ def test_generated_config_files(scale, area, trained_run, one_class):
     attack()
 
 
+@pytest.mark.parametrize("scale", LENGTHS)
+def test_generated_project_files(scale, area, trained_run, one_class, tmp_path):
+    """project.json, damaged each way, through ``train --config`` and what the window does on opening it (load,
+    list its runs, compare its file list with the folder): success or a message."""
+    from core.data.scan import scan_dataset
+    from core.errors import FovealError
+    from core.project import create_project, dataset_changes, file_state, list_runs, load_project, save_project
+
+    def project_json(folder: Path) -> dict:
+        project = create_project(folder, one_class)
+        project.settings = {"epochs": 1, "image_size": 32, "backbone": "MobileNetV2"}
+        project.files = file_state(scan_dataset(one_class))
+        project.run_meta = {"elsewhere": {"path": str(trained_run), "name": "first", "note": "a, \"note\""}}
+        save_project(project)
+        return json.loads((folder / "project.json").read_text(encoding="utf-8"))
+
+    template = project_json(tmp_path / "template")
+    key_paths = _paths(template)
+
+    @seed(13)
+    @_settings(10, scale)
+    @given(path=st.sampled_from(key_paths), op=_op())
+    @example(path=("runs", "elsewhere"), op=("retype", 3))
+    @example(path=("dataset", "files"), op=("nest", 5000))
+    def attack(path, op):
+        root = area()
+        folder = root / "project"
+        project_json(folder)
+        (folder / "project.json").write_text(_mutate(json.loads(json.dumps(template)), path, *op), encoding="utf-8")
+        with gen.Watch(root, [one_class], [root / "out", folder]) as watch:
+            outcome = run_cli("train", "--config", folder / "project.json", "--out", root / "out" / "r")
+            try:
+                project = load_project(folder)
+                list_runs(project)
+                dataset_changes(project, scan_dataset(one_class))
+            except FovealError:
+                pass
+        gen.check("project file", "train --config", outcome, watch)
+
+    attack()
+
+
 def test_print_the_tally(capsys):
     """With ``-s``: how many cases each family sent through each command (runs last in this file)."""
     with capsys.disabled():
