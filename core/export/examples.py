@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 _HEAD = '''"""Predict classes of images with this exported Foveal model ({what}).
 
     python predict_example.py IMAGE [IMAGE ...]
@@ -96,6 +98,12 @@ def predict(rgb):
     return SESSION.run(None, {INPUT: rgb[None]})[0][0]
 '''),
 }
+
+
+def read_labels(folder: Path) -> list[str]:
+    """labels.txt in ``folder`` read back as ``predict_example.py`` reads it (its ``LABELS`` line): one class
+    name per line of UTF-8 text."""
+    return (folder / "labels.txt").read_text(encoding="utf-8").splitlines()
 
 
 def example_source(fmt: str) -> str:

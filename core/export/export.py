@@ -3,6 +3,7 @@
 Next to the model go ``labels.txt`` (class names in output order), a runnable ``predict_example.py`` and
 ``export_check.json``: the largest probability difference from Foveal's own prediction and the top-1 agreement
 on sample test images. An export that disagrees is kept aside as ``<folder>.failed`` and reported as failed.
+Exporting again into the same folder replaces only the files Foveal wrote there (:mod:`core.export.place`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,9 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import ConfigError, DatasetError
-from core.export.examples import example_source
+from core.export.examples import example_source, read_labels
+from core.export.place import CHECK_FILE, check_output_folder, files_of, place, work_folder
 from core.export.writers import FORMATS, MODEL_NAMES, TFLITE_TYPES, WRITERS, runner, size_of
-from core.io import check_target, make_dirs, move, os_errors, remove_tree, write_json, write_text
+from core.io import os_errors, write_json, write_text
 from core.models.predict import ImageFile, predict_files
 from core.models.saved import Classifier, load_classifier
 from core.paths import is_inside
@@ -74,7 +77,8 @@ def export_model(model: str | os.PathLike[str] | Classifier, fmt: str, out: str 
     Raises
     ------
     FovealError
-        For an unknown format, an output inside the dataset folder, or no images to check the export on.
+        For an unknown format; an output inside the dataset folder, or one that is not a new folder, an empty one
+        or an earlier Foveal export; a class name labels.txt cannot hold; or no images to check the export on.
     """
     t0 = time.monotonic()
     say = on_step or (lambda text: None)
@@ -84,57 +88,108 @@ def export_model(model: str | os.PathLike[str] | Classifier, fmt: str, out: str 
         raise ConfigError(f"TFLite type must be one of {', '.join(TFLITE_TYPES)}. Received: {tflite_type!r}")
     precision = tflite_type if fmt == "tflite" else "float32"
     clf = model if isinstance(model, Classifier) else load_classifier(model)
+    check_class_names(clf.classes)
     folder = _output_folder(clf, fmt, precision, out)
     samples = _check_files(clf, check_images, n_check)
-    work = check_target(folder.with_name(folder.name + ".writing"))
-    shutil.rmtree(work, ignore_errors=True)
-    make_dirs(work)
+    work = work_folder(folder)
     try:
-        model_path = _write_files(clf, fmt, work, tflite_type, say)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)  # half an export is no export
-        raise
-    say(f"Checking the export with its own runtime on {len(samples)} test images")
-    tol = TOLERANCE[precision]
-    diff, agreement, real_flips = _compare(clf, fmt, model_path, samples, tol or 0.0)
-    passed = bool(agreement >= INT8_MIN_AGREEMENT if tol is None else diff <= tol and real_flips == 0)
-    final = folder if passed else folder.with_name(folder.name + ".failed")
-    result = ExportResult(fmt, precision, str(final), str(final / MODEL_NAMES[fmt]), passed, diff, agreement,
-                          len(samples), tol is None, size_of(model_path), time.monotonic() - t0)
-    write_json(work / "export_check.json", {**asdict(result), "tolerance": tol, "images": [f.rel for f in samples]})
-    if check_target(final).exists():
-        remove_tree(final)
-    move(work, final)
+        model_path, labels = _write_files(clf, fmt, work, tflite_type, say)
+        say(f"Checking the export with its own runtime on {len(samples)} test images")
+        tol = TOLERANCE[precision]
+        diff, agreement, real_flips = _compare(clf, fmt, model_path, samples, tol or 0.0, labels)
+        passed = bool(agreement >= INT8_MIN_AGREEMENT if tol is None else diff <= tol and real_flips == 0)
+        final = folder if passed else _failed(folder)
+        result = ExportResult(fmt, precision, str(final), str(final / MODEL_NAMES[fmt]), passed, diff, agreement,
+                              len(samples), tol is None, size_of(model_path), time.monotonic() - t0)
+        files = files_of(work)
+        write_json(work / CHECK_FILE, {**asdict(result), "tolerance": tol, "images": [_text(f.rel) for f in samples],
+                                       "files": files})
+        place(work, final, files)
+    finally:
+        if work.is_dir():  # half an export is no export; the work folder is Foveal's own (see work_folder)
+            shutil.rmtree(work, ignore_errors=True)
     return result
 
 
-def _write_files(clf: Classifier, fmt: str, work: Path, tflite_type: str, say) -> Path:
-    """The model, labels.txt and predict_example.py, written into ``work``; returns the model's path."""
+def _write_files(clf: Classifier, fmt: str, work: Path, tflite_type: str, say) -> tuple[Path, list[str]]:
+    """The model, labels.txt and predict_example.py, written into ``work``; returns the model's path and the
+    class names as labels.txt gives them back."""
     say(f"Writing the {fmt} model")
     model_path = work / MODEL_NAMES[fmt]
     with os_errors(work):
         WRITERS[fmt](clf, model_path, tflite_type=tflite_type, representative=lambda: _representative(clf))
     write_text(work / "labels.txt", "\n".join(clf.classes) + "\n")
     write_text(work / "predict_example.py", example_source(fmt))
-    return model_path
+    labels = read_labels(work)
+    _check_labels(labels, clf.classes)
+    return model_path, labels
+
+
+def _check_labels(labels: list[str], classes: tuple[str, ...]) -> None:
+    """Refuse an export whose labels.txt, read back one name per line, does not name Foveal's classes."""
+    if labels == list(classes):
+        return
+    k = next((k for k, c in enumerate(classes) if k >= len(labels) or labels[k] != c), len(classes) - 1)
+    got = labels[k] if k < len(labels) else "nothing"
+    raise DatasetError(f"labels.txt does not give back the class {classes[k]!r}: line {k + 1} reads {got!r}. "
+                       "Rename the class folder in the dataset to a plain name and train again; Foveal never "
+                       "renames it.")
+
+
+def check_class_names(classes: tuple[str, ...] | list[str]) -> None:
+    """Refuse class names that labels.txt (one name per line, UTF-8) cannot give back as they are.
+
+    A line break in a name would shift every later line, so ``predict_example.py`` would name the wrong class.
+    """
+    for name in classes:
+        reason = _unwritable(name)
+        if reason:
+            raise DatasetError(f"The class {name!r} cannot be exported: its name {reason}, and labels.txt holds one "
+                               "class name per line of UTF-8 text. Rename the class folder in the dataset to a "
+                               "plain name and train again; Foveal never renames it.")
+
+
+def _unwritable(name: str) -> str | None:
+    """Why ``name`` cannot be one line of labels.txt, or None when it can."""
+    if not name:
+        return "is empty"
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "holds bytes that are not UTF-8 text (the folder name comes from another encoding)"
+    if name.splitlines() != [name]:
+        return "holds a line break"
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        return "holds a control character"
+    return None
 
 
 def _output_folder(clf: Classifier, fmt: str, precision: str, out) -> Path:
+    """The export folder (absolute), after refusing one Foveal must not write to (checked before any work)."""
     name = f"{fmt}-{precision}" if fmt == "tflite" else fmt
     if out is None:
         if clf.run_dir is None:
             raise ConfigError("Give an output folder (--out) when exporting a model file outside a run folder.")
-        return Path(clf.run_dir) / "export" / name
-    folder = Path(out).expanduser()
+        folder = Path(os.path.abspath(Path(clf.run_dir) / "export" / name))
+    else:
+        folder = Path(os.path.abspath(Path(out).expanduser()))
     root = (clf.run or {}).get("dataset", {}).get("root")
     if root and is_inside(folder, root):
         raise ConfigError(f"The export folder {folder} is inside the dataset folder {root}; Foveal never "
                           "writes there. Choose another folder.")
-    if folder.is_file() or (folder.is_dir() and any(folder.iterdir())
-                            and not (folder / "export_check.json").is_file()):
-        raise ConfigError(f"{folder} already exists and is not an earlier Foveal export; Foveal replaces only its "
-                          "own exports, never other files. Choose a new or empty folder.")
+    check_output_folder(folder)
+    check_output_folder(_failed(folder), "The folder where an export that fails its check is kept aside,")
     return folder
+
+
+def _text(name: str) -> str:
+    """A file name as valid UTF-8 text for export_check.json (bytes of another encoding written as escapes)."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _failed(folder: Path) -> Path:
+    """Where an export that disagrees with Foveal is kept aside."""
+    return folder.with_name(folder.name + ".failed")
 
 
 def _check_files(clf: Classifier, check_images: list[str] | None, n: int) -> list[ImageFile]:
@@ -172,10 +227,11 @@ def _representative(clf: Classifier, n: int = 64):
             continue
 
 
-def _compare(clf: Classifier, fmt: str, model_path: Path, files: list[ImageFile],
-             tol: float) -> tuple[float, float, int]:
+def _compare(clf: Classifier, fmt: str, model_path: Path, files: list[ImageFile], tol: float,
+             labels: list[str]) -> tuple[float, float, int]:
     """(largest probability difference, top-1 agreement, disagreements that are not ties) between the export
-    and Foveal on ``files``. A tie: Foveal's own probabilities of the two classes are within ``2 × tol``."""
+    and Foveal on ``files``. The answers compared are class names: Foveal's own, and the export's as its
+    ``labels`` name them. A tie: Foveal's own probabilities of the two classes are within ``2 × tol``."""
     from core.data.decode import decode_image
 
     ours = predict_files(clf, files)
@@ -185,8 +241,9 @@ def _compare(clf: Classifier, fmt: str, model_path: Path, files: list[ImageFile]
         theirs = np.asarray(run(decode_image(files[i].path)), dtype=np.float64)
         diffs.append(float(np.abs(theirs - row).max()))
         a, b = int(row.argmax()), int(theirs.argmax())
-        agree.append(a == b)
-        flips += int(a != b and row[a] - row[b] > 2 * tol)
+        same = clf.classes[a] == (labels[b] if b < len(labels) else None)
+        agree.append(same)
+        flips += int(not same and (a == b or row[a] - row[b] > 2 * tol))
     if not diffs:
         raise DatasetError("None of the check images could be read; give others with --check-images.")
     return max(diffs), float(np.mean(agree)), flips

@@ -53,6 +53,7 @@ def test_export_agrees_with_foveal_and_its_example_runs(run, fmt, precision):
     assert (folder / "labels.txt").read_text().split() == list(load_classifier(run_dir).classes)
     check = json.loads((folder / "export_check.json").read_text())
     assert check["passed"] and check["max_abs_diff"] == result.max_abs_diff and len(check["images"]) == result.n_images
+    assert check["files"] == sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     out = subprocess.run([sys.executable, "predict_example.py", str(odd)], cwd=folder, capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -106,6 +107,20 @@ def test_export_never_replaces_a_folder_of_other_files(run, tmp_path):
     with pytest.raises(ConfigError, match="not an earlier Foveal export"):
         export_model(run_dir, "keras", out=mine)
     assert (mine / "thesis.docx").read_bytes() == b"years of work" and len(list(mine.iterdir())) == 1
+
+
+def test_a_savedmodel_exported_again_replaces_only_foveals_files(run, tmp_path):
+    run_dir, _odd, _data = run
+    out = tmp_path / "savedmodel"
+    export_model(run_dir, "savedmodel", out, n_check=2)
+    (out / "notes.txt").write_text("mine")
+    (out / "saved_model" / "README").write_text("mine too")
+    with pytest.raises(ConfigError, match="saved_model holds files Foveal did not write"):
+        export_model(run_dir, "savedmodel", out, n_check=2)
+    (out / "saved_model" / "README").unlink()
+    assert export_model(run_dir, "savedmodel", out, n_check=2).passed
+    assert (out / "notes.txt").read_text() == "mine" and (out / "saved_model" / "saved_model.pb").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name != "savedmodel"]
 
 
 def test_cli_predict_writes_every_file_with_reasons(run, tmp_path, capsys):
