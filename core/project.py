@@ -140,7 +140,8 @@ def load_project(folder: str | os.PathLike[str]) -> Project:
         raise ConfigError(f"{path} cannot be read: {exc.strerror or exc}.") from None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(damaged.format(exc)) from None
-    if not (all(isinstance(m, dict) for m in project.run_meta.values())
+    if not (all(isinstance(m, dict) and all(isinstance(m.get(k, ""), str) for k in ("path", "name", "note"))
+                for m in project.run_meta.values())
             and all(isinstance(v, list) and len(v) == 2 and all(type(x) is int for x in v)
                     for v in project.files.values())):
         raise ConfigError(damaged.format("its runs or its file list are not what Foveal writes"))
