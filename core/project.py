@@ -142,11 +142,15 @@ def load_project(folder: str | os.PathLike[str]) -> Project:
         raise ConfigError(damaged.format(exc)) from None
     if not (all(isinstance(m, dict) and all(isinstance(m.get(k, ""), str) for k in ("path", "name", "note"))
                 for m in project.run_meta.values())
-            and all(isinstance(v, list) and len(v) == 2 and all(type(x) is int for x in v)
+            and all(isinstance(v, list) and len(v) == 2 and all(_is_number(x) for x in v)
                     for v in project.files.values())):
         raise ConfigError(damaged.format("its runs or its file list are not what Foveal writes"))
     protect(project.dataset)
     return project
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
 
 
 # ---- schema migrations ------------------------------------------------------------------------------------------

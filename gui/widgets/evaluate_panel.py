@@ -363,11 +363,12 @@ class EvaluatePanel(QWidget):
         return True
 
     def _dataset_root(self) -> str | None:
+        from core.errors import FovealError
         from core.runs import read_run
 
         try:
             return os.path.realpath(read_run(self.evaluation.run_dir)["dataset"]["root"])
-        except (OSError, KeyError, ValueError):
+        except (OSError, KeyError, ValueError, FovealError):  # a run folder damaged since: no suspects to show
             return None
 
     @Slot()

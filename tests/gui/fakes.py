@@ -102,16 +102,22 @@ def fake_evaluate(run_dir, *, folder, fail=None):
     metrics["calibration_before"] = uncalibrated_curve(y, np.array(probs), 2.0)
     add_headline(metrics, np.array(y), classes, [classes[0]])
     Path(run_dir).mkdir(parents=True, exist_ok=True)
-    split = {"train": [], "val": [], "test": [{"file": pr.file, "label": pr.true} for pr in preds]}
-    (Path(run_dir) / "run.json").write_text(json.dumps({
-        "format": "foveal-run", "classes": list(classes), "dataset": {"root": str(folder)}, "split": split,
-        "image_size": 32, "model": None}))
+    split = {"train": [], "val": [], "test": [{"file": pr.file, "class": pr.true} for pr in preds]}
+    (Path(run_dir) / "run.json").write_text(json.dumps(fake_run_record(classes, folder, split)))
     from core.training.mislabels import Suspect, write_suspects
 
     last = files[-1]  # the run's confident learning says the last image belongs to the first class
     write_suspects(Path(run_dir) / "suspected_mislabels.csv",
                    [Suspect(f"{last.parent.name}/{last.name}", last.parent.name, classes[0], 0.7, 0.1, 0.8)])
     return Evaluation("test split", classes, metrics, preds, [], f"{run_dir}/model.keras", str(run_dir), 0.1)
+
+
+def fake_run_record(classes, folder, split) -> dict:
+    """A run.json with every key core.runs.read_run checks, for a run nobody trained."""
+    return {"format": "foveal-run", "classes": list(classes), "dataset": {"root": str(folder), "layout": "folders"},
+            "split": split, "image_size": 32, "model": None, "outcome": "completed", "fine_tune": "frozen",
+            "seed": 1234, "backbone": {"name": "MobileNetV2", "family": "mobilenet_v2", "top1": 71.3},
+            "config": {"weights": "imagenet", "dropout": 0.2, "val_fraction": 0.15, "test_fraction": 0.15}}
 
 
 def fake_explain(run_dir, path, class_index):
