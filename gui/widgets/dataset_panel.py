@@ -30,6 +30,10 @@ from gui.workers.thumbnails import THUMB_SIZE, ThumbnailLoader
 THUMBS_PER_CLASS = 6
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def plain_kind(key: str) -> str:
     """``"JPEG RGB 8-bit"`` in words: ``"colour JPEG"``; 16-bit and other depths are said (they keep more detail)."""
     fmt, _, rest = key.partition(" ")
@@ -78,6 +82,9 @@ class DatasetPanel(QWidget):
         self.problems_button.setCheckable(True)
         self.problems_button.setVisible(False)
         self.problems = QListWidget()
+        self.problems.setWordWrap(True)  # a reason is a sentence with its fix: read whole, not scrolled sideways
+        self.problems.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.problems.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.problems.setVisible(False)
         self.thumbs = ThumbnailLoader(self)
         self.thumbs.sig_ready.connect(self._on_thumbnail_ready)
@@ -275,7 +282,8 @@ class DatasetPanel(QWidget):
             self.problems.addItem(f"Skipped {skipped.rel}: {skipped.reason}")
         n_warn, n_skip = len(summary.warnings), len(summary.skipped)
         if n_warn or n_skip:
-            self.problems_button.setText(f"{n_skip} files skipped, {n_warn} warnings — show / hide the list")
+            self.problems_button.setText(f"{_count(n_skip, 'file')} skipped, {_count(n_warn, 'warning')} — show / "
+                                         "hide the list")
             self.problems_button.setVisible(True)
 
     # ---- slots --------------------------------------------------------------------------------------
