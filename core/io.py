@@ -227,7 +227,7 @@ def standard_output(stream: IO[str] | None = None) -> Iterator[IO[str]]:
         _drop_buffered(out)
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise WriteError("Not enough space for standard output (it goes to a full disk or device). Free some "
-                             "space, or write a file instead (for example --csv FILE).") from None
+                             "space, or send the output elsewhere (--csv FILE where the command has it).") from None
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise WriteError(f"Cannot write to standard output: {reason}. Write a file instead (for example "
                          "--csv FILE).") from None

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from core.cli import compare, model, scan, split, train
 from core.errors import FovealError
+from core.io import standard_output
 from core.native_log import filtered_native_stderr
 
 
@@ -46,28 +47,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version or args.licenses:
-        from core import about
-
-        print("\n\n".join(t for t, wanted in ((about.version_text(), args.version),
-                                             (about.licenses_text(), args.licenses)) if wanted))
-        return 0
+        args.func = _print_about
     if args.self_test:
         from importlib import import_module
 
         args.func = lambda _args: import_module("gui.self_test").main()
     if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
+        def show_help(_args: argparse.Namespace) -> int:
+            parser.print_help()
+            return 0
+
+        args.func = show_help
     if args.verbose:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
     else:  # TensorFlow's Python-side deprecation notes ("Please consider providing the trackable_obj…")
         import logging
 
         logging.getLogger("absl").setLevel(logging.ERROR)
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run a command: a user error is a message and exit code 2, whatever it printed meanwhile; standard output
+    is written through :func:`core.io.standard_output` (a full device behind it is a message too)."""
     # Only on the real terminal: under a test's captured stderr there is nothing to filter.
     quiet = not args.verbose and sys.stderr is sys.__stderr__
     try:
-        with filtered_native_stderr() if quiet else contextlib.nullcontext():
+        with filtered_native_stderr() if quiet else contextlib.nullcontext(), standard_output():
             return args.func(args)
     except FovealError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -78,3 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
 
+
+def _print_about(args: argparse.Namespace) -> int:
+    from core import about
+
+    print("\n\n".join(t for t, wanted in ((about.version_text(), args.version),
+                                         (about.licenses_text(), args.licenses)) if wanted))
+    return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from core.cli.options import FRACTION, FRACTION_OF_VAL, checked
 from core.io import check_target, standard_output
@@ -23,10 +24,12 @@ def cmd_split(args: argparse.Namespace) -> int:
         protect(args.folder)
         check_target(args.csv, "file")  # before the scan, not after it
     preview = split_preview(config.data_dir, config.split_spec)
+    # With --csv -, standard output is the CSV alone (a file a program reads); the preview goes to the terminal.
+    words = sys.stderr if args.csv == "-" else sys.stdout
     if args.json:
-        print(json.dumps(preview.to_dict(), indent=2, ensure_ascii=False))
+        print(json.dumps(preview.to_dict(), indent=2, ensure_ascii=False), file=words)
     else:
-        print(preview.table())
+        print(preview.table(), file=words)
     if args.csv:
         if args.csv == "-":
             with standard_output() as out:
