@@ -9,7 +9,7 @@ from typing import Any
 
 from core.errors import ConfigError, WeightsError, listing
 from core.models.build import FineTune
-from core.models.registry import DEFAULT_BACKBONE, Weights, get_backbone
+from core.models.registry import BLOCK_COUNTS, DEFAULT_BACKBONE, BackboneSpec, Weights, get_backbone
 from core.paths import is_inside
 from core.split.plan import SEED_MAX, SplitSpec
 from core.training.memory import check_fits
@@ -143,7 +143,7 @@ class TrainConfig:
         self.check_limits()
         spec = get_backbone(self.backbone)
         self.backbone = spec.name
-        FineTune.parse(self.fine_tune)
+        self.check_depth(spec)
         _check(self.class_weights in ("auto", "balanced", "none"),
                f"class_weights must be 'auto', 'balanced' or 'none'. Received: {self.class_weights!r}")
         _check(self.recipe in ("auto", "manual"), f"recipe must be 'auto' or 'manual'. Received: {self.recipe!r}")
@@ -165,6 +165,15 @@ class TrainConfig:
                               "never writes there. Choose a run folder outside the dataset.")
         check_fits(spec, self.image_size or spec.input_size, self.batch_size,
                    learns_all=self.depth.kind == "all" and self.total_fine_tune_epochs > 0)
+
+    def check_depth(self, spec: BackboneSpec) -> None:
+        """``last:N`` asks for no more blocks than the backbone has (:data:`BLOCK_COUNTS`, known without building
+        it); the runner checks again against the built model."""
+        depth = FineTune.parse(self.fine_tune)
+        blocks = BLOCK_COUNTS.get(spec.name)
+        if depth.kind == "last" and blocks is not None and depth.n > blocks:
+            raise ConfigError(f"--fine-tune last:N: {spec.name} has {blocks} blocks, so N must be between 1 and "
+                              f"{blocks}. Received: {self.fine_tune}")
 
     def check_limits(self) -> None:
         """Each numeric setting lies in its range (:data:`LIMITS`); run after :meth:`check_types`."""

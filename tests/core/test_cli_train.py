@@ -7,6 +7,7 @@ import json
 import pytest
 
 from core.cli import main as cli_main
+from core.errors import ConfigError
 from tests.factory import real_weights
 
 
@@ -138,6 +139,26 @@ def test_the_largest_seed_is_accepted():
 ])
 def test_out_of_range_train_options_are_refused(tiny_dataset, tmp_path, capsys, options, words):
     assert words in _train_refused(tiny_dataset, tmp_path, capsys, *options)
+
+
+def test_fine_tuning_more_blocks_than_the_backbone_has_is_refused_before_loading_it(tiny_dataset, tmp_path, capsys):
+    out = tmp_path / "run"
+    rc = cli_main(["train", str(tiny_dataset), "--out", str(out), "--epochs", "1", "--image-size", "32",
+                   "--weights", real_weights(), "--fine-tune", "last:99999"])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert ("--fine-tune last:N: MobileNetV2 has 16 blocks, so N must be between 1 and 16. "
+            "Received: last:99999") in err
+    assert not out.exists(), "a folder was made before --fine-tune was checked"
+
+
+def test_fine_tuning_every_block_by_number_passes_the_check(tiny_dataset):
+    from core.training.config import TrainConfig
+
+    TrainConfig(str(tiny_dataset), weights=real_weights(), fine_tune="last:16", image_size=32).validate()
+    with pytest.raises(ConfigError, match="VGG16 has 5 blocks, so N must be between 1 and 5. Received: last:6"):
+        TrainConfig(str(tiny_dataset), backbone="vgg16", weights=real_weights(), fine_tune="last:6",
+                    image_size=32).validate()
 
 
 def test_a_run_that_cannot_fit_in_memory_is_refused_with_sizes_that_fit(tiny_dataset, tmp_path, capsys):
