@@ -8,6 +8,8 @@ import sys
 
 from core.cli.options import checked
 from core.cli.split import add_split_options
+from core.io import check_target
+from core.paths import protect
 from core.training.config import LIMITS, TrainConfig
 
 
@@ -19,6 +21,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     config = TrainConfig(args.folder, seed=args.seed, group_by=args.group_by, group_pattern=args.group_pattern,
                          keep_duplicates_together=args.keep_duplicates_together)
     config.split_spec.validate()
+    if args.out:
+        protect(args.folder)
+        check_target(args.out, "file")  # a device, a folder or the dataset is refused before the work, not after
     said: set[tuple[int, str]] = set()
 
     def on_event(e) -> None:

@@ -204,8 +204,9 @@ def _check_files(clf: Classifier, check_images: list[str] | None, n: int) -> lis
     files = [ImageFile(os.path.join(root, r["file"]), r["file"]) for r in rows
              if os.path.isfile(os.path.join(root, r["file"]))]
     if not files:
-        raise DatasetError("No images to check the export on: the run's test images are not where they were. "
-                           "Give some with --check-images PATH (files or a folder).")
+        raise DatasetError(f"No images to check the export on: the run's test images are not in {root or '?'} "
+                           "(the dataset moved, or sits on a disk that is not connected). Connect it, or give some "
+                           "with --check-images PATH (files or a folder).")
     step = max(1, len(files) // n)
     return files[::step][:n]
 

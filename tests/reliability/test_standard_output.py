@@ -1,5 +1,6 @@
-"""Standard output is a result channel: into a full device every command ends with a message and exit code 2 (never
-a traceback), and with ``--csv -`` it carries the CSV alone, so that a program can read it."""
+"""Outputs are checked before the work, and standard output is a result channel: into a full device every
+command ends with a message and exit code 2 (never a traceback), and with ``--csv -`` it carries the CSV alone,
+so that a program can read it."""
 
 from __future__ import annotations
 
@@ -44,3 +45,13 @@ def test_split_csv_to_standard_output_is_the_csv_alone(data):
         rows = list(csv.DictReader(io.StringIO(outcome.out)))
         assert len(rows) == 12 and set(rows[0]) == {"file", "class", "split"}, outcome.out[:300]
         assert "train" in outcome.err  # the preview still reaches the person, on the terminal
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_compare_refuses_an_output_that_is_no_regular_file_before_the_work(data, tmp_path):
+    """A comparison takes minutes: an output it cannot write is said before it starts, not after."""
+    pipe = tmp_path / "pipe.json"
+    os.mkfifo(pipe)
+    outcome = run_cli("compare", data, "--out", pipe, "--backbones", "MobileNetV2")
+    assert outcome.rc == 2 and "not a regular file" in outcome.err, outcome.err
+    assert "Comparing" not in outcome.err and pipe.is_fifo()
