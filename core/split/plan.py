@@ -50,7 +50,8 @@ class SplitSpec:
             raise ConfigError(f"seed must be a whole number between 0 and {SEED_MAX}. Received: seed={self.seed!r}")
         GroupRule(self.group_by, self.group_pattern).validate()
         if self.split_file is not None and not os.path.isfile(self.split_file):
-            raise ConfigError(f"The split file {self.split_file} does not exist. Give the project's split file, or "
+            what = "is not a regular file" if os.path.exists(self.split_file) else "does not exist"
+            raise ConfigError(f"The split file {self.split_file} {what}. Give the project's split file, or "
                               "leave split_file empty to make a new split.")
 
 

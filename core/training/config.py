@@ -155,7 +155,8 @@ class TrainConfig:
             raise ConfigError(RANDOM_FEATURES_REFUSAL)
         source = self.weights_source
         if source not in (Weights.NONE, Weights.IMAGENET) and not os.path.isfile(str(source)):
-            raise WeightsError(f"Weights file {source} does not exist. Choose an existing .h5 or .weights.h5 file "
+            what = "is not a regular file" if os.path.exists(str(source)) else "does not exist"
+            raise WeightsError(f"Weights file {source} {what}. Choose an existing .h5 or .weights.h5 file "
                                f"for {spec.name} without its top, or use --weights imagenet or --weights none.")
         if self.image_size is not None and self.image_size < spec.min_size:
             raise ConfigError(f"{spec.name} needs images of at least {spec.min_size}×{spec.min_size} pixels. "
