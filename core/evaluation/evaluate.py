@@ -135,9 +135,8 @@ def evaluate(model: str | os.PathLike[str] | Classifier, folder: str | None = No
                               operating=operating if isinstance(operating, dict) else None)
     train = ((clf.run or {}).get("split") or {}).get("train") or []
     add_headline(metrics, y, clf.classes, [r["class"] for r in train if isinstance(r, dict) and r.get("class")])
-    copies = None if folder else copies_warning((clf.run or {}).get("split_info"))
-    if copies and "cautions" in metrics:
-        metrics["cautions"].append(copies)
+    if not folder and "cautions" in metrics:
+        metrics["cautions"][:0] = run_cautions(clf.run or {})
     temperature = ((clf.run or {}).get("calibration") or {}).get("temperature")
     if isinstance(temperature, (int, float)) and len(y):
         metrics["calibration_before"] = uncalibrated_curve(y, result.probs, float(temperature))
@@ -155,6 +154,14 @@ def evaluate(model: str | os.PathLike[str] | Classifier, folder: str | None = No
         metrics["n_unfamiliar"] = int(flags.sum())
     return Evaluation(folder or "test split", clf.classes, metrics, predictions, skipped, clf.path, clf.run_dir,
                       time.monotonic() - t0)
+
+
+def run_cautions(run: dict) -> list[str]:
+    """What a run's own test split cannot say, beside its headline: each class the split leaves unmeasured (its
+    ``test.class_gaps``) and test images with copies in the other splits."""
+    gaps = [f"{words}." for words in (run.get("test") or {}).get("class_gaps") or () if isinstance(words, str)]
+    copies = copies_warning(run.get("split_info"))
+    return gaps + ([copies] if copies else [])
 
 
 def with_positive_class(ev: Evaluation, positive_class: str) -> Evaluation:

@@ -119,10 +119,13 @@ def operating_point(y: np.ndarray, probs: np.ndarray, classes: Sequence[str], op
 
 
 def cautions(metrics: dict) -> list[str]:
-    """What a reader must not miss, in words: each class the model never recognises (recall 0)."""
+    """What a reader must not miss, in words: each class with no image here (nothing measured for it) and each
+    class the model never recognises (recall 0)."""
     out = []
     for row in metrics.get("per_class", []):
-        if row["support"] and row["recall"] == 0:
+        if not row["support"]:
+            out.append(f"'{row['class']}' has no test image: its recall and precision are not measured.")
+        elif row["recall"] == 0:
             out.append(f"The model never recognises '{row['class']}': none of its {row['support']} image(s) here "
                        f"was answered '{row['class']}'.")
     return out

@@ -18,6 +18,7 @@ from core.runs import mark_running
 from core.training.config import TrainConfig
 
 if TYPE_CHECKING:
+    from core.data.scan import DatasetSummary
     from core.training.runner import _Run
 
 
@@ -50,6 +51,23 @@ def prepare_run_dir(config: TrainConfig) -> Path:
     return path
 
 
+def scan_skip_words(summary: DatasetSummary) -> list[str]:
+    """What the scan left out of the dataset, said when a run starts (run.json keeps each as ``skipped_by_scan``):
+    a whole class folder by name, the rest as a count with a few examples. Never silently left out."""
+    if not summary.skipped:
+        return []
+    depth = 2 if summary.layout == "pre-split" else 1  # where class folders are
+    out = []
+    for s in summary.skipped:
+        if s.reason.startswith("folder") and len(Path(s.rel).parts) <= depth:
+            why = "could not be read" if "cannot be read" in s.reason else f"was skipped ({s.reason})"
+            out.append(f"the folder '{s.rel}' {why}: it is not part of this run")
+    examples = "; ".join(f"{s.rel}: {s.reason}" for s in summary.skipped[:3])
+    more = f"; and {len(summary.skipped) - 3} more" if len(summary.skipped) > 3 else ""
+    return [f"{len(summary.skipped)} file(s) or folder(s) of the dataset were skipped by the scan (e.g. {examples}"
+            f"{more}); they are not part of this run", *out]
+
+
 def library_versions() -> dict[str, str]:
     """Versions of everything that shapes a result, for reproducing it later."""
     import keras
@@ -76,6 +94,7 @@ def run_record(run: _Run, outcome: str, model_path: str | None, test: dict, seco
         "classes": list(run.classes), "dataset": {"root": run.summary.root, "layout": run.summary.layout},
         "split": run.split.to_dict(), "split_info": run.split_info,
         "skipped_during_training": [{"file": f, "reason": r} for f, r in run.failed],
+        "skipped_by_scan": [{"file": s.rel, "reason": s.reason} for s in run.summary.skipped],
         "blank_images": list(run.blank),
         "versions": library_versions(), "history": t.history, "best_epoch": t.best_epoch,
         "test": test,

@@ -59,7 +59,7 @@ from core.training.heldout import measure_and_save, result_notes, test_result
 from core.training.lost import stop_if_lost
 from core.training.mislabels import MISLABELS_FILE, run_suspects, write_suspects
 from core.training.recipe import RecipeChoice
-from core.training.runfolder import prepare_run_dir, run_record
+from core.training.runfolder import prepare_run_dir, run_record, scan_skip_words
 from core.training.tracker import RunTracker
 
 log = logging.getLogger(__name__)
@@ -191,6 +191,8 @@ class _Run:
         self.emit(PhaseChanged(Phase.PREPARING, f"Scanning {c.data_dir}"))
         self.summary = scan_dataset(c.data_dir)
         self.summary.require_trainable()
+        for words in scan_skip_words(self.summary):  # never silently left out: run.json lists each
+            self.emit(PhaseChanged(Phase.PREPARING, f"Warning: {words}."))
         self.split, self.split_info = prepare_split(self.summary, c.split_spec)
         if self.split_info.get("grouping_warning"):
             self.emit(PhaseChanged(Phase.PREPARING, f"Warning: {self.split_info['grouping_warning']}"))

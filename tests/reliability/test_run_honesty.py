@@ -139,6 +139,47 @@ def test_a_one_image_class_is_said_unmeasured_in_the_scan_the_split_preview_and_
     run = _same_as_evaluation(result.run_dir)
     assert run["test"]["class_gaps"] == [said]
     assert any(said in note for note in result.notes) and said in terminal.getvalue()
+    # ... and in what evaluates the run afterwards: `foveal evaluate RUN`, evaluation.json and the report.
+    unmeasured = "'x' has no test image: its recall and precision are not measured"
+    evaluated = run_cli("evaluate", result.run_dir)
+    assert evaluated.rc == 0 and said in evaluated.out and unmeasured in evaluated.out, evaluated.err
+    report = run_cli("report", result.run_dir, "--out", tmp_path / "report")
+    assert report.rc == 0, report.err
+    html = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
+    assert said.replace("'", "&#x27;") in html or said in html
+    assert "its recall and precision are not measured" in html
+
+
+def test_what_the_scan_skipped_is_said_when_training_starts_and_kept_in_run_json(tmp_path, monkeypatch):
+    import errno
+    import shutil
+
+    from core.training import train
+    from core.training.progress import TerminalProgress
+
+    data = factory.make_class_folder(tmp_path / "data", {"a": 6, "b": 6}, size=32)
+    shutil.copy(data / "a" / "a_000.png", data / "a" / "bad\nname.png")
+    for folder in ("new\nline", "lockedclass"):
+        (data / folder).mkdir()
+        shutil.copy(data / "a" / "a_000.png", data / folder / "x.png")
+    real_scandir = os.scandir
+
+    def scandir(path=".", *args):  # a folder the user cannot list, as a chmod 700 root folder is for `nobody`
+        if not isinstance(path, int) and os.path.basename(os.fspath(path)) == "lockedclass":
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return real_scandir(path, *args)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    terminal = io.StringIO()
+    result = train(_config(data, tmp_path / "run"), on_event=TerminalProgress(terminal))
+    skipped = json.loads((Path(result.run_dir) / "run.json").read_text(encoding="utf-8"))["skipped_by_scan"]
+    reasons = {s["file"]: s["reason"] for s in skipped}
+    assert set(reasons) == {"a/bad\\nname.png", "new\\nline", "lockedclass"}, reasons
+    assert reasons["lockedclass"].startswith("folder cannot be read")
+    said = terminal.getvalue()
+    assert "3 file(s) or folder(s) of the dataset were skipped by the scan (e.g. a/bad\\nname.png: file name" in said
+    assert "the folder 'lockedclass' could not be read: it is not part of this run" in said
+    assert "the folder 'new\\nline' was skipped (folder name holds a line break" in said
 
 
 def test_class_gaps_say_what_each_missing_part_means():
