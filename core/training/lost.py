@@ -8,9 +8,11 @@ what the user thinks it is. A smaller loss is said beside the headline, in run.j
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.data.scan import ImageRecord
 from core.errors import DatasetError, listing
 from core.split.make import SPLITS, Split
 
@@ -27,6 +29,8 @@ class Lost:
     split: str
     files: tuple[str, ...]
     of: int
+    changed: bool = True  # one of them is gone, or its size or time differs from the scan's
+    reason: str = ""  # why the first of them could not be read
 
     @property
     def most(self) -> bool:
@@ -47,6 +51,8 @@ def lost_images(split: Split, failed: Sequence[tuple[str, str]]) -> list[Lost]:
     """Per class and split, the images of ``split`` among ``failed`` (``(file, reason)``; repeats counted once),
     in split then class order."""
     where = {r.rel: (name, r.label) for name in SPLITS for r in split.of(name)}
+    records = {r.rel: r for name in SPLITS for r in split.of(name)}
+    reasons = dict(reversed(failed))
     of: dict[tuple[str, str], int] = {}
     for key in where.values():
         of[key] = of.get(key, 0) + 1
@@ -56,8 +62,18 @@ def lost_images(split: Split, failed: Sequence[tuple[str, str]]) -> list[Lost]:
         if found is not None and rel not in files.setdefault(found, []):
             files[found].append(rel)
     order = {name: i for i, name in enumerate(SPLITS)}
-    return [Lost(label, name, tuple(sorted(rels)), of[(name, label)])
+    return [Lost(label, name, tuple(sorted(rels)), of[(name, label)], any(_changed(records[r]) for r in rels),
+                 reasons[sorted(rels)[0]])
             for (name, label), rels in sorted(files.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])) if rels]
+
+
+def _changed(record: ImageRecord) -> bool:
+    """The file is gone, or its size or modification time is not what the scan saw."""
+    try:
+        st = os.stat(record.path)
+    except OSError:
+        return True
+    return st.st_size != record.size_bytes or abs(st.st_mtime - record.mtime) > 1e-3
 
 
 def stop_if_lost(split: Split, failed: Sequence[tuple[str, str]]) -> list[Lost]:
@@ -88,6 +104,11 @@ def lost_warning(lost: Sequence[Lost]) -> str | None:
     if not lost:
         return None
     n = sum(len(x.files) for x in lost)
+    if not any(x.changed for x in lost):  # as the scan saw them: damaged where only decoding looks
+        return (f"Warning: {n} image(s) the scan found usable could not be decoded (damaged inside: "
+                f"{lost[0].reason}) and were left out: {'; '.join(x.words() for x in lost)}. The result rests on "
+                "the images that were read; copy those files again from the source and train again for a result on "
+                "all of them.")
     return (f"Warning: {n} image(s) the scan found usable could not be read during the run and were left out: "
             f"{'; '.join(x.words() for x in lost)}. The result rests on the images that were read; check those "
             "files (were they changed while the run read them?) and train again for a result on all of them.")

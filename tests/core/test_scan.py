@@ -232,3 +232,32 @@ def test_truncated_bmp_and_jpeg_without_its_tables_are_skipped(tmp_path):
         decode_image(tmp_path / "tables.jpg")
     with pytest.raises(ImageDecodeError, match="corrupt JPEG file: quantization table 0 is missing"):
         probe(tmp_path / "tables.jpg")
+
+
+def test_png_with_sound_chunks_but_damaged_image_data_is_refused_by_the_scan(tmp_path):
+    """Chunks and CRCs sound, the image data damaged: the scan called these usable and training failed to decode
+    them. The scan inflates the image data and refuses each; an interlaced PNG (its rows in 7 passes) stays."""
+    from core.data import decode_image
+    from core.data.image_formats import probe
+    from core.errors import ImageDecodeError
+    from tests.runtime_only.check_scan_decode import damaged_pngs, picture, png_bytes
+
+    damaged = dict(zip(("filter", "stream", "short"), damaged_pngs(tmp_path), strict=True))
+    (tmp_path / "long.png").write_bytes(png_bytes(picture(), stream=lambda raw: zlib.compress(raw + b"\0" * 99)))
+    (tmp_path / "pass9.png").write_bytes(png_bytes(picture(), interlaced=True, filters=9))
+    reasons = {
+        damaged["filter"]: r"row 1 has filter type 9, where 0–4 exist",
+        damaged["stream"]: r"its compressed stream is broken: Error -3",
+        damaged["short"]: r"it inflates to 3,925 bytes where its header gives 4,025",
+        tmp_path / "long.png": r"it inflates to more than the 2,328 bytes its header gives",
+        tmp_path / "pass9.png": r"row 1 of pass 1 has filter type 9",
+    }
+    for path, detail in reasons.items():
+        with pytest.raises(ImageDecodeError, match=rf"{path.name}: corrupt PNG: its image data is damaged "
+                                                   rf"\({detail}.*\); copy it again from the source"):
+            probe(path)
+    for deep in (False, True):
+        arr = picture(h=23, w=29, dtype="uint16" if deep else "uint8")
+        (tmp_path / "adam7.png").write_bytes(png_bytes(arr, interlaced=True))
+        assert (probe(tmp_path / "adam7.png").width, probe(tmp_path / "adam7.png").bits) == (29, 16 if deep else 8)
+        assert decode_image(tmp_path / "adam7.png").shape[:2] == (23, 29)

@@ -97,6 +97,48 @@ def _png_fixed_huffman(path: Path) -> None:
     path.write_bytes(_png_chunks([(b"IHDR", ihdr), (b"IDAT", idat[:100]), (b"IDAT", idat[100:]), (b"IEND", b"")]))
 
 
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+
+
+def png_bytes(arr: np.ndarray, interlaced: bool = False, filters: int = 0, cut: int = 0,
+              stream: Callable[[bytes], bytes] = zlib.compress) -> bytes:
+    """A gray or RGB PNG of ``arr`` (uint8 or big-endian uint16) written by hand: every row with filter type
+    ``filters`` (no filtering is done: a type over 4 is damage), Adam7-interlaced if asked, the last ``cut`` bytes
+    of the filtered rows left out, deflated by ``stream``."""
+    height, width = arr.shape[:2]
+    colour = 2 if arr.ndim == 3 else 0
+    big = arr.astype(">u2") if arr.dtype == np.uint16 else arr
+    raw = b""
+    for x0, y0, dx, dy in _ADAM7 if interlaced else ((0, 0, 1, 1),):
+        raw += b"".join(bytes([filters]) + row.tobytes() for row in big[y0::dy, x0::dx] if row.size)
+    ihdr = struct.pack(">IIBBBBB", width, height, arr.dtype.itemsize * 8, colour, 0, 0, int(interlaced))
+    return _png_chunks([(b"IHDR", ihdr), (b"IDAT", stream(raw[: len(raw) - cut])), (b"IEND", b"")])
+
+
+def _png_by_hand(**kwargs) -> Maker:
+    def make(path: Path) -> None:
+        depth = "uint16" if kwargs.pop("deep", False) else "uint8"
+        path.write_bytes(png_bytes(picture(h=23, w=29, dtype=depth), **kwargs))
+    return make
+
+
+def _broken_stream(raw: bytes) -> bytes:
+    """Deflated data with a run of bytes in its middle overwritten (its CRCs still right: the chunk is sound)."""
+    data = bytearray(zlib.compress(raw))
+    data[len(data) // 2: len(data) // 2 + 8] = b"\xff" * 8
+    return bytes(data)
+
+
+def damaged_pngs(folder: Path) -> list[Path]:
+    """PNGs whose chunks and CRCs are sound but whose image data is damaged: a row filter type of 9, a broken
+    deflate stream, 16-bit rows cut short (all still 'usable' by a scan that reads chunk headers only)."""
+    cases = {"png_filter9.png": _png_by_hand(filters=9), "png_broken_stream.png": _png_by_hand(stream=_broken_stream),
+             "png_rgb16_short.png": _png_by_hand(deep=True, cut=100)}
+    for name, make in cases.items():
+        make(folder / name)
+    return [folder / name for name in cases]
+
+
 def _with_trailing_bytes(make: Maker) -> Maker:
     def wrapped(path: Path) -> None:
         make(path)
@@ -185,7 +227,9 @@ def valid_makers() -> dict[str, Maker]:
         "png_stored.png": _pillow("RGB", "PNG", compress_level=0), "png_gray16.png": _png16(1),
         "png_gray_alpha16.png": _png16(2), "png_rgb16.png": _png16(3), "png_rgba16.png": _png16(4),
         "png_fixed_huffman.png": _png_fixed_huffman, "png_trailing_bytes.png": _with_trailing_bytes(_png16(3)),
-        "apng.png": _animated("PNG"), "bmp_rgb.bmp": _pillow("RGB", "BMP"), "bmp_palette.bmp": _pillow("P", "BMP"),
+        "apng.png": _animated("PNG"), "png_interlaced.png": _png_by_hand(interlaced=True),
+        "png_interlaced16.png": _png_by_hand(interlaced=True, deep=True),
+        "bmp_rgb.bmp": _pillow("RGB", "BMP"), "bmp_palette.bmp": _pillow("P", "BMP"),
         "bmp_1bit.bmp": _pillow("1", "BMP"), "bmp_rgba.bmp": _pillow("RGBA", "BMP"),
         "gif.gif": _pillow("P", "GIF"), "gif_animated.gif": _animated("GIF"),
         "webp_lossy.webp": _pillow("RGB", "WEBP"), "webp_lossless.webp": _pillow("RGBA", "WEBP", lossless=True),
@@ -256,7 +300,7 @@ def pydicom_files() -> list[Path]:
 def check(folder: Path) -> list[Verdict]:
     """Write every case into ``folder`` and judge each file."""
     valid: list[Path] = []
-    damaged = [sparse_png(folder / "sparse_idat_16MB.png", 16 << 20)]
+    damaged = [sparse_png(folder / "sparse_idat_16MB.png", 16 << 20), *damaged_pngs(folder)]
     for name, make in valid_makers().items():
         path = folder / name
         make(path)
