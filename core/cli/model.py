@@ -60,14 +60,14 @@ def unfamiliar_sentence(metrics: dict) -> str:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from core.evaluation.evaluate import evaluate, write_evaluation
+    from core.evaluation.evaluate import check_evaluation_folder, evaluate, write_evaluation
     from core.models.saved import load_classifier
     from core.training.progress import TerminalProgress
 
     if args.folder:
         protect(args.folder)
     if args.out:
-        check_target(args.out, "folder")
+        check_evaluation_folder(args.out)  # the root, or a user's file of the same name: refused before any work
     clf = load_classifier(args.model, allow_unsafe=args.allow_unsafe_model)
     bar = TerminalProgress()
     ev = evaluate(clf, args.folder, batch_size=args.batch_size, on_progress=bar.count,
@@ -84,12 +84,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from core.evaluation.report import write_report
+    from core.evaluation.report import check_report_folder, write_report
     from core.runs import read_run
 
     read_run(args.run)  # the run folder is checked (and its dataset protected) before any work
     if args.out:
-        check_target(args.out, "folder")
+        check_report_folder(args.out)
 
     html_path, pdf_path = write_report(args.run, args.out)
     print(f"Report: {html_path}\n        {pdf_path}")

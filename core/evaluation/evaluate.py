@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from core.cancel import CancelToken
-from core.errors import DatasetError
+from core.errors import DatasetError, WriteError
 from core.evaluation.metrics import LOW_CONFIDENCE, add_headline, compute_metrics, uncalibrated_curve
-from core.io import make_dirs, open_atomic, write_json
+from core.io import check_target, make_dirs, open_atomic, write_json
 from core.models.predict import ImageFile, predict_files
 from core.models.saved import Classifier, load_classifier
 from core.split.duplicates import copies_warning
@@ -136,7 +136,11 @@ def evaluate(model: str | os.PathLike[str] | Classifier, folder: str | None = No
     train = ((clf.run or {}).get("split") or {}).get("train") or []
     add_headline(metrics, y, clf.classes, [r["class"] for r in train if isinstance(r, dict) and r.get("class")])
     if not folder and "cautions" in metrics:
-        metrics["cautions"][:0] = run_cautions(clf.run or {})
+        own = run_cautions(clf.run or {})
+        # A class the split left unmeasured is said once, in the split's words ("'x' has 1 image: …").
+        gaps = {c for c in clf.classes if any(g.startswith(f"'{c}' ") for g in own)}
+        said = [w for w in metrics["cautions"] if not any(w.startswith(f"'{c}' has no test image") for c in gaps)]
+        metrics["cautions"] = own + said
     temperature = ((clf.run or {}).get("calibration") or {}).get("temperature")
     if isinstance(temperature, (int, float)) and len(y):
         metrics["calibration_before"] = uncalibrated_curve(y, result.probs, float(temperature))
@@ -206,14 +210,88 @@ def _for_positive(operating, positive_class: str, classes) -> dict:
     return {**operating, "positive_class": positive_class, "threshold": 1.0 - float(operating["threshold"])}
 
 
+#: The first columns of ``predictions.csv`` (one ``p_CLASS`` column per class follows).
+PREDICTION_COLUMNS = ("file", "true_class", "predicted_class", "confidence", "correct", "low_confidence",
+                      "unfamiliar", "unfamiliar_score")
+#: The keys every evaluation.json Foveal wrote holds, including those written before its ``"format"`` marker.
+_EVALUATION_KEYS = frozenset({"source", "classes", "metrics", "predictions"})
+#: The largest file Foveal reads to tell whether it wrote it (larger: not Foveal's).
+_SNIFF_LIMIT = 1 << 30
+
+
+def check_own_files(out_dir: str | os.PathLike[str], ours: dict[str, Callable[[Path], bool]]) -> Path:
+    """Refuse ``out_dir`` when it is the root of the file system, or when one of the names in ``ours`` is there
+    and its test says Foveal did not write it; touch nothing. A run folder (``run.json`` in it) is Foveal's own:
+    its files are replaced as they always were. Returns ``out_dir`` as a Path."""
+    out = check_target(out_dir, "folder")
+    if any(Path(f(out)).name == "" for f in (os.path.abspath, os.path.realpath)):
+        raise WriteError(f"{out} is the root of the file system; Foveal writes its files into a folder of their "
+                         "own. Choose a new or empty folder.")
+    if not out.is_dir() or (out / "run.json").is_file():
+        return out
+    for name, is_ours in ours.items():
+        path = check_target(out / name, "file")
+        if os.path.lexists(path) and not is_ours(path):
+            raise WriteError(f"{path} is not a file Foveal wrote; Foveal replaces only its own files. Choose a new "
+                             "or empty folder.")
+    return out
+
+
+def read_small(path: Path) -> bytes | None:
+    """The bytes of a plain file no larger than the sniffing limit, else None."""
+    try:
+        if not path.is_file() or path.stat().st_size > _SNIFF_LIMIT:
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def is_foveal_evaluation(path: Path) -> bool:
+    """True when ``path`` parses as an evaluation.json Foveal wrote (its marker, or an older one's keys)."""
+    import json
+
+    data = read_small(path)
+    try:
+        parsed = json.loads(data) if data is not None else None
+    except (ValueError, RecursionError):
+        return False
+    if not isinstance(parsed, dict):
+        return False
+    return parsed.get("format") == "foveal-evaluation" or parsed.keys() >= _EVALUATION_KEYS
+
+
+def is_foveal_predictions(path: Path) -> bool:
+    """True when Foveal's evaluation.json is beside ``path``, or its header is the one Foveal writes."""
+    if is_foveal_evaluation(path.parent / "evaluation.json"):
+        return True
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            header = next(csv.reader([fh.readline(1 << 20)]), [])
+    except (OSError, ValueError):
+        return False
+    n = len(PREDICTION_COLUMNS)
+    return tuple(header[:n]) == PREDICTION_COLUMNS and all(c.startswith("p_") for c in header[n:])
+
+
+#: What write_evaluation replaces, and how it knows the file is its own.
+EVALUATION_FILES: dict[str, Callable[[Path], bool]] = {"evaluation.json": is_foveal_evaluation,
+                                                       "predictions.csv": is_foveal_predictions}
+
+
+def check_evaluation_folder(out_dir: str | os.PathLike[str]) -> Path:
+    """Refuse, before any work, a folder write_evaluation may not write into (see :func:`check_own_files`)."""
+    return check_own_files(out_dir, EVALUATION_FILES)
+
+
 def write_evaluation(evaluation: Evaluation, out_dir: str | os.PathLike[str]) -> Path:
-    """Write ``evaluation.json`` and ``predictions.csv`` into ``out_dir``; return the JSON's path."""
-    out = make_dirs(out_dir)
+    """Write ``evaluation.json`` and ``predictions.csv`` into ``out_dir``; return the JSON's path. Files of those
+    names that Foveal did not write are never replaced (:func:`check_evaluation_folder`)."""
+    out = make_dirs(check_evaluation_folder(out_dir))
     write_json(out / "evaluation.json", evaluation.to_dict())
     with open_atomic(out / "predictions.csv", "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["file", "true_class", "predicted_class", "confidence", "correct", "low_confidence",
-                    "unfamiliar", "unfamiliar_score", *[f"p_{c}" for c in evaluation.classes]])
+        w.writerow([*PREDICTION_COLUMNS, *[f"p_{c}" for c in evaluation.classes]])
         for p in evaluation.predictions:
             unfamiliar = "" if p.unfamiliar is None else "true" if p.unfamiliar else "false"
             score = "" if p.unfamiliar_score is None else f"{p.unfamiliar_score:.6f}"

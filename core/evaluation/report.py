@@ -16,7 +16,14 @@ import numpy as np
 
 from core.evaluation import report_sections as rs
 from core.evaluation.document import Figure, Gallery, Report, Section, Table
-from core.evaluation.evaluate import Evaluation, evaluate, read_evaluation, write_evaluation
+from core.evaluation.evaluate import (
+    Evaluation,
+    check_own_files,
+    evaluate,
+    read_evaluation,
+    read_small,
+    write_evaluation,
+)
 from core.evaluation.review import read_marks
 from core.io import atomic_path, make_dirs, write_text
 from core.models.saved import load_classifier
@@ -122,9 +129,15 @@ figure{margin:1em 0}img{max-width:100%}figcaption{color:#555;font-size:.9em}
 .gallery{display:flex;flex-wrap:wrap;gap:1em}.gallery figure{width:17em;margin:0}.sub{color:#666}"""
 
 
+#: Foveal's mark in the HTML report, and in the PDF report's document information.
+_HTML_MARK = b'<meta name="generator" content="Foveal">'
+_PDF_MARK = b"/Creator (Foveal)"
+
+
 def render_html(report: Report) -> str:
     """The report as one HTML page with every image embedded as base64 PNG."""
-    out = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(report.title)}"
+    out = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>" + _HTML_MARK.decode()
+           + f"<title>{html.escape(report.title)}"
            f"</title><style>{_CSS}</style></head><body><h1>{html.escape(report.title)}</h1>"
            f"<p class='sub'>{html.escape(report.subtitle)}</p>"]
     for s in report.sections:
@@ -169,7 +182,8 @@ def render_pdf(report: Report, path: str | os.PathLike[str]) -> None:
 
     styles = getSampleStyleSheet()
     doc = SimpleDocTemplate(str(path), pagesize=A4, leftMargin=1.8 * cm, rightMargin=1.8 * cm,
-                            topMargin=1.6 * cm, bottomMargin=1.6 * cm, title=report.title, author="Foveal")
+                            topMargin=1.6 * cm, bottomMargin=1.6 * cm, title=report.title, author="Foveal",
+                            creator="Foveal")
     story = [Paragraph(html.escape(report.title), styles["Title"]), Paragraph(html.escape(report.subtitle),
                                                                               styles["Italic"])]
     for s in report.sections:
@@ -233,11 +247,34 @@ def _pdf_block(block, styles, page_width: float, keep: bool = True) -> list:
     raise TypeError(type(block))
 
 
+def _is_foveal_html(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return _HTML_MARK in fh.read(4096)
+    except OSError:
+        return False
+
+
+def _is_foveal_pdf(path: Path) -> bool:
+    """True when the PDF carries Foveal's creator mark, or Foveal's report.html is beside it."""
+    if _is_foveal_html(path.parent / "report.html"):
+        return True
+    data = read_small(path)  # reportlab writes the document information among the first objects, not last
+    return data is not None and data.startswith(b"%PDF") and _PDF_MARK in data
+
+
+def check_report_folder(out_dir: str | os.PathLike[str]) -> Path:
+    """Refuse, before any work, a folder write_report may not write into: the root, or one holding a report.html
+    or report.pdf that Foveal did not write (see :func:`core.evaluation.evaluate.check_own_files`)."""
+    return check_own_files(out_dir, {"report.html": _is_foveal_html, "report.pdf": _is_foveal_pdf})
+
+
 def write_report(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str] | None = None,
                  evaluation: Evaluation | None = None) -> tuple[Path, Path]:
     """Write ``report.html`` and ``report.pdf`` (into the run folder unless ``out_dir``); return both paths."""
+    check_report_folder(out_dir or run_dir)
     report = build_report(run_dir, evaluation)
-    out = make_dirs(out_dir or run_dir)
+    out = make_dirs(check_report_folder(out_dir or run_dir))
     html_path, pdf_path = out / "report.html", out / "report.pdf"
     write_text(html_path, render_html(report))
     with atomic_path(pdf_path) as tmp_pdf:

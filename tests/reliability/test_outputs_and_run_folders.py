@@ -65,6 +65,51 @@ def test_an_output_folder_that_is_a_file_or_the_root_is_a_message(trained_run, t
     assert afile.read_text() == "keep"
 
 
+def test_evaluate_and_report_never_write_into_the_root(trained_run):
+    before = {n: os.path.lexists(Path("/", n)) for n in ("evaluation.json", "predictions.csv", "report.html",
+                                                          "report.pdf")}
+    for command in ("evaluate", "report"):
+        o = run_cli(command, trained_run, "--out", "/")
+        assert o.rc == 2 and o.traceback is None, f"{command}: {o.traceback or o.err}"
+        assert "root of the file system" in o.err and "Choose a new or empty folder" in o.err, o.err
+    assert {n: os.path.lexists(Path("/", n)) for n in before} == before
+
+
+_FOREIGN = {"evaluation.json": b'{"mine": true}\n', "predictions.csv": b"MINE\n", "report.html": b"mine\n",
+            "report.pdf": b"%PDF-1.4 the user's own\n"}
+
+
+@pytest.mark.parametrize("name", sorted(_FOREIGN))
+def test_a_users_file_in_the_out_folder_is_never_replaced(trained_run, tmp_path, name):
+    folder = tmp_path / "U"
+    folder.mkdir()
+    (folder / name).write_bytes(_FOREIGN[name])
+    command = "evaluate" if name in ("evaluation.json", "predictions.csv") else "report"
+    o = run_cli(command, trained_run, "--out", folder)
+    assert o.rc == 2 and o.traceback is None, o.traceback or o.err
+    assert f"{folder / name} is not a file Foveal wrote" in o.err and "Choose a new or empty folder" in o.err, o.err
+    assert sorted(os.listdir(folder)) == [name] and (folder / name).read_bytes() == _FOREIGN[name]
+
+
+def test_an_earlier_foveal_evaluation_and_report_in_the_out_folder_are_replaced(trained_run, tmp_path):
+    folder = tmp_path / "U"
+    for command in ("evaluate", "report"):
+        for _ in range(2):
+            o = run_cli(command, trained_run, "--out", folder)
+            assert o.rc == 0 and o.traceback is None, o.traceback or o.err
+    assert {"evaluation.json", "predictions.csv", "report.html", "report.pdf"} <= set(os.listdir(folder))
+    assert b'<meta name="generator" content="Foveal">' in (folder / "report.html").read_bytes()
+    assert b"/Creator (Foveal)" in (folder / "report.pdf").read_bytes()
+    other = tmp_path / "V"  # an evaluation of older days, without the marker
+    other.mkdir()
+    old = json.loads((folder / "evaluation.json").read_text())
+    del old["format"]
+    (other / "evaluation.json").write_text(json.dumps(old))
+    shutil.copy(folder / "predictions.csv", other / "predictions.csv")
+    assert run_cli("evaluate", trained_run, "--out", other).rc == 0
+    assert json.loads((other / "evaluation.json").read_text())["format"] == "foveal-evaluation"
+
+
 def test_csv_to_a_full_standard_output_is_a_message(trained_run, image, monkeypatch, capsys):
     from core.cli.main import main
 
