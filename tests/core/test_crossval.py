@@ -75,9 +75,9 @@ def test_fold_count_is_checked(patients):
 
 def test_split_command_previews_and_exports(patients, capsys):
     assert main(["split", str(patients), "--group-by", "filename", "--csv", "-"]) == 0
-    out = capsys.readouterr().out
-    assert "12 groups (filename) in 24 images" in out and "groups in more than one split: 0" in out
-    rows = list(csv.DictReader(io.StringIO(out[out.index("file,class,split"):])))
+    out, err = capsys.readouterr()
+    assert "12 groups (filename) in 24 images" in err and "groups in more than one split: 0" in err
+    rows = list(csv.DictReader(io.StringIO(out)))  # standard output is the CSV alone
     assert len(rows) == 24 and {r["split"] for r in rows} == {"train", "val", "test"}
     where = {}
     for r in rows:
