@@ -245,6 +245,7 @@ def test_every_key_deleted_nulled_or_retyped_is_refused_or_every_reader_copes(tr
     base["history"] = [{"epoch": 1, "phase": "head", "loss": 0.5, "accuracy": 0.9, "val_loss": 0.6,
                         "val_accuracy": 0.8, "seconds": 1.0}]
     base["skipped_during_training"] = [{"file": "benign/x.png", "reason": "truncated"}]
+    base["skipped_by_scan"] = [{"file": "benign/y.png", "reason": "empty file (0 bytes)"}]
     base["split_info"]["duplicates_across_splits"] = [{"benign/a.png": "train", "benign/b.png": "test"}]
     folder = _copy_run(trained_run, tmp_path / "run", json.dumps(base))
     refused = 0
