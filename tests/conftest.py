@@ -25,3 +25,16 @@ def _private_user_folders(tmp_path_factory, monkeypatch):
         return
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, str(home / "config"))
+
+
+@pytest.fixture(autouse=True)
+def _no_dataset_folders_from_earlier_tests():
+    """Each test starts as a new process would: knowing no dataset folder. Foveal refuses to write inside any
+    folder this process has read images from (core.paths), so a test that predicted on a file in a fixture's
+    folder would otherwise refuse a later test's export beside it, depending on the order the tests run in."""
+    try:
+        from core import paths
+    except ImportError:
+        return
+    with paths._lock:
+        paths._protected.clear()

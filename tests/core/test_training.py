@@ -273,11 +273,13 @@ def test_top_blocks_train_the_same_on_cached_boundary_activations(mobilenet_v2_w
     # The claim is about what training does to the weights: compare the updates, not the weights. oneDNN sums in
     # an order that depends on what ran before in the process, so the two paths differ by float32 rounding: about
     # 1e-7 relative per operation, a few 1e-4 of an update after 4 steps through 17 blocks. 1% of the update's norm
-    # is far above that and far below a wrong update (a layer that does not learn misses by 100%).
+    # is far above that and far below a wrong update (a layer that does not learn misses by 100%). A bias whose
+    # gradient nearly cancels (balanced classes) moves by ~1e-6 and its update is mostly that rounding: 1e-7
+    # absolute, still far below its own update.
     for i, (full, cached) in enumerate(zip(*trained, strict=True)):
         scale = np.linalg.norm(full)
         assert scale > 0, f"weight tensor {i} did not change in full fine-tuning"
-        assert np.linalg.norm(full - cached) <= 1e-2 * scale, f"weight tensor {i} updated differently"
+        assert np.linalg.norm(full - cached) <= 1e-2 * scale + 1e-7, f"weight tensor {i} updated differently"
 
 
 def test_fine_tune_last_blocks_caches_the_frozen_part(tiny_dataset, tmp_path, mobilenet_v2_weights):
