@@ -21,13 +21,13 @@ import warnings
 
 import numpy as np
 
+from core.data.dicom_headers import read_dicom
 from core.data.image_formats import (
     MAX_PIXELS,
     PILLOW_FORMATS,
     check_complete,
     check_tiff_complete,
     open_regular,
-    read_dicom,
     reading,
     sniff,
 )
