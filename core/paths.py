@@ -69,6 +69,16 @@ def unsafe_name(name: str) -> bool:
     return any(_unsafe_char(ch) for ch in name)
 
 
+def name_problem(name: str) -> str | None:
+    """Why a name cannot be one line of text (a line of labels.txt, a CSV cell, a report), in words completing
+    "the name …"; None when it can. The one rule behind :func:`unsafe_name`, for messages."""
+    if any("\ud800" <= ch <= "\udfff" for ch in name):
+        return "is not valid UTF-8 text"
+    if unsafe_name(name):
+        return "holds a line break, tab or other control character"
+    return None
+
+
 def printable(path: str | os.PathLike[str]) -> str:
     """A path as one line of valid text, for messages, CSV files and reports: bytes that are not UTF-8 are shown
     as ``\\xe9``, control characters and line breaks as ``\\n``, ``\\t``, ``\\x1b``…; other text is unchanged."""

@@ -18,7 +18,7 @@ from core.cancel import Cancelled, CancelToken
 from core.data.digests import exact_duplicates
 from core.data.image_formats import ImageInfo, is_system_file, probe, special_file_reason
 from core.errors import DatasetError, ImageDecodeError, listing
-from core.paths import printable, protect, unsafe_name
+from core.paths import name_problem, printable, protect, unsafe_name
 
 SPLIT_NAMES = {"train": "train", "val": "val", "validation": "val", "valid": "val", "test": "test"}
 #: A class that has this many times more images than another triggers the imbalance warning.
@@ -362,10 +362,8 @@ class _Walker:
 
 
 def _bad_name(name: str, is_folder: bool) -> str:
-    """Why a file or folder with this name is skipped, and the fix: a name that is not UTF-8 text, or that holds
-    a line break or another control character, would break labels.txt, CSV files and reports."""
-    what = ("is not valid UTF-8 text" if any("\ud800" <= ch <= "\udfff" for ch in name)
-            else "holds a line break, tab or other control character")
+    """Why a file or folder with this name is skipped (:func:`core.paths.name_problem`), and the fix."""
+    what = name_problem(name)
     if is_folder:
         return (f"folder name {what} (shown escaped): the images in it are not used, as the name would break "
                 "labels.txt, CSV files and reports; rename the folder")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from core.export.writers import FORMATS, MODEL_NAMES, TFLITE_TYPES, WRITERS, run
 from core.io import os_errors, write_json, write_text
 from core.models.predict import ImageFile, predict_files
 from core.models.saved import Classifier, load_classifier
-from core.paths import is_inside
+from core.paths import is_inside, name_problem
 
 #: Largest probability difference from Foveal's prediction an export may show and still pass.
 TOLERANCE = {"float32": 1e-3, "float16": 0.05, "int8": None}
@@ -150,18 +149,8 @@ def check_class_names(classes: tuple[str, ...] | list[str]) -> None:
 
 
 def _unwritable(name: str) -> str | None:
-    """Why ``name`` cannot be one line of labels.txt, or None when it can."""
-    if not name:
-        return "is empty"
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return "holds bytes that are not UTF-8 text (the folder name comes from another encoding)"
-    if name.splitlines() != [name]:
-        return "holds a line break"
-    if any(unicodedata.category(ch) == "Cc" for ch in name):
-        return "holds a control character"
-    return None
+    """Why ``name`` cannot be one line of labels.txt, or None when it can (:func:`core.paths.name_problem`)."""
+    return "is empty" if not name else name_problem(name)
 
 
 def _output_folder(clf: Classifier, fmt: str, precision: str, out) -> Path:
