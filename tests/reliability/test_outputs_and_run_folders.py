@@ -270,12 +270,17 @@ def test_every_key_deleted_nulled_or_retyped_is_refused_or_every_reader_copes(tr
 
 # ---- a dataset that moved --------------------------------------------------------------------------------------
 
-def test_a_dataset_that_moved_after_training_is_named_with_the_way_out(trained_run, tmp_path):
+def _run_on_a_copy_of_its_dataset(trained_run: Path, tmp_path: Path) -> tuple[Path, dict, Path]:
+    """A copy of the shared run whose dataset is a copy of its own, free to move or lose files."""
     data = tmp_path / "data"
     shutil.copytree(trained_run.parent / "data", data)
     run = _good(trained_run)
     run["dataset"]["root"] = str(data)
-    folder = _copy_run(trained_run, tmp_path / "run", run)
+    return data, run, _copy_run(trained_run, tmp_path / "run", run)
+
+
+def test_a_dataset_that_moved_after_training_is_named_with_the_way_out(trained_run, tmp_path):
+    data, run, folder = _run_on_a_copy_of_its_dataset(trained_run, tmp_path)
     data.rename(tmp_path / "moved")  # the lab reorganised its disk
     for command in ("evaluate", "report"):
         o = run_cli(command, folder)
@@ -286,11 +291,7 @@ def test_a_dataset_that_moved_after_training_is_named_with_the_way_out(trained_r
 
 
 def test_test_images_gone_since_training_are_counted_or_named(trained_run, tmp_path):
-    data = tmp_path / "data"
-    shutil.copytree(trained_run.parent / "data", data)
-    run = _good(trained_run)
-    run["dataset"]["root"] = str(data)
-    folder = _copy_run(trained_run, tmp_path / "run", run)
+    data, run, folder = _run_on_a_copy_of_its_dataset(trained_run, tmp_path)
     test = run["split"]["test"]
     (data / test[0]["file"]).unlink()
     o = run_cli("evaluate", folder, "--json")
