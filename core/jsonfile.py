@@ -32,7 +32,13 @@ def read_json_file(path: str | os.PathLike[str], *, what: str, fix: str, max_byt
         The :class:`FovealError` subclass raised.
     """
     p = Path(path)
-    raw = _read_regular(p, what, fix, max_bytes, error)
+    return parse_json(read_regular_file(p, what=what, fix=fix, max_bytes=max_bytes, error=error), p, what=what,
+                      fix=fix, error=error)
+
+
+def parse_json(raw: bytes, path: str | os.PathLike[str], *, what: str, fix: str, error: type[FovealError]) -> Any:
+    """The JSON value in ``raw``, the contents of ``path``: damage of any kind is ``error``, in words."""
+    p = Path(path)
     try:
         return json.loads(raw.decode("utf-8"))
     except RecursionError:  # e.g. '[' nested 100,000 deep: Python's parser recurses once per level
@@ -43,7 +49,10 @@ def read_json_file(path: str | os.PathLike[str], *, what: str, fix: str, max_byt
         raise error(f"The {what} {p} is not valid JSON ({exc}). {fix}") from None
 
 
-def _read_regular(p: Path, what: str, fix: str, max_bytes: int, error: type[FovealError]) -> bytes:
+def read_regular_file(path: str | os.PathLike[str], *, what: str, fix: str, max_bytes: int,
+                      error: type[FovealError]) -> bytes:
+    """The bytes of ``path``, only when it is a regular file of at most ``max_bytes`` (see :func:`read_json_file`)."""
+    p = Path(path)
     try:
         info = os.stat(p)
         if not stat.S_ISREG(info.st_mode):

@@ -20,6 +20,7 @@ from typing import Any
 
 from core.errors import DatasetError, RunFolderError
 from core.io import remove_leftovers, write_json
+from core.jsonfile import parse_json, read_regular_file
 from core.paths import protect
 
 #: The largest run.json Foveal reads (a real one is a few MB even with 100,000 files in its split).
@@ -119,21 +120,12 @@ _CHECKED: set[bytes] = set()
 
 
 def _parsed(f: Path) -> tuple[Any, bytes]:
-    """The JSON in ``f`` and a digest of it; its size is bounded before it is read, and damage of any kind is a
-    :class:`RunFolderError`."""
-    try:
-        with open(f, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size > MAX_RUN_JSON_BYTES:
-                raise ValueError(f"{size} bytes, far more than a run.json holds")
-            data = fh.read()
-        return json.loads(data.decode("utf-8")), hashlib.blake2b(data, digest_size=16).digest()
-    except RecursionError:  # '[[[[…' nested deeper than Python's parser goes
-        raise RunFolderError(f"{f} is damaged: it is nested far more deeply than a run.json ever is. Copy the run "
-                             "folder again from where it came from, or train again.") from None
-    except (OSError, ValueError) as exc:
-        raise RunFolderError(f"{f} is damaged and cannot be read ({exc}). Copy the run folder again from where "
-                             "it came from, or train again.") from None
+    """The JSON in ``f`` and a digest of it; only a regular file of bounded size is read, and damage of any kind
+    is a :class:`RunFolderError`."""
+    fix = "Copy the run folder again from where it came from, or train again."
+    raw = read_regular_file(f, what="run record", fix=fix, max_bytes=MAX_RUN_JSON_BYTES, error=RunFolderError)
+    return (parse_json(raw, f, what="run record", fix=fix, error=RunFolderError),
+            hashlib.blake2b(raw, digest_size=16).digest())
 
 
 def split_images(run: dict, name: str = "test") -> tuple[list[tuple[str, str, str]], list[dict]]:
