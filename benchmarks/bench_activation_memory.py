@@ -27,8 +27,8 @@ def table() -> None:
     import keras
     import numpy as np
 
-    from core.models.build import build_backbone
-    from core.models.registry import BACKBONES
+    from foveal.core.models.build import build_backbone
+    from foveal.core.models.registry import BACKBONES
 
     for name, spec in BACKBONES.items():
         model = build_backbone(spec, spec.input_size, None)
@@ -45,9 +45,9 @@ def measure(name: str, size: int, batch: int, mode: str) -> None:
     import numpy as np
     import tensorflow as tf
 
-    from core.models.build import build_backbone
-    from core.models.registry import get_backbone
-    from core.training.forward import forward_fn
+    from foveal.core.models.build import build_backbone
+    from foveal.core.models.registry import get_backbone
+    from foveal.core.training.forward import forward_fn
 
     def peak_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -47,9 +47,9 @@ def child(mode: str, backbone: str, batch: int, steps: int) -> dict:
     import numpy as np
     import tensorflow as tf
 
-    import core  # noqa: F401  (applies Foveal's start-up settings, or not, as FOVEAL_ALLOCATOR says)
-    from core.models.registry import get_backbone
-    from core.training.forward import forward_fn
+    import foveal.core  # noqa: F401  (applies Foveal's start-up settings, or not, as FOVEAL_ALLOCATOR says)
+    from foveal.core.models.registry import get_backbone
+    from foveal.core.training.forward import forward_fn
 
     spec = get_backbone(backbone)
     size = spec.input_size

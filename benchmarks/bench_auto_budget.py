@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def one_run(data: str, out: Path, weights: str, recipe: str, seed: int) -> tuple[float, dict]:
-    from core.training import TrainConfig, train
+    from foveal.core.training import TrainConfig, train
 
     t0 = time.monotonic()
     result = train(TrainConfig(data, weights=weights, recipe=recipe, seed=seed, out_dir=str(out)))

@@ -23,8 +23,8 @@ SHARED = ROOT.parent / "shared" / "data"
 def main() -> None:
     folders = [Path(a) for a in sys.argv[1:]] or [SHARED / "busi", SHARED / "mednist_small"]
     os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="foveal-bench-cache-")  # an empty cache to begin
-    from core.data.scan import scan_dataset
-    from core.split.plan import known_duplicates
+    from foveal.core.data.scan import scan_dataset
+    from foveal.core.split.plan import known_duplicates
 
     print(f"{'dataset':<16}{'images':>8}{'copies':>8}{'scan s':>9}{'first s':>9}{'cached s':>10}")
     for folder in folders:

@@ -49,7 +49,7 @@ def child(kind: str, autotune: bool, folder: str, epochs: int) -> list[dict]:
         options.autotune.enabled = autotune
         train, val = train.with_options(options), val.with_options(options)
     else:
-        from core.training.feed import array_dataset
+        from foveal.core.training.feed import array_dataset
 
         n = sum(1 for _ in Path(folder).rglob("*.jpg"))
         rng = np.random.default_rng(0)

@@ -26,7 +26,7 @@ WEIGHTS = ROOT.parent / "shared" / "weights" / "mobilenet_v2_1.0_224_imagenet_no
 
 
 def config_for(data: Path, out: Path, args):
-    from core.training import TrainConfig
+    from foveal.core.training import TrainConfig
 
     weights = str(WEIGHTS) if WEIGHTS.exists() else "none"
     return TrainConfig(str(data), backbone="MobileNetV2", weights=weights, fine_tune=args.fine_tune,
@@ -35,7 +35,7 @@ def config_for(data: Path, out: Path, args):
 
 
 def headless(data: Path, out: Path, args) -> float:
-    from core.training import train
+    from foveal.core.training import train
 
     t0 = time.perf_counter()
     train(config_for(data, out, args))
@@ -47,7 +47,7 @@ def with_window(data: Path, out: Path, args) -> tuple[float, np.ndarray]:
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from gui.main_window import MainWindow
+    from foveal.gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     settings = QSettings(str(out.parent / "bench.ini"), QSettings.Format.IniFormat)

@@ -57,7 +57,7 @@ def generate(root: Path, n: int, classes: int) -> float:
 
 
 def child_scan(folder: str) -> dict:
-    from core.data.scan import scan_dataset
+    from foveal.core.data.scan import scan_dataset
 
     t0 = time.perf_counter()
     summary = scan_dataset(folder)
@@ -67,7 +67,7 @@ def child_scan(folder: str) -> dict:
 
 
 def child_train(folder: str, out: str, backbone: str, size: int, weights: str) -> dict:
-    from core.training import TrainConfig, train
+    from foveal.core.training import TrainConfig, train
 
     config = TrainConfig(folder, backbone=backbone, weights=weights, image_size=size, epochs=2, out_dir=out,
                          batch_size=64, early_stopping_patience=0)
@@ -82,9 +82,9 @@ def child_train(folder: str, out: str, backbone: str, size: int, weights: str) -
 def child_limit(backbone: str, size: int, weights: str) -> dict:
     import keras
 
-    from core.models.build import build_backbone
-    from core.models.registry import get_backbone
-    from core.training.forward import forward_fn
+    from foveal.core.models.build import build_backbone
+    from foveal.core.models.registry import get_backbone
+    from foveal.core.training.forward import forward_fn
 
     spec = get_backbone(backbone)
     base = build_backbone(spec, size, None if weights == "none" else weights)

@@ -22,9 +22,9 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
-    from core.data.scan import scan_dataset
-    from core.training import TrainConfig, train
-    from core.training.mislabels import read_suspects
+    from foveal.core.data.scan import scan_dataset
+    from foveal.core.training import TrainConfig, train
+    from foveal.core.training.mislabels import read_suspects
 
     parser = argparse.ArgumentParser()
     parser.add_argument("data")

@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def save_classifier(backbone: str, weights: str | None, out: Path) -> Path:
-    from core.models.build import assemble_classifier, build_backbone, build_head
-    from core.models.registry import get_backbone
+    from foveal.core.models.build import assemble_classifier, build_backbone, build_head
+    from foveal.core.models.registry import get_backbone
 
     spec = get_backbone(backbone)
     base = build_backbone(spec, spec.input_size, weights)
@@ -39,7 +39,7 @@ def save_classifier(backbone: str, weights: str | None, out: Path) -> Path:
 def limit(files: list[Path], clf) -> tuple[float, float, float]:
     import numpy as np
 
-    from core.models.predict import compiled_forward, decode_for_model
+    from foveal.core.models.predict import compiled_forward, decode_for_model
 
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max(2, os.cpu_count() or 2)) as pool:
@@ -65,8 +65,8 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=600)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from core.models.predict import files_under, predict_files
-    from core.models.saved import load_classifier
+    from foveal.core.models.predict import files_under, predict_files
+    from foveal.core.models.saved import load_classifier
 
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"

@@ -37,17 +37,17 @@ sys.path.insert(0, str(ROOT))
 
 
 def folds(data: str, k: int, seed: int):
-    from core.data.scan import scan_dataset
-    from core.split.make import group_kfold
+    from foveal.core.data.scan import scan_dataset
+    from foveal.core.split.make import group_kfold
 
     summary = scan_dataset(data)
     return summary, group_kfold(summary.images, summary.classes, k, seed, None, 0.15)
 
 
 def foveal(data: str, split, fold_dir: Path, recipe: str, weights: str, epochs: int, seed: int) -> dict:
-    from core.evaluation.evaluate import evaluate
-    from core.split.files import write_split_file
-    from core.training import TrainConfig, train
+    from foveal.core.evaluation.evaluate import evaluate
+    from foveal.core.split.files import write_split_file
+    from foveal.core.training import TrainConfig, train
 
     split_file = fold_dir / "split.json"
     write_split_file(split_file, split)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core.data import scan_dataset
+from foveal.core.data import scan_dataset
 
 
 def generate(root: Path, n: int) -> None:

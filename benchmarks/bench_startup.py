@@ -20,7 +20,7 @@ CHILD = """
 import sys
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
-from gui.main_window import MainWindow
+from foveal.gui.main_window import MainWindow
 w = MainWindow()
 w.show()
 w.grab()  # forces a full paint of the window

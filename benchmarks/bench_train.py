@@ -66,7 +66,7 @@ def naive(data: Path, backbone: str, weights, epochs: int, size: int) -> tuple[f
 
 
 def foveal(data: Path, backbone: str, weights, epochs: int, out: Path) -> tuple[float, float, dict]:
-    from core.training import TrainConfig, train
+    from foveal.core.training import TrainConfig, train
 
     t0 = time.perf_counter()
     result = train(TrainConfig(str(data), backbone=backbone, weights=weights or "none", epochs=epochs,
@@ -83,9 +83,9 @@ def limit(data: Path, backbone: str, size: int) -> tuple[float, float, float]:
     import keras
     import tensorflow as tf
 
-    from core.data import decode_image
-    from core.models import get_backbone
-    from core.models.build import build_backbone
+    from foveal.core.data import decode_image
+    from foveal.core.models import get_backbone
+    from foveal.core.models.build import build_backbone
 
     files = sorted(p for p in data.rglob("*.jpg"))
     t0 = time.perf_counter()

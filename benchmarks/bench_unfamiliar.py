@@ -37,10 +37,10 @@ def _files(folder: Path, limit: int, seed: int = 0) -> list[str]:
 def main() -> int:
     from sklearn.metrics import roc_auc_score
 
-    from core.models.predict import files_under, predict_files
-    from core.models.saved import load_classifier
-    from core.resources import samples_dir
-    from core.training import TrainConfig, train
+    from foveal.core.models.predict import files_under, predict_files
+    from foveal.core.models.saved import load_classifier
+    from foveal.core.resources import samples_dir
+    from foveal.core.training import TrainConfig, train
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--weights", required=True)

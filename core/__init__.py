@@ -4,7 +4,7 @@ Importing this package is cheap: TensorFlow and Keras are imported only by the f
 It sets the process's TensorFlow allocator first (see :mod:`core.runtime`).
 """
 
-from core.runtime import prepare_environment
+from foveal.core.runtime import prepare_environment
 
 __version__ = "0.1.0"
 

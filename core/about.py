@@ -12,7 +12,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import core
+import foveal.core
 
 #: The libraries named in the About window and ``foveal --version``, in that order.
 KEY_LIBRARIES = ("tensorflow", "keras", "numpy", "PySide6-Essentials", "pyqtgraph", "Pillow", "pydicom",
@@ -21,7 +21,7 @@ KEY_LIBRARIES = ("tensorflow", "keras", "numpy", "PySide6-Essentials", "pyqtgrap
 
 def version_text() -> str:
     """``Foveal 0.1.0`` and the key library versions, one per line."""
-    lines = [f"Foveal {core.__version__}", f"Python {sys.version.split()[0]} on {platform.platform()}"]
+    lines = [f"Foveal {foveal.core.__version__}", f"Python {sys.version.split()[0]} on {platform.platform()}"]
     lines += [f"{name} {library_version(name)}" for name in KEY_LIBRARIES]
     return "\n".join(lines)
 
@@ -73,7 +73,7 @@ def _requires_from_core() -> list[str]:
     """The dependency list of a source tree that was never installed: pyproject.toml beside core/."""
     import tomllib
 
-    pyproject = Path(core.__file__).resolve().parent.parent / "pyproject.toml"
+    pyproject = Path(foveal.core.__file__).resolve().parent.parent / "pyproject.toml"
     try:
         return list(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["dependencies"])
     except (OSError, KeyError, ValueError):

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigError
-from core.jsonfile import read_json_file
-from core.training.config import TrainConfig
+from foveal.core.errors import ConfigError
+from foveal.core.jsonfile import read_json_file
+from foveal.core.training.config import TrainConfig
 
 #: The largest config file read: Foveal's own (a run.json with its split and metrics) are well under a megabyte.
 MAX_CONFIG_BYTES = 16 << 20
@@ -70,7 +70,7 @@ def _check_paths(path: Path, data: dict) -> None:
 
 
 def _from_project(path: Path, project: dict) -> dict:
-    from core.project import load_project
+    from foveal.core.project import load_project
 
     p = load_project(path.parent)
     data = dict(p.settings, data_dir=p.dataset)

@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from core.cancel import CancelToken
-from core.io import make_dirs, write_json
-from core.split.files import write_split_file
-from core.training.config import TrainConfig
-from core.training.events import Event, FoldFinished, FoldStarted, Outcome
-from core.training.runfolder import default_run_dir
+from foveal.core.cancel import CancelToken
+from foveal.core.io import make_dirs, write_json
+from foveal.core.split.files import write_split_file
+from foveal.core.training.config import TrainConfig
+from foveal.core.training.events import Event, FoldFinished, FoldStarted, Outcome
+from foveal.core.training.runfolder import default_run_dir
 
 #: What is compared across folds (from each fold's evaluation on its own test split).
 FOLD_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "macro_auc", "ece")
@@ -69,12 +69,12 @@ class CrossValResult:
 def cross_validate(config: TrainConfig, k: int, *, on_event: Callable[[Event], None] | None = None,
                    cancel: CancelToken | None = None) -> CrossValResult:
     """Train ``k`` runs under ``config.out_dir`` (``fold-1`` … ``fold-k``); return and save the summary."""
-    from core.data.scan import scan_dataset
-    from core.errors import ConfigError
-    from core.evaluation.evaluate import evaluate, write_evaluation
-    from core.split.make import group_kfold
-    from core.split.plan import split_groups
-    from core.training import train
+    from foveal.core.data.scan import scan_dataset
+    from foveal.core.errors import ConfigError
+    from foveal.core.evaluation.evaluate import evaluate, write_evaluation
+    from foveal.core.split.make import group_kfold
+    from foveal.core.split.plan import split_groups
+    from foveal.core.training import train
 
     emit = on_event or (lambda e: None)
     if not 3 <= k <= 10:

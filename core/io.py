@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from core.errors import WriteError
-from core.paths import protected_folder_of
+from foveal.core.errors import WriteError
+from foveal.core.paths import protected_folder_of
 
 #: Temporary files this module makes start with this, so a later cleanup can recognise leftovers.
 TMP_PREFIX = ".foveal-tmp-"

@@ -13,7 +13,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from core.errors import FovealError
+from foveal.core.errors import FovealError
 
 
 def read_json_file(path: str | os.PathLike[str], *, what: str, fix: str, max_bytes: int,

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.data.scan import DatasetSummary
-from core.errors import ConfigError, FovealError
-from core.io import make_dirs, remove_leftovers, remove_tree, write_json
-from core.jsonfile import read_json_file
-from core.paths import is_inside, protect
-from core.split.files import SplitFiles, write_split_file
-from core.split.make import Split
+from foveal.core.data.scan import DatasetSummary
+from foveal.core.errors import ConfigError, FovealError
+from foveal.core.io import make_dirs, remove_leftovers, remove_tree, write_json
+from foveal.core.jsonfile import read_json_file
+from foveal.core.paths import is_inside, protect
+from foveal.core.split.files import SplitFiles, write_split_file
+from foveal.core.split.make import Split
 
 SCHEMA_VERSION = 2
 #: The largest project.json (or evaluation.json) read: a project with 100,000 images is a few MB.

@@ -1,6 +1,6 @@
 """The one place that knows where Foveal's bundled data lives, in a source tree, an installed wheel or a bundle.
 
-The data is the ``resources`` package's (sample images, icons, license notices), found through
+The data is the ``foveal.resources`` package's (sample images, icons, license notices), found through
 :mod:`importlib.resources`, so it is where the installed package is, whatever the current folder.
 """
 
@@ -11,15 +11,15 @@ from pathlib import Path
 
 
 def resource_root() -> Path:
-    """The folder of the installed ``resources`` package."""
-    root = _importlib_resources.files("resources")
+    """The folder of the installed ``foveal.resources`` package."""
+    root = _importlib_resources.files("foveal.resources")
     if isinstance(root, Path):
         return root
     # A frozen bundle's loader answers with a reader over several places (its archive and its data folder);
     # the data lies beside the module's own file there, as in a wheel.
-    import resources
+    import foveal.resources
 
-    return Path(resources.__file__).resolve().parent
+    return Path(foveal.resources.__file__).resolve().parent
 
 
 def resource_path(*parts: str) -> Path:

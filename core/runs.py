@@ -18,10 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.errors import DatasetError, RunFolderError
-from core.io import remove_leftovers, write_json
-from core.jsonfile import parse_json, read_regular_file
-from core.paths import protect
+from foveal.core.errors import DatasetError, RunFolderError
+from foveal.core.io import remove_leftovers, write_json
+from foveal.core.jsonfile import parse_json, read_regular_file
+from foveal.core.paths import protect
 
 #: The largest run.json Foveal reads (a real one is a few MB even with 100,000 files in its split).
 MAX_RUN_JSON_BYTES = 512 * 1024 * 1024

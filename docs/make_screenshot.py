@@ -26,8 +26,8 @@ def main() -> None:
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from gui.main_window import MainWindow
-    from gui.resources import SAMPLES
+    from foveal.gui.main_window import MainWindow
+    from foveal.gui.resources import SAMPLES
 
     app = QApplication(sys.argv)
     tmp = Path(tempfile.mkdtemp())

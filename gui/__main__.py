@@ -1,7 +1,7 @@
-"""``python -m gui`` opens the Foveal window."""
+"""``python -m foveal.gui`` opens the Foveal window."""
 
 import sys
 
-from gui.app import main
+from foveal.gui.app import main
 
 sys.exit(main())

@@ -35,17 +35,17 @@ def install_error_hooks() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Open the Foveal window and run the event loop until it closes."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from core.about import start_log_file
+    from foveal.core.about import start_log_file
 
     log_file = start_log_file()  # Help → Open log folder shows it
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName("Foveal")
     app.setOrganizationName("Foveal")
     app.setDesktopFileName("foveal")  # the desktop entry the bundle installs: its icon in docks and task bars
-    from gui.resources import app_icon
+    from foveal.gui.resources import app_icon
 
     app.setWindowIcon(app_icon())
-    from gui.focus_style import install_focus_style
+    from foveal.gui.focus_style import install_focus_style
 
     install_focus_style(app)
     log.info("Foveal started; log file %s", log_file)
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     from pyqtgraph.util.garbage_collector import GarbageCollector
 
     collector = GarbageCollector(interval=1.0)  # noqa: F841 (kept alive for the application's lifetime)
-    from gui.main_window import MainWindow
+    from foveal.gui.main_window import MainWindow
 
     window = MainWindow()
     window.show()
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _preload() -> None:
-    from core.training import preload_backend
+    from foveal.core.training import preload_backend
 
     try:
         preload_backend()

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Slot
 
-from core.compare.candidates import Candidate
-from core.compare.result import COMPARE_FORMAT, Comparison
-from core.models.registry import Weights
-from core.training.config import TrainConfig
-from gui.widgets.compare_dialog import CompareDialog
+from foveal.core.compare.candidates import Candidate
+from foveal.core.compare.result import COMPARE_FORMAT, Comparison
+from foveal.core.models.registry import Weights
+from foveal.core.training.config import TrainConfig
+from foveal.gui.widgets.compare_dialog import CompareDialog
 
 if TYPE_CHECKING:
-    from gui.main_window import MainWindow
+    from foveal.gui.main_window import MainWindow
 
 #: A project keeps its comparisons in this sub-folder.
 COMPARISONS = "comparisons"
@@ -35,7 +35,7 @@ class CompareWiring(QObject):
 
     def folder(self) -> Path:
         """Where comparisons are saved: the open project's folder, else Foveal's user data folder."""
-        from core.paths import user_data_dir
+        from foveal.core.paths import user_data_dir
 
         project = self.w.projects.ctl.project
         return Path(project.folder) / COMPARISONS if project is not None else user_data_dir() / COMPARISONS

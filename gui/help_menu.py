@@ -8,9 +8,9 @@ from PySide6.QtCore import QObject, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QFontDatabase
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QMainWindow, QPlainTextEdit, QVBoxLayout
 
-from core import about
-from core.resources import resource_path
-from gui.resources import app_icon
+from foveal.core import about
+from foveal.core.resources import resource_path
+from foveal.gui.resources import app_icon
 
 
 class AboutDialog(QDialog):

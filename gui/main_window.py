@@ -18,31 +18,31 @@ from PySide6.QtWidgets import (
     QTabWidget,
 )
 
-from core.crossval import CrossValResult
-from core.training.config import TrainConfig
-from core.training.events import TrainingFinished
-from gui.compare_wiring import CompareWiring
-from gui.help_menu import HelpMenu
-from gui.project_wiring import ProjectWiring
-from gui.resources import app_icon
-from gui.weights_status import WeightsStatus, imagenet_status
-from gui.widgets.dataset_panel import DatasetPanel
-from gui.widgets.evaluate_panel import EvaluatePanel
-from gui.widgets.model_panel import ModelPanel
-from gui.widgets.predict_panel import PredictPanel
-from gui.widgets.train_panel import TrainPanel
-from gui.window_actions import WindowActions
-from gui.workers.base import start_worker
-from gui.workers.call_worker import CallWorker
-from gui.workers.evaluation_jobs import ModelJobs, write_report
-from gui.workers.scan_worker import ScanWorker
-from gui.workers.train_worker import TrainWorker, real_crossval
+from foveal.core.crossval import CrossValResult
+from foveal.core.training.config import TrainConfig
+from foveal.core.training.events import TrainingFinished
+from foveal.gui.compare_wiring import CompareWiring
+from foveal.gui.help_menu import HelpMenu
+from foveal.gui.project_wiring import ProjectWiring
+from foveal.gui.resources import app_icon
+from foveal.gui.weights_status import WeightsStatus, imagenet_status
+from foveal.gui.widgets.dataset_panel import DatasetPanel
+from foveal.gui.widgets.evaluate_panel import EvaluatePanel
+from foveal.gui.widgets.model_panel import ModelPanel
+from foveal.gui.widgets.predict_panel import PredictPanel
+from foveal.gui.widgets.train_panel import TrainPanel
+from foveal.gui.window_actions import WindowActions
+from foveal.gui.workers.base import start_worker
+from foveal.gui.workers.call_worker import CallWorker
+from foveal.gui.workers.evaluation_jobs import ModelJobs, write_report
+from foveal.gui.workers.scan_worker import ScanWorker
+from foveal.gui.workers.train_worker import TrainWorker, real_crossval
 
 log = logging.getLogger("foveal")
 
 
 def default_runs_dir() -> Path:
-    from core.paths import user_runs_dir
+    from foveal.core.paths import user_runs_dir
 
     return user_runs_dir()
 

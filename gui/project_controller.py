@@ -12,8 +12,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from core.errors import FovealError
-from core.project import (
+from foveal.core.errors import FovealError
+from foveal.core.project import (
     Project,
     adopt_runs,
     create_project,
@@ -27,8 +27,8 @@ from core.project import (
     save_project,
     set_run_meta,
 )
-from core.split.files import run_split
-from core.training.config import TrainConfig
+from foveal.core.split.files import run_split
+from foveal.core.training.config import TrainConfig
 
 MAX_RECENT = 8
 

@@ -14,15 +14,15 @@ from PySide6.QtWidgets import QFileDialog
 
 # Imported here, on the GUI thread at start-up (light: no TensorFlow), so that the preview's worker thread imports
 # nothing while a training thread may be importing TensorFlow.
-from core.paths import is_inside
-from core.split.files import write_split_csv
-from core.split.make import Split
-from core.split.preview import split_preview
-from core.training.config import TrainConfig
-from gui.project_controller import ProjectController
-from gui.widgets.runs_panel import RunsPanel
-from gui.workers.base import start_worker
-from gui.workers.call_worker import CallWorker
+from foveal.core.paths import is_inside
+from foveal.core.split.files import write_split_csv
+from foveal.core.split.make import Split
+from foveal.core.split.preview import split_preview
+from foveal.core.training.config import TrainConfig
+from foveal.gui.project_controller import ProjectController
+from foveal.gui.widgets.runs_panel import RunsPanel
+from foveal.gui.workers.base import start_worker
+from foveal.gui.workers.call_worker import CallWorker
 
 
 def split_preview_text(config: TrainConfig) -> tuple[str, Split]:

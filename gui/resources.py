@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QIcon
 
-from core.resources import icon_paths, resource_path, samples_dir
+from foveal.core.resources import icon_paths, resource_path, samples_dir
 
 SAMPLES = samples_dir()
 

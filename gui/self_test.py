@@ -19,7 +19,7 @@ from pathlib import Path
 def _qt_window() -> str:
     from PySide6.QtWidgets import QApplication
 
-    from gui.main_window import MainWindow
+    from foveal.gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     window = MainWindow()
@@ -35,18 +35,18 @@ def _qt_window() -> str:
 
 
 def _tensorflow() -> str:
-    from core.training import preload_backend
+    from foveal.core.training import preload_backend
 
     preload_backend()  # the window reaches TensorFlow only through core
-    from core.about import library_version
+    from foveal.core.about import library_version
 
     return f"TensorFlow {library_version('tensorflow')}, Keras {library_version('keras')}"
 
 
 def _sample(state: dict) -> str:
-    from core.data.decode import decode_image
-    from core.data.scan import scan_dataset
-    from core.resources import samples_dir
+    from foveal.core.data.decode import decode_image
+    from foveal.core.data.scan import scan_dataset
+    from foveal.core.resources import samples_dir
 
     summary = scan_dataset(samples_dir())
     summary.require_trainable()
@@ -56,7 +56,7 @@ def _sample(state: dict) -> str:
 
 
 def _train(state: dict) -> str:
-    from core.training import TrainConfig, train
+    from foveal.core.training import TrainConfig, train
 
     out = state["tmp"] / "run"
     result = train(TrainConfig(str(state["samples"]), weights="none", fine_tune="all", epochs=1,
@@ -68,14 +68,14 @@ def _train(state: dict) -> str:
 
 
 def _load(state: dict) -> str:
-    from core.models.saved import load_classifier
+    from foveal.core.models.saved import load_classifier
 
     clf = load_classifier(state["run"])
     return f"model.keras loaded in safe mode: {len(clf.classes)} classes"
 
 
 def _export(state: dict) -> str:
-    from core.export.export import export_model
+    from foveal.core.export.export import export_model
 
     result = export_model(state["run"], "tflite", state["tmp"] / "tflite", n_check=4)
     if not result.passed:

@@ -7,16 +7,16 @@ import logging
 
 from PySide6.QtCore import Slot
 
-from gui.workers.base import start_worker
-from gui.workers.call_worker import CallWorker
+from foveal.gui.workers.base import start_worker
+from foveal.gui.workers.call_worker import CallWorker
 
 log = logging.getLogger("foveal")
 
 
 def imagenet_status(backbone: str) -> tuple[str, str, str, bool]:
     """(backbone, file name, cache path, cached?) — runs on a worker thread; imports Keras there."""
-    from core.models.build import imagenet_weights_status
-    from core.models.registry import get_backbone
+    from foveal.core.models.build import imagenet_weights_status
+    from foveal.core.models.registry import get_backbone
 
     return (backbone, *imagenet_weights_status(get_backbone(backbone)))
 

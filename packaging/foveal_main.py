@@ -5,6 +5,6 @@ import sys
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()  # a frozen program that starts child processes needs this first
-    from core.cli import main
+    from foveal.core.cli import main
 
     sys.exit(main())

@@ -33,7 +33,7 @@ def _no_dataset_folders_from_earlier_tests():
     folder this process has read images from (core.paths), so a test that predicted on a file in a fixture's
     folder would otherwise refuse a later test's export beside it, depending on the order the tests run in."""
     try:
-        from core import paths
+        from foveal.core import paths
     except ImportError:
         return
     with paths._lock:

@@ -6,6 +6,6 @@ One module per command group, each with a ``register(sub)`` that adds its sub-co
 and is the console script's entry point.
 """
 
-from core.cli.main import build_parser, main
+from foveal.core.cli.main import build_parser, main
 
 __all__ = ["build_parser", "main"]

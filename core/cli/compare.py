@@ -6,16 +6,22 @@ import argparse
 import json
 import sys
 
-from core.cli.options import checked
-from core.cli.split import add_split_options
-from core.io import check_target
-from core.paths import protect
-from core.training.config import LIMITS, TrainConfig
+from foveal.core.cli.options import checked
+from foveal.core.cli.split import add_split_options
+from foveal.core.io import check_target
+from foveal.core.paths import protect
+from foveal.core.training.config import LIMITS, TrainConfig
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Compare backbones on a folder; the table (or JSON) on stdout, progress on stderr."""
-    from core.compare import CandidateDone, CandidateProgress, CompareStarted, compare_backbones, parse_candidates
+    from foveal.core.compare import (
+        CandidateDone,
+        CandidateProgress,
+        CompareStarted,
+        compare_backbones,
+        parse_candidates,
+    )
 
     candidates = parse_candidates(args.backbones) if args.backbones else None
     config = TrainConfig(args.folder, seed=args.seed, group_by=args.group_by, group_pattern=args.group_pattern,

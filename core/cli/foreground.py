@@ -16,8 +16,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from core.cancel import CancelToken
-from core.io import temp_dir
+from foveal.core.cancel import CancelToken
+from foveal.core.io import temp_dir
 
 #: Exit codes of a run stopped by a signal: 128 + the signal's number, as a shell reports a process it killed.
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}

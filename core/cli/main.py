@@ -11,10 +11,10 @@ import os
 import sys
 from collections.abc import Sequence
 
-from core.cli import compare, model, scan, split, train
-from core.errors import FovealError
-from core.io import standard_output
-from core.native_log import filtered_native_stderr
+from foveal.core.cli import compare, model, scan, split, train
+from foveal.core.errors import FovealError
+from foveal.core.io import standard_output
+from foveal.core.native_log import filtered_native_stderr
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv:
         from importlib import import_module
 
-        return import_module("gui.app").main()
+        return import_module("foveal.gui.app").main()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version or args.licenses:
@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.self_test:
         from importlib import import_module
 
-        args.func = lambda _args: import_module("gui.self_test").main()
+        args.func = lambda _args: import_module("foveal.gui.self_test").main()
     if not getattr(args, "func", None):
         def show_help(_args: argparse.Namespace) -> int:
             parser.print_help()
@@ -86,7 +86,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _print_about(args: argparse.Namespace) -> int:
-    from core import about
+    from foveal.core import about
 
     print("\n\n".join(t for t, wanted in ((about.version_text(), args.version),
                                          (about.licenses_text(), args.licenses)) if wanted))

@@ -6,10 +6,10 @@ import argparse
 import json
 import sys
 
-from core.cli.options import PREDICT_BATCH, PROBABILITY, TOP_K, checked
-from core.evaluation.metrics import format_value as _fmt
-from core.io import check_target
-from core.paths import protect
+from foveal.core.cli.options import PREDICT_BATCH, PROBABILITY, TOP_K, checked
+from foveal.core.evaluation.metrics import format_value as _fmt
+from foveal.core.io import check_target
+from foveal.core.paths import protect
 
 
 def format_evaluation(ev) -> str:
@@ -60,9 +60,9 @@ def unfamiliar_sentence(metrics: dict) -> str:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from core.evaluation.evaluate import check_evaluation_folder, evaluate, write_evaluation
-    from core.models.saved import load_classifier
-    from core.training.progress import TerminalProgress
+    from foveal.core.evaluation.evaluate import check_evaluation_folder, evaluate, write_evaluation
+    from foveal.core.models.saved import load_classifier
+    from foveal.core.training.progress import TerminalProgress
 
     if args.folder:
         protect(args.folder)
@@ -84,8 +84,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from core.evaluation.report import check_report_folder, write_report
-    from core.runs import read_run
+    from foveal.core.evaluation.report import check_report_folder, write_report
+    from foveal.core.runs import read_run
 
     read_run(args.run)  # the run folder is checked (and its dataset protected) before any work
     if args.out:
@@ -97,10 +97,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from core.evaluation.predict_table import prediction_rows, print_rows, save_rows_csv
-    from core.models.predict import files_under, predict_files
-    from core.models.saved import load_classifier
-    from core.training.progress import TerminalProgress
+    from foveal.core.evaluation.predict_table import prediction_rows, print_rows, save_rows_csv
+    from foveal.core.models.predict import files_under, predict_files
+    from foveal.core.models.saved import load_classifier
+    from foveal.core.training.progress import TerminalProgress
 
     files = files_under(args.paths)
     if args.csv and args.csv != "-":
@@ -130,7 +130,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from core.export.export import export_model
+    from foveal.core.export.export import export_model
 
     result = export_model(args.run, args.format, args.out, tflite_type=args.tflite_type,
                           check_images=args.check_images, on_step=lambda text: print(text + "…", file=sys.stderr))
@@ -150,8 +150,8 @@ def _add_unsafe_option(parser: argparse.ArgumentParser) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``evaluate``, ``report``, ``predict`` and ``export`` to the ``foveal`` parser."""
-    from core.evaluation.metrics import LOW_CONFIDENCE
-    from core.export.writers import FORMATS, TFLITE_TYPES
+    from foveal.core.evaluation.metrics import LOW_CONFIDENCE
+    from foveal.core.export.writers import FORMATS, TFLITE_TYPES
 
     p = sub.add_parser("predict", help="classify image files and folders with a trained model")
     p.add_argument("model", help="a run folder or a model.keras file")

@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from core.errors import ConfigError
-from core.training.config import LIMITS, MAX_IMAGE_SIZE, Limit, check_limit
+from foveal.core.errors import ConfigError
+from foveal.core.training.config import LIMITS, MAX_IMAGE_SIZE, Limit, check_limit
 
 Command = Callable[[argparse.Namespace], int]
 

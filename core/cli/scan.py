@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 
-from core.cli.options import checked
-from core.data.scan import DatasetSummary
-from core.split.preview import too_few_to_split
+from foveal.core.cli.options import checked
+from foveal.core.data.scan import DatasetSummary
+from foveal.core.split.preview import too_few_to_split
 
 _MAX_LISTED = 40
 
@@ -53,7 +53,7 @@ def _layout(summary: DatasetSummary) -> str:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     """Print the summary of ``args.folder`` (exit 2 when it cannot be trained on)."""
-    from core.data.scan import scan_dataset
+    from foveal.core.data.scan import scan_dataset
 
     summary = scan_dataset(args.folder)
     if args.json:

@@ -6,16 +6,16 @@ import argparse
 import json
 import sys
 
-from core.cli.options import FRACTION, FRACTION_OF_VAL, checked
-from core.io import check_target, standard_output
-from core.paths import protect
-from core.training.config import LIMITS, TrainConfig
+from foveal.core.cli.options import FRACTION, FRACTION_OF_VAL, checked
+from foveal.core.io import check_target, standard_output
+from foveal.core.paths import protect
+from foveal.core.training.config import LIMITS, TrainConfig
 
 
 def cmd_split(args: argparse.Namespace) -> int:
     """Print the preview of the split ``train`` would make; optionally write it as CSV."""
-    from core.split.files import write_split_csv
-    from core.split.preview import split_preview
+    from foveal.core.split.files import write_split_csv
+    from foveal.core.split.preview import split_preview
 
     config = TrainConfig(args.folder, seed=args.seed, val_fraction=args.val, test_fraction=args.test,
                          group_by=args.group_by, group_pattern=args.group_pattern,

@@ -7,13 +7,13 @@ import json
 import sys
 from pathlib import Path
 
-from core.cli.options import FOLDS, IMAGE_SIZE, checked
-from core.cli.scan import cmd_scan
-from core.cli.split import add_split_options
-from core.errors import WeightsError
-from core.models.registry import Weights
-from core.resources import samples_dir
-from core.training.config import LIMITS, TrainConfig
+from foveal.core.cli.options import FOLDS, IMAGE_SIZE, checked
+from foveal.core.cli.scan import cmd_scan
+from foveal.core.cli.split import add_split_options
+from foveal.core.errors import WeightsError
+from foveal.core.models.registry import Weights
+from foveal.core.resources import samples_dir
+from foveal.core.training.config import LIMITS, TrainConfig
 
 SAMPLES = samples_dir()
 
@@ -21,10 +21,10 @@ SAMPLES = samples_dir()
 def _run_training(config, json_events: bool) -> int:
     """Run ``train`` in the foreground: Ctrl-C or SIGTERM cancels cleanly, keeping the best model (exit code 130
     or 143; the same signal again aborts); temporary files go to a private folder removed at the end."""
-    from core.cli.foreground import SignalStop, private_temp_folder
-    from core.training import CancelToken, train
-    from core.training.events import Outcome
-    from core.training.progress import TerminalProgress, json_lines
+    from foveal.core.cli.foreground import SignalStop, private_temp_folder
+    from foveal.core.training import CancelToken, train
+    from foveal.core.training.events import Outcome
+    from foveal.core.training.progress import TerminalProgress, json_lines
 
     stop = SignalStop(CancelToken())
     with private_temp_folder(), stop.installed():
@@ -33,7 +33,7 @@ def _run_training(config, json_events: bool) -> int:
 
 
 def _config_from_args(args: argparse.Namespace) -> TrainConfig:
-    from core.config_file import load_config_file
+    from foveal.core.config_file import load_config_file
 
     devices = {k: getattr(args, k) for k in ("distribute", "devices", "mixed_precision", "xla")
                if getattr(args, k) is not None}
@@ -59,11 +59,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _run_crossval(config: TrainConfig, k: int, json_events: bool) -> int:
-    from core.cli.foreground import SignalStop, private_temp_folder
-    from core.crossval import cross_validate
-    from core.training import CancelToken
-    from core.training.events import Outcome
-    from core.training.progress import TerminalProgress, json_lines
+    from foveal.core.cli.foreground import SignalStop, private_temp_folder
+    from foveal.core.crossval import cross_validate
+    from foveal.core.training import CancelToken
+    from foveal.core.training.events import Outcome
+    from foveal.core.training.progress import TerminalProgress, json_lines
 
     stop = SignalStop(CancelToken())
     with private_temp_folder(), stop.installed():
@@ -74,7 +74,7 @@ def _run_crossval(config: TrainConfig, k: int, json_events: bool) -> int:
 
 
 def cmd_backbones(args: argparse.Namespace) -> int:
-    from core.models.registry import BACKBONES
+    from foveal.core.models.registry import BACKBONES
 
     rows = [spec.to_dict() for spec in BACKBONES.values()]
     if args.json:
@@ -100,8 +100,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         why = "No pretrained weights (--weights none)."
     else:
         try:
-            from core.models.build import build_backbone
-            from core.models.registry import get_backbone
+            from foveal.core.models.build import build_backbone
+            from foveal.core.models.registry import get_backbone
 
             # Check the weights first, so that the fallback is announced before training.
             spec = get_backbone(config.backbone)
@@ -124,7 +124,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _demo_run_dir() -> Path:
     import time
 
-    from core.paths import user_runs_dir
+    from foveal.core.paths import user_runs_dir
 
     return user_runs_dir() / f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
 

@@ -1,9 +1,9 @@
 """Which backbone suits my images: each candidate's frozen features scored with the automatic head by
 cross-validation, ranked, with a recommendation (``foveal compare``; the window's *Compare backbones*)."""
 
-from core.compare.candidates import Candidate, default_candidates, parse_candidates
-from core.compare.result import Comparison, Row
-from core.compare.run import (
+from foveal.core.compare.candidates import Candidate, default_candidates, parse_candidates
+from foveal.core.compare.result import Comparison, Row
+from foveal.core.compare.run import (
     CandidateDone,
     CandidateProgress,
     CompareFinished,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.errors import ConfigError
-from core.models.registry import BACKBONES, DEFAULT_BACKBONE, BackboneSpec, get_backbone
+from foveal.core.errors import ConfigError
+from foveal.core.models.registry import BACKBONES, DEFAULT_BACKBONE, BackboneSpec, get_backbone
 
 #: The larger input size tried for the default backbone: small structures (cells in a smear, a lesion's edge)
 #: are lost when a large image is shrunk to 224 px.

@@ -18,23 +18,23 @@ from pathlib import Path
 
 import numpy as np
 
-from core.cancel import Cancelled, CancelToken
-from core.compare.candidates import Candidate, default_candidates
-from core.compare.result import Comparison, Row
-from core.compare.score import score_features
-from core.data.scan import scan_dataset
-from core.errors import ConfigError, DatasetError, WeightsError
-from core.io import make_dirs, temp_dir, write_json
-from core.models.build import build_backbone, imagenet_weights_status, pooling_width
-from core.models.registry import Weights
-from core.paths import is_inside, protect, user_data_dir
-from core.split.make import fold_indices
-from core.split.plan import SplitSpec, prepare_split, split_groups
-from core.training.auto_head import candidate_poolings, pooling_columns
-from core.training.config import TrainConfig
-from core.training.features import DECODE_BATCH, extract_features
-from core.training.forward import forward_fn
-from core.training.recipe import folds_possible
+from foveal.core.cancel import Cancelled, CancelToken
+from foveal.core.compare.candidates import Candidate, default_candidates
+from foveal.core.compare.result import Comparison, Row
+from foveal.core.compare.score import score_features
+from foveal.core.data.scan import scan_dataset
+from foveal.core.errors import ConfigError, DatasetError, WeightsError
+from foveal.core.io import make_dirs, temp_dir, write_json
+from foveal.core.models.build import build_backbone, imagenet_weights_status, pooling_width
+from foveal.core.models.registry import Weights
+from foveal.core.paths import is_inside, protect, user_data_dir
+from foveal.core.split.make import fold_indices
+from foveal.core.split.plan import SplitSpec, prepare_split, split_groups
+from foveal.core.training.auto_head import candidate_poolings, pooling_columns
+from foveal.core.training.config import TrainConfig
+from foveal.core.training.features import DECODE_BATCH, extract_features
+from foveal.core.training.forward import forward_fn
+from foveal.core.training.recipe import folds_possible
 
 
 @dataclass(frozen=True)

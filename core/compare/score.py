@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.cancel import CancelToken
-from core.training.config import TrainConfig
-from core.training.recipe import choose_recipe, fit_dense, fit_linear
+from foveal.core.cancel import CancelToken
+from foveal.core.training.config import TrainConfig
+from foveal.core.training.recipe import choose_recipe, fit_dense, fit_linear
 
 #: The dense head's settings: Foveal's defaults, as a run with the automatic recipe uses them.
 DENSE = {name: TrainConfig.default(name) for name in ("epochs", "learning_rate", "dropout", "batch_size")}
@@ -45,7 +45,7 @@ def score_features(columns: dict[str, np.ndarray], y: np.ndarray, folds: Folds, 
                    cancel: CancelToken | None = None,
                    on_progress: Callable[[int, int], None] | None = None) -> Scores:
     """The automatic head's cross-validated answers on ``columns`` (pooling name → N × D features)."""
-    from core.stats import accuracy_interval
+    from foveal.core.stats import accuracy_interval
 
     choice = choose_recipe(columns, y, n_classes, seed=seed, cancel=cancel, folds=folds,
                            on_progress=None if on_progress is None else lambda done, total, _: on_progress(done, total),

@@ -11,8 +11,8 @@ from typing import Protocol
 
 import numpy as np
 
-from core.data.decode import decode_image
-from core.errors import ImageDecodeError
+from foveal.core.data.decode import decode_image
+from foveal.core.errors import ImageDecodeError
 
 
 class ImageSource(Protocol):

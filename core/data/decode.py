@@ -21,8 +21,8 @@ import warnings
 
 import numpy as np
 
-from core.data.dicom_headers import read_dicom
-from core.data.image_formats import (
+from foveal.core.data.dicom_headers import read_dicom
+from foveal.core.data.image_formats import (
     MAX_PIXELS,
     PILLOW_FORMATS,
     check_complete,
@@ -31,7 +31,7 @@ from core.data.image_formats import (
     reading,
     sniff,
 )
-from core.errors import ImageDecodeError
+from foveal.core.errors import ImageDecodeError
 
 
 def decode_image(

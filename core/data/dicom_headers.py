@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import warnings
 
-from core.data.image_formats import ImageInfo
-from core.errors import ImageDecodeError
+from foveal.core.data.image_formats import ImageInfo
+from foveal.core.errors import ImageDecodeError
 
 
 def read_dicom(path: str, **kwargs):

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from core.data.scan import ImageRecord
+    from foveal.core.data.scan import ImageRecord
 
 
 def exact_duplicates(records: Sequence[ImageRecord]) -> tuple[tuple[str, ...], ...]:

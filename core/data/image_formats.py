@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from core.data.png_chunks import check_png_chunks
-from core.errors import ImageDecodeError
+from foveal.core.data.png_chunks import check_png_chunks
+from foveal.core.errors import ImageDecodeError
 
 #: Images larger than this many pixels are refused: a tiny file that claims a gigantic image is a
 #: "decompression bomb" that would exhaust memory if decoded.
@@ -158,7 +158,7 @@ def probe(path: str | os.PathLike[str], size: int | None = None) -> ImageInfo:
     if fmt == "TIFF":
         info = _probe_tiff(path, size)
     elif fmt == "DICOM":
-        from core.data.dicom_headers import probe_dicom
+        from foveal.core.data.dicom_headers import probe_dicom
 
         info = probe_dicom(path, size)
     if info.width * info.height > MAX_PIXELS:

@@ -16,7 +16,7 @@ import struct
 import zlib
 from typing import BinaryIO, NoReturn
 
-from core.errors import ImageDecodeError
+from foveal.core.errors import ImageDecodeError
 
 #: More chunks than this is not an image any encoder wrote (a 100-megapixel image in 8 kB IDAT chunks has ~50k).
 MAX_CHUNKS = 100_000
@@ -99,7 +99,7 @@ def _check_image_data(path: str, fh: BinaryIO, spans: list[tuple[int, int]], sha
     """Inflate the image data (``spans``: offset and length of each IDAT chunk's data) in pieces and refuse it
     unless it is one complete deflate stream holding exactly the rows the header gives, each with a filter byte
     0–4. Images over the pixel limit are left to :func:`core.data.image_formats.probe`, which refuses them."""
-    from core.data.image_formats import MAX_PIXELS
+    from foveal.core.data.image_formats import MAX_PIXELS
 
     width, height, bits, interlaced = shape
     if not 0 < width * height <= MAX_PIXELS:

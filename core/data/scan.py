@@ -14,11 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.cancel import Cancelled, CancelToken
-from core.data.digests import exact_duplicates
-from core.data.image_formats import ImageInfo, is_system_file, probe, special_file_reason
-from core.errors import DatasetError, ImageDecodeError, listing
-from core.paths import name_problem, printable, protect, unsafe_name
+from foveal.core.cancel import Cancelled, CancelToken
+from foveal.core.data.digests import exact_duplicates
+from foveal.core.data.image_formats import ImageInfo, is_system_file, probe, special_file_reason
+from foveal.core.errors import DatasetError, ImageDecodeError, listing
+from foveal.core.paths import name_problem, printable, protect, unsafe_name
 
 SPLIT_NAMES = {"train": "train", "val": "val", "validation": "val", "valid": "val", "test": "test"}
 #: A class that has this many times more images than another triggers the imbalance warning.

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from core.cancel import CancelToken
-from core.errors import DatasetError, WriteError
-from core.evaluation.metrics import LOW_CONFIDENCE, add_headline, compute_metrics, uncalibrated_curve
-from core.io import check_target, make_dirs, open_atomic, write_json
-from core.models.predict import ImageFile, predict_files
-from core.models.saved import Classifier, load_classifier
-from core.split.duplicates import copies_warning
+from foveal.core.cancel import CancelToken
+from foveal.core.errors import DatasetError, WriteError
+from foveal.core.evaluation.metrics import LOW_CONFIDENCE, add_headline, compute_metrics, uncalibrated_curve
+from foveal.core.io import check_target, make_dirs, open_atomic, write_json
+from foveal.core.models.predict import ImageFile, predict_files
+from foveal.core.models.saved import Classifier, load_classifier
+from foveal.core.split.duplicates import copies_warning
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def test_split_files(classifier: Classifier) -> tuple[list[ImageFile], list[str]
     if not run or "split" not in run:
         raise DatasetError(f"{classifier.path} has no run.json with a test split next to it. Give a folder of "
                            "labelled images to evaluate on (one sub-folder per class).")
-    from core.runs import split_images
+    from foveal.core.runs import split_images
 
     if not run["split"]["test"]:
         raise DatasetError("This run kept no test images (test fraction 0). Evaluate it on a folder of labelled "
@@ -87,7 +87,7 @@ def test_split_files(classifier: Classifier) -> tuple[list[ImageFile], list[str]
 
 def folder_files(classifier: Classifier, folder: str) -> tuple[list[ImageFile], list[str], list[dict]]:
     """Labelled images of a class-per-folder dataset; classes the model does not know are skipped."""
-    from core.data.scan import scan_dataset
+    from foveal.core.data.scan import scan_dataset
 
     summary = scan_dataset(folder)
     known = set(classifier.classes)
@@ -174,15 +174,15 @@ def with_positive_class(ev: Evaluation, positive_class: str) -> Evaluation:
     again. Raises ConfigError for a class the model does not have."""
     import dataclasses
 
-    from core.errors import FovealError
-    from core.evaluation.metrics import operating_point
+    from foveal.core.errors import FovealError
+    from foveal.core.evaluation.metrics import operating_point
 
     roc = ev.metrics.get("roc") or {}
     if "binary" not in roc:
         return ev
     operating = None
     if ev.run_dir:
-        from core.runs import read_run
+        from foveal.core.runs import read_run
 
         try:
             operating = read_run(ev.run_dir).get("operating_point")
@@ -198,7 +198,7 @@ def with_positive_class(ev: Evaluation, positive_class: str) -> Evaluation:
 def _for_positive(operating, positive_class: str, classes) -> dict:
     """The run's operating point for the other class of two: P(other) = 1 − P(positive), so the threshold is
     1 − t. Raises ConfigError for a class the model does not have."""
-    from core.errors import ConfigError
+    from foveal.core.errors import ConfigError
 
     if positive_class not in classes:
         raise ConfigError(f"Unknown positive class {positive_class!r}: the model's classes are "

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.models.saved import Classifier
+from foveal.core.models.saved import Classifier
 
 #: Longest side of the original image the overlay is drawn on (larger images are shown scaled down).
 OVERLAY_MAX_SIDE = 1024
@@ -100,7 +100,7 @@ class GradCamExplainer:
 
     def explain_file(self, path: str | os.PathLike[str], class_index: int | None = None) -> GradCam:
         """Grad-CAM of one image file for ``class_index`` (default: the predicted class)."""
-        from core.data.decode import decode_image
+        from foveal.core.data.decode import decode_image
 
         original = _fit_side(decode_image(path), OVERLAY_MAX_SIDE)
         model_input = decode_image(path, size=self.classifier.image_size)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core.stats import CALIBRATION_BINS, accuracy_interval, expected_calibration_error
+from foveal.core.stats import CALIBRATION_BINS, accuracy_interval, expected_calibration_error
 
 #: A prediction whose top probability is below this is flagged as low-confidence (unless told otherwise).
 LOW_CONFIDENCE = 0.6
@@ -96,7 +96,7 @@ def operating_point(y: np.ndarray, probs: np.ndarray, classes: Sequence[str], op
     ``operating`` is the run's: its positive class and the threshold chosen on the validation images (Youden's J
     there), never on the images measured here. Without one (runs made before), the threshold is chosen on these
     images and says so: an optimistic number."""
-    from core.stats import youden_threshold
+    from foveal.core.stats import youden_threshold
 
     positive_class = (operating or {}).get("positive_class", classes[1])
     k = list(classes).index(positive_class) if positive_class in classes else 1
@@ -134,7 +134,7 @@ def cautions(metrics: dict) -> list[str]:
 def add_headline(metrics: dict, y_true: np.ndarray, classes: Sequence[str], train_labels: Sequence[str]) -> None:
     """``metrics["headline"]`` against always answering the most common training class (core.stats; the most
     common class here when ``train_labels`` is empty), and ``metrics["cautions"]``."""
-    from core.stats import majority_baseline
+    from foveal.core.stats import majority_baseline
 
     labels = [classes[int(i)] for i in np.asarray(y_true)]
     if not labels:

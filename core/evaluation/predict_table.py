@@ -9,11 +9,11 @@ from typing import IO
 
 import numpy as np
 
-from core.evaluation.metrics import LOW_CONFIDENCE
-from core.io import open_atomic, standard_output
-from core.models.familiar import UNFAMILIAR_WORDS
-from core.models.predict import ImageFile, Predictions
-from core.paths import printable
+from foveal.core.evaluation.metrics import LOW_CONFIDENCE
+from foveal.core.io import open_atomic, standard_output
+from foveal.core.models.familiar import UNFAMILIAR_WORDS
+from foveal.core.models.predict import ImageFile, Predictions
+from foveal.core.paths import printable
 
 
 def prediction_rows(files: Sequence[ImageFile], result: Predictions, classes: Sequence[str], top_k: int = 3,

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.evaluation import report_sections as rs
-from core.evaluation.document import Figure, Gallery, Report, Section, Table
-from core.evaluation.evaluate import (
+from foveal.core.evaluation import report_sections as rs
+from foveal.core.evaluation.document import Figure, Gallery, Report, Section, Table
+from foveal.core.evaluation.evaluate import (
     Evaluation,
     check_own_files,
     evaluate,
@@ -24,9 +24,9 @@ from core.evaluation.evaluate import (
     read_small,
     write_evaluation,
 )
-from core.evaluation.review import read_marks
-from core.io import atomic_path, make_dirs, write_text
-from core.models.saved import load_classifier
+from foveal.core.evaluation.review import read_marks
+from foveal.core.io import atomic_path, make_dirs, write_text
+from foveal.core.models.saved import load_classifier
 
 #: How many of the worst errors the report shows with their Grad-CAM.
 WORST_ERRORS = 8
@@ -37,7 +37,7 @@ SECTION_TITLES = ("Summary", "Intended use and limitations", "Dataset", "Split",
 
 def build_report(run_dir: str | os.PathLike[str], evaluation: Evaluation | None = None) -> Report:
     """Gather everything about a run (evaluating it first if it has no evaluation yet)."""
-    from core.runs import read_run
+    from foveal.core.runs import read_run
 
     run = read_run(run_dir)
     ev = evaluation or read_evaluation(run_dir)
@@ -51,7 +51,7 @@ def build_report(run_dir: str | os.PathLike[str], evaluation: Evaluation | None 
              rs.confusion(ev), rs.roc(ev), rs.calibration(ev),
              _worst_errors(run_dir, run, ev)]
     sections = [s for s in found if s is not None]
-    from core.training.mislabels import read_suspects
+    from foveal.core.training.mislabels import read_suspects
 
     suspected = read_suspects(Path(run_dir))
     if suspected is not None:
@@ -68,7 +68,7 @@ def _image_of(run: dict, ev: Evaluation, file: str) -> str | None:
     """Where a prediction's image is: in the run's dataset folder (its test split) or the folder evaluated. Never
     the path a saved evaluation.json names, which a run folder made elsewhere could point at any file here (None:
     the file name itself leads out of the folder)."""
-    from core.runs import outside_reason
+    from foveal.core.runs import outside_reason
 
     root = run["dataset"]["root"] if ev.source == "test split" else ev.source
     if not isinstance(root, str) or not isinstance(file, str) or outside_reason(file, root):
@@ -80,8 +80,8 @@ def _worst_errors(run_dir, run: dict, ev: Evaluation) -> Section:
     """The most confident wrong predictions, each with Grad-CAM for the class the model chose."""
     from PIL import Image
 
-    from core.errors import ImageDecodeError
-    from core.evaluation.gradcam import GradCamExplainer, with_legend
+    from foveal.core.errors import ImageDecodeError
+    from foveal.core.evaluation.gradcam import GradCamExplainer, with_legend
 
     wrong = sorted((p for p in ev.predictions if not p.correct), key=lambda p: -p.confidence)[:WORST_ERRORS]
     section = Section("Worst errors")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from core.evaluation import plots
-from core.evaluation.document import Figure, Section, Table
-from core.evaluation.evaluate import Evaluation
-from core.evaluation.metrics import format_value
+from foveal.core.evaluation import plots
+from foveal.core.evaluation.document import Figure, Section, Table
+from foveal.core.evaluation.evaluate import Evaluation
+from foveal.core.evaluation.metrics import format_value
 
 _SPLITS = ("train", "val", "test")
 
@@ -90,7 +90,7 @@ def split(run: dict) -> Section:
                       "specimen or slide, some of them may be in both the training and the test images, and the test "
                       "accuracy may then be higher than on new patients. Group the images by file name or DICOM "
                       "PatientID and train again if that can be the case.")
-    from core.split.duplicates import copies_warning
+    from foveal.core.split.duplicates import copies_warning
 
     copies = copies_warning(info)
     if copies:
@@ -111,8 +111,8 @@ def model(run: dict) -> Section:
 
 
 def _depth(run: dict) -> str:
-    from core.errors import ConfigError
-    from core.models.build import FineTune
+    from foveal.core.errors import ConfigError
+    from foveal.core.models.build import FineTune
 
     try:
         text = FineTune.parse(str(run["fine_tune"])).describe(run.get("n_blocks"))
@@ -147,7 +147,7 @@ def recipe(run: dict) -> Section | None:
 
 
 def settings(run: dict) -> Section:
-    from core.training.settings_words import setting_rows
+    from foveal.core.training.settings_words import setting_rows
 
     return Section("Settings", [
         "Every setting of the run. The file run_config.json in the run folder holds them all; the command "

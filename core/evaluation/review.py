@@ -8,7 +8,7 @@ import os
 import time
 from pathlib import Path
 
-from core.io import open_atomic, write_json
+from foveal.core.io import open_atomic, write_json
 
 REVIEW_FILE = "review.json"
 

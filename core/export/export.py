@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import ConfigError, DatasetError
-from core.export.examples import example_source, read_labels
-from core.export.place import CHECK_FILE, check_output_folder, files_of, place, work_folder
-from core.export.writers import FORMATS, MODEL_NAMES, TFLITE_TYPES, WRITERS, runner, size_of
-from core.io import os_errors, write_json, write_text
-from core.models.predict import ImageFile, predict_files
-from core.models.saved import Classifier, load_classifier
-from core.paths import is_inside, name_problem
+from foveal.core.errors import ConfigError, DatasetError
+from foveal.core.export.examples import example_source, read_labels
+from foveal.core.export.place import CHECK_FILE, check_output_folder, files_of, place, work_folder
+from foveal.core.export.writers import FORMATS, MODEL_NAMES, TFLITE_TYPES, WRITERS, runner, size_of
+from foveal.core.io import os_errors, write_json, write_text
+from foveal.core.models.predict import ImageFile, predict_files
+from foveal.core.models.saved import Classifier, load_classifier
+from foveal.core.paths import is_inside, name_problem
 
 #: Largest probability difference from Foveal's prediction an export may show and still pass.
 TOLERANCE = {"float32": 1e-3, "float16": 0.05, "int8": None}
@@ -184,7 +184,7 @@ def _failed(folder: Path) -> Path:
 def _check_files(clf: Classifier, check_images: list[str] | None, n: int) -> list[ImageFile]:
     """Sample images to check on: the run's test split (spread over classes), or the ones given."""
     if check_images:
-        from core.models.predict import files_under
+        from foveal.core.models.predict import files_under
 
         return files_under(check_images)[:n]
     run = clf.run or {}
@@ -203,8 +203,8 @@ def _check_files(clf: Classifier, check_images: list[str] | None, n: int) -> lis
 def _representative(clf: Classifier, n: int = 64):
     """Training images for int8 calibration, raw uint8 at their own sizes: the resize inside the graph is
     quantized too, so it must see the range of sizes it will get."""
-    from core.data.decode import decode_image
-    from core.errors import ImageDecodeError
+    from foveal.core.data.decode import decode_image
+    from foveal.core.errors import ImageDecodeError
 
     run = clf.run or {}
     root = run.get("dataset", {}).get("root", "")
@@ -222,7 +222,7 @@ def _compare(clf: Classifier, fmt: str, model_path: Path, files: list[ImageFile]
     """(largest probability difference, top-1 agreement, disagreements that are not ties) between the export
     and Foveal on ``files``. The answers compared are class names: Foveal's own, and the export's as its
     ``labels`` name them. A tie: Foveal's own probabilities of the two classes are within ``2 × tol``."""
-    from core.data.decode import decode_image
+    from foveal.core.data.decode import decode_image
 
     ours = predict_files(clf, files)
     run = runner(fmt, model_path)

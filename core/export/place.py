@@ -16,9 +16,9 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-from core.errors import ConfigError
-from core.export.writers import MODEL_NAMES
-from core.io import TMP_PREFIX, check_target, make_dirs, move, os_errors, write_json
+from foveal.core.errors import ConfigError
+from foveal.core.export.writers import MODEL_NAMES
+from foveal.core.io import TMP_PREFIX, check_target, make_dirs, move, os_errors, write_json
 
 #: The file that records an export's check and its files; its presence marks a folder as a Foveal export.
 CHECK_FILE = "export_check.json"

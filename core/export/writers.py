@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.models.saved import Classifier
+from foveal.core.models.saved import Classifier
 
 FORMATS = ("keras", "savedmodel", "tflite", "onnx")
 TFLITE_TYPES = ("float32", "float16", "int8")
@@ -32,7 +32,7 @@ def write_savedmodel(classifier: Classifier, path: Path, **_) -> None:
     """A TensorFlow SavedModel with a ``serving_default`` signature ``image`` (uint8) → ``probabilities``."""
     import tensorflow as tf
 
-    from core.export.graph import raw_image_function
+    from foveal.core.export.graph import raw_image_function
 
     module = tf.Module()
     module.model = classifier.model  # tracked, so its variables are saved
@@ -46,7 +46,7 @@ def write_tflite(classifier: Classifier, path: Path, *, tflite_type: str = "floa
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-    from core.export.graph import raw_image_function
+    from foveal.core.export.graph import raw_image_function
 
     # Keras 3 variables stay resource variables on the converter's own routes (and read as uninitialised in
     # the interpreter); folding them into constants first gives a plain, self-contained graph.
@@ -69,8 +69,8 @@ def write_tflite(classifier: Classifier, path: Path, *, tflite_type: str = "floa
 
 def _resize_nodes(model_content: bytes) -> list[str]:
     """Output tensor names of the resize operations in a float TFLite model."""
-    from core.export.graph import RESIZE_SCOPE
-    from core.export.tflite_runtime import Interpreter
+    from foveal.core.export.graph import RESIZE_SCOPE
+    from foveal.core.export.tflite_runtime import Interpreter
 
     interpreter = Interpreter(model_content=model_content)
     names = []
@@ -98,7 +98,7 @@ def write_onnx(classifier: Classifier, path: Path, **_) -> None:
     import tensorflow as tf
     import tf2onnx
 
-    from core.export.graph import raw_image_function
+    from foveal.core.export.graph import raw_image_function
 
     fn = raw_image_function(classifier)
     spec = (tf.TensorSpec([None, None, None, 3], tf.uint8, name="image"),)
@@ -131,7 +131,7 @@ def _savedmodel_runner(path: Path):
 
 
 def _tflite_runner(path: Path):
-    from core.export.tflite_runtime import Interpreter
+    from foveal.core.export.tflite_runtime import Interpreter
 
     interpreter = Interpreter(model_path=str(path))
     inp = interpreter.get_input_details()[0]["index"]

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.errors import ConfigError, WeightsError
-from core.models.blocks import Block, find_blocks
-from core.models.registry import BackboneSpec, Weights
+from foveal.core.errors import ConfigError, WeightsError
+from foveal.core.models.blocks import Block, find_blocks
+from foveal.core.models.registry import BackboneSpec, Weights
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.io import open_atomic
+from foveal.core.io import open_atomic
 
 FAMILIARITY_FILE = "familiarity.npz"
 #: Share of the validation images that pass: the threshold is their 95th percentile.

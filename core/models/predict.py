@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from core.cancel import Cancelled, CancelToken
-from core.data.batches import iter_decoded
-from core.models.saved import Classifier
+from foveal.core.cancel import Cancelled, CancelToken
+from foveal.core.data.batches import iter_decoded
+from foveal.core.models.saved import Classifier
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,8 @@ class Predictions:
 
 def decode_for_model(path: str, size: int) -> np.ndarray:
     """One image as the model sees it: decoded whole, resized to ``size`` square in float32 (0–255)."""
-    from core.data.decode import decode_image
-    from core.data.resize import resize_float
+    from foveal.core.data.decode import decode_image
+    from foveal.core.data.resize import resize_float
 
     return resize_float(decode_image(path), size)
 
@@ -149,7 +149,7 @@ def pooled_features(classifier: Classifier, files: Sequence[ImageFile], *, batch
 
 def _decoder(files: Sequence[ImageFile]) -> Callable[[str, int], np.ndarray]:
     """:func:`decode_for_model`, except that a file whose problem is already known fails with it unopened."""
-    from core.errors import ImageDecodeError
+    from foveal.core.errors import ImageDecodeError
 
     problems = {f.path: f.problem for f in files if f.problem}
 
@@ -169,7 +169,7 @@ def files_under(paths: Sequence[str | os.PathLike[str]]) -> list[ImageFile]:
     path shows it with :func:`core.paths.printable`. Pipes, sockets and devices are listed and refused unopened
     by the decoder. Every folder images are read from is protected from writes for the rest of the process
     (results go elsewhere), as a dataset folder is."""
-    from core.paths import protect
+    from foveal.core.paths import protect
 
     out: list[ImageFile] = []
     for given in paths:
@@ -181,7 +181,7 @@ def files_under(paths: Sequence[str | os.PathLike[str]]) -> list[ImageFile]:
 
 def _folder_files(folder: str) -> list[ImageFile]:
     """Every file under ``folder`` (named relative to its parent), and every sub-folder that could not be read."""
-    from core.data.image_formats import is_system_file
+    from foveal.core.data.image_formats import is_system_file
 
     base = os.path.dirname(os.path.abspath(folder))
     found: list[ImageFile] = []

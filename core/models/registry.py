@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from core.errors import ConfigError
+from foveal.core.errors import ConfigError
 
 
 class Weights(StrEnum):

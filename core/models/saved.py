@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.errors import ModelFileError
-from core.runs import read_run
+from foveal.core.errors import ModelFileError
+from foveal.core.runs import read_run
 
 
 @dataclass
@@ -127,8 +127,8 @@ def load_classifier(path: str | os.PathLike[str], *, allow_unsafe: bool = False)
 
 def _familiarity(model: Any, run_dir: Path | None) -> Any:
     """The run's familiarity statistics when they fit this model's pooled features (else None)."""
-    from core.models.familiar import Familiarity
-    from core.models.predict import feature_layer_output
+    from foveal.core.models.familiar import Familiarity
+    from foveal.core.models.predict import feature_layer_output
 
     fam = Familiarity.load(run_dir)
     features = feature_layer_output(model) if fam is not None else None

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
-from core.data.scan import ImageRecord
-from core.split.hashes import image_hashes
+from foveal.core.data.scan import ImageRecord
+from foveal.core.split.hashes import image_hashes
 
 #: Hashes differing in at most this many of 64 bits are the same picture (resizing and JPEG re-encoding
 #: change a few bits; different pictures differ in about 32).

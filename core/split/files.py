@@ -9,11 +9,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from core.data.scan import DatasetSummary
-from core.errors import ConfigError, DatasetError
-from core.io import open_atomic, write_json
-from core.jsonfile import read_json_file
-from core.split.make import SPLITS, Split
+from foveal.core.data.scan import DatasetSummary
+from foveal.core.errors import ConfigError, DatasetError
+from foveal.core.io import open_atomic, write_json
+from foveal.core.jsonfile import read_json_file
+from foveal.core.split.make import SPLITS, Split
 
 #: A split as files: ``{"train": [relative paths], "val": [...], "test": [...]}``.
 SplitFiles = Mapping[str, Sequence[str]]

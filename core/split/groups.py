@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.data.scan import ImageRecord
-from core.errors import ConfigError
+from foveal.core.data.scan import ImageRecord
+from foveal.core.errors import ConfigError
 
 GROUP_MODES = ("none", "dicom", "filename")
 

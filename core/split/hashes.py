@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from core.data.scan import ImageRecord
-from core.errors import ImageDecodeError, WriteError
+from foveal.core.data.scan import ImageRecord
+from foveal.core.errors import ImageDecodeError, WriteError
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def perceptual_hash(path: str) -> int | None:
     import imagehash
     from PIL import Image
 
-    from core.data.decode import decode_image
+    from foveal.core.data.decode import decode_image
 
     try:
         pixels = decode_image(path, size=128)
@@ -83,7 +83,7 @@ def _read(root) -> dict[str, list]:
 
 
 def _write(root, files: dict[str, list]) -> None:
-    from core.io import make_dirs, write_json
+    from foveal.core.io import make_dirs, write_json
 
     target = cache_file(root)
     try:

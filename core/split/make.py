@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.data.scan import DatasetSummary, ImageRecord
-from core.errors import DatasetError, listing
+from foveal.core.data.scan import DatasetSummary, ImageRecord
+from foveal.core.errors import DatasetError, listing
 
 SPLITS = ("train", "val", "test")
 

@@ -8,10 +8,10 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from core.data.scan import DatasetSummary
-from core.errors import ConfigError, DatasetError
-from core.split.files import split_from_file
-from core.split.make import Split, leaking_groups, make_split, split_balance
+from foveal.core.data.scan import DatasetSummary
+from foveal.core.errors import ConfigError, DatasetError
+from foveal.core.split.files import split_from_file
+from foveal.core.split.make import Split, leaking_groups, make_split, split_balance
 
 #: The largest seed: NumPy's legacy seeding (which keras.utils.set_random_seed and scikit-learn's random_state
 #: use) takes 0 to 2**32 - 1.
@@ -36,7 +36,7 @@ class SplitSpec:
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid split setting."""
-        from core.split.groups import GroupRule
+        from foveal.core.split.groups import GroupRule
 
         if not (0 <= self.val_fraction < 1 and 0 <= self.test_fraction < 1
                 and self.val_fraction + self.test_fraction < 0.9):  # NaN fails every comparison: refused too
@@ -61,7 +61,7 @@ def prepare_split(summary: DatasetSummary, spec: SplitSpec) -> tuple[Split, dict
     Near-duplicates are always looked for (hashes are cached per file, see :mod:`core.split.hashes`), so that
     copies that still span splits are known and said beside the accuracy they inflate, whether or not the split
     kept them together."""
-    from core.split.duplicates import duplicates_across_splits
+    from foveal.core.split.duplicates import duplicates_across_splits
 
     info: dict[str, Any] = {"group_by": spec.group_by, "group_pattern": spec.group_pattern,
                             "keep_duplicates_together": spec.keep_duplicates_together, "split_file": spec.split_file,
@@ -92,7 +92,7 @@ def prepare_split(summary: DatasetSummary, spec: SplitSpec) -> tuple[Split, dict
 
 def known_duplicates(summary: DatasetSummary) -> list[tuple[str, ...]]:
     """Every set of copies: byte-identical files (from the scan) and near-duplicates (perceptual hashes)."""
-    from core.split.duplicates import near_duplicate_groups
+    from foveal.core.split.duplicates import near_duplicate_groups
 
     duplicates = list(summary.duplicate_groups)
     near = near_duplicate_groups(summary.images, root=summary.root)
@@ -101,7 +101,7 @@ def known_duplicates(summary: DatasetSummary) -> list[tuple[str, ...]]:
 
 def _grouping_hint(summary: DatasetSummary, spec: SplitSpec) -> str | None:
     """A warning when the default file-name grouping collapses the images into one group (a fixed prefix)."""
-    from core.split.groups import GroupRule, collapse_hint, find_groups
+    from foveal.core.split.groups import GroupRule, collapse_hint, find_groups
 
     rule = GroupRule(spec.group_by, spec.group_pattern)
     if rule.mode != "filename" or rule.pattern:
@@ -114,8 +114,8 @@ def split_groups(summary: DatasetSummary, spec: SplitSpec,
     """The groups a split keeps whole (None: every image on its own): the grouping rule's, with each set of
     copies merged into one group when duplicates are kept together (``duplicates``: :func:`known_duplicates`,
     found here when not given)."""
-    from core.split.duplicates import merge_duplicates
-    from core.split.groups import GroupRule, find_groups
+    from foveal.core.split.duplicates import merge_duplicates
+    from foveal.core.split.groups import GroupRule, find_groups
 
     if spec.keep_duplicates_together and duplicates is None:
         duplicates = known_duplicates(summary)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.split.make import SPLITS, Split
-from core.split.plan import SplitSpec
+from foveal.core.split.make import SPLITS, Split
+from foveal.core.split.plan import SplitSpec
 
 #: Fewest images a class needs to have one each in training, validation and test.
 ONE_EACH = 3
@@ -123,9 +123,9 @@ def too_few_to_split(counts: dict[str, int], layout: str) -> list[str]:
 
 def split_preview(data_dir: str, spec: SplitSpec) -> SplitPreview:
     """The split ``train`` would make of ``data_dir`` with ``spec``: for the window and the CLI."""
-    from core.data.scan import scan_dataset
-    from core.split.groups import GroupRule, describe_groups, find_groups
-    from core.split.plan import prepare_split
+    from foveal.core.data.scan import scan_dataset
+    from foveal.core.split.groups import GroupRule, describe_groups, find_groups
+    from foveal.core.split.plan import prepare_split
 
     spec.validate()
     summary = scan_dataset(data_dir)

@@ -1,7 +1,7 @@
 """Training: ``train(config, *, on_event, cancel)`` and the events it reports. TensorFlow loads on first use."""
 
-from core.cancel import CancelToken
-from core.training.config import TrainConfig
+from foveal.core.cancel import CancelToken
+from foveal.core.training.config import TrainConfig
 
 __all__ = ["CancelToken", "TrainConfig", "TrainResult", "preload_backend", "train"]
 
@@ -14,7 +14,7 @@ def preload_backend() -> None:
 
 def __getattr__(name: str):
     if name in ("train", "TrainResult"):
-        from core.training import runner
+        from foveal.core.training import runner
 
         return getattr(runner, name)
     raise AttributeError(name)

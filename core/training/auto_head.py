@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.models.build import build_head, map_side, pooling_width
-from core.training.events import CandidateTried, EpochEnded, Phase, PhaseChanged, RecipeChosen
-from core.training.recipe import RecipeChoice, choose_recipe, fit_linear, folds_possible, out_of_fold_logits
+from foveal.core.models.build import build_head, map_side, pooling_width
+from foveal.core.training.events import CandidateTried, EpochEnded, Phase, PhaseChanged, RecipeChosen
+from foveal.core.training.recipe import RecipeChoice, choose_recipe, fit_linear, folds_possible, out_of_fold_logits
 
 if TYPE_CHECKING:
-    from core.data.scan import DatasetSummary
-    from core.training.runner import _Run
+    from foveal.core.data.scan import DatasetSummary
+    from foveal.core.training.runner import _Run
 
 
 #: Images whose median shorter side is at least this many times the input size are also tried at this many times

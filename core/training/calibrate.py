@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.stats import expected_calibration_error
+from foveal.core.stats import expected_calibration_error
 
 #: The temperatures searched (log-uniformly bounded): beyond these the model is broken, not miscalibrated.
 T_RANGE = (0.05, 20.0)
@@ -114,7 +114,7 @@ def validation_operating_point(model, val_features: np.ndarray, val_y: np.ndarra
 def operating_point_on(probs: np.ndarray, y: np.ndarray, classes, train_labels,
                        on: str = "validation images") -> dict | None:
     """:func:`validation_operating_point` from (calibrated) probabilities of images the head never saw."""
-    from core.stats import youden_threshold
+    from foveal.core.stats import youden_threshold
 
     if len(classes) != 2 or len(y) == 0:
         return None

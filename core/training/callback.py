@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 import keras
 
-from core.cancel import CancelToken
-from core.training.events import BatchesEnded, EpochEnded
-from core.training.tracker import RunTracker
+from foveal.core.cancel import CancelToken
+from foveal.core.training.events import BatchesEnded, EpochEnded
+from foveal.core.training.tracker import RunTracker
 
 #: Batch points are sent at most this often (seconds); every point is kept, several per event.
 COALESCE_SECONDS = 0.1

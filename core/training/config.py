@@ -7,12 +7,12 @@ import os
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from core.errors import ConfigError, WeightsError, listing
-from core.models.build import FineTune
-from core.models.registry import BLOCK_COUNTS, DEFAULT_BACKBONE, BackboneSpec, Weights, get_backbone
-from core.paths import is_inside
-from core.split.plan import SEED_MAX, SplitSpec
-from core.training.memory import check_fits
+from foveal.core.errors import ConfigError, WeightsError, listing
+from foveal.core.models.build import FineTune
+from foveal.core.models.registry import BLOCK_COUNTS, DEFAULT_BACKBONE, BackboneSpec, Weights, get_backbone
+from foveal.core.paths import is_inside
+from foveal.core.split.plan import SEED_MAX, SplitSpec
+from foveal.core.training.memory import check_fits
 
 __all__ = ["LIMITS", "MAX_IMAGE_SIZE", "Limit", "TrainConfig", "check_limit"]
 
@@ -147,7 +147,7 @@ class TrainConfig:
         _check(self.class_weights in ("auto", "balanced", "none"),
                f"class_weights must be 'auto', 'balanced' or 'none'. Received: {self.class_weights!r}")
         _check(self.recipe in ("auto", "manual"), f"recipe must be 'auto' or 'manual'. Received: {self.recipe!r}")
-        from core.training.devices import check_settings
+        from foveal.core.training.devices import check_settings
 
         check_settings(self.distribute, self.mixed_precision, self.xla)
         self.split_spec.validate()

@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from core.errors import ConfigError
+from foveal.core.errors import ConfigError
 
 if TYPE_CHECKING:  # config imports this module's check_settings lazily; no cycle at run time
-    from core.training.config import TrainConfig
+    from foveal.core.training.config import TrainConfig
 
 log = logging.getLogger(__name__)
 

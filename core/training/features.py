@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from core.cancel import Cancelled, CancelToken
-from core.data.batches import iter_decoded
-from core.data.scan import ImageRecord
-from core.io import check_target, make_dirs, os_errors
+from foveal.core.cancel import Cancelled, CancelToken
+from foveal.core.data.batches import iter_decoded
+from foveal.core.data.scan import ImageRecord
+from foveal.core.io import check_target, make_dirs, os_errors
 
 log = logging.getLogger(__name__)
 

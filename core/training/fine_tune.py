@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.cancel import Cancelled
-from core.models.build import TRIAL_EPOCHS, apply_fine_tune, assemble_classifier, blocks_of, pooling_width
-from core.models.registry import Weights
-from core.split.make import SPLITS
-from core.training.events import FeaturesExtracting, Phase, PhaseChanged
-from core.training.features import DECODE_BATCH, FORWARD_BATCH, allocate, decode_all
-from core.training.forward import forward_fn, split_at
+from foveal.core.cancel import Cancelled
+from foveal.core.models.build import TRIAL_EPOCHS, apply_fine_tune, assemble_classifier, blocks_of, pooling_width
+from foveal.core.models.registry import Weights
+from foveal.core.split.make import SPLITS
+from foveal.core.training.events import FeaturesExtracting, Phase, PhaseChanged
+from foveal.core.training.features import DECODE_BATCH, FORWARD_BATCH, allocate, decode_all
+from foveal.core.training.forward import forward_fn, split_at
 
 if TYPE_CHECKING:
-    from core.training.runner import _Run
+    from foveal.core.training.runner import _Run
 
 def extract_cached(run: _Run, total: int, pooling: str = "avg") -> dict:
     """Fine-tuning: decode each split once into a uint8 cache, then take head features from it (pooled as

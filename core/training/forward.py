@@ -23,7 +23,7 @@ def forward_fn(backbone, spec, size: int, augmenter=None, pooling: str = "avg"):
     """
     import tensorflow as tf
 
-    from core.models.build import map_side, pooling_layers, preprocess_layer
+    from foveal.core.models.build import map_side, pooling_layers, preprocess_layer
 
     pre = preprocess_layer(spec)
     stacks = [pooling_layers(name, map_side(backbone)) for name in pooling.split("+")]
@@ -51,8 +51,8 @@ def forward_fn(backbone, spec, size: int, augmenter=None, pooling: str = "avg"):
 
 def float32_copy(backbone, head, spec, size: int, n_classes: int, dropout: float, pooling: str = "avg"):
     """The classifier rebuilt in float32 with the trained weights (a run in mixed precision saves this)."""
-    from core.models.build import assemble_classifier, build_backbone, build_head
-    from core.training.devices import precision
+    from foveal.core.models.build import assemble_classifier, build_backbone, build_head
+    from foveal.core.training.devices import precision
 
     with precision(False):
         backbone32 = build_backbone(spec, size, None)
@@ -68,7 +68,7 @@ def split_at(backbone, head, spec, size: int, cut: int, pooling: str = "avg"):
     import keras
     import tensorflow as tf
 
-    from core.models.build import map_side, pooling_layers, preprocess_layer
+    from foveal.core.models.build import map_side, pooling_layers, preprocess_layer
 
     boundary = backbone.layers[cut].output
     bottom = keras.Model(backbone.input, boundary)

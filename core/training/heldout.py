@@ -12,25 +12,25 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.cancel import CancelToken
-from core.data.scan import ImageRecord
-from core.models.familiar import Familiarity, fit_familiarity
-from core.models.predict import ImageFile, pooled_features, predict_files
-from core.models.saved import Classifier
-from core.stats import majority_baseline
-from core.training.calibrate import (
+from foveal.core.cancel import CancelToken
+from foveal.core.data.scan import ImageRecord
+from foveal.core.models.familiar import Familiarity, fit_familiarity
+from foveal.core.models.predict import ImageFile, pooled_features, predict_files
+from foveal.core.models.saved import Classifier
+from foveal.core.stats import majority_baseline
+from foveal.core.training.calibrate import (
     calibrate_model,
     calibrate_on_logits,
     operating_point_on,
     softmax,
     validation_operating_point,
 )
-from core.training.events import Phase, PhaseChanged
-from core.training.features import FORWARD_BATCH
-from core.training.lost import lost_images, lost_warning, stop_if_lost
+from foveal.core.training.events import Phase, PhaseChanged
+from foveal.core.training.features import FORWARD_BATCH
+from foveal.core.training.lost import lost_images, lost_warning, stop_if_lost
 
 if TYPE_CHECKING:
-    from core.training.runner import _Run
+    from foveal.core.training.runner import _Run
 
 #: What a frozen linear head's calibration and threshold are set on (it was fitted on the validation images too).
 OUT_OF_FOLD = "training and validation images, each answered by a head fitted without it (out of fold)"
@@ -143,8 +143,8 @@ def test_result(run: _Run, acc: float | None, loss: float | None, labels: Sequen
     majority-class baseline and the headline in words (core.stats), followed by warnings: test images with copies
     in the other splits (``copies_warning``), images lost during the run (``lost``, ``lost_warning``); and what the
     split means for classes missing from a part of it (``class_gaps``)."""
-    from core.split.duplicates import copies_warning
-    from core.split.preview import class_gaps
+    from foveal.core.split.duplicates import copies_warning
+    from foveal.core.split.preview import class_gaps
 
     out: dict = {"accuracy": acc, "loss": loss, "n": len(labels), "headline": ""}
     if acc is not None and labels:

@@ -12,9 +12,9 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.data.scan import ImageRecord
-from core.errors import DatasetError, listing
-from core.split.make import SPLITS, Split
+from foveal.core.data.scan import ImageRecord
+from foveal.core.errors import DatasetError, listing
+from foveal.core.split.make import SPLITS, Split
 
 #: A class that loses more than this share of its images in one split stops the run.
 MOST = 0.5

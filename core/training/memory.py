@@ -13,8 +13,8 @@ import os
 import sys
 from pathlib import Path
 
-from core.errors import ConfigError
-from core.models.registry import BackboneSpec
+from foveal.core.errors import ConfigError
+from foveal.core.models.registry import BackboneSpec
 
 MB = 1 << 20
 GB = 1 << 30

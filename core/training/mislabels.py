@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.io import open_atomic
-from core.training.recipe import Candidate, fit_dense, fit_linear
+from foveal.core.io import open_atomic
+from foveal.core.training.recipe import Candidate, fit_dense, fit_linear
 
 if TYPE_CHECKING:
-    from core.training.runner import _Run
+    from foveal.core.training.runner import _Run
 
 MISLABELS_FILE = "suspected_mislabels.csv"
 FOLDS = 4
@@ -115,7 +115,7 @@ def read_suspects(run_dir: str | Path) -> list[Suspect] | None:
 def run_suspects(run: _Run) -> list[Suspect] | None:
     """Suspected mislabels among all the run's images (every split), from the frozen features it extracted and
     its head recipe; None when the run has no features of every split (cancelled early)."""
-    from core.split.make import SPLITS
+    from foveal.core.split.make import SPLITS
 
     if not all(split in run.features for split in SPLITS):
         return None

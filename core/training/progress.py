@@ -7,7 +7,7 @@ import sys
 import time
 from typing import TextIO
 
-from core.training.events import (
+from foveal.core.training.events import (
     BatchesEnded,
     CandidateTried,
     EpochEnded,

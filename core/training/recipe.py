@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from core.cancel import Cancelled, CancelToken
+from foveal.core.cancel import Cancelled, CancelToken
 
 #: Inverse regularisation strengths of the linear head (scikit-learn's ``C``), strongest first.
 STRENGTHS = (0.01, 0.1)

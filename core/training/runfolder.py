@@ -11,15 +11,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core import paths
-from core.io import TMP_PREFIX, make_dirs, new_folder, os_errors, write_json
-from core.paths import protect
-from core.runs import mark_running
-from core.training.config import TrainConfig
+from foveal.core import paths
+from foveal.core.io import TMP_PREFIX, make_dirs, new_folder, os_errors, write_json
+from foveal.core.paths import protect
+from foveal.core.runs import mark_running
+from foveal.core.training.config import TrainConfig
 
 if TYPE_CHECKING:
-    from core.data.scan import DatasetSummary
-    from core.training.runner import _Run
+    from foveal.core.data.scan import DatasetSummary
+    from foveal.core.training.runner import _Run
 
 
 def default_run_dir(config: TrainConfig) -> Path:
@@ -75,16 +75,16 @@ def library_versions() -> dict[str, str]:
     import PIL
     import tensorflow as tf
 
-    import core
+    import foveal.core
 
-    return {"foveal": core.__version__, "python": sys.version.split()[0], "platform": platform.platform(),
+    return {"foveal": foveal.core.__version__, "python": sys.version.split()[0], "platform": platform.platform(),
             "tensorflow": tf.__version__, "keras": keras.__version__, "numpy": numpy.__version__,
             "pillow": PIL.__version__}
 
 
 def run_record(run: _Run, outcome: str, model_path: str | None, test: dict, seconds: float) -> dict:
     """What run.json holds about a finished run: settings, split, history, test result and what was measured."""
-    from core.training.mislabels import MISLABELS_FILE
+    from foveal.core.training.mislabels import MISLABELS_FILE
 
     c, t = run.config, run.tracker
     return {

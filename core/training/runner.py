@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from core.cancel import Cancelled, CancelToken
-from core.data.scan import DatasetSummary, scan_dataset
-from core.errors import listing
-from core.io import atomic_path, check_target, make_dirs, temp_dir, write_json
-from core.models.build import (
+from foveal.core.cancel import Cancelled, CancelToken
+from foveal.core.data.scan import DatasetSummary, scan_dataset
+from foveal.core.errors import listing
+from foveal.core.io import atomic_path, check_target, make_dirs, temp_dir, write_json
+from foveal.core.models.build import (
     FineTune,
     assemble_classifier,
     blocks_of,
@@ -32,17 +32,23 @@ from core.models.build import (
     check_depth,
     pooling_width,
 )
-from core.models.familiar import Familiarity
-from core.models.registry import BackboneSpec, Weights, get_backbone
-from core.runs import end_run_folder
-from core.split.make import SPLITS, Split
-from core.split.plan import prepare_split
-from core.split.preview import class_gaps
-from core.training.auto_head import candidate_poolings, choose_head, kept_frozen_head, larger_size, record_fitted_head
-from core.training.calibrate import Calibration
-from core.training.config import TrainConfig
-from core.training.devices import DevicePlan, precision, setup
-from core.training.events import (
+from foveal.core.models.familiar import Familiarity
+from foveal.core.models.registry import BackboneSpec, Weights, get_backbone
+from foveal.core.runs import end_run_folder
+from foveal.core.split.make import SPLITS, Split
+from foveal.core.split.plan import prepare_split
+from foveal.core.split.preview import class_gaps
+from foveal.core.training.auto_head import (
+    candidate_poolings,
+    choose_head,
+    kept_frozen_head,
+    larger_size,
+    record_fitted_head,
+)
+from foveal.core.training.calibrate import Calibration
+from foveal.core.training.config import TrainConfig
+from foveal.core.training.devices import DevicePlan, precision, setup
+from foveal.core.training.events import (
     Event,
     FeaturesExtracting,
     Phase,
@@ -51,16 +57,16 @@ from core.training.events import (
     TrainingStarted,
     WeightsDownloading,
 )
-from core.training.features import DECODE_BATCH, extract_features
-from core.training.feed import array_dataset, class_weights, multi_worker_fixes
-from core.training.fine_tune import extract_cached, fine_tune_phase
-from core.training.forward import augmenter, float32_copy, forward_fn
-from core.training.heldout import measure_and_save, result_notes, test_result
-from core.training.lost import stop_if_lost
-from core.training.mislabels import MISLABELS_FILE, run_suspects, write_suspects
-from core.training.recipe import RecipeChoice
-from core.training.runfolder import prepare_run_dir, run_record, scan_skip_words
-from core.training.tracker import RunTracker
+from foveal.core.training.features import DECODE_BATCH, extract_features
+from foveal.core.training.feed import array_dataset, class_weights, multi_worker_fixes
+from foveal.core.training.fine_tune import extract_cached, fine_tune_phase
+from foveal.core.training.forward import augmenter, float32_copy, forward_fn
+from foveal.core.training.heldout import measure_and_save, result_notes, test_result
+from foveal.core.training.lost import stop_if_lost
+from foveal.core.training.mislabels import MISLABELS_FILE, run_suspects, write_suspects
+from foveal.core.training.recipe import RecipeChoice
+from foveal.core.training.runfolder import prepare_run_dir, run_record, scan_skip_words
+from foveal.core.training.tracker import RunTracker
 
 log = logging.getLogger(__name__)
 
@@ -312,7 +318,7 @@ class _Run:
              trial_epochs: int = 0) -> None:
         import keras
 
-        from core.training.callback import EventCallback
+        from foveal.core.training.callback import EventCallback
 
         c, batch = self.config, self.batch
         steps = math.ceil(len(x) / batch)

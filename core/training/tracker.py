@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from core.training.events import Outcome
+from foveal.core.training.events import Outcome
 
 
 class RunTracker:

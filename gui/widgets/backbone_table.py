@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem
 
-from core.models.registry import BACKBONES, BLOCK_COUNTS, DEFAULT_BACKBONE
+from foveal.core.models.registry import BACKBONES, BLOCK_COUNTS, DEFAULT_BACKBONE
 
 _COLUMNS = ["Pretrained network", "Size (MB)", "Speed on a laptop", "Image size", "Accuracy on photos",
             "Good for"]

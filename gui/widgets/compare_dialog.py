@@ -22,11 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.compare.candidates import Candidate, default_candidates
-from core.compare.result import Comparison, Row
-from core.models.registry import BACKBONES
-from gui.workers.base import start_worker
-from gui.workers.compare_worker import CompareWorker
+from foveal.core.compare.candidates import Candidate, default_candidates
+from foveal.core.compare.result import Comparison, Row
+from foveal.core.models.registry import BACKBONES
+from foveal.gui.workers.base import start_worker
+from foveal.gui.workers.compare_worker import CompareWorker
 
 HEADERS = ("", "Backbone", "Accuracy (95% interval)", "Balanced accuracy", "Time per image", "Model size",
            "Head chosen (or why skipped)")
@@ -183,7 +183,7 @@ class CompareDialog(QDialog):
 
     @Slot(object)
     def _on_event(self, event) -> None:
-        from core.compare import CandidateDone, CandidateProgress, CompareStarted
+        from foveal.core.compare import CandidateDone, CandidateProgress, CompareStarted
 
         if isinstance(event, CompareStarted):
             self.status.setText(f"Comparing {len(event.candidates)} backbone(s) on {event.n_images} training and "
@@ -265,7 +265,7 @@ class CompareDialog(QDialog):
 if __name__ == "__main__":
     from PySide6.QtWidgets import QApplication
 
-    from gui.widgets.preview_data import preview_comparison
+    from foveal.gui.widgets.preview_data import preview_comparison
 
     app = QApplication([])
     dialog = CompareDialog()

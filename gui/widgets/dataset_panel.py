@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.data.scan import DatasetSummary
-from gui.widgets.colours import error_colour
-from gui.workers.thumbnails import THUMB_SIZE, ThumbnailLoader
+from foveal.core.data.scan import DatasetSummary
+from foveal.gui.widgets.colours import error_colour
+from foveal.gui.workers.thumbnails import THUMB_SIZE, ThumbnailLoader
 
 THUMBS_PER_CLASS = 6
 
@@ -317,8 +317,8 @@ class DatasetPanel(QWidget):
 if __name__ == "__main__":  # preview on the bundled sample
     from PySide6.QtWidgets import QApplication
 
-    from core.data.scan import scan_dataset
-    from gui.resources import SAMPLES
+    from foveal.core.data.scan import scan_dataset
+    from foveal.gui.resources import SAMPLES
 
     app = QApplication([])
     panel = DatasetPanel()

@@ -6,8 +6,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QGroupBox, QLabel, QSlider, QVBoxLayout, QWidget
 
-from core.models.build import AUTO_BLOCKS, TRIAL_EPOCHS
-from core.models.registry import BLOCK_COUNTS
+from foveal.core.models.build import AUTO_BLOCKS, TRIAL_EPOCHS
+from foveal.core.models.registry import BLOCK_COUNTS
 
 
 def block_count(name: str) -> int:

@@ -23,19 +23,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.evaluation.evaluate import Evaluation, Prediction, with_positive_class
-from core.evaluation.metrics import format_value as _f
-from core.evaluation.review import export_marks_csv, read_marks, set_mark
-from core.paths import is_inside
-from gui.widgets.colours import error_colour
-from gui.widgets.confusion_grid import ConfusionGrid
-from gui.widgets.evaluation_plots import ReliabilityPlot, RocPlot
-from gui.widgets.evaluation_words import as_predictions, summary_html
-from gui.widgets.gallery import Gallery
-from gui.widgets.image_detail import ImageDetail
-from gui.widgets.train_panel import headline_label
-from gui.workers.base import start_worker
-from gui.workers.call_worker import CallWorker
+from foveal.core.evaluation.evaluate import Evaluation, Prediction, with_positive_class
+from foveal.core.evaluation.metrics import format_value as _f
+from foveal.core.evaluation.review import export_marks_csv, read_marks, set_mark
+from foveal.core.paths import is_inside
+from foveal.gui.widgets.colours import error_colour
+from foveal.gui.widgets.confusion_grid import ConfusionGrid
+from foveal.gui.widgets.evaluation_plots import ReliabilityPlot, RocPlot
+from foveal.gui.widgets.evaluation_words import as_predictions, summary_html
+from foveal.gui.widgets.gallery import Gallery
+from foveal.gui.widgets.image_detail import ImageDetail
+from foveal.gui.widgets.train_panel import headline_label
+from foveal.gui.workers.base import start_worker
+from foveal.gui.workers.call_worker import CallWorker
 
 
 class EvaluatePanel(QWidget):
@@ -245,7 +245,7 @@ class EvaluatePanel(QWidget):
 
     def _suspect_predictions(self, ev: Evaluation) -> list[Prediction]:
         """The run's suspected mislabels as predictions: labelled as their folder says, 'predicted' as suggested."""
-        from core.training.mislabels import read_suspects
+        from foveal.core.training.mislabels import read_suspects
 
         found = read_suspects(ev.run_dir) if ev.run_dir else None
         root = self._dataset_root() if found else None
@@ -363,8 +363,8 @@ class EvaluatePanel(QWidget):
         return True
 
     def _dataset_root(self) -> str | None:
-        from core.errors import FovealError
-        from core.runs import read_run
+        from foveal.core.errors import FovealError
+        from foveal.core.runs import read_run
 
         try:
             return os.path.realpath(read_run(self.evaluation.run_dir)["dataset"]["root"])
@@ -386,7 +386,7 @@ class EvaluatePanel(QWidget):
 if __name__ == "__main__":  # preview: a scripted evaluation of the sample images (Grad-CAM and report do nothing)
     from PySide6.QtWidgets import QApplication
 
-    from gui.widgets.preview_data import sample_evaluation
+    from foveal.gui.widgets.preview_data import sample_evaluation
 
     app = QApplication([])
     panel = EvaluatePanel(explain_fn=lambda *a: None, report_fn=lambda *a: "")

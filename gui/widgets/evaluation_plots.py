@@ -11,7 +11,7 @@ _COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#
 
 def follow_palette(plot: pg.PlotWidget) -> None:
     """Axes and labels in the palette's text colour (readable on a light or dark window); never a Tab stop."""
-    from gui.widgets.training_plot import text_colour
+    from foveal.gui.widgets.training_plot import text_colour
 
     ink = text_colour()
     for side in ("left", "bottom"):

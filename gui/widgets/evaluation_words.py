@@ -7,8 +7,8 @@ import html
 import os
 from collections.abc import Sequence
 
-from core.evaluation.evaluate import Evaluation, Prediction
-from core.evaluation.metrics import format_value as _f
+from foveal.core.evaluation.evaluate import Evaluation, Prediction
+from foveal.core.evaluation.metrics import format_value as _f
 
 
 def summary_html(ev: Evaluation) -> str:

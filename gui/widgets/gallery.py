@@ -8,8 +8,8 @@ from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem
 
-from core.evaluation.evaluate import Prediction
-from gui.workers.thumbnails import ThumbnailLoader
+from foveal.core.evaluation.evaluate import Prediction
+from foveal.gui.workers.thumbnails import ThumbnailLoader
 
 GALLERY_THUMB = 112
 
@@ -85,7 +85,7 @@ class Gallery(QListWidget):
 if __name__ == "__main__":  # preview: the misclassified sample images of a scripted evaluation
     from PySide6.QtWidgets import QApplication
 
-    from gui.widgets.preview_data import sample_evaluation
+    from foveal.gui.widgets.preview_data import sample_evaluation
 
     app = QApplication([])
     ev = sample_evaluation()

@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from core.evaluation.evaluate import Prediction
-from gui.widgets.colours import error_colour, good_colour
-from gui.workers.thumbnails import array_to_qimage
+from foveal.core.evaluation.evaluate import Prediction
+from foveal.gui.widgets.colours import error_colour, good_colour
+from foveal.gui.workers.thumbnails import array_to_qimage
 
 TOP_K = 3
 
@@ -153,7 +153,7 @@ class ImageDetail(QDialog):
         e = self.explanation
         if e is None:
             return
-        from core.evaluation.gradcam import overlay, with_legend
+        from foveal.core.evaluation.gradcam import overlay, with_legend
 
         alpha = 0.0 if self.original_box.isChecked() else self.opacity.value() / 100
         self._show_picture(with_legend(overlay(e.image, e.heatmap, alpha), e.title))
@@ -183,7 +183,7 @@ class ImageDetail(QDialog):
 if __name__ == "__main__":  # preview: one sample image of a scripted evaluation
     from PySide6.QtWidgets import QApplication
 
-    from gui.widgets.preview_data import sample_evaluation
+    from foveal.gui.widgets.preview_data import sample_evaluation
 
     app = QApplication([])
     ev = sample_evaluation()

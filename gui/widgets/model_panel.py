@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.models.registry import BACKBONES, DEFAULT_BACKBONE, BackboneSpec, Weights
-from gui.widgets.backbone_table import make_backbone_table
-from gui.widgets.depth_choice import DepthChoice, block_count
+from foveal.core.models.registry import BACKBONES, DEFAULT_BACKBONE, BackboneSpec, Weights
+from foveal.gui.widgets.backbone_table import make_backbone_table
+from foveal.gui.widgets.depth_choice import DepthChoice, block_count
 
 #: The "Train on" choices: (words, TrainConfig.devices). Several GPUs train together (MirroredStrategy) on "auto".
 DEVICE_CHOICES = [("Automatic (all GPUs, else CPU)", "auto"), ("CPU only", "cpu"), ("First GPU only", "gpu:0")]

@@ -8,10 +8,10 @@ import html
 from PySide6.QtCore import QUrl, Slot
 from PySide6.QtWidgets import QFileDialog
 
-from core.errors import FovealError
-from gui.widgets.colours import error_colour, good_colour
-from gui.workers.base import start_worker
-from gui.workers.call_worker import CallWorker
+from foveal.core.errors import FovealError
+from foveal.gui.widgets.colours import error_colour, good_colour
+from foveal.gui.workers.base import start_worker
+from foveal.gui.workers.call_worker import CallWorker
 
 
 class ExportActions:
@@ -20,7 +20,7 @@ class ExportActions:
     @Slot()
     def choose_export(self) -> None:
         """*Export model…*: the format by what it is for, then where to save it; then export and check."""
-        from gui.widgets.export_dialog import ExportDialog
+        from foveal.gui.widgets.export_dialog import ExportDialog
 
         if self.model is None:
             self.sig_message.emit("Train a model, or open one (Predict → Open model…), to export it.")
@@ -58,8 +58,8 @@ class ExportActions:
 
     @Slot()
     def _on_save_csv_clicked(self) -> None:
-        from core.evaluation.predict_table import write_rows_csv
-        from core.io import open_atomic
+        from foveal.core.evaluation.predict_table import write_rows_csv
+        from foveal.core.io import open_atomic
 
         if not self.rows:
             return

@@ -23,14 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.evaluation.evaluate import Prediction
-from core.models.familiar import UNFAMILIAR_WORDS
-from gui.widgets.colours import error_colour
-from gui.widgets.image_detail import ImageDetail
-from gui.widgets.predict_export import ExportActions
-from gui.workers.base import start_worker
-from gui.workers.call_worker import CallWorker
-from gui.workers.thumbnails import ThumbnailLoader
+from foveal.core.evaluation.evaluate import Prediction
+from foveal.core.models.familiar import UNFAMILIAR_WORDS
+from foveal.gui.widgets.colours import error_colour
+from foveal.gui.widgets.image_detail import ImageDetail
+from foveal.gui.widgets.predict_export import ExportActions
+from foveal.gui.workers.base import start_worker
+from foveal.gui.workers.call_worker import CallWorker
+from foveal.gui.workers.thumbnails import ThumbnailLoader
 
 ROW_THUMB = 56
 
@@ -345,10 +345,10 @@ if __name__ == "__main__":  # preview: a scripted model that calls every sample 
     import numpy as np
     from PySide6.QtWidgets import QApplication
 
-    from core.evaluation.predict_table import prediction_rows
-    from core.models.predict import Predictions, files_under
-    from core.resources import samples_dir
-    from gui.workers.evaluation_jobs import PredictedBatch
+    from foveal.core.evaluation.predict_table import prediction_rows
+    from foveal.core.models.predict import Predictions, files_under
+    from foveal.core.resources import samples_dir
+    from foveal.gui.workers.evaluation_jobs import PredictedBatch
 
     classes = tuple(sorted(p.name for p in samples_dir().iterdir() if p.is_dir()))
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.evaluation.evaluate import Evaluation, Prediction
-from core.evaluation.metrics import compute_metrics, uncalibrated_curve
-from core.resources import samples_dir
+from foveal.core.evaluation.evaluate import Evaluation, Prediction
+from foveal.core.evaluation.metrics import compute_metrics, uncalibrated_curve
+from foveal.core.resources import samples_dir
 
 
 def sample_evaluation(seed: int = 0) -> Evaluation:
@@ -33,7 +33,7 @@ def sample_evaluation(seed: int = 0) -> Evaluation:
 
 def preview_comparison():
     """A comparison as ``foveal compare`` saves it (numbers of the kind measured on an ultrasound set)."""
-    from core.compare.result import Comparison, Row
+    from foveal.core.compare.result import Comparison, Row
 
     rows = (Row("MobileNetV2", 224, "scored", "", 0.837, (0.807, 0.863), 0.816, (0.78, 0.85), (0.82, 0.85, 0.84),
                 28.0, 9.0, "linear head (C=0.1), avg pooling", 70.0),

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.widgets.training_plot import text_colour
+from foveal.gui.widgets.training_plot import text_colour
 
 COLUMNS = (("name", "run"), ("backbone", "backbone"), ("fine_tune", "depth"), ("epochs", "epochs"),
            ("seconds", "time (s)"), ("test_accuracy", "test acc."), ("balanced_accuracy", "balanced acc."),

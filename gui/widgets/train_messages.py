@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from gui.widgets.colours import error_colour
+from foveal.gui.widgets.colours import error_colour
 
 
 class TrainMessages:

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices, QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from core.training.events import (
+from foveal.core.training.events import (
     BatchesEnded,
     CandidateTried,
     EpochEnded,
@@ -25,9 +25,9 @@ from core.training.events import (
     TrainingStarted,
     WeightsDownloading,
 )
-from core.training.progress import format_eta
-from gui.widgets.train_messages import TrainMessages
-from gui.widgets.training_plot import TrainingPlot
+from foveal.core.training.progress import format_eta
+from foveal.gui.widgets.train_messages import TrainMessages
+from foveal.gui.widgets.training_plot import TrainingPlot
 
 
 def headline_label(text: str) -> QLabel:

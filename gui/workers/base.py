@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from core.errors import FovealError
+from foveal.core.errors import FovealError
 
 
 class ThreadWorker(QObject):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gui.workers.base import ThreadWorker
+from foveal.gui.workers.base import ThreadWorker
 
 
 class CallWorker(ThreadWorker):

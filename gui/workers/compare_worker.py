@@ -6,13 +6,13 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Signal
 
-from core.cancel import CancelToken
-from gui.workers.base import ThreadWorker
+from foveal.core.cancel import CancelToken
+from foveal.gui.workers.base import ThreadWorker
 
 
 def _real_compare(data_dir: str, candidates, weights: str, *, split, seed: int, out: str | None, on_event,
                   cancel):
-    from core.compare import compare_backbones  # TensorFlow is imported here, on the worker thread
+    from foveal.core.compare import compare_backbones  # TensorFlow is imported here, on the worker thread
 
     return compare_backbones(data_dir, candidates, weights, split=split, seed=seed, out=out, on_event=on_event,
                              cancel=cancel)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from core.errors import FovealError
+from foveal.core.errors import FovealError
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class PredictedBatch:
 
 def model_key(model: str) -> str:
     """One name per model: its model file's real path (a run folder and its model.keras are one model)."""
-    from core.models.saved import resolve_model_path
+    from foveal.core.models.saved import resolve_model_path
 
     try:
         path, _run = resolve_model_path(model)
@@ -65,8 +65,8 @@ class ModelJobs:
 
     # ---- the models ------------------------------------------------------------------------------------
     def classifier(self, model: str) -> Any:
-        """The loaded ``core.models.saved.Classifier`` of a run folder or model file."""
-        from core.models.saved import load_classifier
+        """The loaded ``foveal.core.models.saved.Classifier`` of a run folder or model file."""
+        from foveal.core.models.saved import load_classifier
 
         return self._once(self._classifiers, model_key(model), lambda: load_classifier(model))
 
@@ -102,7 +102,7 @@ class ModelJobs:
     def evaluate_run(self, run_dir: str):
         """The run's evaluation on its test split: read from the run folder when it is newer than the model,
         else computed (with the shared model) and saved there."""
-        from core.evaluation.evaluate import evaluate, read_evaluation, write_evaluation
+        from foveal.core.evaluation.evaluate import evaluate, read_evaluation, write_evaluation
 
         saved = os.path.join(run_dir, "evaluation.json")
         model = os.path.join(run_dir, "model.keras")
@@ -116,7 +116,7 @@ class ModelJobs:
 
     def explain(self, model: str, path: str, class_index: int) -> Explanation:
         """Grad-CAM of one image for one class, with the model of a run folder or model file."""
-        from core.evaluation.gradcam import GradCamExplainer, with_legend
+        from foveal.core.evaluation.gradcam import GradCamExplainer, with_legend
 
         clf = self.classifier(model)
         explainer = self._once(self._explainers, model_key(model), lambda: GradCamExplainer(clf))
@@ -133,8 +133,8 @@ class ModelJobs:
 
     def predict_paths(self, model: str, paths: list[str]) -> PredictedBatch:
         """Top-3 predictions for image files and folders (recursively), unreadable files with their reason."""
-        from core.evaluation.predict_table import prediction_rows
-        from core.models.predict import files_under, predict_files
+        from foveal.core.evaluation.predict_table import prediction_rows
+        from foveal.core.models.predict import files_under, predict_files
 
         clf = self.classifier(model)
         files = files_under(paths)
@@ -144,14 +144,14 @@ class ModelJobs:
     def export(self, model: str, fmt: str, precision: str, folder: str | None = None):
         """Export and check into ``folder`` (None: the run folder's ``export/``; see core.export.export);
         returns the ExportResult."""
-        from core.export.export import export_model
+        from foveal.core.export.export import export_model
 
         return export_model(self.classifier(model), fmt, folder, tflite_type=precision)
 
 
 def write_report(run_dir: str, evaluation) -> str:
     """Write the run's HTML and PDF report; return the HTML file's path."""
-    from core.evaluation.report import write_report as write
+    from foveal.core.evaluation.report import write_report as write
 
     html_path, _pdf = write(run_dir, evaluation=evaluation)
     return str(html_path)

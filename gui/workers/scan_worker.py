@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 
-from core.cancel import Cancelled, CancelToken
-from core.data.scan import DatasetSummary, scan_dataset
-from gui.workers.base import ThreadWorker
+from foveal.core.cancel import Cancelled, CancelToken
+from foveal.core.data.scan import DatasetSummary, scan_dataset
+from foveal.gui.workers.base import ThreadWorker
 
 
 class ScanWorker(ThreadWorker):

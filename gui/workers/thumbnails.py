@@ -6,8 +6,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
-from core.data.decode import decode_image
-from core.errors import ImageDecodeError
+from foveal.core.data.decode import decode_image
+from foveal.core.errors import ImageDecodeError
 
 THUMB_SIZE = 56
 

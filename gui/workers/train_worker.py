@@ -10,13 +10,13 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Signal
 
-from core.cancel import CancelToken
-from core.training.config import TrainConfig
-from gui.workers.base import ThreadWorker
+from foveal.core.cancel import CancelToken
+from foveal.core.training.config import TrainConfig
+from foveal.gui.workers.base import ThreadWorker
 
 
 def _real_train(config, *, on_event, cancel):
-    from core.training import train  # TensorFlow is imported here, on the worker thread
+    from foveal.core.training import train  # TensorFlow is imported here, on the worker thread
 
     return train(config, on_event=on_event, cancel=cancel)
 
@@ -26,7 +26,7 @@ def real_crossval(k: int) -> Callable:
     events between FoldStarted and FoldFinished and returns a core.crossval.CrossValResult."""
 
     def run(config: TrainConfig, *, on_event: Callable, cancel: CancelToken):
-        from core.crossval import cross_validate
+        from foveal.core.crossval import cross_validate
 
         return cross_validate(config, k, on_event=on_event, cancel=cancel)
 

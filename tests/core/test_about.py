@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from core.cli import main as cli_main
+from foveal.core.cli import main as cli_main
 
 
 def test_version_names_foveal_and_its_libraries(capsys):
-    import core
+    import foveal.core
 
     assert cli_main(["--version"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"Foveal {core.__version__}\n") and "tensorflow 2." in out and "PySide6-Essentials" in out
+    assert out.startswith(f"Foveal {foveal.core.__version__}\n")
+    assert "tensorflow 2." in out and "PySide6-Essentials" in out
 
 
 def test_licenses_list_every_component_with_qt_under_the_lgpl(capsys):
@@ -23,7 +24,7 @@ def test_licenses_list_every_component_with_qt_under_the_lgpl(capsys):
 
 
 def test_bundled_data_is_found_through_the_package(tmp_path, monkeypatch):
-    from core.resources import icon_paths, resource_path, samples_dir
+    from foveal.core.resources import icon_paths, resource_path, samples_dir
 
     monkeypatch.chdir(tmp_path)  # wherever the user is
     assert sorted(p.name for p in samples_dir().iterdir()) == ["budding", "elongated", "round"]

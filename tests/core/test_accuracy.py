@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.training import TrainConfig, train
+from foveal.core.training import TrainConfig, train
 from tests.core.conftest import MEDNIST
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import typecheck
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -26,7 +28,8 @@ def test_import_contracts_hold():
     assert "3 kept, 0 broken" in result.stdout
 
 
-@pytest.mark.parametrize("module", ["core", "core.data", "core.cli", "gui", "gui.main_window"])
+@pytest.mark.parametrize("module", ["foveal.core", "foveal.core.data", "foveal.core.cli", "foveal.gui",
+                                    "foveal.gui.main_window"])
 def test_importing_does_not_import_tensorflow(module):
     code = f"import sys, {module}; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
     result = _run([sys.executable, "-c", code])
@@ -35,8 +38,8 @@ def test_importing_does_not_import_tensorflow(module):
 
 
 def test_core_type_checks():
-    """``mypy core`` (settings in pyproject.toml): typed contracts are checked, not just written."""
-    result = _run([sys.executable, "-m", "mypy", "core"])
+    """mypy over ``foveal.core`` (settings in pyproject.toml): typed contracts are checked, not just written."""
+    result = typecheck.run(("core",))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Success: no issues found" in result.stdout
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.training.calibrate import Calibration, calibrate_model, ece, fit_temperature, softmax
-from core.training.heldout import OUT_OF_FOLD
+from foveal.core.training.calibrate import Calibration, calibrate_model, ece, fit_temperature, softmax
+from foveal.core.training.heldout import OUT_OF_FOLD
 from tests.factory import real_weights
 
 
@@ -49,8 +49,8 @@ def test_folded_into_the_dense_layer_and_the_ece_before_is_recovered():
 
 
 def test_a_run_records_its_calibration_and_its_saved_model_carries_it(tiny_dataset, tmp_path):
-    from core.evaluation.evaluate import evaluate
-    from core.training import TrainConfig, train
+    from foveal.core.evaluation.evaluate import evaluate
+    from foveal.core.training import TrainConfig, train
 
     result = train(TrainConfig(str(tiny_dataset), weights=real_weights(), image_size=32, epochs=3,
                                recipe="manual", out_dir=str(tmp_path / "run")))
@@ -67,9 +67,9 @@ def test_a_run_records_its_calibration_and_its_saved_model_carries_it(tiny_datas
 
 
 def test_two_classes_report_on_a_threshold_chosen_on_the_validation_images(tmp_path, capsys):
-    from core.cli import main as cli_main
-    from core.evaluation.evaluate import evaluate
-    from core.training import TrainConfig, train
+    from foveal.core.cli import main as cli_main
+    from foveal.core.evaluation.evaluate import evaluate
+    from foveal.core.training import TrainConfig, train
     from tests import factory
 
     data = factory.make_class_folder(tmp_path / "data", {"normal": 16, "tumour": 10}, size=40)
@@ -87,7 +87,7 @@ def test_two_classes_report_on_a_threshold_chosen_on_the_validation_images(tmp_p
     other = evaluate(result.run_dir, positive_class="normal").metrics["roc"]["binary"]
     assert other["positive_class"] == "normal" and other["chosen"]["threshold"] == pytest.approx(1 - op["threshold"])
     # The window's positive-class chooser: the same numbers from the predictions already made, none made again.
-    from core.evaluation.evaluate import with_positive_class
+    from foveal.core.evaluation.evaluate import with_positive_class
 
     switched = with_positive_class(evaluate(result.run_dir), "normal").metrics["roc"]["binary"]
     counts = ("tp", "fn", "tn", "fp")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from core.cancel import CancelToken
-from core.training.callback import EventCallback
-from core.training.events import EpochEnded, Outcome
-from core.training.tracker import RunTracker
+from foveal.core.cancel import CancelToken
+from foveal.core.training.callback import EventCallback
+from foveal.core.training.events import EpochEnded, Outcome
+from foveal.core.training.tracker import RunTracker
 
 
 def _phase(tracker: RunTracker, val_losses: list[float], patience: int, events: list,

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from core.cli import main as cli_main
-from core.errors import ConfigError
+from foveal.core.cli import main as cli_main
+from foveal.core.errors import ConfigError
 from tests.factory import real_weights
 
 
@@ -47,10 +47,10 @@ def test_train_from_config_file_and_bad_setting(tiny_dataset, tmp_path, capsys):
 
 
 def test_config_from_a_run_json_or_a_project(tiny_dataset, tmp_path):
-    from core.config_file import load_config_file
-    from core.data.scan import scan_dataset
-    from core.project import create_project, fix_split, save_project
-    from core.split.make import make_split
+    from foveal.core.config_file import load_config_file
+    from foveal.core.data.scan import scan_dataset
+    from foveal.core.project import create_project, fix_split, save_project
+    from foveal.core.split.make import make_split
 
     run = {"format": "foveal-run", "config": {"data_dir": "/laptop/data", "backbone": "ResNet50", "epochs": 7}}
     (tmp_path / "run.json").write_text(json.dumps(run))
@@ -71,8 +71,8 @@ def test_config_from_a_run_json_or_a_project(tiny_dataset, tmp_path):
 @pytest.mark.parametrize("text, words", [("{oops", "not valid JSON"), ("[1, 2]", "JSON object"),
                                          ('{"epochs": 2}', "names no dataset folder")])
 def test_bad_config_files_are_explained(tmp_path, text, words):
-    from core.config_file import load_config_file
-    from core.errors import ConfigError
+    from foveal.core.config_file import load_config_file
+    from foveal.core.errors import ConfigError
 
     path = tmp_path / "c.json"
     path.write_text(text)
@@ -122,7 +122,7 @@ def test_seeds_numpy_cannot_take_are_refused(tiny_dataset, tmp_path, capsys, see
 
 
 def test_the_largest_seed_is_accepted():
-    from core.training.config import TrainConfig
+    from foveal.core.training.config import TrainConfig
 
     TrainConfig("data", seed=2**32 - 1, weights="none", fine_tune="all").check_limits()
     TrainConfig("data", seed=2**32 - 1).split_spec.validate()
@@ -153,7 +153,7 @@ def test_fine_tuning_more_blocks_than_the_backbone_has_is_refused_before_loading
 
 
 def test_fine_tuning_every_block_by_number_passes_the_check(tiny_dataset):
-    from core.training.config import TrainConfig
+    from foveal.core.training.config import TrainConfig
 
     TrainConfig(str(tiny_dataset), weights=real_weights(), fine_tune="last:16", image_size=32).validate()
     with pytest.raises(ConfigError, match="VGG16 has 5 blocks, so N must be between 1 and 5. Received: last:6"):
@@ -170,9 +170,9 @@ def test_a_run_that_cannot_fit_in_memory_is_refused_with_sizes_that_fit(tiny_dat
 def test_the_sizes_a_memory_refusal_suggests_fit():
     import re
 
-    from core.errors import ConfigError
-    from core.models.registry import get_backbone
-    from core.training.memory import check_fits, estimate_bytes
+    from foveal.core.errors import ConfigError
+    from foveal.core.models.registry import get_backbone
+    from foveal.core.training.memory import check_fits, estimate_bytes
 
     spec, have = get_backbone("ResNet50"), 4 << 30
     with pytest.raises(ConfigError) as info:
@@ -188,8 +188,8 @@ def test_the_sizes_a_memory_refusal_suggests_fit():
 
 
 def _config_refused(tmp_path, data, words: str) -> None:
-    from core.config_file import load_config_file
-    from core.errors import ConfigError
+    from foveal.core.config_file import load_config_file
+    from foveal.core.errors import ConfigError
 
     path = tmp_path / "c.json"
     if isinstance(data, bytes):
@@ -222,8 +222,8 @@ def test_hostile_config_files_are_messages(tmp_path, data, words):
 def test_a_config_file_that_is_no_regular_file_is_refused_without_opening_it(tmp_path, monkeypatch):
     import os
 
-    from core import config_file
-    from core.errors import ConfigError
+    from foveal.core import config_file
+    from foveal.core.errors import ConfigError
 
     opened: list[str] = []
     real_open = os.open
@@ -244,8 +244,8 @@ def test_a_config_file_that_is_no_regular_file_is_refused_without_opening_it(tmp
 def test_a_huge_config_file_is_refused_by_its_size_before_reading(tmp_path, monkeypatch):
     import os
 
-    from core import config_file
-    from core.errors import ConfigError
+    from foveal.core import config_file
+    from foveal.core.errors import ConfigError
 
     path = tmp_path / "huge.json"
     with open(path, "wb") as fh:

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from core.cancel import CancelToken
-from core.compare import (
+from foveal.core.cancel import CancelToken
+from foveal.core.compare import (
     CandidateProgress,
     Comparison,
     Row,
@@ -16,11 +16,11 @@ from core.compare import (
     default_candidates,
     parse_candidates,
 )
-from core.data.scan import scan_dataset
-from core.errors import ConfigError
-from core.split.make import fold_indices
-from core.split.plan import prepare_split
-from core.training import TrainConfig
+from foveal.core.data.scan import scan_dataset
+from foveal.core.errors import ConfigError
+from foveal.core.split.make import fold_indices
+from foveal.core.split.plan import prepare_split
+from foveal.core.training import TrainConfig
 from tests import factory
 from tests.factory import real_weights
 from tests.reliability.hostile import snapshot
@@ -120,7 +120,7 @@ def test_refusals_and_cancel_within_a_batch(tiny_dataset, tmp_path):
 
 
 def test_compare_command_prints_json_and_a_table(tiny_dataset, tmp_path, capsys):
-    from core.cli import main as cli_main
+    from foveal.core.cli import main as cli_main
 
     out = tmp_path / "cli.json"
     assert cli_main(["compare", str(tiny_dataset), "--backbones", "MobileNetV2@32", "--weights", real_weights(),

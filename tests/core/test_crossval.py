@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.cli import main
-from core.crossval import cross_validate
-from core.errors import ConfigError
-from core.training.config import TrainConfig
-from core.training.events import FoldFinished, FoldStarted, Outcome, TrainingStarted
+from foveal.core.cli import main
+from foveal.core.crossval import cross_validate
+from foveal.core.errors import ConfigError
+from foveal.core.training.config import TrainConfig
+from foveal.core.training.events import FoldFinished, FoldStarted, Outcome, TrainingStarted
 from tests.factory import real_weights
 
 

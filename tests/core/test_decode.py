@@ -11,8 +11,8 @@ import pytest
 import tifffile
 from PIL import Image
 
-from core.data import decode_image
-from core.errors import ImageDecodeError
+from foveal.core.data import decode_image
+from foveal.core.errors import ImageDecodeError
 from tests import factory
 
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from core.errors import ConfigError
-from core.runtime import prepare_environment
-from core.training.devices import GpuInfo, plan_devices, read_tf_config
+from foveal.core.errors import ConfigError
+from foveal.core.runtime import prepare_environment
+from foveal.core.training.devices import GpuInfo, plan_devices, read_tf_config
 from tests.factory import real_weights
 
 H100 = GpuInfo(0, "NVIDIA H100", (9, 0))
@@ -104,7 +104,7 @@ def test_mixed_precision_run_on_cpu_saves_a_float32_model(tiny_dataset, tmp_path
     import keras
     import numpy as np
 
-    from core.training import TrainConfig, train
+    from foveal.core.training import TrainConfig, train
 
     config = TrainConfig(str(tiny_dataset), backbone="MobileNetV2", weights=real_weights(), image_size=32, epochs=2,
                          batch_size=4, out_dir=str(tmp_path / "run"), mixed_precision="on")

@@ -73,7 +73,7 @@ def test_two_workers_on_loopback_train_one_model_and_only_the_chief_writes(tmp_p
     procs = []
     for index in range(2):
         tf_config = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
-        cmd = [sys.executable, "-m", "core.cli", "train", str(data), "--weights", real_weights(),
+        cmd = [sys.executable, "-m", "foveal.core.cli", "train", str(data), "--weights", real_weights(),
                "--backbone", "MobileNetV2", "--image-size", "32", "--epochs", "3", "--batch-size", "4",
                "--out", str(out),
                "--recipe", "manual", "--distribute", "multi-worker", "--json-events"]

@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.cli import main
-from core.data.decode import decode_image
-from core.errors import ModelFileError
-from core.evaluation.evaluate import evaluate, read_evaluation, write_evaluation
-from core.evaluation.review import export_marks_csv, read_marks, set_mark
-from core.models.saved import load_classifier
-from core.runs import read_run
-from core.training import TrainConfig, train
+from foveal.core.cli import main
+from foveal.core.data.decode import decode_image
+from foveal.core.errors import ModelFileError
+from foveal.core.evaluation.evaluate import evaluate, read_evaluation, write_evaluation
+from foveal.core.evaluation.review import export_marks_csv, read_marks, set_mark
+from foveal.core.models.saved import load_classifier
+from foveal.core.runs import read_run
+from foveal.core.training import TrainConfig, train
 from tests import factory
 from tests.factory import real_weights
 
@@ -83,7 +83,7 @@ def test_cli_evaluate_json_and_report(trained_run, capsys):
     assert out["metrics"]["n"] == len(out["predictions"]) > 0
     assert main(["report", trained_run.run_dir]) == 0
     html = (Path(trained_run.run_dir) / "report.html").read_text(encoding="utf-8")
-    from core.evaluation.report import SECTION_TITLES
+    from foveal.core.evaluation.report import SECTION_TITLES
 
     for title in (*SECTION_TITLES, "Suspected mislabels"):
         assert f"<h2>{title}</h2>" in html

@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.cli import main
-from core.data.resize import resize_float, resize_weights
-from core.errors import ConfigError
-from core.export import writers
-from core.export.export import export_model
-from core.models.predict import ImageFile, predict_files
-from core.models.saved import load_classifier
-from core.training import TrainConfig, train
+from foveal.core.cli import main
+from foveal.core.data.resize import resize_float, resize_weights
+from foveal.core.errors import ConfigError
+from foveal.core.export import writers
+from foveal.core.export.export import export_model
+from foveal.core.models.predict import ImageFile, predict_files
+from foveal.core.models.saved import load_classifier
+from foveal.core.training import TrainConfig, train
 from tests import factory
 from tests.factory import real_weights
 
@@ -86,7 +86,7 @@ def test_an_export_that_disagrees_is_reported_and_kept_aside(run, monkeypatch, c
 
         return wrong
 
-    monkeypatch.setattr("core.export.export.runner", off_by_much)
+    monkeypatch.setattr("foveal.core.export.export.runner", off_by_much)
     assert main(["export", run_dir, "--format", "onnx", "--out", str(Path(run_dir) / "bad")]) == 1
     assert "FAILED" in capsys.readouterr().out
     assert not (Path(run_dir) / "bad").exists() and (Path(run_dir) / "bad.failed" / "model.onnx").exists()
@@ -147,8 +147,8 @@ def test_cli_predict_writes_every_file_with_reasons(run, tmp_path, capsys):
 def test_resize_matches_tensorflow_antialias_and_the_graph(h, w):
     import tensorflow as tf
 
-    from core.export.graph import resize_images
-    from core.export.graph import resize_weights as graph_weights
+    from foveal.core.export.graph import resize_images
+    from foveal.core.export.graph import resize_weights as graph_weights
 
     image = np.random.default_rng(h * w).integers(0, 256, (h, w, 3)).astype(np.uint8)
     ours = resize_float(image, 64)

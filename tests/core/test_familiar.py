@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.models.familiar import FAMILIARITY_FILE, PASS_RATE, Familiarity, fit_familiarity
+from foveal.core.models.familiar import FAMILIARITY_FILE, PASS_RATE, Familiarity, fit_familiarity
 from tests.core.conftest import MEDNIST, SHARED
 from tests.factory import real_weights
 
@@ -44,7 +44,7 @@ MOVED = 6  # 5% of 120 images, each moved into the next class's folder
 @pytest.fixture(scope="module")
 def mednist_run(tmp_path_factory):
     """A frozen run on 40 images of each of three MedNIST classes, 5% of them in a wrong class folder."""
-    from core.training import TrainConfig, train
+    from foveal.core.training import TrainConfig, train
 
     if not MEDNIST.exists():
         pytest.skip(f"real images not found at {MEDNIST} (shared/data/README.md)")
@@ -65,7 +65,7 @@ def mednist_run(tmp_path_factory):
 
 
 def test_suspected_mislabels_find_the_moved_images(mednist_run):
-    from core.training.mislabels import read_suspects
+    from foveal.core.training.mislabels import read_suspects
 
     _, result, moved = mednist_run
     suspects = read_suspects(result.run_dir)
@@ -81,10 +81,10 @@ def test_suspected_mislabels_find_the_moved_images(mednist_run):
 
 
 def test_foreign_images_are_flagged_and_the_own_test_images_pass(mednist_run, tmp_path, capsys):
-    from core.cli import main as cli_main
-    from core.cli.model import unfamiliar_sentence
-    from core.evaluation.evaluate import evaluate
-    from core.resources import samples_dir
+    from foveal.core.cli import main as cli_main
+    from foveal.core.cli.model import unfamiliar_sentence
+    from foveal.core.evaluation.evaluate import evaluate
+    from foveal.core.resources import samples_dir
 
     data, result, _ = mednist_run
     run = json.loads((Path(result.run_dir) / "run.json").read_text())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.training.feed import array_dataset, class_weights, sample_weights
+from foveal.core.training.feed import array_dataset, class_weights, sample_weights
 
 
 def _epoch(ds) -> tuple[np.ndarray, list]:

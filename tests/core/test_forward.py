@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.models.build import assemble_classifier, blocks_of, build_backbone, build_head
-from core.models.registry import get_backbone
-from core.training.devices import precision
-from core.training.forward import float32_copy, split_at
+from foveal.core.models.build import assemble_classifier, blocks_of, build_backbone, build_head
+from foveal.core.models.registry import get_backbone
+from foveal.core.training.devices import precision
+from foveal.core.training.forward import float32_copy, split_at
 
 SIZE = 32
 
@@ -76,7 +76,7 @@ def test_pooled_features_side_by_side_are_what_each_saved_pooling_computes():
     standard Keras layers. The two must agree, or the head would see other numbers than it learned on."""
     import keras
 
-    from core.training.forward import forward_fn
+    from foveal.core.training.forward import forward_fn
 
     keras.utils.set_random_seed(5)
     spec = get_backbone("MobileNetV2")
@@ -98,8 +98,8 @@ def test_the_top_blocks_train_on_the_pretrained_batchnorm_statistics(frozen_batc
     BatchNormalization left trainable they do not, which is the loss jump fine-tuning used to start with."""
     import keras
 
-    from core.models.build import FineTune, apply_fine_tune
-    from core.training.fine_tune import set_batchnorm
+    from foveal.core.models.build import FineTune, apply_fine_tune
+    from foveal.core.training.fine_tune import set_batchnorm
 
     keras.utils.set_random_seed(6)
     spec = get_backbone("MobileNetV2")

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.evaluation.gradcam import GradCamExplainer, with_legend
-from core.models.build import assemble_classifier, build_backbone, build_head
-from core.models.registry import BACKBONES, get_backbone
-from core.models.saved import Classifier, load_classifier
-from core.training import TrainConfig, train
+from foveal.core.evaluation.gradcam import GradCamExplainer, with_legend
+from foveal.core.models.build import assemble_classifier, build_backbone, build_head
+from foveal.core.models.registry import BACKBONES, get_backbone
+from foveal.core.models.saved import Classifier, load_classifier
+from foveal.core.training import TrainConfig, train
 
 SEED_BACKBONES = {"VGG16": "block5_conv3", "VGG19": "block5_conv4", "ResNet50": "conv5_block3_out",
                   "ResNet101": "conv5_block3_out", "ResNet152": "conv5_block3_out", "InceptionV3": "mixed10",

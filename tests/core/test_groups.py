@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from core.data.scan import scan_dataset
-from core.errors import ConfigError, DatasetError
-from core.split.duplicates import duplicates_across_splits, merge_duplicates, near_duplicate_groups
-from core.split.groups import GroupRule, find_groups
-from core.split.make import SPLITS, group_kfold, leaking_groups, make_group_split
+from foveal.core.data.scan import scan_dataset
+from foveal.core.errors import ConfigError, DatasetError
+from foveal.core.split.duplicates import duplicates_across_splits, merge_duplicates, near_duplicate_groups
+from foveal.core.split.groups import GroupRule, find_groups
+from foveal.core.split.make import SPLITS, group_kfold, leaking_groups, make_group_split
 from tests import factory
 from tests.factory import real_weights
 
@@ -131,7 +131,7 @@ def test_duplicates_are_found_after_resize_and_jpeg_reencode(tmp_path):
 
 
 def test_training_keeps_groups_and_duplicates_in_one_split(tmp_path):
-    from core.training import TrainConfig, train
+    from foveal.core.training import TrainConfig, train
 
     rng = np.random.default_rng(0)
     data = tmp_path / "data"
@@ -163,7 +163,7 @@ def test_training_keeps_groups_and_duplicates_in_one_split(tmp_path):
 
 
 def test_duplicates_across_splits_are_reported():
-    from core.split.make import Split
+    from foveal.core.split.make import Split
 
     a, b, c = _Rec("a/1.png", "a"), _Rec("b/2.png", "b"), _Rec("a/3.png", "a")
     split = Split((a,), (b,), (c,))
@@ -171,8 +171,8 @@ def test_duplicates_across_splits_are_reported():
 
 
 def test_a_fixed_file_name_prefix_is_detected_and_the_pattern_that_splits_it_suggested(tmp_path):
-    from core.split.plan import SplitSpec, prepare_split
-    from core.split.preview import split_preview
+    from foveal.core.split.plan import SplitSpec, prepare_split
+    from foveal.core.split.preview import split_preview
 
     data = tmp_path / "scans"
     for cls in ("normal", "tumour"):
@@ -199,7 +199,7 @@ def test_a_fixed_file_name_prefix_is_detected_and_the_pattern_that_splits_it_sug
 def test_image_hashes_are_cached_per_file_outside_the_dataset(tmp_path, monkeypatch):
     import os
 
-    from core.split import hashes
+    from foveal.core.split import hashes
 
     data = factory.make_class_folder(tmp_path / "data", {"a": 4, "b": 4}, size=32)
     before = sorted((p.name, p.stat().st_mtime_ns) for p in data.rglob("*"))
@@ -224,8 +224,8 @@ def test_image_hashes_are_cached_per_file_outside_the_dataset(tmp_path, monkeypa
 
 
 def test_copies_are_kept_together_by_default_and_reported_when_they_are_not(tmp_path):
-    from core.split.plan import prepare_split
-    from core.training.config import TrainConfig
+    from foveal.core.split.plan import prepare_split
+    from foveal.core.training.config import TrainConfig
 
     data = factory.make_class_folder(tmp_path / "data", {"a": 12, "b": 12}, size=48, seed=4)
     for i in range(6):  # six training images re-saved as JPEG copies beside them

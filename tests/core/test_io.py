@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from core import io, paths
-from core.errors import WriteError
+from foveal.core import io, paths
+from foveal.core.errors import WriteError
 
 
 @pytest.fixture
@@ -77,8 +77,8 @@ def test_os_errors_become_messages_naming_the_folder(tmp_path):
 
 
 def test_a_run_folder_appears_with_its_settings_already_inside(tmp_path, dataset):
-    from core.training.config import TrainConfig
-    from core.training.runfolder import prepare_run_dir
+    from foveal.core.training.config import TrainConfig
+    from foveal.core.training.runfolder import prepare_run_dir
 
     (tmp_path / "out").mkdir()  # an empty folder the user chose is used, a full one never
     config = TrainConfig(data_dir=str(tmp_path / "elsewhere"), out_dir=str(tmp_path / "out"))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 
-from core.data.image_formats import probe
-from core.data.scan import ImageRecord
-from core.split.make import Split
-from core.training.lost import lost_images, lost_warning
+from foveal.core.data.image_formats import probe
+from foveal.core.data.scan import ImageRecord
+from foveal.core.split.make import Split
+from foveal.core.training.lost import lost_images, lost_warning
 from tests import factory
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.errors import ConfigError, DatasetError
+from foveal.core.errors import ConfigError, DatasetError
 from tests import factory
 
 
@@ -16,7 +16,7 @@ from tests import factory
     ("epochs", "many", "a whole number"), ("learning_rate", [1], "a number"), ("augment", "yes", "true or false"),
     ("image_size", 2.5, "a whole number or empty"), ("batch_size", True, "a whole number")])
 def test_a_setting_of_the_wrong_type_is_named(tmp_path, setting, value, words):
-    from core.config_file import load_config_file
+    from foveal.core.config_file import load_config_file
 
     path = tmp_path / "run_config.json"
     path.write_text(json.dumps({"data_dir": str(tmp_path), setting: value}), encoding="utf-8")
@@ -25,7 +25,7 @@ def test_a_setting_of_the_wrong_type_is_named(tmp_path, setting, value, words):
 
 
 def test_no_usable_images_names_the_class_folders_it_found(tmp_path):
-    from core.data.scan import scan_dataset
+    from foveal.core.data.scan import scan_dataset
 
     for name in ("normal", "tumour"):
         (tmp_path / name).mkdir()
@@ -36,7 +36,7 @@ def test_no_usable_images_names_the_class_folders_it_found(tmp_path):
 
 
 def test_size_range_names_real_images(tmp_path):
-    from core.data.scan import scan_dataset
+    from foveal.core.data.scan import scan_dataset
 
     for name, shape in (("a", (50, 20000)), ("b", (20000, 50)), ("c", (1, 1))):
         (tmp_path / name).mkdir()
@@ -46,9 +46,9 @@ def test_size_range_names_real_images(tmp_path):
 
 
 def test_one_group_error_names_the_groups_and_the_pattern(tmp_path):
-    from core.data.scan import scan_dataset
-    from core.split.plan import prepare_split
-    from core.training.config import TrainConfig
+    from foveal.core.data.scan import scan_dataset
+    from foveal.core.split.plan import prepare_split
+    from foveal.core.training.config import TrainConfig
 
     factory.make_class_folder(tmp_path / "d", {"a": 4, "b": 4}, size=16)
     for p in (tmp_path / "d").rglob("*.png"):
@@ -60,7 +60,7 @@ def test_one_group_error_names_the_groups_and_the_pattern(tmp_path):
 def test_tifffile_warnings_name_the_file(tmp_path, caplog):
     import logging
 
-    from core.data.image_formats import reading
+    from foveal.core.data.image_formats import reading
 
     with reading("/lab/slide7.tif"), caplog.at_level(logging.WARNING, logger="tifffile"):
         logging.getLogger("tifffile").warning("invalid tag value")
@@ -74,8 +74,8 @@ def test_tall_and_wide_thumbnails_fit_their_pdf_cell(tmp_path):
     from reportlab.lib.pagesizes import A4
     from reportlab.platypus import SimpleDocTemplate
 
-    from core.evaluation.document import Gallery
-    from core.evaluation.report import _pdf_block
+    from foveal.core.evaluation.document import Gallery
+    from foveal.core.evaluation.report import _pdf_block
 
     pngs = []
     for shape in ((360, 1), (1, 360), (360, 360)):
@@ -89,7 +89,7 @@ def test_tall_and_wide_thumbnails_fit_their_pdf_cell(tmp_path):
 
 
 def test_native_start_up_chatter_is_filtered_but_real_errors_pass():
-    from core.native_log import CHATTER
+    from foveal.core.native_log import CHATTER
 
     chatter = [b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
                b"I0000 00:00:1796235578.974321   11372 cudart_stub.cc:31] Could not find cuda drivers on your "

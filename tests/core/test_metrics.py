@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.evaluation.metrics import compute_metrics
-from core.stats import accuracy_interval, expected_calibration_error
+from foveal.core.evaluation.metrics import compute_metrics
+from foveal.core.stats import accuracy_interval, expected_calibration_error
 
 CLASSES = ("cat", "dog", "fox")
 
@@ -85,7 +85,7 @@ def test_class_missing_from_test_set_has_no_auc():
 
 
 def test_the_headline_names_count_interval_and_the_common_answer():
-    from core.stats import headline
+    from foveal.core.stats import headline
 
     good = headline(0.789, 38, 0.61, "yes")
     assert good.startswith("78.9% of 38 held-out test images right (95% interval 64%–89%)")
@@ -95,7 +95,7 @@ def test_the_headline_names_count_interval_and_the_common_answer():
 
 
 def test_a_class_never_recognised_is_named_and_the_headline_uses_the_training_majority():
-    from core.evaluation.metrics import add_headline
+    from foveal.core.evaluation.metrics import add_headline
 
     y = np.array([0] * 6 + [1] * 3 + [2] * 3)
     p = np.zeros((12, 3))

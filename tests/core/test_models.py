@@ -7,9 +7,9 @@ import urllib.error
 import numpy as np
 import pytest
 
-from core.errors import ConfigError, WeightsError
-from core.models import BACKBONES, get_backbone
-from core.models.build import (
+from foveal.core.errors import ConfigError, WeightsError
+from foveal.core.models import BACKBONES, get_backbone
+from foveal.core.models.build import (
     FineTune,
     apply_fine_tune,
     assemble_classifier,
@@ -18,7 +18,7 @@ from core.models.build import (
     build_head,
     preprocess_affine,
 )
-from core.models.registry import BLOCK_COUNTS
+from foveal.core.models.registry import BLOCK_COUNTS
 from tests.core.conftest import MOBILENET_V1_WEIGHTS
 
 SEED_SEVEN = ["VGG16", "VGG19", "ResNet50", "ResNet101", "ResNet152", "InceptionV3", "Xception"]
@@ -145,7 +145,7 @@ def test_wrong_weights_file_is_refused(tmp_path):
 def test_imagenet_weights_status_names_the_cache_file(monkeypatch, tmp_path, mobilenet_v2_weights):
     import shutil
 
-    from core.models.build import imagenet_weights_status
+    from foveal.core.models.build import imagenet_weights_status
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     name, path, cached = imagenet_weights_status(get_backbone("MobileNetV2"), 224)

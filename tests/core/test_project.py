@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from core.data.scan import scan_dataset
-from core.errors import ConfigError, WriteError
-from core.project import (
+from foveal.core.data.scan import scan_dataset
+from foveal.core.errors import ConfigError, WriteError
+from foveal.core.project import (
     SCHEMA_VERSION,
     create_project,
     dataset_changes,
@@ -21,7 +21,7 @@ from core.project import (
     save_project,
     set_run_meta,
 )
-from core.split.make import make_split
+from foveal.core.split.make import make_split
 from tests import factory
 from tests.factory import real_weights
 
@@ -91,7 +91,7 @@ def test_changed_dataset_is_detected(data, tmp_path):
 
 
 def test_runs_are_listed_renamed_noted_and_deleted(data, tmp_path):
-    from core.training import TrainConfig, train
+    from foveal.core.training import TrainConfig, train
 
     project = create_project(tmp_path / "proj", data)
     summary = scan_dataset(data)
@@ -112,7 +112,7 @@ def test_runs_are_listed_renamed_noted_and_deleted(data, tmp_path):
     delete_run(project, "run-1")
     assert [r["id"] for r in list_runs(project)] == ["run-0"] and data.exists()
     # A run trained before the project existed, elsewhere: found by its dataset and adopted where it lies.
-    from core.project import adopt_runs, find_runs
+    from foveal.core.project import adopt_runs, find_runs
 
     outside = tmp_path / "foveal-runs" / "20261203-101500-MobileNetV2"
     train(TrainConfig(str(data), epochs=1, weights=real_weights(), image_size=32, out_dir=str(outside)))

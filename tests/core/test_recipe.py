@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from core.training import TrainConfig, train
-from core.training.events import CandidateTried, RecipeChosen
-from core.training.heldout import OUT_OF_FOLD
-from core.training.recipe import STRENGTHS, choose_recipe, fit_dense, fit_linear, folds_possible
+from foveal.core.training import TrainConfig, train
+from foveal.core.training.events import CandidateTried, RecipeChosen
+from foveal.core.training.heldout import OUT_OF_FOLD
+from foveal.core.training.recipe import STRENGTHS, choose_recipe, fit_dense, fit_linear, folds_possible
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -78,8 +78,8 @@ def test_too_few_images_per_class_leaves_no_folds():
 
 
 def test_auto_run_records_its_candidates_and_its_test_accuracy_is_the_saved_models(tmp_path, monkeypatch):
-    from core.evaluation.evaluate import evaluate
-    from core.training import auto_head
+    from foveal.core.evaluation.evaluate import evaluate
+    from foveal.core.training import auto_head
     from tests import factory
     from tests.factory import real_weights
 
@@ -107,9 +107,9 @@ def test_auto_run_records_its_candidates_and_its_test_accuracy_is_the_saved_mode
 
 
 def test_auto_fine_tuning_chooses_the_head_then_keeps_fine_tuning_only_if_it_beats_it(tmp_path):
-    from core.evaluation.evaluate import evaluate
-    from core.models.build import AUTO_BLOCKS, TRIAL_EPOCHS
-    from core.training.events import EpochEnded
+    from foveal.core.evaluation.evaluate import evaluate
+    from foveal.core.models.build import AUTO_BLOCKS, TRIAL_EPOCHS
+    from foveal.core.training.events import EpochEnded
     from tests import factory
     from tests.factory import real_weights
 
@@ -139,9 +139,9 @@ def test_auto_fine_tuning_chooses_the_head_then_keeps_fine_tuning_only_if_it_bea
 
 
 def test_large_images_are_also_tried_at_a_larger_input_size_and_the_winner_is_what_is_saved(tmp_path):
-    from core.evaluation.evaluate import evaluate
-    from core.models.saved import load_classifier
-    from core.training.events import PhaseChanged
+    from foveal.core.evaluation.evaluate import evaluate
+    from foveal.core.models.saved import load_classifier
+    from foveal.core.training.events import PhaseChanged
     from tests import factory
     from tests.factory import real_weights
 

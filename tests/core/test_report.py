@@ -7,11 +7,11 @@ import re
 import pytest
 from PIL import Image
 
-from core.cli import main
-from core.evaluation.evaluate import evaluate
-from core.evaluation.report import build_report, render_html
-from core.runs import read_run
-from core.training import TrainConfig, train
+from foveal.core.cli import main
+from foveal.core.evaluation.evaluate import evaluate
+from foveal.core.evaluation.report import build_report, render_html
+from foveal.core.runs import read_run
+from foveal.core.training import TrainConfig, train
 from tests import factory
 from tests.factory import real_weights
 
@@ -68,8 +68,8 @@ def test_pdf_headings_never_end_a_page_and_legends_are_readable(leaky_run, tmp_p
     import numpy as np
     import pypdfium2 as pdfium
 
-    from core.evaluation.gradcam import with_legend
-    from core.evaluation.report import render_pdf
+    from foveal.core.evaluation.gradcam import with_legend
+    from foveal.core.evaluation.report import render_pdf
 
     report = build_report(leaky_run.run_dir)
     render_pdf(report, tmp_path / "r.pdf")

@@ -13,9 +13,9 @@ import pytest
 import tifffile
 from PIL import Image
 
-from core.cli import main as cli_main
-from core.data import scan_dataset
-from core.errors import DatasetError
+from foveal.core.cli import main as cli_main
+from foveal.core.data import scan_dataset
+from foveal.core.errors import DatasetError
 from tests import factory
 
 
@@ -100,7 +100,7 @@ def test_messy_folder_summary(messy):
 
 
 def test_every_usable_file_decodes(messy):
-    from core.data import decode_image
+    from foveal.core.data import decode_image
 
     for record in scan_dataset(messy).images:
         assert decode_image(record.path, size=(32, 32)).shape == (32, 32, 3), record.rel
@@ -169,8 +169,8 @@ def _png(chunks: list[tuple[bytes, bytes]], tail: bytes = b"") -> bytes:
 def test_png_whose_image_data_claims_gigabytes_is_refused_by_the_scan(tmp_path):
     """A header, then an IDAT chunk claiming 2 GB over a hole of a sparse file, then IEND: decoding it took 18 s and
     2 GB of memory before failing. The scan follows the chunk lengths and refuses it in a few reads."""
-    from core.data.image_formats import probe
-    from core.errors import ImageDecodeError
+    from foveal.core.data.image_formats import probe
+    from foveal.core.errors import ImageDecodeError
     from tests.runtime_only.check_scan_decode import sparse_png
 
     path = sparse_png(tmp_path / "sparse.png", 2**31)
@@ -181,9 +181,9 @@ def test_png_whose_image_data_claims_gigabytes_is_refused_by_the_scan(tmp_path):
 
 
 def test_png_chunk_list_is_followed_to_iend(tmp_path):
-    from core.data.image_formats import probe
-    from core.data.png_chunks import MAX_METADATA_CHUNK
-    from core.errors import ImageDecodeError
+    from foveal.core.data.image_formats import probe
+    from foveal.core.data.png_chunks import MAX_METADATA_CHUNK
+    from foveal.core.errors import ImageDecodeError
 
     arr = np.random.default_rng(0).integers(0, 256, (30, 40, 3), dtype=np.uint8)
     rows = b"".join(b"\x00" + row.tobytes() for row in arr)
@@ -216,9 +216,9 @@ def test_png_chunk_list_is_followed_to_iend(tmp_path):
 def test_truncated_bmp_and_jpeg_without_its_tables_are_skipped(tmp_path):
     """Both decoded with an error while the scan called them usable: a BMP cut short (its bit depth was read from
     the wrong header field), and a JPEG whose quantization table was overwritten."""
-    from core.data import decode_image
-    from core.data.image_formats import probe
-    from core.errors import ImageDecodeError
+    from foveal.core.data import decode_image
+    from foveal.core.data.image_formats import probe
+    from foveal.core.errors import ImageDecodeError
 
     for mode in ("RGB", "P", "RGBA"):
         Image.fromarray(factory.gradient()).convert(mode).save(tmp_path / "whole.bmp")
@@ -237,9 +237,9 @@ def test_truncated_bmp_and_jpeg_without_its_tables_are_skipped(tmp_path):
 def test_png_with_sound_chunks_but_damaged_image_data_is_refused_by_the_scan(tmp_path):
     """Chunks and CRCs sound, the image data damaged: the scan called these usable and training failed to decode
     them. The scan inflates the image data and refuses each; an interlaced PNG (its rows in 7 passes) stays."""
-    from core.data import decode_image
-    from core.data.image_formats import probe
-    from core.errors import ImageDecodeError
+    from foveal.core.data import decode_image
+    from foveal.core.data.image_formats import probe
+    from foveal.core.errors import ImageDecodeError
     from tests.runtime_only.check_scan_decode import damaged_pngs, picture, png_bytes
 
     damaged = dict(zip(("filter", "stream", "short"), damaged_pngs(tmp_path), strict=True))

@@ -8,10 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from core.data import decode_image
-from core.errors import ConfigError, DatasetError
-from core.training import CancelToken, TrainConfig, train
-from core.training.events import (
+from foveal.core.data import decode_image
+from foveal.core.errors import ConfigError, DatasetError
+from foveal.core.training import CancelToken, TrainConfig, train
+from foveal.core.training.events import (
     BatchesEnded,
     EpochEnded,
     FeaturesExtracting,
@@ -63,7 +63,7 @@ def test_events_arrive_in_order_with_every_batch(tiny_dataset, tmp_path):
 
 
 def test_a_frozen_backbone_without_pretrained_weights_is_refused_before_any_work(tiny_dataset, tmp_path, capsys):
-    from core.cli import main as cli_main
+    from foveal.core.cli import main as cli_main
 
     for kw in ({}, {"fine_tune": "all", "fine_tune_epochs": 0}, {"fine_tune": "last:2"}):
         with pytest.raises(ConfigError, match="random features") as caught:
@@ -145,8 +145,8 @@ def test_run_folder_and_saved_model_predicts_like_the_run(tiny_dataset, tmp_path
 def test_saved_model_equals_in_memory_model(tmp_path, mobilenet_v2_weights):
     import keras
 
-    from core.models import get_backbone
-    from core.models.build import assemble_classifier, build_backbone, build_head
+    from foveal.core.models import get_backbone
+    from foveal.core.models.build import assemble_classifier, build_backbone, build_head
 
     spec = get_backbone("MobileNetV2")
     model = assemble_classifier(build_backbone(spec, 64, str(mobilenet_v2_weights)), build_head(1280, 3), spec, 64)
@@ -159,8 +159,8 @@ def test_saved_model_equals_in_memory_model(tmp_path, mobilenet_v2_weights):
 
 
 def test_same_seed_same_split(tiny_dataset, tmp_path):
-    from core.data import scan_dataset
-    from core.split.make import make_split
+    from foveal.core.data import scan_dataset
+    from foveal.core.split.make import make_split
 
     s = scan_dataset(tiny_dataset)
     a, b = make_split(s, 0.2, 0.2, 7), make_split(s, 0.2, 0.2, 7)
@@ -205,9 +205,9 @@ def test_frozen_fast_path_equals_plain_fit(mobilenet_v2_weights):
     """Training the head on cached features gives the same head as fitting the whole frozen model on images."""
     import keras
 
-    from core.models import get_backbone
-    from core.models.build import assemble_classifier, build_backbone, build_head
-    from core.training.forward import forward_fn
+    from foveal.core.models import get_backbone
+    from foveal.core.models.build import assemble_classifier, build_backbone, build_head
+    from foveal.core.training.forward import forward_fn
 
     spec, size = get_backbone("MobileNetV2"), 64
     backbone = build_backbone(spec, size, str(mobilenet_v2_weights))
@@ -232,8 +232,8 @@ def test_top_blocks_train_the_same_on_cached_boundary_activations(mobilenet_v2_w
     """last:N fine-tuning on cached activations at the freeze boundary equals fine-tuning the whole model."""
     import keras
 
-    from core.models import get_backbone
-    from core.models.build import (
+    from foveal.core.models import get_backbone
+    from foveal.core.models.build import (
         FineTune,
         apply_fine_tune,
         assemble_classifier,

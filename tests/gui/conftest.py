@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
-from gui.main_window import MainWindow
+from foveal.gui.main_window import MainWindow
 from tests import factory
 from tests.gui.fakes import (
     FAKE_PREDICT,

@@ -7,9 +7,9 @@ import math
 import os
 import time
 
-from core.errors import WeightsError
-from core.training.devices import GpuInfo, plan_devices
-from core.training.events import (
+from foveal.core.errors import WeightsError
+from foveal.core.training.devices import GpuInfo, plan_devices
+from foveal.core.training.events import (
     BatchesEnded,
     EpochEnded,
     FeaturesExtracting,
@@ -61,7 +61,7 @@ def scripted_train(config, *, on_event, cancel, epochs_head=3, epochs_ft=2, step
         best = epoch
     acc = 0.9 if best else None
     model = f"{config.out_dir}/model.keras" if best else None
-    from core.stats import headline
+    from foveal.core.stats import headline
 
     words = headline(acc, 10, 0.5, "a") if acc is not None else ""
     result = TrainingFinished(Outcome(outcome), config.out_dir, model, acc, 0.3 if best else None, best, ("a", "b"),
@@ -78,9 +78,9 @@ def fake_evaluate(run_dir, *, folder, fail=None):
 
     import numpy as np
 
-    from core.errors import ModelFileError
-    from core.evaluation.evaluate import Evaluation, Prediction
-    from core.evaluation.metrics import add_headline, compute_metrics, uncalibrated_curve
+    from foveal.core.errors import ModelFileError
+    from foveal.core.evaluation.evaluate import Evaluation, Prediction
+    from foveal.core.evaluation.metrics import add_headline, compute_metrics, uncalibrated_curve
 
     if fail == "user":
         raise ModelFileError(f"{run_dir} has no model.keras.")
@@ -104,7 +104,7 @@ def fake_evaluate(run_dir, *, folder, fail=None):
     Path(run_dir).mkdir(parents=True, exist_ok=True)
     split = {"train": [], "val": [], "test": [{"file": pr.file, "class": pr.true} for pr in preds]}
     (Path(run_dir) / "run.json").write_text(json.dumps(fake_run_record(classes, folder, split)))
-    from core.training.mislabels import Suspect, write_suspects
+    from foveal.core.training.mislabels import Suspect, write_suspects
 
     last = files[-1]  # the run's confident learning says the last image belongs to the first class
     write_suspects(Path(run_dir) / "suspected_mislabels.csv",
@@ -124,7 +124,7 @@ def fake_explain(run_dir, path, class_index):
     """A Grad-CAM stand-in: a gradient picture the size of a small image."""
     import numpy as np
 
-    from gui.workers.evaluation_jobs import Explanation
+    from foveal.gui.workers.evaluation_jobs import Explanation
 
     picture = np.zeros((60, 80, 3), np.uint8)
     picture[..., 0] = np.linspace(0, 255, 80, dtype=np.uint8)[None, :]
@@ -150,7 +150,7 @@ def fake_predict_paths(model, paths):
     unfamiliar when its name says "foreign"; other files are unreadable."""
     from pathlib import Path
 
-    from gui.workers.evaluation_jobs import PredictedBatch
+    from foveal.gui.workers.evaluation_jobs import PredictedBatch
 
     files = []
     for p in paths:
@@ -175,7 +175,7 @@ def fake_predict_paths(model, paths):
 def fake_export(model, fmt, precision, folder=None):
     from pathlib import Path
 
-    from core.export.export import ExportResult
+    from foveal.core.export.export import ExportResult
 
     folder = Path(folder) if folder else Path(model) / "export" / fmt
     folder.mkdir(parents=True, exist_ok=True)
@@ -191,9 +191,9 @@ def scripted_compare(data_dir, candidates, weights, *, split, seed, out, on_even
     """Emit a comparison's events (features, then scoring, per candidate), honour cancel, save like the real one.
 
     ``hold``: a threading.Event waited on after the first candidate (a test then stops the comparison)."""
-    from core.compare.result import Comparison, Row
-    from core.compare.run import CandidateDone, CandidateProgress, CompareStarted
-    from core.io import make_dirs, write_json
+    from foveal.core.compare.result import Comparison, Row
+    from foveal.core.compare.run import CandidateDone, CandidateProgress, CompareStarted
+    from foveal.core.io import make_dirs, write_json
 
     on_event(CompareStarted(tuple(c.label for c in candidates), 40, 5))
     rows, outcome = [], "completed"

@@ -10,14 +10,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from gui.main_window import MainWindow
+from foveal.gui.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parents[2]
 
 _OPEN_WINDOW = """
 import sys, time
 from PySide6.QtWidgets import QApplication
-from gui.main_window import MainWindow
+from foveal.gui.main_window import MainWindow
 app = QApplication([])
 window = MainWindow()
 window.show()

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-from gui.widgets.colours import error_colour, good_colour
+from foveal.gui.widgets.colours import error_colour, good_colour
 
 
 def _luminance(c: QColor) -> float:
@@ -24,7 +24,7 @@ def contrast(a: QColor, b: QColor) -> float:
 @pytest.mark.parametrize("window", [QColor(255, 255, 255), QColor(239, 239, 239), QColor(45, 45, 48),
                                     QColor(30, 30, 32)], ids=["white", "light grey", "dark grey", "near black"])
 def test_error_and_good_words_and_plot_text_are_readable(qtbot, window):
-    from gui.widgets.training_plot import text_colour
+    from foveal.gui.widgets.training_plot import text_colour
 
     app = QApplication.instance()
     old = app.palette()
@@ -46,7 +46,7 @@ def test_the_focus_ring_is_solid_and_in_the_highlight_colour(qtbot):
     from PySide6.QtGui import QImage, QPainter
     from PySide6.QtWidgets import QStyle, QStyleFactory, QStyleOptionFocusRect
 
-    from gui.focus_style import FocusStyle
+    from foveal.gui.focus_style import FocusStyle
 
     style = FocusStyle(QStyleFactory.create("Fusion"))
     image = QImage(40, 20, QImage.Format.Format_RGB32)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
-from core.compare.candidates import parse_candidates
+from foveal.core.compare.candidates import parse_candidates
 from tests.factory import real_weights
 from tests.gui.conftest import load
 from tests.gui.fakes import scripted_compare
@@ -88,7 +88,7 @@ def test_stop_keeps_the_candidates_done_and_close_waits(qtbot, make_window, data
 
 
 def test_real_comparison_in_the_dialog(qtbot, dataset, tmp_path):
-    from gui.widgets.compare_dialog import CompareDialog
+    from foveal.gui.widgets.compare_dialog import CompareDialog
 
     dialog = CompareDialog()
     qtbot.addWidget(dialog)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from core.crossval import CrossValResult
-from core.training.events import BatchesEnded, EpochEnded, FoldFinished, FoldStarted, Outcome, TrainingStarted
-from gui.widgets.train_panel import TrainPanel
+from foveal.core.crossval import CrossValResult
+from foveal.core.training.events import BatchesEnded, EpochEnded, FoldFinished, FoldStarted, Outcome, TrainingStarted
+from foveal.gui.widgets.train_panel import TrainPanel
 from tests.gui.conftest import load
 from tests.gui.fakes import scripted_train
 
@@ -57,7 +57,7 @@ def test_each_fold_draws_its_own_curve_and_the_time_left_counts_every_fold(qtbot
     """Fold 2's curve starts again at epoch 1 (not 1, 2, 3, 1, 2, 3 on one line), and the estimate covers the
     folds still to come, at the rate measured so far."""
     clock = [1000.0]
-    monkeypatch.setattr("gui.widgets.train_panel.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("foveal.gui.widgets.train_panel.time.monotonic", lambda: clock[0])
     panel = TrainPanel()
     qtbot.addWidget(panel)
     panel.set_running(True)

@@ -107,7 +107,7 @@ def test_image_window_steps_with_arrow_keys_and_sets_the_heatmap_opacity(qtbot, 
     import numpy as np
     from PySide6.QtCore import Qt as QtKeys
 
-    from core.evaluation.gradcam import overlay, with_legend
+    from foveal.core.evaluation.gradcam import overlay, with_legend
 
     window = make_window()
     panel = _train_and_evaluate(qtbot, window, dataset)

@@ -61,7 +61,7 @@ def test_export_from_the_file_menu_asks_where_and_reports_the_check_in_words(qtb
                                                                              monkeypatch):
     from PySide6.QtWidgets import QDialog, QFileDialog
 
-    from gui.widgets import export_dialog
+    from foveal.gui.widgets import export_dialog
 
     window = make_window()
     panel = _trained(qtbot, window, dataset)

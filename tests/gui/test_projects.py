@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
-from core.project import load_project
+from foveal.core.project import load_project
 from tests.gui.conftest import load
 
 

@@ -10,11 +10,11 @@ from tests.gui.conftest import load
 
 
 def test_real_training_end_to_end(qtbot, make_window, dataset, monkeypatch):
-    import core.models.saved
+    from foveal.core.models import saved
 
     loads = []
-    real_load = core.models.saved.load_classifier
-    monkeypatch.setattr(core.models.saved, "load_classifier", lambda *a, **k: loads.append(a[0]) or real_load(*a, **k))
+    real_load = saved.load_classifier
+    monkeypatch.setattr(saved, "load_classifier", lambda *a, **k: loads.append(a[0]) or real_load(*a, **k))
     window = make_window(real=True)
     load(qtbot, window, dataset)
     panel = window.model_panel

@@ -157,7 +157,7 @@ def test_close_during_training_says_stopping_and_leaves_no_thread(qtbot, make_wi
     for w in (window.scan_worker, window.status_worker, window.evaluate_worker, *window.old_scans):
         assert w is None or not w.is_running()
     assert window.evaluate_worker is None  # a run that ends as the window closes starts nothing more
-    from gui.workers.base import ThreadWorker
+    from foveal.gui.workers.base import ThreadWorker
 
     workers = [o for o in gc.get_objects() if isinstance(o, ThreadWorker)]
     assert worker in workers and not [w for w in workers if w.is_running()]

@@ -8,8 +8,8 @@ import zipfile
 
 import pytest
 
-from gui.widgets.predict_panel import PredictPanel
-from gui.workers.evaluation_jobs import ModelJobs
+from foveal.gui.widgets.predict_panel import PredictPanel
+from foveal.gui.workers.evaluation_jobs import ModelJobs
 
 
 def _hostile(tmp_path) -> dict[str, str]:
@@ -52,8 +52,8 @@ def test_predict_view_names_an_unusable_model_inline(qtbot, tmp_path, case):
 
 
 def test_blank_image_warning_stays_on_screen_after_the_run(qtbot):
-    from core.training.events import Outcome, PhaseChanged, TrainingFinished, TrainingStarted
-    from gui.widgets.train_panel import TrainPanel
+    from foveal.core.training.events import Outcome, PhaseChanged, TrainingFinished, TrainingStarted
+    from foveal.gui.widgets.train_panel import TrainPanel
 
     panel = TrainPanel()
     qtbot.addWidget(panel)
@@ -88,7 +88,7 @@ def test_window_loads_a_hostile_lab_folder_lists_each_problem_and_changes_nothin
 
 def test_window_has_its_icon_and_a_help_menu_with_about_and_the_log_folder(qtbot, make_window, monkeypatch,
                                                                            tmp_path):
-    from gui.help_menu import AboutDialog
+    from foveal.gui.help_menu import AboutDialog
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     window = make_window()
@@ -103,8 +103,8 @@ def test_window_has_its_icon_and_a_help_menu_with_about_and_the_log_folder(qtbot
 
 
 def test_a_linear_head_before_fine_tuning_is_epoch_one_and_fine_tuning_counts_from_epoch_two(qtbot):
-    from core.training.events import BatchesEnded, EpochEnded, PhaseChanged, RecipeChosen, TrainingStarted
-    from gui.widgets.train_panel import TrainPanel
+    from foveal.core.training.events import BatchesEnded, EpochEnded, PhaseChanged, RecipeChosen, TrainingStarted
+    from foveal.gui.widgets.train_panel import TrainPanel
 
     panel = TrainPanel()
     qtbot.addWidget(panel)

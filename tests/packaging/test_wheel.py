@@ -28,11 +28,14 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_the_wheel_holds_the_bundled_data(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    samples = [n for n in names if n.startswith("resources/samples/") and n.endswith(".jpg")]
+    samples = [n for n in names if n.startswith("foveal/resources/samples/") and n.endswith(".jpg")]
     assert len(samples) == 120
-    assert {"resources/icons/foveal.svg", "resources/icons/foveal-256.png", "resources/licenses/LGPL-3.0.txt",
-            "core/cli/__init__.py", "gui/app.py"} <= names
-    assert not [n for n in names if n.startswith("tests/")]
+    assert {"foveal/resources/icons/foveal.svg", "foveal/resources/icons/foveal-256.png",
+            "foveal/resources/licenses/LGPL-3.0.txt", "foveal/core/cli/__init__.py", "foveal/gui/app.py"} <= names
+    # One import name: every module lies under foveal/, beside the wheel's own metadata folder.
+    assert {n.split("/")[0] for n in names} == {"foveal", wheel.name.split("-")[0] + "-" + wheel.name.split("-")[1]
+                                                 + ".dist-info"}
+    assert not [n for n in names if n.startswith(("tests/", "foveal/tests/"))]
 
 
 def test_demo_runs_from_the_wheel_installed_in_a_fresh_venv_in_another_folder(wheel, tmp_path):
@@ -53,8 +56,8 @@ def test_demo_runs_from_the_wheel_installed_in_a_fresh_venv_in_another_folder(wh
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env.update(XDG_DATA_HOME=str(tmp_path / "xdg"), HOME=str(tmp_path))
-    where = subprocess.run([str(python), "-c", "import core, resources; print(core.__file__); "
-                            "print(resources.__file__)"], cwd=elsewhere, env=env, capture_output=True, text=True,
+    where = subprocess.run([str(python), "-c", "import foveal.core, foveal.resources; print(foveal.core.__file__); "
+                            "print(foveal.resources.__file__)"], cwd=elsewhere, env=env, capture_output=True, text=True,
                            check=True).stdout.split()
     assert all(Path(p).is_relative_to(site) for p in where), where  # the wheel's copy, not the source tree
     demo = subprocess.run([str(venv / "bin" / "foveal"), "demo", "--weights", real_weights(), "--epochs", "1"],

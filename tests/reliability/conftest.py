@@ -33,8 +33,8 @@ class Outcome:
 def run_cli(*args: str) -> Outcome:
     """``foveal ARGS`` in this process (TensorFlow loads once for the whole suite), knowing no dataset folder
     beforehand, as a new process would."""
-    from core import paths
-    from core.cli import main
+    from foveal.core import paths
+    from foveal.core.cli import main
 
     with paths._lock:
         paths._protected.clear()
@@ -59,7 +59,7 @@ def private_user_folders(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory) -> Path:
     """A real run folder: MobileNetV2 with random weights on 32-pixel images, one epoch (seconds)."""
-    from core.training import TrainConfig, train
+    from foveal.core.training import TrainConfig, train
 
     base = tmp_path_factory.mktemp("trained")
     data = factory.make_class_folder(base / "data", {"benign": 12, "malignant": 12}, size=40)

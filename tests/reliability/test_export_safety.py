@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.errors import ConfigError, DatasetError
-from core.export import place as placing
-from core.export.examples import example_source, read_labels
-from core.export.export import _check_labels, export_model
-from core.export.writers import FORMATS
-from core.models.saved import Classifier, load_classifier
+from foveal.core.errors import ConfigError, DatasetError
+from foveal.core.export import place as placing
+from foveal.core.export.examples import example_source, read_labels
+from foveal.core.export.export import _check_labels, export_model
+from foveal.core.export.writers import FORMATS
+from foveal.core.models.saved import Classifier, load_classifier
 from tests.reliability.conftest import run_cli
 
 EXPORT_FILES = {"model.keras", "labels.txt", "predict_example.py", "export_check.json"}
@@ -79,7 +79,7 @@ def test_exporting_again_into_the_runs_own_export_folder_keeps_the_users_files(t
 def test_a_failed_export_kept_aside_again_keeps_the_users_files(clf, tmp_path, monkeypatch):
     out = tmp_path / "export"
     # No probability is 2: this export disagrees with Foveal on every image.
-    monkeypatch.setattr("core.export.export.runner", lambda fmt, path: lambda image: np.array([2.0, -1.0]))
+    monkeypatch.setattr("foveal.core.export.export.runner", lambda fmt, path: lambda image: np.array([2.0, -1.0]))
     assert not export_model(clf, "keras", out, n_check=2).passed
     mine = _add_users_files(tmp_path / "export.failed")
     result = export_model(clf, "keras", out, n_check=2)

@@ -74,8 +74,8 @@ def test_an_unwritable_folder_says_so(read_only_folder, trained_run):
 
 
 def test_the_chokepoint_turns_enospc_into_a_message(small_disk):
-    from core.errors import WriteError
-    from core.io import write_bytes
+    from foveal.core.errors import WriteError
+    from foveal.core.io import write_bytes
 
     with pytest.raises(WriteError, match=f"Not enough space in {small_disk}"):
         write_bytes(small_disk / "big.bin", b"\0" * (3 * 1024 * 1024))

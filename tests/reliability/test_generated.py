@@ -306,9 +306,9 @@ def test_generated_config_files(scale, area, trained_run, one_class):
 def test_generated_project_files(scale, area, trained_run, one_class, tmp_path):
     """project.json, damaged each way, through ``train --config`` and what the window does on opening it (load,
     list its runs, compare its file list with the folder): success or a message."""
-    from core.data.scan import scan_dataset
-    from core.errors import FovealError
-    from core.project import create_project, dataset_changes, file_state, list_runs, load_project, save_project
+    from foveal.core.data.scan import scan_dataset
+    from foveal.core.errors import FovealError
+    from foveal.core.project import create_project, dataset_changes, file_state, list_runs, load_project, save_project
 
     def project_json(folder: Path) -> dict:
         project = create_project(folder, one_class)

@@ -21,7 +21,7 @@ from tests.reliability.hostile import snapshot
 
 
 def test_scan_gives_each_hostile_file_its_reason(hostile_data):
-    from core.data.scan import scan_dataset
+    from foveal.core.data.scan import scan_dataset
 
     root, cases = hostile_data
     summary = scan_dataset(root)
@@ -44,9 +44,9 @@ def test_scan_and_decode_agree_on_every_file(hostile_data):
 
     from pydicom.data import get_testdata_file
 
-    from core.data.decode import decode_image
-    from core.data.image_formats import probe
-    from core.errors import ImageDecodeError
+    from foveal.core.data.decode import decode_image
+    from foveal.core.data.image_formats import probe
+    from foveal.core.errors import ImageDecodeError
 
     root, _ = hostile_data
     files = [str(p) for p in root.rglob("*") if p.is_file() and not p.is_symlink() and not p.name.startswith(".")]
@@ -125,8 +125,8 @@ def test_hostile_model_files_are_refused_by_every_model_command(model_cases, com
 def test_zip_bomb_is_refused_before_inflating(model_cases):
     import resource
 
-    from core.errors import ModelFileError
-    from core.models.saved import check_archive
+    from foveal.core.errors import ModelFileError
+    from foveal.core.models.saved import check_archive
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with pytest.raises(ModelFileError, match="zip bomb"):

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 _SAVER = """
 import sys
-from core.project import create_project, load_project, save_project
+from foveal.core.project import create_project, load_project, save_project
 folder, dataset = sys.argv[1], sys.argv[2]
 try:
     p = load_project(folder)
@@ -44,7 +44,7 @@ def _env(tmp_path: Path) -> dict:
 
 
 def test_project_saves_killed_fifty_times_always_reopen(tmp_path):
-    from core.project import PROJECT_FILE, load_project
+    from foveal.core.project import PROJECT_FILE, load_project
 
     data = factory.make_class_folder(tmp_path / "data", {"a": 2, "b": 2}, size=16)
     folder = tmp_path / "project"
@@ -72,8 +72,8 @@ def _train(tmp_path: Path, out: Path, kill_when, fine_tune: bool) -> tuple[list[
         factory.make_class_folder(data, {"a": 10, "b": 10}, size=32)
     depth = ["--fine-tune", "all", "--fine-tune-epochs", "2"] if fine_tune else []
     # The dense head, whose epochs the kills wait for (the automatic recipe may fit a linear head without any).
-    cmd = [sys.executable, "-m", "core.cli", "train", str(data), "--weights", real_weights(), "--epochs", "3", *depth,
-           "--recipe", "manual", "--image-size", "32", "--json-events", "--out", str(out)]
+    cmd = [sys.executable, "-m", "foveal.core.cli", "train", str(data), "--weights", real_weights(), "--epochs", "3",
+           *depth, "--recipe", "manual", "--image-size", "32", "--json-events", "--out", str(out)]
     events = []
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(tmp_path),
                           cwd=tmp_path) as proc:
@@ -91,9 +91,9 @@ def _train(tmp_path: Path, out: Path, kill_when, fine_tune: bool) -> tuple[list[
                                     # Fine-tuning's first step traces for half a minute on a 2-core CPU.
                                     pytest.param("fine-tune epoch 1", marks=pytest.mark.slow)])
 def test_training_killed_at_any_moment_leaves_a_folder_that_loads_or_says_why(tmp_path, moment):
-    from core.errors import RunFolderError
-    from core.models.saved import load_classifier
-    from core.runs import read_run
+    from foveal.core.errors import RunFolderError
+    from foveal.core.models.saved import load_classifier
+    from foveal.core.runs import read_run
 
     start = time.monotonic()
     deadline = start + random.Random(moment).uniform(4.0, 9.0)

@@ -42,7 +42,7 @@ def _bytes_path(folder: Path, name: bytes) -> str:
 
 
 def _escaped(name: bytes) -> str:
-    from core.paths import printable
+    from foveal.core.paths import printable
 
     return printable(os.fsdecode(name))
 
@@ -70,7 +70,7 @@ def _named_dataset(root: Path) -> tuple[Path, dict[str, bytes]]:
 @pytest.mark.parametrize("name", BAD_NAMES, ids=lambda n: ascii(n)[2:-1])
 @pytest.mark.parametrize("where", ["file", "class folder", "nested folder"])
 def test_scan_skips_names_that_are_not_plain_text(tmp_path, name, where):
-    from core.data.scan import scan_dataset
+    from foveal.core.data.scan import scan_dataset
 
     root = factory.make_class_folder(tmp_path / "data", {"benign": 3, "malignant": 3}, size=32)
     image = (root / "benign" / "benign_000.png").read_bytes()
@@ -92,8 +92,8 @@ def test_scan_skips_names_that_are_not_plain_text(tmp_path, name, where):
 
 
 def test_a_dataset_folder_whose_path_is_not_plain_text_is_refused_by_name(tmp_path):
-    from core.data.scan import scan_dataset
-    from core.errors import DatasetError
+    from foveal.core.data.scan import scan_dataset
+    from foveal.core.errors import DatasetError
 
     root = Path(_bytes_path(tmp_path, b"d\xe9ta"))
     factory.make_class_folder(root, {"a": 2, "b": 2}, size=32)
@@ -199,9 +199,9 @@ def _special_files(folder: Path) -> dict[str, Path]:
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
 def test_probe_and_decode_refuse_special_files_unopened(tmp_path):
-    from core.data.decode import decode_image
-    from core.data.image_formats import probe
-    from core.errors import ImageDecodeError
+    from foveal.core.data.decode import decode_image
+    from foveal.core.data.image_formats import probe
+    from foveal.core.errors import ImageDecodeError
 
     made = _special_files(tmp_path)
     os.symlink(made["named pipe"], tmp_path / "link.png")
@@ -214,7 +214,7 @@ def test_probe_and_decode_refuse_special_files_unopened(tmp_path):
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
 def test_scan_skips_special_files_and_reports_unreadable_folders(tmp_path, monkeypatch):
-    from core.data.scan import scan_dataset
+    from foveal.core.data.scan import scan_dataset
 
     root = factory.make_class_folder(tmp_path / "d", {"a": 3, "b": 3}, size=32)
     made = _special_files(root / "a")

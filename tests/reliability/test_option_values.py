@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from core.cli.main import build_parser, main
-from core.cli.options import Checked, check_options, option_name
-from core.training.config import Limit
+from foveal.core.cli.main import build_parser, main
+from foveal.core.cli.options import Checked, check_options, option_name
+from foveal.core.training.config import Limit
 
 
 def _commands() -> dict[str, argparse.ArgumentParser]:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from core import runs
-from core.errors import RunFolderError
+from foveal.core import runs
+from foveal.core.errors import RunFolderError
 from tests import factory
 from tests.factory import real_weights
 from tests.reliability.conftest import run_cli
@@ -111,7 +111,7 @@ def test_an_earlier_foveal_evaluation_and_report_in_the_out_folder_are_replaced(
 
 
 def test_csv_to_a_full_standard_output_is_a_message(trained_run, image, monkeypatch, capsys):
-    from core.cli.main import main
+    from foveal.core.cli.main import main
 
     with open("/dev/full", "w") as full:
         monkeypatch.setattr(sys, "stdout", full)
@@ -122,7 +122,7 @@ def test_csv_to_a_full_standard_output_is_a_message(trained_run, image, monkeypa
 
 
 def test_csv_to_a_reader_that_went_away_ends_quietly(trained_run, image, monkeypatch, capsys):
-    from core.cli.main import main
+    from foveal.core.cli.main import main
 
     read, write = os.pipe()
     os.close(read)  # `foveal predict … --csv - | head -0`
@@ -229,7 +229,7 @@ def _every_key() -> list[str]:
 
 @pytest.fixture(scope="module")
 def saved_evaluation(trained_run):
-    from core.evaluation.evaluate import evaluate
+    from foveal.core.evaluation.evaluate import evaluate
 
     return evaluate(trained_run)
 
@@ -238,8 +238,8 @@ def test_every_key_deleted_nulled_or_retyped_is_refused_or_every_reader_copes(tr
                                                                               saved_evaluation):
     """The generated cases: each key a reader uses, broken three ways. read_run refuses the run naming the key,
     or every reader of run.json (the report's sections, the evaluation's extras) works on what it let through."""
-    from core.evaluation import report_sections as rs
-    from core.split.duplicates import copies_warning
+    from foveal.core.evaluation import report_sections as rs
+    from foveal.core.split.duplicates import copies_warning
 
     base = _good(trained_run)  # filled where the shared run has nothing, so that each list has an element
     base["history"] = [{"epoch": 1, "phase": "head", "loss": 0.5, "accuracy": 0.9, "val_loss": 0.6,
@@ -310,7 +310,7 @@ def test_a_saved_evaluation_cannot_point_the_report_at_files_elsewhere(trained_r
                                                                        monkeypatch):
     """evaluation.json is part of a run folder that may come from anyone: the report's worst-error pictures are
     read from the run's dataset folder by file name, never from the paths the file names."""
-    from core.evaluation.gradcam import GradCamExplainer
+    from foveal.core.evaluation.gradcam import GradCamExplainer
 
     secret = _secret(tmp_path)
     saved = saved_evaluation.to_dict()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from core.training.events import Phase, PhaseChanged
+from foveal.core.training.events import Phase, PhaseChanged
 from tests import factory
 from tests.factory import real_weights
 from tests.reliability.conftest import run_cli
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _config(data: Path, out: Path, **kw):
-    from core.training import TrainConfig
+    from foveal.core.training import TrainConfig
 
     return TrainConfig(str(data), **{**dict(weights=real_weights(), image_size=32, epochs=1, batch_size=4,
                                             recipe="manual", out_dir=str(out)), **kw})
@@ -32,9 +32,9 @@ def _config(data: Path, out: Path, **kw):
 
 def _split_of(config) -> dict[tuple[str, str], list[Path]]:
     """The files of each (split, class) the run will use: the same seed makes the same split."""
-    from core.data.scan import scan_dataset
-    from core.split.make import SPLITS
-    from core.split.plan import prepare_split
+    from foveal.core.data.scan import scan_dataset
+    from foveal.core.split.make import SPLITS
+    from foveal.core.split.plan import prepare_split
 
     summary = scan_dataset(config.data_dir)
     split, _ = prepare_split(summary, config.split_spec)
@@ -58,7 +58,7 @@ def _break_when_extracting(files: list[Path]):
 
 def _same_as_evaluation(run_dir: str) -> dict:
     """The run's test result and ``foveal evaluate``'s on the same run agree exactly; returns run.json."""
-    from core.evaluation.evaluate import evaluate
+    from foveal.core.evaluation.evaluate import evaluate
 
     run = json.loads((Path(run_dir) / "run.json").read_text())
     metrics = evaluate(run_dir).metrics
@@ -70,8 +70,8 @@ def _same_as_evaluation(run_dir: str) -> dict:
 # ---- images that stop decoding during the run ----------------------------------------------------------------
 
 def test_a_class_that_loses_its_test_images_during_the_run_stops_it_with_a_message(tmp_path):
-    from core.errors import DatasetError
-    from core.training import train
+    from foveal.core.errors import DatasetError
+    from foveal.core.training import train
 
     data = factory.make_class_folder(tmp_path / "data", {"a": 10, "b": 10}, size=32)
     config = _config(data, tmp_path / "run")
@@ -86,8 +86,8 @@ def test_a_class_that_loses_its_test_images_during_the_run_stops_it_with_a_messa
 
 
 def test_a_few_lost_images_are_said_beside_the_headline_and_the_run_reports_what_evaluate_finds(tmp_path):
-    from core.training import train
-    from core.training.progress import TerminalProgress
+    from foveal.core.training import train
+    from foveal.core.training.progress import TerminalProgress
 
     data = factory.make_class_folder(tmp_path / "data", {"a": 10, "b": 10}, size=32)
     config = _config(data, tmp_path / "run")
@@ -122,9 +122,9 @@ def _small_class_data(root: Path) -> Path:
 
 
 def test_a_one_image_class_is_said_unmeasured_in_the_scan_the_split_preview_and_the_result(tmp_path):
-    from core.split.preview import split_preview
-    from core.training import train
-    from core.training.progress import TerminalProgress
+    from foveal.core.split.preview import split_preview
+    from foveal.core.training import train
+    from foveal.core.training.progress import TerminalProgress
 
     data = _small_class_data(tmp_path / "data")
     scan = run_cli("scan", data)
@@ -148,7 +148,7 @@ def test_a_one_image_class_is_said_unmeasured_in_the_scan_the_split_preview_and_
     html = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
     assert said.replace("'", "&#x27;") in html or said in html
     # Any folder without an image of a class says so in general words.
-    from core.evaluation.metrics import cautions
+    from foveal.core.evaluation.metrics import cautions
 
     assert unmeasured + "." in cautions({"per_class": [{"class": "x", "support": 0, "recall": 0.0}]})
 
@@ -157,8 +157,8 @@ def test_what_the_scan_skipped_is_said_when_training_starts_and_kept_in_run_json
     import errno
     import shutil
 
-    from core.training import train
-    from core.training.progress import TerminalProgress
+    from foveal.core.training import train
+    from foveal.core.training.progress import TerminalProgress
 
     data = factory.make_class_folder(tmp_path / "data", {"a": 6, "b": 6}, size=32)
     shutil.copy(data / "a" / "a_000.png", data / "a" / "bad\nname.png")
@@ -186,11 +186,11 @@ def test_what_the_scan_skipped_is_said_when_training_starts_and_kept_in_run_json
 
 
 def test_class_gaps_say_what_each_missing_part_means():
-    from core.split.make import Split
-    from core.split.preview import class_gaps
+    from foveal.core.split.make import Split
+    from foveal.core.split.preview import class_gaps
 
     def records(label: str, n: int):
-        from core.data.scan import ImageRecord
+        from foveal.core.data.scan import ImageRecord
 
         return tuple(ImageRecord(f"/d/{label}{i}", f"{label}{i}", label, None, None, 1, 0.0)  # type: ignore[arg-type]
                      for i in range(n))
@@ -221,7 +221,7 @@ def _env(tmp_path: Path, tmp: Path) -> dict:
 
 def _train_until_epoch(tmp_path: Path, data: Path, out: Path, tmp: Path, sig: int, *more: str) -> tuple[int, str]:
     """`foveal train` from random weights, sent ``sig`` once its first epoch has ended; its exit code and stderr."""
-    cmd = [sys.executable, "-m", "core.cli", "train", str(data), "--weights", "none", "--fine-tune", "all",
+    cmd = [sys.executable, "-m", "foveal.core.cli", "train", str(data), "--weights", "none", "--fine-tune", "all",
            "--epochs", "2", "--fine-tune-epochs", "2", "--image-size", "32", "--json-events", "--out", str(out),
            *more]
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(tmp_path, tmp),
@@ -237,8 +237,8 @@ def _train_until_epoch(tmp_path: Path, data: Path, out: Path, tmp: Path, sig: in
 
 
 def test_sigterm_keeps_the_best_model_and_no_temporary_file_outlives_a_run(tmp_path):
-    from core.models.saved import load_classifier
-    from core.runs import read_run
+    from foveal.core.models.saved import load_classifier
+    from foveal.core.runs import read_run
 
     data = factory.make_class_folder(tmp_path / "data", {"a": 10, "b": 10}, size=32)
     tmp = tmp_path / "tmp"
@@ -262,7 +262,7 @@ def test_sigterm_keeps_the_best_model_and_no_temporary_file_outlives_a_run(tmp_p
 
 
 def test_sigterm_stops_a_cross_validation_keeping_the_fold_it_was_in(tmp_path):
-    from core.runs import read_run
+    from foveal.core.runs import read_run
 
     data = factory.make_class_folder(tmp_path / "data", {"a": 6, "b": 6}, size=32)
     tmp = tmp_path / "tmp"
@@ -279,7 +279,7 @@ def test_sigterm_stops_a_cross_validation_keeping_the_fold_it_was_in(tmp_path):
 def test_private_temp_folder_holds_the_process_temp_files_and_goes_at_the_end(tmp_path, monkeypatch):
     import tempfile
 
-    from core.cli.foreground import private_temp_folder, sweep_stale
+    from foveal.core.cli.foreground import private_temp_folder, sweep_stale
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     monkeypatch.setenv("TMPDIR", str(tmp_path))

@@ -32,7 +32,7 @@ def data(tmp_path_factory) -> Path:
 def test_every_command_into_a_full_device_says_so(args, data):
     argv = [a.replace("{data}", str(data)) for a in args]
     with open("/dev/full", "w") as full:
-        done = subprocess.run([sys.executable, "-m", "core.cli", *argv], stdout=full, stderr=subprocess.PIPE,
+        done = subprocess.run([sys.executable, "-m", "foveal.core.cli", *argv], stdout=full, stderr=subprocess.PIPE,
                               text=True, cwd=ROOT, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == 2 and "Not enough space for standard output" in done.stderr, done.stderr

@@ -49,7 +49,7 @@ def _telemetry_files(home: Path) -> list[str]:
 
 @pytest.fixture
 def onnx_export(tmp_path):
-    from core.export.examples import example_source
+    from foveal.core.export.examples import example_source
 
     folder = tmp_path / "export"
     _tiny_onnx(folder)

@@ -271,9 +271,9 @@ def _damage_header(data: bytes) -> bytes:
 
 def verdict(path: Path, valid: bool = False) -> Verdict:
     """Ask the scan's probe and the decoder about one file."""
-    from core.data.decode import decode_image
-    from core.data.image_formats import probe
-    from core.errors import ImageDecodeError
+    from foveal.core.data.decode import decode_image
+    from foveal.core.data.image_formats import probe
+    from foveal.core.errors import ImageDecodeError
 
     reasons = []
     try:

@@ -9,7 +9,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
-from core.training import TrainConfig, train  # noqa: E402
+from foveal.core.training import TrainConfig, train  # noqa: E402
 
 data, out = sys.argv[1], sys.argv[2]
 # VGG16 has no BatchNormalization, whose batch statistics are per replica: the whole network learns from
