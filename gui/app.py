@@ -32,13 +32,19 @@ def install_error_hooks() -> None:
     threading.excepthook = lambda args: _show_unexpected(args.exc_type, args.exc_value, args.exc_traceback)
 
 
+def application(argv: list[str]) -> QApplication:
+    """The running QApplication (a test or the self-test may have made it), else a new one."""
+    existing = QApplication.instance()
+    return existing if isinstance(existing, QApplication) else QApplication(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Open the Foveal window and run the event loop until it closes."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from foveal.core.about import start_log_file
 
     log_file = start_log_file()  # Help → Open log folder shows it
-    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    app = application(argv if argv is not None else sys.argv)
     app.setApplicationName("Foveal")
     app.setOrganizationName("Foveal")
     app.setDesktopFileName("foveal")  # the desktop entry the bundle installs: its icon in docks and task bars

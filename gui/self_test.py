@@ -17,11 +17,10 @@ from pathlib import Path
 
 
 def _qt_window() -> str:
-    from PySide6.QtWidgets import QApplication
-
+    from foveal.gui.app import application
     from foveal.gui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = application(sys.argv[:1])
     window = MainWindow()
     window.show()
     for _ in range(20):

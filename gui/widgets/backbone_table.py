@@ -23,7 +23,9 @@ def make_backbone_table() -> QTableWidget:
     table = QTableWidget(len(BACKBONES), len(_COLUMNS))
     table.setHorizontalHeaderLabels(_COLUMNS)
     for col, tip in enumerate(_COLUMN_TIPS):
-        table.horizontalHeaderItem(col).setToolTip(tip)
+        header = table.horizontalHeaderItem(col)  # made by setHorizontalHeaderLabels
+        if header is not None:
+            header.setToolTip(tip)
     table.verticalHeader().setVisible(False)
     table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
     table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)

@@ -7,7 +7,7 @@ from PySide6.QtGui import QGuiApplication, QPalette
 
 def _dark() -> bool:
     app = QGuiApplication.instance()
-    return app is not None and app.palette().color(QPalette.ColorRole.Window).lightness() < 128
+    return isinstance(app, QGuiApplication) and app.palette().color(QPalette.ColorRole.Window).lightness() < 128
 
 
 def error_colour() -> str:

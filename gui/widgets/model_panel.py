@@ -65,12 +65,12 @@ class ModelPanel(QWidget):
         self.weights_button = QPushButton("Choose weights file…")
         self.weights_label = QLabel("")
         self.weights_label.setWordWrap(True)
-        self.depth = DepthChoice(block_count(DEFAULT_BACKBONE))
-        self.depth_slider, self.depth_label = self.depth.slider, self.depth.label
+        self.depth_choice = DepthChoice(block_count(DEFAULT_BACKBONE))
+        self.depth_slider, self.depth_label = self.depth_choice.slider, self.depth_choice.label
         self.advanced = self._make_advanced()
         self._layout()
         self.table.itemSelectionChanged.connect(self._on_backbone_changed)
-        self.depth.sig_changed.connect(self._on_depth_changed)
+        self.depth_choice.sig_changed.connect(self._on_depth_changed)
         self.weights_button.clicked.connect(self.choose_weights_file)
         self.weights_group.buttonToggled.connect(self._on_weights_toggled)
         self.select_backbone(DEFAULT_BACKBONE)
@@ -172,29 +172,33 @@ class ModelPanel(QWidget):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.compare_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(weights_box)
-        layout.addWidget(self.depth)
+        layout.addWidget(self.depth_choice)
         layout.addWidget(self.advanced)
-        self.scroll = QScrollArea()
-        self.scroll.setWidget(content)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its contents take the focus, not the frame
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidget(content)
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its contents take the focus, not the frame
+        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(self.scroll)
+        outer.addWidget(self.scroll_area)
         self.advanced.toggled.connect(self._on_advanced_toggled)
 
     # ---- public -------------------------------------------------------------------------------------
     @property
     def backbone(self) -> BackboneSpec:
         rows = self.table.selectionModel().selectedRows()
-        row = rows[0].row() if rows else 0
-        return BACKBONES[self.table.item(row, 0).data(Qt.ItemDataRole.UserRole)]
+        return BACKBONES[self._name_at(rows[0].row() if rows else 0)]
+
+    def _name_at(self, row: int) -> str:
+        """The backbone named in ``row`` of the table."""
+        item = self.table.item(row, 0)
+        return str(item.data(Qt.ItemDataRole.UserRole)) if item is not None else DEFAULT_BACKBONE
 
     def select_backbone(self, name: str) -> None:
         for row in range(self.table.rowCount()):
-            if self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) == name:
+            if self._name_at(row) == name:
                 self.table.selectRow(row)
                 return
 
@@ -208,7 +212,7 @@ class ModelPanel(QWidget):
 
     @property
     def fine_tune(self) -> str:
-        return self.depth.fine_tune
+        return self.depth_choice.fine_tune
 
     def settings(self) -> dict:
         """The training settings this panel holds, as TrainConfig keyword arguments."""
@@ -242,7 +246,7 @@ class ModelPanel(QWidget):
             self.set_weights_file(weights)
         elif weights == Weights.IMAGENET:
             self.weights_imagenet.setChecked(True)
-        self.depth.set_fine_tune(str(settings.get("fine_tune", "frozen")))
+        self.depth_choice.set_fine_tune(str(settings.get("fine_tune", "frozen")))
         for key, spin in (("epochs", self.epochs), ("batch_size", self.batch_size), ("seed", self.seed)):
             if isinstance(settings.get(key), int):
                 spin.setValue(settings[key])
@@ -272,8 +276,8 @@ class ModelPanel(QWidget):
 
     @Slot()
     def _show_advanced(self) -> None:
-        self.scroll.ensureWidgetVisible(self.advanced)
-        self.scroll.horizontalScrollBar().setValue(0)  # down to it, never sideways
+        self.scroll_area.ensureWidgetVisible(self.advanced)
+        self.scroll_area.horizontalScrollBar().setValue(0)  # down to it, never sideways
 
     @Slot(int)
     def _on_folds_changed(self, value: int) -> None:
@@ -282,13 +286,13 @@ class ModelPanel(QWidget):
 
     @Slot()
     def _on_backbone_changed(self) -> None:
-        self.depth.set_blocks(block_count(self.backbone.name))
+        self.depth_choice.set_blocks(block_count(self.backbone.name))
         self.sig_backbone_changed.emit()
         self.sig_changed.emit()
 
     @Slot()
     def _on_depth_changed(self) -> None:
-        self.fine_tune_epochs.setEnabled(self.depth.learns)
+        self.fine_tune_epochs.setEnabled(self.depth_choice.learns)
         self.sig_changed.emit()
 
     @Slot()
@@ -343,7 +347,7 @@ class ModelPanel(QWidget):
     def _on_weights_toggled(self, *args) -> None:
         if self.weights_file.isChecked() and not self.weights_path:
             self.choose_weights_file()
-        self.depth.set_from_scratch(self.weights_none.isChecked())
+        self.depth_choice.set_from_scratch(self.weights_none.isChecked())
 
 
 if __name__ == "__main__":
