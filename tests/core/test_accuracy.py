@@ -8,6 +8,7 @@ from foveal.core.training import TrainConfig, train
 from tests.core.conftest import MEDNIST
 
 
+@pytest.mark.slow  # a full 224-px run on ~600 real images: minutes on 2 cores; benchmarks/ measures accuracy too
 def test_frozen_mobilenet_v2_on_mednist_is_clinically_sane(tmp_path, mobilenet_v2_weights):
     if not MEDNIST.exists():
         pytest.skip(f"MedNIST sample not found at {MEDNIST}")

@@ -60,7 +60,7 @@ def one_class(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("scale", LENGTHS)
 def test_generated_trees_through_every_dataset_command(scale, area, trained_run):
     @seed(2026)
-    @_settings(6, scale)
+    @_settings(3, scale)
     @given(tree=gen.trees, match_run=st.booleans())
     @example(tree=([b"caf\xe9", b"new\nline"], [(0, gen.Entry((b"\xff.png",), "image:png8:none"))], []),
              match_run=False)
@@ -254,7 +254,7 @@ def test_generated_run_folders_through_every_run_command(scale, area, trained_ru
     key_paths = _paths(run_json)
 
     @seed(5)
-    @_settings(8, scale)
+    @_settings(5, scale)
     @given(path=st.sampled_from(key_paths), op=_op(), command=st.sampled_from(["evaluate", "predict", "report",
                                                                                "export", "train --config"]))
     @example(path=("split", "test", 0, "file"), op=("escape", "../../outside.png"), command="report")

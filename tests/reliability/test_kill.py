@@ -43,14 +43,16 @@ def _env(tmp_path: Path) -> dict:
     return env
 
 
-def test_project_saves_killed_fifty_times_always_reopen(tmp_path):
+@pytest.mark.parametrize("kills", [pytest.param(20, id="default"),
+                                   pytest.param(100, id="long", marks=pytest.mark.slow)])
+def test_project_saves_killed_many_times_always_reopen(kills, tmp_path):
     from foveal.core.project import PROJECT_FILE, load_project
 
     data = factory.make_class_folder(tmp_path / "data", {"a": 2, "b": 2}, size=16)
     folder = tmp_path / "project"
     rng = random.Random(0)
     last = -1
-    for _ in range(50):
+    for _ in range(kills):
         with subprocess.Popen([sys.executable, "-c", _SAVER, str(folder), str(data)], stdout=subprocess.PIPE,
                               env=_env(tmp_path), cwd=tmp_path) as proc:
             assert proc.stdout.readline().strip() == b"ready"
@@ -117,4 +119,4 @@ def test_training_killed_at_any_moment_leaves_a_folder_that_loads_or_says_why(tm
         assert sorted(p.name for p in out.iterdir()) in ([], ["run_config.json"]), list(out.iterdir())
         return
     clf = load_classifier(out)  # complete: it loads
-    assert clf.classes == tuple(run["classes"]) == ("a", "b")
+    assert clf.classes == run.classes == ("a", "b")
