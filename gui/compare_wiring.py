@@ -8,64 +8,78 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Slot
+from PySide6.QtWidgets import QMainWindow, QTabWidget
 
 from foveal.core.compare.candidates import Candidate
 from foveal.core.compare.result import COMPARE_FORMAT, Comparison
 from foveal.core.models.registry import Weights
 from foveal.core.training.config import TrainConfig
+from foveal.gui.session import Session
 from foveal.gui.widgets.compare_dialog import CompareDialog
-
-if TYPE_CHECKING:
-    from foveal.gui.main_window import MainWindow
+from foveal.gui.widgets.dataset_panel import DatasetPanel
+from foveal.gui.widgets.model_panel import ModelPanel
 
 #: A project keeps its comparisons in this sub-folder.
 COMPARISONS = "comparisons"
 
 
 class CompareWiring(QObject):
-    def __init__(self, window: MainWindow, compare_fn: Callable | None = None) -> None:
+    """Opens the comparison dialog on the session's dataset with the Model view's weights and seed, and puts the
+    backbone it recommends into the Model view (shown in ``tabs``).
+
+    The window is reached through ``parent()``, never kept in an attribute (no reference cycle through it).
+    """
+
+    def __init__(self, window: QMainWindow, session: Session, panels: tuple[DatasetPanel, ModelPanel],
+                 tabs: QTabWidget, compare_fn: Callable | None = None) -> None:
         super().__init__(window)
-        self.w = window
+        self.session = session
+        self.dataset_panel, self.model_panel = panels
+        self.tabs = tabs
         self.dialog = CompareDialog(window, compare_fn)
         self.dialog.sig_use.connect(self._on_use)
-        window.model_panel.sig_compare_requested.connect(self.open)
+        self.model_panel.sig_compare_requested.connect(self.open)
+
+    def _say(self, text: str) -> None:
+        window = self.parent()
+        if isinstance(window, QMainWindow):
+            window.statusBar().showMessage(text)
 
     def folder(self) -> Path:
         """Where comparisons are saved: the open project's folder, else Foveal's user data folder."""
         from foveal.core.paths import user_data_dir
 
-        project = self.w.projects.ctl.project
+        project = self.session.project
         return Path(project.folder) / COMPARISONS if project is not None else user_data_dir() / COMPARISONS
 
     @Slot()
     def open(self) -> None:
         """Show the dialog for the loaded dataset (or say what is missing)."""
-        w = self.w
-        if w.summary is None:
-            w.statusBar().showMessage("Choose a dataset folder first: the comparison runs on its images.")
+        summary = self.session.summary
+        if summary is None:
+            self._say("Choose a dataset folder first: the comparison runs on its images.")
             return
-        panel = w.model_panel
+        panel = self.model_panel
         weights = panel.weights
         source = Weights.parse(weights)
         if source == Weights.NONE:
-            w.statusBar().showMessage("Comparing backbones needs pretrained weights: choose ImageNet or a weights "
-                                      "file in the Model step.")
+            self._say("Comparing backbones needs pretrained weights: choose ImageNet or a weights "
+                      "file in the Model step.")
             return
         text = ("Weights: ImageNet, from Keras's cache on this computer (backbones whose weights are not there are "
                 "skipped, never downloaded here)." if source == Weights.IMAGENET else
                 f"Weights: the file {os.path.basename(str(weights))} (it fits one backbone; the others are "
                 "skipped).")
-        split = TrainConfig(w.summary.root, **w.dataset_panel.settings()).split_spec
+        split = TrainConfig(summary.root, **self.dataset_panel.settings()).split_spec
         folder = self.folder()
-        name = Path(w.summary.root).name or "dataset"
+        name = Path(summary.root).name or "dataset"
         out = str(folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}.json")
         spec = panel.backbone
         current = Candidate(spec, panel.chosen_image_size or spec.input_size)
-        self.dialog.setup(w.summary.root, str(weights), text, split=split, seed=panel.seed.value(), out=out,
-                          current=current, previous=self.latest(folder, w.summary.root))
+        self.dialog.setup(summary.root, str(weights), text, split=split, seed=panel.seed.value(), out=out,
+                          current=current, previous=self.latest(folder, summary.root))
         self.dialog.show()
         self.dialog.raise_()
 
@@ -85,11 +99,17 @@ class CompareWiring(QObject):
 
     @Slot(str, int)
     def _on_use(self, backbone: str, size: int) -> None:
-        self.w.model_panel.use_candidate(backbone, size)
-        self.w.tabs.setCurrentWidget(self.w.model_panel)
-        self.w.statusBar().showMessage(f"{backbone} at {size} px chosen for training, as the comparison suggests.")
+        self.model_panel.use_candidate(backbone, size)
+        self.tabs.setCurrentWidget(self.model_panel)
+        self._say(f"{backbone} at {size} px chosen for training, as the comparison suggests.")
 
-    def wait(self) -> None:
+    # ---- stopping (a Stoppable of gui.workers.jobs: the window's runner adopts it) --------------------------
+    def cancel_all(self) -> None:
+        """Stop a running comparison within its current batch (returns at once; the candidates done are kept)."""
+        self.dialog.stop()
+
+    def shutdown(self, timeout_ms: int = -1) -> bool:
         """Stop a running comparison and wait for its thread (the window is closing)."""
         self.dialog.stop()
         self.dialog.wait()
+        return True

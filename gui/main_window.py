@@ -7,50 +7,45 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QMainWindow,
-    QMessageBox,
-    QProgressDialog,
-    QSplitter,
-    QTabWidget,
-)
+from PySide6.QtCore import QSettings, Qt, Slot
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QTabWidget
 
 from foveal.core.crossval import CrossValResult
+from foveal.core.data.scan import DatasetSummary
+from foveal.core.evaluation.evaluate import Evaluation
 from foveal.core.training.config import TrainConfig
-from foveal.core.training.events import TrainingFinished
+from foveal.core.training.events import Event, TrainingFinished
 from foveal.gui.compare_wiring import CompareWiring
 from foveal.gui.help_menu import HelpMenu
 from foveal.gui.project_wiring import ProjectWiring
 from foveal.gui.resources import app_icon
-from foveal.gui.weights_status import WeightsStatus, imagenet_status
+from foveal.gui.session import Session
+from foveal.gui.weights_status import WeightsStatus
 from foveal.gui.widgets.dataset_panel import DatasetPanel
 from foveal.gui.widgets.evaluate_panel import EvaluatePanel
 from foveal.gui.widgets.model_panel import ModelPanel
 from foveal.gui.widgets.predict_panel import PredictPanel
 from foveal.gui.widgets.train_panel import TrainPanel
 from foveal.gui.window_actions import WindowActions
-from foveal.gui.workers.base import start_worker
 from foveal.gui.workers.call_worker import CallWorker
 from foveal.gui.workers.evaluation_jobs import ModelJobs, write_report
+from foveal.gui.workers.jobs import JobRunner, WaitOnly
 from foveal.gui.workers.scan_worker import ScanWorker
 from foveal.gui.workers.train_worker import TrainWorker, real_crossval
 
 log = logging.getLogger("foveal")
 
 
-def default_runs_dir() -> Path:
-    from foveal.core.paths import user_runs_dir
-
-    return user_runs_dir()
+#: The window's own jobs, by name in its runner.
+SCAN, TRAINING, EVALUATION = "scan", "training", "evaluation"
 
 
-class MainWindow(WindowActions, WeightsStatus, QMainWindow):
+class MainWindow(QMainWindow):
     """Foveal's single window: data and model on the left, training and evaluation on the right.
 
-    The ``*_fn`` arguments replace the functions that run on worker threads (tests pass TensorFlow-free ones).
+    What the panels share is in :attr:`session`; every thread the window, its panels and its controllers start is
+    stopped and waited for by :attr:`runner`'s one ``shutdown()``. The ``*_fn`` arguments replace the functions
+    that run on worker threads (tests pass TensorFlow-free ones).
     """
 
     def __init__(self, train_fn: Callable | None = None, settings: QSettings | None = None,
@@ -63,31 +58,26 @@ class MainWindow(WindowActions, WeightsStatus, QMainWindow):
         self.crossval_fn = crossval_fn or real_crossval  # k → a train_fn running k-fold cross-validation
         self.jobs = ModelJobs()  # the one owner of the models the Evaluate and Predict views use
         self.evaluate_fn = evaluate_fn or self.jobs.evaluate_run
-        self.evaluate_worker: CallWorker | None = None
-        self.weights_status_fn = weights_status_fn or imagenet_status
-        self.status_worker: CallWorker | None = None
-        self._status_timer = QTimer(self)
-        self._status_timer.setSingleShot(True)
-        self._status_timer.setInterval(400)  # ask once the user has stopped moving through the table
-        self._status_timer.timeout.connect(self._on_status_timer)
         self.settings = settings or QSettings("Foveal", "Foveal")
-        self.default_runs_dir = runs_dir or default_runs_dir()
-        self.runs_dir = self.default_runs_dir
-        self.scan_worker: ScanWorker | None = None
-        self.old_scans: list[ScanWorker] = []  # cancelled scans, kept until their threads end
-        self.train_worker: TrainWorker | None = None
-        self.summary = None
-        self.closing = False  # the window is closing: a run that ends now starts nothing more
-        self.stopping_dialog: QProgressDialog | None = None
+        self.session = Session(runs_dir, self)
+        self.runner = JobRunner(self)  # scans, training, evaluation; the other owners' runners are adopted
         self.setWindowTitle("Foveal")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
+        self._make_panels(explain_fn or self.jobs.explain, report_fn or write_report, predict_fns or {})
+        self._make_controllers(weights_status_fn, compare_fn)
+        self._connect()
+        self._restore_settings()
+        self._update_start_enabled()
+        self.weights_status.check_soon()
+        self.statusBar().showMessage("Ready — drop a folder of images, or press Ctrl+O")
+
+    def _make_panels(self, explain_fn: Callable, report_fn: Callable, predict_fns: dict[str, Callable]) -> None:
         self.dataset_panel, self.model_panel, self.train_panel = DatasetPanel(), ModelPanel(), TrainPanel()
-        self.evaluate_panel = EvaluatePanel(explain_fn or self.jobs.explain, report_fn or write_report)
-        fns = {"describe_fn": self.jobs.describe_model, "predict_fn": self.jobs.predict_paths,
-               "explain_fn": explain_fn or self.jobs.explain, "export_fn": self.jobs.export,
-               **(predict_fns or {})}
-        self.predict_panel = PredictPanel(**fns)
+        self.evaluate_panel = EvaluatePanel(explain_fn, report_fn)
+        fns: dict[str, Callable] = {"describe_fn": self.jobs.describe_model, "predict_fn": self.jobs.predict_paths,
+               "explain_fn": explain_fn, "export_fn": self.jobs.export, **predict_fns}
+        self.predict_panel = PredictPanel(fns["describe_fn"], fns["predict_fn"], fns["explain_fn"], fns["export_fn"])
         self.tabs = QTabWidget()
         self.tabs.addTab(self.dataset_panel, "1  Data")
         self.tabs.addTab(self.model_panel, "2  Model")
@@ -100,22 +90,48 @@ class MainWindow(WindowActions, WeightsStatus, QMainWindow):
         self.splitter.addWidget(self.right_tabs)
         self.splitter.setSizes([520, 680])
         self.setCentralWidget(self.splitter)
-        self.right_tabs.currentChanged.connect(self._on_right_tab_changed)
-        self._make_actions()
-        self._add_next_buttons()
-        self.projects = ProjectWiring(self)
-        self.compare = CompareWiring(self, compare_fn)
-        runs_step = QAction("6  Runs", self)  # the Runs tab comes with the project side
-        runs_step.setShortcut(QKeySequence("Ctrl+6"))
-        runs_step.triggered.connect(lambda: self.right_tabs.setCurrentWidget(self.projects.runs_panel))
-        self.addAction(runs_step)
-        self.step_actions.append(runs_step)
+
+    def _make_controllers(self, weights_status_fn: Callable | None, compare_fn: Callable | None) -> None:
+        """Menus (File, Go, Help, in that order), the step shortcuts and Next buttons, projects, comparisons and
+        the weights check; their runners end with the window's."""
+        self.window_actions = WindowActions(self)
+        self.window_actions.add_steps([(self.tabs, self.dataset_panel), (self.tabs, self.model_panel),
+                                       (self.right_tabs, self.train_panel), (self.right_tabs, self.evaluate_panel),
+                                       (self.right_tabs, self.predict_panel)])
+        self.window_actions.add_next_buttons([(self.dataset_panel, self.dataset_panel.export_split_button),
+                                              (self.model_panel, self.model_panel.devices)],
+                                             self.train_panel.start_button)
+        panels = (self.dataset_panel, self.model_panel)
+        self.projects = ProjectWiring(self, self.session, self.settings, self.window_actions, panels,
+                                      self.make_config)
+        self.right_tabs.addTab(self.projects.runs_panel, "6  Runs")
+        self.window_actions.add_steps([(self.right_tabs, self.projects.runs_panel)])
         go = self.menuBar().addMenu("&Go")
-        for step in self.step_actions:
+        for step in self.window_actions.step_actions:
             go.addAction(step)
         self.help_menu = HelpMenu(self)
+        self.weights_status = WeightsStatus(self.session, self.model_panel, self.train_panel, weights_status_fn,
+                                            self)
+        self.compare = CompareWiring(self, self.session, panels, self.tabs, compare_fn)
+        for owner in (self.dataset_panel.thumbs, self.predict_panel.runner, self.projects.runner,
+                      self.weights_status.runner, self.compare, WaitOnly(self.evaluate_panel.wait)):
+            self.runner.adopt(owner)
+
+    def _connect(self) -> None:
+        named = self.window_actions.named
+        for text, slot in (("Open dataset folder…", self._on_open_action), ("Start training", self._on_start_action),
+                           ("Stop training", self._on_stop_requested),
+                           ("Open run folder to evaluate…", self._on_open_run_action),
+                           ("Compare backbones…", self.compare.open), ("Export model…", self._on_export_action)):
+            named[text].triggered.connect(slot)
+        self.session.sig_summary_changed.connect(self._on_summary_changed)
+        self.session.sig_training_changed.connect(self._update_start_enabled)
+        self.window_actions.widen_for(self.splitter, self.right_tabs,
+                                      (self.evaluate_panel, self.predict_panel, self.projects.runs_panel))
         self.dataset_panel.sig_folder_chosen.connect(self.open_folder)
         self.dataset_panel.sig_scan_cancel.connect(self.cancel_scan)
+        self.projects.sig_dataset_wanted.connect(self.open_folder)
+        self.projects.runs_panel.sig_open.connect(self._on_open_run)
         self.train_panel.sig_start_requested.connect(self.start_training)
         self.train_panel.sig_stop_requested.connect(self._on_stop_requested)
         self.train_panel.sig_choose_weights.connect(self._on_choose_weights)
@@ -125,12 +141,6 @@ class MainWindow(WindowActions, WeightsStatus, QMainWindow):
         self.predict_panel.sig_message.connect(self.statusBar().showMessage)
         self.predict_panel.sig_unexpected.connect(self._show_unexpected)
         self.predict_panel.sig_model_changed.connect(self._on_views_changed)
-        self.model_panel.sig_backbone_changed.connect(self._status_timer.start)
-        self.model_panel.sig_changed.connect(self._on_model_settings_changed)
-        self._restore_settings()
-        self._update_start_enabled()
-        self._status_timer.start()
-        self.statusBar().showMessage("Ready — drop a folder of images, or press Ctrl+O")
 
     # ---- settings -----------------------------------------------------------------------------------
     def _restore_settings(self) -> None:
@@ -139,7 +149,7 @@ class MainWindow(WindowActions, WeightsStatus, QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 800)
-        self.fit_to_screen()
+        self.window_actions.fit_to_screen()
         self.dataset_panel.start_dir = str(self.settings.value("data/last_folder", "") or "")
         backbone = self.settings.value("model/backbone")
         if backbone:
@@ -169,135 +179,161 @@ class MainWindow(WindowActions, WeightsStatus, QMainWindow):
         cancelled: the latest choice wins."""
         self.cancel_scan()
         self.settings.setValue("data/last_folder", folder)
-        self.summary = None
+        self.session.set_summary(None)
         self._update_start_enabled()
         self.dataset_panel.show_scanning(folder)
         self.statusBar().showMessage(f"Scanning {folder}…")
         worker = ScanWorker(folder)
         worker.sig_progress.connect(self.dataset_panel.show_progress)
-        self.scan_worker = start_worker(worker, self._on_scan_finished, self._on_scan_failed)
+        self.runner.start(SCAN, worker, self._on_scan_finished, self._on_scan_failed)
 
     @Slot()
     def cancel_scan(self) -> None:
-        """Stop the scan under way (its thread ends within a file; it is kept until then)."""
-        self.old_scans = [w for w in self.old_scans if w.is_running()]
-        if self.scan_worker is not None and self.scan_worker.is_running():
-            self.scan_worker.cancel()
-            self.old_scans.append(self.scan_worker)
-            self.scan_worker = None
+        """Stop the scan under way (its thread ends within a file; the runner keeps it until then)."""
+        if self.runner.is_running(SCAN):
+            self.runner.discard(SCAN)
             self.dataset_panel.show_error("Reading the folder was stopped. Choose a folder to begin.")
             self.statusBar().showMessage("Reading the folder was stopped")
             self._update_start_enabled()
 
     @Slot(object)
-    def _on_scan_finished(self, summary) -> None:
-        if summary is None or self.scan_worker is None or summary.root != str(Path(self.scan_worker.folder)
-                                                                               .expanduser()):
+    def _on_scan_finished(self, summary: DatasetSummary | None) -> None:
+        worker = self.runner.worker(SCAN)
+        if summary is None or not isinstance(worker, ScanWorker) or summary.root != str(Path(worker.folder)
+                                                                                           .expanduser()):
             return  # a scan that was cancelled, or replaced by a newer choice
-        self.summary = summary
-        self.projects.ctl.dataset = summary.root
-        if self.projects.ctl.project is None:
-            self.projects.ctl.refresh_runs()
-        self.dataset_panel.show_summary(summary)
-        self.projects.preview_split_soon()
-        self.statusBar().showMessage(summary.problem or f"{summary.total} images in {len(summary.classes)} classes")
+        self.session.set_summary(summary)
+
+    @Slot(object)
+    def _on_summary_changed(self, summary: DatasetSummary | None) -> None:
+        """The session's dataset changed: show it, preview its split, say whether it can be trained on."""
+        if summary is not None:
+            self.dataset_panel.show_summary(summary)
+            self.projects.preview_split_soon()
+            self.statusBar().showMessage(summary.problem or
+                                         f"{summary.total} images in {len(summary.classes)} classes")
         self._update_start_enabled()
 
     @Slot(str, str, bool)
     def _on_scan_failed(self, message: str, details: str, user_error: bool) -> None:
-        if self.scan_worker is None or self.sender() is not self.scan_worker:
+        if self.sender() is not self.runner.worker(SCAN):
             return  # a replaced scan's failure is of no interest
         self.dataset_panel.show_error(message)
         self.statusBar().showMessage("The folder could not be read")
         if not user_error:
             self._show_unexpected(message, details)
 
+    @Slot()
     def _update_start_enabled(self) -> None:
-        training = self.train_worker is not None and self.train_worker.is_running()
-        scanning = self.scan_worker is not None and self.scan_worker.is_running()
-        ready = self.summary is not None and not self.summary.problem
-        why = ("Reading the dataset folder…" if scanning else
-               "Choose a dataset folder to begin (step 1, Data)." if self.summary is None else
-               f"The dataset cannot be trained on yet: {self.summary.problem}" if self.summary.problem else "")
+        """Start, Stop and the words before Start follow the dataset, the scan and the run under way."""
+        training, summary = self.session.training, self.session.summary
+        ready = self.session.trainable
+        why = ("Reading the dataset folder…" if self.runner.is_running(SCAN) else
+               "Choose a dataset folder to begin (step 1, Data)." if summary is None else
+               f"The dataset cannot be trained on yet: {summary.problem}" if summary.problem else "")
         self.train_panel.set_ready(ready and not training, why)
-        actions = getattr(self, "named_actions", {})
-        if actions:
-            actions["Start training"].setEnabled(True)  # enabled, so Ctrl+Return can say why it cannot start
-            actions["Start training"].setText("Start training" if ready and not training else
-                                              "Start training (not ready yet)")
-            actions["Stop training"].setEnabled(training)
+        self.window_actions.show_training_state(ready, training)
 
     # ---- training -----------------------------------------------------------------------------------
     def make_config(self) -> TrainConfig:
+        """The settings on screen as a new run's config (a dataset must be loaded)."""
+        summary = self.session.summary
+        if summary is None:
+            raise RuntimeError("No dataset is loaded: there is nothing to configure a run on.")
         stamp = time.strftime("%Y%m%d-%H%M%S")
         settings = self.model_panel.settings()
-        out = self.runs_dir / f"{stamp}-{settings['backbone']}"
-        return TrainConfig(self.summary.root, out_dir=str(out), **settings, **self.dataset_panel.settings())
+        out = self.session.runs_dir / f"{stamp}-{settings['backbone']}"
+        return TrainConfig(summary.root, out_dir=str(out), **settings, **self.dataset_panel.settings())
+
+    @Slot()
+    def _on_start_action(self) -> None:
+        """Ctrl+Return: start, or say why not."""
+        if not self.train_panel.ready:
+            self.statusBar().showMessage("Training is already running." if self.session.training else
+                                         f"Cannot start yet: {self.train_panel.why_not_ready}")
+            return
+        self.start_training()
 
     @Slot()
     def start_training(self) -> None:
         """Start a run (or a cross-validation) with the current settings, when the data is ready."""
-        if not self.train_panel.ready:
+        summary = self.session.summary
+        if not self.train_panel.ready or summary is None:
             return
         self.projects.autosave()
-        config = self.projects.ctl.config_for_run(self.make_config(), self.summary)
+        config = self.projects.ctl.config_for_run(self.make_config(), summary)
         if config is None:
             return
         folds = self.model_panel.folds_wanted
         worker = TrainWorker(config, train_fn=self.crossval_fn(folds) if folds >= 3 else self.train_fn)
         worker.sig_event.connect(self._on_train_event)
-        self.train_worker = start_worker(worker, self._on_train_finished, self._on_train_failed)
+        if self.runner.start(TRAINING, worker, self._on_train_finished, self._on_train_failed) is None:
+            return  # the window is closing
         self.train_panel.set_running(True)
-        self._update_start_enabled()
+        self.session.set_training(True)
         self.statusBar().showMessage("Training…")
 
     @Slot()
     def _on_stop_requested(self) -> None:
-        if self.train_worker is None or not self.train_worker.is_running():
+        worker = self.runner.worker(TRAINING)
+        if worker is None or not worker.is_running():
             return
         answer = QMessageBox.question(self, "Stop training?", "Stop after the current batch? The best model so "
                                       "far is kept and saved.")
         # The run may have ended while the question was open: then there is nothing left to stop.
-        if answer == QMessageBox.StandardButton.Yes and self.train_worker.is_running():
-            self.train_worker.cancel()
+        if answer == QMessageBox.StandardButton.Yes and worker.is_running():
+            worker.cancel()
             self.train_panel.show_stopping()
 
     @Slot(object)
-    def _on_train_event(self, event) -> None:
+    def _on_train_event(self, event: Event) -> None:
         self.train_panel.show_event(event)
 
     @Slot(object)
     def _on_train_finished(self, result: TrainingFinished | CrossValResult) -> None:
-        self.train_worker.wait()
         self.train_panel.set_running(False)
-        self._update_start_enabled()
+        self.session.set_training(False)
         if isinstance(result, CrossValResult):  # the mean and spread over folds is the result
             self.train_panel.show_crossval(result.text())
             self.statusBar().showMessage(f"Cross-validation {result.outcome}; folds in {result.folder}")
             self.projects.ctl.refresh_runs()
             return
         self.statusBar().showMessage(f"Training {result.outcome}; run folder: {result.run_dir}")
-        self.projects.ctl.run_finished(result.run_dir, self.summary)
-        if self.closing:
-            return
+        self.session.set_run(result.run_dir)  # the project fixes its split on it, the Runs view lists it
+        if self.runner.closing:
+            return  # a run that ends as the window closes starts nothing more
         if result.model_path:
             self.predict_panel.set_model(result.run_dir)
         if result.model_path and result.test_accuracy is not None:
             self.start_evaluation(result.run_dir)
 
+    @Slot(str, str, bool)
+    def _on_train_failed(self, message: str, details: str, user_error: bool) -> None:
+        worker = self.runner.worker(TRAINING)
+        self.train_panel.set_running(False)
+        self.train_panel.show_error(message, offer_weights=worker is not None and worker.error_type == "WeightsError")
+        self.session.set_training(False)
+        self.statusBar().showMessage("Training could not run")
+        if not user_error:
+            self._show_unexpected(message, details)
+
+    @Slot()
+    def _on_choose_weights(self) -> None:
+        self.tabs.setCurrentWidget(self.model_panel)
+        self.model_panel.choose_weights_file()
+
     # ---- evaluation ---------------------------------------------------------------------------------
     def start_evaluation(self, run_dir: str) -> None:
         """Evaluate a run on its test split off the GUI thread; the Evaluate view fills when it is done."""
-        if self.evaluate_worker is not None and self.evaluate_worker.is_running():
+        if self.runner.is_running(EVALUATION) or self.runner.closing:
             return
         self.evaluate_panel.show_busy(f"Evaluating {run_dir} on its held-out test images…")
         self.train_panel.show_evaluation_state("Evaluating on the held-out test images…")
-        self.evaluate_worker = start_worker(CallWorker(self.evaluate_fn, run_dir), self._on_evaluation_finished,
-                                            self._on_evaluation_failed)
+        self.runner.start(EVALUATION, CallWorker(self.evaluate_fn, run_dir), self._on_evaluation_finished,
+                          self._on_evaluation_failed)
 
     @Slot(object)
-    def _on_evaluation_finished(self, evaluation) -> None:
-        self.evaluate_worker.wait()
+    def _on_evaluation_finished(self, evaluation: Evaluation) -> None:
         self.evaluate_panel.show_evaluation(evaluation)
         self._on_views_changed()
         self.train_panel.show_evaluation_state("", ready=True)
@@ -305,7 +341,6 @@ class MainWindow(WindowActions, WeightsStatus, QMainWindow):
 
     @Slot(str, str, bool)
     def _on_evaluation_failed(self, message: str, details: str, user_error: bool) -> None:
-        self.evaluate_worker.wait()
         self.evaluate_panel.show_error(message)
         self.train_panel.show_evaluation_state(f"Evaluation failed: {message}")
         if not user_error:
@@ -316,39 +351,21 @@ class MainWindow(WindowActions, WeightsStatus, QMainWindow):
         """A view shows another model: the models no view shows are released."""
         self.jobs.keep_only([self.evaluate_panel.run_dir(), self.predict_panel.model])
 
-    @Slot(int)
-    def _on_right_tab_changed(self, index: int) -> None:
-        """The Evaluate view needs the room; data and model settings are not needed while reading it."""
-        self._wide = self.right_tabs.widget(index) in (self.evaluate_panel, self.predict_panel,
-                                                       self.projects.runs_panel)
-        QTimer.singleShot(0, self._apply_split)  # once the new page has taken part in the layout
-
-    @Slot()
-    def _apply_split(self) -> None:
-        total = sum(self.splitter.sizes())
-        share = 0.26 if self._wide else 0.43
-        self.splitter.setSizes([int(total * share), total - int(total * share)])
-
     @Slot()
     def _on_show_evaluation(self) -> None:
         self.right_tabs.setCurrentWidget(self.evaluate_panel)
 
     @Slot()
     def _on_open_run_action(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a Foveal run folder to evaluate", str(self.runs_dir))
+        folder = QFileDialog.getExistingDirectory(self, "Open a Foveal run folder to evaluate",
+                                                  str(self.session.runs_dir))
         if folder:
-            self.right_tabs.setCurrentWidget(self.evaluate_panel)
-            self.start_evaluation(folder)
+            self._on_open_run(folder)
 
-    @Slot(str, str, bool)
-    def _on_train_failed(self, message: str, details: str, user_error: bool) -> None:
-        self.train_worker.wait()
-        self.train_panel.set_running(False)
-        self.train_panel.show_error(message, offer_weights=self.train_worker.error_type == "WeightsError")
-        self._update_start_enabled()
-        self.statusBar().showMessage("Training could not run")
-        if not user_error:
-            self._show_unexpected(message, details)
+    @Slot(str)
+    def _on_open_run(self, folder: str) -> None:
+        self.right_tabs.setCurrentWidget(self.evaluate_panel)
+        self.start_evaluation(folder)
 
     @Slot()
     def _on_export_action(self) -> None:
@@ -364,29 +381,17 @@ class MainWindow(WindowActions, WeightsStatus, QMainWindow):
 
     # ---- closing ------------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        if self.train_worker is not None and self.train_worker.is_running():
+        training = self.runner.worker(TRAINING)
+        if training is not None and training.is_running():
             answer = QMessageBox.question(self, "Training is running", "Stop training and close Foveal? The "
                                           "best model so far is kept.")
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
-            self.closing = True
-            self.train_worker.cancel()
-            self._wait_with_dialog(self.train_worker)
-        self.closing = True
-        self._status_timer.stop()
-        if self.scan_worker is not None:
-            self.scan_worker.cancel()
-        for worker in (self.scan_worker, self.status_worker, self.evaluate_worker, *self.old_scans):
-            if worker is not None:
-                worker.wait()
-        self.dataset_panel.wait()
-        self.evaluate_panel.wait()
-        self.predict_panel.wait()
-        self.projects.wait()
-        self.compare.wait()
+            self.runner.close()  # the run is asked to stop; nothing new starts
+            self.window_actions.wait_with_dialog(training)
+        self.runner.shutdown()  # every thread of the window, its panels and controllers
         self.projects.autosave()
         self._save_settings()
-        # Qt removes the tabs when it deletes the window, after Python has let go of its attributes.
-        self.right_tabs.currentChanged.disconnect(self._on_right_tab_changed)
+        self.window_actions.stop_widening()
         event.accept()

@@ -4,11 +4,15 @@ stops moving through the backbone table, and what the Train view says about it b
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import QObject, QTimer, Slot
 
-from foveal.gui.workers.base import start_worker
+from foveal.gui.session import Session
+from foveal.gui.widgets.model_panel import ModelPanel
+from foveal.gui.widgets.train_panel import TrainPanel
 from foveal.gui.workers.call_worker import CallWorker
+from foveal.gui.workers.jobs import JobRunner
 
 log = logging.getLogger("foveal")
 
@@ -21,22 +25,42 @@ def imagenet_status(backbone: str) -> tuple[str, str, str, bool]:
     return (backbone, *imagenet_weights_status(get_backbone(backbone)))
 
 
-class WeightsStatus:
-    """Mixed into :class:`gui.main_window.MainWindow` (which provides the panels, the status timer and worker)."""
+class WeightsStatus(QObject):
+    """Asks ``status_fn(backbone)`` (see :func:`imagenet_status`) on a worker for the backbone chosen in the Model
+    view, shows the answer there, and the notice or the weights error in the Train view."""
+
+    def __init__(self, session: Session, model_panel: ModelPanel, train_panel: TrainPanel,
+                 status_fn: Callable[[str], tuple[str, str, str, bool]] | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.model_panel, self.train_panel = model_panel, train_panel
+        self.status_fn = status_fn or imagenet_status
+        self.runner = JobRunner(self)  # the cache check
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(400)  # ask once the user has stopped moving through the table
+        self._timer.timeout.connect(self._on_timer)
+        model_panel.sig_backbone_changed.connect(self._timer.start)
+        model_panel.sig_changed.connect(self._on_model_settings_changed)
+
+    def check_soon(self) -> None:
+        """Ask about the chosen backbone once the table has been still for a moment."""
+        self._timer.start()
 
     @Slot()
-    def _on_status_timer(self) -> None:
-        busy = self.train_worker is not None and self.train_worker.is_running()
-        if busy or (self.status_worker is not None and self.status_worker.is_running()):
-            self._status_timer.start()  # try again later: one Keras build at a time
+    def _on_timer(self) -> None:
+        if self.runner.closing:
+            return
+        if self.session.training or self.runner.is_running("status"):
+            self._timer.start()  # try again later: one Keras build at a time
             return
         name = self.model_panel.backbone.name
         self.model_panel.show_imagenet_checking()
-        self.status_worker = start_worker(CallWorker(self.weights_status_fn, name), self._on_status_known,
-                                          self._on_status_failed)
+        self.runner.start("status", CallWorker(self.status_fn, name), self._on_status_known, self._on_status_failed)
 
     @Slot(object)
-    def _on_status_known(self, status) -> None:
+    def _on_status_known(self, status: tuple[str, str, str, bool]) -> None:
         self.model_panel.show_imagenet_status(*status)
 
     @Slot(str, str, bool)
@@ -51,8 +75,3 @@ class WeightsStatus:
         if self.train_panel.weights_error and not panel.weights_missing and panel.weights != "imagenet":
             self.train_panel.clear_error()
         self.train_panel.show_weights_notice(panel.backbone.name if panel.weights_missing else None)
-
-    @Slot()
-    def _on_choose_weights(self) -> None:
-        self.tabs.setCurrentWidget(self.model_panel)
-        self.model_panel.choose_weights_file()

@@ -3,97 +3,154 @@ Next buttons that make the steps one sequence, fitting the screen, and waiting f
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEventLoop, QRect, Qt, QTimer, Slot
+from collections.abc import Sequence
+
+from PySide6.QtCore import QEventLoop, QObject, QRect, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QProgressDialog, QPushButton, QTabWidget, QWidget
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QMainWindow,
+    QProgressDialog,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QWidget,
+)
+
+from foveal.gui.workers.base import ThreadWorker
+
+#: The window's commands with their shortcuts, in the order of the File menu.
+COMMANDS: tuple[tuple[str, QKeySequence | QKeySequence.StandardKey], ...] = (
+    ("Open dataset folder…", QKeySequence.StandardKey.Open),
+    ("Start training", QKeySequence("Ctrl+Return")),
+    ("Stop training", QKeySequence("Esc")),
+    ("Open run folder to evaluate…", QKeySequence("Ctrl+Shift+O")),
+    ("Compare backbones…", QKeySequence("Ctrl+B")),
+    ("Export model…", QKeySequence("Ctrl+E")),
+)
+
+#: The numbered steps, Ctrl+1 … in order.
+STEP_NAMES = ("Data", "Model", "Train", "Evaluate", "Predict", "Runs")
 
 
-class WindowActions:
-    """Mixed into :class:`gui.main_window.MainWindow` (which provides the panels, workers and slots used here)."""
+class WindowActions(QObject):
+    """The window's :data:`COMMANDS` as actions (:attr:`named`; the window connects them to what they do), the
+    step actions, Quit, the Next buttons, and the dialog shown while a run stops as the window closes.
 
-    def _make_actions(self) -> None:
-        self.named_actions: dict[str, QAction] = {}
-        for text, keys, slot in (("Open dataset folder…", QKeySequence.StandardKey.Open, self._on_open_action),
-                                 ("Start training", QKeySequence("Ctrl+Return"), self._on_start_action),
-                                 ("Stop training", QKeySequence("Esc"), self._on_stop_requested),
-                                 ("Open run folder to evaluate…", QKeySequence("Ctrl+Shift+O"),
-                                  self._on_open_run_action),
-                                 ("Compare backbones…", QKeySequence("Ctrl+B"), lambda: self.compare.open()),
-                                 ("Export model…", QKeySequence("Ctrl+E"), self._on_export_action)):
-            action = QAction(text, self)
+    The window is reached through ``parent()``, never kept in an attribute (no reference cycle through it).
+    """
+
+    def __init__(self, window: QMainWindow) -> None:
+        super().__init__(window)
+        self.named: dict[str, QAction] = {}
+        for text, keys in COMMANDS:
+            action = QAction(text, window)
             action.setShortcut(keys)
-            action.triggered.connect(slot)
-            self.addAction(action)
-            self.named_actions[text] = action
-        # Ctrl+1 … Ctrl+5: the steps, in order (Data, Model, Train, Evaluate, Predict).
-        self.step_actions = []
-        names = ("Data", "Model", "Train", "Evaluate", "Predict")
-        for n, (tabs, page) in enumerate(self.steps(), 1):
-            step = QAction(f"{n}  {names[n - 1]}", self)
+            window.addAction(action)
+            self.named[text] = action
+        self.step_actions: list[QAction] = []
+        self.quit_action = QAction("Quit", window)
+        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        self.quit_action.triggered.connect(window.close)
+        self.next_buttons: dict[int, QPushButton] = {}
+        self.stopping_dialog: QProgressDialog | None = None
+        self._splitter: QSplitter | None = None
+        self._tabs: QTabWidget | None = None
+        self._wide_pages: tuple[QWidget, ...] = ()
+        self._wide = False
+
+    def _window(self) -> QMainWindow:
+        window = self.parent()
+        assert isinstance(window, QMainWindow)
+        return window
+
+    def add_steps(self, steps: Sequence[tuple[QTabWidget, QWidget]]) -> None:
+        """Ctrl+1, Ctrl+2 …: each shows its page (in its tab widget), in the order given."""
+        window = self._window()
+        for tabs, page in steps:
+            n = len(self.step_actions) + 1
+            step = QAction(f"{n}  {STEP_NAMES[n - 1]}", window)
             step.setShortcut(QKeySequence(f"Ctrl+{n}"))
             step.triggered.connect(lambda _=False, t=tabs, p=page: t.setCurrentWidget(p))
-            self.addAction(step)
+            window.addAction(step)
             self.step_actions.append(step)
-        self.quit_action = QAction("Quit", self)
-        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        self.quit_action.triggered.connect(self.close)
-        self.train_panel.set_ready(False)
 
-    def _add_next_buttons(self) -> None:
-        """The steps read as one sequence across both sides: Data → Model → Train, each saying what comes next."""
-        self.next_buttons = {}
-        for panel, text, target in ((self.dataset_panel, "Next: 2  Model →", 1), (self.model_panel,
-                                                                                  "Next: 3  Train →", 2)):
-            button = QPushButton(text)
-            button.setToolTip(f"Ctrl+{target + 1}")
-            button.clicked.connect(lambda _=False, n=target: self.step_actions[n].trigger())
-            panel.layout().addWidget(button, 0, Qt.AlignmentFlag.AlignRight)
-            self.next_buttons[target] = button
-        # Tab reaches each Next button right after the last setting of its step.
-        QWidget.setTabOrder(self.dataset_panel.export_split_button, self.next_buttons[1])
-        QWidget.setTabOrder(self.model_panel.devices, self.next_buttons[2])
-        self.step_actions[2].triggered.connect(lambda: self.train_panel.start_button.setFocus())
+    def add_next_buttons(self, pages: Sequence[tuple[QWidget, QWidget]], start_button: QWidget) -> None:
+        """The steps read as one sequence across both sides: Data → Model → Train, each saying what comes next.
 
-    def steps(self) -> list[tuple[QTabWidget, object]]:
-        """The numbered steps: the tab widget each is in, and its page."""
-        return [(self.tabs, self.dataset_panel), (self.tabs, self.model_panel), (self.right_tabs, self.train_panel),
-                (self.right_tabs, self.evaluate_panel), (self.right_tabs, self.predict_panel)]
+        ``pages``: the first steps' pages, each with its last setting (Tab reaches the Next button right after
+        it); ``start_button`` takes the focus when the Train step is shown."""
+        for n, (page, last) in enumerate(pages, 1):
+            button = QPushButton(f"Next: {n + 1}  {STEP_NAMES[n]} →")
+            button.setToolTip(f"Ctrl+{n + 1}")
+            button.clicked.connect(self.step_actions[n].trigger)
+            layout = page.layout()
+            assert isinstance(layout, QBoxLayout)  # each step's page is a column
+            layout.addWidget(button, 0, Qt.AlignmentFlag.AlignRight)
+            self.next_buttons[n] = button
+            QWidget.setTabOrder(last, button)
+        self.step_actions[len(pages)].triggered.connect(lambda: start_button.setFocus())
+
+    def show_training_state(self, ready: bool, training: bool) -> None:
+        """Start stays enabled, so Ctrl+Return can say why it cannot start; Stop only while a run is under way."""
+        start = self.named["Start training"]
+        start.setEnabled(True)
+        start.setText("Start training" if ready and not training else "Start training (not ready yet)")
+        self.named["Stop training"].setEnabled(training)
+
+    def widen_for(self, splitter: QSplitter, tabs: QTabWidget, pages: Sequence[QWidget]) -> None:
+        """Give the second side of ``splitter`` more room while ``tabs`` shows one of ``pages`` (the Evaluate view
+        needs the room; data and model settings are not needed while reading it)."""
+        self._splitter, self._tabs, self._wide_pages = splitter, tabs, tuple(pages)
+        tabs.currentChanged.connect(self._on_tab_changed)
+
+    def stop_widening(self) -> None:
+        """The window is closing: Qt removes the tabs when it deletes the window, after Python has let go of
+        this object, so the tab changes must not reach it any more."""
+        if self._tabs is not None:
+            self._tabs.currentChanged.disconnect(self._on_tab_changed)
+            self._tabs = None
+
+    @Slot(int)
+    def _on_tab_changed(self, index: int) -> None:
+        if self._tabs is not None:
+            self._wide = self._tabs.widget(index) in self._wide_pages
+            QTimer.singleShot(0, self._apply_split)  # once the new page has taken part in the layout
 
     @Slot()
-    def _on_start_action(self) -> None:
-        """Ctrl+Return: start, or say why not."""
-        if not self.train_panel.ready:
-            training = self.train_worker is not None and self.train_worker.is_running()
-            self.statusBar().showMessage("Training is already running." if training else
-                                         f"Cannot start yet: {self.train_panel.why_not_ready}")
-            return
-        self.start_training()
+    def _apply_split(self) -> None:
+        if self._splitter is not None:
+            total = sum(self._splitter.sizes())
+            share = 0.26 if self._wide else 0.43
+            self._splitter.setSizes([int(total * share), total - int(total * share)])
 
     def fit_to_screen(self, free: QRect | None = None) -> None:
         """Never larger than the screen's free area ``free`` (default: this screen's; a laptop's 1366×768, or
         1920×1080 at 2× scaling), and on it: the title bar and the status bar stay reachable, whatever size was
         saved or asked for."""
+        window = self._window()
         if free is None:
-            screen = self.screen() or QGuiApplication.primaryScreen()
+            screen = window.screen() or QGuiApplication.primaryScreen()
             if screen is None:
                 return
             free = screen.availableGeometry()
-        frame_w = max(self.frameGeometry().width() - self.width(), 0)
-        frame_h = max(self.frameGeometry().height() - self.height(), 0)
-        w = min(self.width(), free.width() - frame_w)
-        h = min(self.height(), free.height() - frame_h)
-        self.resize(max(w, 320), max(h, 240))
-        x = min(max(self.x(), free.left()), free.right() - self.frameGeometry().width() + 1)
-        y = min(max(self.y(), free.top()), free.bottom() - self.frameGeometry().height() + 1)
-        self.move(max(x, free.left()), max(y, free.top()))
+        frame_w = max(window.frameGeometry().width() - window.width(), 0)
+        frame_h = max(window.frameGeometry().height() - window.height(), 0)
+        w = min(window.width(), free.width() - frame_w)
+        h = min(window.height(), free.height() - frame_h)
+        window.resize(max(w, 320), max(h, 240))
+        x = min(max(window.x(), free.left()), free.right() - window.frameGeometry().width() + 1)
+        y = min(max(window.y(), free.top()), free.bottom() - window.frameGeometry().height() + 1)
+        window.move(max(x, free.left()), max(y, free.top()))
 
-    def _wait_with_dialog(self, worker) -> None:
+    def wait_with_dialog(self, worker: ThreadWorker) -> None:
         """Wait for a run to stop (after its current batch) with the window alive and saying so."""
-        self.statusBar().showMessage("Stopping training…")
+        window = self._window()
+        window.statusBar().showMessage("Stopping training…")
         dialog = QProgressDialog("Stopping training after the current batch…\nThe best model so far is kept.",
-                                 "", 0, 0, self)
+                                 "", 0, 0, window)
         dialog.setWindowTitle("Foveal: stopping")
-        dialog.setCancelButton(None)
+        dialog.setCancelButton(None)  # no Cancel: the run stops after its batch whatever is pressed
         dialog.setMinimumDuration(0)
         dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
         self.stopping_dialog = dialog

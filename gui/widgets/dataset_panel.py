@@ -58,7 +58,6 @@ class DatasetPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.summary: DatasetSummary | None = None
         self.start_dir = ""  # where the folder dialog opens: the last folder used
         self.hint = QLabel("<b>Drop a folder of images here</b><br>one sub-folder per class, e.g. "
                            "<i>normal/</i> and <i>tumour/</i>")
@@ -181,10 +180,6 @@ class DatasetPanel(QWidget):
         """(validation, test) fractions."""
         return self.val_spin.value() / 100.0, self.test_spin.value() / 100.0
 
-    def wait(self) -> None:
-        """Block until the thumbnail threads are done (before closing)."""
-        self.thumbs.wait()
-
     def settings(self) -> dict:
         """The split settings this panel holds, as TrainConfig keyword arguments."""
         val, test = self.fractions
@@ -202,7 +197,7 @@ class DatasetPanel(QWidget):
         self.keep_duplicates.setChecked(bool(settings.get("keep_duplicates_together", True)))
 
     def show_scanning(self, folder: str) -> None:
-        self.thumbs.cancel_pending()
+        self.thumbs.cancel_all()
         self.hint.setText(f"<b>Reading</b> {folder}…")
         self.table.setRowCount(0)
         self.info.setText("Listing the files…")
@@ -217,7 +212,6 @@ class DatasetPanel(QWidget):
 
     def show_error(self, message: str) -> None:
         self.stop_scan_button.setVisible(False)
-        self.summary = None
         self.split_preview.setText("")
         self.table.setRowCount(0)
         self.hint.setText("<b>Drop a folder of images here</b>")
@@ -226,7 +220,6 @@ class DatasetPanel(QWidget):
     def show_summary(self, summary: DatasetSummary) -> None:
         """Fill the panel from a finished scan."""
         self.stop_scan_button.setVisible(False)
-        self.summary = summary
         self.hint.setText(f"<b>{summary.root}</b>")
         size = summary.size_range
         sizes = ("" if not size else f", all {size[0][0]}×{size[0][1]} pixels" if size[0] == size[1] else

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 
 from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QPixmap
@@ -37,9 +37,9 @@ class Gallery(QListWidget):
         self.indices: list[int] = []
 
     def show_predictions(self, predictions: Sequence[Prediction], indices: Sequence[int],
-                         marked: set[str] = frozenset()) -> None:
+                         marked: Set[str] = frozenset()) -> None:
         """Show ``predictions[i]`` for each ``i`` in ``indices`` (most confident first)."""
-        self.thumbs.cancel_pending()
+        self.thumbs.cancel_all()
         self.clear()
         self._generation += 1
         self.indices = list(indices)
@@ -56,7 +56,7 @@ class Gallery(QListWidget):
             self.addItem(item)
         self.thumbs.request(str(self._generation), [predictions[i].path for i in self.indices])
 
-    def set_marked(self, predictions: Sequence[Prediction], marked: set[str]) -> None:
+    def set_marked(self, predictions: Sequence[Prediction], marked: Set[str]) -> None:
         """Refresh captions after the user marked or unmarked images as mislabelled."""
         for row in range(self.count()):
             item = self.item(row)

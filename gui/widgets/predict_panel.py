@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QColor, QDesktopServices, QIcon, QImage, QPixmap
@@ -28,17 +29,18 @@ from foveal.core.models.familiar import UNFAMILIAR_WORDS
 from foveal.gui.widgets.colours import error_colour
 from foveal.gui.widgets.image_detail import ImageDetail
 from foveal.gui.widgets.predict_export import ExportActions
-from foveal.gui.workers.base import start_worker
 from foveal.gui.workers.call_worker import CallWorker
+from foveal.gui.workers.evaluation_jobs import Explanation, PredictedBatch
+from foveal.gui.workers.jobs import JobRunner
 from foveal.gui.workers.thumbnails import ThumbnailLoader
 
 ROW_THUMB = 56
 
 
-class PredictPanel(ExportActions, QWidget):
-    """Classify new images with the chosen model. Heavy work goes through the ``*_fn`` functions on workers:
-    ``describe_fn(model)``, ``predict_fn(model, paths)``, ``explain_fn(model, path, class)`` and
-    ``export_fn(model, format, precision, folder)``."""
+class PredictPanel(QWidget):
+    """Classify new images with the chosen model. Heavy work goes through the ``*_fn`` functions on workers of
+    :attr:`runner`: ``describe_fn(model)``, ``predict_fn(model, paths)``, ``explain_fn(model, path, class)`` and
+    ``export_fn(model, format, precision, folder)`` (through :attr:`exports`)."""
 
     sig_message = Signal(str)
     """A line for the status bar."""
@@ -50,18 +52,25 @@ class PredictPanel(ExportActions, QWidget):
     def __init__(self, describe_fn: Callable, predict_fn: Callable, explain_fn: Callable, export_fn: Callable,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.describe_fn, self.predict_fn, self.explain_fn, self.export_fn = (describe_fn, predict_fn, explain_fn,
-                                                                             export_fn)
+        self.describe_fn, self.predict_fn, self.explain_fn = describe_fn, predict_fn, explain_fn
         self.model: str | None = None
+        self._loading: str | None = None  # the model being described
         self.classes: tuple[str, ...] = ()
         self.rows: list[dict] = []
         self.detail: ImageDetail | None = None
-        self.workers: dict[str, CallWorker] = {}
+        self.runner = JobRunner(self)  # describe, predict, explain, export; and the thumbnails
+        self.runner.sig_ended.connect(self._on_job_ended)
         self._queued: list[str] = []
         self._pending_explain: tuple[str, int] | None = None
         self.setAcceptDrops(True)
         self._make_widgets()
+        self.exports = ExportActions(self.runner, export_fn, self.export_label, self)
+        self.exports.sig_message.connect(self.sig_message)
+        self.exports.sig_unexpected.connect(self.sig_unexpected)
+        self.export_button.clicked.connect(self.choose_export)
+        self.save_csv_button.clicked.connect(self._on_save_csv_clicked)
         self._layout()
+        self._set_enabled()
 
     def _make_widgets(self) -> None:
         self.model_label = QLabel("No model yet: train one, or open a run folder or model.keras.")
@@ -99,13 +108,11 @@ class PredictPanel(ExportActions, QWidget):
         self.table.setColumnWidth(0, ROW_THUMB + 8)
         self.thumbs = ThumbnailLoader(self, size=ROW_THUMB)
         self.thumbs.sig_ready.connect(self._on_thumbnail_ready)
+        self.runner.adopt(self.thumbs)
         self.open_button.clicked.connect(self._on_open_clicked)
         self.add_button.clicked.connect(self._on_add_clicked)
         self.clear_button.clicked.connect(self._on_clear_clicked)
-        self.export_button.clicked.connect(self.choose_export)
-        self.save_csv_button.clicked.connect(self._on_save_csv_clicked)
         self.table.cellClicked.connect(self._on_row_clicked)
-        self._set_enabled()
 
     def _layout(self) -> None:
         top = QHBoxLayout()
@@ -125,8 +132,8 @@ class PredictPanel(ExportActions, QWidget):
         layout.addWidget(self.table, 1)
 
     def _set_enabled(self) -> None:
-        busy = "predict" in self.workers and self.workers["predict"].is_running()
-        exporting = "export" in self.workers and self.workers["export"].is_running()
+        busy = self.runner.is_running("predict")
+        exporting = self.exports.exporting
         self.add_button.setEnabled(self.model is not None)
         self.export_button.setEnabled(self.model is not None and not exporting)
         self.save_csv_button.setEnabled(bool(self.rows))
@@ -136,12 +143,13 @@ class PredictPanel(ExportActions, QWidget):
     def set_model(self, model: str) -> None:
         """Use this run folder or model file (loaded off the GUI thread)."""
         self.model_label.setText(f"Loading {model}…")
+        self._loading = model
         self._start("describe", self.describe_fn, (model,), self._on_described)
 
     @Slot(object)
-    def _on_described(self, described) -> None:
+    def _on_described(self, described: tuple[str, tuple[str, ...], int]) -> None:
         path, classes, size = described
-        self.model = self.workers["describe"].args[0]
+        self.model = self._loading
         self.sig_model_changed.emit()
         self.classes = tuple(classes)
         self.model_label.setText(f"<b>Model</b> {path}<br>{len(classes)} classes: {', '.join(classes)} · "
@@ -160,10 +168,9 @@ class PredictPanel(ExportActions, QWidget):
     # ---- images ----------------------------------------------------------------------------------------
     def add_paths(self, paths: list[str]) -> None:
         """Classify these files and folders (one batch at a time; later drops wait for the current one)."""
-        if self.model is None or ("predict" in self.workers and self.workers["predict"].is_running()):
+        if self.model is None or self.runner.is_running("predict"):
             self._queued += paths
-            loading = "describe" in self.workers and self.workers["describe"].is_running()
-            if loading:
+            if self.runner.is_running("describe"):
                 self.hint.setText(f"{len(self._queued)} item(s) waiting: the model is still loading; they are "
                                   "classified as soon as it is ready.")
             elif self.model is None:
@@ -175,7 +182,7 @@ class PredictPanel(ExportActions, QWidget):
         self._start("predict", self.predict_fn, (self.model, paths), self._on_predicted)
 
     @Slot(object)
-    def _on_predicted(self, batch) -> None:
+    def _on_predicted(self, batch: PredictedBatch) -> None:
         start = len(self.rows)
         self.rows += batch.rows
         self.save_csv_button.setEnabled(bool(self.rows))
@@ -257,13 +264,13 @@ class PredictPanel(ExportActions, QWidget):
 
     @Slot(str, int)
     def _on_explain_requested(self, path: str, class_index: int) -> None:
-        if "explain" in self.workers and self.workers["explain"].is_running():
+        if self.runner.is_running("explain"):
             self._pending_explain = (path, class_index)
             return
         self._start("explain", self.explain_fn, (self.model, path, class_index), self._on_explained)
 
     @Slot(object)
-    def _on_explained(self, explanation) -> None:
+    def _on_explained(self, explanation: Explanation) -> None:
         if self.detail is not None:
             self.detail.show_explanation(explanation.path, explanation.class_index, explanation.picture, explanation)
         if self._pending_explain is not None:
@@ -275,19 +282,13 @@ class PredictPanel(ExportActions, QWidget):
         QDesktopServices.openUrl(QUrl(link))
 
     # ---- plumbing --------------------------------------------------------------------------------------------
-    def _start(self, name: str, fn: Callable, args: tuple, on_done) -> None:
-        worker = CallWorker(fn, *args)
-        worker.sig_finished.connect(self._on_worker_done)
-        worker.sig_failed.connect(self._on_worker_done)
-        self.workers[name] = start_worker(worker, on_done, self._on_failed)
+    def _start(self, name: str, fn: Callable, args: tuple, on_done: Callable[[Any], None]) -> None:
+        self.runner.start(name, CallWorker(fn, *args), on_done, self._on_failed)
         self._set_enabled()
 
-    @Slot()
-    def _on_worker_done(self, *args) -> None:
-        """Any worker ended: wait for its thread to finish, then update the buttons."""
-        for worker in self.workers.values():
-            if worker is self.sender():
-                worker.wait()
+    @Slot(str)
+    def _on_job_ended(self, _name: str) -> None:
+        """A job ended (its thread too): the buttons follow."""
         self._set_enabled()
 
     @Slot(str, str, bool)
@@ -316,7 +317,7 @@ class PredictPanel(ExportActions, QWidget):
 
     @Slot()
     def _on_clear_clicked(self) -> None:
-        self.thumbs.cancel_pending()
+        self.thumbs.cancel_all()
         self.rows = []
         self.table.clearSpans()
         self.table.setRowCount(0)
@@ -335,10 +336,15 @@ class PredictPanel(ExportActions, QWidget):
             self.add_paths(images)
         event.acceptProposedAction()
 
-    def wait(self) -> None:
-        for worker in self.workers.values():
-            worker.wait()
-        self.thumbs.wait()
+    # ---- ways out ---------------------------------------------------------------------------------------------
+    @Slot()
+    def choose_export(self) -> None:
+        """*Export model…* for the model in use (or say how to have one)."""
+        self.exports.choose_export(self.model)
+
+    @Slot()
+    def _on_save_csv_clicked(self) -> None:
+        self.exports.save_csv(self.rows)
 
 
 if __name__ == "__main__":  # preview: a scripted model that calls every sample image by its folder
@@ -348,7 +354,6 @@ if __name__ == "__main__":  # preview: a scripted model that calls every sample 
     from foveal.core.evaluation.predict_table import prediction_rows
     from foveal.core.models.predict import Predictions, files_under
     from foveal.core.resources import samples_dir
-    from foveal.gui.workers.evaluation_jobs import PredictedBatch
 
     classes = tuple(sorted(p.name for p in samples_dir().iterdir() if p.is_dir()))
 

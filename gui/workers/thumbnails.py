@@ -56,9 +56,14 @@ class ThumbnailLoader(QObject):
         for i, path in enumerate(paths):
             self.pool.start(_Job(self._relay, key, i, path, self.size))
 
-    def cancel_pending(self) -> None:
+    def cancel_all(self) -> None:
+        """Drop the thumbnails not started yet (other pictures are wanted now); those being decoded finish."""
         self.pool.clear()
 
-    def wait(self) -> None:
+    def shutdown(self, timeout_ms: int = -1) -> bool:
+        """Drop the pending thumbnails and wait for those being decoded; True when none is left."""
         self.pool.clear()
-        self.pool.waitForDone()
+        return self.pool.waitForDone(timeout_ms)
+
+    def wait(self) -> None:
+        self.shutdown()

@@ -68,18 +68,8 @@ def make_window(qtbot, tmp_path, dataset, monkeypatch):
         return window
 
     yield make
-    for w in windows:  # never leave a worker thread running past its test
-        if w.train_worker is not None:
-            w.train_worker.cancel()
-            assert w.train_worker.wait(10_000), "training thread did not stop"
-        for worker in (w.scan_worker, w.status_worker, w.evaluate_worker):
-            if worker is not None:
-                worker.wait()
-        w.dataset_panel.thumbs.wait()
-        w.evaluate_panel.wait()
-        w.predict_panel.wait()
-        w.compare.wait()
-        w.projects.wait()
+    for w in windows:  # never leave a worker thread running past its test: the window's own shutdown
+        assert w.runner.shutdown(10_000), "a worker thread did not stop"
         w.close()
     windows.clear()
     # Collect any cyclic garbage holding Qt objects now, on the GUI thread: left to chance, the collector may run
@@ -89,4 +79,4 @@ def make_window(qtbot, tmp_path, dataset, monkeypatch):
 
 def load(qtbot, window, folder) -> None:
     window.open_folder(str(folder))
-    qtbot.waitUntil(lambda: window.summary is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: window.session.summary is not None, timeout=10_000)

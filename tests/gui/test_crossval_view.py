@@ -38,7 +38,7 @@ def test_folds_setting_runs_cross_validation_and_shows_the_summary(qtbot, make_w
     qtbot.waitUntil(lambda: "0.900 ± 0.050" in window.train_panel.saved_label.text(), timeout=5000)
     assert calls == [(4, "filename")]
     assert window.train_panel.result_label.text() == "k-fold"
-    assert window.evaluate_worker is None  # no single-run evaluation after cross-validation
+    assert window.runner.worker("evaluation") is None  # no single-run evaluation after cross-validation
 
 
 def _fold(panel: TrainPanel, fold: int, k: int, epochs: int, steps: int, clock: list[float]) -> None:

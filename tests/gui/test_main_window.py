@@ -17,8 +17,9 @@ def test_full_flow_updates_curves_buttons_and_result(qtbot, make_window, dataset
     assert window.dataset_panel.table.rowCount() == 2
     qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
     assert panel.stop_button.isEnabled() and not panel.start_button.isEnabled()
-    qtbot.waitUntil(lambda: window.train_worker is not None and not window.train_worker.is_running()
-                    and panel.start_button.isEnabled(), timeout=10_000)
+    qtbot.waitUntil(lambda: window.runner.worker("training") is not None
+                    and not window.runner.worker("training").is_running() and panel.start_button.isEnabled(),
+                    timeout=10_000)
     data = panel.plot.data
     assert list(data["epoch_x"].values) == [1, 2, 3, 4, 5]
     assert len(data["batch_x"]) == 25 and data["batch_x"].values[-1] == 5.0
@@ -28,7 +29,7 @@ def test_full_flow_updates_curves_buttons_and_result(qtbot, make_window, dataset
     assert "90.0% of 10 held-out test images right" in panel.saved_label.text()
     assert "Always answering 'a' would score 50%" in panel.saved_label.text()
     assert not panel.stop_button.isEnabled()
-    config = window.train_worker.config
+    config = window.runner.worker("training").config
     assert config.data_dir == str(dataset) and config.backbone == "MobileNetV2" and config.fine_tune == "frozen"
     assert config.devices == "auto"
     assert panel.device_label.text() == "Device: NVIDIA H100 (GPU 0) · mixed precision (float16) · XLA"
@@ -45,8 +46,8 @@ def test_train_on_choice_reaches_the_run_and_the_device_is_shown(qtbot, make_win
     combo = window.model_panel.devices
     combo.setCurrentIndex(combo.findData("cpu"))
     window.start_training()
-    qtbot.waitUntil(lambda: not window.train_worker.is_running(), timeout=10_000)
-    assert window.train_worker.config.devices == "cpu"
+    qtbot.waitUntil(lambda: not window.runner.worker("training").is_running(), timeout=10_000)
+    assert window.runner.worker("training").config.devices == "cpu"
     # the thread's end and the delivery of its queued events are separate: wait for the run's end to be shown
     qtbot.waitUntil(lambda: window.train_panel.start_button.isEnabled(), timeout=10_000)
     assert window.train_panel.device_label.text() == "Device: CPU"
@@ -60,7 +61,7 @@ def test_stop_asks_then_cancels_within_a_batch(qtbot, make_window, dataset, answ
     qtbot.waitUntil(lambda: len(window.train_panel.plot.data["batch_x"]) > 3, timeout=5000)
     window._on_stop_requested()
     assert answer_yes and "Stop" in answer_yes[0]
-    qtbot.waitUntil(lambda: not window.train_worker.is_running(), timeout=5000)
+    qtbot.waitUntil(lambda: not window.runner.worker("training").is_running(), timeout=5000)
     qtbot.waitUntil(lambda: window.train_panel.start_button.isEnabled(), timeout=5000)
     assert "Stopped" in window.train_panel.saved_label.text()
     assert len(window.train_panel.plot.data["epoch_x"]) < 50
@@ -107,7 +108,7 @@ def test_close_during_training_asks_cancels_and_waits(qtbot, make_window, datase
     load(qtbot, window, dataset)
     window.start_training()
     qtbot.waitUntil(lambda: len(window.train_panel.plot.data["batch_x"]) > 2, timeout=5000)
-    worker = window.train_worker
+    worker = window.runner.worker("training")
     window.close()
     assert answer_yes and "close" in answer_yes[0].lower()
     assert worker.cancel_token.cancelled and not worker.is_running()
@@ -120,8 +121,8 @@ def test_dropping_a_folder_scans_it(qtbot, make_window, dataset):
     event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                        Qt.KeyboardModifier.NoModifier)
     window.dropEvent(event)
-    qtbot.waitUntil(lambda: window.summary is not None, timeout=10_000)
-    assert window.summary.counts == {"a": 6, "b": 6}
+    qtbot.waitUntil(lambda: window.session.summary is not None, timeout=10_000)
+    assert window.session.summary.counts == {"a": 6, "b": 6}
 
 
 def test_bad_folder_is_an_inline_error(qtbot, make_window, tmp_path):

@@ -29,7 +29,7 @@ def _trained(qtbot, window, dataset):
 def test_the_trained_model_is_ready_to_predict(qtbot, make_window, dataset):
     window = make_window()
     panel = _trained(qtbot, window, dataset)
-    assert panel.model == window.train_worker.config.out_dir
+    assert panel.model == window.runner.worker("training").config.out_dir
     assert panel.classes == ("a", "b") and "2 classes: a, b" in panel.model_label.text()
     assert panel.add_button.isEnabled() and panel.export_button.isEnabled()
 
@@ -79,7 +79,7 @@ def test_export_from_the_file_menu_asks_where_and_reports_the_check_in_words(qtb
 
     monkeypatch.setattr(export_dialog.ExportDialog, "exec", fake_exec)
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(fake_save))
-    action = window.named_actions["Export model…"]
+    action = window.window_actions.named["Export model…"]
     assert action.shortcut().toString() == "Ctrl+E"
     action.trigger()
     assert window.right_tabs.currentWidget() is panel

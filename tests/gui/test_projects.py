@@ -29,7 +29,7 @@ def test_new_project_keeps_settings_and_runs_are_compared(qtbot, make_window, da
     load(qtbot, window, dataset)
     ctl = window.projects.ctl
     project = ctl.new_project(str(dataset), str(tmp_path / "proj"))
-    assert project is not None and window.runs_dir == project.runs_dir
+    assert project is not None and window.session.runs_dir == project.runs_dir
     window.model_panel.epochs.setValue(17)
     window.dataset_panel.group_combo.setCurrentIndex(2)
     window.projects.autosave()
@@ -70,8 +70,8 @@ def test_reopening_a_project_restores_dataset_and_settings(qtbot, make_window, d
     second = make_window()
     assert str(tmp_path / "proj") in second.projects.ctl.recent()
     second.projects.ctl.open_project(str(tmp_path / "proj"))
-    qtbot.waitUntil(lambda: second.summary is not None, timeout=10_000)
-    assert second.summary.root == str(dataset) and second.model_panel.epochs.value() == 23
+    qtbot.waitUntil(lambda: second.session.summary is not None, timeout=10_000)
+    assert second.session.summary.root == str(dataset) and second.model_panel.epochs.value() == 23
     assert second.dataset_panel.keep_duplicates.isChecked()
     assert second.windowTitle() == "Foveal — proj"
 
@@ -106,14 +106,14 @@ def test_changed_dataset_asks_before_training(qtbot, make_window, dataset, tmp_p
     load(qtbot, window, dataset)
     ctl = window.projects.ctl
     project = ctl.new_project(str(dataset), str(tmp_path / "proj"))
-    config = ctl.config_for_run(window.make_config(), window.summary)
+    config = ctl.config_for_run(window.make_config(), window.session.summary)
     assert config.split_file is None and Path(config.out_dir).parent == project.runs_dir  # first run makes it
     run_dir = Path(config.out_dir)
     run_dir.mkdir(parents=True)
-    split = {s: [{"file": r.rel, "class": r.label} for r in window.summary.images[i::3]]
+    split = {s: [{"file": r.rel, "class": r.label} for r in window.session.summary.images[i::3]]
              for i, s in enumerate(("train", "val", "test"))}
     (run_dir / "run.json").write_text(json.dumps({"split": split}))
-    ctl.run_finished(str(run_dir), window.summary)
+    ctl.run_finished(str(run_dir), window.session.summary)
     assert project.split_path.is_file()
     (Path(dataset) / "a" / "a_000.png").unlink()
     load(qtbot, window, dataset)
@@ -125,7 +125,7 @@ def test_changed_dataset_asks_before_training(qtbot, make_window, dataset, tmp_p
 
     monkeypatch.setattr(QMessageBox, "exec", lambda self: None)
     monkeypatch.setattr(QMessageBox, "clickedButton", choose)
-    config = ctl.config_for_run(window.make_config(), window.summary)
+    config = ctl.config_for_run(window.make_config(), window.session.summary)
     assert asked and "1 removed" in asked[0]
     assert config.split_file == str(project.split_path)
 
@@ -135,9 +135,9 @@ def test_runs_without_a_project_are_listed_and_a_new_project_adopts_them(qtbot, 
     from PySide6.QtWidgets import QFileDialog
 
     window = make_window()
-    _write_run(window.default_runs_dir, "20261125-100000-MobileNetV2", 0.8, 3, dataset)
-    _write_run(window.default_runs_dir, "20261125-110000-MobileNetV2", 0.9, 5, dataset)
-    _write_run(window.default_runs_dir, "20261125-120000-MobileNetV2", 0.7, 2, tmp_path / "another-dataset")
+    _write_run(window.session.default_runs_dir, "20261125-100000-MobileNetV2", 0.8, 3, dataset)
+    _write_run(window.session.default_runs_dir, "20261125-110000-MobileNetV2", 0.9, 5, dataset)
+    _write_run(window.session.default_runs_dir, "20261125-120000-MobileNetV2", 0.7, 2, tmp_path / "another-dataset")
     load(qtbot, window, dataset)
     runs = window.projects.runs_panel
     qtbot.waitUntil(lambda: runs.table.rowCount() == 2, timeout=5000)  # this dataset's, without a project
@@ -156,7 +156,7 @@ def test_runs_without_a_project_are_listed_and_a_new_project_adopts_them(qtbot, 
     assert asked and "2 earlier run(s)" in asked[0]
     qtbot.waitUntil(lambda: runs.table.rowCount() == 2 and "in project" in runs.header.text(), timeout=5000)
     assert {m["path"] for m in load_project(target).run_meta.values()} == {
-        str((window.default_runs_dir / n).resolve()) for n in ("20261125-100000-MobileNetV2",
+        str((window.session.default_runs_dir / n).resolve()) for n in ("20261125-100000-MobileNetV2",
                                                                "20261125-110000-MobileNetV2")}
     runs.table.selectRow(0)
     assert runs.buttons["rename"].isEnabled()

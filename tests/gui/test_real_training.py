@@ -33,7 +33,7 @@ def test_real_training_end_to_end(qtbot, make_window, dataset, monkeypatch):
     assert window.train_panel.result_label.text().endswith("%")
     run_dir = Path(window.train_panel.run_dir)
     assert (run_dir / "model.keras").exists() and (run_dir / "run.json").exists()
-    assert run_dir.parent == window.runs_dir
+    assert run_dir.parent == window.session.runs_dir
     # The real evaluation follows on its own worker, then a real Grad-CAM on a click.
     evaluate = window.evaluate_panel
     qtbot.waitUntil(lambda: evaluate.evaluation is not None, timeout=120_000)

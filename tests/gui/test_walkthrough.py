@@ -37,9 +37,9 @@ def test_a_person_walks_the_whole_flow_without_stale_words(qtbot, make_window, d
     panel = window.train_panel
     # 0. Nothing chosen: the window says what to do, and Ctrl+Return says why it cannot start.
     assert "Choose a dataset folder" in panel.phase_label.text()
-    window.named_actions["Start training"].trigger()
+    window.window_actions.named["Start training"].trigger()
     assert "Cannot start yet: Choose a dataset folder" in window.statusBar().currentMessage()
-    assert not window.named_actions["Stop training"].isEnabled()
+    assert not window.window_actions.named["Stop training"].isEnabled()
     # 1. Data
     load(qtbot, window, dataset)
     qtbot.waitUntil(lambda: "Ready" in panel.phase_label.text(), timeout=5000)
@@ -48,21 +48,21 @@ def test_a_person_walks_the_whole_flow_without_stale_words(qtbot, make_window, d
     qtbot.waitUntil(lambda: "not on this computer yet" in panel.phase_label.text(), timeout=5000)
     assert panel.weights_button.isVisibleTo(window)
     # 2. Model: "Next" on the Data step goes there (and Ctrl+2); "Next" on the Model step goes to Train
-    window.next_buttons[1].click()
+    window.window_actions.next_buttons[1].click()
     assert window.tabs.currentWidget() is window.model_panel
-    window.next_buttons[2].click()
+    window.window_actions.next_buttons[2].click()
     assert window.right_tabs.currentWidget() is panel
-    next(a for a in window.step_actions if a.shortcut().toString() == "Ctrl+2").trigger()
+    next(a for a in window.window_actions.step_actions if a.shortcut().toString() == "Ctrl+2").trigger()
     assert window.tabs.currentWidget() is window.model_panel
     # 3. Train: epochs counted per phase, never "extracting" while epochs are drawn, no "0:00 left"
     seen: list[str] = []
     window.start_training()
-    assert window.named_actions["Stop training"].isEnabled()
+    assert window.window_actions.named["Stop training"].isEnabled()
 
     def watch() -> bool:
         _no_contradiction(window)
         seen.append(panel.phase_label.text())
-        return not window.train_worker.is_running() and panel.start_button.isEnabled()
+        return not window.runner.worker("training").is_running() and panel.start_button.isEnabled()
 
     qtbot.waitUntil(watch, timeout=15_000)
     assert any("Training the new head: epoch 3/3" in s for s in seen), seen
@@ -72,11 +72,11 @@ def test_a_person_walks_the_whole_flow_without_stale_words(qtbot, make_window, d
     assert not any(s in _words(window) for s in STALE), _words(window)
     # 4. Evaluate, 5. Predict: reached by their shortcuts; the model is ready there
     qtbot.waitUntil(lambda: window.evaluate_panel.evaluation is not None, timeout=10_000)
-    next(a for a in window.step_actions if a.shortcut().toString() == "Ctrl+4").trigger()
+    next(a for a in window.window_actions.step_actions if a.shortcut().toString() == "Ctrl+4").trigger()
     assert window.right_tabs.currentWidget() is window.evaluate_panel
-    next(a for a in window.step_actions if a.shortcut().toString() == "Ctrl+6").trigger()
+    next(a for a in window.window_actions.step_actions if a.shortcut().toString() == "Ctrl+6").trigger()
     assert window.right_tabs.currentWidget() is window.projects.runs_panel
-    next(a for a in window.step_actions if a.shortcut().toString() == "Ctrl+5").trigger()
+    next(a for a in window.window_actions.step_actions if a.shortcut().toString() == "Ctrl+5").trigger()
     assert window.predict_panel.model is not None and "No model yet" not in window.predict_panel.model_label.text()
     # A bad folder next: the previous dataset's split is not left on screen.
     window.open_folder(str(dataset / "does-not-exist"))
@@ -98,7 +98,7 @@ def test_tab_moves_through_each_step_in_order_and_never_stops_on_a_picture(qtbot
         window.focusNextChild()
     assert not [w for w in stops if isinstance(w, pg.PlotWidget | QScrollArea)], stops
     assert all(w.isVisible() for w in stops if w is not None)
-    data_stops = [w for w in stops[: stops.index(window.next_buttons[1])] if w is not None]
+    data_stops = [w for w in stops[: stops.index(window.window_actions.next_buttons[1])] if w is not None]
     assert window.dataset_panel.val_spin in data_stops  # the step's own settings come before its Next button
     assert not [w for w in data_stops if window.right_tabs.isAncestorOf(w)]  # ...and nothing of the other side
 
@@ -109,7 +109,7 @@ def test_the_window_fits_a_laptop_screen(qtbot, make_window, free):
     window = make_window()
     window.resize(2560, 1600)  # what a saved geometry from a larger screen asks for
     window.model_panel.advanced.setChecked(True)
-    window.fit_to_screen(free)
+    window.window_actions.fit_to_screen(free)
     hint = window.minimumSizeHint()
     assert hint.width() <= free.width() and hint.height() <= free.height(), hint
     assert window.width() <= free.width() and window.height() <= free.height()
@@ -121,7 +121,7 @@ def test_a_run_that_ends_while_stop_is_asked_leaves_no_stopping_text(qtbot, make
     load(qtbot, window, dataset)
 
     def question(*args, **kwargs):  # the run ends while the person reads the question
-        qtbot.waitUntil(lambda: not window.train_worker.is_running(), timeout=10_000)
+        qtbot.waitUntil(lambda: not window.runner.worker("training").is_running(), timeout=10_000)
         return QMessageBox.StandardButton.Yes
 
     monkeypatch.setattr(QMessageBox, "question", question)
@@ -139,24 +139,27 @@ def test_close_during_training_says_stopping_and_leaves_no_thread(qtbot, make_wi
     window.start_training()
     qtbot.waitUntil(lambda: window.train_panel.batches_in_phase > 0, timeout=5000)
     shown = []
-    real = window._wait_with_dialog
+    actions = window.window_actions
+    real = actions.wait_with_dialog
 
     def spy(worker):
         shown.append(True)
         real(worker)
-        shown.append(window.stopping_dialog is None)
+        shown.append(actions.stopping_dialog is None)
 
-    window._wait_with_dialog = spy
-    worker = window.train_worker
+    actions.wait_with_dialog = spy
+    worker = window.runner.worker("training")
     t0 = time.monotonic()
     window.close()
     took = time.monotonic() - t0
     assert shown == [True, True] and any("Stop training and close" in a for a in answer_yes)
     assert took < 2.0 + 0.2, took  # within 2 s of the batch ending
     assert not worker.is_running()
-    for w in (window.scan_worker, window.status_worker, window.evaluate_worker, *window.old_scans):
-        assert w is None or not w.is_running()
-    assert window.evaluate_worker is None  # a run that ends as the window closes starts nothing more
+    for name in ("scan", "evaluation"):
+        assert window.runner.worker(name) is None or not window.runner.worker(name).is_running()
+    assert window.weights_status.runner.worker("status") is None or \
+        not window.weights_status.runner.worker("status").is_running()
+    assert window.runner.worker("evaluation") is None  # a run that ends as the window closes starts nothing more
     from foveal.gui.workers.base import ThreadWorker
 
     workers = [o for o in gc.get_objects() if isinstance(o, ThreadWorker)]

@@ -46,7 +46,7 @@ def test_predict_view_names_an_unusable_model_inline(qtbot, tmp_path, case):
     panel.sig_unexpected.connect(lambda message, details: unexpected.append(message))
     panel.set_model(path)
     qtbot.waitUntil(lambda: path in panel.hint.text(), timeout=60_000)
-    panel.wait()
+    panel.runner.shutdown()
     assert unexpected == [] and panel.model is None
     assert "Traceback" not in panel.hint.text()
 
@@ -81,7 +81,7 @@ def test_window_loads_a_hostile_lab_folder_lists_each_problem_and_changes_nothin
     for case in cases:
         if case.skipped:
             assert case.rel in listed, f"{case.name} is not listed among the problems"
-    assert window.summary.counts == {"benign": 14, "malignant": 13}
+    assert window.session.summary.counts == {"benign": 14, "malignant": 13}
     window.dataset_panel.thumbs.wait()
     assert snapshot(root) == before
 
