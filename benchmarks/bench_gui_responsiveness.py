@@ -55,7 +55,7 @@ def with_window(data: Path, out: Path, args) -> tuple[float, np.ndarray]:
     window.resize(1280, 800)
     window.show()
     window.open_folder(str(data))
-    while window.summary is None:
+    while window.session.summary is None:
         app.processEvents()
         time.sleep(0.01)
     window.make_config = lambda: config_for(data, out, args)  # same settings as the headless run
@@ -74,7 +74,7 @@ def with_window(data: Path, out: Path, args) -> tuple[float, np.ndarray]:
     window.start_training()
     expected[0] = time.perf_counter() + 0.016
     timer.start()
-    while window.train_worker.is_running() or not window.train_panel.start_button.isEnabled():
+    while window.runner.worker("training").is_running() or not window.train_panel.start_button.isEnabled():
         app.processEvents()
         time.sleep(0.001)
     seconds = time.perf_counter() - t0

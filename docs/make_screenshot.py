@@ -49,10 +49,9 @@ def main() -> None:
         if len(data["epoch_x"]) >= 11:
             window.grab().save(args.out)
             print("saved", args.out)
-            window.train_worker.cancel()
-            window.train_worker.wait()
+            window.runner.shutdown()
             app.quit()
-        elif not window.train_worker.is_running() and window.train_panel.start_button.isEnabled():
+        elif not window.runner.worker("training").is_running() and window.train_panel.start_button.isEnabled():
             window.grab().save(args.out)
             app.quit()
 

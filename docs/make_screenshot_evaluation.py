@@ -45,7 +45,7 @@ def main() -> None:
     state = {"step": "train"}
 
     def poll() -> None:
-        if state["step"] == "train" and window.summary is not None and window.train_worker is None:
+        if state["step"] == "train" and window.session.summary is not None and window.runner.worker("training") is None:
             window.start_training()
         elif state["step"] == "train" and panel.evaluation is not None:
             window.right_tabs.setCurrentWidget(panel)
