@@ -20,6 +20,8 @@ from foveal.core.errors import ConfigError, FovealError
 from foveal.core.io import make_dirs, remove_leftovers, remove_tree, write_json
 from foveal.core.jsonfile import read_json_file
 from foveal.core.paths import is_inside, protect
+from foveal.core.records import Record, ShapeError
+from foveal.core.run_record import Epoch, TestResult, Timings
 from foveal.core.split.files import SplitFiles, write_split_file
 from foveal.core.split.make import Split
 
@@ -212,7 +214,7 @@ def list_runs(project: Project | None, extra: Sequence[str | os.PathLike[str]] =
     for run_id, folder in folders.items():
         try:
             rows.append(_run_row(project, run_id, folder, _run_json(folder)))
-        except (FovealError, KeyError, TypeError, AttributeError, ValueError):  # gone, damaged or not Foveal's
+        except (FovealError, ShapeError):  # gone, damaged or not Foveal's
             continue  # (opening it says why: read_run checks a run folder in full)
     return sorted(rows, key=lambda r: (r["created"], r["id"]), reverse=True)
 
@@ -224,11 +226,10 @@ def find_runs(parents: list[str | os.PathLike[str]], dataset: str | os.PathLike[
     for parent in parents:
         for run_json in sorted(Path(parent).expanduser().glob("*/run.json")):
             try:
-                root = _run_json(run_json.parent)["dataset"]["root"]
-                root = os.fspath(root)
-            except (FovealError, KeyError, TypeError, AttributeError, ValueError):
+                trained_on = _run_json(run_json.parent).dataset
+            except (FovealError, ShapeError):
                 continue
-            if os.path.realpath(root) == want:
+            if trained_on is not None and os.path.realpath(trained_on.root) == want:
                 found.append(str(run_json.parent))
     return found
 
@@ -254,41 +255,63 @@ def adopt_runs(project: Project, folders: list[str | os.PathLike[str]]) -> int:
     return added
 
 
-def readable_name(run: dict) -> str:
+@dataclass(frozen=True)
+class _Named(Record):
+    name: str
+
+
+@dataclass(frozen=True)
+class _Folder(Record):
+    root: str
+
+
+@dataclass(frozen=True)
+class RunListing(Record):
+    """What the Runs view shows of a run.json, read leniently: a run that cannot be opened is still listed, and
+    opening it says why (:class:`core.run_record.RunRecord` is the full check)."""
+
+    backbone: _Named
+    fine_tune: str
+    dataset: _Folder | None = None
+    created: str | None = None
+    outcome: str | None = None
+    history: tuple[Epoch, ...] = ()
+    timings: Timings = field(default_factory=Timings)
+    test: TestResult = field(default_factory=TestResult)
+
+
+def readable_name(run: RunListing) -> str:
     """A run's name for people: backbone, depth and when (``MobileNetV2 · frozen · 3 Dec 14:05``)."""
-    when = str(run.get("created", ""))
+    when = run.created or ""
     try:
         stamp = time.strptime(when[:19], "%Y-%m-%dT%H:%M:%S")
         when = f"{stamp.tm_mday} {time.strftime('%b %H:%M', stamp)}"
     except ValueError:
         pass
-    return " · ".join(x for x in (run.get("backbone", {}).get("name"), str(run.get("fine_tune", "")), when) if x)
+    return " · ".join(x for x in (run.backbone.name, run.fine_tune, when) if x)
 
 
-def _run_row(project: Project | None, run_id: str, folder: Path, run: dict) -> dict:
+def _run_row(project: Project | None, run_id: str, folder: Path, run: RunListing) -> dict:
     ev_path = folder / "evaluation.json"
     metrics = _saved_metrics(ev_path)
     meta = project.run_meta.get(run_id, {}) if project is not None else {}
     return {
         "folder": str(folder), "id": run_id, "name": meta.get("name") or readable_name(run),
         "adopted": bool(meta.get("path")) or project is None,
-        "note": meta.get("note", ""), "backbone": run["backbone"]["name"], "fine_tune": run["fine_tune"],
-        "epochs": len(run.get("history", [])), "seconds": run.get("timings", {}).get("total"),
-        "outcome": run.get("outcome"), "created": run.get("created", ""),
-        "test_accuracy": metrics.get("accuracy", run.get("test", {}).get("accuracy")),
+        "note": meta.get("note", ""), "backbone": run.backbone.name, "fine_tune": run.fine_tune,
+        "epochs": len(run.history), "seconds": run.timings.total,
+        "outcome": run.outcome, "created": run.created or "",
+        "test_accuracy": metrics.get("accuracy", run.test.accuracy),
         "balanced_accuracy": metrics.get("balanced_accuracy"),
         "macro_f1": (metrics.get("macro") or {}).get("f1"),
-        "macro_auc": (metrics.get("roc") or {}).get("macro_auc"), "history": run.get("history", [])}
+        "macro_auc": (metrics.get("roc") or {}).get("macro_auc"), "history": run.history}
 
 
-def _run_json(folder: Path) -> dict:
-    """A run.json as it is, for listing (bounded, a regular file, not nested beyond reason); not checked in full:
-    a run that cannot be opened is still listed, and opening it says why."""
-    run = read_json_file(folder / "run.json", what="run record", fix="", max_bytes=MAX_PROJECT_BYTES,
-                         error=ConfigError)
-    if not isinstance(run, dict):
-        raise TypeError("not a run record")
-    return run
+def _run_json(folder: Path) -> RunListing:
+    """What the Runs view lists of a run.json (bounded, a regular file, not nested beyond reason); not checked in
+    full: a run that cannot be opened is still listed, and opening it says why."""
+    return RunListing.parse(read_json_file(folder / "run.json", what="run record", fix="",
+                                           max_bytes=MAX_PROJECT_BYTES, error=ConfigError))
 
 
 def _saved_metrics(path: Path) -> dict:

@@ -22,7 +22,8 @@ from foveal.core.evaluation.metrics import LOW_CONFIDENCE, add_headline, compute
 from foveal.core.io import check_target, make_dirs, open_atomic, write_json
 from foveal.core.models.predict import ImageFile, predict_files
 from foveal.core.models.saved import Classifier, load_classifier
-from foveal.core.split.duplicates import copies_warning
+from foveal.core.run_record import OperatingPoint, RunRecord, SplitInfo
+from foveal.core.split.duplicates import copies_words
 
 
 @dataclass(frozen=True)
@@ -70,15 +71,15 @@ class Evaluation:
                    data.get("model", ""), run_dir, data.get("seconds", 0.0))
 
 
-def test_split_files(classifier: Classifier) -> tuple[list[ImageFile], list[str], list[dict]]:
+def held_out_files(classifier: Classifier) -> tuple[list[ImageFile], list[str], list[dict]]:
     """The run's held-out test images (files, true classes) and any that are gone since training."""
     run = classifier.run
-    if not run or "split" not in run:
+    if run is None:
         raise DatasetError(f"{classifier.path} has no run.json with a test split next to it. Give a folder of "
                            "labelled images to evaluate on (one sub-folder per class).")
     from foveal.core.runs import split_images
 
-    if not run["split"]["test"]:
+    if not run.split.test:
         raise DatasetError("This run kept no test images (test fraction 0). Evaluate it on a folder of labelled "
                            "images instead.")
     found, skipped = split_images(run, "test")  # the dataset folder not there, or none of the images: a message
@@ -119,7 +120,7 @@ def evaluate(model: str | os.PathLike[str] | Classifier, folder: str | None = No
     """
     t0 = time.monotonic()
     clf = model if isinstance(model, Classifier) else load_classifier(model)
-    files, labels, skipped = folder_files(clf, folder) if folder else test_split_files(clf)
+    files, labels, skipped = folder_files(clf, folder) if folder else held_out_files(clf)
     result = predict_files(clf, files, batch_size=batch_size, on_progress=on_progress, cancel=cancel)
     skipped += [{"file": files[i].rel, "reason": reason} for i, reason in result.failed]
     if not len(result.indices) and result.failed:
@@ -128,21 +129,20 @@ def evaluate(model: str | os.PathLike[str] | Classifier, folder: str | None = No
                            f"{reason}). Check the images, or evaluate on another folder.")
     index = {c: i for i, c in enumerate(clf.classes)}
     y = np.array([index[labels[i]] for i in result.indices], np.int64)
-    operating = (clf.run or {}).get("operating_point")
+    run = clf.run
+    operating = run.operating_point if run is not None else None
     if positive_class is not None:
         operating = _for_positive(operating, positive_class, clf.classes)
-    metrics = compute_metrics(y, result.probs, clf.classes, low_confidence=low_confidence,
-                              operating=operating if isinstance(operating, dict) else None)
-    train = ((clf.run or {}).get("split") or {}).get("train") or []
-    add_headline(metrics, y, clf.classes, [r["class"] for r in train if isinstance(r, dict) and r.get("class")])
+    metrics = compute_metrics(y, result.probs, clf.classes, low_confidence=low_confidence, operating=operating)
+    add_headline(metrics, y, clf.classes, [r.label for r in run.split.train] if run is not None else [])
     if not folder and "cautions" in metrics:
-        own = run_cautions(clf.run or {})
+        own = run_cautions(run) if run is not None else []
         # A class the split left unmeasured is said once, in the split's words ("'x' has 1 image: …").
         gaps = {c for c in clf.classes if any(g.startswith(f"'{c}' ") for g in own)}
         said = [w for w in metrics["cautions"] if not any(w.startswith(f"'{c}' has no test image") for c in gaps)]
         metrics["cautions"] = own + said
-    temperature = ((clf.run or {}).get("calibration") or {}).get("temperature")
-    if isinstance(temperature, (int, float)) and len(y):
+    temperature = run.calibration.temperature if run is not None and run.calibration is not None else None
+    if temperature is not None and len(y):
         metrics["calibration_before"] = uncalibrated_curve(y, result.probs, float(temperature))
     predictions = []
     flags, scores = result.unfamiliar, result.unfamiliar_scores
@@ -160,12 +160,12 @@ def evaluate(model: str | os.PathLike[str] | Classifier, folder: str | None = No
                       time.monotonic() - t0)
 
 
-def run_cautions(run: dict) -> list[str]:
+def run_cautions(run: RunRecord) -> list[str]:
     """What a run's own test split cannot say, beside its headline: each class the split leaves unmeasured (its
     ``test.class_gaps``) and test images with copies in the other splits."""
-    gaps = [f"{words}." for words in (run.get("test") or {}).get("class_gaps") or () if isinstance(words, str)]
-    copies = copies_warning(run.get("split_info"))
-    return gaps + ([copies] if copies else [])
+    info = run.split_info or SplitInfo()
+    copies = copies_words(info.duplicates_across_splits, from_split_file=bool(info.split_file))
+    return [f"{words}." for words in run.test.class_gaps] + ([copies] if copies else [])
 
 
 def with_positive_class(ev: Evaluation, positive_class: str) -> Evaluation:
@@ -185,7 +185,7 @@ def with_positive_class(ev: Evaluation, positive_class: str) -> Evaluation:
         from foveal.core.runs import read_run
 
         try:
-            operating = read_run(ev.run_dir).get("operating_point")
+            operating = read_run(ev.run_dir).operating_point
         except FovealError:
             operating = None
     operating = _for_positive(operating, positive_class, ev.classes)
@@ -195,7 +195,7 @@ def with_positive_class(ev: Evaluation, positive_class: str) -> Evaluation:
     return dataclasses.replace(ev, metrics={**ev.metrics, "roc": {**roc, "binary": binary}})
 
 
-def _for_positive(operating, positive_class: str, classes) -> dict:
+def _for_positive(operating: OperatingPoint | None, positive_class: str, classes) -> OperatingPoint:
     """The run's operating point for the other class of two: P(other) = 1 − P(positive), so the threshold is
     1 − t. Raises ConfigError for a class the model does not have."""
     from foveal.core.errors import ConfigError
@@ -203,11 +203,11 @@ def _for_positive(operating, positive_class: str, classes) -> dict:
     if positive_class not in classes:
         raise ConfigError(f"Unknown positive class {positive_class!r}: the model's classes are "
                           f"{', '.join(classes)}.")
-    if not isinstance(operating, dict) or not isinstance(operating.get("threshold"), (int, float)):
-        return {"positive_class": positive_class}
-    if operating.get("positive_class") == positive_class:
+    if operating is None or operating.threshold is None:
+        return OperatingPoint(positive_class)
+    if operating.positive_class == positive_class:
         return operating
-    return {**operating, "positive_class": positive_class, "threshold": 1.0 - float(operating["threshold"])}
+    return OperatingPoint(positive_class, 1.0 - operating.threshold, operating.chosen_on, operating.n_val)
 
 
 #: The first columns of ``predictions.csv`` (one ``p_CLASS`` column per class follows).

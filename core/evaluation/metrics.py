@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from foveal.core.run_record import OperatingPoint
 from foveal.core.stats import CALIBRATION_BINS, accuracy_interval, expected_calibration_error
 
 #: A prediction whose top probability is below this is flagged as low-confidence (unless told otherwise).
@@ -27,7 +28,7 @@ def format_value(x, pct: bool = False, digits: int = 3) -> str:
 
 
 def compute_metrics(y_true: Sequence[int] | np.ndarray, probs: np.ndarray, classes: Sequence[str], *,
-                    low_confidence: float = LOW_CONFIDENCE, operating: dict | None = None) -> dict:
+                    low_confidence: float = LOW_CONFIDENCE, operating: OperatingPoint | None = None) -> dict:
     """Everything Foveal reports about predictions ``probs`` (N×K) of true classes ``y_true`` (N).
 
     Returns a dict with ``n``, ``accuracy`` and its 95% ``accuracy_ci``, ``balanced_accuracy``, ``per_class``
@@ -70,7 +71,7 @@ def compute_metrics(y_true: Sequence[int] | np.ndarray, probs: np.ndarray, class
     return out
 
 
-def _roc(y: np.ndarray, probs: np.ndarray, classes: Sequence[str], operating: dict | None = None) -> dict:
+def _roc(y: np.ndarray, probs: np.ndarray, classes: Sequence[str], operating: OperatingPoint | None = None) -> dict:
     """One-vs-rest ROC curves with AUC per class; for two classes, the binary curve and an operating point."""
     from sklearn.metrics import roc_auc_score, roc_curve
 
@@ -90,7 +91,8 @@ def _roc(y: np.ndarray, probs: np.ndarray, classes: Sequence[str], operating: di
     return out
 
 
-def operating_point(y: np.ndarray, probs: np.ndarray, classes: Sequence[str], operating: dict | None) -> dict:
+def operating_point(y: np.ndarray, probs: np.ndarray, classes: Sequence[str],
+                    operating: OperatingPoint | None) -> dict:
     """Sensitivity, specificity, PPV and NPV for the positive class at the operating threshold, and at 0.5.
 
     ``operating`` is the run's: its positive class and the threshold chosen on the validation images (Youden's J
@@ -98,12 +100,12 @@ def operating_point(y: np.ndarray, probs: np.ndarray, classes: Sequence[str], op
     images and says so: an optimistic number."""
     from foveal.core.stats import youden_threshold
 
-    positive_class = (operating or {}).get("positive_class", classes[1])
-    k = list(classes).index(positive_class) if positive_class in classes else 1
+    positive_class = operating.positive_class if operating is not None else None
+    k = list(classes).index(positive_class) if positive_class is not None and positive_class in classes else 1
     positive, score = y == k, probs[:, k]
-    if operating and isinstance(operating.get("threshold"), (int, float)):
-        threshold = float(operating["threshold"])
-        rule = f"Youden's J on the {operating.get('chosen_on') or 'validation images'}"
+    if operating is not None and operating.threshold is not None:
+        threshold = float(operating.threshold)
+        rule = f"Youden's J on the {operating.chosen_on or 'validation images'}"
     else:
         threshold, rule = youden_threshold(positive, score), "Youden's J on these same images (optimistic)"
 

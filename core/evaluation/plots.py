@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from foveal.core.run_record import Epoch
+
 
 def _figure(width: float = 6.0, height: float = 4.0):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -27,14 +29,14 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def training_curves(history: Sequence[dict], fine_tune_from: int | None = None) -> bytes:
+def training_curves(history: Sequence[Epoch], fine_tune_from: int | None = None) -> bytes:
     """Loss and accuracy per epoch, training and validation; a dashed line where fine-tuning starts."""
     fig = _figure(7.0, 3.4)
     ax_loss, ax_acc = fig.subplots(1, 2)
-    epochs = [h["epoch"] for h in history]
+    epochs = [h.epoch for h in history]
     for ax, key, title in ((ax_loss, "loss", "Loss"), (ax_acc, "accuracy", "Accuracy")):
-        ax.plot(epochs, [h.get(key) for h in history], "o-", label="training", ms=3)
-        ax.plot(epochs, [h.get(f"val_{key}") for h in history], "s-", label="validation", ms=3)
+        ax.plot(epochs, [getattr(h, key) for h in history], "o-", label="training", ms=3)
+        ax.plot(epochs, [getattr(h, f"val_{key}") for h in history], "s-", label="validation", ms=3)
         if fine_tune_from:
             ax.axvline(fine_tune_from - 0.5, ls="--", c="gray", lw=1, label="fine-tuning starts")
         ax.set_xlabel("epoch")

@@ -27,6 +27,7 @@ from foveal.core.evaluation.evaluate import (
 from foveal.core.evaluation.review import read_marks
 from foveal.core.io import atomic_path, make_dirs, write_text
 from foveal.core.models.saved import load_classifier
+from foveal.core.run_record import RunRecord
 
 #: How many of the worst errors the report shows with their Grad-CAM.
 WORST_ERRORS = 8
@@ -41,7 +42,7 @@ def build_report(run_dir: str | os.PathLike[str], evaluation: Evaluation | None 
 
     run = read_run(run_dir)
     ev = evaluation or read_evaluation(run_dir)
-    if ev is not None and list(ev.classes) != list(run.get("classes") or []):
+    if ev is not None and tuple(ev.classes) != run.classes:
         ev = None  # a saved evaluation that no longer matches run.json says nothing about this run: evaluate again
     if ev is None:
         ev = evaluate(run_dir)
@@ -60,23 +61,23 @@ def build_report(run_dir: str | os.PathLike[str], evaluation: Evaluation | None 
     if marks:
         sections.append(rs.marked(marks))
     name = Path(run_dir).resolve().name
-    return Report(f"Foveal report: {run['backbone']['name']} on {Path(run['dataset']['root']).name}",
-                  f"Run {name}, created {run.get('created', '')}", sections)
+    return Report(f"Foveal report: {run.backbone.name} on {Path(run.dataset.root).name}",
+                  f"Run {name}, created {run.created or ''}", sections)
 
 
-def _image_of(run: dict, ev: Evaluation, file: str) -> str | None:
+def _image_of(run: RunRecord, ev: Evaluation, file: str) -> str | None:
     """Where a prediction's image is: in the run's dataset folder (its test split) or the folder evaluated. Never
     the path a saved evaluation.json names, which a run folder made elsewhere could point at any file here (None:
     the file name itself leads out of the folder)."""
-    from foveal.core.runs import outside_reason
+    from foveal.core.run_record import outside_reason
 
-    root = run["dataset"]["root"] if ev.source == "test split" else ev.source
+    root = run.dataset.root if ev.source == "test split" else ev.source
     if not isinstance(root, str) or not isinstance(file, str) or outside_reason(file, root):
         return None
     return os.path.join(root, file)
 
 
-def _worst_errors(run_dir, run: dict, ev: Evaluation) -> Section:
+def _worst_errors(run_dir, run: RunRecord, ev: Evaluation) -> Section:
     """The most confident wrong predictions, each with Grad-CAM for the class the model chose."""
     from PIL import Image
 

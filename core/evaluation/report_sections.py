@@ -1,4 +1,4 @@
-"""The sections of the report, each built from ``run.json`` and the evaluation as plain data."""
+"""The sections of the report, each built from the run's record (``run.json``) and the evaluation."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from foveal.core.evaluation import plots
 from foveal.core.evaluation.document import Figure, Section, Table
 from foveal.core.evaluation.evaluate import Evaluation
 from foveal.core.evaluation.metrics import format_value
+from foveal.core.run_record import RunRecord, SplitInfo
 
 _SPLITS = ("train", "val", "test")
 
@@ -20,16 +21,16 @@ def _num(x, digits: int = 3) -> str:
     return format_value(x, digits=digits)
 
 
-def summary(run: dict, ev: Evaluation) -> Section:
+def summary(run: RunRecord, ev: Evaluation) -> Section:
     m = ev.metrics
     lo, hi = m["accuracy_ci"]
-    epoch = (f"the weights of epoch {run['best_epoch']} were kept" if run.get("best_epoch") is not None else
+    epoch = (f"the weights of epoch {run.best_epoch} were kept" if run.best_epoch is not None else
              "no epochs (a linear head fitted directly)")
     accuracy = m.get("headline") or (f"Accuracy on {m['n']} held-out images: {_pct(m['accuracy'])} (95% confidence "
                                      f"interval {_pct(lo)}–{_pct(hi)}).")
     return Section("Summary", [
-        f"{run['backbone']['name']} ({_depth(run)}) trained on {len(run['classes'])} classes "
-        f"({', '.join(run['classes'])}). Outcome: {run['outcome']}; {epoch}.",
+        f"{run.backbone.name} ({_depth(run)}) trained on {len(run.classes)} classes "
+        f"({', '.join(run.classes)}). Outcome: {run.outcome}; {epoch}.",
         f"{accuracy} Measured on the {ev.source}; balanced accuracy {_pct(m['balanced_accuracy'])}; "
         f"{m['n_low_confidence']} prediction(s) below {m['low_confidence_threshold']:.0%} confidence.",
         *m.get("cautions", []),
@@ -39,137 +40,136 @@ def summary(run: dict, ev: Evaluation) -> Section:
     ])
 
 
-def dataset(run: dict) -> Section:
-    counts: dict[str, Counter] = {s: Counter(r["class"] for r in run["split"][s]) for s in _SPLITS}
+def dataset(run: RunRecord) -> Section:
+    counts: dict[str, Counter] = {s: Counter(r.label for r in run.split.of(s)) for s in _SPLITS}
     rows = [[c, *[str(counts[s][c]) for s in _SPLITS], str(sum(counts[s][c] for s in _SPLITS))]
-            for c in run["classes"]]
-    blocks: list = [f"Folder: {run['dataset']['root']} (layout: {run['dataset']['layout']}).",
+            for c in run.classes]
+    blocks: list = [f"Folder: {run.dataset.root} (layout: {run.dataset.layout}).",
                     Table(["class", "train", "validation", "test", "total"], rows)]
-    skipped = run.get("skipped_during_training") or []
+    skipped = run.skipped_during_training
     if skipped:
         blocks.append(f"{len(skipped)} file(s) could not be read during training and were left out: "
-                      + "; ".join(f"{s['file']} ({s['reason']})" for s in skipped[:10]))
+                      + "; ".join(f"{s.file} ({s.reason})" for s in skipped[:10]))
     return Section("Dataset", blocks)
 
 
-def split(run: dict) -> Section:
+def split(run: RunRecord) -> Section:
     """Exactly how the split was made (file, groups, copies, seed) and a warning when nothing kept related images
     together, so a reader can judge whether the test images were truly new to the model."""
-    c, info = run["config"], run.get("split_info") or {}
-    n = {s: len(run["split"][s]) for s in _SPLITS}
+    c, info = run.config, run.split_info or SplitInfo()
+    n = {s: len(run.split.of(s)) for s in _SPLITS}
     total = sum(n.values())
     blocks: list = [f"{n['train']} training, {n['val']} validation and {n['test']} test images. The test images were "
                     "never used for training or for choosing the best epoch; the exact file list per split is in "
                     "run.json."]
     rows = []
-    if info.get("split_file"):
-        rows.append(["made by", f"the split file {info['split_file']} (a fixed list of files per split)"])
-    elif run["dataset"]["layout"] == "pre-split":
+    if info.split_file:
+        rows.append(["made by", f"the split file {info.split_file} (a fixed list of files per split)"])
+    elif run.dataset.layout == "pre-split":
         rows.append(["made by", "the folder's own train/validation/test folders"])
     else:
-        rows.append(["made by", f"random, stratified by class, seed {info.get('seed', run['seed'])} (the same seed "
-                                "on the same files gives the same split)"])
-        rows.append(["fractions", f"validation {c['val_fraction']:.0%}, test {c['test_fraction']:.0%}"])
-    group_by = info.get("group_by", c.get("group_by", "none"))
-    pattern = info.get("group_pattern") or c.get("group_pattern") or "text before the first _"
+        seed = run.seed if info.seed is None else info.seed
+        rows.append(["made by", f"random, stratified by class, seed {seed} (the same seed on the same files gives "
+                                "the same split)"])
+        rows.append(["fractions", f"validation {c.val_fraction:.0%}, test {c.test_fraction:.0%}"])
+    group_by = info.group_by or c.group_by or "none"
+    pattern = info.group_pattern or c.group_pattern or "text before the first _"
     grouping = {"none": "none", "dicom": "by DICOM PatientID",
-                "filename": f"by file name, pattern {pattern}"}.get(group_by, str(group_by))
-    if group_by != "none" and "n_groups" in info:
-        grouping += f": {info['n_groups']} groups, {len(info.get('leaking_groups') or [])} split across splits"
+                "filename": f"by file name, pattern {pattern}"}.get(group_by, group_by)
+    if group_by != "none" and info.n_groups is not None:
+        grouping += f": {info.n_groups} groups, {len(info.leaking_groups)} split across splits"
     rows.append(["groups kept together", grouping])
-    if "n_duplicate_sets" in info:
-        kept = info.get("keep_duplicates_together")
-        across = info.get("duplicates_across_splits") or []
-        rows.append(["copies of an image", f"{info['n_duplicate_sets']} set(s) of duplicate or near-duplicate "
-                     f"images found; {'kept in one split' if kept else 'not kept together'}; {len(across)} set(s) "
-                     "span splits"])
+    if info.n_duplicate_sets is not None:
+        kept = info.keep_duplicates_together
+        rows.append(["copies of an image", f"{info.n_duplicate_sets} set(s) of duplicate or near-duplicate "
+                     f"images found; {'kept in one split' if kept else 'not kept together'}; "
+                     f"{len(info.duplicates_across_splits)} set(s) span splits"])
     blocks.append(Table(None, rows))
-    alone = group_by == "none" or info.get("n_groups") == total
-    if alone and not info.get("split_file") and run["dataset"]["layout"] != "pre-split":
+    alone = group_by == "none" or info.n_groups == total
+    if alone and not info.split_file and run.dataset.layout != "pre-split":
         blocks.append("Warning: nothing kept related images together. If several images come from one patient, "
                       "specimen or slide, some of them may be in both the training and the test images, and the test "
                       "accuracy may then be higher than on new patients. Group the images by file name or DICOM "
                       "PatientID and train again if that can be the case.")
-    from foveal.core.split.duplicates import copies_warning
+    from foveal.core.split.duplicates import copies_words
 
-    copies = copies_warning(info)
+    copies = copies_words(info.duplicates_across_splits, from_split_file=bool(info.split_file))
     if copies:
         blocks.append(f"Warning: {copies}")
     return Section("Split", blocks)
 
 
-def model(run: dict) -> Section:
-    b = run["backbone"]
+def model(run: RunRecord) -> Section:
+    b = run.backbone
+    weights = run.config.weights
     return Section("Model", [Table(None, [
-        ["backbone", f"{b['name']} ({b['family']}), ImageNet top-1 {b['top1']}%"],
-        ["input", f"{run['image_size']}×{run['image_size']} RGB, resized inside the model"],
+        ["backbone", f"{b.name} ({b.family}), ImageNet top-1 {b.top1}%"],
+        ["input", f"{run.image_size}×{run.image_size} RGB, resized inside the model"],
         ["fine-tuning", _depth(run)],
-        ["starting weights", {"imagenet": "ImageNet", "none": "none (random)"}.get(str(run["config"]["weights"]),
-                                                                                 f"file {run['config']['weights']}")],
+        ["starting weights", {"imagenet": "ImageNet", "none": "none (random)"}.get(str(weights), f"file {weights}")],
         ["head", _head(run)],
     ])])
 
 
-def _depth(run: dict) -> str:
+def _depth(run: RunRecord) -> str:
     from foveal.core.errors import ConfigError
     from foveal.core.models.build import FineTune
 
     try:
-        text = FineTune.parse(str(run["fine_tune"])).describe(run.get("n_blocks"))
+        text = FineTune.parse(run.fine_tune).describe(run.n_blocks)
     except ConfigError:
-        text = str(run["fine_tune"])
-    if run["config"].get("fine_tune") == "auto":
+        text = run.fine_tune
+    if run.config.fine_tune == "auto":
         text = f"tried automatically: {text}"
-    words = (run.get("phases") or {}).get("words")  # whether fine-tuning beat the head, and what was kept
+    words = run.phases.words if run.phases else None  # whether fine-tuning beat the head, and what was kept
     return f"{text}. {words}" if words else text
 
 
-def _head(run: dict) -> str:
+def _head(run: RunRecord) -> str:
     pooling = {"avg": "global average", "max": "global max", "grid": "2×2-grid average"}.get(
-        run.get("pooling", "avg"), "global average")
-    winner = (run.get("recipe") or {}).get("winner")
-    if winner and winner.get("head") == "linear":
-        return f"{pooling} pooling, logistic regression (C={winner['strength']:g}) as a dense softmax"
-    return f"{pooling} pooling, dropout {run['config']['dropout']}, dense softmax"
+        run.pooling or "avg", "global average")
+    winner = run.recipe.winner
+    if winner is not None and winner.head == "linear":
+        return f"{pooling} pooling, logistic regression (C={winner.strength:g}) as a dense softmax"
+    return f"{pooling} pooling, dropout {run.config.dropout}, dense softmax"
 
 
-def recipe(run: dict) -> Section | None:
+def recipe(run: RunRecord) -> Section | None:
     """The candidates the automatic recipe tried, best first, and why the winner won (None: a manual run)."""
-    chosen = run.get("recipe") or {}
-    if "candidates" not in chosen:
+    chosen = run.recipe
+    if chosen.candidates is None:
         return None
-    rows = [[c["description"], _pct(c["accuracy"]), f"{_pct(c['interval'][0])}–{_pct(c['interval'][1])}",
-             _pct(c["balanced_accuracy"])] for c in chosen["candidates"]]
-    return Section("Recipe", [f"Chosen automatically: {chosen['reason']}. Each candidate was scored by "
+    rows = [[c.description, _pct(c.accuracy), f"{_pct(c.interval[0])}–{_pct(c.interval[1])}",
+             _pct(c.balanced_accuracy)] for c in chosen.candidates]
+    return Section("Recipe", [f"Chosen automatically: {chosen.reason}. Each candidate was scored by "
                               "cross-validation on the training and validation images only; the test images were "
                               "not used.", Table(["candidate", "accuracy", "95% interval", "balanced"], rows,
                                                  widths=[0.46, 0.16, 0.22, 0.16])])
 
 
-def settings(run: dict) -> Section:
+def settings(run: RunRecord) -> Section:
     from foveal.core.training.settings_words import setting_rows
 
     return Section("Settings", [
         "Every setting of the run. The file run_config.json in the run folder holds them all; the command "
         "foveal train --config run_config.json trains the same way again.",
-        Table(["setting", "value"], setting_rows(run["config"]))])
+        Table(["setting", "value"], setting_rows(run.config.to_dict()))])
 
 
-def software(run: dict) -> Section:
-    t = run.get("timings", {})
-    rows = [[k, str(v)] for k, v in run.get("versions", {}).items()]
+def software(run: RunRecord) -> Section:
+    rows = [[k, str(v)] for k, v in run.versions.items()]
     return Section("Software", [Table(["library", "version"], rows),
-                                f"Training took {t.get('total', 0):.0f} s in all."])
+                                f"Training took {run.timings.total or 0:.0f} s in all."])
 
 
-def training(run: dict) -> Section:
-    hist = run.get("history") or []
-    if not hist and (run.get("recipe") or {}).get("winner", {}).get("head") == "linear":
+def training(run: RunRecord) -> Section:
+    hist = run.history
+    if not hist and run.recipe.winner is not None and run.recipe.winner.head == "linear":
         return Section("Training", ["No epochs: the linear head was fitted directly on the frozen features."])
     if not hist:
         return Section("Training", ["No epoch finished."])
-    ft = next((h["epoch"] for h in hist if h.get("phase") == "fine-tune"), None)
-    caption = (f"Loss and accuracy per epoch. The weights of epoch {run.get('best_epoch')} (lowest validation "
+    ft = next((h.epoch for h in hist if h.phase == "fine-tune"), None)
+    caption = (f"Loss and accuracy per epoch. The weights of epoch {run.best_epoch} (lowest validation "
                "loss) were kept.")
     return Section("Training", [Figure(plots.training_curves(hist, ft), caption)])
 
@@ -228,14 +228,13 @@ MODEL_CARD_FIELDS = ("Intended use (which images, which question, which decision
 TO_FILL = "[to be filled in]"
 
 
-def model_card(run: dict, ev: Evaluation) -> Section:
+def model_card(run: RunRecord, ev: Evaluation) -> Section:
     """Intended use and limitations: what Foveal knows (filled in) and what a person must state (marked)."""
     m = ev.metrics
     lo, hi = m["accuracy_ci"]
-    n = {s: len(run["split"][s]) for s in _SPLITS}
     known = [
-        f"Trained on {n['train']} images of one folder ({run['dataset']['root']}); classes: "
-        f"{', '.join(run['classes'])}. It can only answer one of these classes, even for an image of something else.",
+        f"Trained on {len(run.split.train)} images of one folder ({run.dataset.root}); classes: "
+        f"{', '.join(run.classes)}. It can only answer one of these classes, even for an image of something else.",
         f"Measured on {m['n']} held-out images from the same folder: accuracy {_pct(m['accuracy'])} (95% "
         f"interval {_pct(lo)}–{_pct(hi)}). Images from another site, scanner, stain or protocol may score lower; "
         "this has not been measured.",

@@ -162,7 +162,7 @@ def _output_folder(clf: Classifier, fmt: str, precision: str, out) -> Path:
         folder = Path(os.path.abspath(Path(clf.run_dir) / "export" / name))
     else:
         folder = Path(os.path.abspath(Path(out).expanduser()))
-    root = (clf.run or {}).get("dataset", {}).get("root")
+    root = clf.run.dataset.root if clf.run is not None else None
     if root and is_inside(folder, root):
         raise ConfigError(f"The export folder {folder} is inside the dataset folder {root}; Foveal never "
                           "writes there. Choose another folder.")
@@ -187,11 +187,10 @@ def _check_files(clf: Classifier, check_images: list[str] | None, n: int) -> lis
         from foveal.core.models.predict import files_under
 
         return files_under(check_images)[:n]
-    run = clf.run or {}
-    rows = (run.get("split") or {}).get("test") or (run.get("split") or {}).get("val") or []
-    root = (run.get("dataset") or {}).get("root", "")
-    files = [ImageFile(os.path.join(root, r["file"]), r["file"]) for r in rows
-             if os.path.isfile(os.path.join(root, r["file"]))]
+    run = clf.run
+    rows = (run.split.test or run.split.val) if run is not None else ()
+    root = run.dataset.root if run is not None else ""
+    files = [ImageFile(os.path.join(root, r.file), r.file) for r in rows if os.path.isfile(os.path.join(root, r.file))]
     if not files:
         raise DatasetError(f"No images to check the export on: the run's test images are not in {root or '?'} "
                            "(the dataset moved, or sits on a disk that is not connected). Connect it, or give some "
@@ -206,13 +205,13 @@ def _representative(clf: Classifier, n: int = 64):
     from foveal.core.data.decode import decode_image
     from foveal.core.errors import ImageDecodeError
 
-    run = clf.run or {}
-    root = run.get("dataset", {}).get("root", "")
-    rows = run.get("split", {}).get("train", [])
+    if clf.run is None:
+        return
+    root, rows = clf.run.dataset.root, clf.run.split.train
     step = max(1, len(rows) // n)
     for row in rows[::step][:n]:
         try:
-            yield decode_image(os.path.join(root, row["file"]))[None]
+            yield decode_image(os.path.join(root, row.file))[None]
         except ImageDecodeError:
             continue
 

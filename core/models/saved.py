@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from foveal.core.errors import ModelFileError
+from foveal.core.run_record import RunRecord
 from foveal.core.runs import read_run
 
 
@@ -25,7 +26,7 @@ class Classifier:
     image_size: int
     path: str
     run_dir: str | None = None
-    run: dict | None = field(default=None, repr=False)
+    run: RunRecord | None = field(default=None, repr=False)
     #: The compiled forward function, made once on first prediction (see core.models.predict).
     compiled: Any = field(default=None, repr=False, compare=False)
     #: How familiar an image looks (core.models.familiar.Familiarity); None for runs made before Foveal kept it.
@@ -137,10 +138,10 @@ def _familiarity(model: Any, run_dir: Path | None) -> Any:
     return fam
 
 
-def _class_names(model_path: Path, run: dict | None, n_out: int) -> tuple[str, ...]:
+def _class_names(model_path: Path, run: RunRecord | None, n_out: int) -> tuple[str, ...]:
     labels = model_path.parent / "labels.txt"
     if run is not None:
-        names, source = [str(c) for c in run["classes"]], model_path.parent / "run.json"
+        names, source = list(run.classes), model_path.parent / "run.json"
     elif labels.is_file():
         try:
             text = labels.read_text("utf-8")
@@ -159,14 +160,14 @@ def _class_names(model_path: Path, run: dict | None, n_out: int) -> tuple[str, .
     return tuple(names)
 
 
-def _image_size(model, run: dict | None) -> int:
+def _image_size(model, run: RunRecord | None) -> int:
     """The square size the model resizes to: its ``resize`` layer, else the run, else its input shape."""
     try:
         return int(model.get_layer("resize").get_config()["height"])
     except (ValueError, KeyError):
         pass
-    if run and run.get("image_size"):
-        return int(run["image_size"])
+    if run is not None:
+        return run.image_size
     shape = model.input_shape
     if shape[1] is None:
         raise ModelFileError("The model takes images of any size and has no 'resize' layer; Foveal cannot tell "

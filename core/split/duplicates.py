@@ -9,7 +9,8 @@ the number of images.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from foveal.core.data.scan import ImageRecord
 from foveal.core.split.hashes import image_hashes
@@ -89,7 +90,7 @@ def duplicates_across_splits(split, duplicates: Sequence[Sequence[str]]) -> list
     return out
 
 
-def test_copies(across: Sequence[dict[str, str]]) -> list[str]:
+def copies_in_test(across: Sequence[Mapping[str, str]]) -> list[str]:
     """The test images that have a copy in the training or validation split (``across``: from
     :func:`duplicates_across_splits`)."""
     out: list[str] = []
@@ -99,13 +100,20 @@ def test_copies(across: Sequence[dict[str, str]]) -> list[str]:
     return out
 
 
-def copies_warning(split_info: dict | None) -> str | None:
-    """Words for beside a test accuracy that copies inflate (None: no test image has a copy elsewhere)."""
+def copies_warning(split_info: Mapping[str, Any] | None) -> str | None:
+    """Words for beside a test accuracy that copies inflate (None: no test image has a copy elsewhere), from the
+    split's description as :mod:`core.split.plan` makes it."""
     info = split_info or {}
-    found = test_copies(info.get("duplicates_across_splits") or [])
+    return copies_words(info.get("duplicates_across_splits") or [], from_split_file=bool(info.get("split_file")))
+
+
+def copies_words(across: Sequence[Mapping[str, str]], *, from_split_file: bool) -> str | None:
+    """:func:`copies_warning` from the sets of copies that span splits, and whether a split file fixed the split
+    (then the fix is to that file)."""
+    found = copies_in_test(across)
     if not found:
         return None
-    fix = ("Fix the split file so each set of copies is in one split" if info.get("split_file") else
+    fix = ("Fix the split file so each set of copies is in one split" if from_split_file else
            "Train again with copies kept together (the default) to measure it honestly")
     return (f"{len(found)} test image(s) have a copy (the same picture, resized or re-saved) among the training or "
             f"validation images, so this accuracy may be higher than on new images. {fix}: "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -32,9 +31,8 @@ def write_split_file(path: str | os.PathLike, split: Split | SplitFiles, **extra
 
 
 def run_split(run_dir: str | os.PathLike) -> dict[str, list[str]]:
-    """The split a run that has just finished used, from its run.json."""
-    run = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))
-    return {s: [row["file"] for row in run["split"][s]] for s in SPLITS}
+    """The split a run that has just finished used, from its run.json (read as any split file is)."""
+    return read_split_file(Path(run_dir) / "run.json")
 
 
 #: The largest split file read: a run.json with 100,000 images in its split is a few MB.

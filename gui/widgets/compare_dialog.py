@@ -155,7 +155,7 @@ class CompareDialog(QDialog):
     @Slot()
     def stop(self) -> None:
         """Stop within the current batch; the candidates done so far stay in the table."""
-        if self.is_running():
+        if self.worker is not None and self.is_running():
             self.worker.cancel()
             self.status.setText("Stopping after this batch…")
 

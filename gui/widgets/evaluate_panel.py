@@ -184,7 +184,8 @@ class EvaluatePanel(QWidget):
         self._on_errors_clicked()
 
     def _show_summary(self) -> None:
-        self.summary.setText(summary_html(self.evaluation))
+        if self.evaluation is not None:
+            self.summary.setText(summary_html(self.evaluation))
 
     @Slot(str)
     def _on_positive_chosen(self, name: str) -> None:
@@ -211,9 +212,12 @@ class EvaluatePanel(QWidget):
 
     def show_subset(self, label: str, indices: list[int], preds: list[Prediction] | None = None) -> None:
         """Show ``indices`` of ``preds`` (default: the evaluation's predictions), the most confident first."""
-        self.shown = preds if preds is not None else self.evaluation.predictions
         if preds is None:
-            indices = sorted(indices, key=lambda i: -self.shown[i].confidence)
+            if self.evaluation is None:
+                return
+            preds = self.evaluation.predictions
+            indices = sorted(indices, key=lambda i: -preds[i].confidence)
+        self.shown = preds
         self.gallery_label.setText(f"{label}: {len(indices)} image(s)" if indices else f"{label}: none")
         self.gallery.show_predictions(self.shown, indices, set(self.marks))
         self.tabs.setCurrentIndex(0)
@@ -222,6 +226,8 @@ class EvaluatePanel(QWidget):
     @Slot(int, int)
     def _on_cell_chosen(self, true: int, predicted: int) -> None:
         ev = self.evaluation
+        if ev is None:
+            return
         t, p = ev.classes[true], ev.classes[predicted]
         self.show_subset(f"Labelled '{t}', predicted '{p}'",
                          [i for i, x in enumerate(ev.predictions) if x.true == t and x.predicted == p])
@@ -258,6 +264,8 @@ class EvaluatePanel(QWidget):
 
     @Slot(int)
     def _on_prediction_chosen(self, index: int) -> None:
+        if self.evaluation is None:
+            return
         if self.detail is None:
             self.detail = ImageDetail(self.evaluation.classes, self)
             self.detail.sig_explain_requested.connect(self._on_explain_requested)
@@ -283,19 +291,21 @@ class EvaluatePanel(QWidget):
         if self.explain_worker is not None and self.explain_worker.is_running():
             self._pending = (path, class_index)  # only the latest request matters
             return
-        self.explain_worker = start_worker(CallWorker(self.explain_fn, self.evaluation.run_dir, path, class_index),
+        if self.run_dir() is None:
+            return
+        self.explain_worker = start_worker(CallWorker(self.explain_fn, self.run_dir(), path, class_index),
                                            self._on_explained, self._on_explain_failed)
 
     @Slot(object)
     def _on_explained(self, explanation) -> None:
-        self.explain_worker.wait()
+        _wait(self.explain_worker)
         if self.detail is not None:
             self.detail.show_explanation(explanation.path, explanation.class_index, explanation.picture, explanation)
         self._next_explanation()
 
     @Slot(str, str, bool)
     def _on_explain_failed(self, message: str, details: str, user_error: bool) -> None:
-        self.explain_worker.wait()
+        _wait(self.explain_worker)
         if self.detail is not None:
             self.detail.show_failure(message)
         if not user_error:
@@ -309,25 +319,27 @@ class EvaluatePanel(QWidget):
 
     @Slot(int, bool)
     def _on_mark_toggled(self, index: int, marked: bool) -> None:
-        ev = self.evaluation
+        run_dir = self.run_dir()
+        if run_dir is None:
+            return
         p = self.shown[index]
-        self.marks = set_mark(ev.run_dir, p.file, marked, true=p.true, predicted=p.predicted)
+        self.marks = set_mark(run_dir, p.file, marked, true=p.true, predicted=p.predicted)
         self.gallery.set_marked(self.shown, set(self.marks))
         self.sig_message.emit(f"{len(self.marks)} image(s) marked as mislabelled (saved in the run folder)")
 
     # ---- buttons -------------------------------------------------------------------------------------
     @Slot()
     def _on_report_clicked(self) -> None:
-        if self.report_worker is not None and self.report_worker.is_running():
+        if (self.report_worker is not None and self.report_worker.is_running()) or self.run_dir() is None:
             return
         self.report_button.setEnabled(False)
         self.report_button.setText("Writing the report…")
-        self.report_worker = start_worker(CallWorker(self.report_fn, self.evaluation.run_dir, self.evaluation),
+        self.report_worker = start_worker(CallWorker(self.report_fn, self.run_dir(), self.evaluation),
                                           self._on_report_written, self._on_report_failed)
 
     @Slot(object)
     def _on_report_written(self, html_path: str) -> None:
-        self.report_worker.wait()
+        _wait(self.report_worker)
         self.report_button.setEnabled(True)
         self.report_button.setText("Write report")
         self.sig_message.emit(f"Report written: {html_path} and report.pdf beside it")
@@ -335,7 +347,7 @@ class EvaluatePanel(QWidget):
 
     @Slot(str, str, bool)
     def _on_report_failed(self, message: str, details: str, user_error: bool) -> None:
-        self.report_worker.wait()
+        _wait(self.report_worker)
         self.report_button.setEnabled(True)
         self.report_button.setText("Write report")
         self.sig_message.emit(f"The report could not be written: {message}")
@@ -344,8 +356,10 @@ class EvaluatePanel(QWidget):
 
     @Slot()
     def _on_export_clicked(self) -> None:
-        ev = self.evaluation
-        default = os.path.join(ev.run_dir, "mislabelled.csv")
+        run_dir = self.run_dir()
+        if run_dir is None:
+            return
+        default = os.path.join(run_dir, "mislabelled.csv")
         path, _ = QFileDialog.getSaveFileName(self, "Export the images marked as mislabelled", default,
                                               "CSV files (*.csv)")
         if path:
@@ -353,12 +367,14 @@ class EvaluatePanel(QWidget):
 
     def export_marks(self, path: str) -> bool:
         """Write the marks as CSV at ``path``, unless that is inside the dataset folder (never written to)."""
-        root = self._dataset_root()
+        run_dir, root = self.run_dir(), self._dataset_root()
+        if run_dir is None:
+            return False
         if root and is_inside(path, root):
             self.sig_message.emit(f"Not saved: {path} is inside the dataset folder, which Foveal never writes "
                                   "to. Choose another place.")
             return False
-        n = export_marks_csv(self.evaluation.run_dir, path, root or "")
+        n = export_marks_csv(run_dir, path, root or "")
         self.sig_message.emit(f"{n} mislabelled image(s) exported to {path}")
         return True
 
@@ -366,14 +382,17 @@ class EvaluatePanel(QWidget):
         from foveal.core.errors import FovealError
         from foveal.core.runs import read_run
 
+        run_dir = self.run_dir()
         try:
-            return os.path.realpath(read_run(self.evaluation.run_dir)["dataset"]["root"])
-        except (OSError, KeyError, ValueError, FovealError):  # a run folder damaged since: no suspects to show
+            return os.path.realpath(read_run(run_dir).dataset.root) if run_dir is not None else None
+        except (OSError, ValueError, FovealError):  # a run folder damaged since: no suspects to show
             return None
 
     @Slot()
     def _on_open_clicked(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(self.evaluation.run_dir))
+        run_dir = self.run_dir()
+        if run_dir is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(run_dir))
 
     def wait(self) -> None:
         """Let workers end (window closing)."""
@@ -381,6 +400,12 @@ class EvaluatePanel(QWidget):
             if w is not None:
                 w.wait()
         self.gallery.wait()
+
+
+def _wait(worker: CallWorker | None) -> None:
+    """Let a worker that has just reported end its thread."""
+    if worker is not None:
+        worker.wait()
 
 
 if __name__ == "__main__":  # preview: a scripted evaluation of the sample images (Grad-CAM and report do nothing)

@@ -139,7 +139,8 @@ class RunsPanel(QWidget):
 
     def selected(self) -> list[dict]:
         rows = {i.row() for i in self.table.selectedItems()}
-        return [self.rows[self.table.item(r, 0).data(Qt.ItemDataRole.UserRole)] for r in sorted(rows)]
+        items = [self.table.item(r, 0) for r in sorted(rows)]
+        return [self.rows[item.data(Qt.ItemDataRole.UserRole)] for item in items if item is not None]
 
     @Slot()
     def _on_selection(self) -> None:
@@ -153,12 +154,13 @@ class RunsPanel(QWidget):
         self._fill_compare(chosen)
 
     def _plot(self, runs: list[dict]) -> None:
+        """Each run's validation curves (its ``history``: :class:`core.run_record.Epoch` records)."""
         for plot, key in ((self.loss_plot, "val_loss"), (self.acc_plot, "val_accuracy")):
             plot.clear()
             for i, run in enumerate(runs):
                 hist = run["history"]
                 pen = pg.mkPen(_COLOURS[i % len(_COLOURS)], width=2)
-                plot.plot([h["epoch"] for h in hist], [h.get(key) for h in hist], pen=pen, name=run["name"],
+                plot.plot([h.epoch for h in hist], [getattr(h, key) for h in hist], pen=pen, name=run["name"],
                           symbol="o", symbolSize=4, symbolBrush=_COLOURS[i % len(_COLOURS)])
 
     def _fill_compare(self, runs: list[dict]) -> None:
@@ -207,8 +209,10 @@ if __name__ == "__main__":  # preview: three scripted runs of a project
 
     app = QApplication([])
     panel = RunsPanel()
-    history = [{"epoch": e, "phase": "head", "loss": 1 / e, "val_loss": 1.2 / e, "accuracy": 1 - 0.4 / e,
-                "val_accuracy": 1 - 0.5 / e} for e in range(1, 9)]
+    from foveal.core.run_record import Epoch
+
+    history = [Epoch(e, "head", loss=1 / e, val_loss=1.2 / e, accuracy=1 - 0.4 / e, val_accuracy=1 - 0.5 / e)
+               for e in range(1, 9)]
     rows = [{"folder": f"/tmp/runs/run-{i}", "id": f"run-{i}", "name": name, "note": "", "backbone": backbone,
              "fine_tune": depth, "epochs": 8, "seconds": 60.0 * (i + 1), "outcome": "completed",
              "created": "2026-12-01T10:00:00", "test_accuracy": acc, "balanced_accuracy": acc - 0.05,

@@ -33,11 +33,11 @@ def trained_run(tmp_path_factory):
 def test_evaluation_predicts_what_the_saved_model_says_on_raw_images(trained_run):
     ev = evaluate(trained_run.run_dir)
     run = read_run(trained_run.run_dir)
-    assert len(ev.predictions) == len(run["split"]["test"]) == ev.metrics["n"]
-    assert {p.file for p in ev.predictions} == {r["file"] for r in run["split"]["test"]}
+    assert len(ev.predictions) == len(run.split.test) == ev.metrics["n"]
+    assert {p.file for p in ev.predictions} == {r.file for r in run.split.test}
     # One test accuracy: the run measured its test split through the very path evaluation takes.
     assert ev.metrics["accuracy"] == pytest.approx(trained_run.test_accuracy, abs=1e-9)
-    assert run["test"]["accuracy"] == pytest.approx(ev.metrics["accuracy"], abs=1e-9)
+    assert run.test.accuracy == pytest.approx(ev.metrics["accuracy"], abs=1e-9)
     model = load_classifier(trained_run.run_dir).model
     for p in ev.predictions:  # the saved model fed the raw decoded image, as any user of model.keras does
         raw = decode_image(p.path).astype(np.float32)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from foveal.core.evaluation.metrics import compute_metrics
+from foveal.core.run_record import OperatingPoint
 from foveal.core.stats import accuracy_interval, expected_calibration_error
 
 CLASSES = ("cat", "dog", "fox")
@@ -115,11 +116,11 @@ def test_the_operating_threshold_comes_from_the_validation_images_with_ppv_and_n
     y = np.array([0, 0, 0, 1, 1, 1])
     score = np.array([0.1, 0.2, 0.7, 0.6, 0.8, 0.9])
     p = np.stack([1 - score, score], axis=1)
-    m = compute_metrics(y, p, ("normal", "tumour"), operating={"positive_class": "tumour", "threshold": 0.75})
+    m = compute_metrics(y, p, ("normal", "tumour"), operating=OperatingPoint("tumour", 0.75))
     chosen = m["roc"]["binary"]["chosen"]
     assert chosen["threshold"] == 0.75 and chosen["rule"] == "Youden's J on the validation images"
     assert (chosen["tp"], chosen["fp"], chosen["tn"], chosen["fn"]) == (2, 0, 3, 1)
     assert chosen["ppv"] == 1.0 and chosen["npv"] == 0.75
-    other = compute_metrics(y, p, ("normal", "tumour"), operating={"positive_class": "normal"})
+    other = compute_metrics(y, p, ("normal", "tumour"), operating=OperatingPoint("normal"))
     assert other["roc"]["binary"]["positive_class"] == "normal"
     assert "optimistic" in other["roc"]["binary"]["chosen"]["rule"]  # no validation threshold: said so

@@ -31,13 +31,13 @@ def leaky_run(tmp_path_factory):
 
 def test_copies_across_splits_are_said_beside_the_accuracy(leaky_run, capsys):
     run = read_run(leaky_run.run_dir)
-    info = run["split_info"]
-    assert info["n_duplicate_sets"] >= 10 and not info["keep_duplicates_together"]  # of the 12 copies made
-    leaked = [d for d in info["duplicates_across_splits"] if "test" in d.values()]
-    assert leaked, info["duplicates_across_splits"]  # the seed puts some copies on both sides
+    info = run.split_info
+    assert info is not None and info.n_duplicate_sets >= 10 and not info.keep_duplicates_together  # of 12 copies
+    leaked = [d for d in info.duplicates_across_splits if "test" in d.values()]
+    assert leaked, info.duplicates_across_splits  # the seed puts some copies on both sides
     # the result of training (the Train view and the terminal show its headline)
     assert "have a copy" in leaky_run.headline and "may be higher than on new images" in leaky_run.headline
-    assert run["test"]["copies_warning"] in leaky_run.headline
+    assert run.test.copies_warning in leaky_run.headline
     # the evaluation
     ev = evaluate(leaky_run.run_dir)
     assert any("have a copy" in c for c in ev.metrics["cautions"])
@@ -47,7 +47,7 @@ def test_copies_across_splits_are_said_beside_the_accuracy(leaky_run, capsys):
     html = render_html(build_report(leaky_run.run_dir, ev))
     split = html[html.index("<h2>Split</h2>"):html.index("<h2>Model</h2>")]
     assert "seed 3" in split
-    assert f"{info['n_duplicate_sets']} set(s) of duplicate or near-duplicate images found; not kept together" in split
+    assert f"{info.n_duplicate_sets} set(s) of duplicate or near-duplicate images found; not kept together" in split
     assert "Warning: nothing kept related images together" in split and "have a copy" in split
 
 

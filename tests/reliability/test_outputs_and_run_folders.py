@@ -5,16 +5,21 @@ was not Foveal's to write is replaced, and nothing outside a run's dataset folde
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
 import sys
+import types
+import typing
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
 from foveal.core import runs
 from foveal.core.errors import RunFolderError
+from foveal.core.run_record import RunRecord
 from tests import factory
 from tests.factory import real_weights
 from tests.reliability.conftest import run_cli
@@ -222,9 +227,25 @@ def _break(run: dict, key: str, how: str) -> None:
 
 
 def _every_key() -> list[str]:
-    keys = [k for k, _ in runs._SHAPE] + ["classes", "dataset", "dataset.root", "format"]
-    keys += [f"{k}[0].{field}" for k, fields in runs._ITEMS.items() for field, _ in fields]
-    return keys + ["split.test[0].file", "split.test[0].class", "split.train[0]"]
+    """Every key the run record names (core.run_record), nested (a list by its first item: ``history[0].epoch``),
+    and the ones it reads before its fields."""
+    return ["format", "classes", "dataset.root", *_keys(RunRecord)]
+
+
+def _keys(hint: object, key: str = "") -> list[str]:
+    """The keys below ``key`` that the record type ``hint`` names."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    if typing.get_origin(hint) in (tuple, Mapping) and typing.get_args(hint)[-1] is Ellipsis:
+        return [f"{key}[0]", *_keys(typing.get_args(hint)[0], f"{key}[0]")]
+    if not (isinstance(hint, type) and dataclasses.is_dataclass(hint)):
+        return []
+    hints, out = typing.get_type_hints(hint), []
+    for f in dataclasses.fields(hint):
+        if f.name not in ("extra", "absent"):
+            name = f"{key}.{f.metadata.get('key', f.name)}".lstrip(".")
+            out += [name, *_keys(hints[f.name], name)]
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -239,14 +260,20 @@ def test_every_key_deleted_nulled_or_retyped_is_refused_or_every_reader_copes(tr
     """The generated cases: each key a reader uses, broken three ways. read_run refuses the run naming the key,
     or every reader of run.json (the report's sections, the evaluation's extras) works on what it let through."""
     from foveal.core.evaluation import report_sections as rs
-    from foveal.core.split.duplicates import copies_warning
+    from foveal.core.evaluation.evaluate import run_cautions
 
     base = _good(trained_run)  # filled where the shared run has nothing, so that each list has an element
     base["history"] = [{"epoch": 1, "phase": "head", "loss": 0.5, "accuracy": 0.9, "val_loss": 0.6,
                         "val_accuracy": 0.8, "seconds": 1.0}]
     base["skipped_during_training"] = [{"file": "benign/x.png", "reason": "truncated"}]
     base["skipped_by_scan"] = [{"file": "benign/y.png", "reason": "empty file (0 bytes)"}]
-    base["split_info"]["duplicates_across_splits"] = [{"benign/a.png": "train", "benign/b.png": "test"}]
+    base["blank_images"] = ["benign/z.png"]
+    base["split_info"].update(duplicates_across_splits=[{"benign/a.png": "train", "benign/b.png": "test"}],
+                              n_groups=20, leaking_groups=["p1"])
+    base["test"].update(class_gaps=["'benign' has 1 test image"], lost=[{"label": "benign", "split": "test"}])
+    base["phases"] = {"improved": False, "kept_epoch": 1, "words": "Fine-tuning did not improve on the head",
+                      "head_best": {"epoch": 1}}
+    assert all(value for key in _every_key() if key.endswith("]") for value in [_at(base, key)]), "an empty list"
     folder = _copy_run(trained_run, tmp_path / "run", json.dumps(base))
     refused = 0
     for key in _every_key():
@@ -264,8 +291,17 @@ def test_every_key_deleted_nulled_or_retyped_is_refused_or_every_reader_copes(tr
             for section in (rs.dataset, rs.split, rs.model, rs.recipe, rs.settings, rs.software, rs.training):
                 section(checked)
             rs.summary(checked, saved_evaluation), rs.model_card(checked, saved_evaluation)
-            copies_warning(checked.get("split_info"))
+            run_cautions(checked)
     assert refused > 50  # the required keys and every retyped value
+
+
+def _at(run: dict, key: str) -> object:
+    """The value at a dotted key (``a[0].b``), or None where a part is missing."""
+    value: object = run
+    for part in key.replace("[0]", ".0").split("."):
+        value = (value[0] if value else None) if part == "0" and isinstance(value, list) else (
+            value.get(part) if isinstance(value, dict) else None)
+    return value
 
 
 # ---- a dataset that moved --------------------------------------------------------------------------------------

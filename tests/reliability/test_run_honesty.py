@@ -256,7 +256,7 @@ def test_sigterm_keeps_the_best_model_and_no_temporary_file_outlives_a_run(tmp_p
     assert rc == 143, stderr
     assert "Traceback" not in stderr and "SIGTERM" in stderr
     run = read_run(out)
-    assert run["outcome"] == "cancelled" and run["best_epoch"] is not None
+    assert run.outcome == "cancelled" and run.best_epoch is not None
     assert load_classifier(out).classes == ("a", "b")
     assert list(tmp.iterdir()) == [], "the run removed its temporary files, and the killed run's"
 
@@ -270,7 +270,7 @@ def test_sigterm_stops_a_cross_validation_keeping_the_fold_it_was_in(tmp_path):
     out = tmp_path / "cv"
     rc, stderr = _train_until_epoch(tmp_path, data, out, tmp, signal.SIGTERM, "--folds", "3")
     assert rc == 143 and "Traceback" not in stderr, stderr
-    assert read_run(out / "fold-1")["outcome"] == "cancelled" and (out / "fold-1" / "model.keras").is_file()
+    assert read_run(out / "fold-1").outcome == "cancelled" and (out / "fold-1" / "model.keras").is_file()
     summary = json.loads((out / "crossval.json").read_text())
     assert summary["outcome"] == "cancelled" and summary["folds_done"] == 0
     assert not (out / "fold-2").exists() and list(tmp.iterdir()) == []
