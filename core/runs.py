@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import shutil
+import threading
 from collections import OrderedDict
 from pathlib import Path
 
@@ -108,8 +109,9 @@ def read_run(run_dir: str | os.PathLike[str]) -> RunRecord:
 
 
 #: The records of the run.json contents read last in this process, by digest: a run folder is opened several
-#: times by one command, and its files are checked once.
+#: times by one command, and its files are checked once. The window reads runs on several threads at once.
 _RECORDS: OrderedDict[bytes, RunRecord] = OrderedDict()
+_RECORDS_LOCK = threading.Lock()
 _KEPT = 8
 
 
@@ -119,13 +121,15 @@ def _record(f: Path) -> RunRecord:
     fix = "Copy the run folder again from where it came from, or train again."
     raw = read_regular_file(f, what="run record", fix=fix, max_bytes=MAX_RUN_JSON_BYTES, error=RunFolderError)
     stamp = hashlib.blake2b(raw, digest_size=16).digest()
-    record = _RECORDS.get(stamp)
+    with _RECORDS_LOCK:
+        record = _RECORDS.get(stamp)
     if record is None:
         record = RunRecord.from_dict(parse_json(raw, f, what="run record", fix=fix, error=RunFolderError), f)
+    with _RECORDS_LOCK:
         _RECORDS[stamp] = record
+        _RECORDS.move_to_end(stamp)
         while len(_RECORDS) > _KEPT:
             _RECORDS.popitem(last=False)
-    _RECORDS.move_to_end(stamp)
     return record
 
 
