@@ -213,7 +213,7 @@ def list_runs(project: Project | None, extra: Sequence[str | os.PathLike[str]] =
     rows = []
     for run_id, folder in folders.items():
         try:
-            rows.append(_run_row(project, run_id, folder, _run_json(folder)))
+            rows.append(_run_row(project, run_id, folder, RunListing.parse(_run_json(folder))))
         except (FovealError, ShapeError):  # gone, damaged or not Foveal's
             continue  # (opening it says why: read_run checks a run folder in full)
     return sorted(rows, key=lambda r: (r["created"], r["id"]), reverse=True)
@@ -226,10 +226,10 @@ def find_runs(parents: list[str | os.PathLike[str]], dataset: str | os.PathLike[
     for parent in parents:
         for run_json in sorted(Path(parent).expanduser().glob("*/run.json")):
             try:
-                trained_on = _run_json(run_json.parent).dataset
+                trained_on = _TrainedOn.parse(_run_json(run_json.parent)).dataset.root
             except (FovealError, ShapeError):
                 continue
-            if trained_on is not None and os.path.realpath(trained_on.root) == want:
+            if os.path.realpath(trained_on) == want:
                 found.append(str(run_json.parent))
     return found
 
@@ -266,13 +266,19 @@ class _Folder(Record):
 
 
 @dataclass(frozen=True)
+class _TrainedOn(Record):
+    """The dataset folder a run.json names, and nothing else of it: enough to find a dataset's runs."""
+
+    dataset: _Folder
+
+
+@dataclass(frozen=True)
 class RunListing(Record):
     """What the Runs view shows of a run.json, read leniently: a run that cannot be opened is still listed, and
     opening it says why (:class:`core.run_record.RunRecord` is the full check)."""
 
     backbone: _Named
     fine_tune: str
-    dataset: _Folder | None = None
     created: str | None = None
     outcome: str | None = None
     history: tuple[Epoch, ...] = ()
@@ -307,11 +313,11 @@ def _run_row(project: Project | None, run_id: str, folder: Path, run: RunListing
         "macro_auc": (metrics.get("roc") or {}).get("macro_auc"), "history": run.history}
 
 
-def _run_json(folder: Path) -> RunListing:
-    """What the Runs view lists of a run.json (bounded, a regular file, not nested beyond reason); not checked in
-    full: a run that cannot be opened is still listed, and opening it says why."""
-    return RunListing.parse(read_json_file(folder / "run.json", what="run record", fix="",
-                                           max_bytes=MAX_PROJECT_BYTES, error=ConfigError))
+def _run_json(folder: Path) -> object:
+    """A run.json as it is, for listing (bounded, a regular file, not nested beyond reason); not checked in full:
+    a run that cannot be opened is still listed, and opening it says why."""
+    return read_json_file(folder / "run.json", what="run record", fix="", max_bytes=MAX_PROJECT_BYTES,
+                          error=ConfigError)
 
 
 def _saved_metrics(path: Path) -> dict:
