@@ -37,9 +37,10 @@ def test_importing_does_not_import_tensorflow(module):
     assert result.stdout.split() == ["False", "False"]
 
 
-def test_core_type_checks():
-    """mypy over ``foveal.core`` (settings in pyproject.toml): typed contracts are checked, not just written."""
-    result = typecheck.run(("core",))
+def test_core_and_gui_type_check():
+    """mypy over ``foveal.core`` and ``foveal.gui`` (settings in pyproject.toml): typed contracts are checked, not
+    just written, and the window's objects use only what their own classes declare."""
+    result = typecheck.run(("core", "gui"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Success: no issues found" in result.stdout
 
@@ -47,3 +48,23 @@ def test_core_type_checks():
 def test_ruff_is_clean():
     result = _run([sys.executable, "-m", "ruff", "check", "core", "gui", "tests", "benchmarks", "docs", "packaging"])
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _private_imports(source: str) -> list[str]:
+    """``from foveal.… import _name`` lines of one module: a private name reached from another module."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("foveal"):
+            found += [f"{node.module}.{a.name}" for a in node.names
+                      if a.name.startswith("_") and not a.name.startswith("__")]
+    return found
+
+
+def test_no_module_imports_a_private_name_of_another():
+    assert _private_imports("from foveal.core.runs import _shape, read_run\nfrom foveal.core import __version__") \
+        == ["foveal.core.runs._shape"]  # the check itself finds what it looks for
+    offenders = {str(p.relative_to(ROOT)): names for folder in ("core", "gui") for p in (ROOT / folder).rglob("*.py")
+                 if (names := _private_imports(p.read_text(encoding="utf-8")))}
+    assert offenders == {}
