@@ -1,32 +1,30 @@
-"""The automatic recipe's part of a frozen run: the candidate poolings, the choice by cross-validation on the
-training and validation features (core.training.recipe), and the winning head made ready to save."""
+"""Which head a run trains, and on which features: the automatic recipe's candidate poolings, the choice by
+cross-validation on the training and validation features (core.training.recipe), and the winning head made ready
+(a linear head is fitted here: no epochs of its own). A manual run keeps the dense head on average pooling."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from foveal.core.models.build import build_head, map_side, pooling_width
-from foveal.core.training.events import CandidateTried, EpochEnded, Phase, PhaseChanged, RecipeChosen
-from foveal.core.training.recipe import RecipeChoice, choose_recipe, fit_linear, folds_possible, out_of_fold_logits
+from foveal.core.training.events import CandidateTried, EpochEnded, HeadKind, Phase, PhaseChanged, RecipeChosen
+from foveal.core.training.recipe import (
+    Candidate,
+    RecipeChoice,
+    choose_recipe,
+    fit_linear,
+    folds_possible,
+    out_of_fold_logits,
+)
 
 if TYPE_CHECKING:
-    from foveal.core.data.scan import DatasetSummary
-    from foveal.core.training.runner import _Run
-
-
-#: Images whose median shorter side is at least this many times the input size are also tried at this many times
-#: the input size: small structures (cells in a smear, a lesion's edge) are lost when a large image is shrunk.
-LARGER = 1.5
-
-
-def larger_size(summary: DatasetSummary, size: int) -> int | None:
-    """The larger input size the automatic recipe also tries on these images (None: they are not large)."""
-    sides = sorted(min(r.info.width, r.info.height) for r in summary.images)
-    if not sides or sides[len(sides) // 2] < LARGER * size:
-        return None
-    return min(1024, int(LARGER * size) // 8 * 8)  # e.g. 224 → 336 px
+    from foveal.core.training.context import Arrays, RunContext
+    from foveal.core.training.extraction import Built, Features
+    from foveal.core.training.prepare import Prepared, RunPlan
 
 
 def candidate_poolings(backbone) -> str:
@@ -43,80 +41,123 @@ def pooling_columns(poolings: str, feature_dim: int) -> dict[str, slice]:
     return columns
 
 
-def choose_head(run: _Run) -> bool:
-    """The automatic recipe: pick head, pooling and class weighting by cross-validation on the training and
-    validation features; True when the linear head won (it is fitted here: no epochs to run)."""
-    c, d = run.config, run.spec.feature_dim
-    x = np.concatenate([run.features["train"][0], run.features["val"][0]])
-    y = np.concatenate([run.features["train"][1], run.features["val"][1]])
-    columns = pooling_columns(candidate_poolings(run.backbone), d)
-    candidates = {name: x[:, cols] for name, cols in columns.items()}
-    if folds_possible(y) < 2:
-        run.emit(PhaseChanged(Phase.HEAD, "Too few images per class to compare recipes by cross-validation: "
-                              "the dense head on average-pooled features is used"))
-        run.features = {s: (f[:, columns["avg"]], labels) for s, (f, labels) in run.features.items()}
-        run.larger = None
-        return False
-    run.emit(PhaseChanged(Phase.HEAD, "Choosing the head: each candidate is scored by cross-validation on "
-                          "the training and validation images"))
-    def choose(features: dict[str, np.ndarray], before: int = 0) -> RecipeChoice:
-        return choose_recipe(features, y, len(run.classes), seed=c.seed, epochs=c.epochs,
-                             learning_rate=c.learning_rate, dropout=c.dropout, batch_size=c.batch_size,
-                             cancel=run.cancel, on_progress=lambda done, total, name: run.emit(
-                                 CandidateTried(before + done, before + total, name)))
+@dataclass(frozen=True)
+class HeadChoice:
+    """The head a run goes on with, and what it reads: the pooling, input size, backbone and features kept (those
+    at a larger input size when they won), the head (a Keras model), how it learns, the class weighting of a
+    trained head, and, for a linear head fitted on the training and validation images, the out-of-fold logits
+    and labels of those images, which its calibration and two-class threshold are set on."""
 
-    choice = choose(candidates)
-    if run.larger is not None:  # the same images at a larger input size, pooled as the best at the run's own
-        size, _, larger = run.larger
-        x_large = np.concatenate([larger["train"][0], larger["val"][0]])
+    recipe: RecipeChoice | None  # None: the manual recipe, or too few images per class to compare recipes
+    pooling: str
+    size: int
+    backbone: Any
+    features: dict[str, Arrays]
+    head: Any
+    kind: HeadKind
+    class_weight_mode: str
+    out_of_fold: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def fitted(self) -> bool:
+        """A linear head, fitted directly: no epochs of its own."""
+        return self.kind is HeadKind.LINEAR
+
+
+def choose_head(ctx: RunContext, plan: RunPlan, prepared: Prepared, built: Built, features: Features) -> HeadChoice:
+    """The automatic recipe (when the plan runs it): pick head, pooling and class weighting by cross-validation on
+    the training and validation features; otherwise the dense head on average-pooled features, as built."""
+    c = ctx.config
+    if not plan.auto:
+        return HeadChoice(None, "avg", plan.size, built.backbone, features.per_split, built.head, HeadKind.DENSE,
+                          c.class_weights)
+    per_split, columns = features.per_split, pooling_columns(built.poolings, plan.spec.feature_dim)
+    x = np.concatenate([per_split["train"][0], per_split["val"][0]])
+    y = np.concatenate([per_split["train"][1], per_split["val"][1]])
+    if folds_possible(y) < 2:
+        ctx.emit(PhaseChanged(Phase.HEAD, "Too few images per class to compare recipes by cross-validation: "
+                              "the dense head on average-pooled features is used"))
+        avg = {s: (f[:, columns["avg"]], labels) for s, (f, labels) in per_split.items()}
+        return HeadChoice(None, "avg", plan.size, built.backbone, avg, built.head, HeadKind.DENSE, c.class_weights)
+    ctx.emit(PhaseChanged(Phase.HEAD, "Choosing the head: each candidate is scored by cross-validation on "
+                          "the training and validation images"))
+    choice = _compare(ctx, {name: x[:, cols] for name, cols in columns.items()}, y, len(prepared.classes))
+    larger = features.larger
+    if larger is not None:  # the same images at a larger input size, pooled as the best at the run's own
+        x_large = np.concatenate([larger.features["train"][0], larger.features["val"][0]])
         if len(x_large) == len(x):  # the same folds (same labels and seed): the scores compare
             pooling = choice.winner.pooling
-            more = choose({f"{pooling}@{size}": x_large[:, columns[pooling]]}, len(choice.candidates))
+            more = _compare(ctx, {f"{pooling}@{larger.size}": x_large[:, columns[pooling]]}, y,
+                            len(prepared.classes), len(choice.candidates))
             choice = choice.merged(more)
     w = choice.winner
-    run.recipe, run.pooling = choice, w.pooling
-    run.emit(RecipeChosen(w.describe(), choice.reason(), tuple(
-        (cand.describe(), cand.accuracy, *cand.interval, cand.balanced_accuracy) for cand in choice.candidates)))
-    if w.size is not None and run.larger is not None:  # the larger input size won: its backbone and features
-        run.size, run.backbone, run.features = run.larger
-    run.larger = None
+    kept = larger if w.size is not None and larger is not None else None  # the larger input size won
+    source = kept.features if kept is not None else per_split
+    ctx.emit(_chosen(ctx, plan, choice, len(source["train"][0])))
     pick = columns[w.pooling]
-    run.features = {s: (np.ascontiguousarray(f[:, pick]), labels) for s, (f, labels) in run.features.items()}
-    run.head = build_head(pick.stop - pick.start, len(run.classes), c.dropout)
-    if w.head != "linear":
-        run.class_weight_mode = "balanced" if w.balanced else "none"
-        return False
-    run.head_fitted = True
-    if run.depth.kind == "frozen":
-        fit_on_all(run)
-        return True
+    chosen = {s: (np.ascontiguousarray(f[:, pick]), labels) for s, (f, labels) in source.items()}
+    head = build_head(pick.stop - pick.start, len(prepared.classes), c.dropout)
+    size, backbone = (kept.size, kept.backbone) if kept is not None else (plan.size, built.backbone)
+    if w.head != HeadKind.LINEAR:
+        return HeadChoice(choice, w.pooling, size, backbone, chosen, head, HeadKind.DENSE,
+                          "balanced" if w.balanced else "none")
+    if plan.frozen:
+        out_of_fold = fit_on_all(head, w, chosen, len(prepared.classes), c.seed)
+        return HeadChoice(choice, w.pooling, size, backbone, chosen, head, HeadKind.LINEAR, c.class_weights,
+                          out_of_fold)
     # Fine-tuning follows and is judged on the validation images: the head must not have seen them.
-    train_x, train_y = run.features["train"]
-    run.head.get_layer("predictions").set_weights(
-        list(fit_linear(train_x, train_y, len(run.classes), w.strength or 1.0, w.balanced)))
-    return True
+    train_x, train_y = chosen["train"]
+    head.get_layer("predictions").set_weights(
+        list(fit_linear(train_x, train_y, len(prepared.classes), w.strength or 1.0, w.balanced)))
+    return HeadChoice(choice, w.pooling, size, backbone, chosen, head, HeadKind.LINEAR, c.class_weights)
 
 
-def fit_on_all(run: _Run) -> None:
-    """The winning linear head fitted on every image but the test ones (training and validation). Its confidence
-    and two-class threshold are then set on out-of-fold answers (heads fitted without the image), never on
-    images it knows: set on the validation images it was fitted on, the temperature went to its bound,
-    overconfident on new images. Also for a fine-tuning run that kept its frozen head."""
-    assert run.recipe is not None
-    w, n = run.recipe.winner, len(run.classes)
-    x = np.concatenate([run.features["train"][0], run.features["val"][0]])
-    y = np.concatenate([run.features["train"][1], run.features["val"][1]])
-    run.head.get_layer("predictions").set_weights(list(fit_linear(x, y, n, w.strength or 1.0, w.balanced)))
-    run.out_of_fold = (out_of_fold_logits(x, y, n, w.strength or 1.0, w.balanced, run.config.seed), y)
+def _compare(ctx: RunContext, features: dict[str, np.ndarray], y: np.ndarray, n_classes: int,
+             before: int = 0) -> RecipeChoice:
+    """Every candidate on ``features`` (pooling name → N × D) scored by cross-validation; progress counts on
+    from ``before`` candidates already scored."""
+    c = ctx.config
+    return choose_recipe(features, y, n_classes, seed=c.seed, epochs=c.epochs, learning_rate=c.learning_rate,
+                         dropout=c.dropout, batch_size=c.batch_size, cancel=ctx.cancel,
+                         on_progress=lambda done, total, name: ctx.emit(CandidateTried(before + done, before + total,
+                                                                                       name)))
 
 
-def record_fitted_head(run: _Run) -> None:
+def _chosen(ctx: RunContext, plan: RunPlan, choice: RecipeChoice, n_train: int) -> RecipeChosen:
+    """The event saying what won, and what the run now plans: a fitted linear head has no epochs of its own, and
+    before fine-tuning it counts as epoch 1 (core.training.fit.fit_head records it)."""
+    c, w = ctx.config, choice.winner
+    head = HeadKind(w.head)
+    fine_tune_epochs = c.total_fine_tune_epochs if plan.fine_tunes else 0
+    steps = math.ceil(n_train / plan.batch)
+    fitted_epochs = 0 if head is HeadKind.DENSE or plan.frozen else 1
+    epochs = fitted_epochs + fine_tune_epochs if head is HeadKind.LINEAR else c.epochs + fine_tune_epochs
+    candidates = tuple((cand.describe(), cand.accuracy, *cand.interval, cand.balanced_accuracy)
+                       for cand in choice.candidates)
+    return RecipeChosen(w.describe(), choice.reason(), candidates, head, epochs, steps, fitted_epochs * steps)
+
+
+def fit_on_all(head: Any, winner: Candidate, features: dict[str, Arrays], n_classes: int,
+               seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The winning linear head fitted on every image but the test ones (training and validation); returns the
+    out-of-fold logits and labels of those images. Its confidence and two-class threshold are then set on those
+    out-of-fold answers (heads fitted without the image), never on images it knows: set on the validation images
+    it was fitted on, the temperature went to its bound, overconfident on new images. Also for a fine-tuning run
+    that kept its frozen head."""
+    x = np.concatenate([features["train"][0], features["val"][0]])
+    y = np.concatenate([features["train"][1], features["val"][1]])
+    strength = winner.strength or 1.0
+    head.get_layer("predictions").set_weights(list(fit_linear(x, y, n_classes, strength, winner.balanced)))
+    return out_of_fold_logits(x, y, n_classes, strength, winner.balanced, seed), y
+
+
+def record_fitted_head(ctx: RunContext, choice: HeadChoice) -> None:
     """A fitted linear head as the run's first epoch (its losses and accuracies on the training and validation
     features), so that fine-tuning after it must beat its validation loss to be kept."""
-    weights = run.head.get_layer("predictions").get_weights()
+    weights = choice.head.get_layer("predictions").get_weights()
     scores: dict[str, float] = {}
     for prefix, split in (("", "train"), ("val_", "val")):
-        x, y = run.features[split]
+        x, y = choice.features[split]
         logits = np.asarray(x) @ weights[0] + weights[1]
         logits -= logits.max(axis=1, keepdims=True)
         log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
@@ -124,19 +165,9 @@ def record_fitted_head(run: _Run) -> None:
         scores[f"{prefix}accuracy"] = float(np.mean(log_p.argmax(axis=1) == y)) if len(y) else float("nan")
     event = EpochEnded(1, Phase.HEAD, scores["loss"], scores["accuracy"], scores["val_loss"], scores["val_accuracy"],
                        0.0)
-    t = run.tracker
+    t = ctx.tracker
     t.epochs_done = 1
     t.history = [{"epoch": 1, "phase": Phase.HEAD, **scores, "seconds": 0.0}]
     if not np.isnan(event.val_loss):  # there are validation images
         t.best_val_loss, t.best_epoch = event.val_loss, 1
-    run.emit(event)
-
-
-def kept_frozen_head(run: _Run) -> None:
-    """Fine-tuning did not beat a fitted linear head: the backbone is as it was, so the head is fitted again on
-    the training and validation images, as a frozen run's is."""
-    comparison = run.tracker.phase_comparison()
-    if run.head_fitted and run.recipe is not None and comparison and not comparison["improved"]:
-        run.emit(PhaseChanged(Phase.HEAD, "The frozen backbone's head is kept: fitted again on the training and "
-                              "validation images, as a frozen run's is"))
-        fit_on_all(run)
+    ctx.emit(event)

@@ -2,7 +2,9 @@
 
 Events are delivered in this order: ``TrainingStarted``; then per phase ``PhaseChanged``, any
 ``WeightsDownloading`` and ``FeaturesExtracting``, and ``BatchesEnded``/``EpochEnded`` while it learns; last
-``TrainingFinished``, which is also what ``train`` returns. Cross-validation (core.crossval) wraps each fold's
+``TrainingFinished``, which is also what ``train`` returns. ``DataWarning`` may come in any phase (before
+``TrainingStarted`` too: the scan and the split are checked first); the automatic recipe sends ``CandidateTried``
+and ``RecipeChosen`` between the features and the first epoch. Cross-validation (core.crossval) wraps each fold's
 run in ``FoldStarted`` … ``FoldFinished``. No tensors or Keras objects cross this boundary, so a GUI thread can
 keep them.
 """
@@ -39,6 +41,15 @@ class Phase(StrEnum):
         return self in (Phase.HEAD, Phase.FINE_TUNE)
 
 
+class HeadKind(StrEnum):
+    """How the new head learns."""
+
+    LINEAR = "linear"
+    """A logistic regression fitted directly on the features: no epochs of its own."""
+    DENSE = "dense"
+    """Dropout and a dense softmax layer, trained for epochs."""
+
+
 @dataclass(frozen=True)
 class TrainingStarted:
     """A run began.
@@ -71,6 +82,19 @@ class PhaseChanged:
     phase: Phase
     description: str
     first_epoch: int = 0
+
+    def __post_init__(self) -> None:  # a plain string (from JSON, a script) becomes the enum
+        object.__setattr__(self, "phase", Phase(self.phase))
+
+
+@dataclass(frozen=True)
+class DataWarning:
+    """Something about the data the user should know, found during ``phase``: files the scan skipped, a grouping
+    that kept nothing together, a class missing from a part of the split, blank images. ``message`` says it in
+    words (no "Warning:" in front: how to mark it is the display's choice); run.json keeps what it is about."""
+
+    phase: Phase
+    message: str
 
     def __post_init__(self) -> None:  # a plain string (from JSON, a script) becomes the enum
         object.__setattr__(self, "phase", Phase(self.phase))
@@ -138,11 +162,31 @@ class CandidateTried:
 @dataclass(frozen=True)
 class RecipeChosen:
     """The automatic recipe chose ``winner``; ``reason`` says why in words. ``candidates`` holds, best first,
-    each candidate's (description, mean accuracy, 95% interval low, high, balanced accuracy) over the folds."""
+    each candidate's (description, mean accuracy, 95% interval low, high, balanced accuracy) over the folds.
+
+    The choice changes what the run plans, so the event says it: ``head`` is how the head learns; ``epochs`` the
+    epochs of the whole run from now on (0 when a fitted linear head is the whole run; 1 + the fine-tuning epochs
+    when a fitted linear head, counted as epoch 1, comes before fine-tuning; else :class:`TrainingStarted`'s);
+    ``steps_per_epoch`` the batches of each epoch still to run. ``step_offset`` is how many batches lie before step
+    1 of :class:`BatchesEnded` on the run's batch axis (a fitted head's epoch has none of its own): a batch's place
+    is ``step + step_offset``, so fine-tuning after a fitted head is drawn from epoch 2 on.
+    """
 
     winner: str
     reason: str
     candidates: tuple[tuple[str, float, float, float, float], ...]
+    head: HeadKind
+    epochs: int
+    steps_per_epoch: int
+    step_offset: int = 0
+
+    def __post_init__(self) -> None:  # a plain string (from JSON, a script) becomes the enum
+        object.__setattr__(self, "head", HeadKind(self.head))
+
+    @property
+    def planned_steps(self) -> int:
+        """The batches the run still plans to run, over every epoch left."""
+        return self.epochs * self.steps_per_epoch - self.step_offset
 
 
 @dataclass(frozen=True)
@@ -198,8 +242,8 @@ class FoldFinished:
         object.__setattr__(self, "outcome", Outcome(self.outcome))
 
 
-Event = (TrainingStarted | PhaseChanged | WeightsDownloading | FeaturesExtracting | BatchesEnded | EpochEnded
-         | CandidateTried | RecipeChosen | TrainingFinished | FoldStarted | FoldFinished)
+Event = (TrainingStarted | PhaseChanged | DataWarning | WeightsDownloading | FeaturesExtracting | BatchesEnded
+         | EpochEnded | CandidateTried | RecipeChosen | TrainingFinished | FoldStarted | FoldFinished)
 
 
 def event_to_dict(event: Event) -> dict:

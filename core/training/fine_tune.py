@@ -1,58 +1,26 @@
 """Phase 2 of a run: fine-tuning the chosen top blocks of the backbone with the head.
 
-The images are decoded once into a uint8 cache (the head's features come from it too); when only the top blocks
-learn, the frozen bottom runs once per image and its activations are cached, so each epoch runs the top only.
+The images were decoded once into a uint8 cache (the head's features came from it too:
+core.training.extraction); when only the top blocks learn, the frozen bottom runs once per image and its
+activations are cached, so each epoch runs the top only.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
-import numpy as np
-
-from foveal.core.cancel import Cancelled
-from foveal.core.models.build import TRIAL_EPOCHS, apply_fine_tune, assemble_classifier, blocks_of, pooling_width
+from foveal.core.models.build import TRIAL_EPOCHS, apply_fine_tune, assemble_classifier, blocks_of
 from foveal.core.models.registry import Weights
 from foveal.core.split.make import SPLITS
-from foveal.core.training.events import FeaturesExtracting, Phase, PhaseChanged
-from foveal.core.training.features import DECODE_BATCH, FORWARD_BATCH, allocate, decode_all
-from foveal.core.training.forward import forward_fn, split_at
+from foveal.core.training.auto_head import HeadChoice
+from foveal.core.training.context import Arrays, RunContext
+from foveal.core.training.events import Phase, PhaseChanged
+from foveal.core.training.extraction import Built, Features, map_images
+from foveal.core.training.fit import FitSettings, Trained, fit_model
+from foveal.core.training.forward import split_at
+from foveal.core.training.prepare import Prepared, RunPlan
+from foveal.core.training.runfolder import RunFolder
 
-if TYPE_CHECKING:
-    from foveal.core.training.runner import _Run
-
-def extract_cached(run: _Run, total: int, pooling: str = "avg") -> dict:
-    """Fine-tuning: decode each split once into a uint8 cache, then take head features from it (pooled as
-    ``pooling`` says: several side by side for the automatic recipe)."""
-    c = run.config
-    forward = forward_fn(run.backbone, run.spec, run.size, pooling=pooling)
-    run.images, out, offset = {}, {}, 0
-    for split in SPLITS:
-        records = run.split.of(split)
-        images, labels, _kept, failed, blank = decode_all(
-            records, run.class_index, size=run.size, batch_size=max(c.batch_size, DECODE_BATCH),
-            cancel=run.cancel, spill_dir=run.cache_dir, name=f"images_{split}")
-        run.failed += failed
-        run.blank += blank
-        run.images[split] = (images, labels)
-        width = sum(pooling_width(p, run.spec.feature_dim) for p in pooling.split("+"))
-        feats = map_images(run, forward, images, (width,), split, offset, total, "features")
-        out[split] = (feats, labels)
-        offset += len(records)
-    return out
-
-def map_images(run: _Run, forward, images: np.ndarray, shape: tuple, split: str, offset: int, total: int,
-                name: str) -> np.ndarray:
-    """``forward`` over cached images in batches of :data:`FORWARD_BATCH`, into an array (spilled to disk when
-    large), reporting progress and stopping within one batch on cancel."""
-    out = allocate((len(images),) + tuple(shape), np.float32, run.cache_dir, f"{name}_{split}")
-    n = FORWARD_BATCH
-    for i in range(0, len(images), n):
-        if run.cancel.cancelled:
-            raise Cancelled
-        out[i:i + n] = forward(images[i:i + n])
-        run.emit(FeaturesExtracting(offset + min(i + n, len(images)), total, split))
-    return out
 
 def set_batchnorm(backbone, *, learns: bool) -> None:
     """BatchNormalization for fine-tuning: pretrained statistics stay as they are (a non-trainable layer runs in
@@ -73,52 +41,59 @@ def set_batchnorm(backbone, *, learns: bool) -> None:
                 layer.trainable = False
 
 
-def fine_tune_phase(run: _Run) -> None:
+def fine_tune(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolder, built: Built,
+              choice: HeadChoice, features: Features) -> Trained:
+    """Unfreeze the chosen blocks and train them with the head at the lower learning rate; each time the run's
+    best validation loss improves, the weights are checkpointed."""
     import keras
 
-    c = run.config
-    t0 = run.clock()
-    apply_fine_tune(run.backbone, run.spec, run.depth)
+    c = ctx.config
+    t0 = ctx.clock()
+    apply_fine_tune(choice.backbone, plan.spec, plan.depth)
     from_scratch = c.weights_source == Weights.NONE
-    set_batchnorm(run.backbone, learns=from_scratch)
-    cut = _freeze_boundary(run)
-    if cut is not None and run.augmenter is None and not from_scratch:
-        model, inputs = _boundary_model(run, cut)
+    set_batchnorm(choice.backbone, learns=from_scratch)
+    cut = freeze_boundary(choice.backbone, plan)
+    if cut is not None and built.augmenter is None and not from_scratch:
+        model, inputs = boundary_model(ctx, plan, folder, choice, features, cut)
     else:
-        model = assemble_classifier(run.backbone, run.head, run.spec, run.size, fixed_size=True,
-                                    batchnorm_learns=from_scratch, pooling=run.pooling)
-        if run.augmenter is not None:
-            inp = keras.Input((run.size, run.size, 3), name="image")
-            model = keras.Model(inp, model(run.augmenter(inp)), name="fine_tune")
-        inputs = run.images
-    run.trained_model, run.trained_inputs = model, inputs
-    desc = run.depth.describe(run.n_blocks)
-    run.emit(PhaseChanged(Phase.FINE_TUNE, f"{desc[0].upper()}{desc[1:]} of {run.spec.name} "
-                           f"at learning rate {run.learning_rate * c.fine_tune_lr_factor:g}"
-                           f"{run.plan.scaling_note(c.batch_size)}",
-                           first_epoch=run.tracker.epochs_done + 1))
-    train_x, train_y = inputs["train"]
-    run._fit(model, train_x, train_y, inputs["val"], run.learning_rate * c.fine_tune_lr_factor,
-              c.total_fine_tune_epochs, Phase.FINE_TUNE, on_best=lambda: model.save_weights(run.checkpoint),
-              trial_epochs=TRIAL_EPOCHS if run.depth.trial else 0)
-    run.timings["fine_tune"] = run.clock() - t0
+        model = assemble_classifier(choice.backbone, choice.head, plan.spec, choice.size, fixed_size=True,
+                                    batchnorm_learns=from_scratch, pooling=choice.pooling)
+        if built.augmenter is not None:
+            inp = keras.Input((choice.size, choice.size, 3), name="image")
+            model = keras.Model(inp, model(built.augmenter(inp)), name="fine_tune")
+        inputs = features.images
+    desc = plan.depth.describe(built.n_blocks)
+    learning_rate = plan.learning_rate * c.fine_tune_lr_factor
+    ctx.emit(PhaseChanged(Phase.FINE_TUNE, f"{desc[0].upper()}{desc[1:]} of {plan.spec.name} "
+                          f"at learning rate {learning_rate:g}{plan.devices.scaling_note(c.batch_size)}",
+                          first_epoch=ctx.tracker.epochs_done + 1))
+    fit_model(ctx, plan, model, inputs, len(prepared.classes), FitSettings(
+        Phase.FINE_TUNE, learning_rate, c.total_fine_tune_epochs, choice.class_weight_mode,
+        on_best=lambda: model.save_weights(folder.checkpoint),
+        trial_epochs=TRIAL_EPOCHS if plan.depth.trial else 0))
+    ctx.timings["fine_tune"] = ctx.clock() - t0
+    return Trained(model, inputs, choice.out_of_fold)
 
-def _freeze_boundary(run: _Run) -> int | None:
+
+def freeze_boundary(backbone: Any, plan: RunPlan) -> int | None:
     """Index of the last frozen backbone layer when only the top blocks learn (a single-tensor cut point)."""
-    if run.depth.kind != "last":
+    if plan.depth.kind != "last":
         return None
-    blocks = blocks_of(run.backbone, run.spec)
-    return blocks[-run.depth.n - 1].last if run.depth.n < len(blocks) else None
+    blocks = blocks_of(backbone, plan.spec)
+    return blocks[-plan.depth.n - 1].last if plan.depth.n < len(blocks) else None
 
-def _boundary_model(run: _Run, cut: int) -> tuple:
+
+def boundary_model(ctx: RunContext, plan: RunPlan, folder: RunFolder, choice: HeadChoice, features: Features,
+                   cut: int) -> tuple[Any, dict[str, Arrays]]:
     """Run the frozen bottom once per image and cache its output; train the top blocks and head on it."""
-    forward, shape, model = split_at(run.backbone, run.head, run.spec, run.size, cut, run.pooling)
-    run.emit(PhaseChanged(Phase.EXTRACTING, f"Preparing fine-tuning: passing each image once through the part "
-                           f"of the network that stays fixed (all but the last {run.depth.n} blocks)"))
-    inputs, total, offset = {}, sum(len(run.images[s][0]) for s in SPLITS), 0
+    forward, shape, model = split_at(choice.backbone, choice.head, plan.spec, choice.size, cut, choice.pooling)
+    ctx.emit(PhaseChanged(Phase.EXTRACTING, f"Preparing fine-tuning: passing each image once through the part "
+                          f"of the network that stays fixed (all but the last {plan.depth.n} blocks)"))
+    images = features.images
+    inputs, total, offset = {}, sum(len(images[s][0]) for s in SPLITS), 0
     for split in SPLITS:
-        images, labels = run.images[split]
-        acts = map_images(run, forward, images, shape, split, offset, total, "boundary")
+        decoded, labels = images[split]
+        acts = map_images(ctx, folder, forward, decoded, shape, split, offset, total, "boundary")
         inputs[split] = (acts, labels)
-        offset += len(images)
+        offset += len(decoded)
     return model, inputs

@@ -6,31 +6,36 @@ features."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from foveal.core.cancel import CancelToken
 from foveal.core.data.scan import ImageRecord
+from foveal.core.io import atomic_path
 from foveal.core.models.familiar import Familiarity, fit_familiarity
 from foveal.core.models.predict import ImageFile, pooled_features, predict_files
 from foveal.core.models.saved import Classifier
 from foveal.core.stats import majority_baseline
+from foveal.core.training.auto_head import HeadChoice
 from foveal.core.training.calibrate import (
+    Calibration,
     calibrate_model,
     calibrate_on_logits,
     operating_point_on,
     softmax,
     validation_operating_point,
 )
+from foveal.core.training.context import RunContext
 from foveal.core.training.events import Phase, PhaseChanged
 from foveal.core.training.features import FORWARD_BATCH
-from foveal.core.training.lost import lost_images, lost_warning, stop_if_lost
-
-if TYPE_CHECKING:
-    from foveal.core.training.runner import _Run
+from foveal.core.training.fit import Trained
+from foveal.core.training.lost import Lost, lost_images, lost_warning, stop_if_lost
+from foveal.core.training.prepare import Prepared, RunPlan
+from foveal.core.training.runfolder import RunFolder
+from foveal.core.training.tracker import PhaseComparison
 
 #: What a frozen linear head's calibration and threshold are set on (it was fitted on the validation images too).
 OUT_OF_FOLD = "training and validation images, each answered by a head fitted without it (out of fold)"
@@ -39,7 +44,7 @@ FAMILIARITY_SAMPLE = 2000
 
 
 @dataclass(frozen=True)
-class Measured:
+class HeldOutPass:
     """The test split through the saved model: accuracy, mean cross-entropy, share flagged unfamiliar (None
     without familiarity statistics), the probabilities with their true classes (one row per image measured), and
     the images that could not be read ``(file, reason)``."""
@@ -54,122 +59,174 @@ class Measured:
 
 def measure_test(model: Any, classes: Sequence[str], image_size: int, records: Sequence[ImageRecord], *,
                  batch_size: int, cancel: CancelToken | None = None,
-                 familiarity: Familiarity | None = None) -> Measured:
-    """The assembled classifier on ``records`` (empty :class:`Measured` when there is nothing to measure)."""
+                 familiarity: Familiarity | None = None) -> HeldOutPass:
+    """The assembled classifier on ``records`` (an empty :class:`HeldOutPass` when there is nothing to measure)."""
     readable = [r for r in records if r.label in classes]
     if not readable:
-        return Measured()
+        return HeldOutPass()
     clf = Classifier(model, tuple(classes), image_size, "", familiarity=familiarity)
     result = predict_files(clf, [ImageFile(r.path, r.rel) for r in readable], batch_size=batch_size,
                            cancel=cancel)
     failed = tuple((readable[i].rel, reason) for i, reason in result.failed)
     if not result.indices:
-        return Measured(failed=failed)
+        return HeldOutPass(failed=failed)
     index = {c: i for i, c in enumerate(classes)}
     y = np.array([index[readable[i].label] for i in result.indices])
     p_true = result.probs[np.arange(len(y)), y]
     accuracy = float(np.mean(result.probs.argmax(axis=1) == y))
     loss = float(np.mean(-np.log(np.clip(p_true, 1e-7, 1.0))))
     flagged = result.unfamiliar
-    return Measured(accuracy, loss, None if flagged is None else float(np.mean(flagged)), result.probs, y, failed)
+    return HeldOutPass(accuracy, loss, None if flagged is None else float(np.mean(flagged)), result.probs, y, failed)
 
 
-def split_features(run: _Run, model: Any, records: Sequence[ImageRecord]) -> tuple[np.ndarray, np.ndarray]:
+def split_features(ctx: RunContext, prepared: Prepared, size: int, model: Any,
+                   records: Sequence[ImageRecord]) -> tuple[np.ndarray, np.ndarray]:
     """``(features, labels)`` of ``records`` through the saved model's own path, the path every later
     prediction takes (a run's cached features are resized in 8 bits)."""
-    clf = Classifier(model, run.classes, run.size, "")
+    clf = Classifier(model, prepared.classes, size, "")
     # Not cancellable: a run stopped by the user still saves, and measures, the best model it has.
     features, indices = pooled_features(clf, [ImageFile(r.path, r.rel) for r in records], batch_size=32)
     read = set(indices)
-    note_failed(run, [(r.rel, "could not be read when the run measured it") for i, r in enumerate(records)
-                      if i not in read])
-    return features, np.array([run.class_index[records[i].label] for i in indices], np.int64)
+    ctx.note_failed([(r.rel, "could not be read when the run measured it") for i, r in enumerate(records)
+                     if i not in read])
+    return features, np.array([prepared.class_index[records[i].label] for i in indices], np.int64)
 
 
-def run_familiarity(run: _Run, model: Any, val_features: np.ndarray) -> Familiarity | None:
+def run_familiarity(ctx: RunContext, prepared: Prepared, plan: RunPlan, choice: HeadChoice, model: Any,
+                    val_features: np.ndarray) -> Familiarity | None:
     """Familiarity statistics of a finished run. The reference: the training features a frozen run already has,
     or (after fine-tuning, which changed them) the saved model's features of up to FAMILIARITY_SAMPLE training
     images. The threshold: the validation images' features through the saved model's path."""
-    if run.depth.kind == "frozen" and run.features:
-        reference = run.features["train"][0]
+    if plan.frozen and choice.features:
+        reference = choice.features["train"][0]
     else:
-        train = list(run.split.train)
+        train = list(prepared.split.train)
         if len(train) > FAMILIARITY_SAMPLE:
-            pick = np.random.default_rng(run.config.seed).choice(len(train), FAMILIARITY_SAMPLE, replace=False)
+            pick = np.random.default_rng(ctx.config.seed).choice(len(train), FAMILIARITY_SAMPLE, replace=False)
             train = [train[i] for i in sorted(pick)]
-        reference = split_features(run, model, train)[0]
-    return fit_familiarity(reference, val_features, seed=run.config.seed)
+        reference = split_features(ctx, prepared, choice.size, model, train)[0]
+    return fit_familiarity(reference, val_features, seed=ctx.config.seed)
 
 
-def measure_and_save(run: _Run, model: Any, save: Callable[[Any], None]) -> Measured:
-    """After training: the temperature fitted on the validation images and folded into ``model``; the model saved
-    (``save``); for two classes, the operating threshold chosen on the validation images; the familiarity
-    statistics; the test split measured once. Sets ``run.calibration``, ``run.operating``, ``run.familiarity``
-    and ``run.test_unfamiliar``."""
-    val_x, val_y = split_features(run, model, run.split.val)
-    train_labels = [r.label for r in run.split.train]
-    if run.out_of_fold is not None:  # a head fitted on the validation images too: set on out-of-fold answers
-        logits, y = run.out_of_fold
-        run.calibration = calibrate_on_logits(model, logits, y, on=OUT_OF_FOLD)
-        probs = softmax(logits / run.calibration.temperature)
-        run.operating = operating_point_on(probs, y, run.classes, train_labels, on=OUT_OF_FOLD)
+@dataclass(frozen=True)
+class Measured:
+    """What a finished run saved and measured: where the model is (None: nothing saved), the test split's
+    accuracy and loss with the true class of each test image measured, the temperature (core.training.calibrate),
+    for two classes the threshold chosen on images the head never saw, how familiar an image looks to the model
+    (core.models.familiar) and the test split's share flagged unfamiliar."""
+
+    model_path: str | None = None
+    accuracy: float | None = None
+    loss: float | None = None
+    labels: tuple[str, ...] = ()
+    calibration: Calibration | None = None
+    operating: dict | None = None
+    familiarity: Familiarity | None = None
+    test_unfamiliar: float | None = None
+
+
+def save_model(model: Any, backbone: Any, folder: RunFolder) -> str:
+    """Save the classifier as the run's model.keras (atomically) and drop the checkpoint it replaces."""
+    backbone.trainable = False
+    target = folder.path / "model.keras"
+    with atomic_path(target) as tmp:
+        model.save(tmp)
+    folder.checkpoint.unlink(missing_ok=True)
+    return str(target)
+
+
+def measure_and_save(ctx: RunContext, prepared: Prepared, plan: RunPlan, folder: RunFolder, choice: HeadChoice,
+                     trained: Trained, model: Any) -> Measured:
+    """After training: the temperature fitted on the validation images (or, for a head fitted on them too, on
+    out-of-fold answers) and folded into ``model``; the model saved; for two classes, the operating threshold;
+    the familiarity statistics; the test split measured once."""
+    val_x, val_y = split_features(ctx, prepared, choice.size, model, prepared.split.val)
+    train_labels = [r.label for r in prepared.split.train]
+    if trained.out_of_fold is not None:  # a head fitted on the validation images too: set on out-of-fold answers
+        logits, y = trained.out_of_fold
+        calibration: Calibration | None = calibrate_on_logits(model, logits, y, on=OUT_OF_FOLD)
+        assert calibration is not None
+        probs = softmax(logits / calibration.temperature)
+        operating = operating_point_on(probs, y, prepared.classes, train_labels, on=OUT_OF_FOLD)
     else:
-        run.calibration = calibrate_model(model, val_x, val_y)
-        run.operating = validation_operating_point(model, val_x, val_y, run.classes, train_labels)
-    save(model)
-    run.familiarity = run_familiarity(run, model, val_x)
-    if run.familiarity is not None:
-        run.familiarity.save(run.run_dir)
-    run.emit(PhaseChanged(Phase.EVALUATING, "Measuring accuracy on the held-out test images"))
-    measured = measure_test(model, run.classes, run.size, run.split.test, batch_size=FORWARD_BATCH,
-                            cancel=None, familiarity=run.familiarity)
-    note_failed(run, measured.failed)
-    stop_if_lost(run.split, run.failed)  # a class whose test images are mostly gone has no fair result
-    if run.calibration is not None:
-        run.calibration = run.calibration.with_test(measured.probs, measured.y)
-    run.test_unfamiliar = measured.unfamiliar
-    return measured
+        calibration = calibrate_model(model, val_x, val_y)
+        operating = validation_operating_point(model, val_x, val_y, prepared.classes, train_labels)
+    model_path = save_model(model, choice.backbone, folder)
+    familiarity = run_familiarity(ctx, prepared, plan, choice, model, val_x)
+    if familiarity is not None:
+        familiarity.save(folder.path)
+    ctx.emit(PhaseChanged(Phase.EVALUATING, "Measuring accuracy on the held-out test images"))
+    measured = measure_test(model, prepared.classes, choice.size, prepared.split.test, batch_size=FORWARD_BATCH,
+                            cancel=None, familiarity=familiarity)
+    ctx.note_failed(measured.failed)
+    stop_if_lost(prepared.split, ctx.failed)  # a class whose test images are mostly gone has no fair result
+    if calibration is not None:
+        calibration = calibration.with_test(measured.probs, measured.y)
+    return Measured(model_path, measured.accuracy, measured.loss, tuple(prepared.classes[i] for i in measured.y),
+                    calibration, operating, familiarity, measured.unfamiliar)
 
 
-def note_failed(run: _Run, failed: Sequence[tuple[str, str]]) -> None:
-    """Add files that could not be read to the run's list, each once (the first reason kept)."""
-    known = {rel for rel, _ in run.failed}
-    run.failed += [(rel, reason) for rel, reason in failed if rel not in known]
-
-
-def test_result(run: _Run, acc: float | None, loss: float | None, labels: Sequence[str]) -> dict:
-    """What run.json's ``test`` holds: the accuracy and loss on the test images measured, their number
-    (``labels``: the true class of each, the images actually measured, never the split's list), the
+@dataclass(frozen=True)
+class HeldOut:
+    """What run.json's ``test`` holds: the accuracy and loss on the test images measured, their number, the
     majority-class baseline and the headline in words (core.stats), followed by warnings: test images with copies
-    in the other splits (``copies_warning``), images lost during the run (``lost``, ``lost_warning``); and what the
-    split means for classes missing from a part of it (``class_gaps``)."""
+    in the other splits, images lost during the run; and what the split means for classes missing from a part of
+    it (``class_gaps``)."""
+
+    accuracy: float | None
+    loss: float | None
+    n: int
+    headline: str = ""
+    baseline: float | None = None  # with ``baseline_class``: None when nothing was measured
+    baseline_class: str | None = None
+    copies_warning: str | None = None
+    lost_warning: str | None = None
+    lost: tuple[Lost, ...] = ()
+    class_gaps: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        out: dict = {"accuracy": self.accuracy, "loss": self.loss, "n": self.n, "headline": self.headline}
+        if self.baseline_class is not None:
+            out.update(baseline=self.baseline, baseline_class=self.baseline_class)
+        for key, text in (("copies_warning", self.copies_warning), ("lost_warning", self.lost_warning)):
+            if text:
+                out[key] = text
+        if self.lost:
+            out["lost"] = [x.to_dict() for x in self.lost]
+        if self.class_gaps:
+            out["class_gaps"] = list(self.class_gaps)
+        return out
+
+
+def held_out_result(prepared: Prepared, failed: Sequence[tuple[str, str]], accuracy: float | None,
+                    loss: float | None, labels: Sequence[str]) -> HeldOut:
+    """The run's result on its test split (``labels``: the true class of each test image measured, never the
+    split's list), with the warnings said beside it."""
     from foveal.core.split.duplicates import copies_warning
     from foveal.core.split.preview import class_gaps
 
-    out: dict = {"accuracy": acc, "loss": loss, "n": len(labels), "headline": ""}
-    if acc is not None and labels:
-        out.update(majority_baseline(acc, list(labels), [r.label for r in run.split.train], run.classes))
-    lost = lost_images(run.split, run.failed)
-    words = {"copies_warning": copies_warning(run.split_info), "lost_warning": lost_warning(lost)}
-    for key, text in words.items():
+    headline, baseline = "", None
+    if accuracy is not None and labels:
+        baseline = majority_baseline(accuracy, list(labels), [r.label for r in prepared.split.train],
+                                     prepared.classes)
+        headline = baseline["headline"]
+    lost = lost_images(prepared.split, failed)
+    copies, lost_words = copies_warning(prepared.split_info), lost_warning(lost)
+    for text in (copies, lost_words):
         if text:
-            out[key] = text
-            out["headline"] = f"{out['headline']} {text}" if out["headline"] else ""
-    if lost:
-        out["lost"] = [x.to_dict() for x in lost]
-    gaps = class_gaps(run.split, run.classes)
-    if gaps:
-        out["class_gaps"] = gaps
-    return out
+            headline = f"{headline} {text}" if headline else ""
+    return HeldOut(accuracy, loss, len(labels), headline, baseline["baseline"] if baseline else None,
+                   baseline["baseline_class"] if baseline else None, copies, lost_words, tuple(lost),
+                   tuple(class_gaps(prepared.split, prepared.classes)))
 
 
-def result_notes(run: _Run, test: dict) -> tuple[str, ...]:
+def result_notes(comparison: PhaseComparison | None, calibration: Calibration | None,
+                 held_out: HeldOut) -> tuple[str, ...]:
     """What a finished run says in words beside its headline (:attr:`TrainingFinished.notes`): whether fine-tuning
     beat the head, the calibration, classes the split leaves unmeasured, and the images lost during the run when
     there is no headline to say it in."""
-    comparison = run.tracker.phase_comparison()
-    notes = (comparison["words"] if comparison else None,
-             run.calibration.words() if run.calibration is not None else None,
-             *(f"Warning: {words}" for words in test.get("class_gaps", ())),
-             None if test["headline"] else test.get("lost_warning", "").rstrip("."))
+    notes = (comparison.words if comparison else None,
+             calibration.words() if calibration is not None else None,
+             *(f"Warning: {words}" for words in held_out.class_gaps),
+             None if held_out.headline else (held_out.lost_warning or "").rstrip("."))
     return tuple(x for x in notes if x)

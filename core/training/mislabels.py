@@ -23,7 +23,9 @@ from foveal.core.io import open_atomic
 from foveal.core.training.recipe import Candidate, fit_dense, fit_linear
 
 if TYPE_CHECKING:
-    from foveal.core.training.runner import _Run
+    from foveal.core.training.auto_head import HeadChoice
+    from foveal.core.training.context import RunContext
+    from foveal.core.training.prepare import Prepared
 
 MISLABELS_FILE = "suspected_mislabels.csv"
 FOLDS = 4
@@ -112,23 +114,23 @@ def read_suspects(run_dir: str | Path) -> list[Suspect] | None:
         return None
 
 
-def run_suspects(run: _Run) -> list[Suspect] | None:
+def run_suspects(ctx: RunContext, prepared: Prepared, choice: HeadChoice) -> list[Suspect] | None:
     """Suspected mislabels among all the run's images (every split), from the frozen features it extracted and
     its head recipe; None when the run has no features of every split (cancelled early)."""
     from foveal.core.split.make import SPLITS
 
-    if not all(split in run.features for split in SPLITS):
+    if not all(split in choice.features for split in SPLITS):
         return None
-    c = run.config
-    failed = {rel for rel, _ in run.failed}
+    c = ctx.config
+    failed = {rel for rel, _ in ctx.failed}
     files, xs, ys = [], [], []
     for split in SPLITS:
-        kept = [r for r in run.split.of(split) if r.rel not in failed]
-        x, y = run.features[split]
+        kept = [r for r in prepared.split.of(split) if r.rel not in failed]
+        x, y = choice.features[split]
         files += [r.rel for r in kept]
         xs.append(np.asarray(x[: len(kept)]))  # the training split may hold augmented copies after these rows
         ys.append(np.asarray(y[: len(kept)]))
-    recipe = run.recipe.winner if run.recipe is not None else Candidate(
-        "dense", run.pooling, run.class_weight_mode == "balanced", None, 0.0, 0.0, 0.0, 0)
+    recipe = choice.recipe.winner if choice.recipe is not None else Candidate(
+        "dense", choice.pooling, choice.class_weight_mode == "balanced", None, 0.0, 0.0, 0.0, 0)
     dense = {"epochs": c.epochs, "learning_rate": c.learning_rate, "dropout": c.dropout, "batch_size": c.batch_size}
-    return find_suspects(files, np.concatenate(xs), np.concatenate(ys), run.classes, recipe, dense, c.seed)
+    return find_suspects(files, np.concatenate(xs), np.concatenate(ys), prepared.classes, recipe, dense, c.seed)

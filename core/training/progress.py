@@ -10,6 +10,7 @@ from typing import TextIO
 from foveal.core.training.events import (
     BatchesEnded,
     CandidateTried,
+    DataWarning,
     EpochEnded,
     Event,
     FeaturesExtracting,
@@ -63,6 +64,8 @@ class TerminalProgress:
             case PhaseChanged():
                 self.phase_start, self.phase_steps0 = self.clock(), self.steps_done
                 self._line(event.description + ("" if event.phase.learning else "…"))
+            case DataWarning():
+                self._line(f"Warning: {event.message}")
             case WeightsDownloading():
                 self._bar(event.done, event.total or 1, "downloading weights")
             case FeaturesExtracting():
@@ -78,6 +81,7 @@ class TerminalProgress:
             case CandidateTried():
                 self._bar(event.done, event.total, f"recipe {event.done}/{event.total}: {event.name}")
             case RecipeChosen():
+                self.epochs, self.total_steps = event.epochs, event.planned_steps  # what the choice changed
                 self._line(f"Recipe: {event.reason}.")
                 for name, acc, lo, hi, bacc in event.candidates[:8]:
                     self._line(f"  {acc:6.1%} ({lo:.1%}–{hi:.1%}), balanced {bacc:6.1%}  {name}")

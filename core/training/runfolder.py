@@ -8,18 +8,23 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from foveal.core import paths
-from foveal.core.io import TMP_PREFIX, make_dirs, new_folder, os_errors, write_json
+from foveal.core.io import TMP_PREFIX, check_target, make_dirs, new_folder, os_errors, temp_dir, write_json
 from foveal.core.paths import protect
-from foveal.core.runs import mark_running
+from foveal.core.runs import end_run_folder, mark_running
 from foveal.core.training.config import TrainConfig
 
 if TYPE_CHECKING:
     from foveal.core.data.scan import DatasetSummary
-    from foveal.core.training.runner import _Run
+    from foveal.core.training.auto_head import HeadChoice
+    from foveal.core.training.context import RunContext
+    from foveal.core.training.heldout import HeldOut, Measured
+    from foveal.core.training.mislabels import Suspect
+    from foveal.core.training.prepare import Prepared, RunPlan
 
 
 def default_run_dir(config: TrainConfig) -> Path:
@@ -49,6 +54,36 @@ def prepare_run_dir(config: TrainConfig) -> Path:
             shutil.rmtree(staging, ignore_errors=True)
             raise
     return path
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """Where a run writes: its folder, the cache of features and images (removed at the end) and the checkpoint
+    of the best weights so far (until model.keras exists). Only the chief of a multi-worker job writes the run
+    folder; the other workers keep theirs in a temporary folder, removed when the run ends."""
+
+    path: Path
+    cache_dir: Path
+    checkpoint: Path
+    is_chief: bool = True
+
+    def end(self) -> None:
+        """However the run ended: a worker that is not the chief leaves nothing behind, even when the run failed; a
+        chief's failed run keeps only what says what it was (run_config.json), without caches or checkpoints."""
+        end_run_folder(self.path, chief=self.is_chief)
+
+
+def open_run_folder(config: TrainConfig, *, is_chief: bool) -> RunFolder:
+    """Make the run's folder (the chief's: :func:`prepare_run_dir`) and its cache; a folder made here and not
+    handed back is ended here."""
+    path = prepare_run_dir(config) if is_chief else temp_dir("foveal-worker-")
+    try:
+        cache_dir = path / ".cache"
+        make_dirs(cache_dir)
+        return RunFolder(path, cache_dir, check_target(path / "checkpoint.weights.h5"), is_chief)
+    except BaseException:
+        end_run_folder(path, chief=is_chief)
+        raise
 
 
 def scan_skip_words(summary: DatasetSummary) -> list[str]:
@@ -82,32 +117,36 @@ def library_versions() -> dict[str, str]:
             "pillow": PIL.__version__}
 
 
-def run_record(run: _Run, outcome: str, model_path: str | None, test: dict, seconds: float) -> dict:
-    """What run.json holds about a finished run: settings, split, history, test result and what was measured."""
+def run_record(ctx: RunContext, prepared: Prepared, plan: RunPlan, *, n_blocks: int, choice: HeadChoice | None,
+               measured: Measured, suspects: list[Suspect] | None, held_out: HeldOut, seconds: float) -> dict:
+    """What run.json holds about a finished run: settings, split, history, test result and what was measured.
+    ``choice`` is None when the run stopped before its head was chosen."""
     from foveal.core.training.mislabels import MISLABELS_FILE
 
-    c, t = run.config, run.tracker
+    c, t = ctx.config, ctx.tracker
+    comparison = t.phase_comparison()
     return {
         "format": "foveal-run", "version": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "outcome": outcome, "config": c.to_dict(), "seed": c.seed, "backbone": run.spec.to_dict(),
-        "image_size": run.size, "fine_tune": str(run.depth), "n_blocks": run.n_blocks,
-        "classes": list(run.classes), "dataset": {"root": run.summary.root, "layout": run.summary.layout},
-        "split": run.split.to_dict(), "split_info": run.split_info,
-        "skipped_during_training": [{"file": f, "reason": r} for f, r in run.failed],
-        "skipped_by_scan": [{"file": s.rel, "reason": s.reason} for s in run.summary.skipped],
-        "blank_images": list(run.blank),
+        "outcome": t.outcome, "config": c.to_dict(), "seed": c.seed, "backbone": plan.spec.to_dict(),
+        "image_size": choice.size if choice else plan.size, "fine_tune": str(plan.depth), "n_blocks": n_blocks,
+        "classes": list(prepared.classes),
+        "dataset": {"root": prepared.summary.root, "layout": prepared.summary.layout},
+        "split": prepared.split.to_dict(), "split_info": prepared.split_info,
+        "skipped_during_training": [{"file": f, "reason": r} for f, r in ctx.failed],
+        "skipped_by_scan": [{"file": s.rel, "reason": s.reason} for s in prepared.summary.skipped],
+        "blank_images": list(ctx.blank),
         "versions": library_versions(), "history": t.history, "best_epoch": t.best_epoch,
-        "test": test,
-        "recipe": run.recipe.to_dict() if run.recipe is not None else {"mode": c.recipe},
-        "pooling": run.pooling,
-        "calibration": run.calibration.to_dict() if run.calibration is not None else None,
-        "operating_point": run.operating,
-        "familiarity": ({**run.familiarity.summary(), "test_unfamiliar": run.test_unfamiliar}
-                        if run.familiarity is not None else None),
-        "suspected_mislabels": ({"n": len(run.suspects), "file": MISLABELS_FILE, "method": "confident "
-                                 "learning on out-of-fold probabilities"} if run.suspects is not None else None),
-        "phases": t.phase_comparison(),
-        "model": Path(model_path).name if model_path else None,
-        "timings": {**run.timings, "total": seconds},
-        "devices": {**run.plan.to_dict(), "global_batch_size": run.batch, "learning_rate": run.learning_rate},
+        "test": held_out.to_dict(),
+        "recipe": choice.recipe.to_dict() if choice and choice.recipe else {"mode": c.recipe},
+        "pooling": choice.pooling if choice else "avg",
+        "calibration": measured.calibration.to_dict() if measured.calibration is not None else None,
+        "operating_point": measured.operating,
+        "familiarity": ({**measured.familiarity.summary(), "test_unfamiliar": measured.test_unfamiliar}
+                        if measured.familiarity is not None else None),
+        "suspected_mislabels": ({"n": len(suspects), "file": MISLABELS_FILE, "method": "confident "
+                                 "learning on out-of-fold probabilities"} if suspects is not None else None),
+        "phases": comparison.to_dict() if comparison else None,
+        "model": Path(measured.model_path).name if measured.model_path else None,
+        "timings": {**ctx.timings, "total": seconds},
+        "devices": {**plan.devices.to_dict(), "global_batch_size": plan.batch, "learning_rate": plan.learning_rate},
     }

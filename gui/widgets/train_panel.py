@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QV
 from foveal.core.training.events import (
     BatchesEnded,
     CandidateTried,
+    DataWarning,
     EpochEnded,
     Event,
     FeaturesExtracting,
@@ -26,7 +27,7 @@ from foveal.core.training.events import (
     WeightsDownloading,
 )
 from foveal.core.training.progress import format_eta
-from foveal.gui.widgets.train_messages import TrainMessages
+from foveal.gui.widgets.train_messages import MessageWidgets, TrainMessages
 from foveal.gui.widgets.training_plot import TrainingPlot
 
 
@@ -43,8 +44,9 @@ def headline_label(text: str) -> QLabel:
 _PHASE_WORDS = {Phase.HEAD: "Training the new head", Phase.FINE_TUNE: "Fine-tuning"}
 
 
-class TrainPanel(TrainMessages, QWidget):
-    """Everything about the run in progress. Feed it core events with :meth:`show_event`."""
+class TrainPanel(QWidget):
+    """Everything about the run in progress. Feed it core events with :meth:`show_event`; what it says outside a
+    run's progress (readiness, a problem, "Stopping…") is its :class:`TrainMessages`."""
 
     sig_start_requested = Signal()
     """The user pressed Start."""
@@ -57,7 +59,7 @@ class TrainPanel(TrainMessages, QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.data_warnings: list[str] = []  # of this run's data (blank images), repeated when it ends
+        self.data_warnings: list[str] = []  # about this run's data (core's DataWarning), repeated when it ends
         self.start_button = QPushButton("Start training")
         self.start_button.setToolTip("Train with these settings (Ctrl+Return)")
         self.stop_button = QPushButton("Stop")
@@ -67,7 +69,6 @@ class TrainPanel(TrainMessages, QWidget):
         self.progress.setTextVisible(True)
         self.progress.setFormat("")
         self.phase_label = QLabel("Choose a dataset folder to begin (step 1, Data).")
-        self.why_not_ready = "Choose a dataset folder to begin (step 1, Data)."
         self.phase_label.setWordWrap(True)
         self.time_label = QLabel("")
         self.device_label = QLabel("")
@@ -88,8 +89,9 @@ class TrainPanel(TrainMessages, QWidget):
         self.details_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details_label.setVisible(False)
         self.details_button.toggled.connect(self.details_label.setVisible)
-        self.weights_error = False  # the error shown is about missing weights: cleared once they are chosen
-        self.weights_notice: str | None = None  # the backbone whose ImageNet weights are not on this computer
+        self.messages = TrainMessages(MessageWidgets(
+            self.phase_label, self.progress, self.start_button, self.stop_button, self.weights_button,
+            self.details_button, self.details_label), self._result_shown)
         self.evaluation_label = QLabel("")
         self.evaluate_button = QPushButton("See what it got wrong →")
         self.evaluate_button.setToolTip("Metrics, confusion matrix, the misclassified images and why")
@@ -134,8 +136,9 @@ class TrainPanel(TrainMessages, QWidget):
     def _reset_state(self) -> None:
         self.total_steps = self.epochs = self.steps_per_epoch = self.step_offset = 0
         self.run_dir: str | None = None
-        self.error_shown = False  # a problem is on screen: it says more than readiness
-        self.started_at = self.first_batch_at = None
+        self.messages.stopping = False
+        self.started_at: float | None = None
+        self.first_batch_at: float | None = None
         self.first_step = 0
         self.current_phase = ""
         self.phase_text = ""
@@ -146,7 +149,6 @@ class TrainPanel(TrainMessages, QWidget):
         self.phase_first_epoch, self.phase_epochs = 1, 0  # of the learning phase under way
         self.batches_in_phase = 0
         self.head_epochs = 0
-        self.stopping = False
 
     # ---- state ------------------------------------------------------------------------------------
     @property
@@ -154,14 +156,44 @@ class TrainPanel(TrainMessages, QWidget):
         """Start is possible (data ready, no run in progress)."""
         return self.start_button.isEnabled()
 
+    @property
+    def why_not_ready(self) -> str:
+        """What is missing before Start can be pressed ("" when it can)."""
+        return self.messages.why_not_ready
+
+    @property
+    def weights_error(self) -> bool:
+        """The problem on screen is about missing weights (cleared once a weights file is chosen)."""
+        return self.messages.weights_error
+
+    def _result_shown(self) -> bool:
+        return bool(self.run_dir)  # a finished run's result is on screen
+
+    def set_ready(self, ready: bool, why: str = "") -> None:
+        """Whether Start can be pressed; ``why`` says what is missing when it cannot (shown while idle)."""
+        self.messages.set_ready(ready, why)
+
+    def show_stopping(self) -> None:
+        """The user asked to stop: said until the run ends (only while one is running)."""
+        self.messages.show_stopping()
+
+    def show_error(self, message: str, offer_weights: bool = False) -> None:
+        """A problem the user can fix, in words (see :meth:`TrainMessages.show_error`)."""
+        self.messages.show_error(message, offer_weights)
+
+    def clear_error(self) -> None:
+        """The problem was fixed (a weights file chosen): back to what Start would do."""
+        self.messages.clear_error()
+
+    def show_weights_notice(self, backbone: str | None) -> None:
+        """Before Start: the ImageNet weights of ``backbone`` are not on this computer (None: they are)."""
+        self.messages.show_weights_notice(backbone)
+
     def set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
         if running:
-            self.weights_button.setVisible(False)
-            self.details_button.setVisible(False)
-            self.details_label.setVisible(False)
-            self.weights_error = False
+            self.messages.hide_error()
             self._reset_state()
             self.started_at = time.monotonic()
             self.plot.reset()
@@ -176,16 +208,15 @@ class TrainPanel(TrainMessages, QWidget):
             self._clock.start()
         else:
             self._clock.stop()
-            self.stopping = False
+            self.messages.stopping = False
             self.progress.setFormat("")
             self.progress.setRange(0, 1)
             self.progress.setValue(1 if self.run_dir else 0)
 
     def show_crossval(self, text: str) -> None:
         """The cross-validation summary (mean ± standard deviation of each metric over folds)."""
-        lines = text.splitlines()
         self.result_label.setText("k-fold")
-        self.saved_label.setText("<br>".join(lines))
+        self.saved_label.setText("<br>".join(text.splitlines()))
         self.phase_label.setText("Cross-validation finished.")
 
     def show_evaluation_state(self, text: str, ready: bool = False) -> None:
@@ -201,6 +232,8 @@ class TrainPanel(TrainMessages, QWidget):
                 self._on_training_started(event)
             case PhaseChanged():
                 self._on_phase_changed(event)
+            case DataWarning():  # about the data: kept for the end of the run, the phase stays on screen
+                self.data_warnings.append(f"Warning: {event.message}")
             case WeightsDownloading():
                 self.progress.setRange(0, max(event.total, 1))
                 self.progress.setValue(event.done)
@@ -220,10 +253,7 @@ class TrainPanel(TrainMessages, QWidget):
                 self.progress.setValue(event.done)
                 self.progress.setFormat(f"{self._fold_words()}Comparing recipes {event.done}/{event.total}")
             case RecipeChosen():
-                self.recipe_text = f"Chosen by cross-validation: {event.reason}."
-                self.phase_label.setText(self._fold_words() + self.recipe_text)
-                if event.winner.startswith("linear"):  # fitted directly: no epochs of its own
-                    self._head_fitted()
+                self._on_recipe_chosen(event)
             case TrainingFinished():
                 self._on_training_finished(event)
             case FoldStarted():
@@ -233,17 +263,17 @@ class TrainPanel(TrainMessages, QWidget):
                 self.phase_label.setText(f"Fold {event.fold} of {event.k} {event.outcome}"
                                          + (f": test accuracy {acc:.1%}." if acc is not None else "."))
 
-    def _head_fitted(self) -> None:
-        """The linear head won and is fitted directly: alone, no epochs to draw; before fine-tuning, it is the
-        run's first epoch, and only the fine-tuning epochs are left to count."""
-        if self.head_epochs == self.epochs:  # nothing follows
+    def _on_recipe_chosen(self, e: RecipeChosen) -> None:
+        """The recipe changes what the run plans (a fitted linear head has no epochs of its own): the axis, the
+        progress and where batches are drawn follow what core says now."""
+        self.recipe_text = f"Chosen by cross-validation: {e.reason}."
+        self.phase_label.setText(self._fold_words() + self.recipe_text)
+        self.epochs, self.steps_per_epoch, self.step_offset = e.epochs, e.steps_per_epoch, e.step_offset
+        self.total_steps = e.planned_steps
+        if e.epochs == 0:
             self.plot.set_title("No epochs: the linear head is fitted directly (see the recipe below)")
-            return
-        self.epochs = 1 + self.epochs - self.head_epochs
-        self.total_steps = (self.epochs - 1) * self.steps_per_epoch
-        self.head_epochs = 1
-        self.step_offset = self.steps_per_epoch  # fine-tuning's first batch is drawn in epoch 2, not 1
-        self.plot.set_planned_epochs(self.epochs)
+        elif not self.k or self.fold <= 1:
+            self.plot.set_planned_epochs(e.epochs)
 
     def _learning(self) -> bool:
         """Epochs of this phase are under way: the progress bar counts them, not images passed through the
@@ -273,9 +303,6 @@ class TrainPanel(TrainMessages, QWidget):
         self.plot.set_title(f"Fold {e.fold} of {e.k}")
 
     def _on_phase_changed(self, e: PhaseChanged) -> None:
-        if e.description.startswith("Warning:"):  # about the data (blank images): kept for the end of the run
-            self.data_warnings.append(e.description)
-            return
         self.current_phase, self.phase_text = e.phase, e.description
         self.batches_in_phase = 0
         if e.phase == Phase.FINE_TUNE:
@@ -288,7 +315,7 @@ class TrainPanel(TrainMessages, QWidget):
         if e.phase in (Phase.PREPARING, Phase.EVALUATING, Phase.SAVING) or e.phase.learning:
             self.progress.setRange(0, 0)
             self.progress.setFormat("")
-        if self.stopping:
+        if self.messages.stopping:
             return
         self.phase_label.setText(self._fold_words() + e.description + ("" if e.phase.learning else "…"))
 
@@ -308,7 +335,7 @@ class TrainPanel(TrainMessages, QWidget):
         rate_steps = done - self.first_step + 1
         remaining = total - done
         eta = (now - self.first_batch_at) / rate_steps * remaining if rate_steps > 0 else 0
-        if self.stopping:
+        if self.messages.stopping:
             return
         # Early stopping can end a run before the planned steps: "a few seconds" rather than a precise countdown.
         left = ("finishing" if remaining <= 0 else "a few seconds left" if eta < 10 else

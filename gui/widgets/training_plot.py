@@ -43,7 +43,9 @@ def text_colour() -> QColor:
     """The palette's text colour (dark on a light palette, light on a dark one): full contrast for axes and
     legends, never pyqtgraph's mid grey."""
     app = QGuiApplication.instance()
-    return app.palette().color(QPalette.ColorRole.WindowText) if app is not None else QColor(20, 20, 20)
+    if isinstance(app, QGuiApplication):
+        return app.palette().color(QPalette.ColorRole.WindowText)
+    return QColor(20, 20, 20)
 
 
 class GrowingArray:

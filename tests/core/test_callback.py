@@ -47,9 +47,9 @@ def test_stopping_with_epochs_left_is_early_stopped_and_a_later_phase_decides():
     _phase(tracker, [0.5, 0.4], patience=2, events=events, phase="fine-tune")  # runs all its epochs
     assert tracker.outcome == Outcome.COMPLETED and tracker.best_epoch == 5
     comparison = tracker.phase_comparison()
-    assert comparison["improved"] and comparison["kept_epoch"] == 5
-    assert comparison["head_best"]["val_loss"] == 1.0 and comparison["fine_tune_best"]["val_loss"] == 0.4
-    assert "improved on the head" in comparison["words"]
+    assert comparison is not None and comparison.improved and comparison.kept_epoch == 5
+    assert comparison.head_best.val_loss == 1.0 and comparison.fine_tune_best.val_loss == 0.4
+    assert "improved on the head" in comparison.words
 
 
 def test_fine_tuning_that_does_not_beat_the_head_keeps_the_head_and_says_so():
@@ -59,8 +59,8 @@ def test_fine_tuning_that_does_not_beat_the_head_keeps_the_head_and_says_so():
     model = _phase(tracker, [0.9, 1.1], patience=5, events=events, phase="fine-tune")
     end = model.layers[0].kernel.numpy()
     comparison = tracker.phase_comparison()
-    assert not comparison["improved"] and comparison["kept_epoch"] == 2 == tracker.best_epoch
-    assert "did not improve on the head" in comparison["words"] and "epoch 2 is kept" in comparison["words"]
+    assert comparison is not None and not comparison.improved and comparison.kept_epoch == 2 == tracker.best_epoch
+    assert "did not improve on the head" in comparison.words and "epoch 2 is kept" in comparison.words
     # no fine-tuning epoch beat the head: the phase ends on its starting weights, not its last epoch's
     assert not np.array_equal(end, np.full((2, 2), 1.0))  # the last epoch set every weight to 1
 
@@ -74,8 +74,9 @@ def test_a_fine_tuning_trial_that_does_not_beat_the_head_stops_after_its_trial_e
     kernel = model.layers[0].kernel.numpy()  # the phase's starting weights are back, neither epoch's
     assert not np.allclose(kernel, 0.0) and not np.allclose(kernel, 1.0)
     comparison = tracker.phase_comparison()
-    assert comparison["stopped_after_trial"] and not comparison["improved"] and comparison["kept_epoch"] == 1
-    assert "tried for 2 epochs" in comparison["words"] and "head-only model of epoch 1" in comparison["words"]
+    assert comparison is not None and comparison.stopped_after_trial and not comparison.improved
+    assert comparison.kept_epoch == 1
+    assert "tried for 2 epochs" in comparison.words and "head-only model of epoch 1" in comparison.words
 
 
 def test_a_fine_tuning_trial_that_beats_the_head_goes_on_to_its_last_epoch():
@@ -83,4 +84,19 @@ def test_a_fine_tuning_trial_that_beats_the_head_goes_on_to_its_last_epoch():
     _phase(tracker, [0.5], patience=5, events=events)
     model = _phase(tracker, [0.6, 0.45, 0.5, 0.3], patience=5, events=events, phase="fine-tune", trial_epochs=2)
     assert not model.stop_training and not tracker.trial_stopped and tracker.outcome == Outcome.COMPLETED
-    assert tracker.best_epoch == 5 and tracker.phase_comparison()["improved"]
+    comparison = tracker.phase_comparison()
+    assert tracker.best_epoch == 5 and comparison is not None and comparison.improved
+
+
+def test_the_phase_comparison_is_what_run_json_holds():
+    tracker, events = RunTracker(), []
+    _phase(tracker, [1.0, 0.8], patience=5, events=events)
+    _phase(tracker, [0.6, 0.7], patience=5, events=events, phase="fine-tune")
+    comparison = tracker.phase_comparison()
+    assert comparison is not None
+    assert comparison.to_dict() == {
+        "improved": True, "kept_epoch": 3, "words": comparison.words, "stopped_after_trial": False,
+        "head_best": {"epoch": 2, "val_loss": 0.8, "val_accuracy": 0.5},
+        "fine_tune_best": {"epoch": 3, "val_loss": 0.6, "val_accuracy": 0.5}}
+    assert list(comparison.to_dict()) == ["improved", "kept_epoch", "words", "stopped_after_trial", "head_best",
+                                          "fine_tune_best"]

@@ -24,6 +24,24 @@ def test_train_json_events_and_run_folder(tiny_dataset, tmp_path, capsys):
     assert (out / "model.keras").exists() and json.loads((out / "run.json").read_text())["outcome"] == "completed"
 
 
+def test_json_events_carry_the_warnings_about_the_data_and_the_plan_the_recipe_chose(tiny_dataset, tmp_path,
+                                                                                        capsys):
+    import numpy as np
+    from PIL import Image
+
+    Image.fromarray(np.full((40, 40, 3), 7, np.uint8)).save(tiny_dataset / "red" / "red_blank.png")
+    code = cli_main(["train", str(tiny_dataset), "--weights", real_weights(), "--image-size", "32", "--epochs", "2",
+                     "--batch-size", "8", "--out", str(tmp_path / "run"), "--json-events"])
+    assert code == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    (warning,) = [e for e in lines if e["event"] == "DataWarning"]
+    assert warning["phase"] == "extracting" and "red/red_blank.png" in warning["message"]
+    (chosen,) = [e for e in lines if e["event"] == "RecipeChosen"]
+    assert chosen["head"] in ("linear", "dense") and chosen["steps_per_epoch"] == 3 and chosen["step_offset"] == 0
+    assert chosen["epochs"] == (0 if chosen["head"] == "linear" else 2)
+    assert not any(e["event"] == "PhaseChanged" and e["description"].startswith("Warning") for e in lines)
+
+
 def test_train_from_config_file_and_bad_setting(tiny_dataset, tmp_path, capsys):
     config = {"data_dir": str(tiny_dataset), "weights": real_weights(), "image_size": 32, "epochs": 1,
               "out_dir": str(tmp_path / "run")}

@@ -51,23 +51,6 @@ def test_predict_view_names_an_unusable_model_inline(qtbot, tmp_path, case):
     assert "Traceback" not in panel.hint.text()
 
 
-def test_blank_image_warning_stays_on_screen_after_the_run(qtbot):
-    from foveal.core.training.events import Outcome, PhaseChanged, TrainingFinished, TrainingStarted
-    from foveal.gui.widgets.train_panel import TrainPanel
-
-    panel = TrainPanel()
-    qtbot.addWidget(panel)
-    panel.show_event(TrainingStarted("/tmp/run", "MobileNetV2", "frozen", ("a", "b"), 8, 2, 2, 1, 1, ("head",),
-                                     "none"))
-    panel.show_event(PhaseChanged("extracting", "Extracting features: one pass of MobileNetV2 over 12 images"))
-    panel.show_event(PhaseChanged("extracting", "Warning: 1 image(s) are blank, every pixel the same value: a/x.png"))
-    assert "Extracting features" in panel.phase_label.text()  # the warning does not replace the phase
-    panel.show_event(PhaseChanged("head", "Training the new head", first_epoch=1))
-    panel.show_event(TrainingFinished(Outcome.COMPLETED, "/tmp/run", "/tmp/run/model.keras", 0.5, 0.7, 1, ("a", "b"),
-                                      (), 3.0))
-    assert "Warning: 1 image(s) are blank" in panel.saved_label.text() and "a/x.png" in panel.saved_label.text()
-
-
 def test_window_loads_a_hostile_lab_folder_lists_each_problem_and_changes_nothing(qtbot, make_window, tmp_path):
     from tests.gui.conftest import load
     from tests.reliability.hostile import hostile_dataset, snapshot
@@ -100,22 +83,3 @@ def test_window_has_its_icon_and_a_help_menu_with_about_and_the_log_folder(qtbot
     qtbot.addWidget(dialog)
     assert "Foveal 0.1.0" in dialog.header.text() and "tensorflow" in dialog.header.text()
     assert "PySide6" in dialog.notices.toPlainText() and "LGPL" in dialog.notices.toPlainText()
-
-
-def test_a_linear_head_before_fine_tuning_is_epoch_one_and_fine_tuning_counts_from_epoch_two(qtbot):
-    from foveal.core.training.events import BatchesEnded, EpochEnded, PhaseChanged, RecipeChosen, TrainingStarted
-    from foveal.gui.widgets.train_panel import TrainPanel
-
-    panel = TrainPanel()
-    qtbot.addWidget(panel)
-    panel.show_event(TrainingStarted("/tmp/run", "MobileNetV2", "last:2", ("a", "b"), 20, 5, 5, 20, 4,
-                                     ("head", "fine-tune"), "imagenet", head_epochs=10))
-    panel.show_event(RecipeChosen("linear head (C=0.1), grid pooling", "best of 18", ()))
-    panel.show_event(EpochEnded(1, "head", 0.1, 1.0, 0.3, 0.9, 0.0))
-    panel.show_event(PhaseChanged("fine-tune", "Trying fine-tuning of the last 2 of 16 blocks", first_epoch=2))
-    panel.show_event(BatchesEnded(2, (1, 2), (0.2, 0.2), (0.2, 0.2), (0.9, 0.9), 4))
-    plot = panel.plot
-    assert plot.planned == 11  # the fitted head's one epoch and the ten of fine-tuning, not 10 + 10
-    assert list(plot.data["batch_x"].values) == [1.25, 1.5]  # fine-tuning's first batches lie in epoch 2
-    assert "No epochs" not in (plot.loss_plot.getPlotItem().titleLabel.text or "")
-    assert panel.progress.maximum() == 10 * 4 and panel.progress.value() == 2

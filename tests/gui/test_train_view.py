@@ -1,0 +1,117 @@
+"""The Train view shows what core sends: warnings about the data kept for the end of the run, and the plan a
+recipe choice changes (epochs, progress, where batches are drawn), the same plan the terminal shows."""
+
+from __future__ import annotations
+
+import io
+
+from foveal.core.training.events import (
+    BatchesEnded,
+    DataWarning,
+    EpochEnded,
+    Event,
+    HeadKind,
+    Outcome,
+    Phase,
+    PhaseChanged,
+    RecipeChosen,
+    TrainingFinished,
+    TrainingStarted,
+)
+from foveal.core.training.progress import TerminalProgress
+from foveal.gui.widgets.train_panel import TrainPanel
+
+
+def _panel(qtbot) -> TrainPanel:
+    panel = TrainPanel()
+    qtbot.addWidget(panel)
+    return panel
+
+
+def _linear_head_before_fine_tuning() -> list[Event]:
+    """A run whose fitted linear head (epoch 1) comes before ten epochs of fine-tuning of 4 batches each, as core
+    sends it: fine-tuning's batches count from step 1, four batches after the fitted head's epoch."""
+    return [
+        TrainingStarted("/tmp/run", "MobileNetV2", "last:2", ("a", "b"), 20, 5, 5, 20, 4, ("head", "fine-tune"),
+                        "imagenet", head_epochs=10),
+        RecipeChosen("linear head (C=0.1), grid pooling", "best of 18", (), HeadKind.LINEAR, epochs=11,
+                     steps_per_epoch=4, step_offset=4),
+        EpochEnded(1, "head", 0.1, 1.0, 0.3, 0.9, 0.0),
+        PhaseChanged("fine-tune", "Trying fine-tuning of the last 2 of 16 blocks", first_epoch=2),
+        BatchesEnded(2, (1, 2), (0.2, 0.2), (0.2, 0.2), (0.9, 0.9), 4),
+    ]
+
+
+def _title(panel: TrainPanel) -> str:
+    return panel.plot.loss_plot.getPlotItem().titleLabel.text or ""
+
+
+def test_a_warning_about_the_data_stays_on_screen_after_the_run_and_never_replaces_the_phase(qtbot):
+    panel = _panel(qtbot)
+    panel.show_event(TrainingStarted("/tmp/run", "MobileNetV2", "frozen", ("a", "b"), 8, 2, 2, 1, 1, ("head",),
+                                     "none"))
+    panel.show_event(PhaseChanged("extracting", "Extracting features: one pass of MobileNetV2 over 12 images"))
+    panel.show_event(DataWarning("extracting", "1 image(s) are blank, every pixel the same value: a/x.png"))
+    assert "Extracting features" in panel.phase_label.text()
+    panel.show_event(PhaseChanged("head", "Training the new head", first_epoch=1))
+    panel.show_event(TrainingFinished(Outcome.COMPLETED, "/tmp/run", "/tmp/run/model.keras", 0.5, 0.7, 1, ("a", "b"),
+                                      (), 3.0))
+    assert "Warning: 1 image(s) are blank" in panel.saved_label.text() and "a/x.png" in panel.saved_label.text()
+
+
+def test_a_phase_whose_words_begin_with_warning_is_a_phase_not_a_warning(qtbot):
+    panel = _panel(qtbot)
+    panel.show_event(PhaseChanged(Phase.PREPARING, "Warning: not a warning about the data"))
+    assert "not a warning" in panel.phase_label.text() and panel.data_warnings == []
+
+
+def test_a_linear_head_before_fine_tuning_is_epoch_one_and_fine_tuning_counts_from_epoch_two(qtbot):
+    panel = _panel(qtbot)
+    for event in _linear_head_before_fine_tuning():
+        panel.show_event(event)
+    plot = panel.plot
+    assert plot.planned == 11  # the fitted head's one epoch and the ten of fine-tuning, not 10 + 10
+    assert list(plot.data["batch_x"].values) == [1.25, 1.5]  # fine-tuning's first batches lie in epoch 2
+    assert "No epochs" not in _title(panel)
+    assert panel.progress.maximum() == 10 * 4 and panel.progress.value() == 2
+    assert "epoch 1/10" in panel.phase_label.text()  # the first of fine-tuning's ten
+
+
+def test_a_fitted_linear_head_alone_has_no_epochs_to_draw(qtbot):
+    panel = _panel(qtbot)
+    panel.show_event(TrainingStarted("/tmp/run", "MobileNetV2", "frozen", ("a", "b"), 20, 5, 5, 10, 5, ("head",),
+                                     "imagenet", head_epochs=10))
+    panel.show_event(RecipeChosen("linear head (C=0.1), avg pooling", "best of 12", (), HeadKind.LINEAR, 0, 5))
+    assert "No epochs" in _title(panel) and panel.total_steps == 0
+    assert "Chosen by cross-validation: best of 12." in panel.phase_label.text()
+
+
+def test_a_dense_head_keeps_the_plan_the_run_started_with(qtbot):
+    panel = _panel(qtbot)
+    panel.show_event(TrainingStarted("/tmp/run", "MobileNetV2", "frozen", ("a", "b"), 20, 5, 5, 10, 5, ("head",),
+                                     "imagenet", head_epochs=10))
+    panel.show_event(RecipeChosen("dense head, avg pooling", "best of 12", (), HeadKind.DENSE, 10, 5))
+    panel.show_event(PhaseChanged("head", "Training the new head (10 epochs)", first_epoch=1))
+    panel.show_event(BatchesEnded(1, (1,), (0.5,), (0.5,), (0.7,), 5))
+    assert panel.plot.planned == 10 and "No epochs" not in _title(panel)
+    assert list(panel.plot.data["batch_x"].values) == [0.2]
+    assert panel.progress.maximum() == 50 and "epoch 1/10" in panel.phase_label.text()
+
+
+class _Terminal(io.StringIO):
+    """A terminal's stream: the progress bar is drawn."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_terminal_and_the_window_plan_the_same_epochs_and_batches(qtbot):
+    panel, stream = _panel(qtbot), _Terminal()
+    terminal = TerminalProgress(stream, clock=lambda: 0.0)
+    for event in _linear_head_before_fine_tuning():
+        terminal(event)
+        panel.show_event(event)
+    assert terminal.epochs == panel.plot.planned == 11
+    assert terminal.total_steps == panel.progress.maximum() == 40
+    said = stream.getvalue()
+    assert "epoch 1/11 (head)" in said and "epoch 2/11 loss" in said
