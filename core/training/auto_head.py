@@ -90,26 +90,33 @@ def choose_head(ctx: RunContext, plan: RunPlan, prepared: Prepared, built: Built
             more = _compare(ctx, {f"{pooling}@{larger.size}": x_large[:, columns[pooling]]}, y,
                             len(prepared.classes), len(choice.candidates))
             choice = choice.merged(more)
-    w = choice.winner
-    kept = larger if w.size is not None and larger is not None else None  # the larger input size won
-    source = kept.features if kept is not None else per_split
+    return _winner(ctx, plan, prepared, built, features, choice, columns[choice.winner.pooling])
+
+
+def _winner(ctx: RunContext, plan: RunPlan, prepared: Prepared, built: Built, features: Features,
+            choice: RecipeChoice, pick: slice) -> HeadChoice:
+    """Say what won, keep its pooling (``pick``: its columns) and input size, and make its head ready: a linear
+    head is fitted here, on the training and validation images of a frozen run, on the training images alone
+    before fine-tuning (which is judged on the validation images: the head must not have seen them)."""
+    c, w, n_classes = ctx.config, choice.winner, len(prepared.classes)
+    kept = features.larger if w.size is not None else None  # the larger input size won
+    source = kept.features if kept is not None else features.per_split
     ctx.emit(_chosen(ctx, plan, choice, len(source["train"][0])))
-    pick = columns[w.pooling]
     chosen = {s: (np.ascontiguousarray(f[:, pick]), labels) for s, (f, labels) in source.items()}
-    head = build_head(pick.stop - pick.start, len(prepared.classes), c.dropout)
+    head = build_head(pick.stop - pick.start, n_classes, c.dropout)
     size, backbone = (kept.size, kept.backbone) if kept is not None else (plan.size, built.backbone)
     if w.head != HeadKind.LINEAR:
         return HeadChoice(choice, w.pooling, size, backbone, chosen, head, HeadKind.DENSE,
                           "balanced" if w.balanced else "none")
+    out_of_fold = None
     if plan.frozen:
-        out_of_fold = fit_on_all(head, w, chosen, len(prepared.classes), c.seed)
-        return HeadChoice(choice, w.pooling, size, backbone, chosen, head, HeadKind.LINEAR, c.class_weights,
-                          out_of_fold)
-    # Fine-tuning follows and is judged on the validation images: the head must not have seen them.
-    train_x, train_y = chosen["train"]
-    head.get_layer("predictions").set_weights(
-        list(fit_linear(train_x, train_y, len(prepared.classes), w.strength or 1.0, w.balanced)))
-    return HeadChoice(choice, w.pooling, size, backbone, chosen, head, HeadKind.LINEAR, c.class_weights)
+        out_of_fold = fit_on_all(head, w, chosen, n_classes, c.seed)
+    else:
+        train_x, train_y = chosen["train"]
+        head.get_layer("predictions").set_weights(
+            list(fit_linear(train_x, train_y, n_classes, w.strength or 1.0, w.balanced)))
+    return HeadChoice(choice, w.pooling, size, backbone, chosen, head, HeadKind.LINEAR, c.class_weights,
+                      out_of_fold)
 
 
 def _compare(ctx: RunContext, features: dict[str, np.ndarray], y: np.ndarray, n_classes: int,
