@@ -81,12 +81,7 @@ class TerminalProgress:
             case CandidateTried():
                 self._bar(event.done, event.total, f"recipe {event.done}/{event.total}: {event.name}")
             case RecipeChosen():
-                self.epochs, self.total_steps = event.epochs, event.planned_steps  # what the choice changed
-                self._line(f"Recipe: {event.reason}.")
-                for name, acc, lo, hi, bacc in event.candidates[:8]:
-                    self._line(f"  {acc:6.1%} ({lo:.1%}–{hi:.1%}), balanced {bacc:6.1%}  {name}")
-                if len(event.candidates) > 8:
-                    self._line(f"  … {len(event.candidates) - 8} more in run.json")
+                self._recipe(event)
             case TrainingFinished():
                 self._finished(event)
             case FoldStarted():
@@ -102,6 +97,15 @@ class TerminalProgress:
         self._bar(done, total, f"{what} {done}/{total}")
         if done >= total and self.tty and self.last:
             self._line("")
+
+    def _recipe(self, event: RecipeChosen) -> None:
+        """The recipe chosen, the best candidates, and from now on the epochs and batches the choice plans."""
+        self.epochs, self.total_steps = event.epochs, event.planned_steps
+        self._line(f"Recipe: {event.reason}.")
+        for name, acc, lo, hi, bacc in event.candidates[:8]:
+            self._line(f"  {acc:6.1%} ({lo:.1%}–{hi:.1%}), balanced {bacc:6.1%}  {name}")
+        if len(event.candidates) > 8:
+            self._line(f"  … {len(event.candidates) - 8} more in run.json")
 
     def _finished(self, event: TrainingFinished) -> None:
         lines = [f"Run {event.outcome} in {format_eta(event.seconds)}."]
