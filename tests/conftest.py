@@ -38,3 +38,38 @@ def _no_dataset_folders_from_earlier_tests():
         return
     with paths._lock:
         paths._protected.clear()
+
+
+class ColourRun:
+    """The shared real run of :func:`colour_run`: where it is, its dataset, and what its record says."""
+
+    def __init__(self, folder):
+        import json
+
+        self.folder = folder
+        self.run_dir = str(folder / "run")
+        self.data = folder / "data"
+        self.odd = folder / "odd.jpg"  # neither square nor the model's size
+        record = json.loads((folder / "run" / "run.json").read_text(encoding="utf-8"))
+        self.test_accuracy = record["test"]["accuracy"]
+
+
+@pytest.fixture(scope="session")
+def colour_run(tmp_path_factory) -> ColourRun:
+    """A small real run that evaluation and export tests read: MobileNetV2 with ImageNet weights on three colour
+    classes of ten 40-pixel images, 64 px, two head epochs, the automatic recipe. Trained once per test session
+    for every test process (tests.shared_runs); read it, never change it (copy it first)."""
+    from PIL import Image
+
+    from tests import factory
+    from tests.shared_runs import shared_run
+
+    def make(folder):
+        from foveal.core.training import TrainConfig, train
+
+        data = factory.make_class_folder(folder / "data", {"red": 10, "green": 10, "blue": 10}, size=40)
+        train(TrainConfig(str(data), epochs=2, weights=factory.real_weights(), image_size=64,
+                          out_dir=str(folder / "run")))
+        Image.fromarray(factory.gradient(53, 91)).save(folder / "odd.jpg", quality=92)
+
+    return ColourRun(shared_run(tmp_path_factory, "colour-run", make))

@@ -16,18 +16,13 @@ from foveal.core.evaluation.evaluate import evaluate, read_evaluation, write_eva
 from foveal.core.evaluation.review import export_marks_csv, read_marks, set_mark
 from foveal.core.models.saved import load_classifier
 from foveal.core.runs import read_run
-from foveal.core.training import TrainConfig, train
 from tests import factory
-from tests.factory import real_weights
 
 
 @pytest.fixture(scope="module")
-def trained_run(tmp_path_factory):
-    """A small real run: MobileNetV2 from random initialisation, 64 px, two head epochs."""
-    base = tmp_path_factory.mktemp("eval")
-    data = factory.make_class_folder(base / "data", {"red": 10, "green": 10, "blue": 10}, size=40)
-    result = train(TrainConfig(str(data), epochs=2, weights=real_weights(), image_size=64, out_dir=str(base / "run")))
-    return result
+def trained_run(colour_run):
+    """The shared small real run (tests/conftest.py): three colour classes, 64 px, two head epochs."""
+    return colour_run
 
 
 def test_evaluation_predicts_what_the_saved_model_says_on_raw_images(trained_run):

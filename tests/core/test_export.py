@@ -22,17 +22,12 @@ from foveal.core.models.predict import ImageFile, predict_files
 from foveal.core.models.saved import load_classifier
 from foveal.core.training import TrainConfig, train
 from tests import factory
-from tests.factory import real_weights
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    base = tmp_path_factory.mktemp("export")
-    data = factory.make_class_folder(base / "data", {"red": 8, "green": 8, "blue": 8}, size=40)
-    result = train(TrainConfig(str(data), epochs=2, weights=real_weights(), image_size=64, out_dir=str(base / "run")))
-    # An odd-sized JPEG, to check with an image that is neither square nor the model's size.
-    Image.fromarray(factory.gradient(53, 91)).save(base / "odd.jpg", quality=92)
-    return result.run_dir, base / "odd.jpg", data
+def run(colour_run):
+    """The shared small real run (tests/conftest.py), with an odd-sized JPEG: neither square nor the model's size."""
+    return colour_run.run_dir, colour_run.odd, colour_run.data
 
 
 def _foveal_top(run_dir: str, image: Path) -> tuple[str, float]:
