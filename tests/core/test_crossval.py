@@ -35,8 +35,9 @@ def patients(tmp_path) -> Path:
 
 
 def test_group_aware_three_fold_cross_validation(patients, tmp_path):
+    # The fixed head: the folds and their events are tested here, not the recipe (tests/core/test_recipe.py).
     config = TrainConfig(str(patients), epochs=1, weights=real_weights(), image_size=32, group_by="filename",
-                         out_dir=str(tmp_path / "cv"))
+                         recipe="manual", out_dir=str(tmp_path / "cv"))
     events = []
     result = cross_validate(config, 3, on_event=events.append)
     assert result.outcome == Outcome.COMPLETED and result.folds_done == 3 and len(result.folds) == 3

@@ -35,6 +35,7 @@ def _result(stdout: str) -> dict:
     return json.loads(lines[-1])
 
 
+@pytest.mark.slow  # two 8-epoch runs from scratch in a fresh process; the two-worker test stays in the default
 def test_mirrored_on_two_logical_cpus_matches_one_device(tmp_path):
     data = factory.make_class_folder(tmp_path / "data", {"a": 16, "b": 16, "c": 16}, size=40)
     proc = subprocess.run([sys.executable, str(SCRIPTS / "mirrored_vs_one.py"), str(data), str(tmp_path / "runs")],
