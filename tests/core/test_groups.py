@@ -144,8 +144,9 @@ def test_training_keeps_groups_and_duplicates_in_one_split(tmp_path):
                 Image.fromarray(arr).save(data / cls / f"P{k}{patient:02d}_{view}.png")
     with Image.open(data / "red" / "P000_0.png") as im:
         im.save(data / "red" / "X999_copy.png")  # a duplicate, other "patient"
+    # The fixed head: where each image went is tested here, not the recipe.
     result = train(TrainConfig(str(data), epochs=1, weights=real_weights(), image_size=32, group_by="filename",
-                               keep_duplicates_together=True, out_dir=str(tmp_path / "run")))
+                               keep_duplicates_together=True, recipe="manual", out_dir=str(tmp_path / "run")))
     run = json.loads((Path(result.run_dir) / "run.json").read_text())
     info = run["split_info"]
     assert info["leaking_groups"] == [] and info["duplicates_across_splits"] == []
@@ -156,7 +157,7 @@ def test_training_keeps_groups_and_duplicates_in_one_split(tmp_path):
     assert where["red/X999_copy.png"] == where["red/P000_0.png"]
     assert set(info["balance"]["train"]) == {"n", "red", "blue"}
     # A fixed split file gives back exactly that split.
-    again = train(TrainConfig(str(data), epochs=1, weights=real_weights(), image_size=32, seed=99,
+    again = train(TrainConfig(str(data), epochs=1, weights=real_weights(), image_size=32, seed=99, recipe="manual",
                               split_file=str(Path(result.run_dir) / "run.json"), out_dir=str(tmp_path / "run2")))
     run2 = json.loads((Path(again.run_dir) / "run.json").read_text())
     assert run2["split"] == run["split"]

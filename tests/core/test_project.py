@@ -97,7 +97,7 @@ def test_runs_are_listed_renamed_noted_and_deleted(data, tmp_path):
     summary = scan_dataset(data)
     fix_split(project, summary, make_split(summary, 0.2, 0.2, 1))
     for k in range(2):
-        train(TrainConfig(str(data), epochs=1, weights=real_weights(), image_size=32,
+        train(TrainConfig(str(data), epochs=1, weights=real_weights(), image_size=32, recipe="manual",
                           split_file=str(project.split_path), out_dir=str(project.runs_dir / f"run-{k}")))
     rows = list_runs(project)
     assert [r["id"] for r in rows] == ["run-1", "run-0"]
@@ -115,7 +115,8 @@ def test_runs_are_listed_renamed_noted_and_deleted(data, tmp_path):
     from foveal.core.project import adopt_runs, find_runs
 
     outside = tmp_path / "foveal-runs" / "20261203-101500-MobileNetV2"
-    train(TrainConfig(str(data), epochs=1, weights=real_weights(), image_size=32, out_dir=str(outside)))
+    train(TrainConfig(str(data), epochs=1, weights=real_weights(), image_size=32, recipe="manual",
+                      out_dir=str(outside)))
     other = tmp_path / "foveal-runs" / "other-dataset"
     other.mkdir()
     (other / "run.json").write_text(json.dumps({"dataset": {"root": str(tmp_path / "elsewhere")}}))
