@@ -203,15 +203,25 @@ class Mislabels(Record):
 
 
 @dataclass(frozen=True)
+class BestEpoch(Record):
+    """The epoch of a phase with the lowest validation loss."""
+
+    epoch: int | None = None
+    val_loss: float | None = None
+    val_accuracy: float | None = None
+
+
+@dataclass(frozen=True)
 class PhaseComparison(Record):
-    """Whether fine-tuning beat the head on validation loss, and which epoch's model was kept."""
+    """Whether fine-tuning beat the head on validation loss, and which epoch's model was kept. The runner makes
+    it (:meth:`core.training.tracker.RunTracker.phase_comparison`) and run.json is read back into it."""
 
     improved: bool | None = None
     kept_epoch: int | None = None
     words: str | None = None
-    stopped_after_trial: bool | None = None
-    head_best: Mapping[str, Any] | None = None
-    fine_tune_best: Mapping[str, Any] | None = None
+    stopped_after_trial: bool | None = None  # fine-tuning "auto" stopped after its trial epochs: no gain
+    head_best: BestEpoch | None = None
+    fine_tune_best: BestEpoch | None = None
 
 
 @dataclass(frozen=True)

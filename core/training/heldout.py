@@ -18,6 +18,7 @@ from foveal.core.io import atomic_path
 from foveal.core.models.familiar import Familiarity, fit_familiarity
 from foveal.core.models.predict import ImageFile, pooled_features, predict_files
 from foveal.core.models.saved import Classifier
+from foveal.core.run_record import PhaseComparison
 from foveal.core.stats import majority_baseline
 from foveal.core.training.auto_head import HeadChoice
 from foveal.core.training.calibrate import (
@@ -35,7 +36,6 @@ from foveal.core.training.fit import Trained
 from foveal.core.training.lost import Lost, lost_images, lost_warning, stop_if_lost
 from foveal.core.training.prepare import Prepared, RunPlan
 from foveal.core.training.runfolder import RunFolder
-from foveal.core.training.tracker import PhaseComparison
 
 #: What a frozen linear head's calibration and threshold are set on (it was fitted on the validation images too).
 OUT_OF_FOLD = "training and validation images, each answered by a head fitted without it (out of fold)"

@@ -3,43 +3,15 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
+from foveal.core.run_record import BestEpoch, PhaseComparison
 from foveal.core.training.events import Outcome
 
 
-@dataclass(frozen=True)
-class BestEpoch:
-    """The epoch of a phase with the lowest validation loss."""
-
-    epoch: int
-    val_loss: float
-    val_accuracy: float
-
-    @classmethod
-    def of(cls, row: dict) -> BestEpoch:
-        """From one row of the run's history."""
-        return cls(row["epoch"], row["val_loss"], row["val_accuracy"])
-
-    def to_dict(self) -> dict:
-        return {"epoch": self.epoch, "val_loss": self.val_loss, "val_accuracy": self.val_accuracy}
-
-
-@dataclass(frozen=True)
-class PhaseComparison:
-    """Whether fine-tuning beat the head on validation loss, and which model was kept (run.json's ``phases``)."""
-
-    improved: bool
-    kept_epoch: int
-    words: str
-    stopped_after_trial: bool  # fine-tuning "auto" stopped after its trial epochs: no gain over the head
-    head_best: BestEpoch
-    fine_tune_best: BestEpoch
-
-    def to_dict(self) -> dict:
-        return {"improved": self.improved, "kept_epoch": self.kept_epoch, "words": self.words,
-                "stopped_after_trial": self.stopped_after_trial, "head_best": self.head_best.to_dict(),
-                "fine_tune_best": self.fine_tune_best.to_dict()}
+def _best(rows: list[dict]) -> tuple[int, float, float]:
+    """(epoch, validation loss, validation accuracy) of the history row with the lowest validation loss."""
+    row = min(rows, key=lambda h: h["val_loss"])
+    return row["epoch"], row["val_loss"], row["val_accuracy"]
 
 
 class RunTracker:
@@ -61,23 +33,23 @@ class RunTracker:
         tuned = [h for h in self.history if h["phase"] == "fine-tune"]
         if not head or not tuned:
             return None
-        best_head = BestEpoch.of(min(head, key=lambda h: h["val_loss"]))
-        best_tuned = BestEpoch.of(min(tuned, key=lambda h: h["val_loss"]))
-        improved = best_tuned.val_loss < best_head.val_loss
-        kept = best_tuned if improved else best_head
+        (h_epoch, h_loss, h_acc), (t_epoch, t_loss, t_acc) = _best(head), _best(tuned)
+        improved = t_loss < h_loss
+        kept = t_epoch if improved else h_epoch
         if improved:
-            words = (f"Fine-tuning improved on the head: validation loss {best_head.val_loss:.3f} → "
-                     f"{best_tuned.val_loss:.3f}, accuracy {best_head.val_accuracy:.1%} → "
-                     f"{best_tuned.val_accuracy:.1%}; the model of epoch {kept.epoch} is kept")
+            words = (f"Fine-tuning improved on the head: validation loss {h_loss:.3f} → {t_loss:.3f}, accuracy "
+                     f"{h_acc:.1%} → {t_acc:.1%}; the model of epoch {kept} is kept")
         elif self.trial_stopped:
             words = (f"Fine-tuning was tried for {len(tuned)} epochs and did not lower the validation loss "
-                     f"(best {best_tuned.val_loss:.3f} against the head's {best_head.val_loss:.3f}): it was "
-                     f"stopped, and the head-only model of epoch {kept.epoch} is kept")
+                     f"(best {t_loss:.3f} against the head's {h_loss:.3f}): it was stopped, and the head-only "
+                     f"model of epoch {kept} is kept")
         else:
-            words = (f"Fine-tuning did not improve on the head (best validation loss {best_tuned.val_loss:.3f} "
-                     f"against the head's {best_head.val_loss:.3f}); the head-only model of epoch "
-                     f"{kept.epoch} is kept")
-        return PhaseComparison(improved, kept.epoch, words, self.trial_stopped, best_head, best_tuned)
+            words = (f"Fine-tuning did not improve on the head (best validation loss {t_loss:.3f} against the "
+                     f"head's {h_loss:.3f}); the head-only model of epoch {kept} is kept")
+        return PhaseComparison(improved=improved, kept_epoch=kept, words=words,
+                               stopped_after_trial=self.trial_stopped,
+                               head_best=BestEpoch(epoch=h_epoch, val_loss=h_loss, val_accuracy=h_acc),
+                               fine_tune_best=BestEpoch(epoch=t_epoch, val_loss=t_loss, val_accuracy=t_acc))
 
     @property
     def outcome(self) -> Outcome:
