@@ -301,7 +301,7 @@ class RunRecord(Record):
             problem = _outline_problem(data)
             if problem is None:
                 record = cls.parse(data)
-                problem = split_problem(record.split, record.dataset.root, record.classes) or record._problem()
+                problem = split_problem(record.split, record.dataset.root, record.classes) or record.settings_problem()
         except ShapeError as exc:
             problem = str(exc)
         if problem or record is None:
@@ -309,7 +309,7 @@ class RunRecord(Record):
                                  "from where it came from, or train again.")
         return record
 
-    def _problem(self) -> str | None:
+    def settings_problem(self) -> str | None:
         """The values whose range, or whose presence beside another, readers rely on."""
         if not 1 <= self.image_size <= MAX_IMAGE_SIZE:
             return f"the image size ('image_size') is {self.image_size}, not between 1 and {MAX_IMAGE_SIZE}"

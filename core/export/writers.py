@@ -74,9 +74,9 @@ def _resize_nodes(model_content: bytes) -> list[str]:
 
     interpreter = Interpreter(model_content=model_content)
     names = []
-    for op in interpreter._get_ops_details():  # the only listing of operations the interpreter offers
+    for op in interpreter._get_ops_details():  # noqa: SLF001 - the interpreter's only listing of its operations
         for t in op["outputs"]:
-            name = interpreter._get_tensor_details(t, 0)["name"]
+            name = interpreter._get_tensor_details(t, 0)["name"]  # noqa: SLF001 - as above
             if RESIZE_SCOPE in name:
                 names.append(name)
     return names

@@ -28,7 +28,7 @@ def cut_points(model) -> list[int]:
     layers = model.layers
     uses: Counter[int] = Counter()
     for layer in layers:
-        for node in layer._inbound_nodes:
+        for node in layer._inbound_nodes:  # noqa: SLF001 - Keras offers no public view of a layer's calls
             for t in node.input_tensors:
                 uses[id(t)] += 1
     for t in model.outputs:
@@ -37,7 +37,7 @@ def cut_points(model) -> list[int]:
     out: list[int] = []
     for i, layer in enumerate(layers):
         produced: list[int] = []
-        for node in layer._inbound_nodes:
+        for node in layer._inbound_nodes:  # noqa: SLF001 - Keras offers no public view of a layer's calls
             for t in node.input_tensors:
                 key = id(t)
                 if key in live:

@@ -98,13 +98,13 @@ def multi_worker_fixes(model, dataset) -> None:
 
     def symbolic_build(iterator=None, data_batch=None):
         with model.distribute_strategy.scope():
-            model._symbolic_build(data_batch=sample)
+            model._symbolic_build(data_batch=sample)  # noqa: SLF001 - Keras's hook, replaced on purpose
 
     def as_vectors(step):
         def wrapped(data):
             return {k: tf.reshape(v, [1]) for k, v in step(data).items()}
         return wrapped
 
-    model._maybe_symbolic_build = symbolic_build
+    model._maybe_symbolic_build = symbolic_build  # noqa: SLF001 - see the function's docstring
     model.train_step = as_vectors(type(model).train_step.__get__(model))
     model.test_step = as_vectors(type(model).test_step.__get__(model))
