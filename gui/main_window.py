@@ -29,7 +29,7 @@ from foveal.gui.widgets.train_panel import TrainPanel
 from foveal.gui.window_actions import WindowActions
 from foveal.gui.workers.call_worker import CallWorker
 from foveal.gui.workers.evaluation_jobs import ModelJobs, write_report
-from foveal.gui.workers.jobs import JobRunner, WaitOnly
+from foveal.gui.workers.jobs import JobRunner
 from foveal.gui.workers.scan_worker import ScanWorker
 from foveal.gui.workers.train_worker import TrainWorker, real_crossval
 
@@ -114,7 +114,7 @@ class MainWindow(QMainWindow):
                                             self)
         self.compare = CompareWiring(self, self.session, panels, self.tabs, compare_fn)
         for owner in (self.dataset_panel.thumbs, self.predict_panel.runner, self.projects.runner,
-                      self.weights_status.runner, self.compare, WaitOnly(self.evaluate_panel.wait)):
+                      self.weights_status.runner, self.compare, self.evaluate_panel.runner):
             self.runner.adopt(owner)
 
     def _connect(self) -> None:

@@ -30,12 +30,14 @@ from foveal.core.paths import is_inside
 from foveal.gui.widgets.colours import error_colour
 from foveal.gui.widgets.confusion_grid import ConfusionGrid
 from foveal.gui.widgets.evaluation_plots import ReliabilityPlot, RocPlot
-from foveal.gui.widgets.evaluation_words import as_predictions, summary_html
+from foveal.gui.widgets.evaluation_words import as_predictions, dataset_root, summary_html
 from foveal.gui.widgets.gallery import Gallery
 from foveal.gui.widgets.image_detail import ImageDetail
 from foveal.gui.widgets.train_panel import headline_label
-from foveal.gui.workers.base import start_worker
 from foveal.gui.workers.call_worker import CallWorker
+from foveal.gui.workers.jobs import JobRunner
+
+EXPLAIN, REPORT = "explain", "report"  # the panel's two jobs
 
 
 class EvaluatePanel(QWidget):
@@ -55,11 +57,11 @@ class EvaluatePanel(QWidget):
         self.shown: list[Prediction] = []  # what the gallery shows (its indices point here)
         self.suspects: list[Prediction] = []  # the run's suspected mislabels, as predictions
         self.detail: ImageDetail | None = None
-        self.explain_worker: CallWorker | None = None
-        self.report_worker: CallWorker | None = None
+        self.runner = JobRunner(self)  # the heatmap and the report; the gallery's thumbnails adopted
         self._pending: tuple[str, int] | None = None
         self._make_widgets()
         self._layout()
+        self.runner.adopt(self.gallery.thumbs)
 
     def _make_widgets(self) -> None:
         self.headline = headline_label("—")
@@ -288,24 +290,22 @@ class EvaluatePanel(QWidget):
 
     @Slot(str, int)
     def _on_explain_requested(self, path: str, class_index: int) -> None:
-        if self.explain_worker is not None and self.explain_worker.is_running():
+        if self.runner.is_running(EXPLAIN):
             self._pending = (path, class_index)  # only the latest request matters
             return
         if self.run_dir() is None:
             return
-        self.explain_worker = start_worker(CallWorker(self.explain_fn, self.run_dir(), path, class_index),
-                                           self._on_explained, self._on_explain_failed)
+        self.runner.start(EXPLAIN, CallWorker(self.explain_fn, self.run_dir(), path, class_index),
+                          self._on_explained, self._on_explain_failed)
 
     @Slot(object)
     def _on_explained(self, explanation) -> None:
-        _wait(self.explain_worker)
         if self.detail is not None:
             self.detail.show_explanation(explanation.path, explanation.class_index, explanation.picture, explanation)
         self._next_explanation()
 
     @Slot(str, str, bool)
     def _on_explain_failed(self, message: str, details: str, user_error: bool) -> None:
-        _wait(self.explain_worker)
         if self.detail is not None:
             self.detail.show_failure(message)
         if not user_error:
@@ -330,16 +330,15 @@ class EvaluatePanel(QWidget):
     # ---- buttons -------------------------------------------------------------------------------------
     @Slot()
     def _on_report_clicked(self) -> None:
-        if (self.report_worker is not None and self.report_worker.is_running()) or self.run_dir() is None:
+        if self.runner.is_running(REPORT) or self.run_dir() is None:
             return
         self.report_button.setEnabled(False)
         self.report_button.setText("Writing the report…")
-        self.report_worker = start_worker(CallWorker(self.report_fn, self.run_dir(), self.evaluation),
-                                          self._on_report_written, self._on_report_failed)
+        self.runner.start(REPORT, CallWorker(self.report_fn, self.run_dir(), self.evaluation),
+                          self._on_report_written, self._on_report_failed)
 
     @Slot(object)
     def _on_report_written(self, html_path: str) -> None:
-        _wait(self.report_worker)
         self.report_button.setEnabled(True)
         self.report_button.setText("Write report")
         self.sig_message.emit(f"Report written: {html_path} and report.pdf beside it")
@@ -347,7 +346,6 @@ class EvaluatePanel(QWidget):
 
     @Slot(str, str, bool)
     def _on_report_failed(self, message: str, details: str, user_error: bool) -> None:
-        _wait(self.report_worker)
         self.report_button.setEnabled(True)
         self.report_button.setText("Write report")
         self.sig_message.emit(f"The report could not be written: {message}")
@@ -379,14 +377,7 @@ class EvaluatePanel(QWidget):
         return True
 
     def _dataset_root(self) -> str | None:
-        from foveal.core.errors import FovealError
-        from foveal.core.runs import read_run
-
-        run_dir = self.run_dir()
-        try:
-            return os.path.realpath(read_run(run_dir).dataset.root) if run_dir is not None else None
-        except (OSError, ValueError, FovealError):  # a run folder damaged since: no suspects to show
-            return None
+        return dataset_root(self.run_dir())
 
     @Slot()
     def _on_open_clicked(self) -> None:
@@ -394,18 +385,6 @@ class EvaluatePanel(QWidget):
         if run_dir is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(run_dir))
 
-    def wait(self) -> None:
-        """Let workers end (window closing)."""
-        for w in (self.explain_worker, self.report_worker):
-            if w is not None:
-                w.wait()
-        self.gallery.wait()
-
-
-def _wait(worker: CallWorker | None) -> None:
-    """Let a worker that has just reported end its thread."""
-    if worker is not None:
-        worker.wait()
 
 
 if __name__ == "__main__":  # preview: a scripted evaluation of the sample images (Grad-CAM and report do nothing)

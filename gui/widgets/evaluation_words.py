@@ -44,3 +44,15 @@ def as_predictions(found: Sequence, classes: Sequence[str], root: str) -> list[P
         out.append(Prediction(s.file, os.path.join(root, s.file), s.given, s.suggested, s.p_suggested,
                               tuple(probs), False))
     return out
+
+
+def dataset_root(run_dir: str | None) -> str | None:
+    """The dataset folder a run was trained on, None when there is no run or its folder is damaged since (then
+    there are no suspected mislabels to show)."""
+    from foveal.core.errors import FovealError
+    from foveal.core.runs import read_run
+
+    try:
+        return os.path.realpath(read_run(run_dir).dataset.root) if run_dir is not None else None
+    except (OSError, ValueError, FovealError):
+        return None

@@ -29,20 +29,6 @@ class Stoppable(Protocol):
         """Stop and wait for every job (``timeout_ms`` < 0: as long as it takes); True when all have ended."""
 
 
-class WaitOnly:
-    """A :class:`Stoppable` for an owner whose jobs cannot be cancelled, only waited for (``wait()`` blocks)."""
-
-    def __init__(self, wait: Callable[[], object]) -> None:
-        self._wait = wait
-
-    def cancel_all(self) -> None:
-        """Nothing to ask: these jobs end on their own."""
-
-    def shutdown(self, timeout_ms: int = -1) -> bool:
-        self._wait()
-        return True
-
-
 class JobRunner(QObject):
     """Starts one owner's jobs by name and keeps every worker until its thread has ended.
 
