@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ from foveal.core.cli import main
 from foveal.core.data.resize import resize_float, resize_weights
 from foveal.core.errors import ConfigError
 from foveal.core.export import writers
-from foveal.core.export.export import export_model
+from foveal.core.export.export import ExportResult, export_model
 from foveal.core.models.predict import ImageFile, predict_files
 from foveal.core.models.saved import load_classifier
 from foveal.core.training import TrainConfig, train
@@ -30,6 +31,20 @@ def run(colour_run):
     return colour_run.run_dir, colour_run.odd, colour_run.data
 
 
+@pytest.fixture(scope="module")
+def exported(run):
+    """``exported(fmt, precision)``: the shared run's export in that format, written once for this file (into the
+    run folder, where an export goes by default)."""
+    made: dict[tuple[str, str], ExportResult] = {}
+
+    def get(fmt: str, precision: str = "float32") -> ExportResult:
+        if (fmt, precision) not in made:
+            made[fmt, precision] = export_model(run[0], fmt, tflite_type=precision)
+        return made[fmt, precision]
+
+    return get
+
+
 def _foveal_top(run_dir: str, image: Path) -> tuple[str, float]:
     clf = load_classifier(run_dir)
     probs = predict_files(clf, [ImageFile(str(image), image.name)]).probs[0]
@@ -38,9 +53,9 @@ def _foveal_top(run_dir: str, image: Path) -> tuple[str, float]:
 
 @pytest.mark.parametrize(("fmt", "precision"), [("keras", "float32"), ("savedmodel", "float32"),
                                                 ("tflite", "float32"), ("tflite", "float16"), ("onnx", "float32")])
-def test_export_agrees_with_foveal_and_its_example_runs(run, fmt, precision):
+def test_export_agrees_with_foveal_and_its_example_runs(run, exported, fmt, precision):
     run_dir, odd, _data = run
-    result = export_model(run_dir, fmt, tflite_type=precision)
+    result = exported(fmt, precision)
     assert result.passed and result.n_images > 0 and result.top1_agreement == 1.0
     assert result.max_abs_diff < (1e-3 if precision == "float32" else 0.05)
     folder = Path(result.folder)
@@ -104,10 +119,10 @@ def test_export_never_replaces_a_folder_of_other_files(run, tmp_path):
     assert (mine / "thesis.docx").read_bytes() == b"years of work" and len(list(mine.iterdir())) == 1
 
 
-def test_a_savedmodel_exported_again_replaces_only_foveals_files(run, tmp_path):
+def test_a_savedmodel_exported_again_replaces_only_foveals_files(run, exported, tmp_path):
     run_dir, _odd, _data = run
     out = tmp_path / "savedmodel"
-    export_model(run_dir, "savedmodel", out, n_check=2)
+    shutil.copytree(exported("savedmodel").folder, out)  # an earlier SavedModel export (saved_model/ and variables/)
     (out / "notes.txt").write_text("mine")
     (out / "saved_model" / "README").write_text("mine too")
     with pytest.raises(ConfigError, match="saved_model holds files Foveal did not write"):

@@ -159,7 +159,7 @@ def test_generated_option_values(scale, area, trained_run, one_class):
     checked as fully as one it refuses, in seconds. Path options are the chosen output, wherever they point."""
 
     @seed(11)
-    @_settings(40, scale)
+    @_settings(24, scale)
     @given(choice=st.sampled_from(OPTIONS), value=_value_texts())
     @example(choice=("train", "--folds"), value="0")
     @example(choice=("train", "--seed"), value="-1")
