@@ -178,6 +178,7 @@ class OperatingPoint(Record):
     threshold: float | None = None
     chosen_on: str | None = None
     n_val: int | None = None
+    positive_reason: str | None = None  # why this class is the positive one (older runs: not said)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,9 @@ def format_evaluation(ev) -> str:
         lines.append(f"{avg + ' avg':<{w}}{_fmt(a['precision']):>10}{_fmt(a['recall']):>8}{_fmt(a['f1']):>8}")
     if "binary" in m["roc"]:
         op = m["roc"]["binary"]["chosen"]
-        lines.append(f"\nPositive class '{m['roc']['binary']['positive_class']}', operating threshold "
+        b = m["roc"]["binary"]
+        lines.append(f"\nPositive class '{b['positive_class']}' ({b.get('positive_reason', 'the second class')}; "
+                     "--positive-class chooses another), operating threshold "
                      f"{op['threshold']:.3f} ({op['rule']}): sensitivity {_fmt(op['sensitivity'], True)}, "
                      f"specificity {_fmt(op['specificity'], True)}, PPV {_fmt(op['ppv'], True)}, NPV "
                      f"{_fmt(op['npv'], True)}")

@@ -203,11 +203,12 @@ def _for_positive(operating: OperatingPoint | None, positive_class: str, classes
     if positive_class not in classes:
         raise ConfigError(f"Unknown positive class {positive_class!r}: the model's classes are "
                           f"{', '.join(classes)}.")
-    if operating is None or operating.threshold is None:
-        return OperatingPoint(positive_class)
-    if operating.positive_class == positive_class:
+    if operating is not None and operating.positive_class == positive_class:
         return operating
-    return OperatingPoint(positive_class, 1.0 - operating.threshold, operating.chosen_on, operating.n_val)
+    if operating is None or operating.threshold is None:
+        return OperatingPoint(positive_class, positive_reason="chosen by you")
+    return OperatingPoint(positive_class, 1.0 - operating.threshold, operating.chosen_on, operating.n_val,
+                          positive_reason="chosen by you")
 
 
 #: The first columns of ``predictions.csv`` (one ``p_CLASS`` column per class follows).

@@ -117,7 +117,10 @@ def operating_point(y: np.ndarray, probs: np.ndarray, classes: Sequence[str],
                 "ppv": tp / (tp + fp) if tp + fp else None, "npv": tn / (tn + fn) if tn + fn else None,
                 "tp": tp, "fn": fn, "tn": tn, "fp": fp}
 
-    return {"positive_class": classes[k], "chosen": {**at(threshold), "rule": rule}, "default": at(0.5)}
+    reason = (operating.positive_reason if operating is not None and operating.positive_class == classes[k]
+              else None) or "the second class"
+    return {"positive_class": classes[k], "positive_reason": reason, "chosen": {**at(threshold), "rule": rule},
+            "default": at(0.5)}
 
 
 def cautions(metrics: dict) -> list[str]:

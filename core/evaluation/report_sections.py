@@ -211,7 +211,9 @@ def roc(ev: Evaluation) -> Section:
             rows.append([name, f"{op['threshold']:.3f}", _pct(op["sensitivity"]), _pct(op["specificity"]),
                          _pct(op.get("ppv")), _pct(op.get("npv")),
                          f"TP {op['tp']}, FN {op['fn']}, TN {op['tn']}, FP {op['fp']}"])
-        blocks += [f"Operating thresholds on the probability of the positive class '{r['binary']['positive_class']}':",
+        positive = r["binary"]
+        blocks += [f"Operating thresholds on the probability of the positive class '{positive['positive_class']}' "
+                   f"({positive.get('positive_reason') or 'the second class'}):",
                    Table(["chosen by", "threshold", "sensitivity", "specificity", "PPV", "NPV", "counts"], rows)]
     return Section("ROC", blocks)
 

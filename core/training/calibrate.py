@@ -102,9 +102,35 @@ def calibrate_on_logits(model, logits: np.ndarray, y: np.ndarray, on: str = "val
     return Calibration(t, ece(softmax(logits), y), ece(softmax(logits / t), y), on=on)
 
 
+#: Class names that usually mean "no finding" (compared case-blind, with ``-`` and ``_`` read as spaces); a name
+#: starting with "no ", "non " or "not " (``no_tumor``, ``non-malignant``) counts too.
+NEGATIVE_NAMES = frozenset({"normal", "no", "negative", "neg", "benign", "healthy", "control", "controls", "none",
+                            "absent", "clear", "clean", "good", "ok", "pass", "unaffected", "background"})
+
+
+def reads_as_negative(name: str) -> bool:
+    """Whether a class name reads as the absence of a finding (``normal``, ``No``, ``no_tumour``, ``benign``…)."""
+    words = " ".join(name.casefold().replace("-", " ").replace("_", " ").split())
+    return words in NEGATIVE_NAMES or words.startswith(("no ", "non ", "not "))
+
+
+def positive_class(classes, train_labels) -> tuple[int, str]:
+    """Two classes: which one a clinical reading is about (sensitivity is "how many of these are found"), and why.
+
+    The finding: the class whose name is not a usual negative (``normal``, ``no``, ``benign``, ``healthy``,
+    ``control``…) when exactly one of the two is; else the rarer class in training (the second on a tie)."""
+    negative = [reads_as_negative(c) for c in classes]
+    if negative.count(True) == 1:
+        k = negative.index(False)
+        return k, f"'{classes[1 - k]}' reads as the absence of a finding"
+    counts = [sum(1 for label in train_labels if label == c) for c in classes]
+    k = 0 if counts[0] < counts[1] else 1
+    return k, "the rarer class in training" if counts[0] != counts[1] else "the second class (as many of each)"
+
+
 def validation_operating_point(model, val_features: np.ndarray, val_y: np.ndarray, classes,
                                train_labels) -> dict | None:
-    """Two classes: the positive class (the rarer one in training, the second on a tie) and the threshold on its
+    """Two classes: the positive class (:func:`positive_class`) and the threshold on its
     (calibrated) probability that maximises Youden's J on the validation images, for evaluation to report on."""
     kernel, bias = (np.asarray(w, np.float64) for w in model.get_layer("predictions").get_weights())
     return operating_point_on(softmax(val_features.astype(np.float64) @ kernel + bias), val_y, classes,
@@ -118,7 +144,6 @@ def operating_point_on(probs: np.ndarray, y: np.ndarray, classes, train_labels,
 
     if len(classes) != 2 or len(y) == 0:
         return None
-    counts = [sum(1 for label in train_labels if label == c) for c in classes]
-    k = 0 if counts[0] < counts[1] else 1
+    k, why = positive_class(classes, train_labels)
     return {"positive_class": classes[k], "threshold": youden_threshold(y == k, probs[:, k]),
-            "chosen_on": on, "n_val": int(len(y))}
+            "chosen_on": on, "n_val": int(len(y)), "positive_reason": why}

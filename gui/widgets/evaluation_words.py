@@ -29,9 +29,10 @@ def _binary_words(m: dict) -> str:
     if not b:
         return ""
     op = b["chosen"]
-    return (f"<br>For '{html.escape(b['positive_class'])}': sensitivity {_f(op['sensitivity'], True)}, specificity "
-            f"{_f(op['specificity'], True)}, PPV {_f(op['ppv'], True)}, NPV {_f(op['npv'], True)} at threshold "
-            f"{op['threshold']:.2f} ({html.escape(op['rule'])})")
+    why = html.escape(b.get("positive_reason") or "the second class")
+    return (f"<br>For '{html.escape(b['positive_class'])}' (the positive class: {why}): sensitivity "
+            f"{_f(op['sensitivity'], True)}, specificity {_f(op['specificity'], True)}, PPV {_f(op['ppv'], True)}, "
+            f"NPV {_f(op['npv'], True)} at threshold {op['threshold']:.2f} ({html.escape(op['rule'])})")
 
 
 def as_predictions(found: Sequence, classes: Sequence[str], root: str) -> list[Prediction]:

@@ -8,8 +8,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
-from foveal.core.training.calibrate import Calibration, calibrate_model, ece, fit_temperature, softmax
+from foveal.core.training.calibrate import (
+    NEGATIVE_NAMES,
+    Calibration,
+    calibrate_model,
+    ece,
+    fit_temperature,
+    softmax,
+)
 from foveal.core.training.heldout import OUT_OF_FOLD
 from tests.factory import real_weights
 
@@ -82,6 +91,7 @@ def test_two_classes_report_on_a_threshold_chosen_on_the_validation_images(tmp_p
     assert op["chosen_on"] == (OUT_OF_FOLD
                                if run["recipe"]["winner"]["head"] == "linear" else "validation images")
     assert op["positive_class"] == "tumour" and 0 <= op["threshold"] <= 1
+    assert op["positive_reason"] == "'normal' reads as the absence of a finding"
     binary = evaluate(result.run_dir).metrics["roc"]["binary"]
     assert binary["chosen"]["threshold"] == op["threshold"] and "validation" in binary["chosen"]["rule"]
     other = evaluate(result.run_dir, positive_class="normal").metrics["roc"]["binary"]
@@ -96,6 +106,36 @@ def test_two_classes_report_on_a_threshold_chosen_on_the_validation_images(tmp_p
     assert [switched["chosen"][k] for k in counts] == [other["chosen"][k] for k in counts]
     assert cli_main(["evaluate", result.run_dir, "--positive-class", "tumour"]) == 0
     out = capsys.readouterr().out
-    assert "Positive class 'tumour'" in out and "PPV" in out and "NPV" in out
+    assert "Positive class 'tumour' ('normal' reads as the absence of a finding;" in out
+    assert "PPV" in out and "NPV" in out
     assert cli_main(["evaluate", result.run_dir, "--positive-class", "cyst"]) == 2
     assert "Unknown positive class 'cyst'" in capsys.readouterr().err
+
+
+def test_the_positive_class_is_the_finding_not_the_smaller_class():
+    """A brain-MRI set with fewer 'no' than 'yes' scans: the clinical reading is about 'yes' (the tumour), not about
+    finding healthy scans; names that are no usual negative fall back to the rarer class."""
+    from foveal.core.training.calibrate import positive_class
+
+    assert positive_class(("no", "yes"), ["no"] * 3 + ["yes"] * 9) == (1, "'no' reads as the absence of a finding")
+    assert positive_class(("Tumour", "No_Tumour"), ["Tumour"] * 9 + ["No_Tumour"] * 3)[0] == 0
+    assert positive_class(("benign", "malignant"), ["benign"] * 2 + ["malignant"] * 9)[0] == 1
+    assert positive_class(("cats", "dogs"), ["cats"] * 9 + ["dogs"] * 3) == (1, "the rarer class in training")
+    assert positive_class(("normal", "healthy"), ["normal"] * 3 + ["healthy"] * 9)[0] == 0  # both negative: rarer
+    assert positive_class(("nonunion", "union"), ["nonunion"] * 9 + ["union"] * 3)[0] == 1  # a finding, not "non "
+
+
+@given(negative=st.sampled_from(sorted(NEGATIVE_NAMES) + ["no tumour", "non malignant", "not infected"]),
+       finding=st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=12),
+       style=st.sampled_from([str, str.upper, str.title, lambda s: s.replace(" ", "_"), lambda s: s.replace(" ", "-")]),
+       negative_first=st.booleans(), n_negative=st.integers(1, 50), n_finding=st.integers(1, 50))
+@settings(max_examples=200, deadline=None, database=None)
+def test_generated_pairs_put_the_finding_first(negative, finding, style, negative_first, n_negative, n_finding):
+    from foveal.core.training.calibrate import positive_class, reads_as_negative
+
+    assume(not reads_as_negative(finding))
+    name = style(negative)
+    classes = (name, finding) if negative_first else (finding, name)
+    labels = [name] * n_negative + [finding] * n_finding
+    k, why = positive_class(classes, labels)
+    assert classes[k] == finding and name in why  # whichever is rarer, and however the negative is written

@@ -31,14 +31,16 @@ def test_evaluation_follows_training_and_fills_the_view(qtbot, make_window, data
     assert panel.reliability_plot.before_curve is not None  # before and after temperature scaling
     assert "held-out test images right" in panel.summary.text() and "Always answering 'a'" in panel.summary.text()
     assert panel.confusion.verticalHeaderItem(0).text() == "Actual: a"
-    assert "For 'b': sensitivity" in panel.summary.text() and "PPV" in panel.summary.text()
+    assert "For 'b' (the positive class: the second class): sensitivity" in panel.summary.text()
+    assert "PPV" in panel.summary.text()
     assert panel.confusion.horizontalHeaderItem(1).text() == "Predicted:\nb"
     # The user says which class is the positive one (the disease): the numbers follow, nothing is predicted again.
     assert panel.positive_combo.isVisibleTo(panel) and panel.positive_combo.currentText() == "b"
     b_side = ev.metrics["roc"]["binary"]["chosen"]
     panel.positive_combo.setCurrentText("a")
     a_side = panel.evaluation.metrics["roc"]["binary"]["chosen"]
-    assert "For 'a': sensitivity" in panel.summary.text() and "For 'b'" not in panel.summary.text()
+    assert "For 'a' (the positive class: chosen by you): sensitivity" in panel.summary.text()
+    assert "For 'b'" not in panel.summary.text()
     assert (a_side["tp"], a_side["tn"], a_side["fp"], a_side["fn"]) == (b_side["tn"], b_side["tp"], b_side["fn"],
                                                                         b_side["fp"])
     assert panel.evaluation.predictions is ev.predictions
