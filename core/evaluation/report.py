@@ -69,7 +69,7 @@ def _image_of(run: RunRecord, ev: Evaluation, file: str) -> str | None:
     """Where a prediction's image is: in the run's dataset folder (its test split) or the folder evaluated. Never
     the path a saved evaluation.json names, which a run folder made elsewhere could point at any file here (None:
     the file name itself leads out of the folder)."""
-    from foveal.core.run_record import outside_reason
+    from foveal.core.run_split import outside_reason
 
     root = run.dataset.root if ev.source == "test split" else ev.source
     if not isinstance(root, str) or not isinstance(file, str) or outside_reason(file, root):
