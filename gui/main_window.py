@@ -231,7 +231,7 @@ class MainWindow(QMainWindow):
         why = ("Reading the dataset folder…" if self.runner.is_running(SCAN) else
                "Choose a dataset folder to begin (step 1, Data)." if summary is None else
                f"The dataset cannot be trained on yet: {summary.problem}" if summary.problem else "")
-        self.train_panel.set_ready(ready and not training, why)
+        self.train_panel.messages.set_ready(ready and not training, why)
         self.window_actions.show_training_state(ready, training)
 
     # ---- training -----------------------------------------------------------------------------------
@@ -250,7 +250,7 @@ class MainWindow(QMainWindow):
         """Ctrl+Return: start, or say why not."""
         if not self.train_panel.ready:
             self.statusBar().showMessage("Training is already running." if self.session.training else
-                                         f"Cannot start yet: {self.train_panel.why_not_ready}")
+                                         f"Cannot start yet: {self.train_panel.messages.why_not_ready}")
             return
         self.start_training()
 
@@ -283,7 +283,7 @@ class MainWindow(QMainWindow):
         # The run may have ended while the question was open: then there is nothing left to stop.
         if answer == QMessageBox.StandardButton.Yes and worker.is_running():
             worker.cancel()
-            self.train_panel.show_stopping()
+            self.train_panel.messages.show_stopping()
 
     @Slot(object)
     def _on_train_event(self, event: Event) -> None:
@@ -311,7 +311,8 @@ class MainWindow(QMainWindow):
     def _on_train_failed(self, message: str, details: str, user_error: bool) -> None:
         worker = self.runner.worker(TRAINING)
         self.train_panel.set_running(False)
-        self.train_panel.show_error(message, offer_weights=worker is not None and worker.error_type == "WeightsError")
+        weights = worker is not None and worker.error_type == "WeightsError"
+        self.train_panel.messages.show_error(message, offer_weights=weights)
         self.session.set_training(False)
         self.statusBar().showMessage("Training could not run")
         if not user_error:

@@ -72,6 +72,6 @@ class WeightsStatus(QObject):
     def _on_model_settings_changed(self) -> None:
         """Say before Start when the ImageNet weights are not here; a weights error goes once weights change."""
         panel = self.model_panel
-        if self.train_panel.weights_error and not panel.weights_missing and panel.weights != "imagenet":
-            self.train_panel.clear_error()
-        self.train_panel.show_weights_notice(panel.backbone.name if panel.weights_missing else None)
+        if self.train_panel.messages.weights_error and not panel.weights_missing and panel.weights != "imagenet":
+            self.train_panel.messages.clear_error()
+        self.train_panel.messages.show_weights_notice(panel.backbone.name if panel.weights_missing else None)

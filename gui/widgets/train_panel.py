@@ -89,6 +89,8 @@ class TrainPanel(QWidget):
         self.details_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details_label.setVisible(False)
         self.details_button.toggled.connect(self.details_label.setVisible)
+        # What the view says while idle or in trouble (ready or not and why, errors, the weights notice, stopping):
+        # the window and the weights check tell it directly.
         self.messages = TrainMessages(MessageWidgets(
             self.phase_label, self.progress, self.start_button, self.stop_button, self.weights_button,
             self.details_button, self.details_label), self._result_shown)
@@ -156,38 +158,8 @@ class TrainPanel(QWidget):
         """Start is possible (data ready, no run in progress)."""
         return self.start_button.isEnabled()
 
-    @property
-    def why_not_ready(self) -> str:
-        """What is missing before Start can be pressed ("" when it can)."""
-        return self.messages.why_not_ready
-
-    @property
-    def weights_error(self) -> bool:
-        """The problem on screen is about missing weights (cleared once a weights file is chosen)."""
-        return self.messages.weights_error
-
     def _result_shown(self) -> bool:
         return bool(self.run_dir)  # a finished run's result is on screen
-
-    def set_ready(self, ready: bool, why: str = "") -> None:
-        """Whether Start can be pressed; ``why`` says what is missing when it cannot (shown while idle)."""
-        self.messages.set_ready(ready, why)
-
-    def show_stopping(self) -> None:
-        """The user asked to stop: said until the run ends (only while one is running)."""
-        self.messages.show_stopping()
-
-    def show_error(self, message: str, offer_weights: bool = False) -> None:
-        """A problem the user can fix, in words (see :meth:`TrainMessages.show_error`)."""
-        self.messages.show_error(message, offer_weights)
-
-    def clear_error(self) -> None:
-        """The problem was fixed (a weights file chosen): back to what Start would do."""
-        self.messages.clear_error()
-
-    def show_weights_notice(self, backbone: str | None) -> None:
-        """Before Start: the ImageNet weights of ``backbone`` are not on this computer (None: they are)."""
-        self.messages.show_weights_notice(backbone)
 
     def set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
