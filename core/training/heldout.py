@@ -18,7 +18,7 @@ from foveal.core.io import atomic_path
 from foveal.core.models.familiar import Familiarity, fit_familiarity
 from foveal.core.models.predict import ImageFile, pooled_features, predict_files
 from foveal.core.models.saved import Classifier
-from foveal.core.run_record import PhaseComparison
+from foveal.core.run_record import PhaseComparison, TestResult
 from foveal.core.stats import majority_baseline
 from foveal.core.training.auto_head import HeadChoice
 from foveal.core.training.calibrate import (
@@ -33,7 +33,7 @@ from foveal.core.training.context import RunContext
 from foveal.core.training.events import Phase, PhaseChanged
 from foveal.core.training.features import FORWARD_BATCH
 from foveal.core.training.fit import Trained
-from foveal.core.training.lost import Lost, lost_images, lost_warning, stop_if_lost
+from foveal.core.training.lost import lost_images, lost_warning, stop_if_lost
 from foveal.core.training.prepare import Prepared, RunPlan
 from foveal.core.training.runfolder import RunFolder
 
@@ -166,42 +166,12 @@ def measure_and_save(ctx: RunContext, prepared: Prepared, plan: RunPlan, folder:
                     calibration, operating, familiarity, measured.unfamiliar)
 
 
-@dataclass(frozen=True)
-class HeldOut:
-    """What run.json's ``test`` holds: the accuracy and loss on the test images measured, their number, the
-    majority-class baseline and the headline in words (core.stats), followed by warnings: test images with copies
-    in the other splits, images lost during the run; and what the split means for classes missing from a part of
-    it (``class_gaps``)."""
-
-    accuracy: float | None
-    loss: float | None
-    n: int
-    headline: str = ""
-    baseline: float | None = None  # with ``baseline_class``: None when nothing was measured
-    baseline_class: str | None = None
-    copies_warning: str | None = None
-    lost_warning: str | None = None
-    lost: tuple[Lost, ...] = ()
-    class_gaps: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict:
-        out: dict = {"accuracy": self.accuracy, "loss": self.loss, "n": self.n, "headline": self.headline}
-        if self.baseline_class is not None:
-            out.update(baseline=self.baseline, baseline_class=self.baseline_class)
-        for key, text in (("copies_warning", self.copies_warning), ("lost_warning", self.lost_warning)):
-            if text:
-                out[key] = text
-        if self.lost:
-            out["lost"] = [x.to_dict() for x in self.lost]
-        if self.class_gaps:
-            out["class_gaps"] = list(self.class_gaps)
-        return out
-
-
 def held_out_result(prepared: Prepared, failed: Sequence[tuple[str, str]], accuracy: float | None,
-                    loss: float | None, labels: Sequence[str]) -> HeldOut:
-    """The run's result on its test split (``labels``: the true class of each test image measured, never the
-    split's list), with the warnings said beside it."""
+                    loss: float | None, labels: Sequence[str]) -> TestResult:
+    """What run.json's ``test`` holds: the run's result on its test split (``labels``: the true class of each test
+    image measured, never the split's list), the majority-class baseline and the headline in words (core.stats),
+    followed by warnings: test images with copies in the other splits, images lost during the run; and what the
+    split means for classes missing from a part of it (``class_gaps``). Keys with nothing to say are left out."""
     from foveal.core.split.duplicates import copies_warning
     from foveal.core.split.preview import class_gaps
 
@@ -215,13 +185,18 @@ def held_out_result(prepared: Prepared, failed: Sequence[tuple[str, str]], accur
     for text in (copies, lost_words):
         if text:
             headline = f"{headline} {text}" if headline else ""
-    return HeldOut(accuracy, loss, len(labels), headline, baseline["baseline"] if baseline else None,
-                   baseline["baseline_class"] if baseline else None, copies, lost_words, tuple(lost),
-                   tuple(class_gaps(prepared.split, prepared.classes)))
+    gaps = tuple(class_gaps(prepared.split, prepared.classes))
+    said = {"baseline": baseline, "baseline_class": baseline, "copies_warning": copies, "lost_warning": lost_words,
+            "lost": lost, "class_gaps": gaps}
+    return TestResult(accuracy=accuracy, loss=loss, n=len(labels), headline=headline,
+                      baseline=baseline["baseline"] if baseline else None,
+                      baseline_class=baseline["baseline_class"] if baseline else None, copies_warning=copies,
+                      lost_warning=lost_words, lost=tuple(x.to_dict() for x in lost), class_gaps=gaps,
+                      absent=frozenset(key for key, value in said.items() if not value))
 
 
 def result_notes(comparison: PhaseComparison | None, calibration: Calibration | None,
-                 held_out: HeldOut) -> tuple[str, ...]:
+                 held_out: TestResult) -> tuple[str, ...]:
     """What a finished run says in words beside its headline (:attr:`TrainingFinished.notes`): whether fine-tuning
     beat the head, the calibration, classes the split leaves unmeasured, and the images lost during the run when
     there is no headline to say it in."""

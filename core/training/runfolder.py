@@ -20,9 +20,10 @@ from foveal.core.training.config import TrainConfig
 
 if TYPE_CHECKING:
     from foveal.core.data.scan import DatasetSummary
+    from foveal.core.run_record import TestResult
     from foveal.core.training.auto_head import HeadChoice
     from foveal.core.training.context import RunContext
-    from foveal.core.training.heldout import HeldOut, Measured
+    from foveal.core.training.heldout import Measured
     from foveal.core.training.mislabels import Suspect
     from foveal.core.training.prepare import Prepared, RunPlan
 
@@ -118,7 +119,7 @@ def library_versions() -> dict[str, str]:
 
 
 def run_record(ctx: RunContext, prepared: Prepared, plan: RunPlan, *, n_blocks: int, choice: HeadChoice | None,
-               measured: Measured, suspects: list[Suspect] | None, held_out: HeldOut, seconds: float) -> dict:
+               measured: Measured, suspects: list[Suspect] | None, held_out: TestResult, seconds: float) -> dict:
     """What run.json holds about a finished run: settings, split, history, test result and what was measured.
     ``choice`` is None when the run stopped before its head was chosen."""
     from foveal.core.training.mislabels import MISLABELS_FILE

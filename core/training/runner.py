@@ -124,7 +124,7 @@ def finish(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolder
     result = TrainingFinished(t.outcome, str(folder.path) if plan.devices.is_chief else "", measured.model_path,
                               measured.accuracy, measured.loss, t.best_epoch, prepared.classes, tuple(t.history),
                               seconds, result_notes(t.phase_comparison(), measured.calibration, held_out),
-                              held_out.headline)
+                              held_out.headline or "")
     ctx.emit(result)
     return result
 
