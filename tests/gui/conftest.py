@@ -45,6 +45,15 @@ def fake_weights_status(backbone: str) -> tuple[str, str, str, bool]:
     return backbone, name, f"/cache/{name}", backbone == "ResNet50"
 
 
+@pytest.fixture(autouse=True)
+def _collect_earlier_widgets_on_the_gui_thread():
+    """A window is let go only when pytest-qt's own teardown closes it, after this file's fixtures have collected:
+    collect what earlier tests left now, on the GUI thread, before this test starts a worker thread on which the
+    collector could otherwise destroy those widgets (a deadlock between Qt's object mutex and the GIL, met in a
+    real training run)."""
+    gc.collect()
+
+
 @pytest.fixture
 def make_window(qtbot, tmp_path, dataset, monkeypatch):
     windows = []
