@@ -131,6 +131,7 @@ class Recipe(Record):
     mode: str | None = None
     winner: Winner | None = None
     reason: str | None = None
+    summary: str | None = None  # why, in plain words (runs before it: not said)
     candidates: tuple[Candidate, ...] | None = None
 
 
@@ -244,6 +245,7 @@ class RunRecord(Record):
     split: RunSplit
     version: int | None = None
     created: str | None = None  # local time, ISO 8601
+    ending: str | None = None  # why the run ended when it did, in words (runs before it: not said)
     n_blocks: int | None = None  # how many blocks the backbone has
     split_info: SplitInfo | None = None
     skipped_during_training: tuple[Skipped, ...] = ()

@@ -9,9 +9,10 @@ import argparse
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Sequence
 
-from foveal.core.cli import compare, model, scan, split, train
+from foveal.core.cli import compare, explain, model, scan, split, train
 from foveal.core.errors import FovealError
 from foveal.core.io import standard_output
 from foveal.core.native_log import filtered_native_stderr
@@ -31,13 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verbose", action="store_true",
                         help="also show TensorFlow's own start-up messages (hidden by default)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for group in (scan, train, split, compare, model):
+    for group in (scan, train, split, compare, model, explain):
         group.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``foveal`` console script."""
+    started = time.monotonic()  # durations shown count from here: the time the person waits
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter is not for users
     if not argv:
@@ -46,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return import_module("foveal.gui.app").main()
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.started = started
     if args.version or args.licenses:
         args.func = _print_about
     if args.self_test:

@@ -18,17 +18,26 @@ from foveal.core.training.config import LIMITS, TrainConfig
 SAMPLES = samples_dir()
 
 
-def _run_training(config, json_events: bool) -> int:
+def _progress(args: argparse.Namespace):
+    """Where a run's events go: JSON lines, or the terminal's progress (technical terms with --verbose)."""
+    from foveal.core.training.progress import TerminalProgress, json_lines
+
+    if getattr(args, "json_events", False):
+        return json_lines()
+    return TerminalProgress(verbose=getattr(args, "verbose", False))
+
+
+def _run_training(config, args: argparse.Namespace) -> int:
     """Run ``train`` in the foreground: Ctrl-C or SIGTERM cancels cleanly, keeping the best model (exit code 130
     or 143; the same signal again aborts); temporary files go to a private folder removed at the end."""
     from foveal.core.cli.foreground import SignalStop, private_temp_folder
     from foveal.core.training import CancelToken, train
     from foveal.core.training.events import Outcome
-    from foveal.core.training.progress import TerminalProgress, json_lines
 
     stop = SignalStop(CancelToken())
     with private_temp_folder(), stop.installed():
-        result = train(config, on_event=json_lines() if json_events else TerminalProgress(), cancel=stop.token)
+        # The run's duration counts from when the command began: the time the person waited.
+        result = train(config, on_event=_progress(args), cancel=stop.token, started=getattr(args, "started", None))
     return 0 if result.outcome != Outcome.CANCELLED else stop.exit_code()
 
 
@@ -54,20 +63,19 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 2
     config = _config_from_args(args)
     if args.folds is not None:  # --folds 0 is refused (3 to 10), never an ordinary run
-        return _run_crossval(config, args.folds, args.json_events)
-    return _run_training(config, args.json_events)
+        return _run_crossval(config, args.folds, args)
+    return _run_training(config, args)
 
 
-def _run_crossval(config: TrainConfig, k: int, json_events: bool) -> int:
+def _run_crossval(config: TrainConfig, k: int, args: argparse.Namespace) -> int:
     from foveal.core.cli.foreground import SignalStop, private_temp_folder
     from foveal.core.crossval import cross_validate
     from foveal.core.training import CancelToken
     from foveal.core.training.events import Outcome
-    from foveal.core.training.progress import TerminalProgress, json_lines
 
     stop = SignalStop(CancelToken())
     with private_temp_folder(), stop.installed():
-        result = cross_validate(config, k, on_event=json_lines() if json_events else TerminalProgress(),
+        result = cross_validate(config, k, on_event=_progress(args),
                                 cancel=stop.token)
     print(result.text())
     return 0 if result.outcome == Outcome.COMPLETED else stop.exit_code()
@@ -118,7 +126,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         config = TrainConfig(str(SAMPLES), weights=Weights.NONE, fine_tune="all", epochs=1,
                              fine_tune_epochs=args.epochs, image_size=96, learning_rate=1e-2,
                              early_stopping_patience=8, out_dir=out)
-    return _run_training(config, json_events=False)
+    return _run_training(config, args)
 
 
 def _demo_run_dir() -> Path:

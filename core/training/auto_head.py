@@ -126,8 +126,12 @@ def _compare(ctx: RunContext, features: dict[str, np.ndarray], y: np.ndarray, n_
     c = ctx.config
     return choose_recipe(features, y, n_classes, seed=c.seed, epochs=c.epochs, learning_rate=c.learning_rate,
                          dropout=c.dropout, batch_size=c.batch_size, cancel=ctx.cancel,
-                         on_progress=lambda done, total, name: ctx.emit(CandidateTried(before + done, before + total,
-                                                                                       name)))
+                         on_progress=lambda done, total, cand: ctx.emit(_tried(cand, before + done, before + total)))
+
+
+def _tried(cand: Candidate, done: int, total: int) -> CandidateTried:
+    """The event for a candidate just scored: its name in words, its accuracy and interval."""
+    return CandidateTried(done, total, cand.describe(), cand.accuracy, *cand.interval, cand.balanced_accuracy)
 
 
 def _chosen(ctx: RunContext, plan: RunPlan, choice: RecipeChoice, n_train: int) -> RecipeChosen:
@@ -141,7 +145,8 @@ def _chosen(ctx: RunContext, plan: RunPlan, choice: RecipeChoice, n_train: int) 
     epochs = fitted_epochs + fine_tune_epochs if head is HeadKind.LINEAR else c.epochs + fine_tune_epochs
     candidates = tuple((cand.describe(), cand.accuracy, *cand.interval, cand.balanced_accuracy)
                        for cand in choice.candidates)
-    return RecipeChosen(w.describe(), choice.reason(), candidates, head, epochs, steps, fitted_epochs * steps)
+    return RecipeChosen(w.describe(), choice.reason(), candidates, head, epochs, steps, fitted_epochs * steps,
+                        choice.summary())
 
 
 def fit_on_all(head: Any, winner: Candidate, features: dict[str, Arrays], n_classes: int,

@@ -152,11 +152,16 @@ class EpochEnded:
 
 @dataclass(frozen=True)
 class CandidateTried:
-    """The automatic recipe scored candidate ``done`` of ``total`` (``name`` says which, in words)."""
+    """The automatic recipe scored candidate ``done`` of ``total`` (``name`` says which, in words): its mean
+    accuracy over the folds, the 95% interval of that mean and its balanced accuracy (None: not scored)."""
 
     done: int
     total: int
     name: str
+    accuracy: float | None = None
+    low: float | None = None
+    high: float | None = None
+    balanced_accuracy: float | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +184,8 @@ class RecipeChosen:
     epochs: int
     steps_per_epoch: int
     step_offset: int = 0
+    #: Why the winner was chosen in plain words (``reason`` has the technical terms).
+    summary: str = ""
 
     def __post_init__(self) -> None:  # a plain string (from JSON, a script) becomes the enum
         object.__setattr__(self, "head", HeadKind(self.head))
@@ -193,7 +200,8 @@ class RecipeChosen:
 class TrainingFinished:
     """The run ended; also what ``train`` returns.
 
-    ``best_epoch`` is the epoch whose weights were kept (None if no epoch ended); ``model_path`` is where the
+    ``seconds`` is the time the person waited: from when they asked for the run (``train``'s ``started``) to this
+    event. ``best_epoch`` is the epoch whose weights were kept (None if no epoch ended); ``model_path`` is where the
     model was saved (None if nothing was trained); ``test_accuracy``/``test_loss`` are on the held-out test
     split (None if it is empty or the run was cancelled before any epoch); ``history`` holds one row per epoch
     (as run.json has it). ``run_dir`` is empty on the non-chief workers of a multi-worker run (they write nothing).
@@ -214,6 +222,9 @@ class TrainingFinished:
     #: its interval, the majority-class baseline (core.stats), then warnings: copies across splits, images lost
     #: during the run (core.training.lost).
     headline: str = ""
+    #: Why the run ended when it did, in one sentence (all epochs ran, early stopping and since when, a fitted
+    #: linear head needing none, the person stopping it and what was kept).
+    reason: str = ""
 
     def __post_init__(self) -> None:  # a plain string (from JSON, a script) becomes the enum
         object.__setattr__(self, "outcome", Outcome(self.outcome))

@@ -45,8 +45,8 @@ def format_eta(seconds: float) -> str:
 class TerminalProgress:
     """An ``on_event`` that draws a progress bar on a terminal (or plain lines when not a terminal)."""
 
-    def __init__(self, stream: TextIO | None = None, clock=time.monotonic) -> None:
-        self.stream, self.clock = stream or sys.stderr, clock
+    def __init__(self, stream: TextIO | None = None, clock=time.monotonic, *, verbose: bool = False) -> None:
+        self.stream, self.clock, self.verbose = stream or sys.stderr, clock, verbose
         self.tty = self.stream.isatty()
         self.total_steps = self.steps_done = 0
         self.phase_start = clock()
@@ -79,7 +79,7 @@ class TerminalProgress:
                            f"{event.accuracy:.3f}, val_loss {event.val_loss:.4f}, val_accuracy "
                            f"{event.val_accuracy:.3f} ({event.seconds:.1f} s)")
             case CandidateTried():
-                self._bar(event.done, event.total, f"recipe {event.done}/{event.total}: {event.name}")
+                self._bar(event.done, event.total, f"comparing recipes {event.done}/{event.total}", eta_of=event)
             case RecipeChosen():
                 self._recipe(event)
             case TrainingFinished():
@@ -99,9 +99,13 @@ class TerminalProgress:
             self._line("")
 
     def _recipe(self, event: RecipeChosen) -> None:
-        """The recipe chosen, the best candidates, and from now on the epochs and batches the choice plans."""
+        """The recipe chosen in plain words (with ``verbose``: in technical terms and the best candidates), and
+        from now on the epochs and batches the choice plans."""
         self.epochs, self.total_steps = event.epochs, event.planned_steps
-        self._line(f"Recipe: {event.reason}.")
+        self._line(f"Recipe: {event.summary or event.reason}.")
+        if not self.verbose:
+            return
+        self._line(f"  chosen: {event.reason}.")
         for name, acc, lo, hi, bacc in event.candidates[:8]:
             self._line(f"  {acc:6.1%} ({lo:.1%}–{hi:.1%}), balanced {bacc:6.1%}  {name}")
         if len(event.candidates) > 8:
@@ -109,7 +113,9 @@ class TerminalProgress:
 
     def _finished(self, event: TrainingFinished) -> None:
         lines = [f"Run {event.outcome} in {format_eta(event.seconds)}."]
-        if event.best_epoch is not None:
+        if event.reason:
+            lines.append(f"{event.reason}.")
+        elif event.best_epoch is not None:
             lines.append(f"Best epoch: {event.best_epoch} (its weights were kept).")
         if event.test_accuracy is not None:
             words = event.headline or f"{event.test_accuracy:.1%} on held-out images."

@@ -33,6 +33,12 @@ MAX_FOLDS = 5
 FEWER_FOLDS_FROM = 500
 
 
+#: What each pooling reads of the backbone's feature map, in words.
+PLAIN_POOLING = {"avg": "the average of the backbone's features over the whole image",
+                 "max": "the strongest response of each of the backbone's features anywhere in the image",
+                 "grid": "the backbone's features of each quarter of the image separately"}
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One recipe tried, with its cross-validated scores."""
@@ -54,6 +60,15 @@ class Candidate:
 
         half = float(t.ppf(0.975, max(self.folds - 1, 1))) * self.accuracy_sd / math.sqrt(max(self.folds, 1))
         return max(0.0, self.accuracy - half), min(1.0, self.accuracy + half)
+
+    def plain(self) -> str:
+        """The candidate in words a person without machine-learning terms reads (:meth:`describe` has the
+        technical name)."""
+        head = ("a simple linear classifier" if self.head == "linear" else
+                "a small network layer trained for several epochs")
+        weights = ", giving rare classes as much weight as common ones" if self.balanced else ""
+        at = f", on images enlarged to {self.size} px" if self.size else ""
+        return f"{head} reading {PLAIN_POOLING.get(self.pooling, self.pooling)}{weights}{at}"
 
     def describe(self) -> str:
         head = f"linear head (C={self.strength:g})" if self.head == "linear" else "dense head"
@@ -93,12 +108,27 @@ class RecipeChoice:
             text += f". {len(close)} other candidate(s) score within its interval"
         return text
 
+    def summary(self) -> str:
+        """Why the winner was chosen, in one or two plain sentences (:meth:`reason` has the technical terms)."""
+        w = self.winner
+        lo, _ = w.interval
+        text = (f"Foveal tried {len(self.candidates)} ways of reading the backbone's features and chose {w.plain()}: "
+                f"tested on each part of the training and validation images in turn, having learned from the rest, "
+                f"it was right {w.accuracy:.0%} of the time (always answering the largest class: "
+                f"{self.majority:.0%})")
+        close = sum(c.accuracy >= lo for c in self.candidates[1:])
+        if close:
+            text += f". {close} of the others did about as well (within the uncertainty of that score)"
+        return text
+
     def to_dict(self) -> dict:
-        return {"winner": self.winner.to_dict(), "reason": self.reason(), "majority": self.majority,
-                "seconds": self.seconds, "candidates": [c.to_dict() for c in self.candidates]}
+        return {"winner": self.winner.to_dict(), "reason": self.reason(), "summary": self.summary(),
+                "majority": self.majority, "seconds": self.seconds,
+                "candidates": [c.to_dict() for c in self.candidates]}
 
 
-ProgressFn = Callable[[int, int, str], None]
+#: ``on_progress(done, total, candidate)``: called as each candidate is scored.
+ProgressFn = Callable[[int, int, "Candidate"], None]
 
 
 def folds_possible(y: np.ndarray) -> int:
@@ -137,7 +167,7 @@ def choose_recipe(features: dict[str, np.ndarray], y: np.ndarray, n_classes: int
                              int(size) if size else None)
             out.append(cand)
             if on_progress is not None:
-                on_progress(len(out), total, cand.describe())
+                on_progress(len(out), total, cand)
     out.sort(key=lambda cand: (-cand.accuracy, -cand.balanced_accuracy))
     majority = float(np.bincount(y).max() / len(y))
     return RecipeChoice(tuple(out), majority, time.monotonic() - t0)

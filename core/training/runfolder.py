@@ -119,16 +119,18 @@ def library_versions() -> dict[str, str]:
 
 
 def run_record(ctx: RunContext, prepared: Prepared, plan: RunPlan, *, n_blocks: int, choice: HeadChoice | None,
-               measured: Measured, suspects: list[Suspect] | None, held_out: TestResult, seconds: float) -> dict:
-    """What run.json holds about a finished run: settings, split, history, test result and what was measured.
-    ``choice`` is None when the run stopped before its head was chosen."""
+               measured: Measured, suspects: list[Suspect] | None, held_out: TestResult, seconds: float,
+               ending: str = "") -> dict:
+    """What run.json holds about a finished run: settings, split, history, test result and what was measured,
+    why it ended when it did (``ending``, in words) and how long the person waited (``seconds``). ``choice`` is
+    None when the run stopped before its head was chosen."""
     from foveal.core.training.mislabels import MISLABELS_FILE
 
     c, t = ctx.config, ctx.tracker
     comparison = t.phase_comparison()
     return {
         "format": "foveal-run", "version": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "outcome": t.outcome, "config": c.to_dict(), "seed": c.seed, "backbone": plan.spec.to_dict(),
+        "outcome": t.outcome, "ending": ending, "config": c.to_dict(), "seed": c.seed, "backbone": plan.spec.to_dict(),
         "image_size": choice.size if choice else plan.size, "fine_tune": str(plan.depth), "n_blocks": n_blocks,
         "classes": list(prepared.classes),
         "dataset": {"root": prepared.summary.root, "layout": prepared.summary.layout},

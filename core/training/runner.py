@@ -38,6 +38,7 @@ from foveal.core.training.heldout import Measured, held_out_result, measure_and_
 from foveal.core.training.mislabels import MISLABELS_FILE, run_suspects, write_suspects
 from foveal.core.training.prepare import Prepared, RunPlan, plan_run, prepare
 from foveal.core.training.runfolder import RunFolder, open_run_folder, run_record
+from foveal.core.training.tracker import DOING, RunTracker
 
 log = logging.getLogger(__name__)
 
@@ -47,20 +48,24 @@ TrainResult = TrainingFinished
 
 
 def train(config: TrainConfig, *, on_event: Callable[[Event], None] | None = None,
-          cancel: CancelToken | None = None, clock: Callable[[], float] = time.monotonic) -> TrainResult:
+          cancel: CancelToken | None = None, clock: Callable[[], float] = time.monotonic,
+          started: float | None = None) -> TrainResult:
     """Train a classifier as ``config`` says and write its run folder.
 
     Blocks until done; call it on a worker thread from a GUI. ``on_event`` receives every event of
     :mod:`core.training.events` in order, on the calling thread. ``cancel`` stops the run within one batch;
-    the best weights so far are kept and saved, and the outcome is ``cancelled``.
+    the best weights so far are kept and saved, and the outcome is ``cancelled``. ``started`` is the ``clock``
+    reading when the person asked for the run (the command began, Start was pressed): the run's duration counts
+    from it, so the one duration Foveal shows is the time the person waited (default: now).
 
     Raises
     ------
     FovealError
         For problems with the data, the settings or the weights, before or during the run.
     """
-    ctx = RunContext(config, on_event or _ignore, cancel or CancelToken(), clock)
-    start = clock()
+    tracker = RunTracker()
+    ctx = RunContext(config, _watched(tracker, on_event or _ignore), cancel or CancelToken(), clock, tracker)
+    start = clock() if started is None else started
     config.validate()
     prepared = prepare(ctx)  # the dataset first: its problems are reported before any device is set up
     plan = plan_run(ctx, prepared)
@@ -74,13 +79,24 @@ def train(config: TrainConfig, *, on_event: Callable[[Event], None] | None = Non
                 choice, trained = learn(ctx, plan, prepared, folder, built)
             # Outside the strategy: the test pass still runs on every replica (the models keep their strategy),
             # and saving creates no variable that the workers would have to agree on.
-            return finish(ctx, plan, prepared, folder, built, (choice, trained), clock() - start)
+            return finish(ctx, plan, prepared, folder, built, (choice, trained), start)
     finally:
         folder.end()
 
 
 def _ignore(event: Event) -> None:
     """The ``on_event`` of a caller that listens to nothing."""
+
+
+def _watched(tracker: RunTracker, on_event: Callable[[Event], None]) -> Callable[[Event], None]:
+    """``on_event``, noting in ``tracker`` what the run is doing (said if the person stops it)."""
+
+    def emit(event: Event) -> None:
+        if isinstance(event, PhaseChanged):
+            tracker.doing = DOING.get(event.phase, "")
+        on_event(event)
+
+    return emit
 
 
 def learn(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolder,
@@ -104,9 +120,10 @@ def learn(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolder,
 
 
 def finish(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolder, built: Built,
-           learned: tuple[HeadChoice | None, Trained | None], seconds: float) -> TrainResult:
+           learned: tuple[HeadChoice | None, Trained | None], start: float) -> TrainResult:
     """Save and measure what was learned (if anything), write run.json (last: it marks the folder complete;
-    without it, the folder's end removes the model) and send the last event."""
+    without it, the folder's end removes the model) and send the last event. The run's duration is from
+    ``start`` to now: saving, measuring and the mislabel check included, as the person waited for them."""
     t = ctx.tracker
     choice, trained = learned
     measured, suspects = Measured(), None
@@ -117,16 +134,27 @@ def finish(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolder
             write_suspects(folder.path / MISLABELS_FILE, suspects)
     shutil.rmtree(folder.cache_dir, ignore_errors=True)
     held_out = held_out_result(prepared, ctx.failed, measured.accuracy, measured.loss, measured.labels)
+    seconds, reason = ctx.clock() - start, ending(ctx, plan, choice)
     if plan.devices.is_chief:
         write_json(folder.path / "run.json", run_record(
             ctx, prepared, plan, n_blocks=built.n_blocks, choice=choice, measured=measured, suspects=suspects,
-            held_out=held_out, seconds=seconds))
+            held_out=held_out, seconds=seconds, ending=reason))
     result = TrainingFinished(t.outcome, str(folder.path) if plan.devices.is_chief else "", measured.model_path,
                               measured.accuracy, measured.loss, t.best_epoch, prepared.classes, tuple(t.history),
                               seconds, result_notes(t.phase_comparison(), measured.calibration, held_out),
-                              held_out.headline or "")
+                              held_out.headline or "", reason)
     ctx.emit(result)
     return result
+
+
+def ending(ctx: RunContext, plan: RunPlan, choice: HeadChoice | None) -> str:
+    """Why the run ended when it did, in words (the epochs it planned last, as the recipe left them)."""
+    t = ctx.tracker
+    t.fitted_head = choice is not None and choice.fitted
+    planned = ctx.config.epochs + (ctx.config.total_fine_tune_epochs if plan.fine_tunes else 0)
+    if t.fitted_head:
+        planned = len(t.history) + (ctx.config.total_fine_tune_epochs if plan.fine_tunes else 0)
+    return t.ending(planned, ctx.config.early_stopping_patience)
 
 
 def save_and_measure(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolder, choice: HeadChoice,

@@ -5,7 +5,12 @@ from __future__ import annotations
 import math
 
 from foveal.core.run_record import BestEpoch, PhaseComparison
-from foveal.core.training.events import Outcome
+from foveal.core.training.events import Outcome, Phase
+
+#: What a run is doing in each phase, as said when the user stops it ("You stopped the run while …").
+DOING = {Phase.PREPARING: "the data was being prepared", Phase.EXTRACTING: "the images were being read",
+         Phase.HEAD: "the head was being chosen or trained", Phase.FINE_TUNE: "the backbone was being fine-tuned",
+         Phase.EVALUATING: "the model was being measured", Phase.SAVING: "the model was being saved"}
 
 
 def _best(rows: list[dict]) -> tuple[int, float, float]:
@@ -26,6 +31,33 @@ class RunTracker:
         self.early_stopped = False
         self.trial_stopped = False  # fine-tuning "auto" stopped after its trial epochs: no gain over the head
         self.history: list[dict] = []
+        self.fitted_head = False  # the head is a linear one fitted directly (no epochs of its own)
+        self.doing = ""  # what the run is doing, in words (said when the user stops it)
+        self.cancelled_in = ""  # what the run was doing when the user stopped it
+
+    def ending(self, planned_epochs: int, patience: int) -> str:
+        """Why the run ended when it did, in one sentence a person can act on."""
+        done = len(self.history)
+        if self.cancelled:
+            self.cancelled_in = self.cancelled_in or self.doing
+            where = f" while {self.cancelled_in}" if self.cancelled_in else ""
+            if self.best_epoch is None and not self.fitted_head:
+                return f"You stopped the run{where}, before any model was trained: nothing was saved"
+            kept = f"epoch {self.best_epoch}'s model" if self.best_epoch is not None else "the fitted head"
+            return f"You stopped the run{where}; the best model so far ({kept}) was kept"
+        if self.fitted_head and done <= 1:
+            return ("The best head was a linear classifier, fitted directly in one step: it needs no training "
+                    "epochs, so the planned epochs were not needed")
+        if self.trial_stopped:
+            return (f"Fine-tuning was stopped after {done - 1 if self.fitted_head else done} epoch(s) because it "
+                    "did not improve on the head")
+        if self.early_stopped and self.best_epoch is not None:
+            return (f"Stopped after epoch {done} of {planned_epochs}: the validation loss had not improved for "
+                    f"{patience} epochs since epoch {self.best_epoch}, whose model was kept")
+        if self.best_epoch is None:
+            return f"All {done} planned epochs ran, but no validation images measured them"
+        return (f"All {done} planned epochs ran; epoch {self.best_epoch} had the lowest validation loss and its "
+                "model was kept")
 
     def phase_comparison(self) -> PhaseComparison | None:
         """Whether fine-tuning beat the head on validation loss, and which model was kept (None: one phase)."""

@@ -33,7 +33,7 @@ from foveal.gui.widgets.evaluation_plots import ReliabilityPlot, RocPlot
 from foveal.gui.widgets.evaluation_words import as_predictions, dataset_root, summary_html
 from foveal.gui.widgets.gallery import Gallery
 from foveal.gui.widgets.image_detail import ImageDetail
-from foveal.gui.widgets.train_panel import headline_label
+from foveal.gui.widgets.run_result import headline_label
 from foveal.gui.workers.call_worker import CallWorker
 from foveal.gui.workers.jobs import JobRunner
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import html
 import time
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal, Slot
-from PySide6.QtGui import QDesktopServices, QFont
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from foveal.core.training.events import (
     BatchesEnded,
@@ -18,7 +17,6 @@ from foveal.core.training.events import (
     FeaturesExtracting,
     FoldFinished,
     FoldStarted,
-    Outcome,
     Phase,
     PhaseChanged,
     RecipeChosen,
@@ -27,19 +25,10 @@ from foveal.core.training.events import (
     WeightsDownloading,
 )
 from foveal.core.training.progress import format_eta
+from foveal.gui.widgets.recipe_chart import RecipeChart
+from foveal.gui.widgets.run_result import headline_label, result_words
 from foveal.gui.widgets.train_messages import MessageWidgets, TrainMessages
 from foveal.gui.widgets.training_plot import TrainingPlot
-
-
-def headline_label(text: str) -> QLabel:
-    """A label in large bold type, for the one number a view is about (the test accuracy)."""
-    label = QLabel(text)
-    font = QFont()
-    font.setPointSizeF(font.pointSizeF() * 2.2)
-    font.setBold(True)
-    label.setFont(font)
-    return label
-
 
 _PHASE_WORDS = {Phase.HEAD: "Training the new head", Phase.FINE_TUNE: "Fine-tuning"}
 
@@ -74,6 +63,15 @@ class TrainPanel(QWidget):
         self.device_label = QLabel("")
         self.device_label.setToolTip("The device that trains, and the speed-ups in use (Advanced → Train on)")
         self.plot = TrainingPlot()
+        self.recipe_chart = RecipeChart()
+        self.views = QStackedWidget()  # the curves, or the recipe comparison while it runs (and after, on demand)
+        self.views.addWidget(self.plot)
+        self.views.addWidget(self.recipe_chart)
+        self.recipe_button = QPushButton("Recipe comparison")
+        self.recipe_button.setCheckable(True)
+        self.recipe_button.setToolTip("Show how each way of training the head scored (or the training curves)")
+        self.recipe_button.setVisible(False)
+        self.recipe_button.toggled.connect(self._on_recipe_toggled)
         self.result_label = headline_label("")
         self.saved_label = QLabel("")
         self.saved_label.setWordWrap(True)
@@ -129,9 +127,10 @@ class TrainPanel(QWidget):
         error_row.addWidget(self.weights_button)
         error_row.addWidget(self.details_button)
         error_row.addWidget(self.device_label)
+        error_row.addWidget(self.recipe_button)
         layout.addLayout(error_row)
         layout.addWidget(self.details_label)
-        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.views, 1)
         layout.addLayout(result)
         layout.addLayout(evaluation)
 
@@ -151,6 +150,7 @@ class TrainPanel(QWidget):
         self.phase_first_epoch, self.phase_epochs = 1, 0  # of the learning phase under way
         self.batches_in_phase = 0
         self.head_epochs = 0
+        self.comparing_since: float | None = None  # when the recipe comparison began (its time left counts on it)
 
     # ---- state ------------------------------------------------------------------------------------
     @property
@@ -170,6 +170,9 @@ class TrainPanel(QWidget):
             self.started_at = time.monotonic()
             self.plot.reset()
             self.plot.set_title("")
+            self.recipe_chart.reset()
+            self.recipe_button.setChecked(False)
+            self.recipe_button.setVisible(False)
             self.result_label.setText("")
             self.saved_label.setText("")
             self.open_button.setVisible(False)
@@ -221,9 +224,7 @@ class TrainPanel(QWidget):
             case EpochEnded():
                 self.plot.add_epoch(event.epoch, event.loss, event.val_loss, event.accuracy, event.val_accuracy)
             case CandidateTried():
-                self.progress.setRange(0, event.total)
-                self.progress.setValue(event.done)
-                self.progress.setFormat(f"{self._fold_words()}Comparing recipes {event.done}/{event.total}")
+                self._on_candidate_tried(event)
             case RecipeChosen():
                 self._on_recipe_chosen(event)
             case TrainingFinished():
@@ -238,14 +239,42 @@ class TrainPanel(QWidget):
     def _on_recipe_chosen(self, e: RecipeChosen) -> None:
         """The recipe changes what the run plans (a fitted linear head has no epochs of its own): the axis, the
         progress and where batches are drawn follow what core says now."""
-        self.recipe_text = f"Chosen by cross-validation: {e.reason}."
+        self.recipe_text = f"{e.summary or 'Chosen by cross-validation: ' + e.reason}."
+        self.recipe_chart.choose(e.winner)
+        self.comparing_since = None
         self.phase_label.setText(self._fold_words() + self.recipe_text)
         self.epochs, self.steps_per_epoch, self.step_offset = e.epochs, e.steps_per_epoch, e.step_offset
         self.total_steps = e.planned_steps
-        if e.epochs == 0:
-            self.plot.set_title("No epochs: the linear head is fitted directly (see the recipe below)")
+        if e.epochs == 0:  # nothing to draw as curves: the comparison stays on screen
+            self.plot.set_title("No epochs: the linear head is fitted directly (see the recipe comparison)")
         elif not self.k or self.fold <= 1:
             self.plot.set_planned_epochs(e.epochs)
+
+    def _on_candidate_tried(self, e: CandidateTried) -> None:
+        """A candidate recipe was scored: it appears in the chart (shown while the comparison runs), and the time
+        the comparison has left is said from how long the candidates so far took."""
+        now = time.monotonic()
+        if self.comparing_since is None:
+            self.comparing_since = now
+            self.recipe_button.setVisible(True)
+            self.recipe_button.setChecked(True)
+        self.recipe_chart.add(e)
+        self.progress.setRange(0, e.total)
+        self.progress.setValue(e.done)
+        spent, left_n = now - self.comparing_since, e.total - e.done
+        # The first candidate's time is not measured (the clock starts with it): the rate counts from the second.
+        eta = spent / (e.done - 1) * left_n if e.done > 1 else None
+        left = ("" if eta is None or not left_n else " · a few seconds left to compare" if eta < 10 else
+                f" · about {format_eta(eta)} left to compare")
+        self.progress.setFormat(f"{self._fold_words()}Comparing recipes {e.done}/{e.total}{left}")
+        if not self.messages.stopping:
+            self.phase_label.setText(f"{self._fold_words()}Comparing ways to train the head · "
+                                     f"{self.recipe_chart.leader_words()}")
+
+    @Slot(bool)
+    def _on_recipe_toggled(self, shown: bool) -> None:
+        self.views.setCurrentWidget(self.recipe_chart if shown else self.plot)
+        self.recipe_button.setText("Training curves" if shown else "Recipe comparison")
 
     def _learning(self) -> bool:
         """Epochs of this phase are under way: the progress bar counts them, not images passed through the
@@ -293,6 +322,8 @@ class TrainPanel(QWidget):
 
 
     def _on_batches_ended(self, e: BatchesEnded) -> None:
+        if self.batches_in_phase == 0 and self.recipe_button.isChecked():  # epochs began: their curves show
+            self.recipe_button.setChecked(False)
         self.batches_in_phase += len(e.steps)
         self.plot.add_batches([step + self.step_offset for step in e.steps], e.batch_losses, e.running_accuracy,
                               e.steps_per_epoch)
@@ -322,30 +353,18 @@ class TrainPanel(QWidget):
         self.run_dir = e.run_dir
         if self.k:  # one fold of a cross-validation: the summary over folds is the result (show_crossval)
             return
-        words = {Outcome.COMPLETED: "Finished", Outcome.CANCELLED: "Stopped",
-                 Outcome.EARLY_STOPPED: "Finished early"}.get(e.outcome, str(e.outcome))
-        if e.test_accuracy is not None:
-            self.result_label.setText(f"{e.test_accuracy:.1%}")
-            self.result_label.setToolTip("Accuracy on held-out test images never used for training")
-            kept = f"best epoch {e.best_epoch}" if e.best_epoch is not None else "no epochs: a fitted linear head"
-            detail = f"test accuracy on held-out images ({kept})"
-            if e.headline:
-                detail += f".<br><b>{html.escape(e.headline.rstrip('.'), quote=False)}</b>"
-        else:
-            self.result_label.setText("—")
-            detail = "no test accuracy (no epoch finished or no test images)"
-        saved = f"Model saved to {e.model_path}" if e.model_path else "No model was saved."
-        warned = "".join(f"<br>{html.escape(w)}" for w in self.data_warnings)
-        recipe = f"<br>{html.escape(self.recipe_text)}" if self.recipe_text else ""
-        recipe += "".join(f"<br>{html.escape(note)}." for note in e.notes)
-        self.saved_label.setText(f"{words} after {format_eta(e.seconds)}: {detail}.<br>{saved}{recipe}{warned}")
+        words = result_words(e, self.recipe_text, self.data_warnings)
+        self.result_label.setText(words.headline)
+        self.result_label.setToolTip("Accuracy on held-out test images never used for training")
+        self.saved_label.setText(words.detail)
         self.open_button.setVisible(True)
-        self.phase_label.setText(f"{words}.")
+        self.phase_label.setText(words.status)
+        self.time_label.setText(f"took {format_eta(e.seconds)}")  # the one duration: what the person waited
 
     # ---- slots ------------------------------------------------------------------------------------
     @Slot()
     def _on_clock_tick(self) -> None:
-        if self.started_at is not None:
+        if self.started_at is not None and self.stop_button.isEnabled():
             self.time_label.setText(f"elapsed {format_eta(time.monotonic() - self.started_at)}")
 
     @Slot()

@@ -6,6 +6,8 @@ signals; the window connects them to bound slots. Cancel is a thread-safe token 
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Callable
 
 from PySide6.QtCore import Signal
@@ -15,10 +17,10 @@ from foveal.core.training.config import TrainConfig
 from foveal.gui.workers.base import ThreadWorker
 
 
-def _real_train(config, *, on_event, cancel):
+def _real_train(config, *, on_event, cancel, started: float | None = None):
     from foveal.core.training import train  # TensorFlow is imported here, on the worker thread
 
-    return train(config, on_event=on_event, cancel=cancel)
+    return train(config, on_event=on_event, cancel=cancel, started=started)
 
 
 def real_crossval(k: int) -> Callable:
@@ -42,7 +44,9 @@ class TrainWorker(ThreadWorker):
     def __init__(self, config: TrainConfig, train_fn: Callable | None = None) -> None:
         super().__init__("foveal-training")
         self.config = config
-        self.train_fn = train_fn or _real_train
+        # The run's duration counts from here (Start was just pressed), TensorFlow's loading included: the one
+        # duration shown is the time the person waited.
+        self.train_fn = train_fn or functools.partial(_real_train, started=time.monotonic())
         self.cancel_token = CancelToken()
 
     def cancel(self) -> None:

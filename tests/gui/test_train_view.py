@@ -7,6 +7,7 @@ import io
 
 from foveal.core.training.events import (
     BatchesEnded,
+    CandidateTried,
     DataWarning,
     EpochEnded,
     Event,
@@ -115,3 +116,56 @@ def test_the_terminal_and_the_window_plan_the_same_epochs_and_batches(qtbot):
     assert terminal.total_steps == panel.progress.maximum() == 40
     said = stream.getvalue()
     assert "epoch 1/11 (head)" in said and "epoch 2/11 loss" in said
+
+
+def _tried(done: int, accuracy: float) -> CandidateTried:
+    return CandidateTried(done, 6, f"candidate {done}", accuracy, accuracy - 0.05, accuracy + 0.05, accuracy)
+
+
+def test_the_comparison_shows_each_candidate_as_it_is_scored_with_the_leader_and_the_time_it_has_left(qtbot):
+    panel = _panel(qtbot)
+    panel.set_running(True)
+    panel.show_event(TrainingStarted("/tmp/run", "MobileNetV2", "frozen", ("a", "b"), 20, 5, 5, 10, 5, ("head",),
+                                     "imagenet", head_epochs=10))
+    for done, acc in enumerate((0.7, 0.9, 0.8), start=1):
+        panel.show_event(_tried(done, acc))
+    assert panel.views.currentWidget() is panel.recipe_chart  # not empty curves
+    assert [r.name for r in panel.recipe_chart.rows] == ["candidate 1", "candidate 2", "candidate 3"]
+    assert panel.recipe_chart.leader().name == "candidate 2"
+    assert "best so far: candidate 2, 90% (85%–95%)" in panel.phase_label.text()
+    assert "3/6" in panel.progress.format() and "left to compare" in panel.progress.format()
+    panel.show_event(RecipeChosen("candidate 3", "best of 6", (), HeadKind.LINEAR, 0, 5,
+                                  summary="Foveal tried 6 ways and chose candidate 3"))
+    assert panel.recipe_chart.leader().name == "candidate 3" and "chosen: candidate 3" in \
+        panel.recipe_chart.leader_words()
+    assert "Foveal tried 6 ways and chose candidate 3." in panel.phase_label.text()
+    assert panel.views.currentWidget() is panel.recipe_chart  # a fitted head alone: no curves to switch to
+    panel.set_running(False)
+
+
+def test_the_curves_come_back_when_epochs_begin_and_the_comparison_stays_one_click_away(qtbot):
+    panel = _panel(qtbot)
+    panel.set_running(True)
+    panel.show_event(_tried(1, 0.8))
+    panel.show_event(RecipeChosen("candidate 1", "best of 6", (), HeadKind.DENSE, 10, 5))
+    panel.show_event(PhaseChanged("head", "Training the new head (10 epochs)", first_epoch=1))
+    panel.show_event(BatchesEnded(1, (1,), (0.5,), (0.5,), (0.7,), 5))
+    assert panel.views.currentWidget() is panel.plot and not panel.recipe_button.isHidden()
+    panel.recipe_button.click()
+    assert panel.views.currentWidget() is panel.recipe_chart
+    panel.set_running(False)
+
+
+def test_the_result_says_why_the_run_ended_and_one_duration(qtbot):
+    panel = _panel(qtbot)
+    panel.set_running(True)
+    panel.show_event(TrainingStarted("/tmp/run", "MobileNetV2", "frozen", ("a", "b"), 8, 2, 2, 10, 1, ("head",),
+                                     "none"))
+    reason = "Stopped after epoch 6 of 10: the validation loss had not improved for 5 epochs since epoch 1"
+    panel.show_event(TrainingFinished(Outcome.EARLY_STOPPED, "/tmp/run", "/tmp/run/model.keras", 0.5, 0.7, 1,
+                                      ("a", "b"), (), 219.0, reason=reason))
+    panel.set_running(False)
+    assert "Finished early after 3:39." in panel.phase_label.text() and reason in panel.phase_label.text()
+    assert panel.time_label.text() == "took 3:39" and "after 3:39" in panel.saved_label.text()
+    panel._on_clock_tick()  # the clock no longer runs on after the run: the duration stays the one shown
+    assert panel.time_label.text() == "took 3:39"

@@ -1,0 +1,132 @@
+"""The automatic recipe's comparison as it happens: each candidate's cross-validated accuracy with its 95%
+interval appears as it is scored, the leader so far marked, so the minutes before the first epoch show what is
+being weighed rather than empty curves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from foveal.core.training.events import CandidateTried
+from foveal.gui.widgets.training_plot import SparseAxis, text_colour
+
+_POINT = (40, 90, 200)
+_LEADER = (230, 120, 20)
+
+
+class PercentAxis(SparseAxis):
+    """Accuracy as percentages (0.85 → "85%"); none past 100% (the room there is for the candidates' names)."""
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph override)
+        return [f"{v:.0%}" if v <= 1.0001 else "" for v in values]
+
+
+class RecipeChart(QWidget):
+    """One row per candidate scored, best-scoring marked. Feed it :class:`CandidateTried` events with
+    :meth:`add`; :meth:`choose` marks the winner the run chose."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[CandidateTried] = []
+        self.chosen: str | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.plot = pg.PlotWidget(axisItems={"bottom": PercentAxis("bottom")})
+        self.plot.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.plot.setBackground(None)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        ink = text_colour()
+        bottom = self.plot.getAxis("bottom")
+        bottom.setTextPen(ink)
+        bottom.setPen(ink)
+        self.plot.setLabel("bottom", "accuracy in cross-validation (bar: 95% interval)", color=ink.name())
+        self.plot.hideAxis("left")
+        self.plot.setTitle("Comparing ways to train the head: each is tested on parts of the training and "
+                           "validation images it did not learn from", color=ink.name(), size="9pt")
+        self._items: list = []
+        layout.addWidget(self.plot)
+
+    def reset(self) -> None:
+        self.rows.clear()
+        self.chosen = None
+        self._redraw()
+
+    def add(self, event: CandidateTried) -> None:
+        """A candidate was scored (one without a score only moves the count)."""
+        if event.accuracy is not None:
+            self.rows.append(event)
+            self._redraw()
+
+    def choose(self, name: str) -> None:
+        """The run chose ``name``: it is marked as the winner."""
+        self.chosen = name
+        self._redraw()
+
+    def leader(self) -> CandidateTried | None:
+        """The best-scoring candidate so far (ties: the better balanced accuracy)."""
+        if self.chosen is not None:
+            for row in self.rows:
+                if row.name == self.chosen:
+                    return row
+        scored = [r for r in self.rows if r.accuracy is not None]
+        return max(scored, key=lambda r: (r.accuracy or 0.0, r.balanced_accuracy or 0.0), default=None)
+
+    def leader_words(self) -> str:
+        """The leader so far in words (empty before any candidate)."""
+        best = self.leader()
+        if best is None or best.accuracy is None:
+            return ""
+        interval = f" ({best.low:.0%}–{best.high:.0%})" if best.low is not None and best.high is not None else ""
+        who = "chosen" if self.chosen is not None else "best so far"
+        return f"{who}: {best.name}, {best.accuracy:.0%}{interval}"
+
+    def _redraw(self) -> None:
+        for item in self._items:
+            self.plot.removeItem(item)
+        self._items = []
+        if not self.rows:
+            return
+        best = self.leader()
+        ink = text_colour()
+        n = len(self.rows)
+        for i, row in enumerate(self.rows):
+            y = float(n - i)
+            acc = row.accuracy or 0.0
+            low = row.low if row.low is not None else acc
+            high = row.high if row.high is not None else acc
+            lead = row is best
+            colour = _LEADER if lead else _POINT
+            bar = pg.ErrorBarItem(x=np.array([acc]), y=np.array([y]), left=np.array([acc - low]),
+                                  right=np.array([high - acc]), beam=0.25,
+                                  pen=pg.mkPen(colour, width=3 if lead else 1.5))
+            dot = pg.ScatterPlotItem([acc], [y], symbol="star" if lead else "o", size=16 if lead else 8,
+                                     brush=pg.mkBrush(colour), pen=pg.mkPen(colour))
+            label = pg.TextItem(("★ " if lead else "") + row.name, color=ink, anchor=(0, 0.5))
+            if lead:
+                font = QFont()
+                font.setBold(True)
+                label.setFont(font)
+            label.setPos(high + 0.01, y)
+            for item in (bar, dot, label):
+                self.plot.addItem(item)
+                self._items.append(item)
+        lows = [r.low if r.low is not None else (r.accuracy or 0.0) for r in self.rows]
+        self.plot.setXRange(max(0.0, min(lows) - 0.05), 1.6, padding=0)  # room on the right for the names
+        self.plot.setYRange(0.3, n + 0.7, padding=0)
+
+
+if __name__ == "__main__":  # preview: a scripted comparison
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication([])
+    chart = RecipeChart()
+    for i, (acc, sd) in enumerate([(0.78, 0.05), (0.83, 0.04), (0.81, 0.06), (0.74, 0.08), (0.85, 0.03)]):
+        chart.add(CandidateTried(i + 1, 18, f"linear head (C={10 ** (i - 2):g}), grid pooling", acc, acc - sd,
+                                 acc + sd, acc - 0.02))
+    chart.resize(900, 500)
+    chart.show()
+    app.exec()
