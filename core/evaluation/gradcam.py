@@ -1,13 +1,29 @@
-"""Grad-CAM (Selvaraju et al., 2017): where in the image the evidence for a class lies.
+"""Where in the image the evidence for a class lies: HiResCAM (Draelos & Carin, 2020), which explains the head
+actually used, for every pooling and head Foveal's recipe can choose.
 
-The heatmap comes from the last convolutional feature map of the backbone, weighted by the gradient of the
-class's logit, and is laid over the original image (its own aspect ratio, not the square model input).
+Grad-CAM (Selvaraju et al., 2017) averages the score's gradient over the feature map and weights each position's
+activations with that average. That is faithful to one head only, a linear layer on average pooling. Under max
+pooling the gradient is non-zero at one position per channel, and its average spreads that channel's weight over
+every position where the channel is active (the black background outside an MRI head included); a 2×2 grid weights
+each quarter with its own columns of the head. HiResCAM multiplies gradient and activation element by element and
+sums over channels. For Foveal's heads (one dense layer, trained or fitted, on average, max or grid pooling of the
+backbone's last map) that is exactly each position's share of the score: the map sums to the score less the head's
+bias.
+
+The score explained is the class's logit less the mean of the other classes' logits: what makes this class more
+likely than the others. (A two-class linear head keeps all its weights in one column, so the other class's own
+logit is constant and had no gradient: its map was blank. Relative to each other, a two-class model's two maps are
+each other's opposite.) The heatmap shows the positive shares (evidence for the class) scaled to their peak,
+upsampled to the original image (its own aspect ratio, not the square model input) and widened slightly (the
+larger of the map and a blurred copy) so that the few positions a max-pooled map picks stay visible, without moving
+the peak.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -15,21 +31,48 @@ from foveal.core.models.saved import Classifier
 
 #: Longest side of the original image the overlay is drawn on (larger images are shown scaled down).
 OVERLAY_MAX_SIDE = 1024
+#: The blur that keeps a sparse map readable, as a share of one feature-map cell's side in the shown image.
+SMOOTHING = 0.35
 
 
 @dataclass
 class GradCam:
-    """A Grad-CAM result for one image and one class."""
+    """The heatmap of one image for one class."""
 
     heatmap: np.ndarray  # (H, W) float32 in [0, 1], the original image's (possibly scaled-down) size
     image: np.ndarray  # (H, W, 3) uint8, the original image the heatmap belongs to
     class_index: int
     probs: np.ndarray  # (K,) the model's probabilities for this image
     layer: str  # the backbone layer the heatmap comes from
+    #: (height, width) of the image file itself, before it was scaled down for display (None: as shown).
+    original_size: tuple[int, int] | None = None
 
     def overlay(self, alpha: float = 0.45) -> np.ndarray:
         """The heatmap in colour over the image (uint8 RGB)."""
         return overlay(self.image, self.heatmap, alpha)
+
+    def peak(self) -> tuple[int, int] | None:
+        """``(x, y)`` of the strongest evidence, in the image file's own pixels; None when no position holds
+        evidence for the class (the model's answer then rests on its bias, or on evidence against the others)."""
+        if not self.heatmap.size or not float(self.heatmap.max()) > 0:
+            return None
+        row, col = np.unravel_index(int(np.argmax(self.heatmap)), self.heatmap.shape)
+        h, w = self.heatmap.shape
+        oh, ow = self.original_size or (h, w)
+        return min(ow - 1, int((col + 0.5) * ow / w)), min(oh - 1, int((row + 0.5) * oh / h))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Each feature-map position's signed share of a class's score, for one image.
+
+    ``shares.sum() + bias == score`` exactly when the map explained is the backbone's last (pooled by the head)."""
+
+    shares: np.ndarray  # (h, w) float32 at feature-map resolution; positive: evidence for the class
+    score: float  # the class's logit less the mean of the others'
+    bias: float  # the head's bias in that score
+    probs: np.ndarray  # (K,)
+    class_index: int
 
 
 def target_layer(backbone, min_side: int = 4) -> str:
@@ -56,7 +99,7 @@ def target_layer(backbone, min_side: int = 4) -> str:
 
 
 class GradCamExplainer:
-    """Grad-CAM for a Foveal classifier; build once per model, call for any image and class."""
+    """The heatmap of a Foveal classifier; build once per model, call for any image and class."""
 
     def __init__(self, classifier: Classifier) -> None:
         import keras
@@ -66,46 +109,99 @@ class GradCamExplainer:
         self.backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
         names = [layer.name for layer in model.layers]
         at = names.index(self.backbone.name)
-        self.before = [layer for layer in model.layers[1:at]]  # resize, preprocess
+        self.before = list(model.layers[1:at])  # resize, preprocess
         after = model.layers[at + 1:]
-        self.pool, self.dense = after[0], after[-1]
-        self.middle = after[1:-1]  # dropout (inactive at inference)
+        self.pooling, self.dense = list(after[:-1]), after[-1]  # pooling (and flatten), dropout; the dense head
         self.layer = target_layer(self.backbone)
         inner = self.backbone.get_layer(self.layer).output
         self.grad_model = keras.Model(self.backbone.inputs, [inner, self.backbone.output])
+        self._step: Any = None
 
-    def heatmap(self, image: np.ndarray, class_index: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
-        """``(cam at feature-map resolution in [0, 1], probabilities, class)`` for one uint8 image."""
+    def evidence(self, image: np.ndarray, class_index: int | None = None) -> Evidence:
+        """Each position's share of the score of ``class_index`` (default: the predicted class) for one image
+        (H × W × 3, 0–255, the model's input size)."""
         import tensorflow as tf
 
-        x = tf.convert_to_tensor(image[None].astype(np.float32))
-        with tf.GradientTape() as tape:
-            for layer in self.before:
-                x = layer(x)
-            conv, features = self.grad_model(x, training=False)
-            h = self.pool(features)
-            for layer in self.middle:
-                h = layer(h, training=False)
-            logits = tf.matmul(h, self.dense.kernel) + self.dense.bias
-            probs = tf.nn.softmax(logits)
-            c = int(tf.argmax(probs[0])) if class_index is None else int(class_index)
-            score = logits[:, c]
-        grads = tape.gradient(score, conv)[0].numpy()
-        fmap = conv[0].numpy()
-        weights = grads.mean(axis=(0, 1))
-        cam = np.maximum((fmap * weights).sum(axis=-1), 0.0)
-        peak = cam.max()
+        x = tf.convert_to_tensor(np.asarray(image, np.float32)[None])
+        c = -1 if class_index is None else int(class_index)
+        if not -1 <= c < len(self.classifier.classes):
+            raise ValueError(f"class_index must be below {len(self.classifier.classes)}. Received: {class_index}")
+        conv, grads, probs, chosen, score, bias = self._compiled()(x, tf.constant(c, tf.int32))
+        shares = (grads.numpy() * conv.numpy()).sum(axis=-1)
+        return Evidence(shares.astype(np.float32), float(score), float(bias), probs.numpy(), int(chosen))
+
+    def heatmap(self, image: np.ndarray, class_index: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+        """``(map at feature-map resolution in [0, 1], probabilities, class)`` for one image: the positive shares
+        of :meth:`evidence`, scaled to their peak (all zero when no position holds evidence for the class)."""
+        ev = self.evidence(image, class_index)
+        cam = np.maximum(ev.shares, 0.0)
+        peak = float(cam.max()) if cam.size else 0.0
         cam = cam / peak if peak > 0 else cam
-        return cam.astype(np.float32), probs[0].numpy(), c
+        return cam.astype(np.float32), ev.probs, ev.class_index
 
     def explain_file(self, path: str | os.PathLike[str], class_index: int | None = None) -> GradCam:
-        """Grad-CAM of one image file for ``class_index`` (default: the predicted class)."""
-        from foveal.core.data.decode import decode_image
+        """The heatmap of one image file for ``class_index`` (default: the predicted class), on the original image.
 
-        original = _fit_side(decode_image(path), OVERLAY_MAX_SIDE)
-        model_input = decode_image(path, size=self.classifier.image_size)
-        cam, probs, c = self.heatmap(model_input, class_index)
-        return GradCam(upsample(cam, original.shape[:2]), original, c, probs, self.layer)
+        The model sees the image exactly as ``foveal predict`` does (decoded whole, resized with antialiasing), so
+        the probabilities are the same."""
+        from foveal.core.data.decode import decode_image
+        from foveal.core.data.resize import resize_float
+
+        full = decode_image(path)
+        cam, probs, c = self.heatmap(resize_float(full, self.classifier.image_size), class_index)
+        original = _fit_side(full, OVERLAY_MAX_SIDE)
+        shown = readable(upsample(cam, original.shape[:2]), cam.shape)
+        return GradCam(shown, original, c, probs, self.layer, (int(full.shape[0]), int(full.shape[1])))
+
+    def _compiled(self) -> Any:
+        """One compiled pass: ``(map, gradient of the score on it, probabilities, class, score, bias in it)``."""
+        import tensorflow as tf
+
+        if self._step is not None:
+            return self._step
+        k = len(self.classifier.classes)
+
+        @tf.function(reduce_retracing=True)
+        def step(x, c):
+            with tf.GradientTape() as tape:
+                for layer in self.before:
+                    x = layer(x)
+                conv, h = self.grad_model(x, training=False)
+                for layer in self.pooling:
+                    h = layer(h, training=False)
+                logits = tf.matmul(h, self.dense.kernel) + self.dense.bias
+                c = tf.where(c < 0, tf.argmax(logits[0], output_type=tf.int32), c)
+                weights = relative_to_others(c, k)
+                score = tf.reduce_sum(logits[0] * weights)
+            grads = tape.gradient(score, conv)
+            return (conv[0], grads[0], tf.nn.softmax(logits)[0], c, score,
+                    tf.reduce_sum(tf.cast(self.dense.bias, tf.float32) * weights))
+
+        self._step = step
+        return step
+
+
+def relative_to_others(c, k: int):
+    """The weights that make a class's score from the logits: +1 for class ``c``, −1/(k−1) for each other."""
+    import tensorflow as tf
+
+    other = -1.0 / max(k - 1, 1)
+    return tf.one_hot(c, k, on_value=1.0, off_value=other, dtype=tf.float32)
+
+
+def readable(heatmap: np.ndarray, cells: tuple[int, int]) -> np.ndarray:
+    """The upsampled map, widened slightly: the larger of it and a blurred copy (a few tenths of a feature-map
+    cell), so that a sparse map (max pooling lights one position per channel) stays visible. The blurred copy is kept
+    below the map's peak, so the peak stays where it was, and so does its value."""
+    from scipy.ndimage import gaussian_filter
+
+    h, w = heatmap.shape
+    sigma = (SMOOTHING * h / max(cells[0], 1), SMOOTHING * w / max(cells[1], 1))
+    if not heatmap.size or max(sigma) < 0.5:
+        return heatmap
+    blurred = gaussian_filter(heatmap.astype(np.float32), sigma, mode="nearest")
+    # Kept just below the peak, so that rounding in the blur cannot make a neighbour of the peak the new one.
+    return np.maximum(heatmap, np.minimum(blurred, 0.999 * float(heatmap.max()))).astype(np.float32)
 
 
 def upsample(cam: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
