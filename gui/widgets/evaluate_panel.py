@@ -29,6 +29,7 @@ from foveal.core.evaluation.review import export_marks_csv, read_marks, set_mark
 from foveal.core.paths import is_inside
 from foveal.gui.widgets.colours import error_colour
 from foveal.gui.widgets.confusion_grid import ConfusionGrid
+from foveal.gui.widgets.done_banner import DoneBanner
 from foveal.gui.widgets.evaluation_plots import ReliabilityPlot, RocPlot
 from foveal.gui.widgets.evaluation_words import as_predictions, dataset_root, summary_html
 from foveal.gui.widgets.gallery import Gallery
@@ -99,6 +100,7 @@ class EvaluatePanel(QWidget):
         self.gallery = Gallery()
         self.roc_plot, self.reliability_plot = RocPlot(), ReliabilityPlot()
         self.tabs = QTabWidget()
+        self.done = DoneBanner()
         self.report_button.clicked.connect(self._on_report_clicked)
         self.export_button.clicked.connect(self._on_export_clicked)
         self.open_button.clicked.connect(self._on_open_clicked)
@@ -141,6 +143,7 @@ class EvaluatePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(head)
         layout.addLayout(buttons)
+        layout.addWidget(self.done)
         layout.addWidget(body, 1)
 
     # ---- public ------------------------------------------------------------------------------------
@@ -256,7 +259,7 @@ class EvaluatePanel(QWidget):
         from foveal.core.training.mislabels import read_suspects
 
         found = read_suspects(ev.run_dir) if ev.run_dir else None
-        root = self._dataset_root() if found else None
+        root = dataset_root(self.run_dir()) if found else None
         self.suspects_button.setEnabled(bool(found) and root is not None)
         self.suspects_button.setText(f"Suspected mislabels ({len(found)})" if found is not None
                                      else "Suspected mislabels")
@@ -342,13 +345,14 @@ class EvaluatePanel(QWidget):
         self.report_button.setEnabled(True)
         self.report_button.setText("Write report")
         self.sig_message.emit(f"Report written: {html_path} and report.pdf beside it")
+        self.done.show_done(f"Report written: {html_path} and report.pdf beside it", html_path)
         QDesktopServices.openUrl(QUrl.fromLocalFile(html_path))
 
     @Slot(str, str, bool)
     def _on_report_failed(self, message: str, details: str, user_error: bool) -> None:
         self.report_button.setEnabled(True)
         self.report_button.setText("Write report")
-        self.sig_message.emit(f"The report could not be written: {message}")
+        self.done.show_problem(f"The report could not be written: {message}")
         if not user_error:
             self.sig_unexpected.emit(message, details)
 
@@ -365,26 +369,22 @@ class EvaluatePanel(QWidget):
 
     def export_marks(self, path: str) -> bool:
         """Write the marks as CSV at ``path``, unless that is inside the dataset folder (never written to)."""
-        run_dir, root = self.run_dir(), self._dataset_root()
+        run_dir, root = self.run_dir(), dataset_root(self.run_dir())
         if run_dir is None:
             return False
         if root and is_inside(path, root):
-            self.sig_message.emit(f"Not saved: {path} is inside the dataset folder, which Foveal never writes "
-                                  "to. Choose another place.")
+            self.done.show_problem(f"{path} is inside the dataset folder, which Foveal never writes to. Choose "
+                                   "another place.")
             return False
         n = export_marks_csv(run_dir, path, root or "")
-        self.sig_message.emit(f"{n} mislabelled image(s) exported to {path}")
+        self.done.show_done(f"{n} mislabelled image(s) exported to {path}", path)
         return True
-
-    def _dataset_root(self) -> str | None:
-        return dataset_root(self.run_dir())
 
     @Slot()
     def _on_open_clicked(self) -> None:
         run_dir = self.run_dir()
         if run_dir is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(run_dir))
-
 
 
 if __name__ == "__main__":  # preview: a scripted evaluation of the sample images (Grad-CAM and report do nothing)

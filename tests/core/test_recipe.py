@@ -62,6 +62,7 @@ def test_every_candidate_is_scored_and_the_best_comes_first():
                            dropout=0.2, batch_size=16, on_progress=lambda d, t, name: tried.append((d, t, name)))
     n = 2 * 2 * (1 + len(STRENGTHS))  # two poolings given, with and without class weights
     assert len(choice.candidates) == n and [d for d, _t, _n in tried] == list(range(1, n + 1))
+    assert {id(c) for *_, c in tried} == {id(c) for c in choice.candidates}  # each candidate as it was scored
     accs = [c.accuracy for c in choice.candidates]
     assert accs == sorted(accs, reverse=True) and choice.winner is choice.candidates[0]
     assert all(c.interval[0] <= c.accuracy <= c.interval[1] and c.folds == 5 for c in choice.candidates)

@@ -97,10 +97,13 @@ def test_image_detail_shows_gradcam_top3_and_records_a_mislabelled_mark(qtbot, m
     assert "⚑" in panel.gallery.item(0).text()
     out = tmp_path / "marked.csv"
     assert panel.export_marks(str(out))
+    assert not panel.done.isHidden() and panel.done.path == str(out) and "1 mislabelled image(s)" in \
+        panel.done.label.text()  # said inside the view, with Open and Show in folder
     rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
     assert rows[0]["file"] == p.file and rows[0]["labelled_as"] == p.true
     inside = Path(dataset) / "marked.csv"
     assert not panel.export_marks(str(inside)) and not inside.exists()  # the dataset folder is never written
+    assert "Not done" in panel.done.label.text() and panel.done.open_button.isHidden()
     detail.mark_box.setChecked(False)
     assert json.loads((Path(ev.run_dir) / "review.json").read_text())["mislabelled"] == []
 
@@ -141,6 +144,9 @@ def test_report_button_writes_and_opens_the_report(qtbot, make_window, dataset):
     qtbot.waitUntil(lambda: panel.report_button.isEnabled(), timeout=5000)
     html = Path(panel.evaluation.run_dir) / "report.html"
     assert html.exists() and window.opened_urls[-1] == str(html)
+    assert not panel.done.isHidden() and panel.done.path == str(html)  # where it is, inside the view
+    panel.done.folder_button.click()
+    assert window.opened_urls[-1] == str(html.parent)
 
 
 def test_evaluation_problem_is_shown_in_words(qtbot, make_window, dataset):
