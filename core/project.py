@@ -284,6 +284,15 @@ class RunListing(Record):
     history: tuple[Epoch, ...] = ()
     timings: Timings = field(default_factory=Timings)
     test: TestResult = field(default_factory=TestResult)
+    model: str | None = None  # the saved model's file name (None: nothing was saved)
+
+
+def ended_words(run: RunListing) -> str:
+    """How a run ended, in a word or three for the Runs list ("stopped, nothing saved" for a run stopped before
+    any model was trained: never listed like a finished run with no epochs)."""
+    if run.outcome == "cancelled":
+        return "stopped" if run.model else "stopped, nothing saved"
+    return {"completed": "finished", "early-stopped": "finished early"}.get(run.outcome or "", "–")
 
 
 def readable_name(run: RunListing) -> str:
@@ -306,7 +315,7 @@ def _run_row(project: Project | None, run_id: str, folder: Path, run: RunListing
         "adopted": bool(meta.get("path")) or project is None,
         "note": meta.get("note", ""), "backbone": run.backbone.name, "fine_tune": run.fine_tune,
         "epochs": len(run.history), "seconds": run.timings.total,
-        "outcome": run.outcome, "created": run.created or "",
+        "outcome": run.outcome, "ended": ended_words(run), "created": run.created or "",
         "test_accuracy": metrics.get("accuracy", run.test.accuracy),
         "balanced_accuracy": metrics.get("balanced_accuracy"),
         "macro_f1": (metrics.get("macro") or {}).get("f1"),

@@ -283,7 +283,7 @@ class MainWindow(QMainWindow):
         # The run may have ended while the question was open: then there is nothing left to stop.
         if answer == QMessageBox.StandardButton.Yes and worker.is_running():
             worker.cancel()
-            self.train_panel.messages.show_stopping()
+            self.train_panel.messages.show_stopping(self.train_panel.has_model_so_far())
 
     @Slot(object)
     def _on_train_event(self, event: Event) -> None:

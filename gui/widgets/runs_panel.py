@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from foveal.gui.widgets.training_plot import text_colour
 
-COLUMNS = (("name", "run"), ("backbone", "backbone"), ("fine_tune", "depth"), ("epochs", "epochs"),
+COLUMNS = (("name", "run"), ("ended", "ended"), ("backbone", "backbone"), ("fine_tune", "depth"), ("epochs", "epochs"),
            ("seconds", "time (s)"), ("test_accuracy", "test acc."), ("balanced_accuracy", "balanced acc."),
            ("macro_f1", "macro F1"), ("macro_auc", "macro AUC"), ("note", "note"))
 _COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
@@ -130,7 +130,7 @@ class RunsPanel(QWidget):
         for r, row in enumerate(rows):
             for c, (key, _title) in enumerate(COLUMNS):
                 value = row.get(key)
-                item = QTableWidgetItem(str(value or "")) if key in ("name", "backbone", "fine_tune", "note") \
+                item = QTableWidgetItem(str(value or "")) if key in ("name", "ended", "backbone", "fine_tune", "note") \
                     else _Number(value)
                 item.setData(Qt.ItemDataRole.UserRole, r)
                 self.table.setItem(r, c, item)

@@ -52,13 +52,15 @@ class TrainMessages:
                            "have.")
         w.phase_label.setText(ready_words if ready else why)
 
-    def show_stopping(self) -> None:
-        """The user asked to stop: said until the run ends (only while one is running)."""
+    def show_stopping(self, model_so_far: bool = True) -> None:
+        """The user asked to stop: said until the run ends (only while one is running), with what will really
+        be kept: the best model so far, or nothing when no model has been trained yet (``model_so_far``)."""
         w = self.widgets
         if not w.stop_button.isEnabled():
             return
         self.stopping = True
-        w.phase_label.setText("Stopping after this batch…")
+        w.phase_label.setText("Stopping after this batch: the best model so far will be kept…" if model_so_far else
+                              "Stopping: no model has been trained yet, so nothing will be saved…")
         w.progress.setFormat("Stopping…")
 
     def show_error(self, message: str, offer_weights: bool = False) -> None:

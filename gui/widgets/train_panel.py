@@ -30,8 +30,6 @@ from foveal.gui.widgets.run_result import headline_label, result_words
 from foveal.gui.widgets.train_messages import MessageWidgets, TrainMessages
 from foveal.gui.widgets.training_plot import TrainingPlot
 
-_PHASE_WORDS = {Phase.HEAD: "Training the new head", Phase.FINE_TUNE: "Fine-tuning"}
-
 
 class TrainPanel(QWidget):
     """Everything about the run in progress. Feed it core events with :meth:`show_event`; what it says outside a
@@ -52,7 +50,8 @@ class TrainPanel(QWidget):
         self.start_button = QPushButton("Start training")
         self.start_button.setToolTip("Train with these settings (Ctrl+Return)")
         self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop after the current batch and keep the best model so far (Esc)")
+        self.stop_button.setToolTip("Stop after the current batch; the best model so far is kept, if one has been "
+                                    "trained (Esc)")
         self.stop_button.setEnabled(False)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
@@ -276,6 +275,10 @@ class TrainPanel(QWidget):
         self.views.setCurrentWidget(self.recipe_chart if shown else self.plot)
         self.recipe_button.setText("Training curves" if shown else "Recipe comparison")
 
+    def has_model_so_far(self) -> bool:
+        """A model exists to keep if the run stopped now: an epoch ended, or the recipe fitted a linear head."""
+        return len(self.plot.data["epoch_x"]) > 0 or (self.recipe_chart.chosen is not None and self.epochs == 0)
+
     def _learning(self) -> bool:
         """Epochs of this phase are under way: the progress bar counts them, not images passed through the
         backbone (which a phase may do before its first batch)."""
@@ -311,7 +314,7 @@ class TrainPanel(QWidget):
             self.phase_text = "Fine-tuning the backbone"
             self.phase_first_epoch, self.phase_epochs = e.first_epoch, self.epochs - e.first_epoch + 1
         if e.phase == Phase.HEAD:
-            self.phase_text = _PHASE_WORDS[Phase.HEAD]
+            self.phase_text = "Training the new head"
             self.phase_first_epoch, self.phase_epochs = max(e.first_epoch, 1), self.head_epochs or self.epochs
         if e.phase in (Phase.PREPARING, Phase.EVALUATING, Phase.SAVING) or e.phase.learning:
             self.progress.setRange(0, 0)
@@ -319,7 +322,6 @@ class TrainPanel(QWidget):
         if self.messages.stopping:
             return
         self.phase_label.setText(self._fold_words() + e.description + ("" if e.phase.learning else "…"))
-
 
     def _on_batches_ended(self, e: BatchesEnded) -> None:
         if self.batches_in_phase == 0 and self.recipe_button.isChecked():  # epochs began: their curves show

@@ -101,6 +101,18 @@ def test_runs_are_listed_renamed_noted_and_deleted(data, tmp_path):
                           split_file=str(project.split_path), out_dir=str(project.runs_dir / f"run-{k}")))
     rows = list_runs(project)
     assert [r["id"] for r in rows] == ["run-1", "run-0"]
+    assert {r["ended"] for r in rows} <= {"finished", "finished early"}
+    # Stopped before any model was trained: listed as stopped with nothing saved, and said so, never "kept".
+    from foveal.core.cancel import CancelToken
+
+    stop = CancelToken()
+    stop.cancel()
+    stopped = train(TrainConfig(str(data), epochs=1, weights=real_weights(), image_size=32, recipe="manual",
+                                split_file=str(project.split_path), out_dir=str(project.runs_dir / "run-9")),
+                    cancel=stop)
+    assert stopped.model_path is None and "nothing was saved" in stopped.reason and "kept" not in stopped.reason
+    assert {r["id"]: r["ended"] for r in list_runs(project)}["run-9"] == "stopped, nothing saved"
+    delete_run(project, "run-9")
     run0 = json.loads((project.runs_dir / "run-0" / "run.json").read_text())
     fixed = json.loads(project.split_path.read_text())["split"]
     assert [r["file"] for r in run0["split"]["test"]] == fixed["test"]  # the project's split, not a new one

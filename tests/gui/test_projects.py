@@ -41,7 +41,7 @@ def test_new_project_keeps_settings_and_runs_are_compared(qtbot, make_window, da
     runs = window.projects.runs_panel
     assert runs.table.rowCount() == 2
     runs.table.sortItems(5)  # test accuracy, ascending
-    assert runs.table.item(0, 5).text() == "0.800"
+    assert runs.table.item(0, 6).text() == "0.800" and runs.table.item(0, 1).text() == "finished"
     runs.table.selectAll()
     assert runs.compare.columnCount() == 2 and len(runs.loss_plot.getPlotItem().listDataItems()) == 2
     runs.table.clearSelection()

@@ -169,3 +169,16 @@ def test_the_result_says_why_the_run_ended_and_one_duration(qtbot):
     assert panel.time_label.text() == "took 3:39" and "after 3:39" in panel.saved_label.text()
     panel._on_clock_tick()  # the clock no longer runs on after the run: the duration stays the one shown
     assert panel.time_label.text() == "took 3:39"
+
+
+def test_stopping_says_what_will_really_be_kept(qtbot):
+    panel = _panel(qtbot)
+    panel.set_running(True)
+    panel.show_event(PhaseChanged("extracting", "Extracting features"))
+    panel.messages.show_stopping(panel.has_model_so_far())
+    assert "nothing will be saved" in panel.phase_label.text() and "kept" not in panel.phase_label.text()
+    panel.messages.stopping = False
+    panel.show_event(EpochEnded(1, "head", 0.5, 0.8, 0.6, 0.7, 1.0))
+    panel.messages.show_stopping(panel.has_model_so_far())
+    assert "the best model so far will be kept" in panel.phase_label.text()
+    panel.set_running(False)

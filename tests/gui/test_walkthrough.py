@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from tests.gui.conftest import load
 
-STALE = ("Choose a dataset folder", "Stopping after this batch", "Choose a model first")
+STALE = ("Choose a dataset folder", "Stopping after this batch", "Stopping: no model", "Choose a model first")
 
 
 def _words(window) -> str:
