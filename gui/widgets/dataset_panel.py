@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
@@ -41,7 +43,22 @@ def plain_kind(key: str) -> str:
     colour = {"RGB": "colour", "RGBA": "colour", "gray": "greyscale", "gray+alpha": "greyscale",
               "palette": "colour", "CMYK": "colour (print)", "YCbCr": "colour", "binary": "black and white"}
     words = f"{colour.get(mode, mode or 'other')} {fmt}"
-    return words if depth in ("8-bit", "1-bit", "") else f"{words}, {depth} (more detail than usual)"
+    return words if depth in ("8-bit", "1-bit", "") else f"{words} at {depth} (more detail than usual)"
+
+
+def kinds_in_words(depths: dict[str, int]) -> str:
+    """How many images of each kind, each kind said once (RGB and RGBA PNGs are both "colour PNG"), every image
+    counted: the three commonest kinds, then the rest as "N of other kinds"."""
+    plain = Counter()
+    for key, n in depths.items():
+        plain[plain_kind(key)] += n
+    kinds = plain.most_common()
+    if len(kinds) == 1:
+        return kinds[0][0]
+    shown = kinds if len(kinds) <= 4 else kinds[:3]
+    words = [f"{n} {kind}" for kind, n in shown]
+    rest = sum(n for _, n in kinds[len(shown):])
+    return ", ".join(words + ([f"{rest} of {len(kinds) - len(shown)} other kinds"] if rest else []))
 
 
 class DatasetPanel(QWidget):
@@ -225,8 +242,7 @@ class DatasetPanel(QWidget):
         sizes = ("" if not size else f", all {size[0][0]}×{size[0][1]} pixels" if size[0] == size[1] else
                  f", from {size[0][0]}×{size[0][1]} to {size[1][0]}×{size[1][1]} pixels")
         kinds = list(summary.depths.items())
-        formats = (plain_kind(kinds[0][0]) if len(kinds) == 1 else
-                   ", ".join(f"{v} {plain_kind(k)}" for k, v in kinds[:4]))
+        formats = kinds_in_words(summary.depths)
         text = f"{summary.total} images in {len(summary.classes)} classes{sizes}; {formats}."
         self.info.setToolTip("File formats, pixel layouts and bit depths: "
                              + ", ".join(f"{k} ({v})" for k, v in kinds))
