@@ -62,9 +62,26 @@ def cmd_train(args: argparse.Namespace) -> int:
         print("error: give a dataset folder (or --config run_config.json)", file=sys.stderr)
         return 2
     config = _config_from_args(args)
+    _check_weights_file(config)
     if args.folds is not None:  # --folds 0 is refused (3 to 10), never an ordinary run
         return _run_crossval(config, args.folds, args)
     return _run_training(config, args)
+
+
+def _check_weights_file(config: TrainConfig) -> None:
+    """A weights file that does not fit the backbone ends the command before any data is read (exit code 2), with
+    what is wrong and which file would fit. The settings' own checks (a missing file among them) come first."""
+    source = config.weights_source
+    if isinstance(source, Weights):
+        return
+    config.validate()
+    from foveal.core.models.registry import get_backbone
+    from foveal.core.models.weights_check import check_weights_file
+
+    spec = get_backbone(config.backbone)
+    problem = check_weights_file(spec, source)
+    if problem:
+        raise WeightsError(f"The weights file {source} does not fit {spec.name}. {problem}")
 
 
 def _run_crossval(config: TrainConfig, k: int, args: argparse.Namespace) -> int:

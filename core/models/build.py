@@ -198,8 +198,11 @@ def build_backbone(spec: BackboneSpec, image_size: int, weights: str | None,
         except (ValueError, OSError, KeyError) as exc:
             if source in (Weights.NONE, Weights.IMAGENET):
                 raise
-            raise WeightsError(f"Weights file {weights} does not fit {spec.name} without its top: {exc}. "
-                               "Choose the file made for this backbone (include_top=False).") from None
+            from foveal.core.models.weights_check import check_weights_file
+
+            said = check_weights_file(spec, str(weights))  # what is wrong, in plain words, and what would fit
+            raise WeightsError(f"Weights file {weights} does not fit {spec.name} without its top. "
+                               f"{said or f'Keras says: {exc}. Choose the file made for this backbone.'}") from None
     for w in caught:
         log.info("Keras: %s", w.message)
     return model
