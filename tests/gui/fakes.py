@@ -11,11 +11,14 @@ from foveal.core.errors import WeightsError
 from foveal.core.training.devices import GpuInfo, plan_devices
 from foveal.core.training.events import (
     BatchesEnded,
+    CandidateTried,
     EpochEnded,
+    HeadKind,
     FeaturesExtracting,
     Outcome,
     Phase,
     PhaseChanged,
+    RecipeChosen,
     TrainingFinished,
     TrainingStarted,
 )
@@ -36,6 +39,7 @@ def scripted_train(config, *, on_event, cancel, epochs_head=3, epochs_ft=2, step
     on_event(PhaseChanged(Phase.EXTRACTING, "Extracting features"))
     for done in (20, 40, 60):
         on_event(FeaturesExtracting(done, 60, "train"))
+    _scripted_comparison(on_event, total, steps, delay)
     history, step, outcome, best = [], 0, "completed", None
     for epoch in range(1, total + 1):
         phase = Phase.HEAD if epoch <= epochs_head else Phase.FINE_TUNE
@@ -63,11 +67,26 @@ def scripted_train(config, *, on_event, cancel, epochs_head=3, epochs_ft=2, step
     model = f"{config.out_dir}/model.keras" if best else None
     from foveal.core.stats import headline
 
+    from foveal.core.training.tracker import RunTracker
+
     words = headline(acc, 10, 0.5, "a") if acc is not None else ""
+    tracker = RunTracker()  # the real words for why the run ended
+    tracker.history, tracker.best_epoch, tracker.cancelled = history, best, outcome == "cancelled"
     result = TrainingFinished(Outcome(outcome), config.out_dir, model, acc, 0.3 if best else None, best, ("a", "b"),
-                              tuple(history), 1.0, headline=words)
+                              tuple(history), 1.0, headline=words, reason=tracker.ending(total, 5))
     on_event(result)
     return result
+
+
+def _scripted_comparison(on_event, epochs: int, steps: int, delay: float) -> None:
+    """The automatic recipe's comparison as core sends it: six candidates scored, a dense head chosen."""
+    scores = (0.72, 0.81, 0.78, 0.84, 0.69, 0.8)
+    for done, acc in enumerate(scores, start=1):
+        on_event(CandidateTried(done, len(scores), f"candidate {done}", acc, acc - 0.06, acc + 0.06, acc - 0.02))
+        time.sleep(delay)
+    on_event(RecipeChosen("candidate 4", "candidate 4: 84.0% accuracy in 5-fold cross-validation", (),
+                          HeadKind.DENSE, epochs, steps, summary="Foveal tried 6 ways of reading the backbone's "
+                          "features and chose candidate 4"))
 
 
 def fake_evaluate(run_dir, *, folder, fail=None):

@@ -59,6 +59,16 @@ def test_a_person_walks_the_whole_flow_without_stale_words(qtbot, make_window, d
     window.start_training()
     assert window.window_actions.named["Stop training"].isEnabled()
 
+    views: set[str] = set()
+    show_event = panel.show_event
+
+    def shown(event) -> None:  # what the person sees after each event, however fast they come
+        show_event(event)
+        seen.append(panel.phase_label.text())
+        views.add("chart" if panel.views.currentWidget() is panel.recipe_chart else "curves")
+
+    panel.show_event = shown
+
     def watch() -> bool:
         _no_contradiction(window)
         seen.append(panel.phase_label.text())
@@ -68,7 +78,14 @@ def test_a_person_walks_the_whole_flow_without_stale_words(qtbot, make_window, d
     assert any("Training the new head: epoch 3/3" in s for s in seen), seen
     assert any("Fine-tuning the backbone: epoch 2/2" in s for s in seen), seen
     assert not any("epoch 5/5" in s or "epoch 4/5" in s for s in seen)  # phases counted as what they are
-    assert panel.phase_label.text() == "Finished." and "left" not in panel.progress.format()
+    # The recipe comparison was on screen as it happened (never empty curves), with the leader named; then curves.
+    assert any("Comparing ways to train the head · best so far: candidate" in s for s in seen), seen
+    assert views == {"chart", "curves"} and panel.recipe_chart.leader().name == "candidate 4"
+    # How it ended, after how long, and why, in one line; the one duration is the time waited.
+    status = panel.phase_label.text()
+    assert re.fullmatch(r"Finished after \d+:\d\d\. All 5 planned epochs ran; epoch \d had the lowest validation "
+                        r"loss and its model was kept\.", status), status
+    assert "left" not in panel.progress.format() and panel.time_label.text().startswith("took ")
     assert not any(s in _words(window) for s in STALE), _words(window)
     # 4. Evaluate, 5. Predict: reached by their shortcuts; the model is ready there
     qtbot.waitUntil(lambda: window.evaluate_panel.evaluation is not None, timeout=10_000)
