@@ -31,6 +31,8 @@ class Gallery:
 class Section:
     title: str
     blocks: list = field(default_factory=list)  # str (a paragraph) | Table | Figure | Gallery
+    #: Start a new page (the PDF; printing the HTML too): the appendix after the pages a reader reads first.
+    new_page: bool = False
 
 
 @dataclass

@@ -32,13 +32,19 @@ from foveal.core.run_record import RunRecord
 #: How many of the worst errors the report shows with their Grad-CAM.
 WORST_ERRORS = 8
 
-SECTION_TITLES = ("Summary", "Intended use and limitations", "Dataset", "Split", "Model", "Settings", "Software",
-                  "Training", "Metrics on held-out images", "Confusion matrix", "ROC", "Calibration", "Worst errors")
+#: The sections every report of a run has, in order (with two classes "Reading for two classes" follows the
+#: Summary; "Training" comes before Dataset when the run trained in epochs; an automatic recipe's "Appendix: recipe"
+#: follows the model's; suspected and marked mislabels close the body). Pages 1–2 hold what a reader needs first.
+SECTION_TITLES = ("Summary", "Confusion matrix", "What to be careful about", "Intended use and limitations",
+                  "Metrics on held-out images", "ROC", "Calibration", "Worst errors", "Dataset", "Split",
+                  "Appendix: model", "Appendix: settings", "Appendix: software")
 
 
 def build_report(run_dir: str | os.PathLike[str], evaluation: Evaluation | None = None) -> Report:
-    """Gather everything about a run (evaluating it first if it has no evaluation yet)."""
+    """Gather everything about a run (evaluating it first if it has no evaluation yet): first the result and
+    what to be careful about, then the details, then the appendix in technical terms."""
     from foveal.core.runs import read_run
+    from foveal.core.training.mislabels import read_suspects
 
     run = read_run(run_dir)
     ev = evaluation or read_evaluation(run_dir)
@@ -47,22 +53,17 @@ def build_report(run_dir: str | os.PathLike[str], evaluation: Evaluation | None 
     if ev is None:
         ev = evaluate(run_dir)
         write_evaluation(ev, run_dir)
-    found = [rs.summary(run, ev), rs.model_card(run, ev), rs.dataset(run), rs.split(run), rs.model(run),
-             rs.recipe(run), rs.settings(run), rs.software(run), rs.training(run), rs.metrics(ev),
-             rs.confusion(ev), rs.roc(ev), rs.calibration(ev),
-             _worst_errors(run_dir, run, ev)]
-    sections = [s for s in found if s is not None]
-    from foveal.core.training.mislabels import read_suspects
-
-    suspected = read_suspects(Path(run_dir))
-    if suspected is not None:
-        sections.append(rs.suspects(suspected))
     marks = read_marks(run_dir)
-    if marks:
-        sections.append(rs.marked(marks))
+    suspected = read_suspects(Path(run_dir))
+    found = [rs.summary(run, ev), rs.two_class(ev), rs.confusion(ev), rs.careful(run, ev, len(marks or {})),
+             rs.model_card(run, ev), rs.metrics(ev), rs.roc(ev), rs.calibration(ev, run),
+             _worst_errors(run_dir, run, ev),
+             rs.suspects(suspected) if suspected is not None else None, rs.marked(marks) if marks else None,
+             rs.training(run), rs.dataset(run), rs.split(run),
+             rs.model(run), rs.recipe(run), rs.settings(run), rs.software(run)]
     name = Path(run_dir).resolve().name
     return Report(f"Foveal report: {run.backbone.name} on {Path(run.dataset.root).name}",
-                  f"Run {name}, created {run.created or ''}", sections)
+                  f"Run {name}, created {run.created or ''}", [s for s in found if s is not None])
 
 
 def _image_of(run: RunRecord, ev: Evaluation, file: str) -> str | None:
@@ -142,7 +143,8 @@ def render_html(report: Report) -> str:
            f"</title><style>{_CSS}</style></head><body><h1>{html.escape(report.title)}</h1>"
            f"<p class='sub'>{html.escape(report.subtitle)}</p>"]
     for s in report.sections:
-        out.append(f"<section><h2>{html.escape(s.title)}</h2>")
+        page = " style='break-before:page'" if s.new_page else ""
+        out.append(f"<section{page}><h2>{html.escape(s.title)}</h2>")
         out += [_html_block(b) for b in s.blocks]
         out.append("</section>")
     out.append("</body></html>")
@@ -179,7 +181,7 @@ def render_pdf(report: Report, path: str | os.PathLike[str]) -> None:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import cm
-    from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer
+    from reportlab.platypus import KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer
 
     styles = getSampleStyleSheet()
     doc = SimpleDocTemplate(str(path), pagesize=A4, leftMargin=1.8 * cm, rightMargin=1.8 * cm,
@@ -192,7 +194,8 @@ def render_pdf(report: Report, path: str | os.PathLike[str]) -> None:
         # together with it here, as reportlab cannot nest one KeepTogether in another).
         blocks = [_pdf_block(b, styles, doc.width, keep=k > 0) for k, b in enumerate(s.blocks)]
         heading = Paragraph(html.escape(s.title), styles["Heading2"])
-        story += [Spacer(1, 0.3 * cm), KeepTogether([heading, *(blocks[0] if blocks else [])])]
+        story += [PageBreak()] if s.new_page else [Spacer(1, 0.3 * cm)]
+        story += [KeepTogether([heading, *(blocks[0] if blocks else [])])]
         for flowables in blocks[1:]:
             story += flowables
     doc.build(story)

@@ -1,13 +1,24 @@
-"""The sections of the report, each built from the run's record (``run.json``) and the evaluation."""
+"""The sections of the report, each built from the run's record (``run.json``) and the evaluation: the details
+here; the first pages' sections (core.evaluation.report_front) and the appendix's (core.evaluation.report_appendix)
+are named here too, so every section can be reached from one module."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 from foveal.core.evaluation import plots
+from foveal.core.evaluation import report_method as how
 from foveal.core.evaluation.document import Figure, Section, Table
 from foveal.core.evaluation.evaluate import Evaluation
 from foveal.core.evaluation.metrics import format_value
+from foveal.core.evaluation.report_appendix import model as model
+from foveal.core.evaluation.report_appendix import recipe as recipe
+from foveal.core.evaluation.report_appendix import settings as settings
+from foveal.core.evaluation.report_appendix import software as software
+from foveal.core.evaluation.report_front import careful as careful
+from foveal.core.evaluation.report_front import model_card as model_card
+from foveal.core.evaluation.report_front import summary as summary
+from foveal.core.evaluation.report_front import two_class as two_class
 from foveal.core.run_record import RunRecord, SplitInfo
 
 _SPLITS = ("train", "val", "test")
@@ -19,25 +30,6 @@ def _pct(x) -> str:
 
 def _num(x, digits: int = 3) -> str:
     return format_value(x, digits=digits)
-
-
-def summary(run: RunRecord, ev: Evaluation) -> Section:
-    m = ev.metrics
-    lo, hi = m["accuracy_ci"]
-    epoch = (f"the weights of epoch {run.best_epoch} were kept" if run.best_epoch is not None else
-             "no epochs (a linear head fitted directly)")
-    accuracy = m.get("headline") or (f"Accuracy on {m['n']} held-out images: {_pct(m['accuracy'])} (95% confidence "
-                                     f"interval {_pct(lo)}–{_pct(hi)}).")
-    return Section("Summary", [
-        f"{run.backbone.name} ({_depth(run)}) trained on {len(run.classes)} classes "
-        f"({', '.join(run.classes)}). Outcome: {run.outcome}; {epoch}.",
-        f"{accuracy} Measured on the {ev.source}; balanced accuracy {_pct(m['balanced_accuracy'])}; "
-        f"{m['n_low_confidence']} prediction(s) below {m['low_confidence_threshold']:.0%} confidence.",
-        *m.get("cautions", []),
-        (f"{m['n_unfamiliar']} of {m['n']} held-out image(s) do not look like the images the model learned from "
-         "(their answers may be meaningless)." if "n_unfamiliar" in m else
-         "This run has no check for images unlike the training ones (it was made before Foveal kept one)."),
-    ])
 
 
 def dataset(run: RunRecord) -> Section:
@@ -54,14 +46,12 @@ def dataset(run: RunRecord) -> Section:
 
 
 def split(run: RunRecord) -> Section:
-    """Exactly how the split was made (file, groups, copies, seed) and a warning when nothing kept related images
-    together, so a reader can judge whether the test images were truly new to the model."""
+    """Exactly how the split was made (file, groups, copies, seed), so a reader can judge whether the test images
+    were truly new to the model (the warnings are under What to be careful about)."""
     c, info = run.config, run.split_info or SplitInfo()
     n = {s: len(run.split.of(s)) for s in _SPLITS}
-    total = sum(n.values())
     blocks: list = [f"{n['train']} training, {n['val']} validation and {n['test']} test images. The test images were "
-                    "never used for training or for choosing the best epoch; the exact file list per split is in "
-                    "run.json."]
+                    "never used to make or choose the model; the exact file list per split is in run.json."]
     rows = []
     if info.split_file:
         rows.append(["made by", f"the split file {info.split_file} (a fixed list of files per split)"])
@@ -79,98 +69,25 @@ def split(run: RunRecord) -> Section:
     if group_by != "none" and info.n_groups is not None:
         grouping += f": {info.n_groups} groups, {len(info.leaking_groups)} split across splits"
     rows.append(["groups kept together", grouping])
-    if info.n_duplicate_sets is not None:
-        kept = info.keep_duplicates_together
-        rows.append(["copies of an image", f"{info.n_duplicate_sets} set(s) of duplicate or near-duplicate "
-                     f"images found; {'kept in one split' if kept else 'not kept together'}; "
-                     f"{len(info.duplicates_across_splits)} set(s) span splits"])
+    copies = how.copies_found(run)
+    if copies is not None:
+        kept = "each set kept in one split" if info.keep_duplicates_together else "not kept together"
+        rows.append(["copies of an image", f"{copies.words()}; {kept}; {len(info.duplicates_across_splits)} "
+                     f"set(s) span splits"])
     blocks.append(Table(None, rows))
-    alone = group_by == "none" or info.n_groups == total
-    if alone and not info.split_file and run.dataset.layout != "pre-split":
-        blocks.append("Warning: nothing kept related images together. If several images come from one patient, "
-                      "specimen or slide, some of them may be in both the training and the test images, and the test "
-                      "accuracy may then be higher than on new patients. Group the images by file name or DICOM "
-                      "PatientID and train again if that can be the case.")
-    from foveal.core.split.duplicates import copies_words
-
-    copies = copies_words(info.duplicates_across_splits, from_split_file=bool(info.split_file))
-    if copies:
-        blocks.append(f"Warning: {copies}")
     return Section("Split", blocks)
 
 
-def model(run: RunRecord) -> Section:
-    b = run.backbone
-    weights = run.config.weights
-    return Section("Model", [Table(None, [
-        ["backbone", f"{b.name} ({b.family}), ImageNet top-1 {b.top1}%"],
-        ["input", f"{run.image_size}×{run.image_size} RGB, resized inside the model"],
-        ["fine-tuning", _depth(run)],
-        ["starting weights", {"imagenet": "ImageNet", "none": "none (random)"}.get(str(weights), f"file {weights}")],
-        ["head", _head(run)],
-    ])])
-
-
-def _depth(run: RunRecord) -> str:
-    from foveal.core.errors import ConfigError
-    from foveal.core.models.build import FineTune
-
-    try:
-        text = FineTune.parse(run.fine_tune).describe(run.n_blocks)
-    except ConfigError:
-        text = run.fine_tune
-    if run.config.fine_tune == "auto":
-        text = f"tried automatically: {text}"
-    words = run.phases.words if run.phases else None  # whether fine-tuning beat the head, and what was kept
-    return f"{text}. {words}" if words else text
-
-
-def _head(run: RunRecord) -> str:
-    pooling = {"avg": "global average", "max": "global max", "grid": "2×2-grid average"}.get(
-        run.pooling or "avg", "global average")
-    winner = run.recipe.winner
-    if winner is not None and winner.head == "linear":
-        return f"{pooling} pooling, logistic regression (C={winner.strength:g}) as a dense softmax"
-    return f"{pooling} pooling, dropout {run.config.dropout}, dense softmax"
-
-
-def recipe(run: RunRecord) -> Section | None:
-    """The candidates the automatic recipe tried, best first, and why the winner won (None: a manual run)."""
-    chosen = run.recipe
-    if chosen.candidates is None:
-        return None
-    rows = [[c.description, _pct(c.accuracy), f"{_pct(c.interval[0])}–{_pct(c.interval[1])}",
-             _pct(c.balanced_accuracy)] for c in chosen.candidates]
-    return Section("Recipe", [f"Chosen automatically: {chosen.reason}. Each candidate was scored by "
-                              "cross-validation on the training and validation images only; the test images were "
-                              "not used.", Table(["candidate", "accuracy", "95% interval", "balanced"], rows,
-                                                 widths=[0.46, 0.16, 0.22, 0.16])])
-
-
-def settings(run: RunRecord) -> Section:
-    from foveal.core.training.settings_words import setting_rows
-
-    return Section("Settings", [
-        "Every setting of the run. The file run_config.json in the run folder holds them all; the command "
-        "foveal train --config run_config.json trains the same way again.",
-        Table(["setting", "value"], setting_rows(run.config.to_dict()))])
-
-
-def software(run: RunRecord) -> Section:
-    rows = [[k, str(v)] for k, v in run.versions.items()]
-    return Section("Software", [Table(["library", "version"], rows),
-                                f"Training took {run.timings.total or 0:.0f} s in all."])
-
-
-def training(run: RunRecord) -> Section:
+def training(run: RunRecord) -> Section | None:
+    """The curves per epoch (None: a classifier fitted directly has none; the Summary says so)."""
     hist = run.history
-    if not hist and run.recipe.winner is not None and run.recipe.winner.head == "linear":
-        return Section("Training", ["No epochs: the linear head was fitted directly on the frozen features."])
     if not hist:
-        return Section("Training", ["No epoch finished."])
+        return None if how.is_linear(run) else Section("Training", ["No epoch finished."])
     ft = next((h.epoch for h in hist if h.phase == "fine-tune"), None)
-    caption = (f"Loss and accuracy per epoch. The weights of epoch {run.best_epoch} (lowest validation "
-               "loss) were kept.")
+    first = (" Epoch 1 is the linear classifier, fitted directly." if how.is_linear(run) and hist[0].phase == "head"
+             else "")
+    caption = (f"Loss and accuracy per epoch on the training and validation images.{first} Which model was kept is "
+               "said in the Summary.")
     return Section("Training", [Figure(plots.training_curves(hist, ft), caption)])
 
 
@@ -197,9 +114,10 @@ def metrics(ev: Evaluation) -> Section:
     return Section("Metrics on held-out images", blocks)
 
 
-def confusion(ev: Evaluation) -> Section:
+def confusion(ev: Evaluation, width: float = 0.45) -> Section:
     return Section("Confusion matrix", [Figure(plots.confusion(ev.metrics["confusion"], ev.classes),
-                                               "Rows: the true class; columns: what the model predicted.", 0.55)])
+                                               "Rows: the true class; columns: what the model answered. Each cell "
+                                               "counts test images.", width)])
 
 
 def roc(ev: Evaluation) -> Section:
@@ -207,47 +125,23 @@ def roc(ev: Evaluation) -> Section:
     blocks: list = [Figure(plots.roc(r), "One-vs-rest ROC curve of each class.", 0.5)]
     if "binary" in r:
         rows = []
-        for name, op in ((r["binary"]["chosen"]["rule"], r["binary"]["chosen"]), ("0.5", r["binary"]["default"])):
+        for name, op in (("chosen before testing", r["binary"]["chosen"]), ("0.5", r["binary"]["default"])):
             rows.append([name, f"{op['threshold']:.3f}", _pct(op["sensitivity"]), _pct(op["specificity"]),
                          _pct(op.get("ppv")), _pct(op.get("npv")),
                          f"TP {op['tp']}, FN {op['fn']}, TN {op['tn']}, FP {op['fp']}"])
         positive = r["binary"]
-        blocks += [f"Operating thresholds on the probability of the positive class '{positive['positive_class']}' "
-                   f"({positive.get('positive_reason') or 'the second class'}):",
-                   Table(["chosen by", "threshold", "sensitivity", "specificity", "PPV", "NPV", "counts"], rows)]
+        blocks += [f"Thresholds on the probability of the positive class '{positive['positive_class']}' (how the "
+                   "chosen one was chosen: Reading for two classes, and the appendix):",
+                   Table(["threshold", "value", "sensitivity", "specificity", "PPV", "NPV", "counts"], rows)]
     return Section("ROC", blocks)
 
 
-def calibration(ev: Evaluation) -> Section:
-    return Section("Calibration", [Figure(plots.reliability(ev.metrics["calibration"]),
+def calibration(ev: Evaluation, run: RunRecord | None = None) -> Section:
+    """The reliability diagram, and how the confidence was adjusted in plain words."""
+    words = how.calibration_words(run) if run is not None else None
+    return Section("Calibration", [*([words] if words else []),
+                                   Figure(plots.reliability(ev.metrics["calibration"]),
                                           "How often the model is right when it is this confident.", 0.5)])
-
-
-#: What only the people responsible for the model can say; the report leaves room for it, marked as such.
-MODEL_CARD_FIELDS = ("Intended use (which images, which question, which decision it supports)",
-                     "Intended users", "Uses it is not meant for", "Population and equipment the images come from",
-                     "Reviewed by (name, role)", "Date and signature")
-TO_FILL = "[to be filled in]"
-
-
-def model_card(run: RunRecord, ev: Evaluation) -> Section:
-    """Intended use and limitations: what Foveal knows (filled in) and what a person must state (marked)."""
-    m = ev.metrics
-    lo, hi = m["accuracy_ci"]
-    known = [
-        f"Trained on {len(run.split.train)} images of one folder ({run.dataset.root}); classes: "
-        f"{', '.join(run.classes)}. It can only answer one of these classes, even for an image of something else.",
-        f"Measured on {m['n']} held-out images from the same folder: accuracy {_pct(m['accuracy'])} (95% "
-        f"interval {_pct(lo)}–{_pct(hi)}). Images from another site, scanner, stain or protocol may score lower; "
-        "this has not been measured.",
-        "Each answer comes with a confidence and, where the run keeps the check, a warning when the image does not "
-        "look like the training images; such answers may be meaningless.",
-        "It is not a medical device and has not been validated for clinical decisions.",
-    ]
-    return Section("Intended use and limitations", [
-        "Known from the run:", *(f"• {k}" for k in known),
-        f"To be completed by the person responsible for the model (fields marked {TO_FILL}):",
-        Table(None, [[f, TO_FILL] for f in MODEL_CARD_FIELDS], form=True)])
 
 
 def marked(marks: dict) -> Section:

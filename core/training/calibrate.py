@@ -64,8 +64,11 @@ class Calibration:
             return text
         text += f", {self.test_ece_before:.3f} → {self.test_ece_after:.3f} on the test images"
         if self.test_ece_after > self.test_ece_before + 1e-4:
-            text += (". On the test images calibration made the confidence slightly less reliable, not more: "
-                     "too few validation images to fit it well")
+            # Only a temperature fitted on the validation images alone can blame their number; one fitted on the
+            # out-of-fold answers of every training and validation image cannot.
+            why = ("the validation images may be too few to fit it well" if self.on == "validation images" else
+                   "on few test images a difference this small can be chance")
+            text += f". On the test images calibration made the confidence slightly less reliable, not more: {why}"
         return text
 
     def with_test(self, calibrated: np.ndarray, y: np.ndarray) -> Calibration:

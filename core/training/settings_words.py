@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -33,7 +34,9 @@ WORDS: dict[str, tuple[str, Callable[[Any], str]]] = {
     "backbone": ("Pretrained network (backbone)", str),
     "weights": ("Starting weights", lambda v: {"imagenet": "ImageNet", "none": "none (random)"}.get(v, f"file {v}")),
     "fine_tune": ("Layers that learn", lambda v: {"frozen": "only the new classifier (backbone frozen)",
-                                                 "all": "every layer"}.get(v, _last_blocks(v))),
+                                                 "all": "every layer",
+                                                 "auto": "the classifier, then the last blocks of the backbone "
+                                                         "tried, kept only if they help"}.get(v, _last_blocks(v))),
     "recipe": ("Recipe", lambda v: {"auto": "chosen automatically by cross-validation",
                                     "manual": "as set here"}.get(v, str(v))),
     "image_size": ("Image size", lambda v: "the backbone's own" if v is None else f"{v}×{v} pixels"),
@@ -69,14 +72,79 @@ WORDS: dict[str, tuple[str, Callable[[Any], str]]] = {
 }
 
 
-def setting_rows(config: dict[str, Any]) -> list[list[str]]:
-    """``[words, value in words]`` for each setting of a run's config (unknown keys keep their own name)."""
+#: Settings only a classifier trained in rounds uses: a linear classifier fitted directly has no rounds.
+ROUNDS_ONLY = ("epochs", "learning_rate", "early_stopping_patience", "dropout")
+#: Settings only fine-tuning uses.
+FINE_TUNE_ONLY = ("fine_tune_epochs", "fine_tune_lr_factor")
+#: Settings only a run on a GPU (or on several devices) uses.
+GPU_ONLY = ("distribute", "devices", "mixed_precision", "xla")
+
+
+@dataclass(frozen=True)
+class RunShape:
+    """What a run did, which decides which of its settings applied to it."""
+
+    fitted_head: bool = False  # a linear classifier fitted directly: no training rounds of its own
+    fine_tuned: bool = True  # the backbone was fine-tuned, or fine-tuning was tried
+    on_gpu: bool = True  # it ran on a GPU (unknown: True, so nothing is left out)
+    #: The class weighting the automatic recipe chose (None: the setting's own value held).
+    chosen_weighting: bool | None = None
+
+
+def setting_rows(config: dict[str, Any], shape: RunShape | None = None) -> list[list[str]]:
+    """``[words, value in words]`` for each setting of a run's config that applied to it (``shape``: what the run
+    did; None: every setting); unknown keys keep their own name."""
+    skipped = set() if shape is None else set(not_applied(config, shape)) | _silent(config, shape)
     rows = []
     for key, (words, say) in WORDS.items():
-        if key in config:
+        if key in config and key not in skipped:
+            value = config[key]
+            if key == "class_weights" and shape is not None and shape.chosen_weighting is not None:
+                rows.append([words, f"{_yes(shape.chosen_weighting)} (chosen by the automatic recipe)"])
+                continue
             try:
-                rows.append([words, say(config[key])])
+                rows.append([words, say(value)])
             except (TypeError, ValueError):
-                rows.append([words, str(config[key])])
+                rows.append([words, str(value)])
     rows += [[key, str(value)] for key, value in config.items() if key not in WORDS]
     return rows
+
+
+def not_applied(config: dict[str, Any], shape: RunShape) -> list[str]:
+    """The settings a run had but did not use, to be said once beside the settings table: for a linear classifier
+    fitted directly, the training rounds of the classifier, and without fine-tuning also how rounds learn."""
+    if not shape.fitted_head:
+        return []
+    keys = ("epochs",) if shape.fine_tuned else ROUNDS_ONLY
+    return [key for key in keys if key in config]
+
+
+def not_applied_words(config: dict[str, Any], shape: RunShape) -> str | None:
+    """:func:`not_applied` as one sentence with each setting's value (None: every setting applied)."""
+    keys = not_applied(config, shape)
+    if not keys:
+        return None
+    said = []
+    for key in keys:
+        words, say = WORDS[key]
+        try:
+            said.append(f"{words[0].lower()}{words[1:]}: {say(config[key])}")
+        except (TypeError, ValueError):
+            said.append(f"{words[0].lower()}{words[1:]}: {config[key]}")
+    return ("Set, but not used by the final model, because its linear classifier was fitted directly, with no "
+            f"training rounds of its own: {'; '.join(said)}. The automatic recipe used "
+            f"{'it' if len(said) == 1 else 'them'} only to try the candidates that are trained in rounds.")
+
+
+def _silent(config: dict[str, Any], shape: RunShape) -> set[str]:
+    """Settings left out without a word: they had nothing to act on in this run."""
+    out: set[str] = set()
+    if not shape.fine_tuned:
+        out.update(FINE_TUNE_ONLY)
+    if not shape.on_gpu:
+        out.update(GPU_ONLY)
+    if not config.get("augment") or shape.fine_tuned:  # augmented copies are features of a frozen run only
+        out.add("augment_copies")
+    if config.get("group_by") != "filename":
+        out.add("group_pattern")
+    return out
