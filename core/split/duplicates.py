@@ -1,65 +1,37 @@
-"""Near-duplicate images: the same picture resized, re-encoded or re-saved, found by perceptual hashes.
+"""Copies of an image, and keeping each set of copies in one split.
 
-Exact copies are found by the scan (byte digests). Here each image gets ImageHash's perceptual hash (a 64-bit
-DCT hash of the decoded picture); two images within ``threshold`` differing bits are duplicates. Candidates are
-found through hash bands (two hashes within 4 bits share one of 5 bands exactly), so this stays near-linear in
-the number of images.
+Two checks find copies, and Foveal says which found what:
+
+- **identical files** (the same bytes saved twice) are found by the scan (:mod:`core.data.digests`);
+- **the same picture** resized, re-encoded or re-saved is found by comparing the pictures: a perceptual hash and a
+  small thumbnail (:mod:`core.split.copysets`, :mod:`core.split.hashes`).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from foveal.core.data.scan import ImageRecord
-from foveal.core.split.hashes import image_hashes
+import numpy as np
 
-#: Hashes differing in at most this many of 64 bits are the same picture (resizing and JPEG re-encoding
-#: change a few bits; different pictures differ in about 32).
-THRESHOLD = 4
-_BANDS = THRESHOLD + 1
+from foveal.core.data.scan import ImageRecord
+from foveal.core.split.copysets import THRESHOLD, copy_sets
+from foveal.core.split.hashes import THUMB_SIDE, image_signatures
 
 
 def near_duplicate_groups(records: Sequence[ImageRecord], threshold: int = THRESHOLD, *, root: str | None = None,
                           on_progress: Callable[[int, int], None] | None = None) -> list[tuple[str, ...]]:
-    """Groups (relative paths, sorted) of images that are the same picture; singletons are left out. With the
-    dataset folder ``root``, hashes of unchanged files come from the user's cache (:mod:`core.split.hashes`)."""
-    hashes = image_hashes(records, root, on_progress=on_progress)
-    parent = list(range(len(records)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for a, b in _candidate_pairs(hashes):
-        if bin(hashes[a] ^ hashes[b]).count("1") <= threshold:
-            parent[find(a)] = find(b)
-    members: dict[int, list[str]] = defaultdict(list)
-    for i, r in enumerate(records):
-        if hashes[i] is not None:
-            members[find(i)].append(r.rel)
-    return sorted(tuple(sorted(g)) for g in members.values() if len(g) > 1)
-
-
-def _candidate_pairs(hashes: list[int | None]):
-    """Index pairs sharing at least one of the hash's bands (every pair within THRESHOLD bits does)."""
-    width = -(-64 // _BANDS)
-    seen: set[tuple[int, int]] = set()
-    for band in range(_BANDS):
-        buckets: dict[int, list[int]] = defaultdict(list)
-        for i, h in enumerate(hashes):
-            if h is not None:
-                buckets[(h >> (band * width)) & ((1 << width) - 1)].append(i)
-        for ids in buckets.values():
-            for x in range(len(ids)):
-                for y in range(x + 1, len(ids)):
-                    pair = (ids[x], ids[y])
-                    if pair not in seen:
-                        seen.add(pair)
-                        yield pair
+    """Sets (relative paths, sorted) of images that are each the same picture as every other member; images
+    without a copy are left out. With the dataset folder ``root``, signatures of unchanged files come from the
+    user's cache (:mod:`core.split.hashes`)."""
+    signatures = image_signatures(records, root, on_progress=on_progress)
+    readable = sorted((r.rel, s) for r, s in zip(records, signatures, strict=True) if s is not None)
+    if len(readable) < 2:
+        return []
+    hashes = np.array([s.phash for _, s in readable], dtype=np.uint64)
+    thumbs = np.frombuffer(b"".join(s.thumb for _, s in readable), dtype=np.uint8).reshape(-1, THUMB_SIDE ** 2)
+    return sorted(tuple(readable[i][0] for i in members) for members in copy_sets(hashes, thumbs,
+                                                                                    threshold=threshold))
 
 
 def merge_duplicates(groups: dict[str, str], duplicates: Sequence[Sequence[str]]) -> dict[str, str]:

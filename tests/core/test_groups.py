@@ -206,20 +206,20 @@ def test_image_hashes_are_cached_per_file_outside_the_dataset(tmp_path, monkeypa
     before = sorted((p.name, p.stat().st_mtime_ns) for p in data.rglob("*"))
     summary = scan_dataset(data)
     calls: list[str] = []
-    real = hashes.perceptual_hash
-    monkeypatch.setattr(hashes, "perceptual_hash", lambda p: calls.append(p) or real(p))
-    first = hashes.image_hashes(summary.images, summary.root)
+    real = hashes.image_signature
+    monkeypatch.setattr(hashes, "image_signature", lambda p: calls.append(p) or real(p))
+    first = hashes.image_signatures(summary.images, summary.root)
     assert len(calls) == 8 and all(h is not None for h in first)
     cache = hashes.cache_file(summary.root)
     assert cache.is_file() and not str(cache).startswith(str(data))
-    assert hashes.image_hashes(summary.images, summary.root) == first and len(calls) == 8  # all from the cache
+    assert hashes.image_signatures(summary.images, summary.root) == first and len(calls) == 8  # all from the cache
     changed = data / "a" / "a_000.png"
     Image.fromarray(factory.gradient(32, 32)).save(changed)
     os.utime(changed, ns=(1, 1))
-    again = hashes.image_hashes(scan_dataset(data).images, summary.root)
+    again = hashes.image_signatures(scan_dataset(data).images, summary.root)
     assert len(calls) == 9 and calls[-1].endswith("a_000.png") and again != first  # only the changed file
     cache.write_text("{damaged")
-    assert hashes.image_hashes(summary.images, summary.root)[1:] == first[1:]  # a damaged cache: hashed again
+    assert hashes.image_signatures(summary.images, summary.root)[1:] == first[1:]  # a damaged cache: hashed again
     assert sorted((p.name, p.stat().st_mtime_ns) for p in data.rglob("*") if p.name != "a_000.png") == \
         [x for x in before if x[0] != "a_000.png"]
 
