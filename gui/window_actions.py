@@ -33,6 +33,10 @@ COMMANDS: tuple[tuple[str, QKeySequence | QKeySequence.StandardKey], ...] = (
 STEP_NAMES = ("Data", "Model", "Train", "Evaluate", "Predict", "Runs")
 
 
+#: Height kept for the window manager's title bar while it is not yet known (before the window is shown).
+TITLE_BAR = 40
+
+
 class WindowActions(QObject):
     """The window's :data:`COMMANDS` as actions (:attr:`named`; the window connects them to what they do), the
     step actions, Quit, the Next buttons, and the dialog shown while a run stops as the window closes.
@@ -136,6 +140,8 @@ class WindowActions(QObject):
             free = screen.availableGeometry()
         frame_w = max(window.frameGeometry().width() - window.width(), 0)
         frame_h = max(window.frameGeometry().height() - window.height(), 0)
+        if frame_h < TITLE_BAR // 2:  # no title bar known (not shown yet, or no window manager to ask): room for
+            frame_h = TITLE_BAR  # one, so that the status bar is never pushed below the screen's bottom edge
         w = min(window.width(), free.width() - frame_w)
         h = min(window.height(), free.height() - frame_h)
         window.resize(max(w, 320), max(h, 240))
@@ -147,8 +153,9 @@ class WindowActions(QObject):
         """Wait for a run to stop (after its current batch) with the window alive and saying so."""
         window = self._window()
         window.statusBar().showMessage("Stopping training…")
-        dialog = QProgressDialog("Stopping training after the current batch…\nThe best model so far is kept.",
-                                 "", 0, 0, window)
+        kept = ("The best model so far is kept." if window.train_panel.has_model_so_far() else
+                "No model has been trained yet: nothing is saved.")
+        dialog = QProgressDialog(f"Stopping training after the current batch…\n{kept}", "", 0, 0, window)
         dialog.setWindowTitle("Foveal: stopping")
         dialog.setCancelButton(None)  # no Cancel: the run stops after its batch whatever is pressed
         dialog.setMinimumDuration(0)

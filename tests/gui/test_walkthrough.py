@@ -133,6 +133,17 @@ def test_the_window_fits_a_laptop_screen(qtbot, make_window, free):
     assert free.contains(QRect(window.pos(), window.size()))
 
 
+def test_while_its_frame_is_unknown_the_window_leaves_room_for_a_title_bar_on_a_laptop(qtbot, make_window):
+    from foveal.gui.window_actions import TITLE_BAR
+
+    window = make_window()
+    window.resize(1366, 768)  # a laptop's whole screen, asked for before the window manager adds its frame
+    free = QRect(0, 20, 1366, 748)  # below a top panel
+    window.window_actions.fit_to_screen(free)
+    # The status bar (where nothing important is said any more, but still) stays above the screen's bottom edge.
+    assert window.y() + TITLE_BAR + window.height() <= free.bottom() + 1
+
+
 def test_a_run_that_ends_while_stop_is_asked_leaves_no_stopping_text(qtbot, make_window, dataset, monkeypatch):
     window = make_window(delay=0.002)
     load(qtbot, window, dataset)
