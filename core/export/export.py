@@ -30,6 +30,20 @@ from foveal.core.paths import is_inside, name_problem
 TOLERANCE = {"float32": 1e-3, "float16": 0.05, "int8": None}
 #: int8 is approximate: it passes when at least this share of sample images keep their top-1 class.
 INT8_MIN_AGREEMENT = 0.8
+#: The most images an export is checked on: each runs through the exported model on its own, so a test split of
+#: thousands would take minutes. Up to this many, every test image is checked.
+MAX_CHECK = 300
+
+
+@dataclass(frozen=True)
+class CheckImages:
+    """The images an export is checked on, and which they are: ``what`` the source calls them ("test images"),
+    how many it ``listed``, and why the check uses fewer (``why``; empty when it uses them all)."""
+
+    files: list[ImageFile]
+    what: str
+    listed: int
+    why: str = ""
 
 
 @dataclass
@@ -47,29 +61,42 @@ class ExportResult:
     approximate: bool
     size_bytes: int
     seconds: float
+    #: What the images checked are ("test images", "validation images", "images given"), how many of them there
+    #: are, and why fewer were checked (empty: all of them were).
+    checked_on: str = "test images"
+    n_listed: int | None = None
+    why_fewer: str = ""
+
+    def checked(self) -> str:
+        """Exactly which images were checked: "all 36 test images", or "16 of the 3,000 test images (why)"."""
+        n, listed = self.n_images, self.n_listed
+        if listed is None or listed <= n:
+            return f"all {n} {self.checked_on}" if n > 1 else f"the only one of the {self.checked_on}"
+        why = f" ({self.why_fewer})" if self.why_fewer else ""
+        return f"{n} of the {listed:,} {self.checked_on}{why}"
 
     def words(self) -> str:
         """The check in plain words, for the window."""
-        n, where = self.n_images, f"{self.size_bytes / 1e6:.1f} MB, saved in {self.folder}"
+        where = f"{self.size_bytes / 1e6:.1f} MB, saved in {self.folder}"
         if not self.passed:
             return (f"The exported model does not give Foveal's answers (the same answer on {self.top1_agreement:.0%}"
-                    f" of {n} test images checked). Do not use it; it was kept aside in {self.folder}.")
+                    f" of {self.checked()}). Do not use it; it was kept aside in {self.folder}.")
         if self.approximate:
             return (f"Checked: the exported model gives the same answer as Foveal on {self.top1_agreement:.0%} of "
-                    f"{n} test images (this smaller format is approximate). {where}.")
-        return (f"Checked: the exported model gives the same answers as Foveal on all {n} test images, with the "
-                f"same confidence (to within {max(self.max_abs_diff, 1e-6) * 100:.4f} percentage points). {where}.")
+                    f"{self.checked()} (this smaller format is approximate). {where}.")
+        return (f"Checked: the exported model gives the same answers as Foveal on {self.checked()}, with the same "
+                f"confidence (to within {max(self.max_abs_diff, 1e-6) * 100:.4f} percentage points). {where}.")
 
     def summary(self) -> str:
         verdict = "passed" if self.passed else "FAILED"
         kind = f"{self.format} ({self.precision}{', approximate' if self.approximate else ''})"
-        return (f"{kind} export {verdict} its check: on {self.n_images} test images the largest probability "
+        return (f"{kind} export {verdict} its check: on {self.checked()} the largest probability "
                 f"difference from Foveal's own prediction is {self.max_abs_diff:.2e} and the top class agrees on "
                 f"{self.top1_agreement:.0%}. {self.size_bytes / 1e6:.1f} MB at {self.model}")
 
 
 def export_model(model: str | os.PathLike[str] | Classifier, fmt: str, out: str | os.PathLike[str] | None = None,
-                 *, tflite_type: str = "float32", check_images: list[str] | None = None, n_check: int = 16,
+                 *, tflite_type: str = "float32", check_images: list[str] | None = None, n_check: int = MAX_CHECK,
                  on_step: Callable[[str], None] | None = None) -> ExportResult:
     """Export a run's classifier as ``fmt`` into the folder ``out`` and check it.
 
@@ -89,17 +116,19 @@ def export_model(model: str | os.PathLike[str] | Classifier, fmt: str, out: str 
     clf = model if isinstance(model, Classifier) else load_classifier(model)
     check_class_names(clf.classes)
     folder = _output_folder(clf, fmt, precision, out)
-    samples = _check_files(clf, check_images, n_check)
+    check = _check_files(clf, check_images, n_check)
+    samples = check.files
     work = work_folder(folder)
     try:
         model_path, labels = _write_files(clf, fmt, work, tflite_type, say)
-        say(f"Checking the export with its own runtime on {len(samples)} test images")
+        say(f"Checking the export with its own runtime on {len(samples)} {check.what}")
         tol = TOLERANCE[precision]
         diff, agreement, real_flips = _compare(clf, fmt, model_path, samples, tol or 0.0, labels)
         passed = bool(agreement >= INT8_MIN_AGREEMENT if tol is None else diff <= tol and real_flips == 0)
         final = folder if passed else _failed(folder)
         result = ExportResult(fmt, precision, str(final), str(final / MODEL_NAMES[fmt]), passed, diff, agreement,
-                              len(samples), tol is None, size_of(model_path), time.monotonic() - t0)
+                              len(samples), tol is None, size_of(model_path), time.monotonic() - t0, check.what,
+                              check.listed, check.why)
         files = files_of(work)
         write_json(work / CHECK_FILE, {**asdict(result), "tolerance": tol, "images": [_text(f.rel) for f in samples],
                                        "files": files})
@@ -181,22 +210,38 @@ def _failed(folder: Path) -> Path:
     return folder.with_name(folder.name + ".failed")
 
 
-def _check_files(clf: Classifier, check_images: list[str] | None, n: int) -> list[ImageFile]:
-    """Sample images to check on: the run's test split (spread over classes), or the ones given."""
+def _check_files(clf: Classifier, check_images: list[str] | None, n: int) -> CheckImages:
+    """The images to check on: every test image of the run (its validation images when it has none), or every
+    image given, up to ``n`` spread evenly over them."""
     if check_images:
         from foveal.core.models.predict import files_under
 
-        return files_under(check_images)[:n]
+        given = files_under(check_images)
+        return _spread(given, "images given", len(given), n)
     run = clf.run
     rows = (run.split.test or run.split.val) if run is not None else ()
+    what = "test images" if run is not None and run.split.test else "validation images (the run has no test images)"
     root = run.dataset.root if run is not None else ""
     files = [ImageFile(os.path.join(root, r.file), r.file) for r in rows if os.path.isfile(os.path.join(root, r.file))]
     if not files:
         raise DatasetError(f"No images to check the export on: the run's test images are not in {root or '?'} "
                            "(the dataset moved, or sits on a disk that is not connected). Connect it, or give some "
                            "with --check-images PATH (files or a folder).")
-    step = max(1, len(files) // n)
-    return files[::step][:n]
+    if len(files) < len(rows):
+        found = _spread(files, what, len(files), n)
+        gone = f"the other {len(rows) - len(files)} are no longer in {root}"
+        return CheckImages(found.files, what, len(rows), f"{found.why}; {gone}" if found.why else gone)
+    return _spread(files, what, len(rows), n)
+
+
+def _spread(files: list[ImageFile], what: str, listed: int, n: int) -> CheckImages:
+    """At most ``n`` of ``files``, spread evenly over them, and why fewer when there are more."""
+    if len(files) <= n:
+        return CheckImages(files, what, listed)
+    step = len(files) / n
+    picked = [files[int(k * step)] for k in range(n)]
+    return CheckImages(picked, what, listed, f"spread evenly over them: each runs through the exported model on its "
+                       f"own, so the check stops at {n}")
 
 
 def _representative(clf: Classifier, n: int = 64):

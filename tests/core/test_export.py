@@ -57,6 +57,9 @@ def test_export_agrees_with_foveal_and_its_example_runs(run, exported, fmt, prec
     run_dir, odd, _data = run
     result = exported(fmt, precision)
     assert result.passed and result.n_images > 0 and result.top1_agreement == 1.0
+    # checked on every test image, and said so exactly
+    assert result.n_images == result.n_listed == len(load_classifier(run_dir).run.split.test)
+    assert f" on all {result.n_images} test images, " in result.words()
     assert result.max_abs_diff < (1e-3 if precision == "float32" else 0.05)
     folder = Path(result.folder)
     assert folder.name == (f"tflite-{precision}" if fmt == "tflite" else fmt)
@@ -128,7 +131,10 @@ def test_a_savedmodel_exported_again_replaces_only_foveals_files(run, exported, 
     with pytest.raises(ConfigError, match="saved_model holds files Foveal did not write"):
         export_model(run_dir, "savedmodel", out, n_check=2)
     (out / "saved_model" / "README").unlink()
-    assert export_model(run_dir, "savedmodel", out, n_check=2).passed
+    again = export_model(run_dir, "savedmodel", out, n_check=2)
+    n_test = len(load_classifier(run_dir).run.split.test)
+    assert again.passed and again.n_images == 2 and again.n_listed == n_test > 2
+    assert f" on 2 of the {n_test} test images (spread evenly over them: " in again.words()  # never "all 2"
     assert (out / "notes.txt").read_text() == "mine" and (out / "saved_model" / "saved_model.pb").is_file()
     assert not [p for p in tmp_path.iterdir() if p.name != "savedmodel"]
 
