@@ -127,7 +127,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
               "statistics for it (train again to have it).", file=sys.stderr)
     elif result.unfamiliar.any():
         print(f"{int(result.unfamiliar.sum())} of {len(result.indices)} image(s) do not look like the images the "
-              "model learned from: their answers may be meaningless (unfamiliar column).", file=sys.stderr)
+              "model learned from: they get no answer (the model's guess is kept, marked as a guess; in a CSV, "
+              "unfamiliar=true).", file=sys.stderr)
     return 0
 
 

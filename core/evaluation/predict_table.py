@@ -1,4 +1,9 @@
-"""``foveal predict``'s output: one row per file with the top-k classes, or the reason it could not be read."""
+"""``foveal predict``'s output: one row per file with the top-k classes, or the reason it could not be read.
+
+An image that looks unlike the training images (core.models.familiar) gets no answer in words: the terminal says
+so, with the model's guess beside it marked as a guess; the CSV keeps the guess in its columns with
+``unfamiliar=true``. Every yes/no column is written ``true``/``false``.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ import numpy as np
 
 from foveal.core.evaluation.metrics import LOW_CONFIDENCE
 from foveal.core.io import open_atomic, standard_output
-from foveal.core.models.familiar import UNFAMILIAR_WORDS
+from foveal.core.models.familiar import NO_ANSWER_WORDS
 from foveal.core.models.predict import ImageFile, Predictions
 from foveal.core.paths import printable
 
@@ -38,6 +43,15 @@ def prediction_rows(files: Sequence[ImageFile], result: Predictions, classes: Se
     return [rows[i] for i in sorted(rows)]
 
 
+def ranks_in(rows: Sequence[dict]) -> int:
+    """How many ranks (``top1`` … ``topN``) the rows hold: the CSV has as many, never empty ones."""
+    n = 0
+    for row in rows:
+        while f"top{n + 1}_class" in row:
+            n += 1
+    return n
+
+
 def save_rows_csv(rows: list[dict], target: str | os.PathLike[str], top_k: int) -> None:
     """The rows as CSV to a file (written atomically, through the write chokepoint) or, for ``-``, to standard
     output (a full disk behind it is a message, a reader that went away ends the command quietly)."""
@@ -58,13 +72,13 @@ def write_rows_csv(rows: list[dict], out: IO[str], top_k: int) -> None:
     w.writeheader()
     for row in rows:
         row = {**row, "path": printable(row["path"]), "error": printable(row["error"])}  # bytes that are not UTF-8
-        w.writerow({k: (f"{v:.6f}" if isinstance(v, float) else _bool(k, v) if isinstance(v, bool) else v)
+        w.writerow({k: (f"{v:.6f}" if isinstance(v, float) else _bool(v) if isinstance(v, bool) else v)
                     for k, v in row.items()})
 
 
-def _bool(column: str, value: bool) -> str | int:
-    """``unfamiliar`` is written true/false; the older flags keep their 1/0."""
-    return ("true" if value else "false") if column == "unfamiliar" else int(value)
+def _bool(value: bool) -> str:
+    """Every yes/no column (``low_confidence``, ``unfamiliar``) is written the same way: true or false."""
+    return "true" if value else "false"
 
 
 def print_rows(rows: list[dict], out: IO[str] | None = None) -> None:
@@ -83,7 +97,7 @@ def _row_line(row: dict) -> str:
     while f"top{rank}_class" in row:
         tops.append(f"{row[f'top{rank}_class']} {row[f'top{rank}_probability']:.1%}")
         rank += 1
+    if row.get("unfamiliar") is True:  # no answer: the guess is said as a guess, never as the answer
+        return f"{row['path']}: {NO_ANSWER_WORDS} (the model's guess, not an answer: {', '.join(tops)})\n"
     flag = "  (low confidence)" if row["low_confidence"] else ""
-    if row.get("unfamiliar") is True:
-        flag += f"  ⚠ {UNFAMILIAR_WORDS}"
     return f"{row['path']}: {', '.join(tops)}{flag}\n"

@@ -39,7 +39,7 @@ from foveal.core.training.runfolder import RunFolder
 
 #: What a frozen linear head's calibration and threshold are set on (it was fitted on the validation images too).
 OUT_OF_FOLD = "training and validation images, each answered by a head fitted without it (out of fold)"
-#: Training images whose features a fine-tuned run computes again for its familiarity reference, at most.
+#: Training images whose features a run computes again for its familiarity reference, at most.
 FAMILIARITY_SAMPLE = 2000
 
 
@@ -92,20 +92,20 @@ def split_features(ctx: RunContext, prepared: Prepared, size: int, model: Any,
     return features, np.array([prepared.class_index[records[i].label] for i in indices], np.int64)
 
 
-def run_familiarity(ctx: RunContext, prepared: Prepared, plan: RunPlan, choice: HeadChoice, model: Any,
+def run_familiarity(ctx: RunContext, prepared: Prepared, choice: HeadChoice, model: Any,
                     val_features: np.ndarray) -> Familiarity | None:
-    """Familiarity statistics of a finished run. The reference: the training features a frozen run already has,
-    or (after fine-tuning, which changed them) the saved model's features of up to FAMILIARITY_SAMPLE training
-    images. The threshold: the validation images' features through the saved model's path."""
-    if plan.frozen and choice.features:
-        reference = choice.features["train"][0]
-    else:
-        train = list(prepared.split.train)
-        if len(train) > FAMILIARITY_SAMPLE:
-            pick = np.random.default_rng(ctx.config.seed).choice(len(train), FAMILIARITY_SAMPLE, replace=False)
-            train = [train[i] for i in sorted(pick)]
-        reference = split_features(ctx, prepared, choice.size, model, train)[0]
-    return fit_familiarity(reference, val_features, seed=ctx.config.seed)
+    """Familiarity statistics of a finished run, on the features of the images it learned from as every later
+    prediction computes them (the saved model's path; a run's cached features are resized in 8 bits, which moves
+    small images' features by a good part of the threshold): up to FAMILIARITY_SAMPLE training images and the
+    validation images. The threshold is set on all of them, each against the others (leave-one-out)."""
+    train = list(prepared.split.train)
+    if len(train) > FAMILIARITY_SAMPLE:
+        pick = np.random.default_rng(ctx.config.seed).choice(len(train), FAMILIARITY_SAMPLE, replace=False)
+        train = [train[i] for i in sorted(pick)]
+    ctx.emit(PhaseChanged(Phase.EVALUATING, f"Reading {len(train)} training images through the saved model: what "
+                          "a familiar image looks like to it"))
+    reference = split_features(ctx, prepared, choice.size, model, train)[0]
+    return fit_familiarity(np.concatenate([reference, val_features]), seed=ctx.config.seed)
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ def measure_and_save(ctx: RunContext, prepared: Prepared, plan: RunPlan, folder:
         calibration = calibrate_model(model, val_x, val_y)
         operating = validation_operating_point(model, val_x, val_y, prepared.classes, train_labels)
     model_path = save_model(model, choice.backbone, folder)
-    familiarity = run_familiarity(ctx, prepared, plan, choice, model, val_x)
+    familiarity = run_familiarity(ctx, prepared, choice, model, val_x)
     if familiarity is not None:
         familiarity.save(folder.path)
     ctx.emit(PhaseChanged(Phase.EVALUATING, "Measuring accuracy on the held-out test images"))
