@@ -77,8 +77,9 @@ class ExportActions(QObject):
             self.sig_unexpected.emit(message, details)
 
     def save_csv(self, rows: list[dict]) -> None:
-        """*Save results as CSV…*: ask where, then write ``rows`` (atomically)."""
-        from foveal.core.evaluation.predict_table import write_rows_csv
+        """*Save results as CSV…*: ask where, then write ``rows`` (atomically): the same columns as ``foveal predict
+        --csv``, yes/no written true/false, an unfamiliar image's guess kept with ``unfamiliar=true``."""
+        from foveal.core.evaluation.predict_table import ranks_in, write_rows_csv
         from foveal.core.io import open_atomic
 
         if not rows:
@@ -89,7 +90,7 @@ class ExportActions(QObject):
             return
         try:
             with open_atomic(path, "w", newline="") as fh:
-                write_rows_csv(rows, fh, top_k=3)
+                write_rows_csv(rows, fh, top_k=ranks_in(rows))  # as many ranks as the model has classes, up to 3
         except FovealError as exc:
             self.sig_message.emit(str(exc))
             return

@@ -1,5 +1,6 @@
-"""The Predict view: drop images (or folders) to classify them, see the top 3 with a low-confidence flag and
-Grad-CAM on a click; open any saved model; export it in a checked format."""
+"""The Predict view: drop images (or folders) to classify them, see the first answers (up to three) with a
+low-confidence flag and Grad-CAM on a click; an image unlike the training images gets no answer, its guess behind a
+click; open any saved model; export it in a checked format."""
 
 from __future__ import annotations
 
@@ -8,33 +9,27 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal, Slot
-from PySide6.QtGui import QColor, QDesktopServices, QIcon, QImage, QPixmap
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QFileDialog,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices, QIcon, QImage, QPixmap
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from foveal.core.data.image_formats import IMAGE_EXTENSIONS
 from foveal.core.evaluation.evaluate import Prediction
-from foveal.core.models.familiar import UNFAMILIAR_WORDS
 from foveal.gui.widgets.colours import error_colour
 from foveal.gui.widgets.image_detail import ImageDetail
 from foveal.gui.widgets.predict_export import ExportActions
+from foveal.gui.widgets.predict_rows import ROW_THUMB, PredictTable
 from foveal.gui.workers.call_worker import CallWorker
 from foveal.gui.workers.evaluation_jobs import Explanation, PredictedBatch
 from foveal.gui.workers.jobs import JobRunner
 from foveal.gui.workers.thumbnails import ThumbnailLoader
 
-ROW_THUMB = 56
+
+def image_file_filter() -> str:
+    """The *Add images…* dialog's filters: the image formats Foveal reads first (either case of each
+    extension), all files last (Foveal knows a file by its content, so an image without its extension is read)."""
+    patterns = sorted({f"*{e}" for ext in IMAGE_EXTENSIONS for e in (ext, ext.upper())})
+    return f"Images Foveal reads ({' '.join(patterns)});;All files (*)"
 
 
 class PredictPanel(QWidget):
@@ -56,7 +51,6 @@ class PredictPanel(QWidget):
         self.model: str | None = None
         self._loading: str | None = None  # the model being described
         self.classes: tuple[str, ...] = ()
-        self.rows: list[dict] = []
         self.detail: ImageDetail | None = None
         self.runner = JobRunner(self)  # describe, predict, explain, export; and the thumbnails
         self.runner.sig_ended.connect(self._on_job_ended)
@@ -93,19 +87,7 @@ class PredictPanel(QWidget):
         self.hint = QLabel("<b>Drop images or folders here</b> to classify them (any format Foveal reads, "
                            "DICOM included). Click a row for its Grad-CAM.")
         self.hint.setWordWrap(True)
-        self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["image", "file", "#1", "#2", "#3"])
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(ROW_THUMB + 6)
-        self.table.setIconSize(QSize(ROW_THUMB, ROW_THUMB))
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for c in (2, 3, 4):
-            header.setSectionResizeMode(c, QHeaderView.ResizeMode.Fixed)
-            self.table.setColumnWidth(c, 150)
-        self.table.setColumnWidth(0, ROW_THUMB + 8)
+        self.table = PredictTable(self)
         self.thumbs = ThumbnailLoader(self, size=ROW_THUMB)
         self.thumbs.sig_ready.connect(self._on_thumbnail_ready)
         self.runner.adopt(self.thumbs)
@@ -131,6 +113,11 @@ class PredictPanel(QWidget):
         layout.addWidget(self.hint)
         layout.addWidget(self.table, 1)
 
+    @property
+    def rows(self) -> list[dict]:
+        """Every image classified here, in the table's order (core.evaluation.predict_table's rows)."""
+        return self.table.rows
+
     def _set_enabled(self) -> None:
         busy = self.runner.is_running("predict")
         exporting = self.exports.exporting
@@ -154,9 +141,8 @@ class PredictPanel(QWidget):
         self.classes = tuple(classes)
         self.model_label.setText(f"<b>Model</b> {path}<br>{len(classes)} classes: {', '.join(classes)} · "
                                  f"each image is resized to {size}×{size} pixels inside the model")
-        self.rows = []
+        self.table.set_ranks(len(self.classes))
         self.save_csv_button.setEnabled(False)
-        self.table.setRowCount(0)
         if self.detail is not None:
             self.detail.close()
             self.detail = None
@@ -183,51 +169,19 @@ class PredictPanel(QWidget):
 
     @Slot(object)
     def _on_predicted(self, batch: PredictedBatch) -> None:
-        start = len(self.rows)
-        self.rows += batch.rows
+        start = self.table.add_rows(batch.rows)
         self.save_csv_button.setEnabled(bool(self.rows))
-        self.table.setRowCount(len(self.rows))
-        for r, row in enumerate(batch.rows, start):
-            self._fill_row(r, row)
         self.thumbs.request(f"rows{start}", [row["path"] for row in batch.rows])
         n_bad = sum(1 for row in batch.rows if row["error"])
         n_low = sum(1 for row in batch.rows if not row["error"] and row["low_confidence"])
         n_foreign = sum(1 for row in batch.rows if row.get("unfamiliar") is True)
-        foreign = (f" {n_foreign} look unlike the images the model learned from (⚠ unfamiliar): their answers may "
-                   "be meaningless." if n_foreign else "")
+        foreign = (f" {n_foreign} look unlike the images the model learned from (⚠ unfamiliar): no answer for "
+                   "them (the model's guess is one click away)." if n_foreign else "")
         self.hint.setText(f"{len(self.rows)} image(s) classified; this batch: {len(batch.rows) - n_bad} read, "
                           f"{n_low} low-confidence, {n_bad} not readable.{foreign} Drop more, or click a row.")
         if self._queued:
             queued, self._queued = self._queued, []
             self.add_paths(queued)
-
-    def _fill_row(self, r: int, row: dict) -> None:
-        placeholder = QPixmap(ROW_THUMB, ROW_THUMB)
-        placeholder.fill(QColor(225, 225, 225))
-        self.table.setItem(r, 0, QTableWidgetItem(QIcon(placeholder), ""))
-        marks = ("  ⚠ unfamiliar" if row.get("unfamiliar") is True else "") + (
-            "  ⚠ unsure" if row.get("low_confidence") else "")
-        name = QTableWidgetItem(os.path.basename(row["path"]) + marks)
-        tip = row["path"] + (f"\n{row['error']}" if row["error"] else "")
-        if row.get("unfamiliar") is True:
-            tip += f"\n{UNFAMILIAR_WORDS[0].upper()}{UNFAMILIAR_WORDS[1:]}."
-            name.setForeground(QColor(160, 60, 0))
-        name.setToolTip(tip)
-        self.table.setItem(r, 1, name)
-        if row["error"]:
-            bad = QTableWidgetItem(f"not read: {row['error']}")
-            bad.setForeground(QColor(192, 57, 43))
-            self.table.setItem(r, 2, bad)
-            self.table.setSpan(r, 2, 1, 3)
-            return
-        for k in range(1, 4):
-            if f"top{k}_class" not in row:
-                continue
-            bar = QProgressBar()
-            bar.setRange(0, 1000)
-            bar.setValue(int(round(row[f"top{k}_probability"] * 1000)))
-            bar.setFormat(f"{row[f'top{k}_class']}  {row[f'top{k}_probability']:.1%}")
-            self.table.setCellWidget(r, 1 + k, bar)
 
     @Slot(str, int, QImage)
     def _on_thumbnail_ready(self, key: str, index: int, image: QImage) -> None:
@@ -241,6 +195,7 @@ class PredictPanel(QWidget):
         row = self.rows[r]
         if row["error"]:
             return
+        self.table.show_guess(r)  # a click on an unfamiliar image's row asks for its guess too
         probs = tuple(row["probs"])
         unfamiliar = row.get("unfamiliar")
         p = Prediction(os.path.basename(row["path"]), row["path"], "", row["predicted_class"], row["confidence"],
@@ -311,16 +266,15 @@ class PredictPanel(QWidget):
 
     @Slot()
     def _on_add_clicked(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Images to classify")
+        files, _ = QFileDialog.getOpenFileNames(self, "Images to classify", "", image_file_filter())
         if files:
             self.add_paths(files)
 
     @Slot()
     def _on_clear_clicked(self) -> None:
         self.thumbs.cancel_all()
-        self.rows = []
-        self.table.clearSpans()
-        self.table.setRowCount(0)
+        self.table.clear_rows()
+        self._set_enabled()
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
         if any(u.isLocalFile() for u in event.mimeData().urls()):
@@ -347,7 +301,7 @@ class PredictPanel(QWidget):
         self.exports.save_csv(self.rows)
 
 
-if __name__ == "__main__":  # preview: a scripted model that calls every sample image by its folder
+if __name__ == "__main__":  # preview: a scripted model that calls every sample image by its folder, the last unfamiliar
     import numpy as np
     from PySide6.QtWidgets import QApplication
 
@@ -362,7 +316,9 @@ if __name__ == "__main__":  # preview: a scripted model that calls every sample 
         probs = np.full((len(files), len(classes)), 0.1 / (len(classes) - 1), np.float32)
         for i, f in enumerate(files):
             probs[i, classes.index(f.rel.split("/")[-2])] = 0.9
-        result = Predictions(probs, list(range(len(files))), [])
+        scores = np.full(len(files), 0.1, np.float32)
+        scores[-1:] = 0.9  # the last image looks unlike the training images: no answer shown
+        result = Predictions(probs, list(range(len(files))), [], scores, 0.5)
         return PredictedBatch(model, classes, prediction_rows(files, result, classes, top_k=3))
 
     app = QApplication([])
