@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         print("window shown", flush=True)
         return 0
     window.projects.restore_last()  # reopen the project the user had open, as it was
+    window.reopen_last_folder()  # else the dataset folder last opened, while it is there
     # Load TensorFlow once the window is up, so the first training does not wait for it.
     preloader = threading.Thread(target=_preload, name="foveal-preload", daemon=True)
     QTimer.singleShot(400, preloader.start)

@@ -18,6 +18,7 @@ from foveal.core.training.events import Event, TrainingFinished
 from foveal.gui.compare_wiring import CompareWiring
 from foveal.gui.help_menu import HelpMenu
 from foveal.gui.project_wiring import ProjectWiring
+from foveal.gui.remembered import Remembered
 from foveal.gui.resources import app_icon
 from foveal.gui.session import Session
 from foveal.gui.weights_status import WeightsStatus
@@ -52,7 +53,8 @@ class MainWindow(QMainWindow):
                  runs_dir: Path | None = None, weights_status_fn: Callable | None = None,
                  evaluate_fn: Callable | None = None, explain_fn: Callable | None = None,
                  report_fn: Callable | None = None, predict_fns: dict[str, Callable] | None = None,
-                 crossval_fn: Callable | None = None, compare_fn: Callable | None = None) -> None:
+                 crossval_fn: Callable | None = None, compare_fn: Callable | None = None,
+                 weights_fit_fn: Callable | None = None) -> None:
         super().__init__()
         self.train_fn = train_fn
         self.crossval_fn = crossval_fn or real_crossval  # k → a train_fn running k-fold cross-validation
@@ -66,6 +68,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._make_panels(explain_fn or self.jobs.explain, report_fn or write_report, predict_fns or {})
         self._make_controllers(weights_status_fn, compare_fn)
+        self.weights_status.fit_fn = weights_fit_fn or self.weights_status.fit_fn  # tests: a TensorFlow-free check
         self._connect()
         self._restore_settings()
         self._update_start_enabled()
@@ -126,6 +129,7 @@ class MainWindow(QMainWindow):
             named[text].triggered.connect(slot)
         self.session.sig_summary_changed.connect(self._on_summary_changed)
         self.session.sig_training_changed.connect(self._update_start_enabled)
+        self.model_panel.sig_changed.connect(self._update_start_enabled)  # a weights file that does not fit
         self.window_actions.widen_for(self.splitter, self.right_tabs,
                                       (self.evaluate_panel, self.predict_panel, self.projects.runs_panel))
         self.dataset_panel.sig_folder_chosen.connect(self.open_folder)
@@ -151,13 +155,16 @@ class MainWindow(QMainWindow):
             self.resize(1280, 800)
         self.window_actions.fit_to_screen()
         self.dataset_panel.start_dir = str(self.settings.value("data/last_folder", "") or "")
-        backbone = self.settings.value("model/backbone")
-        if backbone:
-            self.model_panel.select_backbone(str(backbone))
+        self.remembered = Remembered(self.settings, self.model_panel, self)  # the model settings last used
 
     def _save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("model/backbone", self.model_panel.backbone.name)
+        self.remembered.save()
+
+    def reopen_last_folder(self) -> None:
+        """At start, when no project brought its dataset: the folder last opened, while it is still there."""
+        if self.session.summary is None and not self.runner.is_running(SCAN) and self.remembered.last_folder():
+            self.open_folder(str(self.remembered.last_folder()))
 
     # ---- data ---------------------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
@@ -227,10 +234,11 @@ class MainWindow(QMainWindow):
     def _update_start_enabled(self) -> None:
         """Start, Stop and the words before Start follow the dataset, the scan and the run under way."""
         training, summary = self.session.training, self.session.summary
-        ready = self.session.trainable
+        weights = self.model_panel.weights_not_ready
+        ready = self.session.trainable and not weights
         why = ("Reading the dataset folder…" if self.runner.is_running(SCAN) else
                "Choose a dataset folder to begin (step 1, Data)." if summary is None else
-               f"The dataset cannot be trained on yet: {summary.problem}" if summary.problem else "")
+               f"The dataset cannot be trained on yet: {summary.problem}" if summary.problem else weights)
         self.train_panel.messages.set_ready(ready and not training, why)
         self.window_actions.show_training_state(ready, training)
 

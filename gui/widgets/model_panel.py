@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-import os
-
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QFrame,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QPushButton,
-    QRadioButton,
     QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from foveal.core.models.registry import BACKBONES, DEFAULT_BACKBONE, BackboneSpec, Weights
+from foveal.core.models.registry import BACKBONES, DEFAULT_BACKBONE, BackboneSpec
 from foveal.gui.widgets.backbone_table import make_backbone_table
 from foveal.gui.widgets.depth_choice import DepthChoice, block_count
+from foveal.gui.widgets.weights_choice import WeightsChoice
 
 #: The "Train on" choices: (words, TrainConfig.devices). Several GPUs train together (MirroredStrategy) on "auto".
 DEVICE_CHOICES = [("Automatic (all GPUs, else CPU)", "auto"), ("CPU only", "cpu"), ("First GPU only", "gpu:0")]
@@ -43,36 +38,23 @@ class ModelPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.weights_path: str | None = None
-        self.imagenet_cached: bool | None = None  # None: not known yet for the chosen backbone
         self.table = make_backbone_table()
         self.compare_button = QPushButton("Which suits my images? Compare backbones…")
         self.compare_button.setToolTip("Scores several backbones on your training and validation images and "
                                        "recommends one (a few minutes; the test images are not used)")
         self.compare_button.clicked.connect(self.sig_compare_requested)
-        self.weights_imagenet = QRadioButton("Pretrained on photographs (ImageNet; downloaded once, then kept)")
-        self.weights_imagenet.setToolTip("Keras's ImageNet weights, kept in Keras's cache folder after the first "
-                                         "download")
-        self.weights_file = QRadioButton("From a file…")
-        self.weights_none = QRadioButton("None — random start (needs far more images)")
-        self.weights_group = QButtonGroup(self)
-        for b in (self.weights_imagenet, self.weights_file, self.weights_none):
-            self.weights_group.addButton(b)
-        self.weights_imagenet.setChecked(True)
-        self.imagenet_status = QLabel("")
-        self.imagenet_status.setWordWrap(True)
-        self.imagenet_status.setIndent(24)
-        self.weights_button = QPushButton("Choose weights file…")
-        self.weights_label = QLabel("")
-        self.weights_label.setWordWrap(True)
+        self.weights_choice = WeightsChoice(DEFAULT_BACKBONE)
+        choice = self.weights_choice  # its parts, by the names the window and the tests use
+        self.weights_imagenet, self.weights_file, self.weights_none = choice.imagenet, choice.file, choice.none
+        self.imagenet_status, self.weights_button, self.weights_label = (choice.imagenet_status, choice.button,
+                                                                         choice.label)
         self.depth_choice = DepthChoice(block_count(DEFAULT_BACKBONE))
         self.depth_slider, self.depth_label = self.depth_choice.slider, self.depth_choice.label
         self.advanced = self._make_advanced()
         self._layout()
         self.table.itemSelectionChanged.connect(self._on_backbone_changed)
         self.depth_choice.sig_changed.connect(self._on_depth_changed)
-        self.weights_button.clicked.connect(self.choose_weights_file)
-        self.weights_group.buttonToggled.connect(self._on_weights_toggled)
+        choice.sig_changed.connect(self._on_weights_changed)
         self.select_backbone(DEFAULT_BACKBONE)
         self._on_depth_changed()
 
@@ -152,16 +134,6 @@ class ModelPanel(QWidget):
         return box
 
     def _layout(self) -> None:
-        weights_box = QGroupBox("Pretrained weights")
-        wl = QVBoxLayout(weights_box)
-        wl.addWidget(self.weights_imagenet)
-        wl.addWidget(self.imagenet_status)
-        row = QHBoxLayout()
-        row.addWidget(self.weights_file)
-        row.addWidget(self.weights_button)
-        row.addWidget(self.weights_label, 1)
-        wl.addLayout(row)
-        wl.addWidget(self.weights_none)
         # The settings scroll on a small screen, so opening Advanced never squeezes the backbone table to a few
         # rows nor makes the window taller than the screen.
         content = QWidget()
@@ -171,7 +143,7 @@ class ModelPanel(QWidget):
         self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height() + 6 * rows + 4)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.compare_button, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addWidget(weights_box)
+        layout.addWidget(self.weights_choice)
         layout.addWidget(self.depth_choice)
         layout.addWidget(self.advanced)
         self.scroll_area = QScrollArea()
@@ -204,11 +176,17 @@ class ModelPanel(QWidget):
 
     @property
     def weights(self) -> str:
-        if self.weights_none.isChecked():
-            return Weights.NONE
-        if self.weights_file.isChecked() and self.weights_path:
-            return self.weights_path
-        return Weights.IMAGENET
+        return self.weights_choice.weights
+
+    @property
+    def weights_path(self) -> str | None:
+        """The weights file shown (chosen, or brought back for the backbone), whichever source is chosen."""
+        return self.weights_choice.path
+
+    @property
+    def weights_not_ready(self) -> str:
+        """Why Start must wait because of the weights ("" when it need not): a file that does not fit."""
+        return self.weights_choice.not_ready
 
     @property
     def fine_tune(self) -> str:
@@ -239,13 +217,8 @@ class ModelPanel(QWidget):
         """Show saved settings (a project's): the keys of :meth:`settings`; unknown or missing keys are skipped."""
         if settings.get("backbone") in BACKBONES:
             self.select_backbone(settings["backbone"])
-        weights = Weights.parse(settings["weights"]) if isinstance(settings.get("weights"), str) else None
-        if weights == Weights.NONE:
-            self.weights_none.setChecked(True)
-        elif weights and weights != Weights.IMAGENET and os.path.isfile(weights):
-            self.set_weights_file(weights)
-        elif weights == Weights.IMAGENET:
-            self.weights_imagenet.setChecked(True)
+        if isinstance(settings.get("weights"), str):
+            self.weights_choice.restore(settings["weights"])
         self.depth_choice.set_fine_tune(str(settings.get("fine_tune", "frozen")))
         for key, spin in (("epochs", self.epochs), ("batch_size", self.batch_size), ("seed", self.seed)):
             if isinstance(settings.get(key), int):
@@ -287,6 +260,7 @@ class ModelPanel(QWidget):
     @Slot()
     def _on_backbone_changed(self) -> None:
         self.depth_choice.set_blocks(block_count(self.backbone.name))
+        self.weights_choice.set_backbone(self.backbone.name)
         self.sig_backbone_changed.emit()
         self.sig_changed.emit()
 
@@ -298,56 +272,41 @@ class ModelPanel(QWidget):
     @Slot()
     def choose_weights_file(self) -> None:
         """Ask for a weights file for the chosen backbone (a dialog)."""
-        path, _ = QFileDialog.getOpenFileName(self, f"Weights file for {self.backbone.name} (without its top)",
-                                              "", "Keras weights (*.h5 *.weights.h5);;All files (*)")
-        if path:
-            self.set_weights_file(path)
+        self.weights_choice.choose_file()
+
+    def set_weights_file(self, path: str) -> None:
+        """Use the weights file at ``path`` for the chosen backbone; whether it fits is checked (gui.weights_status)."""
+        self.weights_choice.set_file(path)
 
     def show_imagenet_checking(self) -> None:
         """Say that the ImageNet weights' cache status is being looked up."""
-        self.imagenet_cached = None
-        self.imagenet_status.setText("<small>Checking whether they are on this computer…</small>")
+        self.weights_choice.show_imagenet_checking()
 
     def clear_imagenet_status(self) -> None:
         self.imagenet_status.setText("")
+
+    def show_imagenet_status(self, backbone: str, name: str, path: str, cached: bool) -> None:
+        """Say whether the ImageNet weights of ``backbone`` are already in Keras's cache."""
+        self.weights_choice.show_imagenet_status(backbone, name, path, cached)
+
+    @property
+    def imagenet_cached(self) -> bool | None:
+        return self.weights_choice.imagenet_cached
+
+    @property
+    def weights_missing(self) -> bool:
+        """ImageNet weights are chosen and known not to be on this computer (Start must download them)."""
+        return self.weights_choice.weights_missing
 
     @property
     def folds_wanted(self) -> int:
         """Cross-validation folds asked for (0: off, a single run)."""
         return self.folds.value()
 
-    def show_imagenet_status(self, backbone: str, name: str, path: str, cached: bool) -> None:
-        """Say whether the ImageNet weights of ``backbone`` are already in Keras's cache."""
-        if backbone != self.backbone.name:
-            return  # an answer about a backbone the user has moved away from
-        self.imagenet_cached = cached
-        self.sig_changed.emit()
-        self.imagenet_status.setToolTip(path)
-        if cached:
-            self.imagenet_status.setText("<small>✓ Already on this computer.</small>")
-        else:
-            self.imagenet_status.setText("<small>Not on this computer yet: downloaded on Start (internet needed "
-                                         "once). No internet here? Choose the weights file you have, below."
-                                         "</small>")
-
-    @property
-    def weights_missing(self) -> bool:
-        """ImageNet weights are chosen and known not to be on this computer (Start must download them)."""
-        return self.weights == Weights.IMAGENET and self.imagenet_cached is False
-
-    def set_weights_file(self, path: str) -> None:
-        self.weights_path = path
-        # The name only (a long path would force the whole left side wide); the full path in the tooltip.
-        self.weights_label.setText(os.path.basename(path))
-        self.weights_label.setToolTip(path)
-        self.weights_file.setChecked(True)
-        self.sig_changed.emit()
-
     @Slot()
-    def _on_weights_toggled(self, *args) -> None:
-        if self.weights_file.isChecked() and not self.weights_path:
-            self.choose_weights_file()
+    def _on_weights_changed(self) -> None:
         self.depth_choice.set_from_scratch(self.weights_none.isChecked())
+        self.sig_changed.emit()
 
 
 if __name__ == "__main__":

@@ -45,6 +45,12 @@ def fake_weights_status(backbone: str) -> tuple[str, str, str, bool]:
     return backbone, name, f"/cache/{name}", backbone == "ResNet50"
 
 
+def fake_weights_fit(backbone: str, path: str) -> tuple[str, str, str | None]:
+    """Stands in for the weights file check (which builds the backbone): every file fits. The real check runs in
+    tests/gui/test_weights_check.py."""
+    return backbone, path, None
+
+
 @pytest.fixture(autouse=True)
 def _collect_earlier_widgets_on_the_gui_thread():
     """A window is let go only when pytest-qt's own teardown closes it, after this file's fixtures have collected:
@@ -69,7 +75,8 @@ def make_window(qtbot, tmp_path, dataset, monkeypatch):
                                      explain_fn=fake_explain, report_fn=fake_report, predict_fns=FAKE_PREDICT)
         settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
         window = MainWindow(train_fn=train_fn, settings=settings, runs_dir=tmp_path / "runs",
-                            weights_status_fn=fake_weights_status, compare_fn=compare_fn, **fakes)
+                            weights_status_fn=fake_weights_status, compare_fn=compare_fn,
+                            weights_fit_fn=None if real else fake_weights_fit, **fakes)
         window.opened_urls = opened
         qtbot.addWidget(window)
         window.show()
