@@ -153,7 +153,8 @@ class WindowActions(QObject):
         """Wait for a run to stop (after its current batch) with the window alive and saying so."""
         window = self._window()
         window.statusBar().showMessage("Stopping training…")
-        kept = ("The best model so far is kept." if window.train_panel.has_model_so_far() else
+        panel = getattr(window, "train_panel", None)  # the Train view knows whether a model exists to keep
+        kept = ("The best model so far is kept." if panel is None or panel.has_model_so_far() else
                 "No model has been trained yet: nothing is saved.")
         dialog = QProgressDialog(f"Stopping training after the current batch…\n{kept}", "", 0, 0, window)
         dialog.setWindowTitle("Foveal: stopping")

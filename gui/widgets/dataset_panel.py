@@ -49,7 +49,7 @@ def plain_kind(key: str) -> str:
 def kinds_in_words(depths: dict[str, int]) -> str:
     """How many images of each kind, each kind said once (RGB and RGBA PNGs are both "colour PNG"), every image
     counted: the three commonest kinds, then the rest as "N of other kinds"."""
-    plain = Counter()
+    plain: Counter[str] = Counter()
     for key, n in depths.items():
         plain[plain_kind(key)] += n
     kinds = plain.most_common()
@@ -130,6 +130,12 @@ class DatasetPanel(QWidget):
         self.keep_duplicates.setToolTip("Resized or re-saved copies of one picture are found automatically. A copy "
                                         "of a training image in the test split would make the accuracy look "
                                         "better than it is.")
+        self.balance_copies = QCheckBox("Split copies apart to balance classes")
+        self.balance_copies.setChecked(False)  # as TrainConfig.balance_over_copies
+        self.balance_copies.setToolTip("Only when keeping copies together would leave a class far from its share in "
+                                       "training, validation or test (the preview below says so): the sets of copies "
+                                       "that cause it are split apart, and the copies then in two splits are named "
+                                       "beside the accuracy.")
         self.split_preview = QLabel("")
         self.split_preview.setWordWrap(True)
         self.export_split_button = QPushButton("Export split as CSV…")
@@ -137,6 +143,7 @@ class DatasetPanel(QWidget):
         self.group_combo.currentIndexChanged.connect(self._on_grouping_changed)
         self.group_pattern.textChanged.connect(self._on_grouping_changed)
         self.keep_duplicates.toggled.connect(self._on_grouping_changed)
+        self.balance_copies.toggled.connect(self._on_grouping_changed)
         self.export_split_button.clicked.connect(self.sig_export_split)
 
     @property
@@ -144,7 +151,8 @@ class DatasetPanel(QWidget):
         """The TrainConfig keyword arguments of the grouping settings."""
         mode = ("none", "dicom", "filename")[self.group_combo.currentIndex()]
         return {"group_by": mode, "group_pattern": (self.group_pattern.text().strip() or None)
-                if mode == "filename" else None, "keep_duplicates_together": self.keep_duplicates.isChecked()}
+                if mode == "filename" else None, "keep_duplicates_together": self.keep_duplicates.isChecked(),
+                "balance_over_copies": self.balance_copies.isChecked()}
 
     def show_split_preview(self, text: str, ok: bool = True, ready: bool = True) -> None:
         """Words about the split; ``ok`` false for a problem, ``ready`` false while it is being worked out."""
@@ -155,6 +163,7 @@ class DatasetPanel(QWidget):
     @Slot()
     def _on_grouping_changed(self, *args) -> None:
         self.group_pattern.setEnabled(self.group_combo.currentIndex() == 2)
+        self.balance_copies.setEnabled(self.keep_duplicates.isChecked())
         self.export_split_button.setEnabled(False)
         self.sig_split_settings_changed.emit()
 
@@ -180,6 +189,7 @@ class DatasetPanel(QWidget):
         form.addRow("Keep together", self.group_combo)
         form.addRow("Pattern", self.group_pattern)
         form.addRow(self.keep_duplicates)
+        form.addRow(self.balance_copies)
         form.addRow(self.split_preview)
         form.addRow(self.export_split_button)
         self.split_box = split_box
@@ -212,6 +222,7 @@ class DatasetPanel(QWidget):
             self.group_combo.setCurrentIndex(modes.index(settings["group_by"]))
         self.group_pattern.setText(settings.get("group_pattern") or "")
         self.keep_duplicates.setChecked(bool(settings.get("keep_duplicates_together", True)))
+        self.balance_copies.setChecked(bool(settings.get("balance_over_copies", False)))
 
     def show_scanning(self, folder: str) -> None:
         self.thumbs.cancel_all()
@@ -328,10 +339,12 @@ if __name__ == "__main__":  # preview on the bundled sample
 
     from foveal.core.data.scan import scan_dataset
     from foveal.gui.resources import SAMPLES
+    from foveal.gui.widgets.preview_data import preview_split_warning
 
     app = QApplication([])
     panel = DatasetPanel()
     panel.show_summary(scan_dataset(SAMPLES))
+    panel.show_split_preview(preview_split_warning())
     panel.resize(700, 600)
     panel.show()
     app.exec()
