@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from foveal.core.run_record import RunRecord
 
@@ -185,21 +186,24 @@ def calibration_words(run: RunRecord) -> str | None:
 
 @dataclass(frozen=True)
 class Copies:
-    """Copies of an image among the run's images: byte-identical files (the scan's check) and pictures that look
-    alike (perceptual hashes); ``exact`` is None when the files could not be read again to tell them apart."""
+    """Copies of an image among the run's images: byte-identical files (the scan's check) and copies of one picture
+    (perceptual hashes); ``exact`` is None when they cannot be told apart. ``recorded``: run.json counts each check
+    apart (runs from then on also compare the pictures' thumbnails, so neighbouring slices are no copies there)."""
 
     total: int
     exact: int | None
+    recorded: bool = False
 
     def words(self) -> str:
-        sets = _sets(self.total)
         if self.exact is None:
-            return (f"{sets} of copies found: byte-identical files, or images that look alike (this run does not "
-                    "record how many of each, and the files could not be read again to tell)")
+            return (f"{_sets(self.total)} of copies found: byte-identical files, or images that look alike (this run "
+                    "does not record how many of each, and the files could not be read again to tell)")
         alike = self.total - self.exact
         exact = (f"{_sets(self.exact)} of byte-identical files (the same file saved twice, as the scan of the folder "
                  "reports them)")
-        looks = (f"{_sets(alike)} of images that look alike (found by a perceptual hash: the same picture resized or "
+        looks = (f"{_sets(alike)} of the same picture resized or saved again (found by comparing the pictures, not "
+                 "the files)" if self.recorded else
+                 f"{_sets(alike)} of images that look alike (found by a perceptual hash: the same picture resized or "
                  "saved again, or different pictures that look very similar, such as neighbouring slices)")
         if not alike:
             return exact
@@ -211,15 +215,27 @@ def _sets(n: int) -> str:
 
 
 def copies_found(run: RunRecord) -> Copies | None:
-    """The copies run.json counts (one total: byte-identical files and near-duplicates together), told apart by
-    checking which of the run's files are byte-identical, as the scan did (the files are only read)."""
+    """The copies run.json counts, told apart by the check that found them: as run.json counts each, or (runs that
+    count them together) by checking which of the run's files are byte-identical, as the scan did (the files are
+    only read)."""
     info = run.split_info
     if info is None or info.n_duplicate_sets is None:
         return None
+    identical, pictures = _count(info, "n_identical_file_sets"), _count(info, "n_picture_copy_sets")
+    if identical is not None and pictures is not None:
+        return Copies(identical + pictures, identical, recorded=True)
     exact = _byte_identical_sets(run)
     if exact is not None and exact > info.n_duplicate_sets:  # the folder changed since the run
         exact = None
     return Copies(info.n_duplicate_sets, exact)
+
+
+def _count(info: Any, key: str) -> int | None:
+    """A count of split_info, whether the record names its key or keeps it among the keys it does not name."""
+    value = getattr(info, key, None)
+    if value is None:
+        value = info.extra.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _byte_identical_sets(run: RunRecord) -> int | None:

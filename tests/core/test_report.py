@@ -48,8 +48,9 @@ def test_copies_across_splits_are_said_beside_the_accuracy(leaky_run, capsys):
     html = render_html(build_report(leaky_run.run_dir, ev))
     split = _section(html, "Split")
     assert "seed 3" in split
-    # JPEG copies of PNG files are no byte-identical files: the perceptual hash found them
-    assert f"{info.n_duplicate_sets} sets of images that look alike" in split and "; not kept together" in split
+    # JPEG copies of PNG files are no byte-identical files: the comparison of the pictures found them
+    assert re.search(rf"<td>{info.n_duplicate_sets} sets of (images that look alike|the same picture resized)", split)
+    assert "byte-identical" not in split and "; not kept together" in split
     careful = _section(html, "What to be careful about")
     assert "Nothing kept related images together" in careful and "have a copy" in careful
 
@@ -214,26 +215,34 @@ def test_a_head_kept_after_fine_tuning_is_said_fitted_again_not_an_epoch_kept(ch
 
 
 def test_copies_are_said_by_the_check_that_found_them(chest_run, tmp_path):
-    """run.json counts the byte-identical files (the scan's check) and the pictures that look alike (perceptual
-    hash) together: the report tells them apart, never "124 sets of duplicate or near-duplicate images" where the
-    scan said 1."""
+    """The report tells byte-identical files (the scan's check) from copies of a picture (perceptual hash), never
+    "124 sets of duplicate or near-duplicate images" where the scan said 1: as run.json counts each, or, for a run
+    that counts them together, by reading which of its files are byte-identical."""
+    import json
+
     from foveal.core.evaluation.report_method import copies_found
     from foveal.core.run_record import RunRecord
 
     assert copies_found(read_run(chest_run[0])).words().startswith("1 set of byte-identical files (")
 
-    def many_alike(record):
-        record["split_info"]["n_duplicate_sets"] = 124
+    def counted_together(record, total=124):  # as runs before counting each check apart
+        for key in ("n_identical_file_sets", "n_picture_copy_sets"):
+            record["split_info"].pop(key, None)
+        record["split_info"]["n_duplicate_sets"] = total
 
-    html = render_html(build_report(_edited(chest_run, tmp_path, many_alike), chest_run[1]))
+    html = render_html(build_report(_edited(chest_run, tmp_path, counted_together), chest_run[1]))
     careful = _section(html, "What to be careful about")
     assert "1 set of byte-identical files" in careful and "123 sets of images that look alike" in careful
     assert "124 set" not in html and "duplicate or near-duplicate" not in html
-    import json
 
-    moved = json.loads((Path(chest_run[0]) / "run.json").read_text(encoding="utf-8"))
-    moved["dataset"]["root"] = str(tmp_path / "gone")
-    words = copies_found(RunRecord.from_dict(moved)).words()
+    record = json.loads((Path(chest_run[0]) / "run.json").read_text(encoding="utf-8"))
+    record["split_info"].update(n_duplicate_sets=4, n_identical_file_sets=1, n_picture_copy_sets=3)
+    assert copies_found(RunRecord.from_dict(record)).words() == (
+        "1 set of byte-identical files (the same file saved twice, as the scan of the folder reports them) and 3 "
+        "sets of the same picture resized or saved again (found by comparing the pictures, not the files)")
+    counted_together(record, 1)
+    record["dataset"]["root"] = str(tmp_path / "gone")  # nothing to read again: said as it is
+    words = copies_found(RunRecord.from_dict(record)).words()
     assert words.startswith("1 set of copies found") and "does not record how many of each" in words
 
 
