@@ -229,3 +229,21 @@ class WeightsChoice(QGroupBox):
         if button is self.file and not self.path:
             self.choose_file()  # shows the file and asks for its check when one is chosen
         self._want_check()
+
+
+if __name__ == "__main__":
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication([])
+    preview = WeightsChoice("MobileNetV2")
+    preview.show_imagenet_status("MobileNetV2", "mobilenet_v2_no_top.h5", "~/.keras/models/mobilenet_v2_no_top.h5",
+                                 False)
+    preview.path = "/data/weights/mobilenet_v1_0.25_224_imagenet_no_top.weights.h5"  # shown as if chosen
+    preview.label.setText(os.path.basename(preview.path))
+    preview.file.setChecked(True)
+    preview.show_fit("MobileNetV2", preview.path, "This file holds the weights of a different network (54 layers "
+                     "with weights; MobileNetV2 has 104). Choose MobileNetV2's weights without its top: Keras names "
+                     "that file 'mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5'.")
+    preview.resize(560, 260)
+    preview.show()
+    app.exec()
