@@ -212,6 +212,11 @@ def _for_positive(operating: OperatingPoint | None, positive_class: str, classes
 
 
 #: The first columns of ``predictions.csv`` (one ``p_CLASS`` column per class follows).
+def _yes_no(value: bool) -> str:
+    """Every yes/no column of Foveal's CSV files is written the same way: true or false."""
+    return "true" if value else "false"
+
+
 PREDICTION_COLUMNS = ("file", "true_class", "predicted_class", "confidence", "correct", "low_confidence",
                       "unfamiliar", "unfamiliar_score")
 #: The keys every evaluation.json Foveal wrote holds, including those written before its ``"format"`` marker.
@@ -296,8 +301,8 @@ def write_evaluation(evaluation: Evaluation, out_dir: str | os.PathLike[str]) ->
         for p in evaluation.predictions:
             unfamiliar = "" if p.unfamiliar is None else "true" if p.unfamiliar else "false"
             score = "" if p.unfamiliar_score is None else f"{p.unfamiliar_score:.6f}"
-            w.writerow([p.file, p.true, p.predicted, f"{p.confidence:.6f}", int(p.correct), int(p.low_confidence),
-                        unfamiliar, score, *[f"{v:.6f}" for v in p.probs]])
+            w.writerow([p.file, p.true, p.predicted, f"{p.confidence:.6f}", _yes_no(p.correct),
+                        _yes_no(p.low_confidence), unfamiliar, score, *[f"{v:.6f}" for v in p.probs]])
     return out / "evaluation.json"
 
 

@@ -60,6 +60,9 @@ def test_evaluation_files_round_trip(trained_run, tmp_path):
     rows = list(csv.DictReader((tmp_path / "predictions.csv").read_text(encoding="utf-8").splitlines()))
     assert [r["file"] for r in rows] == [p.file for p in ev.predictions]
     assert all(r[f"p_{c}"] for r in rows for c in ev.classes)
+    # One convention for yes/no, as in every CSV Foveal writes.
+    assert {r["correct"] for r in rows} | {r["low_confidence"] for r in rows} <= {"true", "false"}
+    assert [r["correct"] == "true" for r in rows] == [p.correct for p in ev.predictions]
 
 
 def test_evaluate_another_folder_skips_unknown_classes_and_broken_files(trained_run, tmp_path):
