@@ -106,14 +106,15 @@ class ImageDetail(QDialog):
         self.index, self.path = index, p.path
         low = "<br><b>Low confidence</b>: the model is unsure about this image." if p.low_confidence else ""
         if p.unfamiliar:
-            low += ("<br><span style='color:#a03c00'><b>⚠ Unfamiliar</b>: this image does not look like the images "
-                    "the model learned from — its answer may be meaningless.</span>")
+            low += ("<br><span style='color:#a03c00'><b>No answer</b>: this image is unlike the training images, so "
+                    "the model's guess below means little.</span>")
+        guessed = "the model's guess is" if p.unfamiliar else "predicted"
         if p.true:
             verdict = f"<span style='color:{good_colour()}'>right</span>" if p.correct else \
                 f"<span style='color:{error_colour()}'><b>wrong</b></span>"
-            said = f"labelled <b>{p.true}</b>, predicted <b>{p.predicted}</b> ({p.confidence:.1%}): {verdict}"
+            said = f"labelled <b>{p.true}</b>, {guessed} <b>{p.predicted}</b> ({p.confidence:.1%}): {verdict}"
         else:  # a new image, no label to compare with
-            said = f"predicted <b>{p.predicted}</b> ({p.confidence:.1%})"
+            said = f"{guessed} <b>{p.predicted}</b> ({p.confidence:.1%})"
         self.info.setText(f"<b>{p.file}</b><br>{said}{low}")
         self.mark_box.setVisible(bool(p.true))
         order = np.argsort(p.probs)[::-1][: len(self.bars)]

@@ -171,7 +171,7 @@ def test_an_unfamiliar_image_gets_no_answer_and_its_guess_is_behind_a_click(qtbo
     assert bars[0].text().startswith(f"guess: {panel.rows[0]['top1_class']}")
     assert "not an answer" in bars[0].toolTip()
     panel.table.cellClicked.emit(0, 1)
-    assert "Unfamiliar" in panel.detail.info.text() and "may be meaningless" in panel.detail.info.text()
+    assert "No answer" in panel.detail.info.text() and "the model's guess is" in panel.detail.info.text()
     # The CSV keeps the guess, marked.
     out = tmp_path / "results.csv"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a: (str(out), "")))
