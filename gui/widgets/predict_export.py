@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
 
 from foveal.core.errors import FovealError
 from foveal.gui.widgets.colours import error_colour, good_colour
+from foveal.gui.widgets.done_banner import DoneBanner
 from foveal.gui.workers.call_worker import CallWorker
 from foveal.gui.workers.jobs import JobRunner
 
@@ -28,9 +29,11 @@ class ExportActions(QObject):
     sig_unexpected = Signal(str, str)
     """A bug in the export: message and details."""
 
-    def __init__(self, runner: JobRunner, export_fn: Callable, label: QLabel, parent: QWidget) -> None:
+    def __init__(self, runner: JobRunner, export_fn: Callable, label: QLabel, parent: QWidget,
+                 done: DoneBanner | None = None) -> None:
         super().__init__(parent)
         self.runner, self.export_fn, self.label = runner, export_fn, label
+        self.done = done or DoneBanner()  # where a saved CSV is said, with Open and Show in folder
 
     def _dialog_parent(self) -> QWidget:
         parent = self.parent()
@@ -92,6 +95,6 @@ class ExportActions(QObject):
             with open_atomic(path, "w", newline="") as fh:
                 write_rows_csv(rows, fh, top_k=ranks_in(rows))  # as many ranks as the model has classes, up to 3
         except FovealError as exc:
-            self.sig_message.emit(str(exc))
+            self.done.show_problem(str(exc))
             return
-        self.sig_message.emit(f"{len(rows)} result(s) saved to {path}")
+        self.done.show_done(f"{len(rows)} result(s) saved to {path}", path)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVB
 from foveal.core.data.image_formats import IMAGE_EXTENSIONS
 from foveal.core.evaluation.evaluate import Prediction
 from foveal.gui.widgets.colours import error_colour
+from foveal.gui.widgets.done_banner import DoneBanner
 from foveal.gui.widgets.image_detail import ImageDetail
 from foveal.gui.widgets.predict_export import ExportActions
 from foveal.gui.widgets.predict_rows import ROW_THUMB, PredictTable
@@ -58,7 +59,8 @@ class PredictPanel(QWidget):
         self._pending_explain: tuple[str, int] | None = None
         self.setAcceptDrops(True)
         self._make_widgets()
-        self.exports = ExportActions(self.runner, export_fn, self.export_label, self)
+        self.done = DoneBanner()
+        self.exports = ExportActions(self.runner, export_fn, self.export_label, self, self.done)
         self.exports.sig_message.connect(self.sig_message)
         self.exports.sig_unexpected.connect(self.sig_unexpected)
         self.export_button.clicked.connect(self.choose_export)
@@ -110,6 +112,7 @@ class PredictPanel(QWidget):
         layout.addLayout(top)
         layout.addLayout(actions)
         layout.addWidget(self.export_label)
+        layout.addWidget(self.done)
         layout.addWidget(self.hint)
         layout.addWidget(self.table, 1)
 

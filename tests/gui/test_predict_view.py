@@ -138,6 +138,9 @@ def test_results_are_saved_as_csv_from_the_window(qtbot, make_window, dataset, t
     assert {r["low_confidence"] for r in rows} == {"true", "false"}  # yes/no as in the unfamiliar column
     assert {r["unfamiliar"] for r in rows} == {"false"} and "top3_class" not in rows[0]  # two classes, two ranks
     assert [r["path"] for r in rows] == [r["path"] for r in panel.rows]
+    # Said inside the view, where it is, with Open and Show in folder (not only in the status bar).
+    assert not panel.done.isHidden() and panel.done.path == str(out) and f"{n} result(s) saved" in \
+        panel.done.label.text()
 
 
 def test_an_unfamiliar_image_gets_no_answer_and_its_guess_is_behind_a_click(qtbot, make_window, dataset, tmp_path,
