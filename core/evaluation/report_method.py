@@ -197,7 +197,7 @@ class Copies:
     def words(self) -> str:
         if self.exact is None:
             return (f"{_sets(self.total)} of copies found: byte-identical files, or images that look alike (this run "
-                    "does not record how many of each, and the files could not be read again to tell)")
+                    "does not record how many of each, and its files were not read again to tell)")
         alike = self.total - self.exact
         exact = (f"{_sets(self.exact)} of byte-identical files (the same file saved twice, as the scan of the folder "
                  "reports them)")
@@ -238,8 +238,15 @@ def _count(info: Any, key: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
+#: The most bytes the report reads again to tell byte-identical files from copies of a picture (a run that does not
+#: record each count, with many files of one size, e.g. a DICOM series, says both together rather than wait).
+MAX_BYTES_READ = 256 * 2**20
+
+
 def _byte_identical_sets(run: RunRecord) -> int | None:
-    """How many sets of byte-identical files the run's images hold (None: some file cannot be read now)."""
+    """How many sets of byte-identical files the run's images hold (None: a file is no longer a plain file that
+    can be read, or telling would mean reading more than MAX_BYTES_READ)."""
+    import stat
     from collections import defaultdict
 
     from foveal.core.data.digests import file_digest
@@ -249,12 +256,17 @@ def _byte_identical_sets(run: RunRecord) -> int | None:
         for name in ("train", "val", "test"):
             for row in run.split.of(name):
                 path = os.path.join(run.dataset.root, row.file)
-                by_size[os.path.getsize(path)].append(path)
+                st = os.stat(path)
+                if not stat.S_ISREG(st.st_mode):  # a pipe or device now: never opened
+                    return None
+                by_size[st.st_size].append(path)
+        same = [(size, paths) for size, paths in by_size.items() if len(paths) > 1]
+        if sum(size * len(paths) for size, paths in same) > MAX_BYTES_READ:
+            return None
         digests: dict[bytes, int] = defaultdict(int)
-        for paths in by_size.values():
-            if len(paths) > 1:
-                for path in paths:
-                    digests[file_digest(path)] += 1
+        for _size, paths in same:
+            for path in paths:
+                digests[file_digest(path)] += 1
     except OSError:
         return None
     return sum(1 for n in digests.values() if n > 1)

@@ -214,12 +214,13 @@ def test_a_head_kept_after_fine_tuning_is_said_fitted_again_not_an_epoch_kept(ch
     assert "Learning rate when fine-tuning" in settings and "Training rounds (epochs) when fine-tuning" in settings
 
 
-def test_copies_are_said_by_the_check_that_found_them(chest_run, tmp_path):
+def test_copies_are_said_by_the_check_that_found_them(chest_run, tmp_path, monkeypatch):
     """The report tells byte-identical files (the scan's check) from copies of a picture (perceptual hash), never
     "124 sets of duplicate or near-duplicate images" where the scan said 1: as run.json counts each, or, for a run
     that counts them together, by reading which of its files are byte-identical."""
     import json
 
+    from foveal.core.evaluation import report_method
     from foveal.core.evaluation.report_method import copies_found
     from foveal.core.run_record import RunRecord
 
@@ -241,9 +242,12 @@ def test_copies_are_said_by_the_check_that_found_them(chest_run, tmp_path):
         "1 set of byte-identical files (the same file saved twice, as the scan of the folder reports them) and 3 "
         "sets of the same picture resized or saved again (found by comparing the pictures, not the files)")
     counted_together(record, 1)
-    record["dataset"]["root"] = str(tmp_path / "gone")  # nothing to read again: said as it is
+    monkeypatch.setattr(report_method, "MAX_BYTES_READ", 0)  # too much to read again (a DICOM series): said as it is
     words = copies_found(RunRecord.from_dict(record)).words()
     assert words.startswith("1 set of copies found") and "does not record how many of each" in words
+    monkeypatch.undo()
+    record["dataset"]["root"] = str(tmp_path / "gone")  # nothing to read again
+    assert copies_found(RunRecord.from_dict(record)).words() == words
 
 
 def test_a_gpu_run_keeps_its_gpu_settings_and_a_trained_head_its_epochs(chest_run):
