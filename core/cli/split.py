@@ -19,7 +19,8 @@ def cmd_split(args: argparse.Namespace) -> int:
 
     config = TrainConfig(args.folder, seed=args.seed, val_fraction=args.val, test_fraction=args.test,
                          group_by=args.group_by, group_pattern=args.group_pattern,
-                         keep_duplicates_together=args.keep_duplicates_together)
+                         keep_duplicates_together=args.keep_duplicates_together,
+                         balance_over_copies=args.balance_over_copies)
     if args.csv and args.csv != "-":
         protect(args.folder)
         check_target(args.csv, "file")  # before the scan, not after it
@@ -39,8 +40,9 @@ def cmd_split(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_split_options(parser: argparse.ArgumentParser) -> None:
-    """``--group-by``, ``--group-pattern`` and ``--[no-]keep-duplicates-together`` (``split``, ``train``, …)."""
+def add_split_options(parser: argparse.ArgumentParser, *, balance: bool = False) -> None:
+    """``--group-by``, ``--group-pattern`` and ``--[no-]keep-duplicates-together`` (``split``, ``train``, …); with
+    ``balance``, also ``--balance-over-copies`` (commands that make a train/validation/test split)."""
     parser.add_argument("--group-by", default=TrainConfig.default("group_by"), choices=["none", "dicom", "filename"],
                         help="keep images of one patient/specimen in one split: DICOM PatientID, or a file-name "
                              "pattern")
@@ -51,6 +53,13 @@ def add_split_options(parser: argparse.ArgumentParser) -> None:
                         help="keep each set of near-duplicate images (perceptual hashes) in one split, so copies "
                              "cannot inflate the test accuracy (default: on; copies across splits are reported "
                              "either way)")
+    if balance:
+        parser.add_argument("--balance-over-copies", action="store_true",
+                            default=TrainConfig.default("balance_over_copies"),
+                            help="when keeping copies together would leave a class more than 5 points off its share "
+                                 "in a split (or out of it), split those sets of copies apart so every split keeps "
+                                 "the class balance; the copies then in two splits are reported (default: off; the "
+                                 "split preview says when it is needed)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -65,7 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"test fraction, {FRACTION.words()} (default {d('test_fraction')})")
     s.add_argument("--seed", type=int, default=d("seed"),
                    help=f"fixes the split, {LIMITS['seed'].words()} (default {d('seed')})")
-    add_split_options(s)
+    add_split_options(s, balance=True)
     s.add_argument("--csv", default=None, metavar="OUT", help="write file,class,split for every image (- for stdout)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=checked(cmd_split, val=FRACTION_OF_VAL, test=FRACTION, seed=LIMITS["seed"]))

@@ -53,7 +53,8 @@ def _config_from_args(args: argparse.Namespace) -> TrainConfig:
         fine_tune_epochs=args.fine_tune_epochs, weights=args.weights, out_dir=args.out, seed=args.seed,
         batch_size=args.batch_size, learning_rate=args.learning_rate, augment=args.augment,
         image_size=args.image_size, recipe=args.recipe, group_by=args.group_by, group_pattern=args.group_pattern,
-        keep_duplicates_together=args.keep_duplicates_together, split_file=args.split_file, **devices,
+        keep_duplicates_together=args.keep_duplicates_together, balance_over_copies=args.balance_over_copies,
+        split_file=args.split_file, **devices,
     )
 
 
@@ -184,7 +185,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--recipe", default=d("recipe"), choices=["auto", "manual"],
                    help="auto (default): with a frozen backbone, choose the head, pooling and class weighting by "
                         "cross-validation on the training and validation images; manual: the dense head as set")
-    add_split_options(t)
+    add_split_options(t, balance=True)
     t.add_argument("--split-file", default=d("split_file"), help="a JSON split to reuse (e.g. a run's run.json)")
     t.add_argument("--folds", type=int, default=None, metavar="K",
                    help="k-fold cross-validation (3-10, group-aware): K runs, mean and spread of each metric")

@@ -97,10 +97,8 @@ def _stable_hash(text: str) -> int:
 
 # ---- group-aware splits --------------------------------------------------------------------------------------
 
-def _group_folds(records, classes, groups: dict[str, str], n_splits: int, seed: int, what: str):
-    """scikit-learn's StratifiedGroupKFold over ``records``: folds of whole groups, stratified by class."""
-    from sklearn.model_selection import StratifiedGroupKFold
-
+def _require_groups(records, groups: dict[str, str], n_splits: int, what: str) -> None:
+    """Refuse, saying how groups are found, when ``records`` hold fewer than ``n_splits`` groups."""
     g = [groups[r.rel] for r in records]
     n_groups = len(set(g))
     if n_groups < n_splits:
@@ -112,6 +110,14 @@ def _group_folds(records, classes, groups: dict[str, str], n_splits: int, seed: 
             f"'_' (for '{example}' that is '{example.split('_')[0]}'), or the first group of a pattern such as "
             "--group-pattern '^(P\\d+)' (in the window: Keep together → pattern). Check the grouping, or use "
             "fewer folds or larger validation/test fractions.")
+
+
+def _group_folds(records, classes, groups: dict[str, str], n_splits: int, seed: int, what: str):
+    """scikit-learn's StratifiedGroupKFold over ``records``: folds of whole groups, stratified by class."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    _require_groups(records, groups, n_splits, what)
+    g = [groups[r.rel] for r in records]
     index = {c: i for i, c in enumerate(classes)}
     y = [index[r.label] for r in records]
     if max(np.bincount(y)) < n_splits:
@@ -131,19 +137,21 @@ def make_group_split(records, classes, val_fraction: float, test_fraction: float
                      groups: dict[str, str]) -> Split:
     """Train/validation/test with every group in one split, stratified by class as far as groups allow.
 
-    The test split is one fold of ``round(1 / test_fraction)`` group folds, validation one fold of the rest; the
-    seed fixes the assignment.
+    Groups are assigned largest first, each to the split furthest below its target count of the group's classes
+    (:func:`core.split.balance.assign_groups`); the seed orders groups of equal size. A split needs at least
+    ``round(1 / test_fraction)`` groups for its test part and ``round((1 - test_fraction) / val_fraction)`` for
+    validation, as k folds would.
     """
+    from foveal.core.split.balance import assign_groups
+
     records = sorted(records, key=lambda r: r.rel)
-    rest, test = list(records), []
     if test_fraction > 0:
-        k = max(2, round(1 / test_fraction))
-        train_idx, test_idx = _group_folds(records, classes, groups, k, seed, f"a {test_fraction:.0%} test split")[0]
-        rest, test = [records[i] for i in train_idx], [records[i] for i in test_idx]
-    k = max(2, round((1 - test_fraction) / val_fraction))
-    train_idx, val_idx = _group_folds(rest, classes, groups, k, seed + 1, f"a {val_fraction:.0%} validation split")[0]
-    train, val = [rest[i] for i in train_idx], [rest[i] for i in val_idx]
-    return Split(*(tuple(sorted(part, key=lambda r: r.rel)) for part in (train, val, test)))
+        _require_groups(records, groups, max(2, round(1 / test_fraction)), f"a {test_fraction:.0%} test split")
+    _require_groups(records, groups, max(2, round((1 - test_fraction) / val_fraction)),
+                    f"a {val_fraction:.0%} validation split")
+    where = assign_groups([groups[r.rel] for r in records], [r.label for r in records],
+                          {"val": val_fraction, "test": test_fraction}, seed)
+    return Split(*(tuple(r for r, s in zip(records, where, strict=True) if s == name) for name in SPLITS))
 
 
 def group_kfold(records, classes, k: int, seed: int, groups: dict[str, str] | None, val_fraction: float):

@@ -43,8 +43,8 @@ class SplitPreview:
                          + ", ".join(f"{g.split(':', 1)[-1]} ({n})" for g, n in groups["largest"]))
             if groups["n_mixed_class_groups"]:
                 lines.append(f"warning: {groups['n_mixed_class_groups']} group(s) hold images of several classes")
-            if info.get("grouping_warning"):
-                lines.append(f"warning: {info['grouping_warning']}")
+        if info.get("grouping_warning"):
+            lines.append(f"warning: {info['grouping_warning']}")
         lines.append(f"{'split':<7}{'images':>8}  " + "  ".join(f"{c[:12]:>12}" for c in classes))
         for name, row in info["balance"].items():
             lines.append(f"{name:<7}{row['n']:>8}  " + "  ".join(f"{row[c]:>12.1%}" for c in classes))
@@ -53,8 +53,10 @@ class SplitPreview:
                      "no grouping: images of one patient may be in several splits (use --group-by)")
         dups = info["duplicates_across_splits"]
         why = ("the split file puts them apart" if info.get("split_file") else
+               f"{info['copy_sets_split_apart']} set(s) split apart to balance the classes"
+               if info.get("copy_sets_split_apart") else
                "leave out --no-keep-duplicates-together to keep each set in one split")
-        lines.append(f"{info.get('n_duplicate_sets', 0)} set(s) of duplicate images; across splits: {len(dups)}"
+        lines.append(f"copies: {copies_words(info)}; sets across splits: {len(dups)}"
                      + ("" if not dups else f" ({why}): "
                         + "; ".join(", ".join(f"{f} [{s}]" for f, s in d.items()) for d in dups[:5])))
         lines += [f"warning: {words}" for words in class_gaps(self.split, classes)]
@@ -65,7 +67,7 @@ class SplitPreview:
         info, groups, classes = self.info, self.groups, self.classes
         parts = []
         if info.get("grouping_warning"):
-            parts.append(f"⚠ {info['grouping_warning']}")
+            parts.append(f"⚠ {info['grouping_warning'].rstrip('.')}")
         if self.grouped:
             leaks = info.get("leaking_groups")
             parts.append(f"{len(leaks)} groups leak across splits" if leaks else
@@ -75,14 +77,31 @@ class SplitPreview:
                                for name, row in info["balance"].items()))
         dups, found = info["duplicates_across_splits"], info.get("n_duplicate_sets", 0)
         if dups:
-            parts.append(f"⚠ {len(dups)} set(s) of copies of an image span splits: they would make the accuracy "
-                         "look better than it is")
+            apart = info.get("copy_sets_split_apart")
+            parts.append(f"⚠ {len(dups)} set(s) of copies of an image span splits"
+                         + (f" ({apart} split apart to balance the classes)" if apart else "")
+                         + f": they would make the accuracy look better than it is. Copies: {copies_words(info)}")
         elif found:
-            parts.append(f"{found} set(s) of copies of an image found, each kept in one split")
+            parts.append(f"Copies: {copies_words(info)}; each set kept in one split")
         else:
-            parts.append("no copies of an image found")
+            parts.append("no copies of an image found (no identical files, no picture resized or re-saved)")
         parts += [f"⚠ {words}" for words in class_gaps(self.split, classes)]
         return ". ".join(parts)
+
+
+def copies_words(info: dict[str, Any]) -> str:
+    """The copies found, by the check that found them: "the scan found 2 sets of identical files (the same bytes);
+    comparing the pictures found 5 sets of the same picture resized or re-saved"."""
+    total = info.get("n_duplicate_sets", 0)
+    identical, pictures = info.get("n_identical_file_sets"), info.get("n_picture_copy_sets")
+    if identical is None or pictures is None:  # a run made before the two were counted apart
+        return f"{_sets(total)} of identical files or of the same picture re-saved"
+    return (f"the scan found {_sets(identical)} of identical files (the same bytes); comparing the pictures found "
+            f"{_sets(pictures)} of the same picture resized or re-saved")
+
+
+def _sets(n: int) -> str:
+    return f"{n} set{'' if n == 1 else 's'}"
 
 
 def class_gaps(split: Split, classes: tuple[str, ...] | list[str]) -> list[str]:

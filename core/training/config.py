@@ -121,6 +121,9 @@ class TrainConfig:
     #: Keep each set of near-duplicate images (perceptual hashes) in one split, so a copy of a training image
     #: cannot inflate the test accuracy. On by default; copies are looked for either way and reported.
     keep_duplicates_together: bool = True
+    #: When keeping copies together leaves a class off its share in a split, split the sets of copies that cause it
+    #: apart so every split keeps the class balance (the copies then in two splits are reported). Off by default.
+    balance_over_copies: bool = False
     #: A JSON file fixing the split (``{"train": [files], "val": [...], "test": [...]}``, e.g. a project's).
     split_file: str | None = None
     #: "auto": on frozen features, choose the head, pooling and class weighting by cross-validation on the
@@ -206,7 +209,7 @@ class TrainConfig:
     def split_spec(self) -> SplitSpec:
         """The split settings of this run."""
         return SplitSpec(self.val_fraction, self.test_fraction, self.seed, self.group_by, self.group_pattern,
-                         self.keep_duplicates_together, self.split_file)
+                         self.keep_duplicates_together, self.split_file, self.balance_over_copies)
 
     @property
     def weights_source(self) -> Weights | str:

@@ -42,3 +42,19 @@ def preview_comparison():
             Row("NASNetMobile", 224, "skipped", "its ImageNet weights are not on this computer (Keras's cache has "
                 "no NASNet-mobile-no-top.h5); train once with it while online, or give a weights file"))
     return Comparison("/data/busi", "imagenet", 662, 3, 0.56, "benign", rows, path="~/comparisons/busi.json")
+
+
+def preview_split_warning() -> str:
+    """The Data panel's split preview for a split that copies unbalance (seven classes of slices, as a tester's
+    64,000-image set once gave): the warning core writes, then the shares."""
+    from foveal.core.split.balance import Balance
+    from foveal.core.split.plan import balance_warning
+
+    classes = ("AbdomenCT", "BreastMRI", "CXR", "ChestCT", "Hand", "HeadCT", "Knee")
+    mix = {"train": (38, 5, 24, 9, 24, 0, 0), "val": (14, 14, 14, 14, 14, 15, 15), "test": (61, 0, 10, 10, 9, 5, 5)}
+    labels = {s: [c for c, n in zip(classes, counts, strict=True) for _ in range(n)] for s, counts in mix.items()}
+    balance = Balance.of(labels, classes)
+    shares = "; ".join(f"{s} {balance.sizes[s]}: " + ", ".join(f"{c} {balance.shares[s][c]:.0%}" for c in classes)
+                       for s in balance.sizes)
+    return (f"⚠ {balance_warning(balance, copies_kept=True, balance_over_copies=False, grouped=False).rstrip('.')}. "
+            f"{shares}")
