@@ -220,6 +220,22 @@ def speed() -> None:
     print(f"\n2. Grouping 64,000 signatures (a 16,000-image low-detail cluster): {seconds:.1f} s; "
           f"{len(sets)} sets, largest {sizes[:5]}; the unbounded band search would have compared "
           f"{unbounded:,} pairs")
+    from foveal.core.split.balance import SPLITS, Balance, assign_groups
+
+    rng = np.random.default_rng(2)
+    labels = [f"class{k}" for k in rng.integers(1, 7, len(hashes))]
+    labels[:16_000] = ["class0"] * 16_000  # the low-detail cluster is one class
+    groups = [f"image{i}" for i in range(len(hashes))]
+    for k, members in enumerate(sets):
+        for i in members:
+            groups[i] = f"set{k}"
+    t = time.perf_counter()
+    where = assign_groups(groups, labels, {"val": 0.15, "test": 0.15}, seed=1)
+    seconds = time.perf_counter() - t
+    balance = Balance.of({s: [c for c, w in zip(labels, where, strict=True) if w == s] for s in SPLITS},
+                         sorted(set(labels)))
+    print(f"   the stratified split of these 64,000 images, copy sets kept whole: {seconds:.1f} s; stratified: "
+          f"{balance.stratified}, largest distance of a class from its share {balance.worst():.2%}")
 
 
 def cache(folders: list[Path]) -> None:

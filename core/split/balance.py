@@ -30,33 +30,34 @@ def assign_groups(groups: Sequence[str], labels: Sequence[str], fractions: Mappi
     class counts from their targets (a chi-square), with a bonus for a class's first image in a split."""
     classes = sorted(set(labels))
     cls = {c: k for k, c in enumerate(classes)}
-    members: dict[str, list[int]] = {}
-    for i, g in enumerate(groups):
-        members.setdefault(g, []).append(i)
+    have: dict[str, dict[int, int]] = {}
+    for g, label in zip(groups, labels, strict=True):
+        counts = have.setdefault(g, {})
+        counts[cls[label]] = counts.get(cls[label], 0) + 1
     share = {"val": fractions.get("val", 0.0), "test": fractions.get("test", 0.0)}
     share["train"] = 1.0 - share["val"] - share["test"]
     used = [s for s in SPLITS if share[s] > 0]
-    totals = np.bincount([cls[c] for c in labels], minlength=len(classes)).astype(float)
-    target = {s: share[s] * totals for s in used}
-    count = {s: np.zeros(len(classes)) for s in used}
-    names = sorted(members)
+    totals = np.bincount([cls[c] for c in labels], minlength=len(classes)).tolist()
+    target = {s: [share[s] * t for t in totals] for s in used}
+    count = {s: [0] * len(classes) for s in used}
+    names = sorted(have)
     rank = dict(zip(names, np.random.default_rng(seed).permutation(len(names)).tolist(), strict=True))
     where: dict[str, str] = {}
-    for g in sorted(names, key=lambda g: (-len(members[g]), rank[g])):
-        have = np.bincount([cls[labels[i]] for i in members[g]], minlength=len(classes))
-        nz = np.flatnonzero(have).tolist()
-        where[g] = min(used, key=lambda s: (_cost(count[s], target[s], have, nz), used.index(s)))
-        count[where[g]] += have
+    for g in sorted(names, key=lambda g: (-sum(have[g].values()), rank[g])):
+        best = min(used, key=lambda s: (_cost(count[s], target[s], have[g]), used.index(s)))
+        where[g] = best
+        for c, n in have[g].items():
+            count[best][c] += n
     return [where[g] for g in groups]
 
 
-def _cost(count: np.ndarray, target: np.ndarray, have: np.ndarray, nz: list[int]) -> float:
-    """How much adding ``have`` (class counts) to a split changes its chi-square distance from ``target``, less one
-    for each class that the split is still missing and should hold."""
+def _cost(count: list[int], target: list[float], have: dict[int, int]) -> float:
+    """How much adding ``have`` (class → images) to a split changes its chi-square distance from ``target``, less
+    one for each class that the split is still missing and should hold."""
     cost = 0.0
-    for c in nz:
+    for c, n in have.items():
         t = target[c]
-        cost += ((count[c] + have[c] - t) ** 2 - (count[c] - t) ** 2) / max(t, 1.0)
+        cost += ((count[c] + n - t) ** 2 - (count[c] - t) ** 2) / max(t, 1.0)
         if count[c] == 0 and t > 0:
             cost -= 1.0
     return cost
