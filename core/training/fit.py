@@ -78,6 +78,7 @@ def fit_head(ctx: RunContext, plan: RunPlan, prepared: Prepared, choice: HeadCho
     """The head phase: a dense head trains for its epochs; a fitted linear head has none (before fine-tuning it is
     recorded as the run's first epoch, which fine-tuning must beat to be kept)."""
     if choice.fitted:
+        ctx.tracker.fitted_head = True
         if not plan.frozen:
             record_fitted_head(ctx, choice)
         return Trained(choice.head, choice.features, choice.out_of_fold)

@@ -45,6 +45,9 @@ class RunTracker:
                 return f"You stopped the run{where}, before any model was trained: nothing was saved"
             kept = f"epoch {self.best_epoch}'s model" if self.best_epoch is not None else "the fitted head"
             return f"You stopped the run{where}; the best model so far ({kept}) was kept"
+        if self.fitted_head and done > 1 and self.best_epoch == 1:
+            return (f"Fine-tuning ran {done - 1} epoch(s) without improving on the linear classifier, so that "
+                    "classifier was kept, fitted again on the training and validation images")
         if self.fitted_head and done <= 1:
             return ("The best head was a linear classifier, fitted directly in one step: it needs no training "
                     "epochs, so the planned epochs were not needed")
@@ -68,16 +71,17 @@ class RunTracker:
         (h_epoch, h_loss, h_acc), (t_epoch, t_loss, t_acc) = _best(head), _best(tuned)
         improved = t_loss < h_loss
         kept = t_epoch if improved else h_epoch
+        head_kept = ("the linear classifier is kept, fitted again on the training and validation images"
+                     if self.fitted_head else f"the head-only model of epoch {kept} is kept")
         if improved:
             words = (f"Fine-tuning improved on the head: validation loss {h_loss:.3f} → {t_loss:.3f}, accuracy "
                      f"{h_acc:.1%} → {t_acc:.1%}; the model of epoch {kept} is kept")
         elif self.trial_stopped:
             words = (f"Fine-tuning was tried for {len(tuned)} epochs and did not lower the validation loss "
-                     f"(best {t_loss:.3f} against the head's {h_loss:.3f}): it was stopped, and the head-only "
-                     f"model of epoch {kept} is kept")
+                     f"(best {t_loss:.3f} against the head's {h_loss:.3f}): it was stopped, and {head_kept}")
         else:
             words = (f"Fine-tuning did not improve on the head (best validation loss {t_loss:.3f} against the "
-                     f"head's {h_loss:.3f}); the head-only model of epoch {kept} is kept")
+                     f"head's {h_loss:.3f}); {head_kept}")
         return PhaseComparison(improved=improved, kept_epoch=kept, words=words,
                                stopped_after_trial=self.trial_stopped,
                                head_best=BestEpoch(epoch=h_epoch, val_loss=h_loss, val_accuracy=h_acc),

@@ -41,6 +41,15 @@ def test_a_fitted_linear_head_says_it_needed_no_epochs():
     assert "fitted directly" in words and "Stopped" not in words
 
 
+def test_fine_tuning_that_lost_to_a_fitted_classifier_says_the_classifier_was_fitted_again():
+    t = _tracker([0.3, 0.5, 0.6, 0.7], fitted_head=True)
+    for row in t.history[1:]:
+        row["phase"] = "fine-tune"
+    assert "fitted again on the training and validation images" in t.ending(4, 5)
+    comparison = t.phase_comparison()
+    assert comparison is not None and "fitted again" in comparison.words and "epoch 1 is kept" not in comparison.words
+
+
 def test_stopping_before_any_model_says_nothing_was_saved_and_never_that_the_best_was_kept():
     t = _tracker([], cancelled=True)
     t.doing = DOING[Phase.EXTRACTING]
