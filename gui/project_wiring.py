@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow
 from foveal.core.paths import is_inside
 from foveal.core.project import Project
 from foveal.core.split.files import write_split_csv
-from foveal.core.split.make import Split
+from foveal.core.split.make import SPLITS, Split
 from foveal.core.split.preview import split_preview
 from foveal.core.training.config import TrainConfig
 from foveal.gui.project_controller import ProjectController
@@ -31,10 +31,11 @@ from foveal.gui.workers.call_worker import CallWorker
 from foveal.gui.workers.jobs import JobRunner
 
 
-def split_preview_text(config: TrainConfig) -> tuple[str, Split]:
-    """(words for the Data panel, the split) — runs on a worker thread (decodes images for duplicates)."""
+def split_preview_text(config: TrainConfig) -> tuple[str, Split, tuple]:
+    """(words for the Data panel, the split, its sets of copies) — runs on a worker thread (decodes images for
+    the copies)."""
     preview = split_preview(config.data_dir, config.split_spec)
-    return preview.sentence(), preview.split
+    return preview.sentence(), preview.split, preview.copies
 
 
 class ProjectWiring(QObject):
@@ -169,9 +170,12 @@ class ProjectWiring(QObject):
                           self._on_preview_failed)
 
     @Slot(object)
-    def _on_preview_ready(self, result: tuple[str, Split]) -> None:
-        text, self.preview_split = result
+    def _on_preview_ready(self, result: tuple[str, Split, tuple]) -> None:
+        text, self.preview_split, copies = result
         self.dataset_panel.show_split_preview(text)
+        split_of = {r.rel: name for name in SPLITS for r in self.preview_split.of(name)}
+        summary = self.session.summary
+        self.dataset_panel.set_copies(summary.root if summary is not None else "", copies, split_of)
 
     @Slot(str, str, bool)
     def _on_preview_failed(self, message: str, details: str, user_error: bool) -> None:
@@ -186,13 +190,15 @@ class ProjectWiring(QObject):
             self.export_split(path)
 
     def export_split(self, path: str) -> bool:
-        summary, status = self.session.summary, self._window().statusBar()
+        """Write the split shown as CSV at ``path``; said inside the Data view, with Open and Show in folder."""
+        summary, done = self.session.summary, self.dataset_panel.done
         if self.preview_split is None or summary is None:
-            status.showMessage("No split yet.")
+            done.show_problem("There is no split yet: choose a dataset folder first.")
             return False
         if is_inside(path, summary.root):
-            status.showMessage(f"Not saved: {path} is inside the dataset folder, which Foveal never writes to.")
+            done.show_problem(f"{path} is inside the dataset folder, which Foveal never writes to. Choose another "
+                              "place.")
             return False
         write_split_csv(self.preview_split, path)
-        status.showMessage(f"Split written to {path}")
+        done.show_done(f"Split written to {path}", path)
         return True

@@ -24,6 +24,9 @@ class SplitPreview:
     #: Counts of the grouping (see :func:`core.split.groups.describe_groups`).
     groups: dict[str, Any]
     classes: tuple[str, ...]
+    #: Every set of copies found, as ``(check, files)``: ``"identical"`` files (the same bytes, found by the scan)
+    #: or the same ``"picture"`` resized or re-saved; files relative to the dataset folder.
+    copies: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def grouped(self) -> bool:
@@ -144,7 +147,7 @@ def split_preview(data_dir: str, spec: SplitSpec) -> SplitPreview:
     """The split ``train`` would make of ``data_dir`` with ``spec``: for the window and the CLI."""
     from foveal.core.data.scan import scan_dataset
     from foveal.core.split.groups import GroupRule, describe_groups, find_groups
-    from foveal.core.split.plan import prepare_split
+    from foveal.core.split.plan import copies_found, prepare_split
 
     spec.validate()
     summary = scan_dataset(data_dir)
@@ -152,4 +155,6 @@ def split_preview(data_dir: str, spec: SplitSpec) -> SplitPreview:
     split, info = prepare_split(summary, spec)
     labels = {r.rel: r.label for r in summary.images}
     groups = describe_groups(find_groups(summary.images, GroupRule(spec.group_by, spec.group_pattern)), labels)
-    return SplitPreview(split, info, groups, tuple(summary.classes))
+    identical, pictures = copies_found(summary)  # the signatures are cached: a second look costs little
+    copies = tuple([("identical", g) for g in identical] + [("picture", g) for g in pictures])
+    return SplitPreview(split, info, groups, tuple(summary.classes), copies)

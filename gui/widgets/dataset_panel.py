@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
 
 from foveal.core.data.scan import DatasetSummary
 from foveal.gui.widgets.colours import error_colour
+from foveal.gui.widgets.copies_dialog import CopiesDialog
+from foveal.gui.widgets.done_banner import DoneBanner
 from foveal.gui.workers.thumbnails import THUMB_SIZE, ThumbnailLoader
 
 THUMBS_PER_CLASS = 6
@@ -138,6 +140,13 @@ class DatasetPanel(QWidget):
                                        "beside the accuracy.")
         self.split_preview = QLabel("")
         self.split_preview.setWordWrap(True)
+        self.copies_button = QPushButton("Show the copies…")
+        self.copies_button.setToolTip("Look at each set of copies the split keeps together: are they one picture?")
+        self.copies_button.setVisible(False)
+        self.copies_button.clicked.connect(self._on_copies_clicked)
+        self.copies: tuple = ()  # (check, files) sets of the split shown, with the dataset folder and splits
+        self.copies_dialog: CopiesDialog | None = None
+        self.done = DoneBanner()  # the split written as CSV, said here
         self.export_split_button = QPushButton("Export split as CSV…")
         self.export_split_button.setEnabled(False)
         self.group_combo.currentIndexChanged.connect(self._on_grouping_changed)
@@ -159,6 +168,17 @@ class DatasetPanel(QWidget):
         colour = "" if ok else f"color:{error_colour()}"
         self.split_preview.setText(f"<small style='{colour}'>{text}</small>")
         self.export_split_button.setEnabled(ok and ready)
+
+    def set_copies(self, root: str, copies: tuple, split_of: dict[str, str]) -> None:
+        """The sets of copies the split shown keeps together (``(check, files)``), to look at on demand."""
+        self.copies, self._copies_root, self._split_of = copies, root, split_of
+        self.copies_button.setText(f"Show the {len(copies)} set(s) of copies…")
+        self.copies_button.setVisible(bool(copies))
+
+    @Slot()
+    def _on_copies_clicked(self) -> None:
+        self.copies_dialog = CopiesDialog(self._copies_root, self.copies, self._split_of, self)
+        self.copies_dialog.open()
 
     @Slot()
     def _on_grouping_changed(self, *args) -> None:
@@ -191,7 +211,12 @@ class DatasetPanel(QWidget):
         form.addRow(self.keep_duplicates)
         form.addRow(self.balance_copies)
         form.addRow(self.split_preview)
-        form.addRow(self.export_split_button)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.copies_button)
+        buttons.addWidget(self.export_split_button)
+        buttons.addStretch(1)
+        form.addRow(buttons)
+        form.addRow(self.done)
         self.split_box = split_box
         layout = QVBoxLayout(self)
         layout.addLayout(top)

@@ -97,8 +97,9 @@ def test_split_preview_groups_and_csv_export(qtbot, make_window, dataset, tmp_pa
     for r in rows:
         where.setdefault(r["file"][-5], set()).add(r["split"])
     assert all(len(s) == 1 for s in where.values())  # a_003 and b_003 always share a split
+    assert panel.done.path == str(out) and "Split written" in panel.done.label.text()  # said in the Data view
     assert not window.projects.export_split(str(Path(dataset) / "split.csv"))
-    assert not (Path(dataset) / "split.csv").exists()
+    assert not (Path(dataset) / "split.csv").exists() and "never writes to" in panel.done.label.text()
 
 
 def test_changed_dataset_asks_before_training(qtbot, make_window, dataset, tmp_path, monkeypatch):
