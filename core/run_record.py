@@ -64,7 +64,13 @@ class SplitInfo(Record):
     n_groups: int | None = None
     leaking_groups: tuple[str, ...] = ()
     n_duplicate_sets: int | None = None
+    n_identical_file_sets: int | None = None  # found by the scan (the same bytes); runs before: not said
+    n_picture_copy_sets: int | None = None  # the same picture resized or re-saved; runs before: not said
     keep_duplicates_together: bool | None = None
+    balance_over_copies: bool | None = None  # copy sets split apart when keeping them whole unbalanced classes
+    stratified: bool | None = None  # every class within a few points of its share in every split
+    copy_sets_split_apart: int | None = None
+    grouping_warning: str | None = None  # said before training: what the grouping or the copies did to the split
     #: Each set of copies that spans splits: file → the split it is in.
     duplicates_across_splits: tuple[Mapping[str, str], ...] = ()
 

@@ -61,6 +61,7 @@ WORDS: dict[str, tuple[str, Callable[[Any], str]]] = {
                                                     "filename": "same file-name group"}.get(v, str(v))),
     "group_pattern": ("File-name group pattern", lambda v: "text before the first _" if v is None else str(v)),
     "keep_duplicates_together": ("Copies of an image kept in one split", _yes),
+    "balance_over_copies": ("Copies split apart when that keeps every class at its share", _yes),
     "split_file": ("Split file", lambda v: "none (split made here)" if v is None else str(v)),
     "out_dir": ("Run folder", lambda v: "chosen automatically" if v is None else str(v)),
     "distribute": ("Several devices", lambda v: {"auto": "automatic (all GPUs when several)", "none": "one device",
