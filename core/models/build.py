@@ -189,6 +189,7 @@ def build_backbone(spec: BackboneSpec, image_size: int, weights: str | None,
                            f"for {spec.name} without its top, or use --weights imagenet or --weights none.")
     builder = getattr(keras.applications, spec.name)
     kwargs = dict(include_top=False, weights=weights, input_shape=(image_size, image_size, 3), **spec.builder_kwargs)
+    failed: Exception | None = None
     with warnings.catch_warnings(record=True) as caught, _download_hooks(spec, on_download):
         warnings.simplefilter("always")
         try:
@@ -198,11 +199,13 @@ def build_backbone(spec: BackboneSpec, image_size: int, weights: str | None,
         except (ValueError, OSError, KeyError) as exc:
             if source in (Weights.NONE, Weights.IMAGENET):
                 raise
-            from foveal.core.models.weights_check import check_weights_file
+            failed = exc
+    if failed is not None:  # the check builds the backbone too: after the download hooks have let go of Keras
+        from foveal.core.models.weights_check import check_weights_file
 
-            said = check_weights_file(spec, str(weights))  # what is wrong, in plain words, and what would fit
-            raise WeightsError(f"Weights file {weights} does not fit {spec.name} without its top. "
-                               f"{said or f'Keras says: {exc}. Choose the file made for this backbone.'}") from None
+        said = check_weights_file(spec, str(weights))  # what is wrong, in plain words, and what would fit
+        raise WeightsError(f"Weights file {weights} does not fit {spec.name} without its top. "
+                           f"{said or f'Keras says: {failed}. Choose the file made for this backbone.'}")
     for w in caught:
         log.info("Keras: %s", w.message)
     return model
