@@ -203,9 +203,14 @@ class DatasetPanel(QWidget):
         split_box.setToolTip("Images are split by class, fixed by the seed: validation picks the best epoch, "
                              "test measures the final accuracy and is never used for training.")
         form = QFormLayout(split_box)
-        form.addRow("Training", self.train_label)
-        form.addRow("Validation", self.val_spin)
-        form.addRow("Test", self.test_spin)
+        shares = QHBoxLayout()  # one row: a laptop screen at 2× has little height to spare
+        test_words = QLabel("Test")
+        test_words.setBuddy(self.test_spin)
+        training_words = QLabel("Training")
+        for widget in (self.val_spin, test_words, self.test_spin, training_words, self.train_label):
+            shares.addWidget(widget)
+        shares.addStretch(1)
+        form.addRow("Validation", shares)
         form.addRow("Keep together", self.group_combo)
         form.addRow("Pattern", self.group_pattern)
         form.addRow(self.keep_duplicates)
