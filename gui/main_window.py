@@ -148,18 +148,11 @@ class MainWindow(QMainWindow):
 
     # ---- settings -----------------------------------------------------------------------------------
     def _restore_settings(self) -> None:
-        geometry = self.settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
+        if not self.restoreGeometry(self.settings.value("window/geometry") or b""):
             self.resize(1280, 800)
         self.window_actions.fit_to_screen()
         self.dataset_panel.start_dir = str(self.settings.value("data/last_folder", "") or "")
         self.remembered = Remembered(self.settings, self.model_panel, self)  # the model settings last used
-
-    def _save_settings(self) -> None:
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.remembered.save()
 
     def reopen_last_folder(self) -> None:
         """At start, when no project brought its dataset: the folder last opened, while it is still there."""
@@ -401,6 +394,7 @@ class MainWindow(QMainWindow):
             self.window_actions.wait_with_dialog(training)
         self.runner.shutdown()  # every thread of the window, its panels and controllers
         self.projects.autosave()
-        self._save_settings()
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.remembered.save()
         self.window_actions.stop_widening()
         event.accept()
