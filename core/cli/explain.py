@@ -63,7 +63,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     clf = load_classifier(args.model, allow_unsafe=args.allow_unsafe_model)
     class_index = _class_index(args.class_name, clf.classes)
     out = make_dirs(args.out)  # checked again: the run's dataset is protected now too
-    explainer, bar, names = GradCamExplainer(clf), TerminalProgress(), _Names()
+    explainer, bar, names = GradCamExplainer(clf), TerminalProgress(), PictureNames()
     lines = []
     for k, f in enumerate(files):
         lines.append(_explain_one(explainer, f, class_index, out, names))
@@ -93,7 +93,7 @@ def _class_index(name: str | None, classes: tuple[str, ...]) -> int | None:
     return classes.index(name)
 
 
-def _explain_one(explainer: Any, f: Any, class_index: int | None, out: Path, names: _Names) -> dict:
+def _explain_one(explainer: Any, f: Any, class_index: int | None, out: Path, names: PictureNames) -> dict:
     """One image's heatmap written into ``out``, and its line for the listing (with ``error`` when unreadable)."""
     from PIL import Image
 
@@ -119,7 +119,7 @@ def _explain_one(explainer: Any, f: Any, class_index: int | None, out: Path, nam
             "layer": cam.layer}
 
 
-class _Names:
+class PictureNames:
     """Picture names made from image names: letters, digits, ``.``, ``-`` and ``_`` only (a name of any bytes
     becomes a portable one), unique even where the file system ignores case."""
 

@@ -8,7 +8,9 @@ every position where the channel is active (the black background outside an MRI 
 each quarter with its own columns of the head. HiResCAM multiplies gradient and activation element by element and
 sums over channels. For Foveal's heads (one dense layer, trained or fitted, on average, max or grid pooling of the
 backbone's last map) that is exactly each position's share of the score: the map sums to the score less the head's
-bias.
+bias. The heatmap shows that share per pooling window that reads the position: a 2×2 grid's cells overlap on an
+odd-sided map, and its middle row and column, counted in two cells (the centre in four), would otherwise look two
+or four times as important as they are to any one cell, and draw the peak away from where the evidence is.
 
 The score explained is the class's logit less the mean of the other classes' logits: what makes this class more
 likely than the others. (A two-class linear head keeps all its weights in one column, so the other class's own
@@ -73,10 +75,17 @@ class Evidence:
     bias: float  # the head's bias in that score
     probs: np.ndarray  # (K,)
     class_index: int
+    #: (h, w) how many of the pooling's windows read each position, relative to the mean (all 1 for global pooling).
+    coverage: np.ndarray
+
+    @property
+    def per_window(self) -> np.ndarray:
+        """Each position's share per pooling window that reads it: what the heatmap shows."""
+        return self.shares / self.coverage
 
 
 def target_layer(backbone, min_side: int = 4) -> str:
-    """The backbone's last convolutional feature map: its last 4-D output that is not a pooling layer.
+    """The backbone's last convolutional feature map: its last 4-D output that is not a pooling or padding layer.
 
     At small input sizes the last map can be 1×1 or 2×2, which cannot show *where* anything is; then the last
     map at least ``min_side`` pixels on a side is used (or the largest there is).
@@ -88,7 +97,8 @@ def target_layer(backbone, min_side: int = 4) -> str:
         shape = getattr(getattr(layer, "output", None), "shape", None)
         if shape is None or len(shape) != 4 or isinstance(layer, keras.layers.InputLayer):
             continue
-        if "pool" not in type(layer).__name__.lower():
+        kind = type(layer).__name__.lower()
+        if "pool" not in kind and "padding" not in kind:  # a padded map is not aligned with the image
             maps.append((layer.name, min(shape[1] or 0, shape[2] or 0)))
     if not maps:
         raise ValueError(f"{backbone.name} has no convolutional feature map to explain")
@@ -115,6 +125,7 @@ class GradCamExplainer:
         self.layer = target_layer(self.backbone)
         inner = self.backbone.get_layer(self.layer).output
         self.grad_model = keras.Model(self.backbone.inputs, [inner, self.backbone.output])
+        self.coverage = self._coverage(tuple(inner.shape[1:3]))
         self._step: Any = None
 
     def evidence(self, image: np.ndarray, class_index: int | None = None) -> Evidence:
@@ -128,13 +139,14 @@ class GradCamExplainer:
             raise ValueError(f"class_index must be below {len(self.classifier.classes)}. Received: {class_index}")
         conv, grads, probs, chosen, score, bias = self._compiled()(x, tf.constant(c, tf.int32))
         shares = (grads.numpy() * conv.numpy()).sum(axis=-1)
-        return Evidence(shares.astype(np.float32), float(score), float(bias), probs.numpy(), int(chosen))
+        return Evidence(shares.astype(np.float32), float(score), float(bias), probs.numpy(), int(chosen), self.coverage)
 
     def heatmap(self, image: np.ndarray, class_index: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
         """``(map at feature-map resolution in [0, 1], probabilities, class)`` for one image: the positive shares
-        of :meth:`evidence`, scaled to their peak (all zero when no position holds evidence for the class)."""
+        of :meth:`evidence` per pooling window, scaled to their peak (all zero when no position holds evidence for
+        the class)."""
         ev = self.evidence(image, class_index)
-        cam = np.maximum(ev.shares, 0.0)
+        cam = np.maximum(ev.per_window, 0.0)
         peak = float(cam.max()) if cam.size else 0.0
         cam = cam / peak if peak > 0 else cam
         return cam.astype(np.float32), ev.probs, ev.class_index
@@ -152,6 +164,25 @@ class GradCamExplainer:
         original = _fit_side(full, OVERLAY_MAX_SIDE)
         shown = readable(upsample(cam, original.shape[:2]), cam.shape)
         return GradCam(shown, original, c, probs, self.layer, (int(full.shape[0]), int(full.shape[1])))
+
+    def _coverage(self, cells: tuple[int, int]) -> np.ndarray:
+        """How many of the pooling's windows read each position of the backbone's output map, relative to the mean:
+        the gradient of the pooled features' sum on a map of ones (a tie shares a maximum's gradient equally, so
+        global max pooling covers every position once). All 1 when the map explained is an earlier one."""
+        import tensorflow as tf
+
+        out = tuple(self.backbone.output.shape[1:])
+        if tuple(out[:2]) != cells or None in out:
+            return np.ones(cells, np.float32)
+        ones = tf.ones((1, *out))
+        with tf.GradientTape() as tape:
+            tape.watch(ones)
+            h = ones
+            for layer in self.pooling:
+                h = layer(h, training=False)
+            total = tf.reduce_sum(h)
+        reads = tape.gradient(total, ones)[0, ..., 0].numpy()
+        return (reads / reads.mean()).astype(np.float32) if reads.mean() > 0 else np.ones(cells, np.float32)
 
     def _compiled(self) -> Any:
         """One compiled pass: ``(map, gradient of the score on it, probabilities, class, score, bias in it)``."""
