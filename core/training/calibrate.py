@@ -71,6 +71,18 @@ class Calibration:
             text += f". On the test images calibration made the confidence slightly less reliable, not more: {why}"
         return text
 
+    def plain(self) -> str:
+        """The calibration in words without its technical terms (:meth:`words` has them): what was adjusted and how
+        far the confidence was off, in percentage points, before and after."""
+        text = (f"The model's confidence was adjusted to match how often it is right: on images it had not learned "
+                f"from it was off by {self.val_ece_before:.1%} on average before, {self.val_ece_after:.1%} after")
+        if self.test_ece_before is None or self.test_ece_after is None:
+            return text
+        text += f"; on the test images {self.test_ece_before:.1%} before, {self.test_ece_after:.1%} after"
+        if self.test_ece_after > self.test_ece_before + 1e-4:
+            text += " (on few test images a difference this small can be chance)"
+        return text
+
     def with_test(self, calibrated: np.ndarray, y: np.ndarray) -> Calibration:
         """The same, with the test split's ECE from its calibrated probabilities (and the uncalibrated ones,
         recovered exactly: softmax(T · log p))."""

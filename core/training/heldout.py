@@ -201,7 +201,7 @@ def result_notes(comparison: PhaseComparison | None, calibration: Calibration | 
     beat the head, the calibration, classes the split leaves unmeasured, and the images lost during the run when
     there is no headline to say it in."""
     notes = (comparison.words if comparison else None,
-             calibration.words() if calibration is not None else None,
+             calibration.plain() if calibration is not None else None,
              *(f"Warning: {words}" for words in held_out.class_gaps),
              None if held_out.headline else (held_out.lost_warning or "").rstrip("."))
     return tuple(x for x in notes if x)

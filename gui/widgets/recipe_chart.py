@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetrics, QGuiApplication
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from foveal.core.training.events import CandidateTried
@@ -45,8 +45,8 @@ class RecipeChart(QWidget):
         bottom.setPen(ink)
         self.plot.setLabel("bottom", "accuracy in cross-validation (bar: 95% interval)", color=ink.name())
         self.plot.hideAxis("left")
-        self.plot.setTitle("Comparing ways to train the head: each is tested on parts of the training and "
-                           "validation images it did not learn from", color=ink.name(), size="9pt")
+        self.title = ("Ways to train the head, each scored on images it did not learn from")
+        self.plot.setTitle(self.title, color=ink.name(), size="9pt")
         self._items: list = []
         layout.addWidget(self.plot)
 
@@ -92,8 +92,9 @@ class RecipeChart(QWidget):
             return
         best = self.leader()
         ink = text_colour()
-        n = len(self.rows)
-        for i, row in enumerate(self.rows):
+        rows = self._rows_that_fit(best)
+        n = len(rows)
+        for i, row in enumerate(rows):
             y = float(n - i)
             acc = row.accuracy or 0.0
             low = row.low if row.low is not None else acc
@@ -114,9 +115,29 @@ class RecipeChart(QWidget):
             for item in (bar, dot, label):
                 self.plot.addItem(item)
                 self._items.append(item)
-        lows = [r.low if r.low is not None else (r.accuracy or 0.0) for r in self.rows]
+        lows = [r.low if r.low is not None else (r.accuracy or 0.0) for r in rows]
         self.plot.setXRange(max(0.0, min(lows) - 0.05), 1.6, padding=0)  # room on the right for the names
         self.plot.setYRange(0.3, n + 0.7, padding=0)
+
+
+    def _rows_that_fit(self, best: CandidateTried | None) -> list[CandidateTried]:
+        """The candidates in the order they were scored, or, when more than fit the chart's height (a laptop
+        screen), the best of them, leader included, best first; the title says how many are shown."""
+        line = QFontMetrics(QGuiApplication.font()).height()
+        fit = max(4, int(self.plot.height() * 0.75 / (1.6 * line)))
+        if len(self.rows) <= fit:
+            self.plot.setTitle(self.title, color=text_colour().name(), size="9pt")
+            return list(self.rows)
+        ranked = sorted(self.rows, key=lambda r: (-(r.accuracy or 0.0), -(r.balanced_accuracy or 0.0)))[:fit]
+        if best is not None and best not in ranked:
+            ranked[-1] = best
+        self.plot.setTitle(f"{self.title} (the {fit} best of {len(self.rows)})", color=text_colour().name(),
+                           size="9pt")
+        return ranked
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override: as many rows as the new height holds)
+        super().resizeEvent(event)
+        self._redraw()
 
 
 if __name__ == "__main__":  # preview: a scripted comparison

@@ -67,7 +67,7 @@ def test_a_run_records_its_calibration_and_its_saved_model_carries_it(tiny_datas
     cal = run["calibration"]
     assert cal["temperature"] > 0 and cal["val_ece_after"] <= cal["val_ece_before"] + 1e-9
     assert cal["test_ece_after"] is not None and "calibrated on the validation images" in cal["words"]
-    assert any("calibrated" in note for note in result.notes)
+    assert any("confidence was adjusted" in note and "temperature" not in note for note in result.notes)
     ev = evaluate(result.run_dir)  # the saved model, as the window and the exports run it
     assert ev.metrics["calibration"]["ece"] == pytest.approx(cal["test_ece_after"], abs=1e-4)
     before = ev.metrics["calibration_before"]  # the reliability diagram shows both
@@ -139,3 +139,14 @@ def test_generated_pairs_put_the_finding_first(negative, finding, style, negativ
     labels = [name] * n_negative + [finding] * n_finding
     k, why = positive_class(classes, labels)
     assert classes[k] == finding and name in why  # whichever is rarer, and however the negative is written
+
+
+def test_the_plain_words_say_how_far_the_confidence_was_off_without_technical_terms():
+    from foveal.core.training.calibrate import Calibration
+
+    cal = Calibration(0.84, 0.042, 0.022, 0.125, 0.106, on="training and validation images, out of fold")
+    words = cal.plain()
+    assert "4.2%" in words and "2.2%" in words and "12.5%" in words and "10.6%" in words
+    assert not any(term in words.lower() for term in ("temperature", "ece", "out of fold", "calibration error"))
+    worse = Calibration(1.2, 0.05, 0.03, 0.10, 0.12).plain()
+    assert "can be chance" in worse

@@ -182,3 +182,20 @@ def test_stopping_says_what_will_really_be_kept(qtbot):
     panel.messages.show_stopping(panel.has_model_so_far())
     assert "the best model so far will be kept" in panel.phase_label.text()
     panel.set_running(False)
+
+
+def test_a_small_chart_shows_the_best_candidates_that_fit_with_the_leader(qtbot):
+    from foveal.gui.widgets.recipe_chart import RecipeChart
+
+    chart = RecipeChart()
+    qtbot.addWidget(chart)
+    chart.resize(700, 220)  # a laptop screen with the result below
+    chart.show()
+    for done in range(1, 25):
+        chart.add(CandidateTried(done, 24, f"candidate {done}", 0.5 + done / 100, 0.4, 0.9, 0.5))
+    shown = chart._rows_that_fit(chart.leader())
+    assert 4 <= len(shown) < 24 and shown[0].name == "candidate 24" == chart.leader().name
+    assert [r.accuracy for r in shown] == sorted((r.accuracy for r in shown), reverse=True)
+    assert f"the {len(shown)} best of 24" in chart.plot.getPlotItem().titleLabel.text
+    chart.resize(700, 2000)
+    assert len(chart._rows_that_fit(chart.leader())) == 24  # room for all: in the order they were scored
