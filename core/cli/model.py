@@ -36,7 +36,8 @@ def format_evaluation(ev) -> str:
         b = m["roc"]["binary"]
         lines.append(f"\nPositive class '{b['positive_class']}' ({b.get('positive_reason', 'the second class')}; "
                      "--positive-class chooses another), operating threshold "
-                     f"{op['threshold']:.3f} ({op['rule']}): sensitivity {_fmt(op['sensitivity'], True)}, "
+                     f"{op['threshold']:.3f} ({op.get('rule_plain') or op['rule']}): sensitivity "
+                     f"{_fmt(op['sensitivity'], True)}, "
                      f"specificity {_fmt(op['specificity'], True)}, PPV {_fmt(op['ppv'], True)}, NPV "
                      f"{_fmt(op['npv'], True)}")
     lines.append("\nConfusion matrix (rows: actual class, columns: predicted class):")

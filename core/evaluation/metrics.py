@@ -106,8 +106,10 @@ def operating_point(y: np.ndarray, probs: np.ndarray, classes: Sequence[str],
     if operating is not None and operating.threshold is not None:
         threshold = float(operating.threshold)
         rule = f"Youden's J on the {operating.chosen_on or 'validation images'}"
+        plain = "chosen before testing, on images the model had not learned from"
     else:
         threshold, rule = youden_threshold(positive, score), "Youden's J on these same images (optimistic)"
+        plain = "chosen on these same images, so these numbers are optimistic"
 
     def at(t: float) -> dict:
         said = score >= t
@@ -119,7 +121,8 @@ def operating_point(y: np.ndarray, probs: np.ndarray, classes: Sequence[str],
 
     reason = (operating.positive_reason if operating is not None and operating.positive_class == classes[k]
               else None) or "the second class"
-    return {"positive_class": classes[k], "positive_reason": reason, "chosen": {**at(threshold), "rule": rule},
+    chosen = {**at(threshold), "rule": rule, "rule_plain": plain}  # the technical rule, and in plain words
+    return {"positive_class": classes[k], "positive_reason": reason, "chosen": chosen,
             "default": at(0.5)}
 
 

@@ -32,7 +32,8 @@ def _binary_words(m: dict) -> str:
     why = html.escape(b.get("positive_reason") or "the second class")
     return (f"<br>For '{html.escape(b['positive_class'])}' (the positive class: {why}): sensitivity "
             f"{_f(op['sensitivity'], True)}, specificity {_f(op['specificity'], True)}, PPV {_f(op['ppv'], True)}, "
-            f"NPV {_f(op['npv'], True)} at threshold {op['threshold']:.2f} ({html.escape(op['rule'])})")
+            f"NPV {_f(op['npv'], True)} at threshold {op['threshold']:.2f} "
+            f"({html.escape(op.get('rule_plain') or op['rule'])})")
 
 
 def as_predictions(found: Sequence, classes: Sequence[str], root: str) -> list[Prediction]:

@@ -119,8 +119,10 @@ def test_the_operating_threshold_comes_from_the_validation_images_with_ppv_and_n
     m = compute_metrics(y, p, ("normal", "tumour"), operating=OperatingPoint("tumour", 0.75))
     chosen = m["roc"]["binary"]["chosen"]
     assert chosen["threshold"] == 0.75 and chosen["rule"] == "Youden's J on the validation images"
+    assert chosen["rule_plain"] == "chosen before testing, on images the model had not learned from"
     assert (chosen["tp"], chosen["fp"], chosen["tn"], chosen["fn"]) == (2, 0, 3, 1)
     assert chosen["ppv"] == 1.0 and chosen["npv"] == 0.75
     other = compute_metrics(y, p, ("normal", "tumour"), operating=OperatingPoint("normal"))
     assert other["roc"]["binary"]["positive_class"] == "normal"
     assert "optimistic" in other["roc"]["binary"]["chosen"]["rule"]  # no validation threshold: said so
+    assert "optimistic" in other["roc"]["binary"]["chosen"]["rule_plain"]
