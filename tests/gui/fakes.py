@@ -13,8 +13,8 @@ from foveal.core.training.events import (
     BatchesEnded,
     CandidateTried,
     EpochEnded,
-    HeadKind,
     FeaturesExtracting,
+    HeadKind,
     Outcome,
     Phase,
     PhaseChanged,
@@ -66,7 +66,6 @@ def scripted_train(config, *, on_event, cancel, epochs_head=3, epochs_ft=2, step
     acc = 0.9 if best else None
     model = f"{config.out_dir}/model.keras" if best else None
     from foveal.core.stats import headline
-
     from foveal.core.training.tracker import RunTracker
 
     words = headline(acc, 10, 0.5, "a") if acc is not None else ""
