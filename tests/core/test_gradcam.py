@@ -187,9 +187,9 @@ def marker_task(tmp_path_factory):
 @pytest.mark.parametrize("pooling", POOLINGS)
 def test_heatmap_points_at_a_pasted_marker_for_every_pooling(marker_task, pooling):
     """The pointing game: the heatmap of 'marker' peaks on the marker (within 15 input pixels) in ≥ 80% of the
-    marked test images (measured: 90% average, 87% max, 90% grid pooling)."""
+    marked test images (measured: 90% for each pooling)."""
     classifiers, marked = marker_task
-    clf = classifiers[f"{pooling} linear"]
+    clf = classifiers[f"{pooling} linear"][0]
     hits, _strict = checks.pointing_game(GradCamExplainer(clf).explain_file, marked, clf.classes.index("marker"), 224)
     assert hits >= 0.8
 
@@ -199,7 +199,7 @@ def test_heatmaps_change_when_the_top_of_the_backbone_is_reinitialised(marker_ta
     Spearman rank correlation with the trained model's maps measured 0.09; a map that ignores the model stays at
     1)."""
     classifiers, marked = marker_task
-    clf = classifiers["avg linear"]
+    clf = classifiers["avg linear"][0]
     trained = GradCamExplainer(clf).explain_file
     c = clf.classes.index("marker")
     assert checks.rank_correlation(trained, GradCamExplainer(checks.randomised(clf, "avg", 2)).explain_file,
