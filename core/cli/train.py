@@ -73,7 +73,9 @@ def _check_weights_file(config: TrainConfig) -> None:
     """A weights file that does not fit the backbone ends the command before any data is read (exit code 2), with
     what is wrong and which file would fit. The settings' own checks (a missing file among them) come first."""
     source = config.weights_source
-    if isinstance(source, Weights):
+    if isinstance(source, Weights) or config.distribute == "multi-worker":
+        # Several machines: TensorFlow must start with the workers' strategy, before any model is built here; the
+        # backbone's build in the run says the same words about a file that does not fit.
         return
     config.validate()
     from foveal.core.models.registry import get_backbone

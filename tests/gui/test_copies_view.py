@@ -14,7 +14,8 @@ from tests.gui.conftest import load
 def test_the_copies_found_are_shown_set_by_set_with_the_check_that_found_them(qtbot, make_window, tmp_path):
     data = factory.make_class_folder(tmp_path / "data", {"a": 8, "b": 8}, size=64)
     shutil.copy(data / "a" / "a_000.png", data / "a" / "a_000 copy.png")  # the same bytes
-    picture = Image.open(factory.SHARED / "data" / "busi" / "benign" / "benign (1).png").convert("RGB").resize((96, 96))
+    with Image.open(factory.SHARED / "data" / "busi" / "benign" / "benign (1).png") as real:
+        picture = real.convert("RGB").resize((96, 96))
     picture.save(data / "b" / "b_photo.png")  # a real picture, and the same picture smaller and re-saved
     picture.resize((64, 64)).save(data / "b" / "b_photo small.jpg", quality=90)
     before = sorted(p.name for p in data.rglob("*"))
