@@ -60,6 +60,7 @@ class TrainPanel(QWidget):
         self.phase_label.setWordWrap(True)
         self.time_label = QLabel("")
         self.device_label = QLabel("")
+        self.device_label.setWordWrap(True)
         self.device_label.setToolTip("The device that trains, and the speed-ups in use (Advanced → Train on)")
         self.plot = TrainingPlot()
         self.recipe_chart = RecipeChart()
@@ -90,7 +91,7 @@ class TrainPanel(QWidget):
         # the window and the weights check tell it directly.
         self.messages = TrainMessages(MessageWidgets(
             self.phase_label, self.progress, self.start_button, self.stop_button, self.weights_button,
-            self.details_button, self.details_label), self._result_shown)
+            self.details_button, self.details_label), lambda: bool(self.run_dir))  # a result on screen
         self.evaluation_label = QLabel("")
         self.evaluate_button = QPushButton("See what it got wrong →")
         self.evaluate_button.setToolTip("Metrics, confusion matrix, the misclassified images and why")
@@ -121,13 +122,14 @@ class TrainPanel(QWidget):
         evaluation.addWidget(self.evaluate_button)
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
-        error_row = QHBoxLayout()
-        error_row.addWidget(self.phase_label, 1)
-        error_row.addWidget(self.weights_button)
-        error_row.addWidget(self.details_button)
-        error_row.addWidget(self.device_label)
-        error_row.addWidget(self.recipe_button)
+        error_row = QHBoxLayout()  # the phase or the problem in words, with the way out of the problem
+        for widget, stretch in ((self.phase_label, 1), (self.weights_button, 0), (self.details_button, 0)):
+            error_row.addWidget(widget, stretch)
         layout.addLayout(error_row)
+        device_row = QHBoxLayout()  # a row of its own: on a laptop at 2× the phase's words keep the full width
+        device_row.addWidget(self.device_label, 1)
+        device_row.addWidget(self.recipe_button)
+        layout.addLayout(device_row)
         layout.addWidget(self.details_label)
         layout.addWidget(self.views, 1)
         layout.addLayout(result)
@@ -156,9 +158,6 @@ class TrainPanel(QWidget):
     def ready(self) -> bool:
         """Start is possible (data ready, no run in progress)."""
         return self.start_button.isEnabled()
-
-    def _result_shown(self) -> bool:
-        return bool(self.run_dir)  # a finished run's result is on screen
 
     def set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
