@@ -133,6 +133,19 @@ def test_the_window_fits_a_laptop_screen(qtbot, make_window, free):
     assert free.contains(QRect(window.pos(), window.size()))
 
 
+def test_a_finished_run_with_its_result_and_reason_still_fits_a_laptop_at_2x(qtbot, make_window, dataset):
+    free = QRect(0, 0, 960, 510)  # 1920×1080 at 2× scaling, less the panels
+    window = make_window(delay=0.001)
+    load(qtbot, window, dataset)
+    window.start_training()
+    qtbot.waitUntil(lambda: window.train_panel.start_button.isEnabled() and bool(window.train_panel.run_dir),
+                    timeout=15_000)
+    assert "planned epochs ran" in window.train_panel.phase_label.text()
+    window.window_actions.fit_to_screen(free)
+    hint = window.minimumSizeHint()  # the long words of the end wrap: nothing forces the window wider
+    assert hint.width() <= free.width() and hint.height() <= free.height(), hint
+
+
 def test_while_its_frame_is_unknown_the_window_leaves_room_for_a_title_bar_on_a_laptop(qtbot, make_window):
     from foveal.gui.window_actions import TITLE_BAR
 
