@@ -194,13 +194,13 @@ def test_heatmap_points_at_a_pasted_marker_for_every_pooling(marker_task, poolin
     assert hits >= 0.8
 
 
-def test_heatmaps_change_when_the_top_of_the_backbone_is_reinitialised(marker_task):
-    """Adebayo et al.'s randomisation test: with the top two blocks re-initialised the maps must change (mean
-    Spearman rank correlation with the trained model's maps measured 0.09; a map that ignores the model stays at
-    1)."""
+@pytest.mark.parametrize(("pooling", "measured"), [("avg", 0.09), ("max", 0.23), ("grid", 0.17)])
+def test_heatmaps_change_when_the_top_of_the_backbone_is_reinitialised(marker_task, pooling, measured):
+    """Adebayo et al.'s randomisation test: with the top two blocks re-initialised (the head kept) the maps must
+    change. The mean Spearman rank correlation with the trained model's maps is ``measured`` on these images; a map
+    that ignores the model (an edge detector) stays near 1."""
     classifiers, marked = marker_task
-    clf = classifiers["avg linear"][0]
+    clf = classifiers[f"{pooling} linear"][0]
     trained = GradCamExplainer(clf).explain_file
-    c = clf.classes.index("marker")
-    assert checks.rank_correlation(trained, GradCamExplainer(checks.randomised(clf, "avg", 2)).explain_file,
-                                   marked[:15], c) < 0.3
+    randomised = GradCamExplainer(checks.randomised(clf, pooling, 2)).explain_file
+    assert checks.rank_correlation(trained, randomised, marked[:15], clf.classes.index("marker")) < measured + 0.15
