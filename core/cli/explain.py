@@ -127,7 +127,7 @@ class PictureNames:
         self.taken: set[str] = set()
 
     def new(self, rel: str) -> str:
-        parts = [p for p in Path(os.path.splitext(rel)[0]).parts[-3:] if p not in ("/", "\\", ".", "..")]
+        parts = [p for p in Path(os.path.splitext(rel)[0]).parts[-2:] if p not in ("/", "\\", ".", "..")]
         stem = re.sub(r"[^\w.-]+", "_", "_".join(parts)).strip("._")[-MAX_NAME:].lstrip("._") or "image"
         name, k = f"{stem}.heatmap.png", 1
         while name.lower() in self.taken:
