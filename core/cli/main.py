@@ -74,7 +74,9 @@ def _run(args: argparse.Namespace) -> int:
     """Run a command: a user error is a message and exit code 2, whatever it printed meanwhile; standard output
     is written through :func:`core.io.standard_output` (a full device behind it is a message too)."""
     # Only on the real terminal: under a test's captured stderr there is nothing to filter.
-    quiet = not args.verbose and sys.stderr is sys.__stderr__
+    # The self-test shows every native message: a library that aborts must be heard (the filter's pipe would lose
+    # its last words).
+    quiet = not args.verbose and sys.stderr is sys.__stderr__ and not args.self_test
     try:
         with filtered_native_stderr() if quiet else contextlib.nullcontext(), standard_output():
             return args.func(args)
