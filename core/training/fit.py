@@ -83,7 +83,7 @@ def fit_head(ctx: RunContext, plan: RunPlan, prepared: Prepared, choice: HeadCho
             record_fitted_head(ctx, choice)
         return Trained(choice.head, choice.features, choice.out_of_fold)
     c = ctx.config
-    ctx.emit(PhaseChanged(Phase.HEAD, f"Training the new head ({c.epochs} epochs)"
+    ctx.emit(PhaseChanged(Phase.HEAD, f"Training the new head ({c.epochs} epoch{'' if c.epochs == 1 else 's'})"
                           f"{plan.devices.scaling_note(c.batch_size)}", first_epoch=1))
     # No checkpoint file for the head: it retrains in seconds, and writing one each epoch costs as much.
     fit_model(ctx, plan, choice.head, choice.features, len(prepared.classes),

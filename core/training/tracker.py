@@ -19,6 +19,10 @@ def _best(rows: list[dict]) -> tuple[int, float, float]:
     return row["epoch"], row["val_loss"], row["val_accuracy"]
 
 
+def _epochs(n: int) -> str:
+    return f"{n} epoch" if n == 1 else f"{n} epochs"
+
+
 class RunTracker:
     """State that lives across the phases of one run: epoch numbering, the best weights, the outcome."""
 
@@ -56,7 +60,7 @@ class RunTracker:
                     "did not improve on the head")
         if self.early_stopped and self.best_epoch is not None:
             return (f"Stopped after epoch {done} of {planned_epochs}: the validation loss had not improved for "
-                    f"{patience} epochs since epoch {self.best_epoch}, whose model was kept")
+                    f"{_epochs(patience)} since epoch {self.best_epoch}, whose model was kept")
         if self.best_epoch is None:
             return f"All {done} planned epochs ran, but no validation images measured them"
         return (f"All {done} planned epochs ran; epoch {self.best_epoch} had the lowest validation loss and its "
@@ -77,7 +81,7 @@ class RunTracker:
             words = (f"Fine-tuning improved on the head: validation loss {h_loss:.3f} → {t_loss:.3f}, accuracy "
                      f"{h_acc:.1%} → {t_acc:.1%}; the model of epoch {kept} is kept")
         elif self.trial_stopped:
-            words = (f"Fine-tuning was tried for {len(tuned)} epochs and did not lower the validation loss "
+            words = (f"Fine-tuning was tried for {_epochs(len(tuned))} and did not lower the validation loss "
                      f"(best {t_loss:.3f} against the head's {h_loss:.3f}): it was stopped, and {head_kept}")
         else:
             words = (f"Fine-tuning did not improve on the head (best validation loss {t_loss:.3f} against the "

@@ -99,6 +99,6 @@ def test_native_start_up_chatter_is_filtered_but_real_errors_pass():
                b"To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow with the "
                b"appropriate compiler flags."]
     kept = [b"E0000 00:00:1.0   1 op_kernel.cc:1830] OP_REQUIRES failed: out of memory",
-            b"Fatal Python error: Segmentation fault", b"Training the new head (1 epochs)"]
+            b"Fatal Python error: Segmentation fault", b"Training the new head (1 epoch)"]
     assert all(CHATTER.match(line) for line in chatter)
     assert not any(CHATTER.match(line) for line in kept)
