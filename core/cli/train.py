@@ -137,15 +137,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         except WeightsError as exc:
             why = str(exc)
     if why:
-        print(f"{why}\n\nThe demo goes on WITHOUT pretrained weights: it trains {config.backbone} from random "
-              "initialisation (all layers, smaller images). Expect it to be slow and close to guessing on 120 "
-              "images: transfer learning needs the pretrained weights. Only the demo falls back like this; "
-              "`foveal train` stops instead. Rerun with --weights FILE to use a weights file you have.\n",
-              file=sys.stderr)
-        # Random features are no use to a head alone: one head epoch, then the whole network learns.
-        config = TrainConfig(str(SAMPLES), weights=Weights.NONE, fine_tune="all", epochs=1,
-                             fine_tune_epochs=args.epochs, image_size=96, learning_rate=1e-2,
-                             early_stopping_patience=8, out_dir=out)
+        # From random weights, 120 images teach nothing: two minutes of training to show a guess looks broken.
+        print(f"The demo needs {config.backbone}'s pretrained ImageNet weights and could not load them here: "
+              "trained from random weights on 120 images its result would be a meaningless guess. Connect to the "
+              "internet once and run `foveal demo` again, or give the weights file you have: `foveal demo "
+              f"--weights mobilenet_v2_1.0_224_imagenet_no_top.h5`.\n({why})", file=sys.stderr)
+        return 2
     return _run_training(config, args)
 
 

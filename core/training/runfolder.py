@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import shutil
@@ -67,6 +68,17 @@ class RunFolder:
     cache_dir: Path
     checkpoint: Path
     is_chief: bool = True
+
+    def forget(self, *, made_here: bool) -> None:
+        """The run failed before it learned anything (a problem with the weights or the data): nothing of it is
+        kept, not even run_config.json, and the folder goes too when this run made it (``made_here``)."""
+        if not self.is_chief:
+            return
+        (self.path / "run_config.json").unlink(missing_ok=True)
+        end_run_folder(self.path, chief=True)
+        if made_here:
+            with contextlib.suppress(OSError):  # only an empty folder is removed: anything else stays
+                self.path.rmdir()
 
     def end(self) -> None:
         """However the run ended: a worker that is not the chief leaves nothing behind, even when the run failed; a

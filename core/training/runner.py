@@ -15,6 +15,7 @@ shares (settings, events, cancel, clock, the epoch tracker) is the small :class:
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from dataclasses import replace
 from typing import Any
 
 from foveal.core.cancel import Cancelled, CancelToken
+from foveal.core.errors import FovealError
 from foveal.core.io import write_json
 from foveal.core.models.build import assemble_classifier
 from foveal.core.training.auto_head import HeadChoice, choose_head
@@ -69,6 +71,7 @@ def train(config: TrainConfig, *, on_event: Callable[[Event], None] | None = Non
     config.validate()
     prepared = prepare(ctx)  # the dataset first: its problems are reported before any device is set up
     plan = plan_run(ctx, prepared)
+    existed = config.out_dir is not None and os.path.isdir(config.out_dir)  # the person's own folder stays
     folder = open_run_folder(config, is_chief=plan.devices.is_chief)
     try:
         ctx.timings["prepare"] = clock() - start
@@ -80,6 +83,10 @@ def train(config: TrainConfig, *, on_event: Callable[[Event], None] | None = Non
             # Outside the strategy: the test pass still runs on every replica (the models keep their strategy),
             # and saving creates no variable that the workers would have to agree on.
             return finish(ctx, plan, prepared, folder, built, (choice, trained), start)
+    except FovealError:
+        if not ctx.tracker.history:  # nothing learned (weights that would not load…): no run to speak of
+            folder.forget(made_here=not existed)
+        raise
     finally:
         folder.end()
 

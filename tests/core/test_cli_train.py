@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -281,3 +282,16 @@ def test_a_hostile_config_file_through_the_command_line_makes_nothing(tiny_datas
     assert cli_main(["train", "--config", str(path)]) == 2
     assert "seed must be between 0 and 4294967295" in capsys.readouterr().err
     assert not out.parent.exists()
+
+
+@pytest.mark.parametrize("weights", ["none", "missing.h5", "wrong"])
+def test_the_demo_without_pretrained_weights_says_why_and_trains_nothing(weights, tmp_path, capsys):
+    if weights == "wrong":  # MobileNet v1's weights for MobileNetV2
+        weights = str(next(p for p in Path(real_weights()).parent.glob("mobilenet_v1*no_top*")))
+    elif weights == "missing.h5":
+        weights = str(tmp_path / "missing.h5")
+    out = tmp_path / "demo-run"
+    code = cli_main(["demo", "--weights", weights, "--out", str(out)])
+    said = capsys.readouterr().err
+    assert code == 2 and "would be a meaningless guess" in said and "--weights mobilenet_v2" in said
+    assert not out.exists()  # two minutes of training from random weights were not spent

@@ -79,3 +79,21 @@ def test_run_json_says_why_it_ended_and_its_total_time_covers_every_step(colour_
     timings = run["timings"]
     parts = sum(v for k, v in timings.items() if k != "total")
     assert timings["total"] >= parts  # saving and measuring included: the time the person waited
+
+
+def test_a_run_whose_weights_do_not_load_leaves_no_folder_behind(tmp_path):
+    from foveal.core.errors import WeightsError
+    from foveal.core.training import TrainConfig, train
+    from tests import factory
+
+    data = factory.make_class_folder(tmp_path / "data", {"a": 6, "b": 6}, size=40)
+    wrong = next(Path(factory.real_weights()).parent.glob("mobilenet_v1*no_top*"))  # MobileNet v1's, for V2
+    out = tmp_path / "run"
+    with pytest.raises(WeightsError):
+        train(TrainConfig(str(data), weights=str(wrong), image_size=32, epochs=1, out_dir=str(out)))
+    assert not out.exists()  # not even a run_config.json of a run that never began
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    with pytest.raises(WeightsError):
+        train(TrainConfig(str(data), weights=str(wrong), image_size=32, epochs=1, out_dir=str(mine)))
+    assert mine.is_dir() and list(mine.iterdir()) == []  # a folder the person made stays, emptied of this run
