@@ -154,49 +154,68 @@ def _demo_run_dir() -> Path:
     return user_runs_dir() / f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
+TRAIN_DESCRIPTION = """Train an image classifier on a folder of images sorted into one sub-folder per class. Foveal
+starts from a network pretrained on millions of photographs and teaches it your classes; it keeps some images apart
+to measure the result honestly and writes everything into a run folder (the model, its settings, its accuracy)."""
+
+TRAIN_EXAMPLES = """examples:
+  foveal train ~/data/cells
+      the defaults: MobileNetV2, frozen, the best head chosen by cross-validation; needs the ImageNet weights
+      (downloaded once), or, offline, --weights with the file you have:
+  foveal train ~/data/cells --weights ~/Downloads/mobilenet_v2_1.0_224_imagenet_no_top.h5 --out ~/runs/cells-1
+  foveal train ~/data/xrays --group-by filename --group-pattern '^(P\\d+)_' --fine-tune auto
+      images of one patient (P0012_…) never in two splits; fine-tuning kept only if it helps
+"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``train``, ``backbones`` and ``demo`` to the ``foveal`` parser (defaults: :class:`TrainConfig`'s)."""
     d = TrainConfig.default
-    t = sub.add_parser("train", help="train a classifier on a dataset folder")
+    t = sub.add_parser("train", help="train a classifier on a dataset folder", description=TRAIN_DESCRIPTION,
+                       epilog=TRAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument("folder", nargs="?", help="folder with one sub-folder per class (or train/val/test)")
-    t.add_argument("--backbone", default=d("backbone"), help=f"see `foveal backbones` (default {d('backbone')})")
-    t.add_argument("--fine-tune", default=d("fine_tune"), metavar="frozen|last:N|all|auto",
+    first = t.add_argument_group("what most runs need")
+    split = t.add_argument_group("how the images are split (train / validation / test)")
+    advanced = t.add_argument_group("advanced training settings (the defaults suit most datasets)")
+    devices = t.add_argument_group("devices (GPUs, several machines)")
+    first.add_argument("--backbone", default=d("backbone"), help=f"see `foveal backbones` (default {d('backbone')})")
+    first.add_argument("--fine-tune", default=d("fine_tune"), metavar="frozen|last:N|all|auto",
                    help=f"how much of the backbone learns (default {d('fine_tune')}: only the new head; auto: "
                         "try the last blocks, and keep them only while they improve on the head)")
-    t.add_argument("--epochs", type=int, default=d("epochs"),
+    first.add_argument("--epochs", type=int, default=d("epochs"),
                    help=f"epochs training the head, {_range('epochs')} (default {d('epochs')})")
-    t.add_argument("--fine-tune-epochs", type=int, default=d("fine_tune_epochs"),
+    advanced.add_argument("--fine-tune-epochs", type=int, default=d("fine_tune_epochs"),
                    help=f"epochs fine-tuning, {_range('fine_tune_epochs')} (default: --epochs)")
-    t.add_argument("--weights", default=d("weights"), help="imagenet (default), none, or a weights file path")
-    t.add_argument("--out", default=None, help="run folder (default ./foveal-runs/DATE-BACKBONE; in the user data "
+    first.add_argument("--weights", default=d("weights"), help="imagenet (default), none, or a weights file path")
+    first.add_argument("--out", default=None, help="run folder (default ./foveal-runs/DATE-BACKBONE; in the user data "
                    "folder when the current folder is inside the dataset)")
-    t.add_argument("--seed", type=int, default=d("seed"),
+    split.add_argument("--seed", type=int, default=d("seed"),
                    help=f"fixes the split and the initialisation, {_range('seed')} (default {d('seed')})")
-    t.add_argument("--batch-size", type=int, default=d("batch_size"),
+    advanced.add_argument("--batch-size", type=int, default=d("batch_size"),
                    help=f"{_range('batch_size')}, and what fits in memory (default {d('batch_size')})")
-    t.add_argument("--learning-rate", type=float, default=d("learning_rate"),
+    advanced.add_argument("--learning-rate", type=float, default=d("learning_rate"),
                    help=f"head learning rate, {_range('learning_rate')} (default {d('learning_rate')}); fine-tuning "
                         f"uses {d('fine_tune_lr_factor')}× of it")
-    t.add_argument("--image-size", type=int, default=d("image_size"),
+    advanced.add_argument("--image-size", type=int, default=d("image_size"),
                    help=f"square input size, from the backbone's minimum to {IMAGE_SIZE.high:g} px, and what fits in "
                         "memory (default: the backbone's)")
-    t.add_argument("--augment", action="store_true", help="flip, small rotation, zoom and contrast changes")
-    t.add_argument("--recipe", default=d("recipe"), choices=["auto", "manual"],
+    advanced.add_argument("--augment", action="store_true", help="flip, small rotation, zoom and contrast changes")
+    advanced.add_argument("--recipe", default=d("recipe"), choices=["auto", "manual"],
                    help="auto (default): with a frozen backbone, choose the head, pooling and class weighting by "
                         "cross-validation on the training and validation images; manual: the dense head as set")
-    add_split_options(t, balance=True)
-    t.add_argument("--split-file", default=d("split_file"), help="a JSON split to reuse (e.g. a run's run.json)")
-    t.add_argument("--folds", type=int, default=None, metavar="K",
+    add_split_options(split, balance=True)
+    split.add_argument("--split-file", default=d("split_file"), help="a JSON split to reuse (e.g. a run's run.json)")
+    first.add_argument("--folds", type=int, default=None, metavar="K",
                    help="k-fold cross-validation (3-10, group-aware): K runs, mean and spread of each metric")
     # Device options default to None, not to TrainConfig's: given, they replace a --config file's values.
-    t.add_argument("--distribute", default=None, choices=["auto", "none", "mirrored", "multi-worker"],
+    devices.add_argument("--distribute", default=None, choices=["auto", "none", "mirrored", "multi-worker"],
                    help="auto (default): all GPUs when several; multi-worker: several machines, set up by TF_CONFIG")
-    t.add_argument("--devices", default=None, metavar="auto|cpu|gpu|gpu:0,1", help="which devices train")
-    t.add_argument("--mixed-precision", default=None, choices=["auto", "on", "off"],
+    devices.add_argument("--devices", default=None, metavar="auto|cpu|gpu|gpu:0,1", help="which devices train")
+    devices.add_argument("--mixed-precision", default=None, choices=["auto", "on", "off"],
                    help="float16 compute (auto: on for GPUs of compute capability 7.0 or newer)")
-    t.add_argument("--xla", default=None, choices=["auto", "on", "off"], help="XLA compilation (auto: on GPUs)")
-    t.add_argument("--json-events", action="store_true", help="print one JSON event per line on stdout")
-    t.add_argument("--config", default=None, metavar="FILE",
+    devices.add_argument("--xla", default=None, choices=["auto", "on", "off"], help="XLA compilation (auto: on GPUs)")
+    advanced.add_argument("--json-events", action="store_true", help="print one JSON event per line on stdout")
+    first.add_argument("--config", default=None, metavar="FILE",
                    help="settings from a run folder's run_config.json, a run.json or a project.json (a folder, "
                         "--out and the device options given here replace the file's)")
     t.set_defaults(func=checked(cmd_train, epochs=LIMITS["epochs"], fine_tune_epochs=LIMITS["fine_tune_epochs"],

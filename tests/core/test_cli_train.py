@@ -295,3 +295,17 @@ def test_the_demo_without_pretrained_weights_says_why_and_trains_nothing(weights
     said = capsys.readouterr().err
     assert code == 2 and "would be a meaningless guess" in said and "--weights mobilenet_v2" in said
     assert not out.exists()  # two minutes of training from random weights were not spent
+
+
+def test_train_help_puts_what_most_runs_need_first_and_ends_with_examples(capsys):
+    with pytest.raises(SystemExit) as done:
+        cli_main(["train", "--help"])
+    text = capsys.readouterr().out
+    assert done.value.code == 0
+    groups = ["what most runs need:", "how the images are split", "advanced training settings", "devices ("]
+    assert [text.index(g) for g in groups] == sorted(text.index(g) for g in groups)
+    first = text[text.index(groups[0]):text.index(groups[1])]
+    assert all(option in first for option in ("--backbone", "--fine-tune", "--weights", "--out", "--epochs"))
+    assert "--batch-size" not in first
+    assert text.rstrip().endswith("never in two splits; fine-tuning kept only if it helps")
+    assert text.count("\n  foveal train ") == 3  # three worked examples
