@@ -23,6 +23,17 @@ from foveal.core.paths import printable, protect, unsafe_name
 IMBALANCE_WARNING_RATIO = 2.0
 
 
+def case_only_classes(names: list[str]) -> list[str]:
+    """Class folders whose names differ only in upper and lower case, in words: two classes here, but one folder
+    on Windows and macOS (whose disks ignore case), where the dataset would not copy as it is."""
+    seen: dict[str, list[str]] = {}
+    for name in names:
+        seen.setdefault(name.casefold(), []).append(name)
+    return [f"Class folders {' and '.join(repr(n) for n in sorted(same))} differ only in upper and lower case: two "
+            "classes here, but one folder on Windows and macOS, where copying this dataset would merge them. "
+            "Rename one of them." for same in seen.values() if len(same) > 1]
+
+
 @dataclass(frozen=True, slots=True)
 class ImageRecord:
     """One usable image: where it is, its class, its given split (pre-split folders only) and its header."""
@@ -132,6 +143,7 @@ class DatasetSummary:
                        f"{listing(multi)}.")
         for group in self.cross_class_duplicates:
             out.append(f"The same file is in more than one class: {', '.join(group)}; check its label.")
+        out += case_only_classes([*self.counts, *self.empty_classes])
         if self.layout == "pre-split":
             for split, counts in self.split_counts.items():
                 missing = [n for n, c in counts.items() if c == 0]

@@ -261,3 +261,13 @@ def test_png_with_sound_chunks_but_damaged_image_data_is_refused_by_the_scan(tmp
         (tmp_path / "adam7.png").write_bytes(png_bytes(arr, interlaced=True))
         assert (probe(tmp_path / "adam7.png").width, probe(tmp_path / "adam7.png").bits) == (29, 16 if deep else 8)
         assert decode_image(tmp_path / "adam7.png").shape[:2] == (23, 29)
+
+
+def test_class_folders_that_differ_only_in_case_are_said_before_they_merge_on_another_system(tmp_path):
+    from tests import factory
+
+    data = factory.make_class_folder(tmp_path / "data", {"Tumour": 3, "tumour": 3, "normal": 3}, size=32)
+    s = scan_dataset(data)
+    assert len(s.classes) == 3  # two classes on this disk
+    said = [w for w in s.warnings if "differ only in upper and lower case" in w]
+    assert len(said) == 1 and "'Tumour' and 'tumour'" in said[0] and "Rename one" in said[0]
