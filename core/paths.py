@@ -63,6 +63,18 @@ def default_run_dir(name: str) -> Path:
     return base / f"{stamp}-{name}"
 
 
+#: Names Windows keeps for its devices, with or without an extension (``CON.png`` is the console there).
+WINDOWS_RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
+                              *(f"LPT{i}" for i in range(1, 10))})
+
+
+def portable_file_name(name: str) -> str:
+    """``name`` as a file name every system accepts: a Windows device name gets a leading ``_`` and trailing dots
+    and spaces (which Windows drops) go."""
+    name = name.rstrip(" .") or "_"
+    return f"_{name}" if name.split(".")[0].upper() in WINDOWS_RESERVED else name
+
+
 def unsafe_name(name: str) -> bool:
     """True when a file or folder name is not valid UTF-8 (Python holds such bytes as lone surrogates) or holds
     control characters or line breaks: such a name would break a CSV row, a line of labels.txt or a report."""

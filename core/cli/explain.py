@@ -26,7 +26,7 @@ from typing import Any
 from foveal.core.cli.options import checked
 from foveal.core.errors import ConfigError, DatasetError, ImageDecodeError
 from foveal.core.io import check_target, make_dirs, write_bytes, write_text
-from foveal.core.paths import printable
+from foveal.core.paths import portable_file_name, printable
 
 #: The file in DIR that lists every image explained.
 LISTING = "explain.jsonl"
@@ -129,6 +129,7 @@ class PictureNames:
     def new(self, rel: str) -> str:
         parts = [p for p in Path(os.path.splitext(rel)[0]).parts[-2:] if p not in ("/", "\\", ".", "..")]
         stem = re.sub(r"[^\w.-]+", "_", "_".join(parts)).strip("._")[-MAX_NAME:].lstrip("._") or "image"
+        stem = portable_file_name(stem)  # a name Windows reserves (CON, NUL…) gets a leading _
         name, k = f"{stem}.heatmap.png", 1
         while name.lower() in self.taken:
             k += 1

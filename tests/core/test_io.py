@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from foveal.core import io, paths
 from foveal.core.errors import WriteError
@@ -201,3 +203,17 @@ def test_a_reader_that_went_away_is_a_broken_pipe_and_nothing_fails_afterwards()
     with pytest.raises(BrokenPipeError), io.standard_output(stream) as out:
         out.write("path,class\n")
     stream.close()  # nothing left to flush into the closed pipe
+
+
+@pytest.mark.parametrize("name, portable", [("CON", "_CON"), ("nul.heatmap.png", "_nul.heatmap.png"),
+                                            ("com7.x", "_com7.x"), ("scan. ", "scan"), ("...", "_"),
+                                            ("CONSOLE.png", "CONSOLE.png"), ("a_b.png", "a_b.png")])
+def test_file_names_foveal_makes_are_accepted_on_windows_too(name, portable):
+    assert paths.portable_file_name(name) == portable
+
+
+@given(st.text(alphabet=st.characters(whitelist_categories=("Lu", "Ll", "Nd"), whitelist_characters="._- "),
+               min_size=1, max_size=20))
+def test_a_portable_name_is_never_reserved_and_never_ends_in_a_dot_or_space(name):
+    out = paths.portable_file_name(name)
+    assert out and not out.endswith((".", " ")) and out.split(".")[0].upper() not in paths.WINDOWS_RESERVED
