@@ -26,6 +26,7 @@ from foveal.core.run_record import RunRecord
 MAX_RUN_JSON_BYTES = 512 * 1024 * 1024
 #: Written when training starts, removed when it ends: a folder without run.json but with a live owner is busy.
 RUNNING_FILE = ".running"
+WINDOWS = os.name == "nt"
 #: What an unfinished run leaves that is of no use without its run.json (a model.keras saved just before the
 #: run was killed has no record of its classes, split or settings).
 _PARTIAL = (".cache", "checkpoint.weights.h5", "model.keras", RUNNING_FILE)
@@ -39,8 +40,10 @@ def mark_running(run_dir: Path) -> None:
 def _owner_alive(run_dir: Path) -> bool:
     try:
         owner = json.loads((run_dir / RUNNING_FILE).read_text(encoding="utf-8"))
-        if owner.get("host") != platform.node():
-            return True  # another machine's process: assume it is alive
+        if owner.get("host") != platform.node() or WINDOWS:
+            # Another machine's process, or Windows, where os.kill(pid, 0) would END the process rather than ask
+            # about it: assume it is alive (its leftovers wait; never a running training stopped by a question).
+            return True
         os.kill(int(owner["pid"]), 0)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False

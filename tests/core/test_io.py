@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from hypothesis import given
@@ -217,3 +218,22 @@ def test_file_names_foveal_makes_are_accepted_on_windows_too(name, portable):
 def test_a_portable_name_is_never_reserved_and_never_ends_in_a_dot_or_space(name):
     out = paths.portable_file_name(name)
     assert out and not out.endswith((".", " ")) and out.split(".")[0].upper() not in paths.WINDOWS_RESERVED
+
+
+def test_on_windows_a_run_being_written_is_never_asked_about_with_os_kill(tmp_path, monkeypatch):
+    """os.kill(pid, 0) ends the process on Windows: whether a run's writer lives is not asked there, and its
+    folder is left alone (a running training is never stopped by a question)."""
+    import platform
+
+    from foveal.core import runs
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / runs.RUNNING_FILE).write_text(json.dumps({"pid": 999_999_999, "host": platform.node()}))
+    (run / "model.keras").write_bytes(b"half")
+    monkeypatch.setattr(runs, "WINDOWS", True)
+    monkeypatch.setattr(os, "kill", lambda *a: (_ for _ in ()).throw(AssertionError("os.kill on Windows")))
+    assert runs.discard_partial_run(run) == [] and (run / "model.keras").exists()
+    monkeypatch.setattr(runs, "WINDOWS", False)
+    monkeypatch.undo()
+    assert "model.keras" in runs.discard_partial_run(run)  # elsewhere: a writer that is gone leaves nothing
