@@ -106,3 +106,22 @@ def test_benchmarks_page_lists_every_script_and_no_other():
     listed = set(re.findall(r"benchmarks/(bench_\w+\.py)", page))
     present = {p.name for p in (ROOT / "benchmarks").glob("bench_*.py")}
     assert listed == present
+
+
+def _tables(page: Path) -> list[list[str]]:
+    """Each markdown table of a page (outside code blocks) as its rows."""
+    tables: list[list[str]] = [[]]
+    for line in FENCE.sub("", page.read_text(encoding="utf-8")).splitlines():
+        if line.startswith("|"):
+            tables[-1].append(line)
+        elif tables[-1]:
+            tables.append([])
+    return [t for t in tables if t]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_table_row_has_the_header_s_cells(page):
+    for rows in _tables(page):
+        cells = [len(re.findall(r"(?<!\\)\|", row)) for row in rows]
+        assert set(cells) == {cells[0]}, f"{page.relative_to(ROOT)}: a row of the table '{rows[0][:60]}' breaks it"
+        assert re.fullmatch(r"\|(\s*:?-+:?\s*\|)+", rows[1]), f"{page.relative_to(ROOT)}: no separator under {rows[0]}"
