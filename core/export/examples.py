@@ -10,7 +10,7 @@ _HEAD = '''"""Predict classes of images with this exported Foveal model ({what})
 
 Needs only {needs}, Pillow and NumPy. The model takes raw RGB images of any size as uint8 (0-255): resizing
 and preprocessing are inside it. 16-bit, float and DICOM images need mapping to 0-255 first (Foveal maps them
-from their own range; see Foveal's README).
+from their own range; see Foveal's docs/dataset.md).
 """
 
 import sys

@@ -163,7 +163,7 @@ def plan_devices(*, distribute: str = "auto", devices: str = "auto", mixed_preci
             raise ConfigError("--distribute multi-worker needs the TF_CONFIG environment variable on every machine, "
                               "e.g. TF_CONFIG='{\"cluster\": {\"worker\": [\"host1:12345\", \"host2:12345\"]}, "
                               "\"task\": {\"type\": \"worker\", \"index\": 0}}' (index 1 on the second machine). "
-                              "Cluster launchers (Slurm, Kubernetes) can set it; see the README.")
+                              "Cluster launchers (Slurm, Kubernetes) can set it; see docs/gpus.md.")
         strategy = "multi-worker"
         worker_index, n_workers = int(tf_config["task"]["index"]), len(tf_config["cluster"]["worker"])
         local = local if chosen else ("/cpu:0",)
