@@ -4,6 +4,7 @@
 #   dist/foveal-VERSION-linux-x86_64.tar.gz   the same folder, portable
 #   dist/foveal_VERSION_amd64.deb             installs to /opt/foveal, a desktop entry, the icon, `foveal` on PATH
 # Needs python3 (3.11+), git and dpkg-deb; about 10 minutes and 6 GB of disk on the build machine.
+# Windows and macOS bundles come from the same packaging/foveal.spec: .github/workflows/release.yml builds all three.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${FOVEAL_BUILD_DIR:-$ROOT/build/bundle}
