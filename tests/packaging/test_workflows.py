@@ -150,6 +150,8 @@ def test_the_windows_installer_script_names_files_that_exist():
     named = re.findall(r'(?:LicenseFile=|SetupIconFile=|Source: ")(\.\.[^"\n*]*)', text)
     assert len(named) >= 4
     for path in named:
+        if path.replace("\\", "/").startswith("../../dist/"):
+            continue  # the bundle PyInstaller builds first: not in a clean checkout
         assert (iss / path.replace("\\", "/")).resolve().exists(), path
     assert _iss_output("1.2.3") == "foveal-1.2.3-windows-x86_64-setup"
     assert re.search(r'^Source: "\.\.\\\.\.\\dist\\foveal\\\*";.*recursesubdirs', text, re.M)
