@@ -141,7 +141,7 @@ def finish(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolder
             write_suspects(folder.path / MISLABELS_FILE, suspects)
     shutil.rmtree(folder.cache_dir, ignore_errors=True)
     held_out = held_out_result(prepared, ctx.failed, measured.accuracy, measured.loss, measured.labels)
-    seconds, reason = ctx.clock() - start, ending(ctx, plan, choice)
+    seconds, reason = ctx.clock() - start, ending(ctx, plan)
     if plan.devices.is_chief:
         write_json(folder.path / "run.json", run_record(
             ctx, prepared, plan, n_blocks=built.n_blocks, choice=choice, measured=measured, suspects=suspects,
@@ -154,14 +154,12 @@ def finish(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolder
     return result
 
 
-def ending(ctx: RunContext, plan: RunPlan, choice: HeadChoice | None) -> str:
-    """Why the run ended when it did, in words (the epochs it planned last, as the recipe left them)."""
-    t = ctx.tracker
-    t.fitted_head = choice is not None and choice.fitted
-    planned = ctx.config.epochs + (ctx.config.total_fine_tune_epochs if plan.fine_tunes else 0)
-    if t.fitted_head:
-        planned = len(t.history) + (ctx.config.total_fine_tune_epochs if plan.fine_tunes else 0)
-    return t.ending(planned, ctx.config.early_stopping_patience)
+def ending(ctx: RunContext, plan: RunPlan) -> str:
+    """Why the run ended when it did, in words, against the epochs it planned last, as the recipe left them: a
+    fitted linear head counts as one epoch before fine-tuning and as none alone (core.training.auto_head._chosen)."""
+    t, c = ctx.tracker, ctx.config
+    head = (0 if plan.frozen else 1) if t.fitted_head else c.epochs
+    return t.ending(head + (c.total_fine_tune_epochs if plan.fine_tunes else 0), c.early_stopping_patience)
 
 
 def save_and_measure(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolder, choice: HeadChoice,
