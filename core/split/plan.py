@@ -65,8 +65,11 @@ class SplitSpec:
                               "leave split_file empty to make a new split.")
 
 
-def prepare_split(summary: DatasetSummary, spec: SplitSpec) -> tuple[Split, dict[str, Any]]:
-    """``(split, info)`` for a run; ``info`` says how it was made and what it achieved.
+def prepare_split(summary: DatasetSummary, spec: SplitSpec,
+                  copies: tuple[list[tuple[str, ...]], list[tuple[str, ...]]] | None = None,
+                  ) -> tuple[Split, dict[str, Any]]:
+    """``(split, info)`` for a run; ``info`` says how it was made and what it achieved. ``copies`` are the sets
+    :func:`copies_found` gives, when the caller has them already.
 
     Copies are always looked for (signatures are cached per file, see :mod:`core.split.hashes`), so that copies
     that still span splits are known and said beside the accuracy they inflate, whether or not the split kept
@@ -78,7 +81,7 @@ def prepare_split(summary: DatasetSummary, spec: SplitSpec) -> tuple[Split, dict
                             "balance_over_copies": spec.balance_over_copies, "seed": spec.seed,
                             "val_fraction": spec.val_fraction, "test_fraction": spec.test_fraction}
     groups: dict[str, str] | None = None
-    identical, pictures = copies_found(summary)
+    identical, pictures = copies if copies is not None else copies_found(summary)
     duplicates = copy_sets(identical, pictures)
     info.update(n_duplicate_sets=len(identical) + len(pictures), n_identical_file_sets=len(identical),
                 n_picture_copy_sets=len(pictures))

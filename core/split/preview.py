@@ -152,9 +152,9 @@ def split_preview(data_dir: str, spec: SplitSpec) -> SplitPreview:
     spec.validate()
     summary = scan_dataset(data_dir)
     summary.require_trainable()
-    split, info = prepare_split(summary, spec)
+    identical, pictures = copies_found(summary)  # once: the split keeps them together, the window shows them
+    split, info = prepare_split(summary, spec, (identical, pictures))
     labels = {r.rel: r.label for r in summary.images}
     groups = describe_groups(find_groups(summary.images, GroupRule(spec.group_by, spec.group_pattern)), labels)
-    identical, pictures = copies_found(summary)  # the signatures are cached: a second look costs little
     copies = tuple([("identical", g) for g in identical] + [("picture", g) for g in pictures])
     return SplitPreview(split, info, groups, tuple(summary.classes), copies)
