@@ -4,6 +4,8 @@
 #   dist/foveal-VERSION-linux-x86_64.tar.gz   the same folder, portable
 #   dist/foveal_VERSION_amd64.deb             installs to /opt/foveal, a desktop entry, the icon, `foveal` on PATH
 # Needs python3 (3.11+), git and dpkg-deb; about 10 minutes and 6 GB of disk on the build machine.
+# FOVEAL_WEIGHTS_FILE=PATH: MobileNetV2's ImageNet weights file (no top) the bundle carries, so that its first
+# training works offline; without it the file in Keras's cache is taken, and without that the bundle has none.
 # Windows and macOS bundles come from the same packaging/foveal.spec: .github/workflows/release.yml builds all three.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,11 +24,18 @@ echo "== build environment (Foveal and PyInstaller, nothing else)"
 python3 -m venv "$BUILD/venv"
 "$BUILD/venv/bin/pip" install -q "$BUILD/src[bundle]"
 
+echo "== the recommended backbone's ImageNet weights (FOVEAL_WEIGHTS_FILE, else Keras's cache)"
+if ! "$BUILD/venv/bin/python" "$BUILD/src/packaging/bundle_weights.py" ${FOVEAL_WEIGHTS_FILE:+"$FOVEAL_WEIGHTS_FILE"} \
+        --into "$BUILD/src/resources/weights"; then
+    echo "warning: the bundle carries no ImageNet weights: its demo asks for a weights file instead of training" >&2
+fi
+
 echo "== PyInstaller one-folder bundle"
 (cd "$BUILD/src/packaging" && "$BUILD/venv/bin/pyinstaller" --noconfirm --clean --log-level WARN \
     --distpath "$DIST" --workpath "$BUILD/work" foveal.spec)
 cp "$BUILD/src/LICENSE" "$DIST/foveal/LICENSE"
 mkdir -p "$DIST/foveal/licenses" && cp "$BUILD/src/resources/licenses/"* "$DIST/foveal/licenses/"
+cp "$BUILD/src/resources/weights/"*.txt "$DIST/foveal/licenses/" 2>/dev/null || true  # the weights' notice, if carried
 
 echo "== portable archive"
 tar -C "$DIST" -czf "$DIST/foveal-$VERSION-linux-x86_64.tar.gz" foveal

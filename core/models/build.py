@@ -20,6 +20,7 @@ import numpy as np
 from foveal.core.errors import ConfigError, WeightsError
 from foveal.core.models.blocks import Block, find_blocks
 from foveal.core.models.registry import BackboneSpec, Weights
+from foveal.core.resources import bundled_weights
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,8 @@ def imagenet_weights_status(spec: BackboneSpec, image_size: int | None = None) -
         finally:
             file_utils.get_file = original
     path = os.path.join(keras_cache_dir(), name)
+    if name and not os.path.isfile(path) and (bundled := bundled_weights(name)) is not None:
+        return name, str(bundled), True
     return name, path, bool(name) and os.path.isfile(path)
 
 
@@ -146,6 +149,9 @@ def _hooked(spec: BackboneSpec, on_download: DownloadFn | None, file_utils) -> I
 
     def get_file(fname=None, origin=None, *args, **kwargs):
         name = fname or os.path.basename(origin or "")
+        bundled = bundled_weights(name)
+        if bundled is not None and not os.path.isfile(os.path.join(keras_cache_dir(), name)):
+            return str(bundled)  # the installation's own copy: no download, and the user's cache is left alone
         try:
             return original_get_file(fname, origin, *args, **kwargs)
         except Exception as exc:

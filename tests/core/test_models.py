@@ -155,3 +155,29 @@ def test_imagenet_weights_status_names_the_cache_file(monkeypatch, tmp_path, mob
     (tmp_path / "models").mkdir()
     shutil.copy(mobilenet_v2_weights, path)  # a user who put the file in Keras's cache, as the error message says
     assert imagenet_weights_status(get_backbone("MobileNetV2"), 224)[2] is True
+
+
+def test_weights_carried_by_the_installation_are_used_offline_and_leave_the_cache_alone(monkeypatch, tmp_path,
+                                                                                       mobilenet_v2_weights):
+    """A bundle built with packaging/bundle_weights.py carries the file under Keras's name: with an empty Keras
+    cache and no network, ImageNet weights come from it, and they are the file's weights."""
+    import shutil
+
+    import foveal.core.resources as resources
+    from foveal.core.models.build import imagenet_weights_status
+
+    name = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+    (tmp_path / "install" / "weights").mkdir(parents=True)
+    shutil.copy(mobilenet_v2_weights, tmp_path / "install" / "weights" / name)
+    monkeypatch.setattr(resources, "resource_root", lambda: tmp_path / "install")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")  # any download attempt fails at once
+    spec = get_backbone("MobileNetV2")
+    assert imagenet_weights_status(spec, 224) == (name, str(tmp_path / "install" / "weights" / name), True)
+    carried = build_backbone(spec, 96, "imagenet")
+    direct = build_backbone(spec, 96, str(mobilenet_v2_weights))
+    for a, b in zip(carried.get_weights(), direct.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not (tmp_path / "keras" / "models" / name).exists()
+    assert resources.bundled_weights("../" + name) is None and resources.bundled_weights("missing.h5") is None
