@@ -17,6 +17,7 @@ from foveal.core.training.config import TrainConfig
 from foveal.core.training.events import Event, TrainingFinished
 from foveal.gui.compare_wiring import CompareWiring
 from foveal.gui.help_menu import HelpMenu
+from foveal.gui.label_wiring import LabelWiring
 from foveal.gui.project_wiring import ProjectWiring
 from foveal.gui.remembered import Remembered
 from foveal.gui.resources import app_icon
@@ -116,6 +117,7 @@ class MainWindow(QMainWindow):
         self.weights_status = WeightsStatus(self.session, self.model_panel, self.train_panel, weights_status_fn,
                                             self)
         self.compare = CompareWiring(self, self.session, panels, self.tabs, compare_fn)
+        self.labelling = LabelWiring(self)  # the Label view, tab 7
         for owner in (self.dataset_panel.thumbs, self.predict_panel.runner, self.projects.runner,
                       self.weights_status.runner, self.compare, self.evaluate_panel.runner):
             self.runner.adopt(owner)
@@ -130,8 +132,8 @@ class MainWindow(QMainWindow):
         self.session.sig_summary_changed.connect(self._on_summary_changed)
         self.session.sig_training_changed.connect(self._update_start_enabled)
         self.model_panel.sig_changed.connect(self._update_start_enabled)  # a weights file that does not fit
-        self.window_actions.widen_for(self.splitter, self.right_tabs,
-                                      (self.evaluate_panel, self.predict_panel, self.projects.runs_panel))
+        wide = (self.evaluate_panel, self.predict_panel, self.projects.runs_panel, self.labelling.panel)
+        self.window_actions.widen_for(self.splitter, self.right_tabs, wide)
         self.dataset_panel.sig_folder_chosen.connect(self.open_folder)
         self.dataset_panel.sig_scan_cancel.connect(self.cancel_scan)
         self.projects.sig_dataset_wanted.connect(self.open_folder)
