@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QListWidget,
     QPushButton,
     QSizePolicy,
     QSpinBox,
@@ -80,9 +79,11 @@ class AskView(QWidget):
                               "what is left; you keep answering meanwhile")
         self.refit_button = QPushButton("Refit now")
         self.refit_state = QLabel("")
-        self.rounds = QListWidget()
-        self.rounds.setMaximumHeight(74)
-        self.rounds.setToolTip("The accuracy estimate after each round of learning, newest first")
+        self.rounds = QLabel("")  # the accuracy estimate of each round, newest first
+        self.rounds.setWordWrap(True)
+        self.rounds.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.rounds.setToolTip("The accuracy estimate after each round of learning, newest first: cross-validated "
+                               "on every labelled image (the dataset's and your answers)")
         self._connect()
         self._layout()
 
@@ -115,11 +116,12 @@ class AskView(QWidget):
         side.addLayout(answers)
         side.addLayout(tools)
         side.addWidget(self.note)
+        side.addSpacing(8)
         side.addWidget(self.counters)
-        side.addStretch(1)
         side.addLayout(refit)
         side.addWidget(self.refit_state)
         side.addWidget(self.rounds)
+        side.addStretch(1)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.picture, 3)
@@ -151,10 +153,11 @@ class AskView(QWidget):
         name = suggestion.path.replace("\\", "/").rsplit("/", 1)[-1]
         self.file_label.setText(f"<b>{html.escape(name)}</b>")
         self.file_label.setToolTip(suggestion.path)
-        unfamiliar = ("<br><span style='color:#a03c00'><b>Unfamiliar</b>: maybe a class you do not have "
-                      "yet.</span>" if suggestion.unfamiliar else "")
+        why = html.escape(suggestion.why)
+        if suggestion.unfamiliar:  # said in colour: the suggestion means little here
+            why = f"<span style='color:#a03c00'><b>Unfamiliar</b>: {why}</span>"
         self.suggestion.setText(f"Suggested: <b>{html.escape(suggestion.suggested)}</b> "
-                                f"({suggestion.confidence:.0%})<br><i>{html.escape(suggestion.why)}</i>{unfamiliar}")
+                                f"({suggestion.confidence:.0%})<br><i>{why}</i>")
         for b, name in zip(self.class_buttons, self.classes, strict=False):
             b.setDefault(name == suggestion.suggested)
         if picture is None:
@@ -211,9 +214,10 @@ class AskView(QWidget):
 
     def show_rounds(self, rounds: Sequence[Any], refitting: bool) -> None:
         """Each round's accuracy estimate (newest first), and whether the model is learning again now."""
-        self.rounds.clear()
-        for n, r in reversed(list(enumerate(rounds, 1))):
-            self.rounds.addItem(f"Round {n}: {r.plain}")
+        lines = [f"Round {n}: {html.escape(r.plain)}" for n, r in reversed(list(enumerate(rounds, 1)))]
+        if lines:
+            lines[0] = f"<b>{lines[0]}</b>"
+        self.rounds.setText("<br>".join(lines[:4]) + ("<br>…" if len(lines) > 4 else ""))
         self.refit_state.setText("Learning from your answers in the background…" if refitting else "")
         self.refit_button.setEnabled(not refitting)
 

@@ -25,6 +25,18 @@ from foveal.core.errors import FovealError
 from foveal.core.paths import is_inside
 from foveal.gui.widgets.colours import error_colour
 
+#: What labelling does, under the choices.
+HOW = ("<b>How it works</b><ol>"
+       "<li>Foveal predicts every unlabelled image (from a run, or from the dataset after a quick fit on its "
+       "features) and sorts them by the class it suggests, unfamiliar ones apart.</li>"
+       "<li>It asks about the images that teach it most first: those it hesitates about, not twenty near-copies "
+       "of one. Answer with a number key, Enter to accept the suggestion, S to skip, U when unsure.</li>"
+       "<li>Each answer is written at once into the new dataset folder: one sub-folder per class with copies (or "
+       "links) of the images, the dataset's own images included, and <i>labels.csv</i> saying for each image "
+       "where it came from, the suggestion, your answer and when. The image folders themselves are never "
+       "changed.</li>"
+       "<li>Every few answers the model learns again in the background and re-orders what is left; the "
+       "accuracy it estimates is shown after each round.</li></ol>")
 #: The source combo's last entry: choose any run or dataset folder.
 OTHER = "A run or dataset folder…"
 
@@ -109,6 +121,8 @@ class LabelSetup(QWidget):
         self.progress = QProgressBar()
         self.words = QLabel("")
         self.words.setWordWrap(True)
+        self.how = QLabel(HOW)
+        self.how.setWordWrap(True)
         self._layout()
         self.source_combo.activated.connect(self._on_source_activated)
         self.unlabelled_button.clicked.connect(self._on_choose_unlabelled)
@@ -141,6 +155,9 @@ class LabelSetup(QWidget):
         layout.addLayout(row)
         layout.addLayout(opening)
         layout.addWidget(self.words)
+        layout.addSpacing(12)
+        layout.addWidget(self.how)
+        layout.addStretch(1)
 
     # ---- the choices -------------------------------------------------------------------------------------
     def set_sources(self, run: str | None, dataset: str | None) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from foveal.core.cancel import CancelToken
+from foveal.core.cancel import Cancelled, CancelToken
 from foveal.gui.workers.base import ThreadWorker
 from foveal.gui.workers.jobs import JobRunner
 
@@ -71,10 +71,14 @@ class StartWorker(ThreadWorker):
     def cancel(self) -> None:
         self.cancel_token.cancel()
 
-    def work(self) -> tuple[Any, Snapshot]:
+    def work(self) -> tuple[Any, Snapshot] | None:
+        """The open session and its first snapshot; None when stopped (an outcome, not an error)."""
         self.sig_progress.emit(0, 0, "Loading TensorFlow and the model…")
-        session = self.start_fn(*self.args, weights=self.weights, on_progress=self.sig_progress.emit,
-                                cancel=self.cancel_token)
+        try:
+            session = self.start_fn(*self.args, weights=self.weights, on_progress=self.sig_progress.emit,
+                                    cancel=self.cancel_token)
+        except Cancelled:
+            return None
         return session, snapshot(session, order=True, groups=True)
 
 
@@ -97,7 +101,10 @@ class OpWorker(ThreadWorker):
         if self.kind == "undo":
             return self.kind, snapshot(s, last=s.undo())
         if self.kind == "refit":
-            last = s.refit(cancel=self.cancel_token)
+            try:
+                last = s.refit(cancel=self.cancel_token)
+            except Cancelled:  # the window is closing: the model stays as it was
+                return self.kind, snapshot(s)
             return self.kind, snapshot(s, order=True, groups=True, last=last)
         return self.kind, snapshot(s, order=True)  # "next"
 
@@ -144,8 +151,8 @@ class LabelJobs(QObject):
             self.runner.discard(OPEN)
 
     @Slot(object)
-    def _on_opened(self, result: tuple[Any, Snapshot]) -> None:
-        if self.sender() is not self.runner.worker(OPEN):
+    def _on_opened(self, result: tuple[Any, Snapshot] | None) -> None:
+        if result is None or self.sender() is not self.runner.worker(OPEN):
             return
         self.session = result[0]
         self.sig_opened.emit(result[1])
