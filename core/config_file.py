@@ -7,6 +7,8 @@ settings the window autosaved, on the project's fixed split, with runs saved und
 
 from __future__ import annotations
 
+import ntpath
+import os
 import re
 import time
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Any
 
 from foveal.core.errors import ConfigError
 from foveal.core.jsonfile import read_json_file
+from foveal.core.paths import follow_relative
 from foveal.core.training.config import TrainConfig
 
 #: The largest config file read: Foveal's own (a run.json with its split and metrics) are well under a megabyte.
@@ -31,7 +34,7 @@ def load_config_file(path: str | Path, *, data_dir: str | None = None, out_dir: 
     if not isinstance(data.get("config", {}), dict) or not isinstance(data.get("settings", {}), dict):
         raise ConfigError(f"The config file {path} is damaged: its settings are not a JSON object.")
     if data.get("format") == "foveal-run":
-        data = dict(data.get("config", {}))
+        data = _run_settings(path, data)
     elif "dataset" in data and "settings" in data:  # a project
         data = _from_project(path, data)
     data = dict(data)
@@ -57,6 +60,29 @@ def _read_json(path: Path) -> Any:
     """The JSON a config file holds (a regular file of at most :data:`MAX_CONFIG_BYTES`)."""
     return read_json_file(path, what="config file", max_bytes=MAX_CONFIG_BYTES, error=ConfigError,
                           fix="Give a run_config.json, a run.json or a project.json written by Foveal.")
+
+
+def _run_settings(path: Path, run: dict) -> dict:
+    """A run.json's settings, as they apply on this computer: a dataset folder that is not here is looked for
+    where the run folder says it lies relative to itself (``dataset.relative``: a run made on another system, or
+    moved together with its dataset), and a run folder path of another system (``C:\\…`` on Linux or macOS) is
+    dropped, so that the new run goes to the default runs folder instead of a folder named after that path."""
+    data = dict(run.get("config", {}))
+    dataset = run.get("dataset") if isinstance(run.get("dataset"), dict) else {}
+    if isinstance(data.get("data_dir"), str) and not os.path.isdir(data["data_dir"]):
+        found = follow_relative(path.parent, dataset.get("relative"))
+        if found:
+            data["data_dir"] = found
+    if isinstance(data.get("out_dir"), str) and _foreign(data["out_dir"]):
+        data.pop("out_dir")
+    return data
+
+
+def _foreign(value: str) -> bool:
+    """Whether ``value`` is an absolute path of another system than this one."""
+    if os.name == "nt":
+        return value.startswith("/") and not value.startswith("//")
+    return bool(ntpath.splitdrive(value)[0]) or value.startswith("\\\\")
 
 
 def _check_paths(path: Path, data: dict) -> None:

@@ -7,6 +7,7 @@ chokepoint every write passes through, refuses any path inside one of them.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -109,3 +110,23 @@ def printable(path: str | os.PathLike[str]) -> str:
 def _unsafe_char(ch: str) -> bool:
     # C0 and C1 controls, DEL, lone surrogates, and the line and paragraph separators str.splitlines() splits on
     return ch < " " or "\x7f" <= ch <= "\x9f" or "\ud800" <= ch <= "\udfff" or ch in "\u2028\u2029"
+
+
+def relative_link(target: str | os.PathLike[str], start: str | os.PathLike[str]) -> str | None:
+    """``target`` as seen from the folder ``start``, with ``/`` between parts on every system (None where no
+    relative path exists, as between two Windows drives): stored beside an absolute path, it finds the folder
+    again after both were moved together, or opened on another system."""
+    try:
+        rel = os.path.relpath(os.path.abspath(target), os.path.abspath(start))
+    except ValueError:
+        return None
+    return rel.replace(os.sep, "/")
+
+
+def follow_relative(start: str | os.PathLike[str], rel: object) -> str | None:
+    """The existing folder that ``rel`` (from :func:`relative_link`, made on any system: ``/`` or ``\\``) names
+    from the folder ``start``; None when it names none, or is no relative path at all."""
+    if not isinstance(rel, str) or not rel or "\0" in rel or rel[0] in "/\\" or ":" in rel:
+        return None
+    found = os.path.normpath(os.path.join(os.fspath(start), *re.split(r"[\\/]+", rel)))
+    return found if os.path.isdir(found) else None

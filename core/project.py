@@ -19,7 +19,7 @@ from foveal.core.data.scan import DatasetSummary
 from foveal.core.errors import ConfigError, FovealError
 from foveal.core.io import make_dirs, remove_leftovers, remove_tree, write_json
 from foveal.core.jsonfile import read_json_file
-from foveal.core.paths import is_inside, protect
+from foveal.core.paths import follow_relative, is_inside, protect, relative_link
 from foveal.core.records import Record, ShapeError
 from foveal.core.run_record import Epoch, TestResult, Timings
 from foveal.core.split.files import SplitFiles, write_split_file
@@ -73,7 +73,8 @@ class Project:
 
     def to_dict(self) -> dict:
         return {"format": "foveal-project", "schema_version": SCHEMA_VERSION, "created": self.created,
-                "dataset": {"path": self.dataset, "fingerprint": self.fingerprint, "files": self.files},
+                "dataset": {"path": self.dataset, "relative": relative_link(self.dataset, self.folder),
+                            "fingerprint": self.fingerprint, "files": self.files},
                 "settings": self.settings, "runs": self.run_meta}
 
 
@@ -135,7 +136,10 @@ def load_project(folder: str | os.PathLike[str]) -> Project:
     try:
         data = migrate(raw)
         ds = data["dataset"]
-        project = Project(str(Path(folder).expanduser()), str(ds["path"]), dict(data.get("settings", {})),
+        dataset = str(ds["path"])
+        if not os.path.isdir(dataset):  # made on another system, or moved together with its dataset
+            dataset = follow_relative(path.parent, ds.get("relative")) or dataset
+        project = Project(str(Path(folder).expanduser()), dataset, dict(data.get("settings", {})),
                           dict(ds.get("files", {})), str(ds.get("fingerprint", "")), dict(data.get("runs", {})),
                           str(data.get("created", "")))
     except OSError as exc:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from foveal.core.errors import RunFolderError
+from foveal.core.paths import follow_relative
 from foveal.core.records import Record, ShapeError, depth, shown
 from foveal.core.run_split import RunSplit, split_problem
 
@@ -31,6 +32,9 @@ class Dataset(Record):
 
     root: str
     layout: str
+    #: ``root`` as seen from the run folder, ``/`` between parts: where ``root`` is not a folder here (the run and
+    #: its dataset were moved together, or opened on another system), the folder it names is the dataset.
+    relative: str | None = None
 
 
 @dataclass(frozen=True)
@@ -286,6 +290,7 @@ class RunRecord(Record):
         try:
             problem = _outline_problem(data)
             if problem is None:
+                data = _found_again(data, source)
                 record = cls.parse(data)
                 problem = split_problem(record.split, record.dataset.root, record.classes) or record.settings_problem()
         except ShapeError as exc:
@@ -314,6 +319,16 @@ class RunRecord(Record):
         if winner is not None and winner.head == "linear" and winner.strength is None:  # the report gives it
             return "'recipe.winner.strength' is missing or null; it should be a number"
         return None
+
+
+def _found_again(data: dict, source: str | os.PathLike[str]) -> dict:
+    """``data`` with its dataset folder found through ``dataset.relative`` where ``dataset.root`` is not a folder
+    on this computer (a run made on Windows opened on Linux, or moved together with its dataset)."""
+    dataset = data["dataset"]
+    if os.path.isdir(dataset["root"]):
+        return data
+    found = follow_relative(os.path.dirname(os.path.abspath(source)), dataset.get("relative"))
+    return {**data, "dataset": {**dataset, "root": found}} if found else data
 
 
 def _outline_problem(data: object) -> str | None:

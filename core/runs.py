@@ -123,7 +123,8 @@ def _record(f: Path) -> RunRecord:
     :class:`RunFolderError`."""
     fix = "Copy the run folder again from where it came from, or train again."
     raw = read_regular_file(f, what="run record", fix=fix, max_bytes=MAX_RUN_JSON_BYTES, error=RunFolderError)
-    stamp = hashlib.blake2b(raw, digest_size=16).digest()
+    # Where the file lies is part of the key: a dataset folder found relative to the run folder depends on it.
+    stamp = hashlib.blake2b(raw + os.fsencode(os.path.abspath(f)), digest_size=16).digest()
     with _RECORDS_LOCK:
         record = _RECORDS.get(stamp)
     if record is None:

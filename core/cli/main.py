@@ -17,13 +17,33 @@ from foveal.core.errors import FovealError
 from foveal.core.io import standard_output
 from foveal.core.native_log import filtered_native_stderr
 
+DESCRIPTION = """\
+Foveal teaches a computer to sort images the way you sorted some. Give it a
+folder with one sub-folder per class (say benign/ and malignant/): it trains a
+classifier on them, measures how often it is right on images it did not learn
+from, and sorts new images the same way. With no command, the window opens."""
+
+EPILOG = """\
+where to start:
+  foveal                     open the window (most people start there)
+  foveal demo                train on the sample images that come with Foveal
+  foveal scan FOLDER         check a dataset folder: classes, counts, problems
+  foveal train FOLDER        train on it; its run folder holds the model
+  foveal predict RUN IMAGES  sort new images with a trained run
+
+examples:
+  foveal scan ~/data/cells
+  foveal train ~/data/cells --out ~/runs/cells-1
+  foveal predict ~/runs/cells-1 ~/data/new-images --csv answers.csv
+
+Each command explains itself (foveal train --help); all of them: docs/cli.md"""
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command (also used to document them)."""
     parser = argparse.ArgumentParser(
-        prog="foveal",
-        description="Train image classifiers by transfer learning. Run with no command to open the window.",
-    )
+        prog="foveal", formatter_class=argparse.RawDescriptionHelpFormatter, description=DESCRIPTION,
+        epilog=EPILOG)
     parser.add_argument("--version", action="store_true", help="print Foveal's version and its libraries'")
     parser.add_argument("--licenses", action="store_true",
                         help="list the components Foveal ships with and their licenses")
@@ -31,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="check that the window, TensorFlow, training, saving and export work here")
     parser.add_argument("--verbose", action="store_true",
                         help="also show TensorFlow's own start-up messages (hidden by default)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for group in (scan, train, split, compare, model, explain):
         group.register(sub)
     return parser

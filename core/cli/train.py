@@ -20,11 +20,20 @@ SAMPLES = samples_dir()
 
 def _progress(args: argparse.Namespace):
     """Where a run's events go: JSON lines, or the terminal's progress (technical terms with --verbose)."""
+    from foveal.core.training.events import PhaseChanged
     from foveal.core.training.progress import TerminalProgress, json_lines
 
     if getattr(args, "json_events", False):
         return json_lines()
-    return TerminalProgress(verbose=getattr(args, "verbose", False))
+    shown = TerminalProgress(verbose=getattr(args, "verbose", False))
+    if not getattr(args, "scanned", False):
+        return shown
+
+    def after_the_scan_shown(event) -> None:  # the demo said "Scanning…" and showed the folder already
+        if not (isinstance(event, PhaseChanged) and event.description.startswith("Scanning ")):
+            shown(event)
+
+    return after_the_scan_shown
 
 
 def _run_training(config, args: argparse.Namespace) -> int:
@@ -119,8 +128,10 @@ def cmd_backbones(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     print(f"Foveal demo: training on the bundled sample in {SAMPLES}\n")
+    print(f"Scanning {SAMPLES}…")
     cmd_scan(argparse.Namespace(folder=str(SAMPLES), json=False))
     print()
+    args.scanned = True
     out = args.out or str(_demo_run_dir())
     config = TrainConfig(str(SAMPLES), epochs=args.epochs, weights=args.weights, out_dir=out)
     why = None

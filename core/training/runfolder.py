@@ -132,7 +132,7 @@ def library_versions() -> dict[str, str]:
 
 def run_record(ctx: RunContext, prepared: Prepared, plan: RunPlan, *, n_blocks: int, choice: HeadChoice | None,
                measured: Measured, suspects: list[Suspect] | None, held_out: TestResult, seconds: float,
-               ending: str = "") -> dict:
+               run_dir: Path, ending: str = "") -> dict:
     """What run.json holds about a finished run: settings, split, history, test result and what was measured,
     why it ended when it did (``ending``, in words) and how long the person waited (``seconds``). ``choice`` is
     None when the run stopped before its head was chosen."""
@@ -145,7 +145,8 @@ def run_record(ctx: RunContext, prepared: Prepared, plan: RunPlan, *, n_blocks: 
         "outcome": t.outcome, "ending": ending, "config": c.to_dict(), "seed": c.seed, "backbone": plan.spec.to_dict(),
         "image_size": choice.size if choice else plan.size, "fine_tune": str(plan.depth), "n_blocks": n_blocks,
         "classes": list(prepared.classes),
-        "dataset": {"root": prepared.summary.root, "layout": prepared.summary.layout},
+        "dataset": {"root": prepared.summary.root, "layout": prepared.summary.layout,
+                    "relative": paths.relative_link(prepared.summary.root, run_dir)},
         "split": prepared.split.to_dict(), "split_info": prepared.split_info,
         "skipped_during_training": [{"file": f, "reason": r} for f, r in ctx.failed],
         "skipped_by_scan": [{"file": s.rel, "reason": s.reason} for s in prepared.summary.skipped],

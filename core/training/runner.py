@@ -145,7 +145,7 @@ def finish(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolder
     if plan.devices.is_chief:
         write_json(folder.path / "run.json", run_record(
             ctx, prepared, plan, n_blocks=built.n_blocks, choice=choice, measured=measured, suspects=suspects,
-            held_out=held_out, seconds=seconds, ending=reason))
+            held_out=held_out, seconds=seconds, run_dir=folder.path, ending=reason))
     result = TrainingFinished(t.outcome, str(folder.path) if plan.devices.is_chief else "", measured.model_path,
                               measured.accuracy, measured.loss, t.best_epoch, prepared.classes, tuple(t.history),
                               seconds, result_notes(t.phase_comparison(), measured.calibration, held_out),

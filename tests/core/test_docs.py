@@ -125,3 +125,15 @@ def test_every_table_row_has_the_header_s_cells(page):
         cells = [len(re.findall(r"(?<!\\)\|", row)) for row in rows]
         assert set(cells) == {cells[0]}, f"{page.relative_to(ROOT)}: a row of the table '{rows[0][:60]}' breaks it"
         assert re.fullmatch(r"\|(\s*:?-+:?\s*\|)+", rows[1]), f"{page.relative_to(ROOT)}: no separator under {rows[0]}"
+
+
+def test_top_level_help_teaches_where_to_start_in_an_80_column_terminal(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    text = build_parser().format_help()
+    assert [line for line in text.splitlines() if len(line) > 80] == []
+    start = text[text.index("where to start:"):]
+    for command in ("foveal demo", "foveal scan FOLDER", "foveal train FOLDER", "foveal predict RUN"):
+        assert command in start
+    examples = text[text.index("examples:"):].splitlines()[1:4]
+    assert [line.split()[1] for line in examples] == ["scan", "train", "predict"]
+    assert "sub-folder per class" in text.split("commands:")[0]
