@@ -270,3 +270,25 @@ class AskView(QWidget):
             self.heatmap_button.toggle()
         else:
             super().keyPressEvent(event)
+
+
+if __name__ == "__main__":  # preview: a bundled sample image asked about, with a scripted suggestion
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QApplication
+
+    from foveal.gui.resources import SAMPLES
+
+    app = QApplication([])
+    view = AskView()
+    view.set_classes(["budding", "elongated", "round"])
+    path = str(next(p for p in sorted((SAMPLES / "round").iterdir()) if p.is_file()))
+    view.ask(SimpleNamespace(path=path, suggested="round", confidence=0.62, unfamiliar=False,
+                             why="the model hesitates between round (62%) and budding (30%)"),
+             (QImage(path), ""))
+    view.show_counts(3, 57)
+    view.show_rounds([SimpleNamespace(plain="Estimated accuracy 84% (78–89%) from 5-fold cross-validation on 60 "
+                                            "labelled images")], refitting=True)
+    view.resize(900, 520)
+    view.show()
+    app.exec()

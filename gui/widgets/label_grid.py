@@ -119,3 +119,22 @@ class LabelGrid(QWidget):
         s = self.groups[self.names[self.bar.currentIndex()]][item.data(Qt.ItemDataRole.UserRole)]
         if s.path not in self.answered:
             self.sig_chosen.emit(s)
+
+
+if __name__ == "__main__":  # preview: the bundled samples as scripted suggestions
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QApplication
+
+    from foveal.gui.resources import SAMPLES
+
+    app = QApplication([])
+    grid = LabelGrid()
+    groups: dict[str, list[Any]] = {}
+    for c in sorted(p for p in SAMPLES.iterdir() if p.is_dir()):
+        groups[c.name] = [SimpleNamespace(path=str(f), suggested=c.name, confidence=0.9 - 0.05 * i, why="")
+                          for i, f in enumerate(sorted(c.iterdir())[:6])]
+    grid.show_groups(groups)
+    grid.resize(800, 500)
+    grid.show()
+    app.exec()
