@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QImage
 
 from foveal.core.data.decode import decode_image
@@ -67,6 +67,7 @@ class PictureCache(QObject):
                 self._asked.add(path)
                 self.pool.start(_Decode(self._relay, path))
 
+    @Slot(str, QImage, str)
     def _on_ready(self, path: str, image: QImage, problem: str) -> None:
         self._asked.discard(path)
         self._kept[path] = (image, problem)

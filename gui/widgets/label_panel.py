@@ -125,7 +125,7 @@ class LabelPanel(QWidget):
         """Open a session on a worker thread: TensorFlow loads, the features are extracted, the model predicts."""
         weights = None if is_run_folder(source) or self.weights_fn is None else self.weights_fn()
         if not self.jobs.open(source, unlabelled, out, weights):
-            self.sig_message.emit("Labelling is already being opened.")
+            self.sig_message.emit("Wait a moment: labelling is being opened, or the last answers are being written.")
             return
         self.source = source
         self.done.hide()

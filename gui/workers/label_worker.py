@@ -131,12 +131,14 @@ class LabelJobs(QObject):
         self.runner = JobRunner(self)
         self.session: Any = None
         self._ops: deque[tuple[str, tuple]] = deque()
+        self._in_flight = False  # a call started whose report has not been handled yet
         self._refitting = False
 
     # ---- opening --------------------------------------------------------------------------------------
     def open(self, source: str, unlabelled: str, out: str, weights: str | None) -> bool:
-        """Open a session off the GUI thread (False: one is opening, or the window is closing)."""
-        if self.runner.is_running(OPEN) or self.runner.is_running(OP):
+        """Open a session off the GUI thread (False: one is opening, the last answers are still being written, or
+        the window is closing)."""
+        if self.runner.is_running(OPEN) or not self.idle:
             return False
         self.session, self._ops = None, deque()
         worker = StartWorker(self.start_fn, source, unlabelled, out, weights)
@@ -184,8 +186,8 @@ class LabelJobs(QObject):
 
     @property
     def idle(self) -> bool:
-        """No call queued or running: everything answered is written."""
-        return not self._ops and not self.runner.is_running(OP)
+        """No call queued, running or unreported: everything answered is written and shown."""
+        return not self._ops and not self._in_flight
 
     def _queue(self, kind: str, args: tuple) -> None:
         if self.session is None:
@@ -194,13 +196,15 @@ class LabelJobs(QObject):
         self._run_next()
 
     def _run_next(self) -> None:
-        if self.runner.is_running(OP) or not self._ops or self.runner.closing:
+        if self._in_flight or not self._ops or self.runner.closing:
             return
         kind, args = self._ops.popleft()
-        self.runner.start(OP, OpWorker(self.session, kind, args), self._on_op_done, self._on_op_failed)
+        started = self.runner.start(OP, OpWorker(self.session, kind, args), self._on_op_done, self._on_op_failed)
+        self._in_flight = started is not None
 
     @Slot(object)
     def _on_op_done(self, result: tuple[str, Snapshot]) -> None:
+        self._in_flight = False
         kind, snap = result
         if kind == "refit":
             self._refitting = False
@@ -210,6 +214,7 @@ class LabelJobs(QObject):
 
     @Slot(str, str, bool)
     def _on_op_failed(self, message: str, details: str, user_error: bool) -> None:
+        self._in_flight = False
         worker = self.sender()
         if isinstance(worker, OpWorker) and worker.kind == "refit":
             self._refitting = False

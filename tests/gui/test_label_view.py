@@ -207,6 +207,20 @@ def test_refit_runs_in_the_background_while_answering_goes_on(qtbot, folders):
     assert session.calls.count("refit") == 2
 
 
+def test_answers_queued_behind_a_refit_are_written_when_the_window_closes(qtbot, folders):
+    gate = threading.Event()
+    panel, session = open_panel(qtbot, folders, gate)
+    panel.refit_now()
+    qtbot.waitUntil(lambda: "refit" in session.calls, timeout=5_000)
+    shown = panel.ask.current
+    qtbot.keyClick(panel.ask, Qt.Key.Key_Return)
+    threading.Timer(0.3, gate.set).start()  # the refit ends while the window waits for it
+    assert panel.runner.shutdown(10_000)
+    assert session.calls == ["refit", "answer"]
+    assert (session.answers[0].source, session.answers[0].label) == (shown.path, shown.suggested)
+    assert session.overlaps == 0
+
+
 def test_heatmap_key_says_why_there_is_none_for_a_dataset(qtbot, folders):
     panel, _session = open_panel(qtbot, folders)
     qtbot.keyClick(panel.ask, Qt.Key.Key_H)
