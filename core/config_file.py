@@ -68,7 +68,7 @@ def _run_settings(path: Path, run: dict) -> dict:
     moved together with its dataset), and a run folder path of another system (``C:\\…`` on Linux or macOS) is
     dropped, so that the new run goes to the default runs folder instead of a folder named after that path."""
     data = dict(run.get("config", {}))
-    dataset = run.get("dataset") if isinstance(run.get("dataset"), dict) else {}
+    dataset = run["dataset"] if isinstance(run.get("dataset"), dict) else {}
     if isinstance(data.get("data_dir"), str) and not os.path.isdir(data["data_dir"]):
         found = follow_relative(path.parent, dataset.get("relative"))
         if found:

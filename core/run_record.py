@@ -321,9 +321,11 @@ class RunRecord(Record):
         return None
 
 
-def _found_again(data: dict, source: str | os.PathLike[str]) -> dict:
+def _found_again(data: object, source: str | os.PathLike[str]) -> object:
     """``data`` with its dataset folder found through ``dataset.relative`` where ``dataset.root`` is not a folder
     on this computer (a run made on Windows opened on Linux, or moved together with its dataset)."""
+    if not isinstance(data, dict) or not isinstance(data.get("dataset"), dict):
+        return data
     dataset = data["dataset"]
     if os.path.isdir(dataset["root"]):
         return data
