@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Slot
-from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QMainWindow, QMenu
 
 from foveal.gui.widgets.label_panel import LabelPanel
 
@@ -24,6 +24,11 @@ class LabelWiring(QObject):
         self.panel = LabelPanel(start_fn, window.jobs.explain,  # type: ignore[attr-defined]
                                 weights_fn=lambda: model_panel.weights)
         window.right_tabs.addTab(self.panel, "7  Label")  # type: ignore[attr-defined]
+        actions = window.window_actions  # type: ignore[attr-defined]
+        actions.add_steps([(window.right_tabs, self.panel)])  # type: ignore[attr-defined]
+        for menu in window.menuBar().findChildren(QMenu):  # Ctrl+7 in the Go menu, after Runs
+            if menu.title() == "&Go":
+                menu.addAction(actions.step_actions[-1])
         self.panel.sig_message.connect(window.statusBar().showMessage)
         self.panel.sig_unexpected.connect(self._on_unexpected)
         self.session.sig_summary_changed.connect(self._on_sources_changed)

@@ -30,7 +30,7 @@ COMMANDS: tuple[tuple[str, QKeySequence | QKeySequence.StandardKey], ...] = (
 )
 
 #: The numbered steps, Ctrl+1 … in order.
-STEP_NAMES = ("Data", "Model", "Train", "Evaluate", "Predict", "Runs")
+STEP_NAMES = ("Data", "Model", "Train", "Evaluate", "Predict", "Runs", "Label")
 
 
 #: Height kept for the window manager's title bar while it is not yet known (before the window is shown).

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMenu
 
 from foveal.gui.widgets.label_panel import LabelPanel
 from foveal.gui.widgets.label_setup import folder_problem
@@ -255,6 +256,11 @@ def test_the_window_has_a_label_view_offering_the_dataset(qtbot, make_window, da
     panel = window.labelling.panel
     assert window.right_tabs.tabText(window.right_tabs.indexOf(panel)) == "7  Label"
     assert panel.setup.source_combo.findData(str(dataset)) >= 0
+    go = next(m for m in window.menuBar().findChildren(QMenu) if m.title() == "&Go")
+    seventh = go.actions()[-1]
+    assert seventh.text() == "7  Label" and seventh.shortcut().toString() == "Ctrl+7"
+    seventh.trigger()
+    assert window.right_tabs.currentWidget() is panel
 
 
 # ---- the real walk-through ----------------------------------------------------------------------------------------
