@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from foveal.core.cli import compare, explain, model, scan, split, train
+from foveal.core.cli import compare, explain, label, model, scan, split, train
 from foveal.core.errors import FovealError
 from foveal.core.io import standard_output
 from foveal.core.native_log import filtered_native_stderr
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verbose", action="store_true",
                         help="also show TensorFlow's own start-up messages (hidden by default)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
-    for group in (scan, train, split, compare, model, explain):
+    for group in (scan, train, split, compare, model, explain, label):
         group.register(sub)
     return parser
 

@@ -49,7 +49,16 @@ def fit(features: np.ndarray, labels: np.ndarray, n_classes: int, *, seed: int =
     """The head on every labelled image, uncalibrated."""
     mean = features.mean(axis=0)
     scale = features.std(axis=0) + 1e-6
+    if len(np.unique(labels)) < 2:  # one class only: it is the answer, with nothing learned
+        return Head(mean, scale, _OneClass(np.unique(labels)), n_classes)
     return Head(mean, scale, _regression(seed).fit((features - mean) / scale, labels), n_classes)
+
+
+@dataclass(frozen=True)
+class _OneClass:
+    """What a head fitted on a single class knows: that class."""
+
+    classes_: np.ndarray
 
 
 def fit_and_measure(features: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], *,
@@ -95,5 +104,9 @@ def _log_probs(model: Any, x: np.ndarray, n_classes: int) -> np.ndarray:
     if len(seen) == 1:
         out[:, seen[0]] = 0.0
         return out
-    out[:, seen] = model.predict_log_proba(x)
+    logits = np.asarray(model.decision_function(x), np.float64)
+    if logits.ndim == 1:  # two classes: the second's logit against the first's
+        logits = np.stack([np.zeros_like(logits), logits], axis=1)
+    logits = logits - logits.max(axis=1, keepdims=True)
+    out[:, seen] = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
     return out
