@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,10 +33,38 @@ def no_display() -> str | None:
             "run the self-test on the desktop, or under `xvfb-run foveal --self-test`")
 
 
+#: Set in the child process that runs the window check alone.
+WINDOW_ONLY = "FOVEAL_SELF_TEST_WINDOW_ONLY"
+
+#: What Debian and Ubuntu need for Qt's X11 platform (the README's list).
+QT_LIBRARIES = ("libxkbcommon0 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3 libxcb-cursor0 "
+                "libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xkb1 libxcb-shape0 "
+                "libxcb-randr0 libxcb-xinerama0")
+
+
 def _qt_window() -> str:
+    """The window check in a child process: where Qt aborts (a missing system library, a display it cannot
+    open), its last words and the exit are reported here, and the other checks still run."""
     why = no_display()
     if why:
         raise Skipped(why)
+    command = [sys.executable] if getattr(sys, "frozen", False) else [sys.executable, "-m", "foveal.core.cli"]
+    done = subprocess.run([*command, "--self-test"], env={**os.environ, WINDOW_ONLY: "1"}, capture_output=True,
+                          text=True, timeout=600)
+    said = done.stdout.strip().splitlines()
+    if done.returncode == 0 and said:
+        return said[-1]
+    last = " / ".join(line.strip() for line in (done.stderr or "").strip().splitlines()[-4:] if line.strip())
+    ended = ("it aborted" if done.returncode in (-6, 134) else f"it was stopped by signal {-done.returncode}"
+             if done.returncode < 0 else f"it exited with code {done.returncode}")
+    last = last.rstrip(".")
+    fix = (f" On Debian or Ubuntu install Qt's system libraries: sudo apt-get install {QT_LIBRARIES}."
+           if "xcb" in last or "platform plugin" in last else "")
+    raise RuntimeError(f"Qt could not show the window ({ended}). Qt said: {last or '(nothing)'}.{fix}")
+
+
+def _qt_window_here() -> str:
+    """Qt starts in this process and shows the main window (the child's half of :func:`_qt_window`)."""
     from foveal.gui.app import application
     from foveal.gui.main_window import MainWindow
 
@@ -136,4 +165,7 @@ CHECKS: list[tuple[str, Callable[[dict], str]]] = [
 
 
 def main() -> int:
+    if os.environ.get(WINDOW_ONLY):
+        print(_qt_window_here())  # a failure is a traceback and exit 1, an abort is Qt's own: the parent says both
+        return 0
     return 1 if run_checks() else 0

@@ -44,3 +44,20 @@ def test_a_failing_check_is_said_with_its_reason_and_the_next_still_runs():
     failed = self_test.run_checks(said.append, [("a broken check", broken), ("a good one", lambda state: "fine")])
     assert failed == 1 and said[0] == "FAIL  a broken check: OSError: disk full"
     assert said[1].startswith("ok    a good one") and said[1].endswith(": fine")
+
+
+def test_the_window_is_checked_in_a_child_process_that_shows_it(monkeypatch):
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    said: list[str] = []
+    assert self_test.run_checks(said.append, [self_test.CHECKS[0]]) == 0
+    assert said[0].startswith("ok    Qt shows the window") and "offscreen platform" in said[0], said
+
+
+def test_a_qt_that_aborts_is_a_failed_check_with_its_last_words_and_the_next_check_still_runs(monkeypatch):
+    monkeypatch.setenv("QT_QPA_PLATFORM", "no-such-platform")  # Qt aborts the process, as with a missing library
+    said: list[str] = []
+    checks = [self_test.CHECKS[0], ("a good one", lambda state: "fine")]
+    assert self_test.run_checks(said.append, checks) == 1
+    assert said[0].startswith("FAIL  Qt shows the window: RuntimeError: Qt could not show the window (it "), said
+    assert "no-such-platform" in said[0] and "apt-get install" in said[0]
+    assert said[1].startswith("ok    a good one")
