@@ -80,10 +80,13 @@ def recipe(run: RunRecord) -> Section | None:
              _pct(c.balanced_accuracy)] for c in chosen.candidates]
     folds = chosen.winner.extra.get("folds") if chosen.winner is not None else None
     how_scored = (f"{folds}-fold cross-validation" if isinstance(folds, int) else "cross-validation")
+    metric = "balanced accuracy" if how.balanced_ranking(run) else "accuracy"
+    why = chosen.extra.get("ranked_by_reason")
     return Section("Appendix: recipe", [
         f"Each candidate was scored by {how_scored} on the training and validation images only (the test images "
         "were not used): its mean accuracy over the folds, with a 95% interval from the spread between folds "
-        "(Student's t). The first won; those whose accuracy lies within its interval are about as good.", _TERMS,
+        f"(Student's t). They are ranked by {metric}" + (f" because {why}" if isinstance(why, str) else "") +
+        f". The first won; those whose {metric} lies within its interval are about as good.", _TERMS,
         Table(["candidate", "accuracy", "95% interval", "balanced"], rows, widths=[0.46, 0.16, 0.22, 0.16])])
 
 

@@ -28,6 +28,7 @@ def summary(run: RunRecord, ev: Evaluation) -> Section:
         f"Balanced accuracy (each class counted equally): {_pct(m['balanced_accuracy'])}. "
         f"{m['n_low_confidence']} of {m['n']} answers were given with less than "
         f"{m['low_confidence_threshold']:.0%} confidence.",
+        *_recall(ev),
         f"The model tells {_classes(run.classes)} apart. It reads each image with {run.backbone.name}, "
         f"{_start(run)}. {how.choice_words(run)}",
         how.made_words(run),
@@ -35,6 +36,17 @@ def summary(run: RunRecord, ev: Evaluation) -> Section:
     if run.outcome == "cancelled":
         blocks.append("The run was stopped by hand before it finished; the best model so far was kept.")
     return Section("Summary", blocks)
+
+
+def _recall(ev: Evaluation) -> list[str]:
+    """Each class's recall in words, and the classes recognised less than half the time named (none: one class)."""
+    from foveal.core.training.heldout import recall_words
+
+    rows = [{"class": r["class"], "recognised": round(r["recall"] * r["support"]), "of": r["support"],
+             "recall": r["recall"]} for r in ev.metrics.get("per_class", ()) if r.get("support")]
+    images = "test images" if ev.source == "test split" else "images measured"
+    words = recall_words(rows, images) if len(rows) > 1 else ()
+    return [" ".join(f"{w}." for w in words)] if words else []
 
 
 def _classes(classes) -> str:

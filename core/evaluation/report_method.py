@@ -85,11 +85,21 @@ def classifier_words(run: RunRecord) -> str:
     return text
 
 
+def balanced_ranking(run: RunRecord) -> bool:
+    """The recipe ranked its candidates by balanced accuracy (imbalanced classes; runs before it: by accuracy)."""
+    return run.recipe.extra.get("ranked_by") == "balanced_accuracy"
+
+
 def _close_to_winner(run: RunRecord) -> int:
-    """How many other candidates score within the winner's 95% interval (about as good)."""
+    """How many other candidates score within the winner's 95% interval (about as good) on what they were ranked
+    by."""
     candidates = run.recipe.candidates or ()
     if not candidates:
         return 0
+    if balanced_ranking(run):
+        interval = candidates[0].extra.get("balanced_interval")
+        low = interval[0] if isinstance(interval, list) and interval else candidates[0].balanced_accuracy
+        return sum(1 for c in candidates[1:] if c.balanced_accuracy >= low)
     low = candidates[0].interval[0]
     return sum(1 for c in candidates[1:] if c.accuracy >= low)
 
@@ -106,6 +116,10 @@ def choice_words(run: RunRecord) -> str:
     text = (f"Chosen automatically: {classifier_words(run)}. It scored best of {n} candidates when each was tried "
             f"on parts of the training and validation images and tested on the rest (cross-validation: "
             f"{best.accuracy:.0%} right{against}).")
+    if balanced_ranking(run):
+        text += (f" The candidates were ranked by balanced accuracy, each class counted equally "
+                 f"({best.balanced_accuracy:.0%} for this one), not by plain accuracy: "
+                 f"{run.recipe.extra.get('ranked_by_reason', 'the classes are imbalanced')}.")
     close = _close_to_winner(run)
     if close:
         text += (f" {close} of the other {n - 1} were about as good (within its 95% interval), so the choice "

@@ -19,6 +19,7 @@ from foveal.core.training.recipe import (
     fit_linear,
     folds_possible,
     out_of_fold_logits,
+    ranking_for,
 )
 
 if TYPE_CHECKING:
@@ -81,6 +82,8 @@ def choose_head(ctx: RunContext, plan: RunPlan, prepared: Prepared, built: Built
         return HeadChoice(None, "avg", plan.size, built.backbone, avg, built.head, HeadKind.DENSE, c.class_weights)
     ctx.emit(PhaseChanged(Phase.HEAD, "Choosing the head: each candidate is scored by cross-validation on "
                           "the training and validation images"))
+    ranking = ranking_for(y)
+    ctx.emit(PhaseChanged(Phase.HEAD, f"Candidates are ranked by {ranking.words}: {ranking.why()}"))
     choice = _compare(ctx, {name: x[:, cols] for name, cols in columns.items()}, y, len(prepared.classes))
     larger = features.larger
     if larger is not None:  # the same images at a larger input size, pooled as the best at the run's own
@@ -123,15 +126,18 @@ def _compare(ctx: RunContext, features: dict[str, np.ndarray], y: np.ndarray, n_
              before: int = 0) -> RecipeChoice:
     """Every candidate on ``features`` (pooling name → N × D) scored by cross-validation; progress counts on
     from ``before`` candidates already scored."""
-    c = ctx.config
+    c, metric = ctx.config, ranking_for(y).metric
     return choose_recipe(features, y, n_classes, seed=c.seed, epochs=c.epochs, learning_rate=c.learning_rate,
                          dropout=c.dropout, batch_size=c.batch_size, cancel=ctx.cancel,
-                         on_progress=lambda done, total, cand: ctx.emit(_tried(cand, before + done, before + total)))
+                         on_progress=lambda done, total, cand: ctx.emit(_tried(cand, before + done, before + total,
+                                                                               metric)))
 
 
-def _tried(cand: Candidate, done: int, total: int) -> CandidateTried:
-    """The event for a candidate just scored: its name in words, its accuracy and interval."""
-    return CandidateTried(done, total, cand.describe(), cand.accuracy, *cand.interval, cand.balanced_accuracy)
+def _tried(cand: Candidate, done: int, total: int, ranked_by: str) -> CandidateTried:
+    """The event for a candidate just scored: its name in words, its accuracy and balanced accuracy with their
+    intervals, and what the candidates are ranked by."""
+    return CandidateTried(done, total, cand.describe(), cand.accuracy, *cand.interval, cand.balanced_accuracy,
+                          *cand.balanced_interval, ranked_by)
 
 
 def _chosen(ctx: RunContext, plan: RunPlan, choice: RecipeChoice, n_train: int) -> RecipeChosen:

@@ -153,7 +153,9 @@ class EpochEnded:
 @dataclass(frozen=True)
 class CandidateTried:
     """The automatic recipe scored candidate ``done`` of ``total`` (``name`` says which, in words): its mean
-    accuracy over the folds, the 95% interval of that mean and its balanced accuracy (None: not scored)."""
+    accuracy over the folds, the 95% interval of that mean and its balanced accuracy (None: not scored), with the
+    balanced accuracy's interval. ``ranked_by`` is what the candidates are ranked by: "accuracy", or
+    "balanced_accuracy" where the classes are imbalanced (core.training.recipe.ranking_for)."""
 
     done: int
     total: int
@@ -162,6 +164,9 @@ class CandidateTried:
     low: float | None = None
     high: float | None = None
     balanced_accuracy: float | None = None
+    balanced_low: float | None = None
+    balanced_high: float | None = None
+    ranked_by: str = "accuracy"
 
 
 @dataclass(frozen=True)

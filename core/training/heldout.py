@@ -6,7 +6,7 @@ features."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,6 +119,7 @@ class Measured:
     accuracy: float | None = None
     loss: float | None = None
     labels: tuple[str, ...] = ()
+    predicted: tuple[str, ...] = ()  # the class answered for each of ``labels``' images
     calibration: Calibration | None = None
     operating: dict | None = None
     familiarity: Familiarity | None = None
@@ -163,15 +164,18 @@ def measure_and_save(ctx: RunContext, prepared: Prepared, plan: RunPlan, folder:
     if calibration is not None:
         calibration = calibration.with_test(measured.probs, measured.y)
     return Measured(model_path, measured.accuracy, measured.loss, tuple(prepared.classes[i] for i in measured.y),
+                    tuple(prepared.classes[i] for i in measured.probs.argmax(axis=1)) if len(measured.y) else (),
                     calibration, operating, familiarity, measured.unfamiliar)
 
 
 def held_out_result(prepared: Prepared, failed: Sequence[tuple[str, str]], accuracy: float | None,
-                    loss: float | None, labels: Sequence[str]) -> TestResult:
+                    loss: float | None, labels: Sequence[str], predicted: Sequence[str] = ()) -> TestResult:
     """What run.json's ``test`` holds: the run's result on its test split (``labels``: the true class of each test
-    image measured, never the split's list), the majority-class baseline and the headline in words (core.stats),
-    followed by warnings: test images with copies in the other splits, images lost during the run; and what the
-    split means for classes missing from a part of it (``class_gaps``). Keys with nothing to say are left out."""
+    image measured, never the split's list; ``predicted``: the class answered for each), the majority-class
+    baseline and the headline in words (core.stats), followed by warnings: test images with copies in the other
+    splits, images lost during the run; what the split means for classes missing from a part of it
+    (``class_gaps``); and each class's recall (``per_class_recall``: how many of its test images were recognised).
+    Keys with nothing to say are left out."""
     from foveal.core.split.duplicates import copies_warning
     from foveal.core.split.preview import class_gaps
 
@@ -188,20 +192,56 @@ def held_out_result(prepared: Prepared, failed: Sequence[tuple[str, str]], accur
     gaps = tuple(class_gaps(prepared.split, prepared.classes))
     said = {"baseline": baseline, "baseline_class": baseline, "copies_warning": copies, "lost_warning": lost_words,
             "lost": lost, "class_gaps": gaps}
+    recalls = class_recall(labels, predicted, prepared.classes)
     return TestResult(accuracy=accuracy, loss=loss, n=len(labels), headline=headline,
                       baseline=baseline["baseline"] if baseline else None,
                       baseline_class=baseline["baseline_class"] if baseline else None, copies_warning=copies,
                       lost_warning=lost_words, lost=tuple(x.to_dict() for x in lost), class_gaps=gaps,
-                      absent=frozenset(key for key, value in said.items() if not value))
+                      absent=frozenset(key for key, value in said.items() if not value),
+                      extra={"per_class_recall": recalls} if recalls else {})
 
 
 def result_notes(comparison: PhaseComparison | None, calibration: Calibration | None,
                  held_out: TestResult) -> tuple[str, ...]:
-    """What a finished run says in words beside its headline (:attr:`TrainingFinished.notes`): whether fine-tuning
-    beat the head, the calibration, classes the split leaves unmeasured, and the images lost during the run when
-    there is no headline to say it in."""
-    notes = (comparison.words if comparison else None,
+    """What a finished run says in words beside its headline (:attr:`TrainingFinished.notes`): each class's recall
+    on the test images (a class recognised less than half the time named), whether fine-tuning beat the head, the
+    calibration, classes the split leaves unmeasured, and the images lost during the run when there is no headline
+    to say it in."""
+    notes = (*recall_words(held_out.extra.get("per_class_recall") or ()),
+             comparison.words if comparison else None,
              calibration.plain() if calibration is not None else None,
              *(f"Warning: {words}" for words in held_out.class_gaps),
              None if held_out.headline else (held_out.lost_warning or "").rstrip("."))
     return tuple(x for x in notes if x)
+
+
+#: A class recognised in less than this share of its test images is named beside the result.
+WEAK_RECALL = 0.5
+
+
+def class_recall(labels: Sequence[str], predicted: Sequence[str], classes: Sequence[str]) -> list[dict]:
+    """Each class with test images: ``{"class", "recognised", "of", "recall"}``, how many of its test images were
+    answered as it (empty without answers, or with one class measured: recall is then the accuracy)."""
+    if not predicted or len(predicted) != len(labels):
+        return []
+    rows = []
+    for name in classes:
+        answers = [p for t, p in zip(labels, predicted, strict=True) if t == name]
+        if answers:
+            right = sum(p == name for p in answers)
+            rows.append({"class": name, "recognised": right, "of": len(answers), "recall": right / len(answers)})
+    return rows if len(rows) > 1 else []
+
+
+def recall_words(rows: Sequence[Mapping[str, Any]], images: str = "test images") -> tuple[str, ...]:
+    """Per-class recall in words: one sentence with every class, then one naming each class recognised in less
+    than half of its ``images`` ("monocyte: recognised in 2 of 20 test images")."""
+    if not rows:
+        return ()
+    each = ", ".join(f"{r['class']} {r['recognised']} of {r['of']} ({r['recall']:.0%})" for r in rows)
+    out = [f"Recognised per class on the {images}: {each}"]
+    weak = [r for r in rows if r["recall"] < WEAK_RECALL]
+    if weak:
+        named = "; ".join(f"{r['class']}: recognised in {r['recognised']} of {r['of']} {images}" for r in weak)
+        out.append(f"Less than half the time: {named}")
+    return tuple(out)

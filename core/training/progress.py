@@ -120,9 +120,9 @@ class TerminalProgress:
         if event.test_accuracy is not None:
             words = event.headline or f"{event.test_accuracy:.1%} on held-out images."
             lines.append(f"Test accuracy: {words} (Test loss {event.test_loss:.4f}.)")
+        lines += [f"{note}." for note in event.notes]  # beside the result: per-class recall first
         lines.append(f"Model: {event.model_path}" if event.model_path else "No model was saved (no epoch finished).")
         lines.append(f"Run folder: {event.run_dir}")
-        lines += [f"{note}." for note in event.notes]
         for line in lines:
             self._line(line)
 

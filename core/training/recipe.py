@@ -9,21 +9,26 @@ The features cost one backbone pass and are already extracted; every candidate h
 
 each on average-, max- and 2×2-grid-pooled features, with and without balanced class weights (and, when the images
 are large, the best pooling again on features at a larger input size: a key ``"avg@336"``). The winner is the
-best mean accuracy over the folds (balanced accuracy breaks ties); every candidate's mean, spread and 95% interval
-is kept for run.json, the terminal, the window and the report.
+best mean accuracy over the folds (balanced accuracy breaks ties), or, when the classes are imbalanced (the largest
+has at least :data:`IMBALANCE` times the images of the smallest), the best mean balanced accuracy (the mean of each
+class's recall; accuracy breaks ties): there, accuracy rewards a head that neglects the rare classes. Every
+candidate's mean, spread and 95% interval is kept for run.json, the terminal, the window and the report.
 """
 
 from __future__ import annotations
 
 import math
 import time
-import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from foveal.core.cancel import Cancelled, CancelToken
+from foveal.core.training.head_fit import fit_dense, fit_linear, fit_linear_path
+
+__all__ = ["Candidate", "RecipeChoice", "Ranking", "choose_recipe", "fit_dense", "fit_linear", "fit_linear_path",
+           "folds_possible", "out_of_fold_logits", "ranking_for", "stratified_folds"]
 
 #: Inverse regularisation strengths of the linear head (scikit-learn's ``C``), strongest first.
 STRENGTHS = (0.01, 0.1)
@@ -31,6 +36,13 @@ MAX_FOLDS = 5
 #: From this many training and validation images on, 3 folds (each then holds at least 160 images, and the
 #: comparison costs half of 5 folds: the automatic recipe stays within 3× a fixed run).
 FEWER_FOLDS_FROM = 500
+#: Classes are imbalanced, and candidates ranked by balanced accuracy, from this ratio of the largest class's
+#: images to the smallest's on. At 1.5 the rarest class holds at most 40% of a two-class set: a head that answers
+#: the common class more often gains accuracy while it loses the rare class, which balanced accuracy shows.
+IMBALANCE = 1.5
+ACCURACY, BALANCED = "accuracy", "balanced_accuracy"
+#: Each ranking metric in words.
+METRIC_WORDS = {ACCURACY: "accuracy", BALANCED: "balanced accuracy"}
 
 
 #: What each pooling reads of the backbone's feature map, in words.
@@ -52,14 +64,25 @@ class Candidate:
     balanced_accuracy: float
     folds: int
     size: int | None = None  # a larger input size than the run's own (None: the run's own)
+    balanced_sd: float = 0.0  # the balanced accuracy's spread over folds
 
     @property
     def interval(self) -> tuple[float, float]:
         """95% interval of the mean accuracy over folds (Student's t on the fold-to-fold spread)."""
-        from scipy.stats import t
+        return _t_interval(self.accuracy, self.accuracy_sd, self.folds)
 
-        half = float(t.ppf(0.975, max(self.folds - 1, 1))) * self.accuracy_sd / math.sqrt(max(self.folds, 1))
-        return max(0.0, self.accuracy - half), min(1.0, self.accuracy + half)
+    @property
+    def balanced_interval(self) -> tuple[float, float]:
+        """95% interval of the mean balanced accuracy over folds (as :attr:`interval`)."""
+        return _t_interval(self.balanced_accuracy, self.balanced_sd, self.folds)
+
+    def score(self, metric: str) -> float:
+        """The mean over folds of ``metric`` (ACCURACY or BALANCED)."""
+        return self.balanced_accuracy if metric == BALANCED else self.accuracy
+
+    def score_interval(self, metric: str) -> tuple[float, float]:
+        """The 95% interval of :meth:`score`."""
+        return self.balanced_interval if metric == BALANCED else self.interval
 
     def plain(self) -> str:
         """The candidate in words a person without machine-learning terms reads (:meth:`describe` has the
@@ -77,7 +100,55 @@ class Candidate:
         return f"{head}, {self.pooling} pooling{weights}{at}"
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "interval": list(self.interval), "description": self.describe()}
+        return {**asdict(self), "interval": list(self.interval), "balanced_interval": list(self.balanced_interval),
+                "description": self.describe()}
+
+
+def _t_interval(mean: float, sd: float, folds: int) -> tuple[float, float]:
+    """95% interval of a mean over ``folds`` (Student's t on the fold-to-fold spread ``sd``)."""
+    from scipy.stats import t
+
+    half = float(t.ppf(0.975, max(folds - 1, 1))) * sd / math.sqrt(max(folds, 1))
+    return max(0.0, mean - half), min(1.0, mean + half)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """What the candidates are ranked by: ``metric`` (ACCURACY or BALANCED) and the ratio of the largest class's
+    images to the smallest's that decided it."""
+
+    metric: str = ACCURACY
+    imbalance: float = 1.0
+
+    @property
+    def words(self) -> str:
+        return METRIC_WORDS[self.metric]
+
+    def key(self, cand: Candidate) -> tuple[float, float]:
+        """Sort key, best first: the ranked score, then the other one."""
+        other = ACCURACY if self.metric == BALANCED else BALANCED
+        return -cand.score(self.metric), -cand.score(other)
+
+    def why(self) -> str:
+        """Why this metric, in one clause of plain words."""
+        if self.metric == BALANCED:
+            return (f"the classes are imbalanced (the largest has {self.imbalance:.1f}× the images of the smallest), "
+                    "so each class counts equally: a way that neglects a rare class cannot win by being right about "
+                    "the common ones")
+        return (f"the classes are about equally common (the largest has {self.imbalance:.1f}× the images of the "
+                f"smallest, under {IMBALANCE:g}×)")
+
+    def to_dict(self) -> dict:
+        return {"ranked_by": self.metric, "imbalance": self.imbalance, "ranked_by_reason": self.why()}
+
+
+def ranking_for(y: np.ndarray) -> Ranking:
+    """Balanced accuracy when the largest class has at least :data:`IMBALANCE` times the images of the smallest
+    in ``y``, else accuracy."""
+    counts = np.bincount(y)
+    counts = counts[counts > 0]
+    ratio = float(counts.max() / counts.min()) if len(counts) else 1.0
+    return Ranking(BALANCED if ratio >= IMBALANCE else ACCURACY, round(ratio, 2))
 
 
 @dataclass(frozen=True)
@@ -87,6 +158,7 @@ class RecipeChoice:
     candidates: tuple[Candidate, ...]
     majority: float  # accuracy of always answering the largest class, for comparison
     seconds: float
+    ranking: Ranking = field(default_factory=Ranking)
 
     @property
     def winner(self) -> Candidate:
@@ -94,36 +166,51 @@ class RecipeChoice:
 
     def merged(self, other: RecipeChoice) -> RecipeChoice:
         """Both choices' candidates in one ranking (scored on the same folds)."""
-        ranked = sorted(self.candidates + other.candidates, key=lambda c: (-c.accuracy, -c.balanced_accuracy))
-        return RecipeChoice(tuple(ranked), self.majority, self.seconds + other.seconds)
+        ranked = sorted(self.candidates + other.candidates, key=self.ranking.key)
+        return RecipeChoice(tuple(ranked), self.majority, self.seconds + other.seconds, self.ranking)
+
+    def _close(self) -> int:
+        """How many other candidates score within the winner's 95% interval of the ranked metric."""
+        metric = self.ranking.metric
+        lo = self.winner.score_interval(metric)[0]
+        return sum(c.score(metric) >= lo for c in self.candidates[1:])
 
     def reason(self) -> str:
-        w = self.winner
-        lo, hi = w.interval
-        text = (f"{w.describe()}: {w.accuracy:.1%} accuracy in {w.folds}-fold cross-validation on the training and "
-                f"validation images (95% interval {lo:.1%}–{hi:.1%}), best of {len(self.candidates)} candidates; "
+        w, metric = self.winner, self.ranking.metric
+        lo, hi = w.score_interval(metric)
+        other = (f"; accuracy {w.accuracy:.1%}" if metric == BALANCED else
+                 f"; balanced accuracy {w.balanced_accuracy:.1%}")
+        text = (f"{w.describe()}: {w.score(metric):.1%} {self.ranking.words} in {w.folds}-fold cross-validation on "
+                f"the training and validation images (95% interval {lo:.1%}–{hi:.1%}{other}), best of "
+                f"{len(self.candidates)} candidates ranked by {self.ranking.words} because {self.ranking.why()}; "
                 f"always answering the largest class would score {self.majority:.1%}")
-        close = [c for c in self.candidates[1:] if c.accuracy >= lo]
+        close = self._close()
         if close:
-            text += f". {len(close)} other candidate(s) score within its interval"
+            text += f". {close} other candidate(s) score within its interval"
         return text
 
     def summary(self) -> str:
         """Why the winner was chosen, in one or two plain sentences (:meth:`reason` has the technical terms)."""
         w = self.winner
-        lo, _ = w.interval
+        if self.ranking.metric == BALANCED:
+            score = (f"it recognised each class {w.balanced_accuracy:.0%} of the time on average and was right "
+                     f"{w.accuracy:.0%} of the time overall (always answering the largest class: {self.majority:.0%}). "
+                     f"The ways were ranked by how well they recognise every class, each counted equally, because "
+                     f"{self.ranking.why()}")
+        else:
+            score = (f"it was right {w.accuracy:.0%} of the time (always answering the largest class: "
+                     f"{self.majority:.0%})")
         text = (f"Foveal tried {len(self.candidates)} ways of reading the backbone's features and chose {w.plain()}: "
                 f"tested on each part of the training and validation images in turn, having learned from the rest, "
-                f"it was right {w.accuracy:.0%} of the time (always answering the largest class: "
-                f"{self.majority:.0%})")
-        close = sum(c.accuracy >= lo for c in self.candidates[1:])
+                f"{score}")
+        close = self._close()
         if close:
             text += f". {close} of the others did about as well (within the uncertainty of that score)"
         return text
 
     def to_dict(self) -> dict:
         return {"winner": self.winner.to_dict(), "reason": self.reason(), "summary": self.summary(),
-                "majority": self.majority, "seconds": self.seconds,
+                "majority": self.majority, "seconds": self.seconds, **self.ranking.to_dict(),
                 "candidates": [c.to_dict() for c in self.candidates]}
 
 
@@ -148,6 +235,7 @@ def choose_recipe(features: dict[str, np.ndarray], y: np.ndarray, n_classes: int
     whole) or stratified k-fold."""
 
     t0 = time.monotonic()
+    ranking = ranking_for(y)
     folds = folds if folds is not None else stratified_folds(y, seed)
     k = len(folds)
     plans = [(pooling, balanced) for pooling in features for balanced in (False, True)]
@@ -164,13 +252,13 @@ def choose_recipe(features: dict[str, np.ndarray], y: np.ndarray, n_classes: int
             name, _, size = pooling.partition("@")
             cand = Candidate("dense" if strength is None else "linear", name, balanced, strength,
                              float(np.mean(accs)), float(np.std(accs, ddof=1)), float(np.mean(baccs)), k,
-                             int(size) if size else None)
+                             int(size) if size else None, float(np.std(baccs, ddof=1)))
             out.append(cand)
             if on_progress is not None:
                 on_progress(len(out), total, cand)
-    out.sort(key=lambda cand: (-cand.accuracy, -cand.balanced_accuracy))
+    out.sort(key=ranking.key)
     majority = float(np.bincount(y).max() / len(y))
-    return RecipeChoice(tuple(out), majority, time.monotonic() - t0)
+    return RecipeChoice(tuple(out), majority, time.monotonic() - t0, ranking)
 
 
 def stratified_folds(y: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -212,112 +300,3 @@ def _scores(logits: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
     predicted = np.argmax(logits, axis=1)
     recalls = [np.mean(predicted[truth == j] == j) for j in np.unique(truth)]
     return float(np.mean(predicted == truth)), float(np.mean(recalls))
-
-
-def fit_linear(x: np.ndarray, y: np.ndarray, n_classes: int, strength: float,
-               balanced: bool) -> tuple[np.ndarray, np.ndarray]:
-    """A logistic regression on standardised features, returned as ``(kernel D × K, bias K)`` of a dense layer
-    on the raw features (the standardisation folded in), so that a Keras softmax layer computes it exactly."""
-    return fit_linear_path(x, y, n_classes, (strength,), balanced)[0]
-
-
-def fit_linear_path(x: np.ndarray, y: np.ndarray, n_classes: int, strengths: tuple[float, ...],
-                    balanced: bool) -> list[tuple[np.ndarray, np.ndarray]]:
-    """:func:`fit_linear` at each strength in turn, each fit starting from the previous solution (strongest
-    regularisation first: the path is cheaper than separate fits)."""
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegression
-
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-6] = 1.0
-    z = (x - mean) / scale
-    # With fewer images than features, the L2-regularised solution lies in the span of the images (the
-    # representer theorem): fit on their coordinates in that span (N columns instead of D) and map back. The
-    # same model, several times faster on a few hundred images of 1,280 to 5,120 features.
-    basis = None
-    if z.shape[1] > z.shape[0]:
-        z, basis = _span_coordinates(z.astype(np.float64))
-    # tol 1e-3: predictions settle long before the loss does (3× fewer iterations than the default 1e-4).
-    model = LogisticRegression(class_weight="balanced" if balanced else None, max_iter=500, tol=1e-3,
-                               warm_start=True)
-    out = []
-    for strength in strengths:
-        model.set_params(C=strength)
-        with warnings.catch_warnings():  # a capped number of iterations is a choice, not a problem
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(z, y)
-        coef = model.coef_ if basis is None else model.coef_ @ basis
-        out.append(_as_dense(coef, model.intercept_, model.classes_, n_classes, mean, scale))
-    return out
-
-
-def _span_coordinates(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(coordinates N × r, basis r × D)`` with ``coordinates @ basis == z`` and orthonormal basis rows spanning
-    the images (rank ``r``).
-
-    From the eigenvectors of the N × N Gram matrix rather than an SVD of the N × D features: the same subspace, 10
-    to 30 times faster (3 ms against 74 ms for 100 images of 2,560 features), which the recipe pays once per fold
-    and candidate. Directions of (numerically) no variance are dropped: the fit cannot use them anyway."""
-    values, vectors = np.linalg.eigh(z @ z.T)
-    keep = values > values[-1] * 1e-10  # singular values above 1e-5 of the largest: well defined in float64
-    s = np.sqrt(values[keep])
-    coordinates = vectors[:, keep] * s
-    basis = (vectors[:, keep] / s).T @ z
-    return coordinates, basis
-
-
-def _as_dense(fitted: np.ndarray, fitted_bias: np.ndarray, classes: np.ndarray, n_classes: int, mean: np.ndarray,
-              scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A logistic regression's coefficients (on standardised features) as a dense softmax layer's on raw ones."""
-    coef = np.zeros((n_classes, len(mean)), np.float64)
-    intercept = np.zeros(n_classes, np.float64)
-    if n_classes == 2 and fitted.shape[0] == 1:  # binary: softmax over (0, z) is the sigmoid of z
-        coef[1], intercept[1] = fitted[0], fitted_bias[0]
-    else:
-        coef[classes], intercept[classes] = fitted, fitted_bias
-        missing = np.setdiff1d(np.arange(n_classes), classes)
-        intercept[missing] = -1e4  # a class absent from these images is never predicted
-    kernel = (coef / scale).T
-    bias = intercept - (mean / scale) @ coef.T
-    return kernel.astype(np.float32), bias.astype(np.float32)
-
-
-def fit_dense(x: np.ndarray, y: np.ndarray, n_classes: int, *, balanced: bool, epochs: int, learning_rate: float,
-              dropout: float, batch_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Foveal's dense head (dropout, dense softmax; Adam as Keras runs it; Glorot-uniform start), trained for
-    ``epochs`` in NumPy: the same recipe as the Keras head, without a graph to trace for every fold."""
-    rng = np.random.default_rng(seed)
-    d = x.shape[1]
-    limit = math.sqrt(6.0 / (d + n_classes))
-    w = rng.uniform(-limit, limit, (d, n_classes))
-    b = np.zeros(n_classes)
-    weights = np.ones(n_classes)
-    if balanced:
-        counts = np.bincount(y, minlength=n_classes).astype(float)
-        present = counts > 0
-        weights[present] = len(y) / (present.sum() * counts[present])
-    m_w, v_w, m_b, v_b = np.zeros_like(w), np.zeros_like(w), np.zeros_like(b), np.zeros_like(b)
-    beta1, beta2, eps, step = 0.9, 0.999, 1e-7, 0
-    onehot = np.eye(n_classes)[y]
-    for _ in range(epochs):
-        order = rng.permutation(len(y))
-        for start in range(0, len(y), batch_size):
-            idx = order[start:start + batch_size]
-            xb = x[idx]
-            if dropout > 0:
-                xb = xb * (rng.random(xb.shape) >= dropout) / (1 - dropout)
-            logits = xb @ w + b
-            logits -= logits.max(axis=1, keepdims=True)
-            p = np.exp(logits)
-            p /= p.sum(axis=1, keepdims=True)
-            sw = weights[y[idx]][:, None]
-            grad = sw * (p - onehot[idx]) / len(idx)
-            g_w, g_b = xb.T @ grad, grad.sum(axis=0)
-            step += 1
-            m_w, m_b = beta1 * m_w + (1 - beta1) * g_w, beta1 * m_b + (1 - beta1) * g_b
-            v_w, v_b = beta2 * v_w + (1 - beta2) * g_w**2, beta2 * v_b + (1 - beta2) * g_b**2
-            lr = learning_rate * math.sqrt(1 - beta2**step) / (1 - beta1**step)
-            w -= lr * m_w / (np.sqrt(v_w) + eps)
-            b -= lr * m_b / (np.sqrt(v_b) + eps)
-    return w.astype(np.float32), b.astype(np.float32)

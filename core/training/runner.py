@@ -140,7 +140,8 @@ def finish(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolder
         if suspects is not None:
             write_suspects(folder.path / MISLABELS_FILE, suspects)
     shutil.rmtree(folder.cache_dir, ignore_errors=True)
-    held_out = held_out_result(prepared, ctx.failed, measured.accuracy, measured.loss, measured.labels)
+    held_out = held_out_result(prepared, ctx.failed, measured.accuracy, measured.loss, measured.labels,
+                               measured.predicted)
     seconds, reason = ctx.clock() - start, ending(ctx, plan)
     if plan.devices.is_chief:
         write_json(folder.path / "run.json", run_record(

@@ -1,6 +1,7 @@
-"""The automatic recipe's comparison as it happens: each candidate's cross-validated accuracy with its 95%
-interval appears as it is scored, the leader so far marked, so the minutes before the first epoch show what is
-being weighed rather than empty curves."""
+"""The automatic recipe's comparison as it happens: each candidate's cross-validated score with its 95% interval
+appears as it is scored, the leader so far marked, so the minutes before the first epoch show what is being weighed
+rather than empty curves. The score is what the recipe ranks by: accuracy, or, where the classes are imbalanced,
+balanced accuracy (each class counted equally), and the chart's axis says which and why."""
 
 from __future__ import annotations
 
@@ -15,6 +16,19 @@ from foveal.gui.widgets.training_plot import SparseAxis, text_colour
 
 _POINT = (40, 90, 200)
 _LEADER = (230, 120, 20)
+_AXIS = {"accuracy": "accuracy in cross-validation (bar: 95% interval)",
+         "balanced_accuracy": "balanced accuracy in cross-validation: each class counted equally, as the classes "
+                              "are imbalanced (bar: 95% interval)"}
+
+
+def score(row: CandidateTried) -> tuple[float, float, float]:
+    """``(score, low, high)`` of a candidate on what the recipe ranks by (``row.ranked_by``)."""
+    if row.ranked_by == "balanced_accuracy" and row.balanced_accuracy is not None:
+        value = row.balanced_accuracy
+        low, high = row.balanced_low, row.balanced_high
+    else:
+        value, low, high = row.accuracy or 0.0, row.low, row.high
+    return value, value if low is None else low, value if high is None else high
 
 
 class PercentAxis(SparseAxis):
@@ -43,7 +57,8 @@ class RecipeChart(QWidget):
         bottom = self.plot.getAxis("bottom")
         bottom.setTextPen(ink)
         bottom.setPen(ink)
-        self.plot.setLabel("bottom", "accuracy in cross-validation (bar: 95% interval)", color=ink.name())
+        self.plot.setLabel("bottom", _AXIS["accuracy"], color=ink.name())
+        self.ranked_by = "accuracy"
         self.plot.hideAxis("left")
         self.title = ("Ways to train the head, each scored on images it did not learn from")
         self.plot.setTitle(self.title, color=ink.name(), size="9pt")
@@ -53,12 +68,17 @@ class RecipeChart(QWidget):
     def reset(self) -> None:
         self.rows.clear()
         self.chosen = None
+        self.ranked_by = "accuracy"
+        self.plot.setLabel("bottom", _AXIS["accuracy"], color=text_colour().name())
         self._redraw()
 
     def add(self, event: CandidateTried) -> None:
         """A candidate was scored (one without a score only moves the count)."""
         if event.accuracy is not None:
             self.rows.append(event)
+            if event.ranked_by != self.ranked_by and event.ranked_by in _AXIS:
+                self.ranked_by = event.ranked_by
+                self.plot.setLabel("bottom", _AXIS[event.ranked_by], color=text_colour().name())
             self._redraw()
 
     def choose(self, name: str) -> None:
@@ -67,22 +87,24 @@ class RecipeChart(QWidget):
         self._redraw()
 
     def leader(self) -> CandidateTried | None:
-        """The best-scoring candidate so far (ties: the better balanced accuracy)."""
+        """The best-scoring candidate so far on what the recipe ranks by (ties: the other score)."""
         if self.chosen is not None:
             for row in self.rows:
                 if row.name == self.chosen:
                     return row
         scored = [r for r in self.rows if r.accuracy is not None]
-        return max(scored, key=lambda r: (r.accuracy or 0.0, r.balanced_accuracy or 0.0), default=None)
+        return max(scored, key=_rank_key, default=None)
 
     def leader_words(self) -> str:
         """The leader so far in words (empty before any candidate)."""
         best = self.leader()
         if best is None or best.accuracy is None:
             return ""
-        interval = f" ({best.low:.0%}–{best.high:.0%})" if best.low is not None and best.high is not None else ""
+        value, low, high = score(best)
+        interval = f" ({low:.0%}–{high:.0%})" if high > low else ""
         who = "chosen" if self.chosen is not None else "best so far"
-        return f"{who}: {best.name}, {best.accuracy:.0%}{interval}"
+        what = " balanced accuracy" if best.ranked_by == "balanced_accuracy" else ""
+        return f"{who}: {best.name}, {value:.0%}{what}{interval}"
 
     def _redraw(self) -> None:
         for item in self._items:
@@ -96,9 +118,7 @@ class RecipeChart(QWidget):
         n = len(rows)
         for i, row in enumerate(rows):
             y = float(n - i)
-            acc = row.accuracy or 0.0
-            low = row.low if row.low is not None else acc
-            high = row.high if row.high is not None else acc
+            acc, low, high = score(row)
             lead = row is best
             colour = _LEADER if lead else _POINT
             bar = pg.ErrorBarItem(x=np.array([acc]), y=np.array([y]), left=np.array([acc - low]),
@@ -115,7 +135,7 @@ class RecipeChart(QWidget):
             for item in (bar, dot, label):
                 self.plot.addItem(item)
                 self._items.append(item)
-        lows = [r.low if r.low is not None else (r.accuracy or 0.0) for r in rows]
+        lows = [score(r)[1] for r in rows]
         self.plot.setXRange(max(0.0, min(lows) - 0.05), 1.6, padding=0)  # room on the right for the names
         self.plot.setYRange(0.3, n + 0.7, padding=0)
 
@@ -128,7 +148,7 @@ class RecipeChart(QWidget):
         if len(self.rows) <= fit:
             self.plot.setTitle(self.title, color=text_colour().name(), size="9pt")
             return list(self.rows)
-        ranked = sorted(self.rows, key=lambda r: (-(r.accuracy or 0.0), -(r.balanced_accuracy or 0.0)))[:fit]
+        ranked = sorted(self.rows, key=_rank_key, reverse=True)[:fit]
         if best is not None and best not in ranked:
             ranked[-1] = best
         self.plot.setTitle(f"{self.title} (the {fit} best of {len(self.rows)})", color=text_colour().name(),
@@ -140,6 +160,12 @@ class RecipeChart(QWidget):
         self._redraw()
 
 
+def _rank_key(row: CandidateTried) -> tuple[float, float]:
+    """Larger is better: the ranked score, then the other one."""
+    other = row.accuracy if row.ranked_by == "balanced_accuracy" else row.balanced_accuracy
+    return score(row)[0], other or 0.0
+
+
 if __name__ == "__main__":  # preview: a scripted comparison
     from PySide6.QtWidgets import QApplication
 
@@ -147,7 +173,7 @@ if __name__ == "__main__":  # preview: a scripted comparison
     chart = RecipeChart()
     for i, (acc, sd) in enumerate([(0.78, 0.05), (0.83, 0.04), (0.81, 0.06), (0.74, 0.08), (0.85, 0.03)]):
         chart.add(CandidateTried(i + 1, 18, f"linear head (C={10 ** (i - 2):g}), grid pooling", acc, acc - sd,
-                                 acc + sd, acc - 0.02))
+                                 acc + sd, acc - 0.1 * i, acc - 0.1 * i - sd, acc - 0.1 * i + sd, "balanced_accuracy"))
     chart.resize(900, 500)
     chart.show()
     app.exec()

@@ -1,5 +1,6 @@
-"""What the Train view says when a run ends: the headline number, the result in words (why it ended when it did,
-how long the person waited, what was saved, the recipe and the data warnings)."""
+"""What the Train view says when a run ends: the headline number, the result in words (each class's recall and the
+other notes beside it, why it ended when it did, how long the person waited, what was saved, the recipe and the
+data warnings)."""
 
 from __future__ import annotations
 
@@ -47,8 +48,9 @@ def result_words(e: TrainingFinished, recipe_text: str, data_warnings: list[str]
     else:
         headline, detail = "—", "no test accuracy (no model was trained, or there are no test images)"
     saved = f"Model saved to {html.escape(e.model_path)}" if e.model_path else "No model was saved."
+    # The notes beside the headline: each class's recall first (a class recognised less than half the time named).
+    detail += "".join(f".<br>{html.escape(note, quote=False)}" for note in e.notes)
     extra = f"<br>{html.escape(recipe_text)}" if recipe_text else ""
-    extra += "".join(f"<br>{html.escape(note)}." for note in e.notes)
     extra += "".join(f"<br>{html.escape(w)}" for w in data_warnings)
     why = f" {html.escape(e.reason, quote=False)}." if e.reason else ""
     return ResultWords(headline, f"{words} after {took}: {detail}.<br>{saved}{extra}", f"{words} after {took}.{why}")

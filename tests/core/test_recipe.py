@@ -99,8 +99,14 @@ def test_auto_run_records_its_candidates_and_its_test_accuracy_is_the_saved_mode
     # 32 px: a 1×1 feature map, so average and max pooling only (a grid needs 2×2)
     assert len(run["recipe"]["candidates"]) == len(chosen[0].candidates) == 2 * 2 * (1 + len(STRENGTHS))
     assert run["pooling"] == run["recipe"]["winner"]["pooling"]
+    assert run["recipe"]["ranked_by"] == "accuracy" and run["recipe"]["imbalance"] == 1.0  # 12 images a class
     ev = evaluate(result.run_dir)
     assert ev.metrics["accuracy"] == pytest.approx(result.test_accuracy, abs=1e-9)
+    # each class's recall on the test images, as the evaluation counts it, in run.json and beside the headline
+    recalls = {r["class"]: (r["recognised"], r["of"]) for r in run["test"]["per_class_recall"]}
+    assert recalls == {r["class"]: (round(r["recall"] * r["support"]), r["support"]) for r in ev.metrics["per_class"]}
+    finished = events[-1]
+    assert finished.notes[0].startswith("Recognised per class on the test images: blue ")
     if run["recipe"]["winner"]["head"] == "linear":
         # fitted on every image but the test ones; calibrated on out-of-fold answers, never on images it knows
         assert fitted_on == [len(run["split"]["train"]) + len(run["split"]["val"])]
@@ -166,3 +172,36 @@ def test_large_images_are_also_tried_at_a_larger_input_size_and_the_winner_is_wh
     assert load_classifier(result.run_dir).image_size == run["image_size"]
     assert evaluate(result.run_dir).metrics["accuracy"] == pytest.approx(result.test_accuracy, abs=1e-9)
     assert run["skipped_during_training"] == [] and run["blank_images"] == []
+
+
+def test_imbalanced_classes_rank_candidates_by_balanced_accuracy_and_say_why():
+    from foveal.core.training.recipe import BALANCED, ranking_for
+
+    assert ranking_for(np.array([0] * 30 + [1] * 20)).metric == BALANCED  # 1.5× the smallest: imbalanced
+    assert ranking_for(np.array([0] * 29 + [1] * 20)).metric == "accuracy"
+    # a rare class whose blob overlaps a common one: accuracy and balanced accuracy disagree on some candidates
+    rng = np.random.default_rng(3)
+    y = np.array([0] * 80 + [1] * 15 + [2] * 45)
+    x = (rng.normal(0, 1, (len(y), 12)) + np.eye(3)[y] @ rng.normal(0, 1.2, (3, 12))).astype(np.float32)
+    choice = choose_recipe({"avg": x}, y, 3, seed=1, epochs=5, learning_rate=1e-3, dropout=0.2, batch_size=16)
+    baccs = [c.balanced_accuracy for c in choice.candidates]
+    assert baccs == sorted(baccs, reverse=True)  # best balanced accuracy first
+    saved = choice.to_dict()
+    assert saved["ranked_by"] == BALANCED and saved["imbalance"] == pytest.approx(80 / 15, abs=0.01)
+    assert "ranked by balanced accuracy because the classes are imbalanced" in choice.reason()
+    assert "5.3× the images of the smallest" in choice.summary()
+    w = saved["winner"]
+    assert w["balanced_interval"][0] <= w["balanced_accuracy"] <= w["balanced_interval"][1]
+
+
+def test_per_class_recall_names_a_class_recognised_less_than_half_the_time():
+    from foveal.core.training.heldout import class_recall, recall_words
+
+    labels = ["neutrophil"] * 10 + ["monocyte"] * 20
+    predicted = ["neutrophil"] * 9 + ["monocyte"] + ["monocyte"] * 2 + ["neutrophil"] * 18
+    rows = class_recall(labels, predicted, ("monocyte", "neutrophil"))
+    assert [(r["class"], r["recognised"], r["of"]) for r in rows] == [("monocyte", 2, 20), ("neutrophil", 9, 10)]
+    each, weak = recall_words(rows)
+    assert "monocyte 2 of 20 (10%), neutrophil 9 of 10 (90%)" in each
+    assert weak == "Less than half the time: monocyte: recognised in 2 of 20 test images"
+    assert len(recall_words(rows[1:])) == 1 and class_recall(labels, (), ("monocyte",)) == []

@@ -271,3 +271,22 @@ def test_a_gpu_run_keeps_its_gpu_settings_and_a_trained_head_its_epochs(chest_ru
     assert (f"trained on the {len(run.split.train)} training images for 2 rounds (epochs); the model as it was "
             "after epoch 2 (lowest loss on the validation images) was kept") in said
     assert "the standard recipe, not chosen automatically" in said
+
+
+def test_the_report_gives_each_classs_recall_and_says_when_candidates_were_ranked_by_balanced_accuracy(chest_run,
+                                                                                                      tmp_path):
+    html = render_html(build_report(*chest_run))
+    assert re.search(r"Recognised per class on the test images: normal \d+ of \d+ \(\d+%\), pneumonia \d+ of \d+",
+                     _section(html, "Summary"))
+    assert "ranked by balanced accuracy" not in html  # 30 and 31 images: about equally common
+    assert "They are ranked by accuracy because the classes are about equally common" in html
+
+    def imbalanced(record):
+        record["recipe"]["ranked_by"] = "balanced_accuracy"
+        record["recipe"]["ranked_by_reason"] = "the classes are imbalanced (the largest has 3.0× the images)"
+
+    folder = _edited(chest_run, tmp_path, imbalanced)
+    html = render_html(build_report(folder, evaluate(folder)))
+    assert "The candidates were ranked by balanced accuracy, each class counted equally" in _section(html, "Summary")
+    assert ("They are ranked by balanced accuracy because the classes are imbalanced (the largest has 3.0× the "
+            "images)") in _section(html, "Appendix: recipe")

@@ -199,3 +199,24 @@ def test_a_small_chart_shows_the_best_candidates_that_fit_with_the_leader(qtbot)
     assert f"the {len(shown)} best of 24" in chart.plot.getPlotItem().titleLabel.text
     chart.resize(700, 2000)
     assert len(chart._rows_that_fit(chart.leader())) == 24  # room for all: in the order they were scored
+
+
+def test_imbalanced_classes_chart_balanced_accuracy_and_the_result_names_a_rare_class_missed(qtbot):
+    from foveal.gui.widgets.recipe_chart import RecipeChart
+    from foveal.gui.widgets.run_result import result_words
+
+    chart = RecipeChart()
+    qtbot.addWidget(chart)
+    # candidate 1 is more accurate, candidate 2 recognises every class better: ranked by balanced accuracy
+    chart.add(CandidateTried(1, 2, "candidate 1", 0.80, 0.75, 0.85, 0.50, 0.45, 0.55, "balanced_accuracy"))
+    chart.add(CandidateTried(2, 2, "candidate 2", 0.75, 0.70, 0.80, 0.65, 0.60, 0.70, "balanced_accuracy"))
+    assert chart.leader().name == "candidate 2"
+    assert chart.leader_words() == "best so far: candidate 2, 65% balanced accuracy (60%–70%)"
+    assert "each class counted equally" in chart.plot.getAxis("bottom").labelText
+    notes = ("Recognised per class on the test images: lymphocyte 18 of 20 (90%), monocyte 2 of 20 (10%)",
+             "Less than half the time: monocyte: recognised in 2 of 20 test images")
+    words = result_words(TrainingFinished(Outcome.COMPLETED, "/tmp/run", "/tmp/run/model.keras", 0.5, 0.7, 1,
+                                          ("lymphocyte", "monocyte"), (), 60.0, notes, "50.0% of 40 right."), "", [])
+    said = words.detail
+    assert said.index("50.0% of 40 right") < said.index("monocyte 2 of 20") < said.index("Model saved")
+    assert "monocyte: recognised in 2 of 20 test images." in said
