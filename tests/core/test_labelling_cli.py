@@ -1,0 +1,66 @@
+"""`foveal suggest` and `foveal label-import` through the command line in this process, on real images."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+from pathlib import Path
+
+from tests import factory
+
+
+def _foveal(*args: object) -> tuple[int, str]:
+    """``foveal ARGS`` in this process, knowing no dataset folder beforehand: ``(exit code, standard error)``."""
+    from foveal.core import paths
+    from foveal.core.cli import main
+
+    with paths._lock:  # noqa: SLF001 - a fresh process knows no dataset folder
+        paths._protected.clear()  # noqa: SLF001
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        rc = main([str(a) for a in args])
+    return rc, err.getvalue()
+
+
+def _sources(tmp_path: Path) -> tuple[Path, Path]:
+    data = factory.make_class_folder(tmp_path / "data", {"red": 3, "green": 3}, size=40)
+    unlabelled = factory.make_class_folder(tmp_path / "unlabelled", {"a": 4, "b": 4}, size=40, seed=1)
+    return data, unlabelled
+
+
+def test_suggest_writes_the_images_to_label_next(tmp_path):
+    data, unlabelled = _sources(tmp_path)
+    rc, err = _foveal("suggest", data, unlabelled, "--n", 5, "--csv", tmp_path / "next.csv",
+                      "--weights", factory.real_weights())
+    assert rc == 0, err
+    with open(tmp_path / "next.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["rank"] for r in rows] == ["1", "2", "3", "4", "5"]
+    assert list(rows[0]) == ["rank", "path", "suggested", "confidence", "unfamiliar", "why"]
+    assert len({r["path"] for r in rows}) == 5 and all(Path(r["path"]).is_relative_to(unlabelled) for r in rows)
+    assert {r["suggested"] for r in rows} <= {"red", "green"} and {r["unfamiliar"] for r in rows} <= {"yes", "no"}
+    assert all(0 < float(r["confidence"]) <= 1 and r["why"] for r in rows)
+
+
+def test_suggest_refuses_an_output_inside_the_folder_it_reads_and_a_bad_n(tmp_path):
+    data, unlabelled = _sources(tmp_path)
+    rc, err = _foveal("suggest", data, unlabelled, "--csv", unlabelled / "next.csv")
+    assert rc == 2 and f"{unlabelled}" in err and "Choose a file outside it" in err
+    rc, err = _foveal("suggest", data, unlabelled, "--n", 0, "--csv", tmp_path / "next.csv")
+    assert rc == 2 and "--n" in err
+    assert not (unlabelled / "next.csv").exists() and not (tmp_path / "next.csv").exists()
+
+
+def test_label_import_builds_the_new_folder_and_names_a_missing_file(tmp_path):
+    data, unlabelled = _sources(tmp_path)
+    labels = tmp_path / "labels.csv"
+    labels.write_text("source,label\nunlabelled/a/a_000.png,red\nunlabelled/b/b_001.png,blue\n", encoding="utf-8")
+    rc, err = _foveal("label-import", data, labels, "--out", tmp_path / "new")
+    assert rc == 0, err
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["blue", "green", "labels.csv", "red"]
+    assert len(list((tmp_path / "new" / "red").iterdir())) == 4
+    labels.write_text("source,label\nunlabelled/a/nope.png,red\n", encoding="utf-8")
+    rc, err = _foveal("label-import", data, labels, "--out", tmp_path / "new2")
+    assert rc == 2 and "labels.csv, line 2" in err and "nope.png is not a file" in err
+    assert not (tmp_path / "new2").exists()
