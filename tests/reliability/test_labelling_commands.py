@@ -68,6 +68,8 @@ def test_generated_labels_files_through_label_import(area):
     @_settings(25)
     @given(header=_headers, rows=_rows, raw=st.one_of(st.none(), st.binary(max_size=40)))
     @example(header=("source", "label"), rows=[("images/a.png", "red"), ("images/a.png", "green")], raw=None)
+    @example(header=("label", "source", "status"), rows=[("{abs}/images/a.png", "red"), ("images/b.png", "")],
+             raw=None)
     @example(header=("source", "label"), rows=[("images/a.png", "new class"), ("images", "red")], raw=None)
     def attack(header, rows, raw):
         root = area()
@@ -81,11 +83,14 @@ def test_generated_labels_files_through_label_import(area):
         with gen.Watch(root, [data], [out]) as watch:
             outcome = run_cli("label-import", data, labels, "--out", out)
         gen.check("labels", "label-import", outcome, watch)
+        results.append(outcome.rc)
         if outcome.rc == 0:
             assert (out / "labels.csv").is_file()
             assert sum(1 for _ in os.scandir(out / "red")) >= 2
 
+    results: list[int | None] = []
     attack()
+    assert 0 in results and 2 in results, results  # both ways out were taken
 
 
 def test_generated_trees_through_suggest(area):
