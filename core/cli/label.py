@@ -15,7 +15,7 @@ import io
 import sys
 
 from foveal.core.cli.options import checked
-from foveal.core.errors import ConfigError
+from foveal.core.errors import ConfigError, DatasetError
 from foveal.core.training.config import Limit
 
 #: ``suggest --n``: images listed.
@@ -63,6 +63,10 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
     bar = TerminalProgress()
     found = suggest(args.source, args.unlabelled, args.n, weights=args.weights,
                     on_progress=lambda done, total, _what: bar.count(done, total))
+    if not found:
+        raise DatasetError(f"{printable(args.unlabelled)} holds no image Foveal can read (searched with its "
+                           "sub-folders). Choose the folder of unlabelled images (JPEG, PNG, TIFF, DICOM…); "
+                           "`foveal scan FOLDER` lists what it skips and why.")
     check_target(target, "file")  # again: the folders read are protected now
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")

@@ -20,6 +20,8 @@ from foveal.core.paths import name_problem, printable, protect
 
 #: What a hand-written row without a status is recorded as.
 IMPORTED = "imported"
+#: What a row that gives one of the dataset's own images another class is recorded as.
+CORRECTED = "corrected"
 
 
 def import_labels(dataset: str | os.PathLike[str], labels_csv: str | os.PathLike[str],
@@ -40,11 +42,20 @@ def import_labels(dataset: str | os.PathLike[str], labels_csv: str | os.PathLike
     target = check_out(out, summary.root, *folders)
     if target.is_dir() and any(target.iterdir()):
         raise ConfigError(f"{printable(target)} is not empty. Choose a new (or empty) folder for the dataset.")
+    # A row about one of the dataset's own images corrects its class (a suspected mislabel reviewed): the image is
+    # placed once, in the class the row gives; a row without a label leaves it where it was.
+    corrections = {os.path.realpath(r.source): r for r in rows if r.label is not None}
     writer = DatasetWriter(target)
     written: list[LabelRow] = []
     for record in summary.images:
-        copy = writer.place(record.path, record.label)
-        written.append(LabelRow(record.path, record.label, Status.FROM_DATASET, file=writer.relative(copy)))
+        fix = corrections.pop(os.path.realpath(record.path), None)
+        label = fix.label if fix is not None and fix.label is not None else record.label
+        copy = writer.place(record.path, label)
+        written.append(LabelRow(record.path, label, Status.FROM_DATASET if fix is None else fix.status or CORRECTED,
+                                suggested=record.label if fix is not None else "",
+                                when=fix.when if fix is not None else "", file=writer.relative(copy)))
+    inside = {os.path.realpath(rec.path) for rec in summary.images}
+    rows = [r for r in rows if os.path.realpath(r.source) not in inside]
     for r in rows:
         copy_name = writer.relative(writer.place(r.source, r.label)) if r.label is not None else ""
         written.append(replace(r, status=r.status or IMPORTED, file=copy_name))
@@ -87,4 +98,4 @@ def _check_label(label: str, where: str) -> None:
                           "spaces, - and _ in class names.")
 
 
-__all__ = ["IMPORTED", "LABELS_CSV", "import_labels"]
+__all__ = ["CORRECTED", "IMPORTED", "LABELS_CSV", "import_labels"]

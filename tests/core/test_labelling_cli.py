@@ -64,3 +64,29 @@ def test_label_import_builds_the_new_folder_and_names_a_missing_file(tmp_path):
     rc, err = _foveal("label-import", data, labels, "--out", tmp_path / "new2")
     assert rc == 2 and "labels.csv, line 2" in err and "nope.png is not a file" in err
     assert not (tmp_path / "new2").exists()
+
+
+def test_label_import_corrects_a_dataset_image_instead_of_placing_it_twice(tmp_path):
+    data, _ = _sources(tmp_path)
+    labels = tmp_path / "review.csv"  # a suspected mislabel reviewed: red_000 is green
+    labels.write_text("source,label\ndata/red/red_000.png,green\n", encoding="utf-8")
+    rc, err = _foveal("label-import", data, labels, "--out", tmp_path / "new")
+    assert rc == 0, err
+    placed = sorted(str(p.relative_to(tmp_path / "new")) for p in (tmp_path / "new").rglob("*.png"))
+    assert len(placed) == 6 and "green/red_000.png" in placed and "red/red_000.png" not in placed
+    with open(tmp_path / "new" / "labels.csv", encoding="utf-8", newline="") as fh:
+        rows = {Path(r["source"]).name: r for r in csv.DictReader(fh)}
+    assert len(rows) == 6
+    assert (rows["red_000.png"]["label"], rows["red_000.png"]["status"], rows["red_000.png"]["suggested"]) == (
+        "green", "corrected", "red")
+    assert rows["red_001.png"]["status"] == "from dataset"
+
+
+def test_suggest_on_a_folder_without_a_readable_image_says_so(tmp_path):
+    data, _ = _sources(tmp_path)
+    empty = tmp_path / "nothing here"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no images", encoding="utf-8")
+    rc, err = _foveal("suggest", data, empty, "--csv", tmp_path / "next.csv", "--weights", factory.real_weights())
+    assert rc == 2 and "holds no image Foveal can read" in err and str(empty) in err
+    assert not (tmp_path / "next.csv").exists()
