@@ -25,6 +25,9 @@ from foveal.core.training.runfolder import default_run_dir
 
 #: What is compared across folds (from each fold's evaluation on its own test split).
 FOLD_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "macro_auc", "ece")
+#: Beside them: the accuracy of always answering the largest training class on each fold's test images, the
+#: baseline each fold's headline gives.
+BASELINE = "majority"
 
 
 @dataclass(frozen=True)
@@ -60,10 +63,30 @@ class CrossValResult:
         """The summary for a terminal (and the window's result line)."""
         lines = [f"{self.folds_done} of {self.k} folds done; runs in {self.folder}"]
         for name, s in self.summary.items():
-            if s["mean"] is not None:
+            if s["mean"] is not None and name != BASELINE:
                 sd = f" ± {s['sd']:.3f}" if s["sd"] is not None else ""
                 lines.append(f"  {name:<18} {s['mean']:.3f}{sd}  (over {s['n']} folds)")
+        lines += self._baseline_lines()
         return "\n".join(lines)
+
+    def _baseline_lines(self) -> list[str]:
+        """The majority-class baseline under the metrics, as each fold's headline gives it, and whether the mean
+        accuracy is shown to beat it."""
+        base, acc = self.summary.get(BASELINE), self.summary.get("accuracy")
+        if not base or base["mean"] is None:
+            return []
+        names = sorted({str(f["majority_class"]) for f in self.folds if f.get("majority_class")})
+        which = f"'{names[0]}'" if len(names) == 1 else "the largest training class of each fold"
+        sd = f" ± {base['sd']:.3f}" if base["sd"] is not None else ""
+        lines = [f"  {'majority class':<18} {base['mean']:.3f}{sd}  (always answering {which}: the baseline to beat)"]
+        if acc and acc["mean"] is not None and acc["sd"] is not None and acc["n"] and acc["n"] > 1:
+            from scipy.stats import t
+
+            low = acc["mean"] - float(t.ppf(0.975, acc["n"] - 1)) * acc["sd"] / math.sqrt(acc["n"])
+            if low <= base["mean"]:
+                lines.append("  The accuracy's 95% interval over folds reaches down to the majority class: the model "
+                             "is not shown to be better than always giving the most common answer.")
+        return lines
 
 
 def cross_validate(config: TrainConfig, k: int, *, on_event: Callable[[Event], None] | None = None,
@@ -108,7 +131,8 @@ def cross_validate(config: TrainConfig, k: int, *, on_event: Callable[[Event], N
         m = ev.metrics
         metrics = {"accuracy": m["accuracy"], "balanced_accuracy": m["balanced_accuracy"], "macro_f1": m["macro"]["f1"],
                    "macro_auc": m["roc"]["macro_auc"], "ece": m["calibration"]["ece"]}
-        rows.append({"fold": i, "run_dir": result.run_dir, "n_test": m["n"], **metrics})
+        rows.append({"fold": i, "run_dir": result.run_dir, "n_test": m["n"], **metrics,
+                     BASELINE: m.get("baseline"), "majority_class": m.get("baseline_class")})
         emit(FoldFinished(i, k, result.run_dir, result.outcome, metrics))
     out = CrossValResult(outcome, k, str(base), tuple(rows), _summary(rows), config.to_dict())
     write_json(base / "crossval.json", out.to_dict())
@@ -118,8 +142,8 @@ def cross_validate(config: TrainConfig, k: int, *, on_event: Callable[[Event], N
 def _summary(rows: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
     """Mean and sample standard deviation of each metric over the folds that have it."""
     out: dict[str, dict[str, float | None]] = {}
-    for name in FOLD_METRICS:
-        values = [r[name] for r in rows if r[name] is not None and not math.isnan(r[name])]
+    for name in (*FOLD_METRICS, BASELINE):
+        values = [r[name] for r in rows if r.get(name) is not None and not math.isnan(r[name])]
         out[name] = {"mean": float(np.mean(values)) if values else None,
                      "sd": float(np.std(values, ddof=1)) if len(values) > 1 else None, "n": len(values)}
     return out

@@ -13,7 +13,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,8 @@ from foveal.core.training.auto_head import candidate_poolings, pooling_columns
 from foveal.core.training.config import TrainConfig
 from foveal.core.training.features import DECODE_BATCH, extract_features
 from foveal.core.training.forward import forward_fn
-from foveal.core.training.recipe import folds_possible
+from foveal.core.training.prepare import larger_size
+from foveal.core.training.recipe import folds_possible, ranking_for
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def compare_backbones(data_dir: str, candidates: list[Candidate] | None = None, 
         for i, cand in enumerate(candidates, 1):
             progress = functools.partial(CandidateProgress, i, len(candidates), cand.label)
             row = _one(cand, source, records, class_index, folds, seed, progress, emit, cancel, clock, scratch)
-            rows.append(row)
+            rows.append(replace(row, larger_size=larger_size(summary, row.size)) if row.scored else row)
             emit(CandidateDone(i, len(candidates), row))
     except Cancelled:
         outcome = "cancelled"
@@ -135,7 +136,7 @@ def compare_backbones(data_dir: str, candidates: list[Candidate] | None = None, 
         shutil.rmtree(scratch, ignore_errors=True)
     split_info = {k: v for k, v in info.items() if k in ("group_by", "group_pattern", "n_groups", "split_file")}
     result = Comparison(str(data_dir), str(weights), len(records), k, majority, majority_class, tuple(rows),
-                        outcome, clock() - t0, str(target), {**split_info, "seed": seed})
+                        outcome, clock() - t0, str(target), {**split_info, "seed": seed}, ranking_for(y))
     make_dirs(target.parent)
     write_json(target, result.to_dict())
     emit(CompareFinished(result))

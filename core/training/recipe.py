@@ -21,6 +21,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -112,6 +113,16 @@ def _t_interval(mean: float, sd: float, folds: int) -> tuple[float, float]:
     return max(0.0, mean - half), min(1.0, mean + half)
 
 
+class Scored(Protocol):
+    """Anything with an accuracy and a balanced accuracy (None: not scored)."""
+
+    @property
+    def accuracy(self) -> float | None: ...
+
+    @property
+    def balanced_accuracy(self) -> float | None: ...
+
+
 @dataclass(frozen=True)
 class Ranking:
     """What the candidates are ranked by: ``metric`` (ACCURACY or BALANCED) and the ratio of the largest class's
@@ -124,10 +135,12 @@ class Ranking:
     def words(self) -> str:
         return METRIC_WORDS[self.metric]
 
-    def key(self, cand: Candidate) -> tuple[float, float]:
-        """Sort key, best first: the ranked score, then the other one."""
-        other = ACCURACY if self.metric == BALANCED else BALANCED
-        return -cand.score(self.metric), -cand.score(other)
+    def key(self, cand: Scored) -> tuple[float, float]:
+        """Sort key, best first: the ranked score, then the other one (a recipe's candidates; a comparison's
+        backbones, core.compare, are ranked by the same key)."""
+        first, second = ((cand.balanced_accuracy, cand.accuracy) if self.metric == BALANCED else
+                         (cand.accuracy, cand.balanced_accuracy))
+        return -(first or 0.0), -(second or 0.0)
 
     def why(self) -> str:
         """Why this metric, in one clause of plain words."""

@@ -4,6 +4,7 @@ what has no weights, cancels within a batch, saves what it found and never touch
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -60,7 +61,8 @@ def test_the_recommendation_prefers_the_fastest_within_the_best_ones_interval():
     c = Comparison("d", "imagenet", 300, 5, 0.55, "benign", rows)
     assert [r.backbone for r in c.ranked] == ["ResNet50", "MobileNetV2", "VGG16", "Xception"]
     assert c.recommended.backbone == "MobileNetV2"
-    assert "as accurate as the best (ResNet50 at 224 px, 86.0%) within its interval, 4.0× faster" in c.recommendation()
+    assert ("as good as the best (ResNet50 at 224 px, 86.0% accuracy) within its interval, 4.0× faster"
+            in c.recommendation())
     assert "Careful" not in c.recommendation()
     table = c.table()
     assert "skipped: no weights" in table and "--backbone MobileNetV2 --image-size 224" in table
@@ -69,6 +71,29 @@ def test_the_recommendation_prefers_the_fastest_within_the_best_ones_interval():
     assert Comparison.from_dict(c.to_dict()).table() == table
     none = Comparison("d", "imagenet", 300, 5, 0.5, "a", (Row("Xception", 299, "skipped", "no weights"),))
     assert none.recommended is None and "No backbone could be scored" in none.recommendation()
+
+
+def test_the_table_keeps_its_columns_apart_and_ranks_as_training_does():
+    from foveal.core.training.recipe import Ranking
+
+    long = Row("MobileNetV3Small", 224, "skipped", "its ImageNet weights are not on this computer")
+    rows = (replace(_row("MobileNetV2", 0.80, 0.76, 20.0, balanced_interval=(0.55, 0.65), larger_size=336),
+                    balanced_accuracy=0.60),
+            replace(_row("EfficientNetB0", 0.78, 0.74, 30.0, balanced_interval=(0.66, 0.74)), balanced_accuracy=0.70),
+            long)
+    by_accuracy = Comparison("d", "imagenet", 300, 5, 0.55, "a", rows)
+    assert [r.backbone for r in by_accuracy.ranked][:2] == ["MobileNetV2", "EfficientNetB0"]
+    assert "also tries MobileNetV2 at 336 px, since these images are large" in by_accuracy.recommendation()
+    table = by_accuracy.table()
+    assert "MobileNetV3Small at 224 px  skipped: its ImageNet" in table  # never "… pxskipped:"
+    header = next(line for line in table.splitlines() if "backbone" in line and "ms/image" in line)
+    assert "backbone" in header and "  accuracy (95% interval)" in header
+    # imbalanced classes: ranked by balanced accuracy, the ranking training's recipe uses on the same images
+    imbalanced = Comparison("d", "imagenet", 300, 5, 0.7, "a", rows, ranking=Ranking("balanced_accuracy", 3.0))
+    assert [r.backbone for r in imbalanced.ranked][:2] == ["EfficientNetB0", "MobileNetV2"]
+    assert imbalanced.recommended.backbone == "EfficientNetB0"
+    assert "Ranked by balanced accuracy" in imbalanced.table() and "3.0× the images" in imbalanced.recommendation()
+    assert Comparison.from_dict(imbalanced.to_dict()).ranked == imbalanced.ranked
 
 
 def test_real_comparison_scores_skips_saves_and_leaves_the_dataset_alone(tiny_dataset, tmp_path, monkeypatch):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,11 @@ def test_group_aware_three_fold_cross_validation(patients, tmp_path):
     acc = result.summary["accuracy"]
     values = [f["accuracy"] for f in result.folds]
     assert acc["mean"] == pytest.approx(np.mean(values)) and acc["sd"] == pytest.approx(np.std(values, ddof=1))
+    # the majority-class baseline each fold's headline gives, over the folds, in the summary beside the accuracy
+    baselines = [json.loads((Path(f["run_dir"]) / "evaluation.json").read_text())["metrics"]["baseline"]
+                 for f in result.folds]
+    assert result.summary["majority"]["mean"] == pytest.approx(np.mean(baselines))
+    assert re.search(r"majority class +0\.\d{3} ± 0\.\d{3} +\(always answering '\w+'", result.text())
     saved = json.loads((tmp_path / "cv" / "crossval.json").read_text())
     assert saved["summary"] == json.loads(json.dumps(result.summary)) and saved["outcome"] == "completed"
 
