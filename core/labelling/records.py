@@ -108,6 +108,12 @@ class ImportSummary:
         return sum(self.counts.values())
 
 
+#: The columns of the mislabel marks the Evaluate view exports (core.evaluation.review.export_marks_csv), read
+#: as a labels file: each marked image goes to the class the model predicted ("corrected"); where the right class
+#: is a third one, edit its model_predicts cell first.
+REVIEW_MARKS = {"path": "source", "model_predicts": "label", "labelled_as": "suggested"}
+
+
 def labels_csv_text(rows: list[LabelRow]) -> str:
     """The text of labels.csv holding ``rows`` (header first)."""
     buf = io.StringIO()
@@ -125,6 +131,8 @@ def read_labels_csv(path: str | os.PathLike[str]) -> list[LabelRow]:
     text = _read_text(p)
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    if all(c in header for c in REVIEW_MARKS) and not any(c in header for c in REQUIRED):
+        header = [REVIEW_MARKS.get(h, h) for h in header]  # a review's marks: each to the class the model said
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise ConfigError(f"{printable(p)} has no {' and no '.join(repr(c) for c in missing)} column. Its first "

@@ -90,3 +90,21 @@ def test_suggest_on_a_folder_without_a_readable_image_says_so(tmp_path):
     rc, err = _foveal("suggest", data, empty, "--csv", tmp_path / "next.csv", "--weights", factory.real_weights())
     assert rc == 2 and "holds no image Foveal can read" in err and str(empty) in err
     assert not (tmp_path / "next.csv").exists()
+
+
+def test_the_marks_a_review_exports_correct_the_dataset_through_label_import(tmp_path):
+    """Evaluate → mark suspected mislabels → export the marks CSV → label-import: each marked image goes to the
+    class the model said, in a new dataset folder; the dataset itself is unchanged."""
+    from foveal.core.evaluation.review import export_marks_csv, set_mark
+
+    data, _ = _sources(tmp_path)
+    before = {p: p.read_bytes() for p in data.rglob("*") if p.is_file()}
+    (tmp_path / "run").mkdir()
+    set_mark(tmp_path / "run", "red/red_001.png", True, true="red", predicted="green")
+    set_mark(tmp_path / "run", "green/green_002.png", True, true="green", predicted="red")
+    assert export_marks_csv(tmp_path / "run", tmp_path / "marks.csv", str(data)) == 2
+    rc, err = _foveal("label-import", data, tmp_path / "marks.csv", "--out", tmp_path / "corrected")
+    assert rc == 0, err
+    placed = sorted(str(p.relative_to(tmp_path / "corrected")) for p in (tmp_path / "corrected").rglob("*.png"))
+    assert "green/red_001.png" in placed and "red/green_002.png" in placed and len(placed) == 6
+    assert {p: p.read_bytes() for p in data.rglob("*") if p.is_file()} == before
