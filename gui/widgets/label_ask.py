@@ -153,13 +153,17 @@ class AskView(QWidget):
         name = suggestion.path.replace("\\", "/").rsplit("/", 1)[-1]
         self.file_label.setText(f"<b>{html.escape(name)}</b>")
         self.file_label.setToolTip(suggestion.path)
-        why = html.escape(suggestion.why)
-        if suggestion.unfamiliar:  # said in colour: the suggestion means little here
-            why = f"<span style='color:#a03c00'><b>Unfamiliar</b>: {why}</span>"
-        self.suggestion.setText(f"Suggested: <b>{html.escape(suggestion.suggested)}</b> "
-                                f"({suggestion.confidence:.0%})<br><i>{why}</i>")
+        why, guess = html.escape(suggestion.why), html.escape(suggestion.suggested)
+        if suggestion.unfamiliar:  # no suggestion to accept: its guess is shown as a guess only, as in Predict
+            self.suggestion.setText(
+                f"<span style='color:#a03c00'><b>No suggestion</b>: {why}</span><br>"
+                f"<i>The model's guess would be {guess} ({suggestion.confidence:.0%}): choose the class with its "
+                "number, or skip it.</i>")
+        else:
+            self.suggestion.setText(f"Suggested: <b>{guess}</b> ({suggestion.confidence:.0%})<br><i>{why}</i>")
+        self.accept_button.setEnabled(not suggestion.unfamiliar)
         for b, name in zip(self.class_buttons, self.classes, strict=False):
-            b.setDefault(name == suggestion.suggested)
+            b.setDefault(name == suggestion.suggested and not suggestion.unfamiliar)
         if picture is None:
             self.shown_path = ""
             self.picture.setPixmap(QPixmap())
@@ -228,7 +232,10 @@ class AskView(QWidget):
 
     @Slot()
     def accept(self) -> None:
-        if self.current is not None:
+        if self.current is not None and self.current.unfamiliar:
+            self.note.setText("An unfamiliar image has no suggestion to accept: choose its class with its number "
+                              "key, or skip it (S).")
+        elif self.current is not None:
             self.answer(self.current.suggested)
 
     @Slot()

@@ -234,7 +234,11 @@ def test_grid_groups_by_suggestion_and_a_click_asks_about_it(qtbot, folders):
     assert titles == ["benign (6)", "malignant (5)", "Unfamiliar (1): maybe a class you do not have yet"]
     panel.grid.bar.setCurrentIndex(2)
     panel.grid.list.itemClicked.emit(panel.grid.list.item(0))
-    assert panel.ask.current.unfamiliar and "<b>Unfamiliar</b>" in panel.ask.suggestion.text()
+    assert panel.ask.current.unfamiliar and "<b>No suggestion</b>" in panel.ask.suggestion.text()
+    assert "guess would be" in panel.ask.suggestion.text() and not panel.ask.accept_button.isEnabled()
+    answered = len(session.answers)
+    qtbot.keyClick(panel.ask, Qt.Key.Key_Return)  # nothing to accept: it says why, and nothing is written
+    assert "no suggestion to accept" in panel.ask.note.text() and len(session.answers) == answered
 
 
 def test_folders_that_cannot_be_used_are_refused_with_the_reason(tmp_path, folders):
@@ -307,6 +311,8 @@ def test_real_walk_through_by_keyboard(qtbot, tmp_path):
     asked = []
     for key in (Qt.Key.Key_Return, Qt.Key.Key_2, Qt.Key.Key_1, Qt.Key.Key_S, Qt.Key.Key_Return):
         asked.append(panel.ask.current)
+        if key == Qt.Key.Key_Return and panel.ask.current.unfamiliar:  # no suggestion to accept: its number
+            key = Qt.Key(Qt.Key.Key_1.value + classes.index(panel.ask.current.suggested))
         qtbot.keyClick(panel.ask, key)
         time.sleep(0.05)
     qtbot.keyClick(panel.ask, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the last Enter taken back
