@@ -12,6 +12,7 @@ import numpy as np
 
 from foveal.core.models.build import build_head, map_side, pooling_width
 from foveal.core.training.events import CandidateTried, EpochEnded, HeadKind, Phase, PhaseChanged, RecipeChosen
+from foveal.core.training.head_fit import WarmStart
 from foveal.core.training.recipe import (
     Candidate,
     RecipeChoice,
@@ -134,10 +135,10 @@ def _compare(ctx: RunContext, features: dict[str, np.ndarray], y: np.ndarray, n_
 
 
 def _tried(cand: Candidate, done: int, total: int, ranked_by: str) -> CandidateTried:
-    """The event for a candidate just scored: its name in words, its accuracy and balanced accuracy with their
-    intervals, and what the candidates are ranked by."""
+    """The event for a candidate just scored (or dropped before its last fold): its name in words, its accuracy
+    and balanced accuracy with their intervals, and what the candidates are ranked by."""
     return CandidateTried(done, total, cand.describe(), cand.accuracy, *cand.interval, cand.balanced_accuracy,
-                          *cand.balanced_interval, ranked_by)
+                          *cand.balanced_interval, ranked_by, cand.dropped)
 
 
 def _chosen(ctx: RunContext, plan: RunPlan, choice: RecipeChoice, n_train: int) -> RecipeChosen:
@@ -164,9 +165,10 @@ def fit_on_all(head: Any, winner: Candidate, features: dict[str, Arrays], n_clas
     that kept its frozen head."""
     x = np.concatenate([features["train"][0], features["val"][0]])
     y = np.concatenate([features["train"][1], features["val"][1]])
-    strength = winner.strength or 1.0
-    head.get_layer("predictions").set_weights(list(fit_linear(x, y, n_classes, strength, winner.balanced)))
-    return out_of_fold_logits(x, y, n_classes, strength, winner.balanced, seed), y
+    strength, warm = winner.strength or 1.0, WarmStart()
+    head.get_layer("predictions").set_weights(list(fit_linear(x, y, n_classes, strength, winner.balanced, warm)))
+    # each out-of-fold fit starts from the fit on all images: two thirds of its images are the same
+    return out_of_fold_logits(x, y, n_classes, strength, winner.balanced, seed, warm), y
 
 
 def record_fitted_head(ctx: RunContext, choice: HeadChoice) -> None:

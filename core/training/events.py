@@ -167,6 +167,8 @@ class CandidateTried:
     balanced_low: float | None = None
     balanced_high: float | None = None
     ranked_by: str = "accuracy"
+    #: Dropped before its last fold, its interval wholly below the leader's (its scores: the folds it had).
+    dropped: bool = False
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from typing import Protocol
 import numpy as np
 
 from foveal.core.cancel import Cancelled, CancelToken
-from foveal.core.training.head_fit import fit_dense, fit_linear, fit_linear_path
+from foveal.core.training.head_fit import WarmStart, fit_dense, fit_linear, fit_linear_path
+from foveal.core.training.recipe_search import Tally, restrict, scoring_sample
 
 __all__ = ["Candidate", "RecipeChoice", "Ranking", "choose_recipe", "fit_dense", "fit_linear", "fit_linear_path",
            "folds_possible", "out_of_fold_logits", "ranking_for", "stratified_folds"]
@@ -66,6 +67,8 @@ class Candidate:
     folds: int
     size: int | None = None  # a larger input size than the run's own (None: the run's own)
     balanced_sd: float = 0.0  # the balanced accuracy's spread over folds
+    #: Dropped after ``folds`` folds: its interval lay wholly below the leader's (the scores are of those folds).
+    dropped: bool = False
 
     @property
     def interval(self) -> tuple[float, float]:
@@ -94,11 +97,17 @@ class Candidate:
         at = f", on images enlarged to {self.size} px" if self.size else ""
         return f"{head} reading {PLAIN_POOLING.get(self.pooling, self.pooling)}{weights}{at}"
 
+    @property
+    def dropped_words(self) -> str:
+        """How far a dropped candidate was scored (empty for one scored on every fold)."""
+        return f"dropped after {self.folds} fold{'s' if self.folds > 1 else ''}" if self.dropped else ""
+
     def describe(self) -> str:
         head = f"linear head (C={self.strength:g})" if self.head == "linear" else "dense head"
         weights = ", classes weighted" if self.balanced else ""
         at = f", images at {self.size} px" if self.size else ""
-        return f"{head}, {self.pooling} pooling{weights}{at}"
+        dropped = f" ({self.dropped_words}: clearly below the leader)" if self.dropped else ""
+        return f"{head}, {self.pooling} pooling{weights}{at}{dropped}"
 
     def to_dict(self) -> dict:
         return {**asdict(self), "interval": list(self.interval), "balanced_interval": list(self.balanced_interval),
@@ -172,21 +181,41 @@ class RecipeChoice:
     majority: float  # accuracy of always answering the largest class, for comparison
     seconds: float
     ranking: Ranking = field(default_factory=Ranking)
+    scored_on: int = 0  # the images the candidates were scored on (a stratified sample of large sets)
+    n_images: int = 0  # the training and validation images
 
     @property
     def winner(self) -> Candidate:
         return self.candidates[0]
 
+    @property
+    def dropped(self) -> int:
+        """Candidates dropped before their last fold."""
+        return sum(c.dropped for c in self.candidates)
+
     def merged(self, other: RecipeChoice) -> RecipeChoice:
         """Both choices' candidates in one ranking (scored on the same folds)."""
-        ranked = sorted(self.candidates + other.candidates, key=self.ranking.key)
-        return RecipeChoice(tuple(ranked), self.majority, self.seconds + other.seconds, self.ranking)
+        ranked = sorted(self.candidates + other.candidates, key=lambda c: (c.dropped, *self.ranking.key(c)))
+        return RecipeChoice(tuple(ranked), self.majority, self.seconds + other.seconds, self.ranking, self.scored_on,
+                            self.n_images)
 
     def _close(self) -> int:
-        """How many other candidates score within the winner's 95% interval of the ranked metric."""
+        """How many other candidates scored on every fold score within the winner's 95% interval of the ranked
+        metric."""
         metric = self.ranking.metric
         lo = self.winner.score_interval(metric)[0]
-        return sum(c.score(metric) >= lo for c in self.candidates[1:])
+        return sum(c.score(metric) >= lo and not c.dropped for c in self.candidates[1:])
+
+    def _search_words(self) -> str:
+        """How the search was kept small, in words (empty when every candidate was scored on every image)."""
+        parts = []
+        if self.scored_on and self.scored_on < self.n_images:
+            parts.append(f"scored on a stratified sample of {self.scored_on:,} of the {self.n_images:,} images (the "
+                         "winner then fitted on all)")
+        if self.dropped:
+            parts.append(f"{self.dropped} dropped before their last fold, their 95% interval wholly below the "
+                         "leader's")
+        return "; ".join(parts)
 
     def reason(self) -> str:
         w, metric = self.winner, self.ranking.metric
@@ -200,7 +229,8 @@ class RecipeChoice:
         close = self._close()
         if close:
             text += f". {close} other candidate(s) score within its interval"
-        return text
+        search = self._search_words()
+        return f"{text}. Candidates {search}" if search else text
 
     def summary(self) -> str:
         """Why the winner was chosen, in one or two plain sentences (:meth:`reason` has the technical terms)."""
@@ -219,11 +249,14 @@ class RecipeChoice:
         close = self._close()
         if close:
             text += f". {close} of the others did about as well (within the uncertainty of that score)"
+        if self.dropped:
+            text += f". {self.dropped} ways were set aside part-way, being clearly worse than the best so far"
         return text
 
     def to_dict(self) -> dict:
         return {"winner": self.winner.to_dict(), "reason": self.reason(), "summary": self.summary(),
                 "majority": self.majority, "seconds": self.seconds, **self.ranking.to_dict(),
+                "scored_on": self.scored_on, "n_images": self.n_images, "dropped": self.dropped,
                 "candidates": [c.to_dict() for c in self.candidates]}
 
 
@@ -245,33 +278,67 @@ def choose_recipe(features: dict[str, np.ndarray], y: np.ndarray, n_classes: int
                   ) -> RecipeChoice:
     """Score every candidate by cross-validation on ``features[pooling]`` (N × D; ``pooling@SIZE`` for features
     at another input size) and ``y``: on ``folds`` (``(indices fitted, indices held out)``, e.g. keeping groups
-    whole) or stratified k-fold."""
-
+    whole) or stratified k-fold; on a stratified sample of at most SCORING_SAMPLE images, each candidate dropped
+    once its interval lies wholly below the leader's (core.training.recipe_search)."""
     t0 = time.monotonic()
     ranking = ranking_for(y)
-    folds = folds if folds is not None else stratified_folds(y, seed)
-    k = len(folds)
+    sample = scoring_sample(y, seed)
+    ys = y if sample is None else y[sample]
+    if folds is None:
+        folds = stratified_folds(ys, seed)
+    elif sample is not None:
+        folds = restrict(folds, sample, len(y))
     plans = [(pooling, balanced) for pooling in features for balanced in (False, True)]
-    total, out = len(plans) * (1 + len(STRENGTHS)), []
+    search = _Search(ranking, len(folds), len(plans) * (1 + len(STRENGTHS)), on_progress)
     dense = {"epochs": epochs, "learning_rate": learning_rate, "dropout": dropout, "batch_size": batch_size,
              "seed": seed}
     for pooling, balanced in plans:
-        if cancel is not None and cancel.cancelled:
-            raise Cancelled
-        per_fold = [_fold_scores(features[pooling], y, fold, n_classes, balanced, dense) for fold in folds]
-        for strength in (None, *STRENGTHS):
-            accs = [fold[strength][0] for fold in per_fold]
-            baccs = [fold[strength][1] for fold in per_fold]
-            name, _, size = pooling.partition("@")
-            cand = Candidate("dense" if strength is None else "linear", name, balanced, strength,
-                             float(np.mean(accs)), float(np.std(accs, ddof=1)), float(np.mean(baccs)), k,
-                             int(size) if size else None, float(np.std(baccs, ddof=1)))
-            out.append(cand)
-            if on_progress is not None:
-                on_progress(len(out), total, cand)
-    out.sort(key=ranking.key)
+        x = features[pooling] if sample is None else features[pooling][sample]
+        tallies = {head: Tally(n_classes) for head in (None, *STRENGTHS)}
+        alive, warm = set(tallies), WarmStart()
+        for j, fold in enumerate(folds, 1):
+            if cancel is not None and cancel.cancelled:
+                raise Cancelled
+            answers = _fold_answers(x, ys, fold, n_classes, balanced, dense, alive, warm)
+            for head, predicted in answers.items():
+                tallies[head].add(predicted, ys[fold[1]])
+            if j < len(folds):
+                alive -= {head for head in alive if search.beaten(tallies[head])}
+        for head, tally in tallies.items():
+            search.done(_candidate(pooling, balanced, head, tally, dropped=head not in alive), tally)
     majority = float(np.bincount(y).max() / len(y))
-    return RecipeChoice(tuple(out), majority, time.monotonic() - t0, ranking)
+    ranked = tuple(sorted(search.out, key=lambda c: (c.dropped, *ranking.key(c))))
+    return RecipeChoice(ranked, majority, time.monotonic() - t0, ranking, len(ys), len(y))
+
+
+class _Search:
+    """The candidates scored so far and the leader: the best scored on every fold, and its interval."""
+
+    def __init__(self, ranking: Ranking, k: int, total: int, on_progress: ProgressFn | None) -> None:
+        self.ranking, self.k, self.total, self.on_progress = ranking, k, total, on_progress
+        self.out: list[Candidate] = []
+        self.leader: Candidate | None = None
+        self.leader_low = -math.inf
+
+    def beaten(self, tally: Tally) -> bool:
+        """The candidate's interval lies wholly below the leader's: it cannot win."""
+        return tally.bounds(self.ranking.metric == BALANCED)[1] < self.leader_low
+
+    def done(self, cand: Candidate, tally: Tally) -> None:
+        """A candidate scored (or dropped): kept, said, and the leader if it is the best scored on every fold."""
+        self.out.append(cand)
+        if not cand.dropped and (self.leader is None or self.ranking.key(cand) < self.ranking.key(self.leader)):
+            self.leader, self.leader_low = cand, tally.bounds(self.ranking.metric == BALANCED)[0]
+        if self.on_progress is not None:
+            self.on_progress(len(self.out), self.total, cand)
+
+
+def _candidate(pooling: str, balanced: bool, head: float | None, tally: Tally, *, dropped: bool) -> Candidate:
+    """The candidate of ``head`` (None: dense; else the linear head's strength) from its answers."""
+    name, _, size = pooling.partition("@")
+    return Candidate("dense" if head is None else "linear", name, balanced, head, float(np.mean(tally.accuracies)),
+                     tally.spread(tally.accuracies), float(np.mean(tally.balanced)), tally.folds,
+                     int(size) if size else None, tally.spread(tally.balanced), dropped)
 
 
 def stratified_folds(y: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -285,31 +352,31 @@ def stratified_folds(y: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndar
 
 
 def out_of_fold_logits(x: np.ndarray, y: np.ndarray, n_classes: int, strength: float, balanced: bool,
-                       seed: int) -> np.ndarray:
-    """The linear head's logits for every image from a head fitted on the other folds (never on the image)."""
+                       seed: int, warm: WarmStart | None = None) -> np.ndarray:
+    """The linear head's logits for every image from a head fitted on the other folds (never on the image); each
+    fit starts from ``warm`` (the fit on all images) when given."""
     logits = np.zeros((len(y), n_classes), np.float64)
     for fit, held in stratified_folds(y, seed):
-        kernel, bias = fit_linear(x[fit], y[fit], n_classes, strength, balanced)
+        start = None if warm is None else dict(warm)
+        kernel, bias = fit_linear(x[fit], y[fit], n_classes, strength, balanced, start)
         logits[held] = x[held] @ kernel + bias
     return logits
 
 
-def _fold_scores(x: np.ndarray, y: np.ndarray, fold: tuple[np.ndarray, np.ndarray], n_classes: int,
-                 balanced: bool, dense: dict) -> dict[float | None, tuple[float, float]]:
-    """(accuracy, balanced accuracy) on one fold's held-out images: the dense head (key None) and the linear head
-    at each strength."""
+def _fold_answers(x: np.ndarray, y: np.ndarray, fold: tuple[np.ndarray, np.ndarray], n_classes: int,
+                  balanced: bool, dense: dict, heads: set[float | None],
+                  warm: WarmStart) -> dict[float | None, np.ndarray]:
+    """The classes answered for one fold's held-out images by each head in ``heads``: the dense head (None) and
+    the linear head at each strength (each fit warm-started from ``warm``, the previous fold's)."""
     train_idx, test_idx = fold
-    truth = y[test_idx]
-    kernel, bias = fit_dense(x[train_idx], y[train_idx], n_classes, balanced=balanced, **dense)
-    out: dict[float | None, tuple[float, float]] = {None: _scores(x[test_idx] @ kernel + bias, truth)}
-    path = fit_linear_path(x[train_idx], y[train_idx], n_classes, STRENGTHS, balanced)
-    for c, (w, b) in zip(STRENGTHS, path, strict=True):
-        out[c] = _scores(x[test_idx] @ w + b, truth)
+    out: dict[float | None, np.ndarray] = {}
+    if None in heads:
+        kernel, bias = fit_dense(x[train_idx], y[train_idx], n_classes, balanced=balanced, **dense)
+        out[None] = np.argmax(x[test_idx] @ kernel + bias, axis=1)
+    strengths = tuple(c for c in STRENGTHS if c in heads)
+    if strengths:
+        path = fit_linear_path(x[train_idx], y[train_idx], n_classes, strengths, balanced, warm)
+        for c, (w, b) in zip(strengths, path, strict=True):
+            out[c] = np.argmax(x[test_idx] @ w + b, axis=1)
     return out
 
-
-def _scores(logits: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
-    """(accuracy, balanced accuracy) of the predictions ``argmax(logits)``."""
-    predicted = np.argmax(logits, axis=1)
-    recalls = [np.mean(predicted[truth == j] == j) for j in np.unique(truth)]
-    return float(np.mean(predicted == truth)), float(np.mean(recalls))

@@ -1,5 +1,6 @@
 """The automatic recipe's comparison as it happens: each candidate's cross-validated score with its 95% interval
-appears as it is scored, the leader so far marked, so the minutes before the first epoch show what is being weighed
+appears as it is scored, the leader so far marked (a candidate dropped part-way, clearly below the leader, in grey
+with its name saying so), so the minutes before the first epoch show what is being weighed
 rather than empty curves. The score is what the recipe ranks by: accuracy, or, where the classes are imbalanced,
 balanced accuracy (each class counted equally), and the chart's axis says which and why."""
 
@@ -16,6 +17,7 @@ from foveal.gui.widgets.training_plot import SparseAxis, text_colour
 
 _POINT = (40, 90, 200)
 _LEADER = (230, 120, 20)
+_DROPPED = (150, 150, 150)
 _AXIS = {"accuracy": "accuracy in cross-validation (bar: 95% interval)",
          "balanced_accuracy": "balanced accuracy in cross-validation: each class counted equally, as the classes "
                               "are imbalanced (bar: 95% interval)"}
@@ -92,7 +94,7 @@ class RecipeChart(QWidget):
             for row in self.rows:
                 if row.name == self.chosen:
                     return row
-        scored = [r for r in self.rows if r.accuracy is not None]
+        scored = [r for r in self.rows if r.accuracy is not None and not r.dropped]
         return max(scored, key=_rank_key, default=None)
 
     def leader_words(self) -> str:
@@ -120,7 +122,7 @@ class RecipeChart(QWidget):
             y = float(n - i)
             acc, low, high = score(row)
             lead = row is best
-            colour = _LEADER if lead else _POINT
+            colour = _LEADER if lead else _DROPPED if row.dropped else _POINT
             bar = pg.ErrorBarItem(x=np.array([acc]), y=np.array([y]), left=np.array([acc - low]),
                                   right=np.array([high - acc]), beam=0.25,
                                   pen=pg.mkPen(colour, width=3 if lead else 1.5))

@@ -63,9 +63,13 @@ def test_every_candidate_is_scored_and_the_best_comes_first():
     n = 2 * 2 * (1 + len(STRENGTHS))  # two poolings given, with and without class weights
     assert len(choice.candidates) == n and [d for d, _t, _n in tried] == list(range(1, n + 1))
     assert {id(c) for *_, c in tried} == {id(c) for c in choice.candidates}  # each candidate as it was scored
-    accs = [c.accuracy for c in choice.candidates]
-    assert accs == sorted(accs, reverse=True) and choice.winner is choice.candidates[0]
-    assert all(c.interval[0] <= c.accuracy <= c.interval[1] and c.folds == 5 for c in choice.candidates)
+    scored = [c for c in choice.candidates if not c.dropped]
+    accs = [c.accuracy for c in scored]
+    assert accs == sorted(accs, reverse=True) and choice.winner is choice.candidates[0] is scored[0]
+    assert all(c.interval[0] <= c.accuracy <= c.interval[1] and c.folds == 5 for c in scored)
+    # a candidate dropped part-way comes after every one scored on all folds, and says so
+    dropped = choice.candidates[len(scored):]
+    assert all(c.dropped and c.folds < 5 and "dropped after" in c.describe() for c in dropped)
     assert choice.majority == pytest.approx(np.bincount(y).max() / len(y))
     assert choice.winner.accuracy > choice.majority  # separable blobs: far better than the largest class
     saved = choice.to_dict()
@@ -179,13 +183,13 @@ def test_imbalanced_classes_rank_candidates_by_balanced_accuracy_and_say_why():
 
     assert ranking_for(np.array([0] * 30 + [1] * 20)).metric == BALANCED  # 1.5× the smallest: imbalanced
     assert ranking_for(np.array([0] * 29 + [1] * 20)).metric == "accuracy"
-    # a rare class whose blob overlaps a common one: accuracy and balanced accuracy disagree on some candidates
+    # a rare class among common ones
     rng = np.random.default_rng(3)
     y = np.array([0] * 80 + [1] * 15 + [2] * 45)
     x = (rng.normal(0, 1, (len(y), 12)) + np.eye(3)[y] @ rng.normal(0, 1.2, (3, 12))).astype(np.float32)
     choice = choose_recipe({"avg": x}, y, 3, seed=1, epochs=5, learning_rate=1e-3, dropout=0.2, batch_size=16)
-    baccs = [c.balanced_accuracy for c in choice.candidates]
-    assert baccs == sorted(baccs, reverse=True)  # best balanced accuracy first
+    baccs = [c.balanced_accuracy for c in choice.candidates if not c.dropped]
+    assert baccs == sorted(baccs, reverse=True)  # best balanced accuracy first (the dropped ones after)
     saved = choice.to_dict()
     assert saved["ranked_by"] == BALANCED and saved["imbalance"] == pytest.approx(80 / 15, abs=0.01)
     assert "ranked by balanced accuracy because the classes are imbalanced" in choice.reason()
@@ -205,3 +209,38 @@ def test_per_class_recall_names_a_class_recognised_less_than_half_the_time():
     assert "monocyte 2 of 20 (10%), neutrophil 9 of 10 (90%)" in each
     assert weak == "Less than half the time: monocyte: recognised in 2 of 20 test images"
     assert len(recall_words(rows[1:])) == 1 and class_recall(labels, (), ("monocyte",)) == []
+
+
+def test_a_large_set_is_scored_on_a_stratified_sample_and_clearly_worse_candidates_are_dropped():
+    from foveal.core.training.recipe_search import SCORING_SAMPLE
+
+    x, y = _blobs(3000, 8, 3, spread=2.0)
+    tried = []
+    choice = choose_recipe({"avg": x, "max": np.zeros_like(x)}, y, 3, seed=1, epochs=2, learning_rate=1e-2,
+                           dropout=0.2, batch_size=64, on_progress=lambda d, t, c: tried.append(c))
+    assert choice.scored_on == SCORING_SAMPLE and choice.n_images == 3000
+    assert len(choice.candidates) == len(tried) == 2 * 2 * (1 + len(STRENGTHS))  # every one said, dropped or not
+    # features of zeros cannot beat the blobs: dropped after the first fold, ranked last, never the winner
+    nothing = [c for c in choice.candidates if c.pooling == "max"]
+    assert all(c.dropped and c.folds == 1 for c in nothing)
+    assert all(c.dropped for c in choice.candidates[-len(nothing):])
+    assert not choice.winner.dropped and choice.winner.folds == 3 and choice.winner.pooling == "avg"
+    saved = choice.to_dict()
+    assert saved["scored_on"] == SCORING_SAMPLE and saved["dropped"] >= len(nothing)
+    assert saved["dropped"] == sum(c["dropped"] for c in saved["candidates"])
+    assert "stratified sample of 2,000 of the 3,000 images" in choice.reason()
+    assert f"{saved['dropped']} dropped before their last fold" in choice.reason()
+
+
+def test_warm_started_linear_fits_reach_the_same_head():
+    from foveal.core.training.recipe import out_of_fold_logits
+
+    x, y = _blobs(600, 20, 3, spread=1.0)
+    warm: dict = {}
+    cold = fit_linear(x, y, 3, 0.1, balanced=True)
+    again = fit_linear(x, y, 3, 0.1, balanced=True, warm=warm)
+    np.testing.assert_allclose(again[0], cold[0], atol=1e-6)
+    assert warm[0.1][0].shape == (3, 20)  # the solution kept to start from
+    started = out_of_fold_logits(x, y, 3, 0.1, True, seed=1, warm=warm)
+    plain = out_of_fold_logits(x, y, 3, 0.1, True, seed=1)
+    assert np.mean(started.argmax(axis=1) == plain.argmax(axis=1)) > 0.99

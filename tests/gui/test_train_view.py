@@ -220,3 +220,14 @@ def test_imbalanced_classes_chart_balanced_accuracy_and_the_result_names_a_rare_
     said = words.detail
     assert said.index("50.0% of 40 right") < said.index("monocyte 2 of 20") < said.index("Model saved")
     assert "monocyte: recognised in 2 of 20 test images." in said
+
+
+def test_a_candidate_dropped_part_way_is_drawn_but_never_the_leader(qtbot):
+    from foveal.gui.widgets.recipe_chart import RecipeChart
+
+    chart = RecipeChart()
+    qtbot.addWidget(chart)
+    chart.add(CandidateTried(1, 2, "candidate 1", 0.70, 0.65, 0.75, 0.70))
+    chart.add(CandidateTried(2, 2, "candidate 2 (dropped after 1 fold: clearly below the leader)", 0.90, 0.60, 0.99,
+                             0.90, dropped=True))
+    assert len(chart.rows) == 2 and chart.leader().name == "candidate 1"
