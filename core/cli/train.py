@@ -130,7 +130,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"Foveal demo: training on the bundled sample in {SAMPLES}\n")
     print(f"Scanning {SAMPLES}…")
     cmd_scan(argparse.Namespace(folder=str(SAMPLES), json=False))
-    print()
+    print(flush=True)  # before training's progress on standard error, also where output goes to a file
     args.scanned = True
     out = args.out or str(_demo_run_dir())
     config = TrainConfig(str(SAMPLES), epochs=args.epochs, weights=args.weights, out_dir=out)
