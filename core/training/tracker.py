@@ -38,6 +38,9 @@ class RunTracker:
         self.fitted_head = False  # the head is a linear one fitted directly (no epochs of its own)
         self.doing = ""  # what the run is doing, in words (said when the user stops it)
         self.cancelled_in = ""  # what the run was doing when the user stopped it
+        #: Fine-tuning judged against the head it started from (core.training.judge): kept or not, and why in
+        #: words; None: not judged (no fine-tuning epoch beat the head's validation loss, or no validation images).
+        self.verdict: tuple[bool, str] | None = None
 
     def ending(self, planned_epochs: int, patience: int) -> str:
         """Why the run ended when it did, in one sentence a person can act on."""
@@ -73,7 +76,7 @@ class RunTracker:
         if not head or not tuned:
             return None
         (h_epoch, h_loss, h_acc), (t_epoch, t_loss, t_acc) = _best(head), _best(tuned)
-        improved = t_loss < h_loss
+        improved = t_loss < h_loss if self.verdict is None else self.verdict[0]
         kept = t_epoch if improved else h_epoch
         head_kept = ("the linear classifier is kept, fitted again on the training and validation images"
                      if self.fitted_head else f"the head-only model of epoch {kept} is kept")
@@ -83,9 +86,14 @@ class RunTracker:
         elif self.trial_stopped:
             words = (f"Fine-tuning was tried for {_epochs(len(tuned))} and did not lower the validation loss "
                      f"(best {t_loss:.3f} against the head's {h_loss:.3f}): it was stopped, and {head_kept}")
+        elif self.verdict is not None:
+            words = (f"Fine-tuning lowered the validation loss ({h_loss:.3f} → {t_loss:.3f}) but did not beat the "
+                     f"head, {self.verdict[1]}; {head_kept}")
         else:
             words = (f"Fine-tuning did not improve on the head (best validation loss {t_loss:.3f} against the "
                      f"head's {h_loss:.3f}); {head_kept}")
+        if improved and self.verdict is not None:
+            words += f", {self.verdict[1]}"
         return PhaseComparison(improved=improved, kept_epoch=kept, words=words,
                                stopped_after_trial=self.trial_stopped,
                                head_best=BestEpoch(epoch=h_epoch, val_loss=h_loss, val_accuracy=h_acc),
