@@ -139,6 +139,7 @@ def pooled_features(classifier: Classifier, files: Sequence[ImageFile], *, batch
         raise ValueError("not a Foveal classifier: no 'predictions' layer")
     model = keras.Model(classifier.model.input, out)
     size = classifier.image_size
+    batch_size = max(1, min(batch_size, batch_size * 224 * 224 // (size * size)))  # the pixels of 224-px batches
 
     # Compiled, as every other pass: run eagerly, the same model peaked at 3.8 GB on 200 images against 1.4 GB
     # (MobileNetV2 at 224 px, batches of 32), and it is the peak of a whole default run.

@@ -1,7 +1,7 @@
 """The backbone built, and the features it makes: one pass per image (plus augmented copies for a frozen run's
 training images); a run that fine-tunes decodes each image once into a uint8 cache and takes its features from
-there. The automatic recipe may extract several poolings side by side, and (frozen runs on large images) the
-same features again at a larger input size, to compare."""
+there. The automatic recipe may extract several poolings side by side, and (on large images) the
+same features again at a larger input size, to compare (a run that fine-tunes too: it starts from the same choice)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,15 @@ from foveal.core.training.events import (
     TrainingStarted,
     WeightsDownloading,
 )
-from foveal.core.training.features import DECODE_BATCH, FORWARD_BATCH, allocate, decode_all, extract_features
+from foveal.core.training.features import (
+    DECODE_BATCH,
+    FORWARD_BATCH,
+    allocate,
+    decode_all,
+    extract_features,
+    feature_dtype,
+    images_per_batch,
+)
 from foveal.core.training.forward import augmenter, forward_fn
 from foveal.core.training.lost import stop_if_lost
 from foveal.core.training.prepare import Prepared, RunPlan
@@ -105,10 +113,10 @@ def extract(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolde
     ctx.emit(PhaseChanged(Phase.EXTRACTING, f"Extracting features: one pass of {plan.spec.name} over {total} images"))
     if plan.frozen:
         features = Features(stream(ctx, plan, prepared, folder, built, total, built.backbone, plan.size), {})
-        if plan.larger_size is not None and not ctx.stopped():
-            features = Features(features.per_split, {}, larger(ctx, plan, prepared, folder, built, total))
     else:
         features = cached(ctx, plan, prepared, folder, built, total)
+    if plan.larger_size is not None and not ctx.stopped():  # a run that fine-tunes starts from the same choice
+        features = Features(features.per_split, features.images, larger(ctx, plan, prepared, folder, built, total))
     if ctx.blank:
         ctx.emit(DataWarning(Phase.EXTRACTING, f"{len(ctx.blank)} image(s) are blank, every pixel the same value "
                              f"(empty, constant or not-a-number data): {listing(ctx.blank)}. They are used as they "
@@ -146,7 +154,8 @@ def stream(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolder
         records = prepared.split.of(split)
         copies = c.augment_copies if (split == "train" and c.augment) else 0
         fs = extract_features(
-            forward, records, prepared.class_index, size=size, batch_size=max(c.batch_size, DECODE_BATCH),
+            forward, records, prepared.class_index, size=size,
+            batch_size=images_per_batch(size, max(c.batch_size, DECODE_BATCH)),
             feature_dim=_width(built.poolings, spec.feature_dim), copies=copies, augmented_forward=aug_forward,
             on_progress=functools.partial(_on_features, ctx, offset, total, split),
             cancel=ctx.cancel, spill_dir=folder.cache_dir, name=f"features_{split}")
@@ -166,7 +175,8 @@ def cached(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolder
     for split in SPLITS:
         records = prepared.split.of(split)
         decoded, labels, _kept, failed, blank = decode_all(
-            records, prepared.class_index, size=plan.size, batch_size=max(c.batch_size, DECODE_BATCH),
+            records, prepared.class_index, size=plan.size,
+            batch_size=images_per_batch(plan.size, max(c.batch_size, DECODE_BATCH)),
             cancel=ctx.cancel, spill_dir=folder.cache_dir, name=f"images_{split}")
         ctx.failed += failed
         ctx.blank += blank
@@ -178,12 +188,27 @@ def cached(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolder
     return Features(out, images)
 
 
+def decoded_at(ctx: RunContext, prepared: Prepared, folder: RunFolder, size: int) -> dict[str, Arrays]:
+    """Each split decoded again at ``size`` (the larger input size won the automatic recipe of a run that
+    fine-tunes): the uint8 cache fine-tuning learns from. The files that failed were said the first time."""
+    c, out = ctx.config, {}
+    ctx.emit(PhaseChanged(Phase.EXTRACTING, f"Reading the images again at {size} px, the size the head was chosen "
+                          "at, for fine-tuning"))
+    for split in SPLITS:
+        decoded, labels, *_ = decode_all(prepared.split.of(split), prepared.class_index, size=size,
+                                         batch_size=max(c.batch_size, DECODE_BATCH), cancel=ctx.cancel,
+                                         spill_dir=folder.cache_dir, name=f"images_{size}_{split}")
+        out[split] = (decoded, labels)
+    return out
+
+
 def map_images(ctx: RunContext, folder: RunFolder, forward: Callable[[np.ndarray], np.ndarray], images: np.ndarray,
                shape: tuple, split: str, offset: int, total: int, name: str) -> np.ndarray:
     """``forward`` over cached images in batches of :data:`FORWARD_BATCH`, into an array (spilled to disk when
     large), reporting progress and stopping within one batch on cancel."""
-    out = allocate((len(images),) + tuple(shape), np.float32, folder.cache_dir, f"{name}_{split}")
-    n = FORWARD_BATCH
+    shape = (len(images),) + tuple(shape)
+    out = allocate(shape, feature_dtype(shape), folder.cache_dir, f"{name}_{split}")
+    n = images_per_batch(images.shape[1], FORWARD_BATCH)
     for i in range(0, len(images), n):
         if ctx.cancel.cancelled:
             raise Cancelled

@@ -25,8 +25,24 @@ log = logging.getLogger(__name__)
 DECODE_BATCH = 16
 #: Cached images (or activations) per forward pass of the frozen part.
 FORWARD_BATCH = 32
+#: Pixels per forward batch at most: those of FORWARD_BATCH images at 224 px. A larger input goes in fewer images
+#: per batch, so the backbone's activations (and the pooling allocator's high-water mark) stay the same: at 336 px,
+#: batches of 32 took a 5-fold run on 640×480 pictures from 1.3 to 2.0 GB.
+PIXEL_BUDGET = FORWARD_BATCH * 224 * 224
 #: Arrays larger than this go to a memory-mapped file in the cache folder instead of RAM.
 SPILL_BYTES = 1 << 30
+
+
+def feature_dtype(shape: tuple[int, ...]) -> type:
+    """float32, or float16 for features that spill to disk (larger than :data:`SPILL_BYTES` in float32): half the
+    file and half the pages a pass over it touches; ReLU features of a few units keep 3 significant digits, far
+    below what separates classes. A head's logits on them (float32 weights) come out in float32."""
+    return np.float16 if int(np.prod(shape)) * 4 > SPILL_BYTES else np.float32
+
+
+def images_per_batch(size: int, batch: int) -> int:
+    """``batch``, or fewer images when ``size`` px images would hold more than :data:`PIXEL_BUDGET` pixels."""
+    return max(1, min(batch, PIXEL_BUDGET // (size * size)))
 
 
 def allocate(shape: tuple[int, ...], dtype, spill_dir: Path | None, name: str) -> np.ndarray:
@@ -85,7 +101,7 @@ def extract_features(
     Raises :class:`Cancelled` (within one batch) when ``cancel`` is set.
     """
     rows = len(records) * (1 + copies)
-    out = allocate((rows, feature_dim), np.float32, spill_dir, name)
+    out = allocate((rows, feature_dim), feature_dtype((rows, feature_dim)), spill_dir, name)
     labels = np.zeros(rows, np.int64)
     kept: list[int] = []
     failed: list[tuple[str, str]] = []

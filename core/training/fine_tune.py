@@ -17,7 +17,7 @@ from foveal.core.split.make import SPLITS
 from foveal.core.training.auto_head import HeadChoice
 from foveal.core.training.context import Arrays, RunContext
 from foveal.core.training.events import Phase, PhaseChanged
-from foveal.core.training.extraction import Built, Features, map_images
+from foveal.core.training.extraction import Built, Features, decoded_at, map_images
 from foveal.core.training.feed import array_dataset
 from foveal.core.training.fit import FitSettings, Trained, fit_model
 from foveal.core.training.forward import split_at
@@ -60,15 +60,16 @@ def fine_tune(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFol
     if choice.fitted:
         without_dropout(choice.head)
     cut = freeze_boundary(choice.backbone, plan)
+    images = features.images if choice.size == plan.size else decoded_at(ctx, prepared, folder, choice.size)
     if cut is not None and built.augmenter is None and not from_scratch:
-        model, inputs = boundary_model(ctx, plan, folder, choice, features, cut)
+        model, inputs = boundary_model(ctx, plan, folder, choice, images, cut)
     else:
         model = assemble_classifier(choice.backbone, choice.head, plan.spec, choice.size, fixed_size=True,
                                     batchnorm_learns=from_scratch, pooling=choice.pooling)
         if built.augmenter is not None:
             inp = keras.Input((choice.size, choice.size, 3), name="image")
             model = keras.Model(inp, model(built.augmenter(inp)), name="fine_tune")
-        inputs = features.images
+        inputs = images
     desc = plan.depth.describe(built.n_blocks)
     learning_rate = plan.learning_rate * c.fine_tune_lr_factor
     ctx.emit(PhaseChanged(Phase.FINE_TUNE, f"{desc[0].upper()}{desc[1:]} of {plan.spec.name} "
@@ -133,13 +134,13 @@ def freeze_boundary(backbone: Any, plan: RunPlan) -> int | None:
     return blocks[-plan.depth.n - 1].last if plan.depth.n < len(blocks) else None
 
 
-def boundary_model(ctx: RunContext, plan: RunPlan, folder: RunFolder, choice: HeadChoice, features: Features,
-                   cut: int) -> tuple[Any, dict[str, Arrays]]:
-    """Run the frozen bottom once per image and cache its output; train the top blocks and head on it."""
+def boundary_model(ctx: RunContext, plan: RunPlan, folder: RunFolder, choice: HeadChoice,
+                   images: dict[str, Arrays], cut: int) -> tuple[Any, dict[str, Arrays]]:
+    """Run the frozen bottom once per decoded image (``images``: per split, at the chosen input size) and cache
+    its output; train the top blocks and head on it."""
     forward, shape, model = split_at(choice.backbone, choice.head, plan.spec, choice.size, cut, choice.pooling)
     ctx.emit(PhaseChanged(Phase.EXTRACTING, f"Preparing fine-tuning: passing each image once through the part "
                           f"of the network that stays fixed (all but the last {plan.depth.n} blocks)"))
-    images = features.images
     inputs, total, offset = {}, sum(len(images[s][0]) for s in SPLITS), 0
     for split in SPLITS:
         decoded, labels = images[split]

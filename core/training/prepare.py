@@ -73,7 +73,7 @@ class RunPlan:
     auto: bool
     #: Fine-tuning follows the head: a depth other than frozen, with fine-tuning epochs.
     fine_tunes: bool
-    #: A larger input size the automatic recipe also tries (frozen runs on large images), or None.
+    #: A larger input size the automatic recipe also tries (on large images), or None.
     larger_size: int | None
 
     @property
@@ -100,6 +100,6 @@ def plan_run(ctx: RunContext, prepared: Prepared) -> RunPlan:
     spec, depth = get_backbone(c.backbone), c.depth
     size = c.image_size or spec.input_size
     auto = c.recipe == "auto" and c.weights_source != Weights.NONE
-    larger = larger_size(prepared.summary, size) if auto and depth.kind == "frozen" else None
+    larger = larger_size(prepared.summary, size) if auto else None  # fine-tuning starts from the same candidates
     return RunPlan(spec, depth, size, devices, strategy, batch, learning_rate, auto,
                    depth.kind != "frozen" and c.total_fine_tune_epochs > 0, larger)
