@@ -267,6 +267,9 @@ class RunRecord(Record):
     test: TestResult = field(default_factory=TestResult)
     recipe: Recipe = field(default_factory=Recipe)
     pooling: str | None = None
+    #: Over how many orientations the head's features are averaged: 8 (every quarter-turn and mirror image,
+    #: core.models.orientation) or 1; runs before it: not said (1).
+    orientations: int | None = None
     calibration: Calibration | None = None
     operating_point: OperatingPoint | None = None
     familiarity: Familiarity | None = None
@@ -304,6 +307,8 @@ class RunRecord(Record):
         """The values whose range, or whose presence beside another, readers rely on."""
         if not 1 <= self.image_size <= MAX_IMAGE_SIZE:
             return f"the image size ('image_size') is {self.image_size}, not between 1 and {MAX_IMAGE_SIZE}"
+        if self.orientations not in (None, 1, 8):
+            return f"'orientations' is {self.orientations}, not 1 or 8"
         model = self.model
         if model is not None and (not model or model in (".", "..") or any(c in model for c in "/\\\0")):
             return "the model file name ('model') is not a plain file name"

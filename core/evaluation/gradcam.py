@@ -114,14 +114,24 @@ class GradCamExplainer:
     def __init__(self, classifier: Classifier) -> None:
         import keras
 
+        from foveal.core.models.orientation import averaging_part
+
         self.classifier = classifier
         model = classifier.model
-        self.backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+        # A model that averages over orientations holds the backbone and its pooling in a nested model
+        # (core.models.orientation): its 8 versions of the image run as one batch here, and their maps are turned
+        # back and added up (see evidence).
+        part = averaging_part(model)
+        inner = list(part.layers) if part is not None else []
+        self.backbone = next(layer for layer in inner or model.layers if isinstance(layer, keras.Model))
         names = [layer.name for layer in model.layers]
-        at = names.index(self.backbone.name)
+        at = names.index(part.name if part is not None else self.backbone.name)
         self.before = list(model.layers[1:at])  # resize, preprocess
         after = model.layers[at + 1:]
-        self.pooling, self.dense = list(after[:-1]), after[-1]  # pooling (and flatten), dropout; the dense head
+        #: The pooling (and flatten) inside the averaging model, then what follows it (dropout); the dense head.
+        pool = [layer for layer in inner if layer.name in ("pool", "pool_flatten")]
+        self.pooling, self.dense = pool + list(after[:-1]), after[-1]
+        self.versions, self._averaged_after = (8, len(pool)) if part is not None else (1, 0)
         self.layer = target_layer(self.backbone)
         inner = self.backbone.get_layer(self.layer).output
         self.grad_model = keras.Model(self.backbone.inputs, [inner, self.backbone.output])
@@ -138,7 +148,8 @@ class GradCamExplainer:
         if not -1 <= c < len(self.classifier.classes):
             raise ValueError(f"class_index must be below {len(self.classifier.classes)}. Received: {class_index}")
         conv, grads, probs, chosen, score, bias = self._compiled()(x, tf.constant(c, tf.int32))
-        shares = (grads.numpy() * conv.numpy()).sum(axis=-1)
+        per_version = (grads.numpy() * conv.numpy()).sum(axis=-1)  # (versions, h, w), each in its own orientation
+        shares = _in_original_orientation(per_version)
         return Evidence(shares.astype(np.float32), float(score), float(bias), probs.numpy(), int(chosen), self.coverage)
 
     def heatmap(self, image: np.ndarray, class_index: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
@@ -174,13 +185,10 @@ class GradCamExplainer:
         out = tuple(self.backbone.output.shape[1:])
         if tuple(out[:2]) != cells or None in out:
             return np.ones(cells, np.float32)
-        ones = tf.ones((1, *out))
+        ones = tf.ones((self.versions, *out))
         with tf.GradientTape() as tape:
             tape.watch(ones)
-            h = ones
-            for layer in self.pooling:
-                h = layer(h, training=False)
-            total = tf.reduce_sum(h)
+            total = tf.reduce_sum(self._pool(ones))
         reads = tape.gradient(total, ones)[0, ..., 0].numpy()
         return (reads / reads.mean()).astype(np.float32) if reads.mean() > 0 else np.ones(cells, np.float32)
 
@@ -190,6 +198,8 @@ class GradCamExplainer:
 
         if self._step is not None:
             return self._step
+        from foveal.core.models.orientation import stack_versions_tf
+
         k = len(self.classifier.classes)
 
         @tf.function(reduce_retracing=True)
@@ -197,19 +207,44 @@ class GradCamExplainer:
             with tf.GradientTape() as tape:
                 for layer in self.before:
                     x = layer(x)
+                if self.versions == 8:
+                    x = stack_versions_tf(x)  # (8, S, S, 3): the image's 8 versions, version 0 first
                 conv, h = self.grad_model(x, training=False)
-                for layer in self.pooling:
-                    h = layer(h, training=False)
-                logits = tf.matmul(h, self.dense.kernel) + self.dense.bias
+                logits = tf.matmul(self._pool(h), self.dense.kernel) + self.dense.bias
                 c = tf.where(c < 0, tf.argmax(logits[0], output_type=tf.int32), c)
                 weights = relative_to_others(c, k)
                 score = tf.reduce_sum(logits[0] * weights)
             grads = tape.gradient(score, conv)
-            return (conv[0], grads[0], tf.nn.softmax(logits)[0], c, score,
+            return (conv, grads, tf.nn.softmax(logits)[0], c, score,
                     tf.reduce_sum(tf.cast(self.dense.bias, tf.float32) * weights))
 
         self._step = step
         return step
+
+
+    def _pool(self, h):
+        """The head's input from the backbone's output map: pooled, averaged over the versions (a model that
+        averages over orientations), then through the dropout."""
+        import tensorflow as tf
+
+        for i, layer in enumerate(self.pooling):
+            if i == self._averaged_after and self.versions == 8:
+                h = tf.reduce_mean(tf.reshape(h, (8, -1, h.shape[-1])), axis=0)
+            h = layer(h, training=False)
+        if self._averaged_after == len(self.pooling) and self.versions == 8:
+            h = tf.reduce_mean(tf.reshape(h, (8, -1, h.shape[-1])), axis=0)
+        return h
+
+
+def _in_original_orientation(per_version: np.ndarray) -> np.ndarray:
+    """Each version's shares (``(versions, h, w)``) turned back to the image's own orientation and added: the
+    score is the head on the mean of the versions' features, so each version's shares already carry its 1/8, and
+    their sum is each position's share of the score (for one version: its shares as they are)."""
+    from foveal.core.models.orientation import unturn
+
+    if len(per_version) == 1:
+        return per_version[0]
+    return np.sum([unturn(a, k) for k, a in enumerate(per_version)], axis=0)
 
 
 def relative_to_others(c, k: int):

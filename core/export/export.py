@@ -271,13 +271,25 @@ def _compare(clf: Classifier, fmt: str, model_path: Path, files: list[ImageFile]
     ours = predict_files(clf, files)
     run = runner(fmt, model_path)
     diffs, agree, flips = [], [], 0
-    for row, i in zip(ours.probs, ours.indices, strict=True):
-        theirs = np.asarray(run(decode_image(files[i].path)), dtype=np.float64)
-        diffs.append(float(np.abs(theirs - row).max()))
-        a, b = int(row.argmax()), int(theirs.argmax())
-        same = clf.classes[a] == (labels[b] if b < len(labels) else None)
-        agree.append(same)
-        flips += int(not same and (a == b or row[a] - row[b] > 2 * tol))
+    for n, (row, i) in enumerate(zip(ours.probs, ours.indices, strict=True)):
+        for image in _as_checked(clf, decode_image(files[i].path), n):
+            theirs = np.asarray(run(image), dtype=np.float64)
+            diffs.append(float(np.abs(theirs - row).max()))
+            a, b = int(row.argmax()), int(theirs.argmax())
+            same = clf.classes[a] == (labels[b] if b < len(labels) else None)
+            agree.append(same)
+            flips += int(not same and (a == b or row[a] - row[b] > 2 * tol))
     if not diffs:
         raise DatasetError("None of the check images could be read; give others with --check-images.")
     return max(diffs), float(np.mean(agree)), flips
+
+
+def _as_checked(clf: Classifier, image: np.ndarray, n: int) -> list[np.ndarray]:
+    """The image as the export is given it; for a model that averages over orientations, also one of its other 7
+    versions (a different one for each image, in turn): its answer must be Foveal's answer for the image as it lies,
+    which shows that the export averages as Foveal does, not only that it agrees on images as they lie."""
+    from foveal.core.models.orientation import turn
+
+    if clf.orientations != 8:
+        return [image]
+    return [image, np.ascontiguousarray(turn(image, 1 + n % 7))]

@@ -305,15 +305,19 @@ def build_feature_model(backbone, spec: BackboneSpec, image_size: int, augment=N
 
 
 def assemble_classifier(backbone, head, spec: BackboneSpec, image_size: int, *, fixed_size: bool = False,
-                        batchnorm_learns: bool = False, pooling: str = "avg"):
+                        batchnorm_learns: bool = False, pooling: str = "avg", orientations: int = 1):
     """The whole classifier: raw RGB images (any size, 0–255) → class probabilities.
 
     With ``fixed_size`` the input is ``image_size`` square (used for training); otherwise any size, resized
     inside the model with antialiased bilinear interpolation, the same way Foveal's decoder resizes.
     BatchNormalization runs in inference mode (pretrained statistics kept) unless ``batchnorm_learns``, which
-    is for training from random initialisation, where there are no statistics to keep.
+    is for training from random initialisation, where there are no statistics to keep. With ``orientations=8``
+    the head reads the pooled features averaged over the image's 8 quarter-turns and mirror images
+    (:mod:`core.models.orientation`: a nested model named ``orientations`` between the preprocessing and the head).
     """
     import keras
+
+    from foveal.core.models.orientation import averaging_model, check_orientations
 
     shape = (image_size, image_size, 3) if fixed_size else (None, None, 3)
     inp = keras.Input(shape, name="image", dtype="float32")
@@ -321,9 +325,14 @@ def assemble_classifier(backbone, head, spec: BackboneSpec, image_size: int, *, 
     pre = preprocess_layer(spec)
     if pre is not None:
         x = pre(x)
-    x = backbone(x) if batchnorm_learns else backbone(x, training=False)
-    for layer in pooling_layers(pooling, map_side(backbone)):
-        x = layer(x)
+    if check_orientations(orientations) == 8:
+        averaging = averaging_model(backbone, pooling_layers(pooling, map_side(backbone)), image_size,
+                                    batchnorm_learns=batchnorm_learns)
+        x = averaging(x) if batchnorm_learns else averaging(x, training=False)
+    else:
+        x = backbone(x) if batchnorm_learns else backbone(x, training=False)
+        for layer in pooling_layers(pooling, map_side(backbone)):
+            x = layer(x)
     for layer in head.layers[1:]:
         x = layer(x)
     return keras.Model(inp, x, name=f"foveal_{spec.name.lower()}")

@@ -31,6 +31,8 @@ class Classifier:
     compiled: Any = field(default=None, repr=False, compare=False)
     #: How familiar an image looks (core.models.familiar.Familiarity); None for runs made before Foveal kept it.
     familiarity: Any = field(default=None, repr=False, compare=False)
+    #: Over how many orientations the model averages its features (core.models.orientation): 1 or 8.
+    orientations: int = 1
 
 
 #: Limits on a .keras archive, checked before Keras inflates anything (the idea of Pillow's bomb guard): a
@@ -123,7 +125,21 @@ def load_classifier(path: str | os.PathLike[str], *, allow_unsafe: bool = False)
                              "probabilities.") from None
     classes = _class_names(model_path, run, n_out)
     return Classifier(model, classes, _image_size(model, run), str(model_path), str(run_dir) if run_dir else None,
-                      run, familiarity=_familiarity(model, run_dir))
+                      run, familiarity=_familiarity(model, run_dir), orientations=_orientations(model, model_path, run))
+
+
+def _orientations(model: Any, model_path: Path, run: RunRecord | None) -> int:
+    """Over how many orientations the model averages, refused where its run.json says otherwise (the report and
+    the window would describe a model that is not the one predicting)."""
+    from foveal.core.models.orientation import describe, orientations_of
+
+    n = orientations_of(model)
+    said = run.orientations if run is not None and run.orientations is not None else None
+    if said is not None and said != n:
+        raise ModelFileError(f"{model_path.parent / 'run.json'} says the model sees images {describe(said)}, but "
+                             f"{model_path.name} sees them {describe(n)}: they do not belong together. Use the run "
+                             "folder the model was saved in.")
+    return n
 
 
 def _familiarity(model: Any, run_dir: Path | None) -> Any:
