@@ -31,7 +31,7 @@ from foveal.core.training.config import TrainConfig
 from foveal.core.training.context import RunContext
 from foveal.core.training.devices import precision
 from foveal.core.training.events import Event, Phase, PhaseChanged, TrainingFinished
-from foveal.core.training.extraction import Built, build, extract
+from foveal.core.training.extraction import Built, Features, build, extract
 from foveal.core.training.feed import array_dataset, multi_worker_fixes
 from foveal.core.training.fine_tune import fine_tune
 from foveal.core.training.fit import Trained, fit_head, kept_frozen_head
@@ -116,6 +116,9 @@ def learn(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolder,
         features = extract(ctx, plan, prepared, folder, built)
         t0 = ctx.clock()
         choice = choose_head(ctx, plan, prepared, built, features)
+        # Every candidate's features go: the chosen ones are the choice's own copy (and the decoded images stay
+        # for fine-tuning); on 50,000 images the candidates' poolings are gigabytes.
+        features = Features({}, features.images)
         trained = fit_head(ctx, plan, prepared, choice)
         ctx.timings["head"] = ctx.clock() - t0
         if plan.fine_tunes and not ctx.stopped():
