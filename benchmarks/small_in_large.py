@@ -55,9 +55,11 @@ def generate(out: Path, n: int = 350, *, size: tuple[int, int] = (640, 480), sma
         (out / c).mkdir(parents=True, exist_ok=True)
         order = rng.permutation(len(pools[c]))
         for i in range(per_class[c]):
-            fg = Image.open(pools[c][order[i % len(order)]]).convert("RGB")
+            with Image.open(pools[c][order[i % len(order)]]) as im:
+                fg = im.convert("RGB")
             fg.thumbnail((small, small))
-            bg = Image.open(bg_pool[int(rng.integers(len(bg_pool)))]).convert("RGB").resize(size, Image.BILINEAR)
+            with Image.open(bg_pool[int(rng.integers(len(bg_pool)))]) as im:
+                bg = im.convert("RGB").resize(size, Image.BILINEAR)
             x = int(rng.integers(0, size[0] - fg.width + 1))
             y = int(rng.integers(0, size[1] - fg.height + 1))
             bg.paste(fg, (x, y))

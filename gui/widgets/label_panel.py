@@ -124,7 +124,7 @@ class LabelPanel(QWidget):
     def start(self, source: str, unlabelled: str, out: str) -> None:
         """Open a session on a worker thread: TensorFlow loads, the features are extracted, the model predicts."""
         weights = None if is_run_folder(source) or self.weights_fn is None else self.weights_fn()
-        if not self.jobs.open(source, unlabelled, out, weights):
+        if not self.jobs.open_session(source, unlabelled, out, weights):
             self.sig_message.emit("Wait a moment: labelling is being opened, or the last answers are being written.")
             return
         self.source = source

@@ -135,7 +135,7 @@ class LabelJobs(QObject):
         self._refitting = False
 
     # ---- opening --------------------------------------------------------------------------------------
-    def open(self, source: str, unlabelled: str, out: str, weights: str | None) -> bool:
+    def open_session(self, source: str, unlabelled: str, out: str, weights: str | None) -> bool:
         """Open a session off the GUI thread (False: one is opening, the last answers are still being written, or
         the window is closing)."""
         if self.runner.is_running(OPEN) or not self.idle:

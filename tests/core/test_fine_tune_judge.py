@@ -25,7 +25,8 @@ def _pixels(n_per_class: int, side: int) -> tuple[np.ndarray, np.ndarray]:
     x, y = [], []
     for label, name in enumerate(("normal", "pneumonia")):
         for path in sorted((PNEUMONIA / name).glob("*.png"))[:n_per_class]:
-            x.append(np.asarray(Image.open(path).convert("L").resize((side, side)), np.float32).ravel() / 255)
+            with Image.open(path) as im:
+                x.append(np.asarray(im.convert("L").resize((side, side)), np.float32).ravel() / 255)
             y.append(label)
     order = np.random.default_rng(0).permutation(len(y))
     return np.array(x)[order], np.array(y)[order]

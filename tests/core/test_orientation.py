@@ -127,7 +127,8 @@ def test_saved_averaged_classifier_reloads_in_safe_mode_and_predicts_the_same(av
     turned = images.parent / f"{images.name}_turned"
     turned.mkdir(exist_ok=True)
     for k, f in enumerate(files):
-        Image.fromarray(turn(np.asarray(Image.open(f.path)), 1 + k)).save(turned / f.rel)
+        with Image.open(f.path) as im:
+            Image.fromarray(turn(np.asarray(im), 1 + k)).save(turned / f.rel)
     other = predict_files(clf, [ImageFile(str(turned / f.rel), f.rel) for f in files])
     np.testing.assert_allclose(other.probs, ours.probs, atol=1e-4)
 
