@@ -56,3 +56,12 @@ def test_a_run_learns_from_spilled_float16_features_as_from_float32_ones(tiny_da
     assert spilled.model_path is not None and spilled.test_accuracy is not None
     assert spilled.test_accuracy == in_ram.test_accuracy
     assert abs(spilled.test_loss - in_ram.test_loss) < 0.1 * in_ram.test_loss  # 3 test images: a temperature apart
+
+
+def test_prediction_batches_hold_the_pixels_of_a_224_px_batch():
+    from foveal.core.models.predict import pixel_batch
+
+    assert pixel_batch(32, 224) == 32
+    assert pixel_batch(32, 336) == 14
+    assert pixel_batch(8, 112) == 8  # never more than asked
+    assert pixel_batch(32, 2048) == 1
