@@ -133,8 +133,12 @@ def test_saved_averaged_classifier_reloads_in_safe_mode_and_predicts_the_same(av
     np.testing.assert_allclose(other.probs, ours.probs, atol=1e-4)
 
 
-@pytest.mark.parametrize(("fmt", "precision"), [("keras", "float32"), ("savedmodel", "float32"),
-                                                ("tflite", "float32"), ("onnx", "float32")])
+# TFLite in every run (its converter is the likeliest to change an in-graph average); the other formats, a minute
+# each on 2 cores, with `pytest -m slow`.
+@pytest.mark.parametrize(("fmt", "precision"), [
+    pytest.param("keras", "float32", marks=pytest.mark.slow),
+    pytest.param("savedmodel", "float32", marks=pytest.mark.slow), ("tflite", "float32"),
+    pytest.param("onnx", "float32", marks=pytest.mark.slow)])
 def test_every_export_of_an_averaged_classifier_passes_its_check(saved, tmp_path, fmt, precision):
     folder, images = saved
     result = export_model(folder / "model.keras", fmt, tmp_path / fmt, tflite_type=precision,
