@@ -98,7 +98,9 @@ class LabelGrid(QWidget):
             item = QListWidgetItem(QIcon(placeholder), "")
             item.setData(Qt.ItemDataRole.UserRole, i)
             name = s.path.replace("\\", "/").rsplit("/", 1)[-1]
-            item.setToolTip(f"{name}\nsuggested: {s.suggested} ({s.confidence:.1%})\n{s.why}")
+            said = (f"no suggestion (unfamiliar); the model's guess: {s.suggested}" if getattr(s, "unfamiliar", False)
+                    else f"suggested: {s.suggested} ({s.confidence:.1%})")
+            item.setToolTip(f"{name}\n{said}\n{s.why}")
             self.list.addItem(item)
             self._caption(item)
         self.thumbs.request(str(self._generation), [s.path for s in items])
@@ -106,7 +108,9 @@ class LabelGrid(QWidget):
     def _caption(self, item: QListWidgetItem) -> None:
         s = self.groups[self.names[self.bar.currentIndex()]][item.data(Qt.ItemDataRole.UserRole)]
         done = self.answered.get(s.path)
-        item.setText(f"✔ {done}" if done else f"{s.confidence:.0%}")
+        # An unfamiliar image has no suggestion: its guess is named as a guess, without a confidence to trust.
+        shown = f"{s.suggested}?" if getattr(s, "unfamiliar", False) else f"{s.confidence:.0%}"
+        item.setText(f"✔ {done}" if done else shown)
         item.setForeground(QBrush(QColor(130, 130, 130)) if done else QBrush())
 
     @Slot(str, int, QImage)

@@ -232,8 +232,12 @@ def test_grid_groups_by_suggestion_and_a_click_asks_about_it(qtbot, folders):
     panel, session = open_panel(qtbot, folders)
     titles = [panel.grid.bar.tabText(i) for i in range(panel.grid.bar.count())]
     assert titles == ["benign (6)", "malignant (5)", "Unfamiliar (1): maybe a class you do not have yet"]
+    assert panel.grid.list.item(0).text().endswith("%")  # a suggestion's confidence
     panel.grid.bar.setCurrentIndex(2)
-    panel.grid.list.itemClicked.emit(panel.grid.list.item(0))
+    stranger = panel.grid.list.item(0)
+    assert stranger.text().endswith("?") and "%" not in stranger.text()  # a guess, not a confidence
+    assert "no suggestion (unfamiliar)" in stranger.toolTip()
+    panel.grid.list.itemClicked.emit(stranger)
     assert panel.ask.current.unfamiliar and "<b>No suggestion</b>" in panel.ask.suggestion.text()
     assert "guess would be" in panel.ask.suggestion.text() and not panel.ask.accept_button.isEnabled()
     answered = len(session.answers)
