@@ -144,8 +144,11 @@ def test_auto_fine_tuning_chooses_the_head_then_keeps_fine_tuning_only_if_it_bea
         assert phases["kept_epoch"] == run["best_epoch"] <= len(head)
         if run["recipe"]["winner"]["head"] == "linear":  # kept: fitted again on training + validation images
             assert run["calibration"]["fitted_on"] == OUT_OF_FOLD
-    else:
-        assert phases["improved"] and len(tuned) == TRIAL_EPOCHS + 1
+    elif phases["improved"]:  # beat the head's loss and, by the judge, its validation accuracy
+        assert len(tuned) == TRIAL_EPOCHS + 1 and phases["kept_epoch"] == run["best_epoch"] > len(head)
+    else:  # lowered the loss but lost to the head on validation accuracy (or on the calibrated loss)
+        assert len(tuned) == TRIAL_EPOCHS + 1 and "did not beat the head" in phases["words"]
+        assert phases["kept_epoch"] == run["best_epoch"] <= len(head)
     assert evaluate(result.run_dir).metrics["accuracy"] == pytest.approx(result.test_accuracy, abs=1e-9)
 
 
