@@ -111,11 +111,9 @@ class MainWindow(QMainWindow):
         self.right_tabs.addTab(self.projects.runs_panel, "6  Runs")
         self.window_actions.add_steps([(self.right_tabs, self.projects.runs_panel)])
         go = self.menuBar().addMenu("&Go")
-        for step in self.window_actions.step_actions:
-            go.addAction(step)
+        go.addActions(self.window_actions.step_actions)
         self.help_menu = HelpMenu(self)
-        self.weights_status = WeightsStatus(self.session, self.model_panel, self.train_panel, weights_status_fn,
-                                            self)
+        self.weights_status = WeightsStatus(self.session, self.model_panel, self.train_panel, weights_status_fn, self)
         self.compare = CompareWiring(self, self.session, panels, self.tabs, compare_fn)
         self.labelling = LabelWiring(self)  # the Label view, tab 7
         for owner in (self.dataset_panel.thumbs, self.predict_panel.runner, self.projects.runner,
