@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import tempfile
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,3 +72,22 @@ def trained_run(tmp_path_factory) -> Path:
 @pytest.fixture
 def hostile_data(tmp_path) -> tuple[Path, list[hostile.Case]]:
     return hostile.hostile_dataset(tmp_path / "lab-data")
+
+
+@pytest.fixture
+def area(tmp_path, monkeypatch):
+    """A fresh folder per generated example, made current (a command that writes to its current folder is
+    caught)."""
+    made: list[Path] = []
+
+    def new() -> Path:
+        folder = Path(tempfile.mkdtemp(dir=tmp_path))
+        made.append(folder)
+        monkeypatch.chdir(folder)
+        return folder
+
+    yield new
+    from tests.reliability.generated import make_writable  # it imports this module's Outcome
+
+    for folder in made:
+        make_writable(folder)

@@ -266,3 +266,12 @@ def tally_lines() -> list[str]:
 
 def write_json(path: Path, data) -> None:
     path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def example_settings(n: int):
+    """Hypothesis settings of a generated attack: ``n`` examples, no shrinking (each case runs real commands, and
+    the failing case is printed as it was found), no database, no deadline."""
+    from hypothesis import HealthCheck, Phase, settings
+
+    return settings(max_examples=n, deadline=None, database=None, print_blob=True,
+                    phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))

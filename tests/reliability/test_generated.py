@@ -12,11 +12,10 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, Phase, example, given, seed, settings
+from hypothesis import example, given, seed
 from hypothesis import strategies as st
 
 from tests import factory
@@ -27,25 +26,7 @@ LENGTHS = [pytest.param(1, id="default"), pytest.param(12, id="long", marks=pyte
 
 
 def _settings(n: int, scale: int):
-    # No shrinking: each case runs real commands (seconds), and the failing case is printed as it was found.
-    return settings(max_examples=n * scale, deadline=None, database=None, print_blob=True,
-                    phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-
-
-@pytest.fixture
-def area(tmp_path, monkeypatch):
-    """A fresh folder per example, made current (a command that writes to its current folder is caught)."""
-    made: list[Path] = []
-
-    def new() -> Path:
-        folder = Path(tempfile.mkdtemp(dir=tmp_path))
-        made.append(folder)
-        monkeypatch.chdir(folder)
-        return folder
-
-    yield new
-    for folder in made:
-        gen.make_writable(folder)
+    return gen.example_settings(n * scale)
 
 
 @pytest.fixture(scope="module")

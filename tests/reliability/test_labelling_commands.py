@@ -7,38 +7,16 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
 from pathlib import Path
 
-import pytest
-from hypothesis import HealthCheck, Phase, example, given, seed, settings
+from hypothesis import example, given, seed
 from hypothesis import strategies as st
 
 from tests import factory
 from tests.reliability import generated as gen
 from tests.reliability.conftest import run_cli
 
-
-def _settings(n: int):
-    # No shrinking: each case runs real commands, and the failing case is printed as it was found.
-    return settings(max_examples=n, deadline=None, database=None, print_blob=True,
-                    phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-
-
-@pytest.fixture
-def area(tmp_path, monkeypatch):
-    """A fresh folder per example, made current (a command that writes to its current folder is caught)."""
-    made: list[Path] = []
-
-    def new() -> Path:
-        folder = Path(tempfile.mkdtemp(dir=tmp_path))
-        made.append(folder)
-        monkeypatch.chdir(folder)
-        return folder
-
-    yield new
-    for folder in made:
-        gen.make_writable(folder)
+_settings = gen.example_settings
 
 
 _sources = st.sampled_from(["images/a.png", "images/b.png", "{abs}/images/a.png", "missing.png", "images",
