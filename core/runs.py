@@ -28,8 +28,10 @@ MAX_RUN_JSON_BYTES = 512 * 1024 * 1024
 RUNNING_FILE = ".running"
 WINDOWS = os.name == "nt"
 #: What an unfinished run leaves that is of no use without its run.json (a model.keras saved just before the
-#: run was killed has no record of its classes, split or settings).
-_PARTIAL = (".cache", "checkpoint.weights.h5", "model.keras", RUNNING_FILE)
+#: run was killed has no record of its classes, split or settings), nor have the files saved beside the model
+#: before run.json (core.models.familiar.FAMILIARITY_FILE, core.training.mislabels.MISLABELS_FILE).
+_PARTIAL = (".cache", "checkpoint.weights.h5", "model.keras", RUNNING_FILE, "familiarity.npz",
+            "suspected_mislabels.csv")
 
 
 def mark_running(run_dir: Path) -> None:

@@ -237,3 +237,20 @@ def test_on_windows_a_run_being_written_is_never_asked_about_with_os_kill(tmp_pa
     monkeypatch.setattr(runs, "WINDOWS", False)
     monkeypatch.undo()
     assert "model.keras" in runs.discard_partial_run(run)  # elsewhere: a writer that is gone leaves nothing
+
+
+def test_a_run_killed_after_saving_its_model_but_before_run_json_keeps_only_run_config(tmp_path):
+    """Everything saved beside the model before run.json (familiarity statistics, the mislabel list) is of no use
+    without its record: opening such a folder leaves run_config.json alone, to train again from."""
+    from foveal.core import runs
+    from foveal.core.errors import RunFolderError
+    from foveal.core.models.familiar import FAMILIARITY_FILE
+    from foveal.core.training.mislabels import MISLABELS_FILE
+
+    run = tmp_path / "run"
+    (run / ".cache").mkdir(parents=True)
+    for name in ("model.keras", "checkpoint.weights.h5", FAMILIARITY_FILE, MISLABELS_FILE, "run_config.json"):
+        (run / name).write_bytes(b"x")
+    with pytest.raises(RunFolderError, match="unfinished run"):
+        runs.read_run(run)
+    assert sorted(p.name for p in run.iterdir()) == ["run_config.json"]
