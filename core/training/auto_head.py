@@ -5,6 +5,7 @@ cross-validation on the training and validation features (core.training.recipe),
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ import numpy as np
 from foveal.core.models.build import build_head, map_side, pooling_width
 from foveal.core.training.events import CandidateTried, EpochEnded, HeadKind, Phase, PhaseChanged, RecipeChosen
 from foveal.core.training.head_fit import WarmStart
+from foveal.core.training.passes import Pass
 from foveal.core.training.recipe import (
     Candidate,
     RecipeChoice,
@@ -25,7 +27,7 @@ from foveal.core.training.recipe import (
 
 if TYPE_CHECKING:
     from foveal.core.training.context import Arrays, RunContext
-    from foveal.core.training.extraction import Built, Features
+    from foveal.core.training.extraction import Built, Features, PassFeatures
     from foveal.core.training.prepare import Prepared, RunPlan
 
 
@@ -59,6 +61,13 @@ class HeadChoice:
     kind: HeadKind
     class_weight_mode: str
     out_of_fold: tuple[np.ndarray, np.ndarray] | None = None
+    orientations: int = 1  # 8: the head reads features averaged over each image's rotations and flips
+    tiles: int = 0  # 2: the head reads the mean and max over overlapping tiles (core.models.tiles)
+
+    @property
+    def input_size(self) -> int:
+        """The side images are decoded at for the saved classifier: the tiles' canvas, or the input size."""
+        return self.size * self.tiles if self.tiles else self.size
 
     @property
     def fitted(self) -> bool:
@@ -66,9 +75,12 @@ class HeadChoice:
         return self.kind is HeadKind.LINEAR
 
 
-def choose_head(ctx: RunContext, plan: RunPlan, prepared: Prepared, built: Built, features: Features) -> HeadChoice:
+def choose_head(ctx: RunContext, plan: RunPlan, prepared: Prepared, built: Built, features: Features,
+                extract_pass: Callable[[Pass], PassFeatures] | None = None) -> HeadChoice:
     """The automatic recipe (when the plan runs it): pick head, pooling and class weighting by cross-validation on
-    the training and validation features; otherwise the dense head on average-pooled features, as built."""
+    the training and validation features, then try the best pooling on each of the plan's extra passes
+    (``extract_pass`` makes one's features: larger sizes, rotations and flips, tiles); otherwise the dense head
+    on average-pooled features, as built."""
     c = ctx.config
     if not plan.auto:
         return HeadChoice(None, "avg", plan.size, built.backbone, features.per_split, built.head, HeadKind.DENSE,
@@ -86,32 +98,53 @@ def choose_head(ctx: RunContext, plan: RunPlan, prepared: Prepared, built: Built
     ranking = ranking_for(y)
     ctx.emit(PhaseChanged(Phase.HEAD, f"Candidates are ranked by {ranking.words}: {ranking.why()}"))
     choice = _compare(ctx, {name: x[:, cols] for name, cols in columns.items()}, y, len(prepared.classes))
-    larger = features.larger
-    if larger is not None:  # the same images at a larger input size, pooled as the best at the run's own
-        x_large = np.concatenate([larger.features["train"][0], larger.features["val"][0]])
-        if len(x_large) == len(x):  # the same folds (same labels and seed): the scores compare
-            pooling = choice.winner.pooling
-            more = _compare(ctx, {f"{pooling}@{larger.size}": x_large[:, columns[pooling]]}, y,
-                            len(prepared.classes), len(choice.candidates))
-            choice = choice.merged(more)
-    return _winner(ctx, plan, prepared, built, features, choice, columns[choice.winner.pooling])
+    kept: PassFeatures | None = None
+    for p in plan.passes.kept:  # one pass at a time; only the leader's features are kept
+        if ctx.stopped() or extract_pass is None:
+            break
+        extra = extract_pass(p)
+        pooling = choice.winner.pooling
+        x_extra = np.concatenate([extra.features["train"][0], extra.features["val"][0]])
+        if len(x_extra) != len(x):  # a file that failed only this time: the folds would not compare
+            continue
+        more = _compare(ctx, {f"{pooling}{p.suffix(plan.size)}": pass_columns(x_extra, columns[pooling], p)}, y,
+                        len(prepared.classes), len(choice.candidates))
+        choice = choice.merged(more)
+        if _pass_of(choice.winner, plan.size) == p:
+            kept = extra
+        del extra, x_extra
+    return _winner(ctx, plan, prepared, built, features, choice, kept, columns[choice.winner.pooling])
+
+
+def pass_columns(x: np.ndarray, cols: slice, p: Pass) -> np.ndarray:
+    """One pooling's columns of a pass's features: for tiles, its mean over tiles and then its max."""
+    if not p.tiles:
+        return x[:, cols]
+    half = x.shape[1] // 2
+    return np.concatenate([x[:, cols], x[:, half + cols.start:half + cols.stop]], axis=1)
+
+
+def _pass_of(w: Candidate, base: int) -> Pass:
+    """The pass a candidate's features came from."""
+    return Pass(w.size or base, w.orientations, w.tiles)
 
 
 def _winner(ctx: RunContext, plan: RunPlan, prepared: Prepared, built: Built, features: Features,
-            choice: RecipeChoice, pick: slice) -> HeadChoice:
-    """Say what won, keep its pooling (``pick``: its columns) and input size, and make its head ready: a linear
-    head is fitted here, on the training and validation images of a frozen run, on the training images alone
-    before fine-tuning (which is judged on the validation images: the head must not have seen them)."""
+            choice: RecipeChoice, kept: PassFeatures | None, pick: slice) -> HeadChoice:
+    """Say what won, keep its pooling (``pick``: its columns) and pass (``kept``: an extra pass's features, when
+    one won), and make its head ready: a linear head is fitted here, on the training and validation images of a
+    frozen run, on the training images alone before fine-tuning (which is judged on the validation images: the
+    head must not have seen them)."""
     c, w, n_classes = ctx.config, choice.winner, len(prepared.classes)
-    kept = features.larger if w.size is not None else None  # the larger input size won
+    p = _pass_of(w, plan.size)
     source = kept.features if kept is not None else features.per_split
     ctx.emit(_chosen(ctx, plan, choice, len(source["train"][0])))
-    chosen = {s: (np.ascontiguousarray(f[:, pick]), labels) for s, (f, labels) in source.items()}
-    head = build_head(pick.stop - pick.start, n_classes, c.dropout)
-    size, backbone = (kept.size, kept.backbone) if kept is not None else (plan.size, built.backbone)
+    chosen = {s: (np.ascontiguousarray(pass_columns(f, pick, p)), labels) for s, (f, labels) in source.items()}
+    head = build_head(chosen["train"][0].shape[1], n_classes, c.dropout)
+    backbone = kept.backbone if kept is not None else built.backbone
     if w.head != HeadKind.LINEAR:
-        return HeadChoice(choice, w.pooling, size, backbone, chosen, head, HeadKind.DENSE,
-                          "balanced" if w.balanced else "none")
+        return HeadChoice(choice, w.pooling, p.size, backbone, chosen, head, HeadKind.DENSE,
+                          "balanced" if w.balanced else "none", orientations=p.orientations, tiles=p.tiles)
     out_of_fold = None
     if plan.frozen:
         out_of_fold = fit_on_all(head, w, chosen, n_classes, c.seed)
@@ -119,8 +152,8 @@ def _winner(ctx: RunContext, plan: RunPlan, prepared: Prepared, built: Built, fe
         train_x, train_y = chosen["train"]
         head.get_layer("predictions").set_weights(
             list(fit_linear(train_x, train_y, n_classes, w.strength or 1.0, w.balanced)))
-    return HeadChoice(choice, w.pooling, size, backbone, chosen, head, HeadKind.LINEAR, c.class_weights,
-                      out_of_fold)
+    return HeadChoice(choice, w.pooling, p.size, backbone, chosen, head, HeadKind.LINEAR, c.class_weights,
+                      out_of_fold, p.orientations, p.tiles)
 
 
 def _compare(ctx: RunContext, features: dict[str, np.ndarray], y: np.ndarray, n_classes: int,

@@ -129,6 +129,9 @@ class TrainConfig:
     #: "auto": on frozen features, choose the head, pooling and class weighting by cross-validation on the
     #: training and validation images; "manual": the dense head on average-pooled features, as set here.
     recipe: str = "auto"
+    #: Which extra passes the automatic recipe makes (core.training.passes): "auto" (those the images support,
+    #: within a budget), "full" (all of them, whatever they cost) or "quick" (none: the run's own size only).
+    search: str = "auto"
     #: How to spread training: "auto" (all GPUs when several), "none", "mirrored", "multi-worker" (TF_CONFIG).
     distribute: str = "auto"
     #: Which devices train: "auto", "cpu", "gpu" (all) or "gpu:0,1".
@@ -150,6 +153,8 @@ class TrainConfig:
         _check(self.class_weights in ("auto", "balanced", "none"),
                f"class_weights must be 'auto', 'balanced' or 'none'. Received: {self.class_weights!r}")
         _check(self.recipe in ("auto", "manual"), f"recipe must be 'auto' or 'manual'. Received: {self.recipe!r}")
+        _check(self.search in ("auto", "full", "quick"),
+               f"search must be 'auto', 'full' or 'quick'. Received: {self.search!r}")
         from foveal.core.training.devices import check_settings
 
         check_settings(self.distribute, self.mixed_precision, self.xla)

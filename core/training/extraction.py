@@ -1,7 +1,7 @@
 """The backbone built, and the features it makes: one pass per image (plus augmented copies for a frozen run's
 training images); a run that fine-tunes decodes each image once into a uint8 cache and takes its features from
-there. The automatic recipe may extract several poolings side by side, and (on large images) the
-same features again at a larger input size, to compare (a run that fine-tunes too: it starts from the same choice)."""
+there. The automatic recipe may extract several poolings side by side, and then make extra passes (larger sizes,
+rotations and flips, tiles: core.training.passes), one at a time, to compare."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ from foveal.core.training.features import (
 )
 from foveal.core.training.forward import augmenter, forward_fn
 from foveal.core.training.lost import stop_if_lost
+from foveal.core.training.passes import Pass
 from foveal.core.training.prepare import Prepared, RunPlan
 from foveal.core.training.runfolder import RunFolder
 
@@ -87,22 +88,23 @@ def build(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolder)
 
 
 @dataclass(frozen=True)
-class LargerSize:
-    """The same features at a larger input size than the run's own, for the automatic recipe to compare."""
+class PassFeatures:
+    """The features of one extra pass (core.training.passes), for the automatic recipe to compare: the backbone
+    that made them (at the pass's size) and the pooled features per split (twice as wide for tiles: the mean over
+    tiles, then the max)."""
 
-    size: int
+    pass_: Pass
     backbone: Any
     features: dict[str, Arrays]
 
 
 @dataclass(frozen=True)
 class Features:
-    """Pooled features per split (as :attr:`Built.poolings` says); the decoded images per split of a run that
-    fine-tunes (empty for a frozen run); the features at a larger input size, when the recipe compares one."""
+    """Pooled features per split (as :attr:`Built.poolings` says), and the decoded images per split of a run that
+    fine-tunes (empty for a frozen run)."""
 
     per_split: dict[str, Arrays]
     images: dict[str, Arrays]
-    larger: LargerSize | None = None
 
 
 def extract(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolder, built: Built) -> Features:
@@ -112,11 +114,9 @@ def extract(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolde
     total = sum(len(prepared.split.of(s)) for s in SPLITS)
     ctx.emit(PhaseChanged(Phase.EXTRACTING, f"Extracting features: one pass of {plan.spec.name} over {total} images"))
     if plan.frozen:
-        features = Features(stream(ctx, plan, prepared, folder, built, total, built.backbone, plan.size), {})
+        features = Features(stream(ctx, plan, prepared, folder, built, total, built.backbone, Pass(plan.size)), {})
     else:
         features = cached(ctx, plan, prepared, folder, built, total)
-    if plan.larger_size is not None and not ctx.stopped():  # a run that fine-tunes starts from the same choice
-        features = Features(features.per_split, features.images, larger(ctx, plan, prepared, folder, built, total))
     if ctx.blank:
         ctx.emit(DataWarning(Phase.EXTRACTING, f"{len(ctx.blank)} image(s) are blank, every pixel the same value "
                              f"(empty, constant or not-a-number data): {listing(ctx.blank)}. They are used as they "
@@ -126,39 +126,70 @@ def extract(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolde
     return features
 
 
-def larger(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolder, built: Built,
-           total: int) -> LargerSize:
-    """The automatic recipe on large images: the same features at a larger input size, to compare."""
-    assert plan.larger_size is not None
-    size = plan.larger_size
-    ctx.emit(PhaseChanged(Phase.EXTRACTING, f"Extracting features at {size} px too: the images are large, and "
-                          f"small structures may show better than at {plan.size} px"))
-    backbone = build_backbone(plan.spec, size, ctx.config.weights_source)
-    backbone.trainable = False
+def _why(p: Pass, base: int) -> str:
+    """Why an extra pass is made, in words said as it starts."""
+    if p.tiles:
+        return (f"Extracting features of overlapping tiles of {p.size} px at full resolution: small structures stay "
+                f"sharp where the whole image shrunk to {base} px loses them")
+    if p.orientations == 8:
+        return ("Extracting features averaged over each image's rotations and flips: for pictures with no up "
+                "(cells, tissue, colonies) the answer then does not depend on how an image lies")
+    return (f"Extracting features at {p.size} px too: the images are large, and small structures may show better "
+            f"than at {base} px")
+
+
+def extra_pass(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolder, built: Built,
+               p: Pass) -> PassFeatures:
+    """One extra pass over every image for the automatic recipe to compare (core.training.passes)."""
+    t0 = ctx.clock()
+    ctx.emit(PhaseChanged(Phase.EXTRACTING, _why(p, plan.size)))
+    backbone = built.backbone
+    if p.size != plan.size:
+        backbone = build_backbone(plan.spec, p.size, ctx.config.weights_source)
+        backbone.trainable = False
+    total = sum(len(prepared.split.of(s)) for s in SPLITS)
     failed, blank = len(ctx.failed), len(ctx.blank)
-    features = stream(ctx, plan, prepared, folder, built, total, backbone, size)
+    features = stream(ctx, plan, prepared, folder, built, total, backbone, p)
     del ctx.failed[failed:], ctx.blank[blank:]  # the same files again: said once
-    return LargerSize(size, backbone, features)
+    key = f"extract{p.suffix(plan.size)}"
+    ctx.timings[key] = ctx.timings.get(key, 0.0) + ctx.clock() - t0
+    return PassFeatures(p, backbone, features)
+
+
+def _pass_forward(forward: Callable[[np.ndarray], np.ndarray] | None, p: Pass):
+    """``forward`` (a batch at the pass's input size → pooled features) made into the pass's own: over each
+    image's 8 versions, averaged, or over its tiles, their mean and max side by side."""
+    if forward is None or (p.orientations == 1 and not p.tiles):
+        return forward
+    if p.tiles:
+        from foveal.core.models.tiles import tile_features
+
+        return lambda batch: tile_features(forward, batch, p.size)
+    from foveal.core.models.orientation import mean_of_versions, stack_versions
+
+    return lambda batch: mean_of_versions(forward(stack_versions(batch)))
 
 
 def stream(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolder, built: Built, total: int,
-           backbone: Any, size: int) -> dict[str, Arrays]:
-    """A frozen run: each split decoded and passed through ``backbone`` at ``size`` in one go (and, for the
-    training images, ``augment_copies`` augmented passes)."""
+           backbone: Any, p: Pass) -> dict[str, Arrays]:
+    """A frozen run (and every extra pass): each split decoded and passed through ``backbone`` as pass ``p`` says
+    in one go (and, for the training images, ``augment_copies`` augmented passes)."""
     c, spec = ctx.config, plan.spec
-    forward = forward_fn(backbone, spec, size, pooling=built.poolings)
-    aug_forward = (forward_fn(backbone, spec, size, built.augmenter, pooling=built.poolings)
-                   if built.augmenter else None)
+    forward = _pass_forward(forward_fn(backbone, spec, p.size, pooling=built.poolings), p)
+    aug_forward = _pass_forward(forward_fn(backbone, spec, p.size, built.augmenter, pooling=built.poolings)
+                                if built.augmenter else None, p)
+    width = _width(built.poolings, spec.feature_dim) * (2 if p.tiles else 1)
+    per_image = p.orientations * ((2 * p.tiles - 1) ** 2 if p.tiles else 1)
+    batch = max(1, images_per_batch(p.decode_size, max(c.batch_size, DECODE_BATCH)) // per_image)
     out, offset = {}, 0
     for split in SPLITS:
         records = prepared.split.of(split)
         copies = c.augment_copies if (split == "train" and c.augment) else 0
         fs = extract_features(
-            forward, records, prepared.class_index, size=size,
-            batch_size=images_per_batch(size, max(c.batch_size, DECODE_BATCH)),
-            feature_dim=_width(built.poolings, spec.feature_dim), copies=copies, augmented_forward=aug_forward,
+            forward, records, prepared.class_index, size=p.decode_size, batch_size=batch, feature_dim=width,
+            copies=copies, augmented_forward=aug_forward,
             on_progress=functools.partial(_on_features, ctx, offset, total, split),
-            cancel=ctx.cancel, spill_dir=folder.cache_dir, name=f"features_{split}")
+            cancel=ctx.cancel, spill_dir=folder.cache_dir, name=f"features{p.suffix(plan.size)}_{split}")
         ctx.failed += fs.failed
         ctx.blank += fs.blank
         out[split] = (fs.features, fs.labels)

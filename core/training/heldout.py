@@ -104,7 +104,7 @@ def run_familiarity(ctx: RunContext, prepared: Prepared, choice: HeadChoice, mod
         train = [train[i] for i in sorted(pick)]
     ctx.emit(PhaseChanged(Phase.EVALUATING, f"Reading {len(train)} training images through the saved model: what "
                           "a familiar image looks like to it"))
-    reference = split_features(ctx, prepared, choice.size, model, train)[0]
+    reference = split_features(ctx, prepared, choice.input_size, model, train)[0]
     return fit_familiarity(np.concatenate([reference, val_features]), seed=ctx.config.seed)
 
 
@@ -141,7 +141,7 @@ def measure_and_save(ctx: RunContext, prepared: Prepared, plan: RunPlan, folder:
     """After training: the temperature fitted on the validation images (or, for a head fitted on them too, on
     out-of-fold answers) and folded into ``model``; the model saved; for two classes, the operating threshold;
     the familiarity statistics; the test split measured once."""
-    val_x, val_y = split_features(ctx, prepared, choice.size, model, prepared.split.val)
+    val_x, val_y = split_features(ctx, prepared, choice.input_size, model, prepared.split.val)
     train_labels = [r.label for r in prepared.split.train]
     if trained.out_of_fold is not None:  # a head fitted on the validation images too: set on out-of-fold answers
         logits, y = trained.out_of_fold
@@ -157,7 +157,7 @@ def measure_and_save(ctx: RunContext, prepared: Prepared, plan: RunPlan, folder:
     if familiarity is not None:
         familiarity.save(folder.path)
     ctx.emit(PhaseChanged(Phase.EVALUATING, "Measuring accuracy on the held-out test images"))
-    measured = measure_test(model, prepared.classes, choice.size, prepared.split.test, batch_size=FORWARD_BATCH,
+    measured = measure_test(model, prepared.classes, choice.input_size, prepared.split.test, batch_size=FORWARD_BATCH,
                             cancel=None, familiarity=familiarity)
     ctx.note_failed(measured.failed)
     stop_if_lost(prepared.split, ctx.failed)  # a class whose test images are mostly gone has no fair result

@@ -16,6 +16,7 @@ from foveal.core.split.preview import class_gaps
 from foveal.core.training.context import RunContext
 from foveal.core.training.devices import DevicePlan, setup
 from foveal.core.training.events import DataWarning, Phase, PhaseChanged
+from foveal.core.training.passes import PassPlan, plan_passes
 from foveal.core.training.runfolder import scan_skip_words
 
 #: Images whose median shorter side is at least this many times the input size are also tried at this many times
@@ -73,8 +74,9 @@ class RunPlan:
     auto: bool
     #: Fine-tuning follows the head: a depth other than frozen, with fine-tuning epochs.
     fine_tunes: bool
-    #: A larger input size the automatic recipe also tries (on large images), or None.
-    larger_size: int | None
+    #: The extra passes the automatic recipe makes (larger sizes, rotations and flips, tiles), and those it
+    #: leaves out to stay within its budget (core.training.passes).
+    passes: PassPlan = PassPlan((), (), 0, 0)
 
     @property
     def frozen(self) -> bool:
@@ -100,6 +102,15 @@ def plan_run(ctx: RunContext, prepared: Prepared) -> RunPlan:
     spec, depth = get_backbone(c.backbone), c.depth
     size = c.image_size or spec.input_size
     auto = c.recipe == "auto" and c.weights_source != Weights.NONE
-    larger = larger_size(prepared.summary, size) if auto else None  # fine-tuning starts from the same candidates
-    return RunPlan(spec, depth, size, devices, strategy, batch, learning_rate, auto,
-                   depth.kind != "frozen" and c.total_fine_tune_epochs > 0, larger)
+    fine_tunes = depth.kind != "frozen" and c.total_fine_tune_epochs > 0
+    passes = run_passes(prepared, size, c.search, fine_tunes=fine_tunes) if auto else PassPlan((), (), 0, size)
+    return RunPlan(spec, depth, size, devices, strategy, batch, learning_rate, auto, fine_tunes, passes)
+
+
+def run_passes(prepared: Prepared, size: int, search: str, *, fine_tunes: bool) -> PassPlan:
+    """The automatic recipe's extra passes over the training and validation images (core.training.passes); a
+    run that fine-tunes starts from the same candidates, larger sizes included."""
+    sides = [min(r.info.width, r.info.height) for r in prepared.summary.images]
+    plan = plan_passes(sides, size, search=search, fine_tunes=fine_tunes)
+    n = len(prepared.split.train) + len(prepared.split.val) + len(prepared.split.test)
+    return PassPlan(plan.kept, plan.left_out, n, size)

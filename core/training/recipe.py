@@ -27,6 +27,7 @@ import numpy as np
 
 from foveal.core.cancel import Cancelled, CancelToken
 from foveal.core.training.head_fit import WarmStart, fit_dense, fit_linear, fit_linear_path
+from foveal.core.training.passes import parse_key
 from foveal.core.training.recipe_search import Tally, restrict, scoring_sample
 
 __all__ = ["Candidate", "RecipeChoice", "Ranking", "choose_recipe", "fit_dense", "fit_linear", "fit_linear_path",
@@ -69,6 +70,8 @@ class Candidate:
     balanced_sd: float = 0.0  # the balanced accuracy's spread over folds
     #: Dropped after ``folds`` folds: its interval lay wholly below the leader's (the scores are of those folds).
     dropped: bool = False
+    orientations: int = 1  # 8: features averaged over each image's rotations and flips
+    tiles: int = 0  # 2: overlapping tiles of ``size`` px on a canvas twice the size (core.models.tiles)
 
     @property
     def interval(self) -> tuple[float, float]:
@@ -94,8 +97,16 @@ class Candidate:
         head = ("a simple linear classifier" if self.head == "linear" else
                 "a small network layer trained for several epochs")
         weights = ", giving rare classes as much weight as common ones" if self.balanced else ""
-        at = f", on images enlarged to {self.size} px" if self.size else ""
-        return f"{head} reading {PLAIN_POOLING.get(self.pooling, self.pooling)}{weights}{at}"
+        return f"{head} reading {PLAIN_POOLING.get(self.pooling, self.pooling)}{weights}{self._pass_words(True)}"
+
+    def _pass_words(self, plain: bool) -> str:
+        """What the candidate's features were made of beyond the run's own pass, as a clause (empty: nothing)."""
+        if self.tiles:
+            return f", over tiles of {self.size} px at full resolution"
+        turned = ", averaged over rotations and flips" if self.orientations == 8 else ""
+        if not self.size:
+            return turned
+        return (f", on images enlarged to {self.size} px" if plain else f", images at {self.size} px") + turned
 
     @property
     def dropped_words(self) -> str:
@@ -105,9 +116,8 @@ class Candidate:
     def describe(self) -> str:
         head = f"linear head (C={self.strength:g})" if self.head == "linear" else "dense head"
         weights = ", classes weighted" if self.balanced else ""
-        at = f", images at {self.size} px" if self.size else ""
         dropped = f" ({self.dropped_words}: clearly below the leader)" if self.dropped else ""
-        return f"{head}, {self.pooling} pooling{weights}{at}{dropped}"
+        return f"{head}, {self.pooling} pooling{weights}{self._pass_words(False)}{dropped}"
 
     def to_dict(self) -> dict:
         return {**asdict(self), "interval": list(self.interval), "balanced_interval": list(self.balanced_interval),
@@ -334,11 +344,12 @@ class _Search:
 
 
 def _candidate(pooling: str, balanced: bool, head: float | None, tally: Tally, *, dropped: bool) -> Candidate:
-    """The candidate of ``head`` (None: dense; else the linear head's strength) from its answers."""
-    name, _, size = pooling.partition("@")
+    """The candidate of ``head`` (None: dense; else the linear head's strength) from its answers; ``pooling`` is
+    its features' key (core.training.passes: ``"max@336"``, ``"avg~8"``, ``"avg@224#2"``)."""
+    name, p = parse_key(pooling, 0)
     return Candidate("dense" if head is None else "linear", name, balanced, head, float(np.mean(tally.accuracies)),
                      tally.spread(tally.accuracies), float(np.mean(tally.balanced)), tally.folds,
-                     int(size) if size else None, tally.spread(tally.balanced), dropped)
+                     p.size or None, tally.spread(tally.balanced), dropped, p.orientations, p.tiles)
 
 
 def stratified_folds(y: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:

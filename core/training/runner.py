@@ -14,6 +14,7 @@ shares (settings, events, cancel, clock, the epoch tracker) is the small :class:
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -31,7 +32,7 @@ from foveal.core.training.config import TrainConfig
 from foveal.core.training.context import RunContext
 from foveal.core.training.devices import precision
 from foveal.core.training.events import Event, Phase, PhaseChanged, TrainingFinished
-from foveal.core.training.extraction import Built, Features, build, extract
+from foveal.core.training.extraction import Built, Features, build, extra_pass, extract
 from foveal.core.training.feed import array_dataset, multi_worker_fixes
 from foveal.core.training.fine_tune import fine_tune
 from foveal.core.training.fit import Trained, fit_head, kept_frozen_head
@@ -115,7 +116,8 @@ def learn(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolder,
     try:
         features = extract(ctx, plan, prepared, folder, built)
         t0 = ctx.clock()
-        choice = choose_head(ctx, plan, prepared, built, features)
+        choice = choose_head(ctx, plan, prepared, built, features,
+                             functools.partial(extra_pass, ctx, plan, prepared, folder, built))
         # Every candidate's features go: the chosen ones are the choice's own copy (and the decoded images stay
         # for fine-tuning); on 50,000 images the candidates' poolings are gigabytes.
         features = Features({}, features.images)
@@ -204,5 +206,11 @@ def assemble(ctx: RunContext, plan: RunPlan, prepared: Prepared, choice: HeadCho
     """The whole classifier as it is saved (the test pass runs the very same model)."""
     if plan.devices.mixed_precision:  # the saved model is float32: it runs anywhere, CPUs included
         return float32_copy(choice.backbone, choice.head, plan.spec, choice.size, len(prepared.classes),
-                            ctx.config.dropout, choice.pooling)
-    return assemble_classifier(choice.backbone, choice.head, plan.spec, choice.size, pooling=choice.pooling)
+                            ctx.config.dropout, choice.pooling, **_shape(choice))
+    return assemble_classifier(choice.backbone, choice.head, plan.spec, choice.size, pooling=choice.pooling,
+                               **_shape(choice))
+
+
+def _shape(choice: HeadChoice) -> dict[str, int]:
+    """How the classifier reads an image beyond its size: over 8 orientations, or over tiles."""
+    return {"orientations": choice.orientations, **({"tiles": choice.tiles} if choice.tiles else {})}

@@ -100,8 +100,11 @@ def test_auto_run_records_its_candidates_and_its_test_accuracy_is_the_saved_mode
     assert len(chosen) == 1 and any(isinstance(e, CandidateTried) for e in events)
     run = json.loads((Path(result.run_dir) / "run.json").read_text())
     assert run["recipe"]["winner"]["description"] == chosen[0].winner
-    # 32 px: a 1×1 feature map, so average and max pooling only (a grid needs 2×2)
-    assert len(run["recipe"]["candidates"]) == len(chosen[0].candidates) == 2 * 2 * (1 + len(STRENGTHS))
+    # 32 px: a 1×1 feature map, so average and max pooling only (a grid needs 2×2); 40-px images support no
+    # larger size and no tiles: the one extra pass is over the rotations and flips, with the best pooling
+    assert [p["key"] for p in run["recipe"]["passes"]["made"]] == ["~8"]
+    assert len(run["recipe"]["candidates"]) == len(chosen[0].candidates) == (2 * 2 + 2) * (1 + len(STRENGTHS))
+    assert run["orientations"] == run["recipe"]["winner"]["orientations"]
     assert run["pooling"] == run["recipe"]["winner"]["pooling"]
     assert run["recipe"]["ranked_by"] == "accuracy" and run["recipe"]["imbalance"] == 1.0  # 12 images a class
     ev = evaluate(result.run_dir)
@@ -167,12 +170,17 @@ def test_large_images_are_also_tried_at_a_larger_input_size_and_the_winner_is_wh
     assert any("at 48 px too" in e.description for e in events if isinstance(e, PhaseChanged))
     run = json.loads((Path(result.run_dir) / "run.json").read_text())
     candidates = run["recipe"]["candidates"]
-    own = [c for c in candidates if c["size"] is None]
-    larger = [c for c in candidates if c["size"] == 48]
-    assert len(own) == 2 * 2 * (1 + len(STRENGTHS)) and len(own) + len(larger) == len(candidates)
+    # 64 px supports 48 and 64 px, the rotations and flips, and 3×3 tiles of 32 px on a 64-px canvas
+    made = run["recipe"]["passes"]["made"]
+    assert sorted(p["key"] for p in made) == ["@32#2", "@48", "@64", "~8"]
+    own = [c for c in candidates if c["size"] is None and c["orientations"] == 1]
+    assert len(own) == 2 * 2 * (1 + len(STRENGTHS))
     best_own = own[0]  # candidates are ranked best first
-    # the best pooling at the run's own size, again at 48 px: each head and class weighting
-    assert len(larger) == 2 * (1 + len(STRENGTHS)) and {c["pooling"] for c in larger} == {best_own["pooling"]}
+    for p in made:  # the best pooling at the run's own size, again on each pass: each head and class weighting
+        of_pass = [c for c in candidates if (c["size"] or 32, c["orientations"], c["tiles"]) ==
+                   (p["size"], p["orientations"], p["tiles"])]
+        assert len(of_pass) == 2 * (1 + len(STRENGTHS)) and {c["pooling"] for c in of_pass} == {best_own["pooling"]}
+    assert len(own) + len(made) * 2 * (1 + len(STRENGTHS)) == len(candidates)
     winner = run["recipe"]["winner"]
     assert run["image_size"] == (winner["size"] or 32)
     assert ("images at 48 px" in winner["description"]) == (winner["size"] == 48)
