@@ -6,7 +6,12 @@ transfer-learning blog gives, all by k-fold cross-validation on the same folds.
 
 Recipes (MobileNetV2 at 224 px, 10 epochs unless --epochs says otherwise):
 
-- ``auto``: ``foveal train`` (the default: head, pooling and class weighting chosen by inner cross-validation);
+- ``auto``: ``foveal train`` (the default: head, pooling and class weighting chosen by inner cross-validation,
+  with the extra passes the images support: larger sizes, rotations and flips, tiles, within the time budget);
+- ``auto-quick``: ``foveal train --search quick`` (the candidates at the run's own size only);
+- ``auto-full``: ``foveal train --search full`` (every extra pass the images support, whatever it costs);
+- ``lr448``: the reference a data scientist writes in 20 lines: logistic regression (scikit-learn, standardised,
+  C=1) on max-pooled MobileNetV2 features at 448 px, fitted on the training and validation images;
 - ``manual``: the fixed dense head on average-pooled features (``--recipe manual``), Foveal's old default;
 - ``last:N``: Foveal fine-tuning the top N blocks after the head (``--fine-tune last:N``), e.g. ``last:2``;
 - ``all``: Foveal fine-tuning the whole backbone after the head (``--fine-tune all``);
@@ -16,8 +21,9 @@ Recipes (MobileNetV2 at 224 px, 10 epochs unless --epochs says otherwise):
   included) + global average pooling + a dense softmax + ``fit``.
 
 Each fold's test split is the fold (group-aware folds as ``foveal train --folds`` makes them); validation is
-carved from the rest. Prints mean ± sd of accuracy and balanced accuracy over folds, the majority-class accuracy
-and the wall time of each recipe; ``--json FILE`` saves every fold's numbers.
+carved from the rest. Prints mean ± sd of accuracy and balanced accuracy over folds, each class's mean recall, the
+majority-class accuracy, the wall time and the process's peak memory (``ru_maxrss``: run one recipe per call to
+read each recipe's own peak); ``--json FILE`` saves every fold's numbers.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -52,16 +59,55 @@ def foveal(data: str, split, fold_dir: Path, recipe: str, weights: str, epochs: 
     split_file = fold_dir / "split.json"
     write_split_file(split_file, split)
     depth = {"auto-ft": "auto", "all": "all"}.get(recipe, recipe if recipe.startswith("last:") else "frozen")
+    search = {"auto-quick": "quick", "auto-full": "full"}.get(recipe, "auto")
     config = TrainConfig(data, weights=weights, epochs=epochs, seed=seed, out_dir=str(fold_dir / recipe),
-                         split_file=str(split_file), fine_tune=depth,
+                         split_file=str(split_file), fine_tune=depth, search=search,
                          recipe="manual" if recipe == "manual" else "auto")
     result = train(config)
     m = evaluate(result.run_dir).metrics
     run = json.loads((Path(result.run_dir) / "run.json").read_text())
     phases = run.get("phases") or {}
     return {"accuracy": m["accuracy"], "balanced_accuracy": m["balanced_accuracy"],
-            "fine_tuning_kept": phases.get("improved"),
+            "recall": {r["class"]: r["recall"] for r in m["per_class"]}, "fine_tuning_kept": phases.get("improved"),
             "winner": (run["recipe"].get("winner") or {}).get("description")}
+
+
+_FEATURES_448: dict[str, np.ndarray] = {}
+
+
+def lr448(split, classes, weights: str, seed: int) -> dict:
+    """The reference: max-pooled MobileNetV2 features at 448 px (each image's once, shared by the folds) and a
+    standardised logistic regression fitted on the training and validation images."""
+    import keras
+    from PIL import Image
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if not _FEATURES_448:
+        base = keras.applications.MobileNetV2(include_top=False, weights=weights, input_shape=(448, 448, 3),
+                                              pooling="max")
+        records = [r for name in ("train", "val", "test") for r in split.of(name)]
+        for i in range(0, len(records), 16):
+            batch = []
+            for r in records[i:i + 16]:
+                with Image.open(r.path) as im:
+                    batch.append(np.asarray(im.convert("RGB").resize((448, 448), Image.BILINEAR), np.float32))
+            x = keras.applications.mobilenet_v2.preprocess_input(np.stack(batch))
+            for r, f in zip(records[i:i + 16], base.predict(x, verbose=0), strict=True):
+                _FEATURES_448[r.path] = f
+
+    def xy(names):
+        rs = [r for name in names for r in split.of(name)]
+        return np.stack([_FEATURES_448[r.path] for r in rs]), np.array([classes.index(r.label) for r in rs])
+
+    x, y = xy(("train", "val"))
+    xt, yt = xy(("test",))
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000, random_state=seed)).fit(x, y)
+    predicted = model.predict(xt)
+    recalls = {c: float(np.mean(predicted[yt == j] == j)) for j, c in enumerate(classes) if np.any(yt == j)}
+    return {"accuracy": float(np.mean(predicted == yt)), "balanced_accuracy": float(np.mean(list(recalls.values()))),
+            "recall": recalls}
 
 
 def blog(split, classes, fold_dir: Path, recipe: str, weights: str, epochs: int, seed: int) -> dict:
@@ -102,9 +148,10 @@ def blog(split, classes, fold_dir: Path, recipe: str, weights: str, epochs: int,
     test = load("test", False)
     y = np.concatenate([labels.numpy() for _, labels in test])
     predicted = model.predict(test, verbose=0).argmax(axis=1)
-    recalls = [np.mean(predicted[y == j] == j) for j in np.unique(y)]
+    recalls = {c: float(np.mean(predicted[y == j] == j)) for j, c in enumerate(classes) if np.any(y == j)}
     del tf
-    return {"accuracy": float(np.mean(predicted == y)), "balanced_accuracy": float(np.mean(recalls))}
+    return {"accuracy": float(np.mean(predicted == y)), "balanced_accuracy": float(np.mean(list(recalls.values()))),
+            "recall": recalls}
 
 
 def main() -> int:
@@ -129,7 +176,9 @@ def main() -> int:
             for i, split in enumerate(splits):
                 fold_dir = Path(tmp) / f"{recipe.replace(':', '_')}-fold{i + 1}"
                 fold_dir.mkdir()
-                if recipe.startswith("blog"):
+                if recipe == "lr448":
+                    rows.append(lr448(split, list(summary.classes), args.weights, args.seed))
+                elif recipe.startswith("blog"):
                     rows.append(blog(split, list(summary.classes), fold_dir, recipe, args.weights, args.epochs,
                                      args.seed))
                 else:
@@ -142,10 +191,15 @@ def main() -> int:
             seconds = time.monotonic() - t0
             acc = [r["accuracy"] for r in rows]
             bal = [r["balanced_accuracy"] for r in rows]
+            recall = {c: float(np.mean([r["recall"].get(c, np.nan) for r in rows])) for c in summary.classes}
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             results[recipe] = {"folds": rows, "seconds": seconds, "accuracy": [np.mean(acc), np.std(acc, ddof=1)],
-                               "balanced_accuracy": [np.mean(bal), np.std(bal, ddof=1)]}
+                               "balanced_accuracy": [np.mean(bal), np.std(bal, ddof=1)], "recall": recall,
+                               "peak_mb": peak}
             print(f"{recipe:<14} accuracy {np.mean(acc):.3f} ± {np.std(acc, ddof=1):.3f}  balanced "
-                  f"{np.mean(bal):.3f} ± {np.std(bal, ddof=1):.3f}  {seconds:7.0f} s", flush=True)
+                  f"{np.mean(bal):.3f} ± {np.std(bal, ddof=1):.3f}  {seconds:7.0f} s  peak {peak:,.0f} MB (process "
+                  "so far)", flush=True)
+            print("    recall: " + ", ".join(f"{c} {v:.2f}" for c, v in recall.items()), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, default=float))
     return 0
