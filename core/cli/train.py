@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from pathlib import Path
 
 from foveal.core.cli.options import FOLDS, IMAGE_SIZE, checked
@@ -14,26 +15,28 @@ from foveal.core.errors import WeightsError
 from foveal.core.models.registry import Weights
 from foveal.core.resources import samples_dir
 from foveal.core.training.config import LIMITS, TrainConfig
+from foveal.core.training.passes import SEARCHES
 
 SAMPLES = samples_dir()
 
 
 def _progress(args: argparse.Namespace):
     """Where a run's events go: JSON lines, or the terminal's progress (technical terms with --verbose)."""
-    from foveal.core.training.events import PhaseChanged
+    from foveal.core.training.events import PhaseChanged, RunEstimated
     from foveal.core.training.progress import TerminalProgress, json_lines
 
     if getattr(args, "json_events", False):
         return json_lines()
     shown = TerminalProgress(verbose=getattr(args, "verbose", False))
-    if not getattr(args, "scanned", False):
-        return shown
+    scanned = getattr(args, "scanned", False)
 
-    def after_the_scan_shown(event) -> None:  # the demo said "Scanning…" and showed the folder already
-        if not (isinstance(event, PhaseChanged) and event.description.startswith("Scanning ")):
-            shown(event)
+    def on_event(event) -> None:
+        if isinstance(event, RunEstimated):  # before any image is read: how long, and how to shorten it
+            print(textwrap.fill(event.words, 80), file=shown.stream, flush=True)
+        elif not (scanned and isinstance(event, PhaseChanged) and event.description.startswith("Scanning ")):
+            shown(event)  # (the demo said "Scanning…" and showed the folder already)
 
-    return after_the_scan_shown
+    return on_event
 
 
 def _run_training(config, args: argparse.Namespace) -> int:
@@ -41,20 +44,23 @@ def _run_training(config, args: argparse.Namespace) -> int:
     or 143; the same signal again aborts); temporary files go to a private folder removed at the end."""
     from foveal.core.cli.foreground import SignalStop, private_temp_folder
     from foveal.core.training import CancelToken, train
+    from foveal.core.training.estimate import remember_run
     from foveal.core.training.events import Outcome
 
     stop = SignalStop(CancelToken())
     with private_temp_folder(), stop.installed():
         # The run's duration counts from when the command began: the time the person waited.
         result = train(config, on_event=_progress(args), cancel=stop.token, started=getattr(args, "started", None))
+    if result.run_dir:  # this machine's speed, for the next run's estimate
+        remember_run(result.run_dir)
     return 0 if result.outcome != Outcome.CANCELLED else stop.exit_code()
 
 
 def _config_from_args(args: argparse.Namespace) -> TrainConfig:
     from foveal.core.config_file import load_config_file
 
-    devices = {k: getattr(args, k) for k in ("distribute", "devices", "mixed_precision", "xla")
-               if getattr(args, k) is not None}
+    devices = {k: getattr(args, k) for k in ("distribute", "devices", "mixed_precision", "xla", "search")
+               if getattr(args, k, None) is not None}
     if args.config:
         return load_config_file(args.config, data_dir=args.folder, out_dir=args.out, overrides=devices)
     return TrainConfig(
@@ -214,6 +220,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     advanced.add_argument("--recipe", default=d("recipe"), choices=["auto", "manual"],
                    help="auto (default): with a frozen backbone, choose the head, pooling and class weighting by "
                         "cross-validation on the training and validation images; manual: the dense head as set")
+    # Default None, not TrainConfig's: given, it replaces a --config file's value.
+    first.add_argument("--search", default=None, choices=list(SEARCHES),
+                   help="how far the automatic recipe looks: auto (default): larger sizes, rotations and tiles "
+                        "as the images allow, within a time budget; full: all of them, whatever they cost; quick: "
+                        "none. The run says its time estimate before it starts")
     add_split_options(split, balance=True)
     split.add_argument("--split-file", default=d("split_file"), help="a JSON split to reuse (e.g. a run's run.json)")
     first.add_argument("--folds", type=int, default=None, metavar="K",

@@ -3,10 +3,11 @@
 Events are delivered in this order: ``TrainingStarted``; then per phase ``PhaseChanged``, any
 ``WeightsDownloading`` and ``FeaturesExtracting``, and ``BatchesEnded``/``EpochEnded`` while it learns; last
 ``TrainingFinished``, which is also what ``train`` returns. ``DataWarning`` may come in any phase (before
-``TrainingStarted`` too: the scan and the split are checked first); the automatic recipe sends ``CandidateTried``
-and ``RecipeChosen`` between the features and the first epoch. Cross-validation (core.crossval) wraps each fold's
-run in ``FoldStarted`` … ``FoldFinished``. No tensors or Keras objects cross this boundary, so a GUI thread can
-keep them.
+``TrainingStarted`` too: the scan and the split are checked first); ``RunEstimated`` comes once the data is split
+and the devices found, before ``TrainingStarted`` and before any image is read; the automatic recipe sends
+``CandidateTried`` and ``RecipeChosen`` between the features and the first epoch. Cross-validation
+(core.crossval) wraps each fold's run in ``FoldStarted`` … ``FoldFinished``. No tensors or Keras objects cross
+this boundary, so a GUI thread can keep them.
 """
 
 from __future__ import annotations
@@ -48,6 +49,21 @@ class HeadKind(StrEnum):
     """A logistic regression fitted directly on the features: no epochs of its own."""
     DENSE = "dense"
     """Dropout and a dense softmax layer, trained for epochs."""
+
+
+@dataclass(frozen=True)
+class RunEstimated:
+    """Before any image is read: how long the run should take. ``seconds`` is the whole run under its ``search``;
+    ``words`` says it as a person would, the parts that take time in brackets, a shorter search and the extra
+    passes left out to stay within the time budget (core.training.estimate). ``parts`` holds each part's words
+    and seconds (the run's own pass, each extra pass, choosing the head, fine-tuning); ``searches`` the whole
+    run's seconds under each search ("quick", "auto", "full")."""
+
+    seconds: float
+    words: str
+    search: str = "auto"
+    parts: tuple[tuple[str, float], ...] = ()
+    searches: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -260,8 +276,8 @@ class FoldFinished:
         object.__setattr__(self, "outcome", Outcome(self.outcome))
 
 
-Event = (TrainingStarted | PhaseChanged | DataWarning | WeightsDownloading | FeaturesExtracting | BatchesEnded
-         | EpochEnded | CandidateTried | RecipeChosen | TrainingFinished | FoldStarted | FoldFinished)
+Event = (RunEstimated | TrainingStarted | PhaseChanged | DataWarning | WeightsDownloading | FeaturesExtracting
+         | BatchesEnded | EpochEnded | CandidateTried | RecipeChosen | TrainingFinished | FoldStarted | FoldFinished)
 
 
 def event_to_dict(event: Event) -> dict:

@@ -15,7 +15,8 @@ from foveal.core.split.plan import prepare_split
 from foveal.core.split.preview import class_gaps
 from foveal.core.training.context import RunContext
 from foveal.core.training.devices import DevicePlan, setup
-from foveal.core.training.events import DataWarning, Phase, PhaseChanged
+from foveal.core.training.estimate import RunEstimate, estimate_run
+from foveal.core.training.events import DataWarning, Phase, PhaseChanged, RunEstimated
 from foveal.core.training.passes import PassPlan, plan_passes
 from foveal.core.training.runfolder import scan_skip_words
 
@@ -77,6 +78,8 @@ class RunPlan:
     #: The extra passes the automatic recipe makes (larger sizes, rotations and flips, tiles), and those it
     #: leaves out to stay within its budget (core.training.passes).
     passes: PassPlan = PassPlan((), (), 0, 0)
+    #: How long the run was expected to take, said before it started (core.training.estimate).
+    estimate: RunEstimate | None = None
 
     @property
     def frozen(self) -> bool:
@@ -104,7 +107,18 @@ def plan_run(ctx: RunContext, prepared: Prepared) -> RunPlan:
     auto = c.recipe == "auto" and c.weights_source != Weights.NONE
     fine_tunes = depth.kind != "frozen" and c.total_fine_tune_epochs > 0
     passes = run_passes(prepared, size, c.search, fine_tunes=fine_tunes) if auto else PassPlan((), (), 0, size)
-    return RunPlan(spec, depth, size, devices, strategy, batch, learning_rate, auto, fine_tunes, passes)
+    estimate = say_estimate(ctx, prepared)
+    return RunPlan(spec, depth, size, devices, strategy, batch, learning_rate, auto, fine_tunes, passes, estimate)
+
+
+def say_estimate(ctx: RunContext, prepared: Prepared) -> RunEstimate:
+    """How long the run should take, said before any image is read (core.training.estimate)."""
+    sides = [min(r.info.width, r.info.height) for r in prepared.summary.images]
+    split = prepared.split
+    estimate = estimate_run(ctx.config, sides, len(split.train) + len(split.val) + len(split.test),
+                            n_train=len(split.train))
+    ctx.emit(RunEstimated(estimate.total, estimate.plain(), estimate.search, estimate.parts, estimate.searches))
+    return estimate
 
 
 def run_passes(prepared: Prepared, size: int, search: str, *, fine_tunes: bool) -> PassPlan:
