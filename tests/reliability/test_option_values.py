@@ -131,6 +131,7 @@ REGRESSIONS = [
     (["split", "DATA", "--test", "nan"], "--test must be at least 0 and less than 0.9"),
     (["compare", "DATA", "--seed", "-1"], "--seed must be between 0 and 4294967295"),
     (["train", "DATA", "--out", "OUT\x00x"], "--out holds a NUL character"),
+    (["train", "DATA", "--search", "thorough"], "--search: invalid choice: 'thorough'"),
 ]
 
 
