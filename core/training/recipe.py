@@ -21,16 +21,17 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Protocol
 
 import numpy as np
 
 from foveal.core.cancel import Cancelled, CancelToken
 from foveal.core.training.head_fit import WarmStart, fit_dense, fit_linear, fit_linear_path
 from foveal.core.training.passes import parse_key
+from foveal.core.training.ranking import ACCURACY, BALANCED, IMBALANCE, METRIC_WORDS, Ranking, ranking_for
 from foveal.core.training.recipe_search import Tally, restrict, scoring_sample
 
-__all__ = ["Candidate", "RecipeChoice", "Ranking", "choose_recipe", "fit_dense", "fit_linear", "fit_linear_path",
+__all__ = ["ACCURACY", "BALANCED", "IMBALANCE", "METRIC_WORDS", "Candidate", "RecipeChoice", "Ranking",
+           "choose_recipe", "fit_dense", "fit_linear", "fit_linear_path",
            "folds_possible", "out_of_fold_logits", "ranking_for", "stratified_folds"]
 
 #: Inverse regularisation strengths of the linear head (scikit-learn's ``C``), strongest first.
@@ -39,15 +40,6 @@ MAX_FOLDS = 5
 #: From this many training and validation images on, 3 folds (each then holds at least 160 images, and the
 #: comparison costs half of 5 folds: the automatic recipe stays within 3× a fixed run).
 FEWER_FOLDS_FROM = 500
-#: Classes are imbalanced, and candidates ranked by balanced accuracy, from this ratio of the largest class's
-#: images to the smallest's on. At 1.5 the rarest class holds at most 40% of a two-class set: a head that answers
-#: the common class more often gains accuracy while it loses the rare class, which balanced accuracy shows.
-IMBALANCE = 1.5
-ACCURACY, BALANCED = "accuracy", "balanced_accuracy"
-#: Each ranking metric in words.
-METRIC_WORDS = {ACCURACY: "accuracy", BALANCED: "balanced accuracy"}
-
-
 #: What each pooling reads of the backbone's feature map, in words.
 PLAIN_POOLING = {"avg": "the average of the backbone's features over the whole image",
                  "max": "the strongest response of each of the backbone's features anywhere in the image",
@@ -132,57 +124,6 @@ def _t_interval(mean: float, sd: float, folds: int) -> tuple[float, float]:
     return max(0.0, mean - half), min(1.0, mean + half)
 
 
-class Scored(Protocol):
-    """Anything with an accuracy and a balanced accuracy (None: not scored)."""
-
-    @property
-    def accuracy(self) -> float | None: ...
-
-    @property
-    def balanced_accuracy(self) -> float | None: ...
-
-
-@dataclass(frozen=True)
-class Ranking:
-    """What the candidates are ranked by: ``metric`` (ACCURACY or BALANCED) and the ratio of the largest class's
-    images to the smallest's that decided it."""
-
-    metric: str = ACCURACY
-    imbalance: float = 1.0
-
-    @property
-    def words(self) -> str:
-        return METRIC_WORDS[self.metric]
-
-    def key(self, cand: Scored) -> tuple[float, float]:
-        """Sort key, best first: the ranked score, then the other one (a recipe's candidates; a comparison's
-        backbones, core.compare, are ranked by the same key)."""
-        first, second = ((cand.balanced_accuracy, cand.accuracy) if self.metric == BALANCED else
-                         (cand.accuracy, cand.balanced_accuracy))
-        return -(first or 0.0), -(second or 0.0)
-
-    def why(self) -> str:
-        """Why this metric, in one clause of plain words."""
-        if self.metric == BALANCED:
-            return (f"the classes are imbalanced (the largest has {self.imbalance:.1f}× the images of the smallest), "
-                    "so each class counts equally: a way that neglects a rare class cannot win by being right about "
-                    "the common ones")
-        return (f"the classes are about equally common (the largest has {self.imbalance:.1f}× the images of the "
-                f"smallest, under {IMBALANCE:g}×)")
-
-    def to_dict(self) -> dict:
-        return {"ranked_by": self.metric, "imbalance": self.imbalance, "ranked_by_reason": self.why()}
-
-
-def ranking_for(y: np.ndarray) -> Ranking:
-    """Balanced accuracy when the largest class has at least :data:`IMBALANCE` times the images of the smallest
-    in ``y``, else accuracy."""
-    counts = np.bincount(y)
-    counts = counts[counts > 0]
-    ratio = float(counts.max() / counts.min()) if len(counts) else 1.0
-    return Ranking(BALANCED if ratio >= IMBALANCE else ACCURACY, round(ratio, 2))
-
-
 @dataclass(frozen=True)
 class RecipeChoice:
     """The candidates tried (best first) and why the first won."""
@@ -216,6 +157,13 @@ class RecipeChoice:
         lo = self.winner.score_interval(metric)[0]
         return sum(c.score(metric) >= lo and not c.dropped for c in self.candidates[1:])
 
+    def _below_floor(self) -> int:
+        """How many candidates scored higher on the ranked metric than the winner but were right less often than
+        always answering the largest class (so ranked after it)."""
+        metric, w = self.ranking.metric, self.winner
+        return sum(c.score(metric) > w.score(metric) and c.accuracy < self.ranking.floor and not c.dropped
+                   for c in self.candidates[1:])
+
     def _search_words(self) -> str:
         """How the search was kept small, in words (empty when every candidate was scored on every image)."""
         parts = []
@@ -239,6 +187,10 @@ class RecipeChoice:
         close = self._close()
         if close:
             text += f". {close} other candidate(s) score within its interval"
+        below = self._below_floor()
+        if below:
+            text += (f". {below} candidate(s) with a higher {self.ranking.words} were set aside: their accuracy was "
+                     f"below the largest class's share ({self.ranking.floor:.1%})")
         search = self._search_words()
         return f"{text}. Candidates {search}" if search else text
 
@@ -259,6 +211,9 @@ class RecipeChoice:
         close = self._close()
         if close:
             text += f". {close} of the others did about as well (within the uncertainty of that score)"
+        if self._below_floor():
+            text += (f". {self._below_floor()} ways that recognised the classes more evenly were set aside: they "
+                     f"were right less often than always answering the largest class")
         if self.dropped:
             text += f". {self.dropped} ways were set aside part-way, being clearly worse than the best so far"
         return text

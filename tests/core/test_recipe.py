@@ -255,3 +255,22 @@ def test_warm_started_linear_fits_reach_the_same_head():
     started = out_of_fold_logits(x, y, 3, 0.1, True, seed=1, warm=warm)
     plain = out_of_fold_logits(x, y, 3, 0.1, True, seed=1)
     assert np.mean(started.argmax(axis=1) == plain.argmax(axis=1)) > 0.99
+
+
+def test_a_candidate_right_less_often_than_the_largest_class_never_wins_over_one_that_is_not():
+    from dataclasses import replace
+
+    from foveal.core.training.recipe import BALANCED, Candidate, RecipeChoice, ranking_for
+
+    y = np.array([0] * 56 + [1] * 28 + [2] * 16)  # the largest class holds 56%
+    ranking = ranking_for(y)
+    assert ranking.metric == BALANCED and ranking.floor == pytest.approx(0.56)
+    even = Candidate("linear", "avg", True, 0.1, 0.45, 0.05, 0.40, 5)  # more even, but below answering "0"
+    common = replace(even, balanced=False, accuracy=0.62, balanced_accuracy=0.38)
+    ranked = sorted([even, common], key=ranking.key)
+    assert ranked == [common, even]
+    choice = RecipeChoice(tuple(ranked), 0.56, 1.0, ranking)
+    assert "right less often than always answering the largest class" in choice.summary()
+    assert "below the largest class's share (56.0%)" in choice.reason()
+    # above the floor, balanced accuracy decides as before
+    assert sorted([replace(even, accuracy=0.58), common], key=ranking.key)[0].accuracy == 0.58
