@@ -21,6 +21,7 @@ from foveal.gui.label_wiring import LabelWiring
 from foveal.gui.project_wiring import ProjectWiring
 from foveal.gui.remembered import Remembered
 from foveal.gui.resources import app_icon
+from foveal.gui.search_wiring import SearchWiring
 from foveal.gui.session import Session
 from foveal.gui.weights_status import WeightsStatus
 from foveal.gui.widgets.dataset_panel import DatasetPanel
@@ -99,6 +100,7 @@ class MainWindow(QMainWindow):
         """Menus (File, Go, Help, in that order), the step shortcuts and Next buttons, projects, comparisons and
         the weights check; their runners end with the window's."""
         self.window_actions = WindowActions(self)
+        self.search = SearchWiring(self)  # quick / thorough / everything on the Train view, with their times
         self.window_actions.add_steps([(self.tabs, self.dataset_panel), (self.tabs, self.model_panel),
                                        (self.right_tabs, self.train_panel), (self.right_tabs, self.evaluate_panel),
                                        (self.right_tabs, self.predict_panel)])
@@ -242,7 +244,7 @@ class MainWindow(QMainWindow):
         if summary is None:
             raise RuntimeError("No dataset is loaded: there is nothing to configure a run on.")
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        settings = self.model_panel.settings()
+        settings = {**self.model_panel.settings(), "search": self.search.chosen}  # quick / thorough / everything
         out = self.session.runs_dir / f"{stamp}-{settings['backbone']}"
         return TrainConfig(summary.root, out_dir=str(out), **settings, **self.dataset_panel.settings())
 

@@ -20,6 +20,7 @@ from foveal.core.training.events import (
     Phase,
     PhaseChanged,
     RecipeChosen,
+    RunEstimated,
     TrainingFinished,
     TrainingStarted,
     WeightsDownloading,
@@ -205,6 +206,9 @@ class TrainPanel(QWidget):
                 self._on_training_started(event)
             case PhaseChanged():
                 self._on_phase_changed(event)
+            case RunEstimated():  # said until the first phase; kept as the elapsed time's tooltip
+                self.phase_label.setText(event.words)
+                self.time_label.setToolTip(event.words)
             case DataWarning():  # about the data: kept for the end of the run, the phase stays on screen
                 self.data_warnings.append(f"Warning: {event.message}")
             case WeightsDownloading():
