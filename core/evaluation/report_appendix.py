@@ -21,7 +21,7 @@ def model(run: RunRecord) -> Section:
     learned = how.learned_from(run)
     rows = [
         ["backbone", f"{b.name} ({b.family}), ImageNet top-1 {b.top1}%"],
-        ["input", f"{run.image_size}×{run.image_size} RGB, resized inside the model"],
+        ["input", _input(run)],
         ["fine-tuning", depth(run)],
         ["starting weights", {"imagenet": "ImageNet", "none": "none (random)"}.get(str(weights), f"file {weights}")],
         ["head", _head(run)],
@@ -56,6 +56,20 @@ def depth(run: RunRecord) -> str:
     return f"tried automatically: {text}" if run.config.fine_tune == "auto" else text
 
 
+def _input(run: RunRecord) -> str:
+    """How the model reads an image: its input size, and over tiles or orientations when it does."""
+    size = run.image_size
+    tiles = getattr(run, "tiles", 0)
+    if tiles:
+        canvas = size * tiles
+        return (f"{canvas}×{canvas} RGB, resized inside the model, read as {(2 * tiles - 1) ** 2} overlapping tiles "
+                f"of {size}×{size} px (stride {size // 2}); the mean and the maximum of each feature over the tiles")
+    text = f"{size}×{size} RGB, resized inside the model"
+    if run.orientations == 8:
+        text += "; features averaged over the image's 8 rotations and flips (quarter-turns and mirror images)"
+    return text
+
+
 def _head(run: RunRecord) -> str:
     pooling = how.pooling_technical(run.pooling)
     winner = run.recipe.winner
@@ -68,7 +82,10 @@ _TERMS = ("Terms: linear head (C=…): logistic regression on the pooled feature
           "of the regularisation strength (a smaller C keeps the classifier simpler). Dense head: dropout and a dense "
           "softmax layer trained in epochs. avg / max / grid pooling: the backbone's feature map averaged over the "
           "whole image / its largest value / averaged over each cell of a 2×2 grid. Classes weighted: each class "
-          "weighted by the inverse of its count. Images at N px: the same, with the images read at a larger size.")
+          "weighted by the inverse of its count. Images at N px: the same, with the images read at a larger size. "
+          "Averaged over rotations and flips: the features of the image's 8 quarter-turns and mirror images "
+          "averaged. Over tiles of N px at full resolution: the image read at twice N as 3×3 overlapping tiles of "
+          "N px, the mean and the maximum of each feature over the tiles side by side.")
 
 
 def recipe(run: RunRecord) -> Section | None:
@@ -82,12 +99,29 @@ def recipe(run: RunRecord) -> Section | None:
     how_scored = (f"{folds}-fold cross-validation" if isinstance(folds, int) else "cross-validation")
     metric = "balanced accuracy" if how.balanced_ranking(run) else "accuracy"
     why = chosen.extra.get("ranked_by_reason")
-    return Section("Appendix: recipe", [
+    return Section("Appendix: recipe", [*_passes(chosen.extra.get("passes")),
         f"Each candidate was scored by {how_scored} on the training and validation images only (the test images "
         "were not used): its mean accuracy over the folds, with a 95% interval from the spread between folds "
         f"(Student's t). They are ranked by {metric}" + (f" because {why}" if isinstance(why, str) else "") +
         f". The first won; those whose {metric} lies within its interval are about as good.", _TERMS,
         Table(["candidate", "accuracy", "95% interval", "balanced"], rows, widths=[0.46, 0.16, 0.22, 0.16])])
+
+
+def _passes(passes) -> list[str]:
+    """The extra passes the recipe made over the images and those it left out, in one paragraph (none: a run
+    made before Foveal made them)."""
+    if not isinstance(passes, dict):
+        return []
+
+    def words(key: str) -> list[str]:
+        return [str(p.get("words")) for p in passes.get(key) or () if isinstance(p, dict)]
+
+    made, left = words("made"), words("left_out")
+    text = ("Besides the images at the run's own size, the best pooling was also tried on features made "
+            "otherwise: " + ("; ".join(made) if made else "none"))
+    if left:
+        text += f"; left out to stay within the time budget (search '{passes.get('search')}'): {'; '.join(left)}"
+    return [text + "."]
 
 
 def run_shape(run: RunRecord):

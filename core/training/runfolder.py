@@ -166,5 +166,6 @@ def run_record(ctx: RunContext, prepared: Prepared, plan: RunPlan, *, n_blocks: 
         "phases": comparison.to_dict() if comparison else None,
         "model": Path(measured.model_path).name if measured.model_path else None,
         "timings": {**ctx.timings, "total": seconds},
+        "estimate": plan.estimate.to_dict() if plan.estimate else None,
         "devices": {**plan.devices.to_dict(), "global_batch_size": plan.batch, "learning_rate": plan.learning_rate},
     }
