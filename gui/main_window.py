@@ -48,8 +48,7 @@ class MainWindow(QMainWindow):
 
     What the panels share is in :attr:`session`; every thread the window, its panels and its controllers start is
     stopped and waited for by :attr:`runner`'s one ``shutdown()``. The ``*_fn`` arguments replace the functions
-    that run on worker threads (tests pass TensorFlow-free ones).
-    """
+    that run on worker threads (tests pass TensorFlow-free ones)."""
 
     def __init__(self, train_fn: Callable | None = None, settings: QSettings | None = None,
                  runs_dir: Path | None = None, weights_status_fn: Callable | None = None,
@@ -243,9 +242,8 @@ class MainWindow(QMainWindow):
         summary = self.session.summary
         if summary is None:
             raise RuntimeError("No dataset is loaded: there is nothing to configure a run on.")
-        stamp = time.strftime("%Y%m%d-%H%M%S")
         settings = {**self.model_panel.settings(), "search": self.search.chosen}  # quick / thorough / everything
-        out = self.session.runs_dir / f"{stamp}-{settings['backbone']}"
+        out = self.session.runs_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{settings['backbone']}"
         return TrainConfig(summary.root, out_dir=str(out), **settings, **self.dataset_panel.settings())
 
     @Slot()

@@ -36,10 +36,8 @@ class TrainPanel(QWidget):
     """Everything about the run in progress. Feed it core events with :meth:`show_event`; what it says outside a
     run's progress (readiness, a problem, "Stopping…") is its :class:`TrainMessages`."""
 
-    sig_start_requested = Signal()
-    """The user pressed Start."""
-    sig_stop_requested = Signal()
-    """The user pressed Stop."""
+    sig_start_requested = Signal()  # the user pressed Start
+    sig_stop_requested = Signal()  # the user pressed Stop
     sig_choose_weights = Signal()
     """The user wants to pick a weights file after the weights could not be had."""
     sig_show_evaluation = Signal()
@@ -234,9 +232,8 @@ class TrainPanel(QWidget):
             case FoldStarted():
                 self._on_fold_started(event)
             case FoldFinished():
-                acc = event.metrics.get("accuracy")
-                self.phase_label.setText(f"Fold {event.fold} of {event.k} {event.outcome}"
-                                         + (f": test accuracy {acc:.1%}." if acc is not None else "."))
+                acc, what = event.metrics.get("accuracy"), f"Fold {event.fold} of {event.k} {event.outcome}"
+                self.phase_label.setText(what + (f": test accuracy {acc:.1%}." if acc is not None else "."))
 
     def _on_recipe_chosen(self, e: RecipeChosen) -> None:
         """The recipe changes what the run plans (a fitted linear head has no epochs of its own): the axis, the
