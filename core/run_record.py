@@ -270,6 +270,9 @@ class RunRecord(Record):
     #: Over how many orientations the head's features are averaged: 8 (every quarter-turn and mirror image,
     #: core.models.orientation) or 1; runs before it: not said (1).
     orientations: int | None = None
+    #: The grid of overlapping tiles the head's features come from: 2 (3×3 tiles of ``image_size`` px on a canvas
+    #: twice as large, core.models.tiles) or 0 (the whole image at once); runs before it: not said (0).
+    tiles: int = 0
     calibration: Calibration | None = None
     operating_point: OperatingPoint | None = None
     familiarity: Familiarity | None = None
@@ -309,6 +312,10 @@ class RunRecord(Record):
             return f"the image size ('image_size') is {self.image_size}, not between 1 and {MAX_IMAGE_SIZE}"
         if self.orientations not in (None, 1, 8):
             return f"'orientations' is {self.orientations}, not 1 or 8"
+        if self.tiles not in (0, 2):
+            return f"'tiles' is {self.tiles}, not 0 or 2"
+        if self.tiles and self.orientations == 8:
+            return "'tiles' and 'orientations' are both set; a model reads tiles or averages orientations, not both"
         model = self.model
         if model is not None and (not model or model in (".", "..") or any(c in model for c in "/\\\0")):
             return "the model file name ('model') is not a plain file name"

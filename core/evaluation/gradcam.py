@@ -68,7 +68,9 @@ class GradCam:
 class Evidence:
     """Each feature-map position's signed share of a class's score, for one image.
 
-    ``shares.sum() + bias == score`` exactly when the map explained is the backbone's last (pooled by the head)."""
+    ``shares.sum() + bias == score`` exactly when the map explained is the backbone's last (pooled by the head).
+    For a model that reads tiles, both maps cover the canvas: each tile's put in its box and the overlaps added
+    (:func:`core.models.tiles.place_on_canvas`), so :attr:`per_window` averages the tiles that read a position."""
 
     shares: np.ndarray  # (h, w) float32 at feature-map resolution; positive: evidence for the class
     score: float  # the class's logit less the mean of the others'
@@ -115,13 +117,17 @@ class GradCamExplainer:
         import keras
 
         from foveal.core.models.orientation import averaging_part
+        from foveal.core.models.tiles import n_tiles, tiles_of, tiles_part
 
         self.classifier = classifier
         model = classifier.model
         # A model that averages over orientations holds the backbone and its pooling in a nested model
         # (core.models.orientation): its 8 versions of the image run as one batch here, and their maps are turned
-        # back and added up (see evidence).
-        part = averaging_part(model)
+        # back and added up (see evidence). A model that reads tiles (core.models.tiles) holds them in another:
+        # its tiles run as one batch, and their maps are put back in their boxes on the canvas.
+        #: The grid of tiles the model reads (0: none).
+        self.tiles = tiles_of(model)
+        part = averaging_part(model) if not self.tiles else tiles_part(model)
         inner = list(part.layers) if part is not None else []
         self.backbone = next(layer for layer in inner or model.layers if isinstance(layer, keras.Model))
         names = [layer.name for layer in model.layers]
@@ -132,6 +138,8 @@ class GradCamExplainer:
         pool = [layer for layer in inner if layer.name in ("pool", "pool_flatten")]
         self.pooling, self.dense = pool + list(after[:-1]), after[-1]
         self.versions, self._averaged_after = (8, len(pool)) if part is not None else (1, 0)
+        if self.tiles:
+            self.versions = n_tiles(self.tiles)
         self.layer = target_layer(self.backbone)
         inner = self.backbone.get_layer(self.layer).output
         self.grad_model = keras.Model(self.backbone.inputs, [inner, self.backbone.output])
@@ -149,8 +157,16 @@ class GradCamExplainer:
             raise ValueError(f"class_index must be below {len(self.classifier.classes)}. Received: {class_index}")
         conv, grads, probs, chosen, score, bias = self._compiled()(x, tf.constant(c, tf.int32))
         per_version = (grads.numpy() * conv.numpy()).sum(axis=-1)  # (versions, h, w), each in its own orientation
-        shares = _in_original_orientation(per_version)
-        return Evidence(shares.astype(np.float32), float(score), float(bias), probs.numpy(), int(chosen), self.coverage)
+        coverage = self.coverage
+        if self.tiles:  # each tile's shares and coverage in its box on the canvas: per_window averages the overlaps
+            from foveal.core.models.tiles import place_on_canvas
+
+            size = self.classifier.image_size // self.tiles
+            shares = place_on_canvas(per_version, size, self.tiles)
+            coverage = place_on_canvas(np.broadcast_to(coverage, per_version.shape), size, self.tiles)
+        else:
+            shares = _in_original_orientation(per_version)
+        return Evidence(shares.astype(np.float32), float(score), float(bias), probs.numpy(), int(chosen), coverage)
 
     def heatmap(self, image: np.ndarray, class_index: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
         """``(map at feature-map resolution in [0, 1], probabilities, class)`` for one image: the positive shares
@@ -199,6 +215,7 @@ class GradCamExplainer:
         if self._step is not None:
             return self._step
         from foveal.core.models.orientation import stack_versions_tf
+        from foveal.core.models.tiles import crop_tiles_tf
 
         k = len(self.classifier.classes)
 
@@ -207,7 +224,9 @@ class GradCamExplainer:
             with tf.GradientTape() as tape:
                 for layer in self.before:
                     x = layer(x)
-                if self.versions == 8:
+                if self.tiles:
+                    x = crop_tiles_tf(x, self.classifier.image_size // self.tiles, self.tiles)  # (T, S, S, 3)
+                elif self.versions == 8:
                     x = stack_versions_tf(x)  # (8, S, S, 3): the image's 8 versions, version 0 first
                 conv, h = self.grad_model(x, training=False)
                 logits = tf.matmul(self._pool(h), self.dense.kernel) + self.dense.bias
@@ -224,15 +243,23 @@ class GradCamExplainer:
 
     def _pool(self, h):
         """The head's input from the backbone's output map: pooled, averaged over the versions (a model that
-        averages over orientations), then through the dropout."""
+        averages over orientations) or the tiles' mean and maximum (one that reads tiles), then the dropout."""
+        for i, layer in enumerate(self.pooling):
+            if i == self._averaged_after:
+                h = self._combine(h)
+            h = layer(h, training=False)
+        return self._combine(h) if self._averaged_after == len(self.pooling) else h
+
+    def _combine(self, h):
+        """One image's versions' or tiles' pooled features (``(versions, W)``) as the head reads them."""
         import tensorflow as tf
 
-        for i, layer in enumerate(self.pooling):
-            if i == self._averaged_after and self.versions == 8:
-                h = tf.reduce_mean(tf.reshape(h, (8, -1, h.shape[-1])), axis=0)
-            h = layer(h, training=False)
-        if self._averaged_after == len(self.pooling) and self.versions == 8:
-            h = tf.reduce_mean(tf.reshape(h, (8, -1, h.shape[-1])), axis=0)
+        from foveal.core.models.tiles import mean_and_max_tf
+
+        if self.tiles:
+            return mean_and_max_tf(h, self.versions)
+        if self.versions == 8:
+            return tf.reduce_mean(tf.reshape(h, (8, -1, h.shape[-1])), axis=0)
         return h
 
 

@@ -305,7 +305,8 @@ def build_feature_model(backbone, spec: BackboneSpec, image_size: int, augment=N
 
 
 def assemble_classifier(backbone, head, spec: BackboneSpec, image_size: int, *, fixed_size: bool = False,
-                        batchnorm_learns: bool = False, pooling: str = "avg", orientations: int = 1):
+                        batchnorm_learns: bool = False, pooling: str = "avg", orientations: int = 1,
+                        tiles: int = 0):
     """The whole classifier: raw RGB images (any size, 0–255) → class probabilities.
 
     With ``fixed_size`` the input is ``image_size`` square (used for training); otherwise any size, resized
@@ -314,24 +315,33 @@ def assemble_classifier(backbone, head, spec: BackboneSpec, image_size: int, *, 
     is for training from random initialisation, where there are no statistics to keep. With ``orientations=8``
     the head reads the pooled features averaged over the image's 8 quarter-turns and mirror images
     (:mod:`core.models.orientation`: a nested model named ``orientations`` between the preprocessing and the head).
+    With ``tiles=2`` the image is resized to a canvas of twice ``image_size`` and the head reads the mean and the
+    maximum of its 3×3 overlapping tiles' features (:mod:`core.models.tiles`: a nested model named ``tiles``; the
+    head must take twice the pooled width). One of the two at a time.
     """
     import keras
 
     from foveal.core.models.orientation import averaging_model, check_orientations
+    from foveal.core.models.tiles import canvas_size, check_tiles, tiles_model
 
-    shape = (image_size, image_size, 3) if fixed_size else (None, None, 3)
+    if check_orientations(orientations) == 8 and check_tiles(tiles) > 0:
+        raise ValueError("a classifier averages over orientations or reads tiles, not both: give orientations=8 or "
+                         f"tiles={tiles}. Received: orientations={orientations}, tiles={tiles}")
+    side = canvas_size(image_size, check_tiles(tiles))
+    shape = (side, side, 3) if fixed_size else (None, None, 3)
     inp = keras.Input(shape, name="image", dtype="float32")
-    x = keras.layers.Resizing(image_size, image_size, interpolation="bilinear", antialias=True, name="resize")(inp)
+    x = keras.layers.Resizing(side, side, interpolation="bilinear", antialias=True, name="resize")(inp)
     pre = preprocess_layer(spec)
     if pre is not None:
         x = pre(x)
-    if check_orientations(orientations) == 8:
-        averaging = averaging_model(backbone, pooling_layers(pooling, map_side(backbone)), image_size,
-                                    batchnorm_learns=batchnorm_learns)
-        x = averaging(x) if batchnorm_learns else averaging(x, training=False)
+    pools = pooling_layers(pooling, map_side(backbone))
+    if orientations == 8 or tiles:
+        part = (averaging_model(backbone, pools, image_size, batchnorm_learns=batchnorm_learns) if orientations == 8
+                else tiles_model(backbone, pools, image_size, tiles, batchnorm_learns=batchnorm_learns))
+        x = part(x) if batchnorm_learns else part(x, training=False)
     else:
         x = backbone(x) if batchnorm_learns else backbone(x, training=False)
-        for layer in pooling_layers(pooling, map_side(backbone)):
+        for layer in pools:
             x = layer(x)
     for layer in head.layers[1:]:
         x = layer(x)

@@ -59,10 +59,13 @@ def decode_for_model(path: str, size: int) -> np.ndarray:
 
 def feature_layer_output(model: Any) -> Any:
     """The pooled features the head reads (the output of the classifier's pooling, core.models.build; of a
-    classifier that averages over orientations, the averaged features), or None for a model that is not Foveal's."""
+    classifier that averages over orientations, the averaged features; of one that reads tiles, their mean and
+    maximum side by side), or None for a model that is not Foveal's."""
     from foveal.core.models.orientation import averaging_part
+    from foveal.core.models.tiles import tiles_part
 
     part = averaging_part(model)
+    part = part if part is not None else tiles_part(model)
     if part is not None:  # a nested model's ``output`` is its inner tensor: take its call's in the classifier
         nodes = part._inbound_nodes  # noqa: SLF001 - Keras offers no public view of a layer's calls
         return nodes[-1].output_tensors[0] if nodes else None

@@ -33,6 +33,9 @@ class Classifier:
     familiarity: Any = field(default=None, repr=False, compare=False)
     #: Over how many orientations the model averages its features (core.models.orientation): 1 or 8.
     orientations: int = 1
+    #: The grid of overlapping tiles the model reads (core.models.tiles): 0 (the whole image at once) or 2.
+    #: ``image_size`` is then the canvas the tiles are cut from, and ``image_size // tiles`` a tile's side.
+    tiles: int = 0
 
 
 #: Limits on a .keras archive, checked before Keras inflates anything (the idea of Pillow's bomb guard): a
@@ -125,7 +128,8 @@ def load_classifier(path: str | os.PathLike[str], *, allow_unsafe: bool = False)
                              "probabilities.") from None
     classes = _class_names(model_path, run, n_out)
     return Classifier(model, classes, _image_size(model, run), str(model_path), str(run_dir) if run_dir else None,
-                      run, familiarity=_familiarity(model, run_dir), orientations=_orientations(model, model_path, run))
+                      run, familiarity=_familiarity(model, run_dir), orientations=_orientations(model, model_path, run),
+                      tiles=_tiles(model, model_path, run))
 
 
 def _orientations(model: Any, model_path: Path, run: RunRecord | None) -> int:
@@ -140,6 +144,24 @@ def _orientations(model: Any, model_path: Path, run: RunRecord | None) -> int:
                              f"{model_path.name} sees them {describe(n)}: they do not belong together. Use the run "
                              "folder the model was saved in.")
     return n
+
+
+def _tiles(model: Any, model_path: Path, run: RunRecord | None) -> int:
+    """The grid of tiles the model reads, refused where its run.json says otherwise (as for orientations)."""
+    from foveal.core.models.tiles import describe, tiles_of
+
+    try:
+        grid = tiles_of(model)
+    except ValueError as exc:
+        raise ModelFileError(f"{model_path} is not a valid Foveal model: {exc}. Use a model.keras saved by Foveal."
+                             ) from None
+    said = run.tiles if run is not None and "tiles" not in run.absent else None
+    if said is not None and said != grid:
+        size = run.image_size if run is not None else 0
+        raise ModelFileError(f"{model_path.parent / 'run.json'} says the model reads {describe(said, size)}, but "
+                             f"{model_path.name} reads {describe(grid, size)}: they do not belong together. Use the "
+                             "run folder the model was saved in.")
+    return grid
 
 
 def _familiarity(model: Any, run_dir: Path | None) -> Any:
