@@ -49,10 +49,10 @@ def forward_fn(backbone, spec, size: int, augmenter=None, pooling: str = "avg"):
     return lambda batch: forward(batch).numpy()
 
 
-def float32_copy(backbone, head, spec, size: int, n_classes: int, dropout: float, pooling: str = "avg",
-                 **shape: int):
-    """The classifier rebuilt in float32 with the trained weights (a run in mixed precision saves this); ``shape``:
-    how it reads an image beyond its size (core.models.build.assemble_classifier's ``orientations``, ``tiles``)."""
+def float32_copy(backbone, head, spec, size: int, n_classes: int, dropout: float, pooling: str = "avg", *,
+                 orientations: int = 1, tiles: int = 0):
+    """The classifier rebuilt in float32 with the trained weights (a run in mixed precision saves this), reading
+    images as the run's does (core.models.build.assemble_classifier's ``orientations``, ``tiles``)."""
     from foveal.core.models.build import assemble_classifier, build_backbone, build_head
     from foveal.core.training.devices import precision
 
@@ -61,7 +61,8 @@ def float32_copy(backbone, head, spec, size: int, n_classes: int, dropout: float
         head32 = build_head(int(head.inputs[0].shape[-1]), n_classes, dropout)
         backbone32.set_weights(backbone.get_weights())
         head32.set_weights(head.get_weights())
-        return assemble_classifier(backbone32, head32, spec, size, pooling=pooling, **shape)
+        return assemble_classifier(backbone32, head32, spec, size, pooling=pooling, orientations=orientations,
+                                   tiles=tiles)
 
 
 def split_at(backbone, head, spec, size: int, cut: int, pooling: str = "avg"):

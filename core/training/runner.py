@@ -206,11 +206,6 @@ def assemble(ctx: RunContext, plan: RunPlan, prepared: Prepared, choice: HeadCho
     """The whole classifier as it is saved (the test pass runs the very same model)."""
     if plan.devices.mixed_precision:  # the saved model is float32: it runs anywhere, CPUs included
         return float32_copy(choice.backbone, choice.head, plan.spec, choice.size, len(prepared.classes),
-                            ctx.config.dropout, choice.pooling, **_shape(choice))
+                            ctx.config.dropout, choice.pooling, orientations=choice.orientations, tiles=choice.tiles)
     return assemble_classifier(choice.backbone, choice.head, plan.spec, choice.size, pooling=choice.pooling,
-                               **_shape(choice))
-
-
-def _shape(choice: HeadChoice) -> dict[str, int]:
-    """How the classifier reads an image beyond its size: over 8 orientations, or over tiles."""
-    return {"orientations": choice.orientations, **({"tiles": choice.tiles} if choice.tiles else {})}
+                               orientations=choice.orientations, tiles=choice.tiles)

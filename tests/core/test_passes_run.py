@@ -1,0 +1,80 @@
+"""The automatic recipe's extra passes end to end on small real pictures: real BUSI lesions pasted small on enlarged
+real MedNIST pictures (benchmarks/small_in_large.py), the real MobileNetV2 weights. Whatever pass wins is what the
+run saves: the model reads images as its candidate did, predicts what the run measured, explains itself with a
+heatmap of the whole picture, and its export agrees with Foveal."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.factory import real_weights
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT.parent / "shared" / "data"
+
+pytestmark = pytest.mark.skipif(not (DATA / "busi").is_dir() or not (DATA / "mednist_small").is_dir(),
+                                reason="the shared BUSI and MedNIST images are not here")
+
+
+def _small_in_large(out: Path) -> Path:
+    spec = importlib.util.spec_from_file_location("small_in_large", ROOT / "benchmarks" / "small_in_large.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.generate(out, 30, size=(96, 72), small=28, source=DATA / "busi", backgrounds=DATA / "mednist_small")
+    return out
+
+
+@pytest.fixture(scope="module")
+def pictures(tmp_path_factory) -> Path:
+    return _small_in_large(tmp_path_factory.mktemp("small-in-large") / "data")
+
+
+def _train_preferring(tmp_path: Path, pictures: Path, monkeypatch, wins) -> dict:
+    """A run whose ranking puts the candidates ``wins`` accepts first (the pass under test wins), as a person's
+    data might; returns its run.json."""
+    from foveal.core.training import TrainConfig, train
+    from foveal.core.training.ranking import Ranking
+
+    plain_key = Ranking.key
+    monkeypatch.setattr(Ranking, "key", lambda self, c: (not wins(c), *plain_key(self, c)))
+    result = train(TrainConfig(str(pictures), epochs=2, weights=real_weights(), image_size=32, search="full",
+                               out_dir=str(tmp_path / "run")))
+    monkeypatch.undo()
+    return json.loads((Path(result.run_dir) / "run.json").read_text()) | {"_dir": result.run_dir,
+                                                                          "_accuracy": result.test_accuracy}
+
+
+@pytest.mark.parametrize("kind", ["tiles", pytest.param("orientations", marks=pytest.mark.slow)])
+def test_the_pass_that_wins_is_what_the_run_saves_predicts_explains_and_exports(tmp_path, pictures, monkeypatch,
+                                                                                kind):
+    from foveal.core.evaluation.evaluate import evaluate
+    from foveal.core.evaluation.gradcam import GradCamExplainer
+    from foveal.core.export.export import export_model
+    from foveal.core.models.saved import load_classifier
+
+    wins = (lambda c: getattr(c, "tiles", 0) == 2) if kind == "tiles" else (lambda c: getattr(c, "orientations",
+                                                                                               1) == 8)
+    run = _train_preferring(tmp_path, pictures, monkeypatch, wins)
+    # 72-px pictures for a 32-px input: 48 and 64 px, the rotations and flips, and tiles on a 64-px canvas
+    assert sorted(p["key"] for p in run["recipe"]["passes"]["made"]) == ["@32#2", "@48", "@64", "~8"]
+    winner = run["recipe"]["winner"]
+    words = "over tiles of 32 px at full resolution" if kind == "tiles" else "averaged over rotations and flips"
+    assert words in winner["description"]
+    clf = load_classifier(run["_dir"])
+    assert run["image_size"] == 32
+    if kind == "tiles":
+        assert run["tiles"] == 2 and clf.image_size == 64  # the canvas the tiles are read from
+    else:
+        assert run["orientations"] == 8 and clf.image_size == 32
+    assert evaluate(run["_dir"]).metrics["accuracy"] == pytest.approx(run["_accuracy"], abs=1e-9)
+    picture = next(pictures.glob("malignant/*.jpg"))
+    cam = GradCamExplainer(clf).explain_file(picture)
+    assert cam.heatmap.shape[:2] == (72, 96) and np.isfinite(cam.heatmap).all()
+    exported = export_model(run["_dir"], "keras", tmp_path / "export")
+    assert exported.passed and exported.top1_agreement == 1.0
