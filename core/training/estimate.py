@@ -20,7 +20,7 @@ from pathlib import Path
 from foveal.core.errors import FovealError
 from foveal.core.models.registry import BackboneSpec, Weights, get_backbone
 from foveal.core.training.config import TrainConfig
-from foveal.core.training.passes import SEARCHES, Pass, PassPlan, plan_passes
+from foveal.core.training.passes import SEARCHES, WHY_LEFT, Pass, PassPlan, plan_passes
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,7 @@ class RunEstimate:
     searches: tuple[tuple[str, float], ...]
     left_out: tuple[tuple[str, float], ...] = ()
     remembered: bool = False
+    why_left: str = "budget"  # why ``left_out`` were (core.training.passes.WHY_LEFT)
 
     @property
     def parts(self) -> tuple[tuple[str, float], ...]:
@@ -100,8 +101,7 @@ class RunEstimate:
             names = ", ".join(w for w, _ in self.left_out)
             more = about(sum(s for _, s in self.left_out))
             add = "--search full adds them" if hints else "everything adds them"
-            why = "Not tried in a quick search" if self.search == "quick" else "Left out to stay within the time budget"
-            out += f" {why}: {names} ({add}, {more} more)."
+            out += f" {WHY_LEFT.get(self.why_left, WHY_LEFT['budget'])}: {names} ({add}, {more} more)."
         return out
 
     def to_dict(self) -> dict:
@@ -168,7 +168,8 @@ def estimate_run(config: TrainConfig, sides: Sequence[int], n_train_val_test: in
         head=head_seconds(config, n, n_train, len(chosen.kept), auto), fine_tune=fine, finishing=finishing,
         search=config.search,
         searches=tuple((s, total(plans[s])) for s in SEARCHES),
-        left_out=tuple((p.plain(), seconds_of(p)) for p in chosen.left_out), remembered=known is not None)
+        left_out=tuple((p.plain(), seconds_of(p)) for p in chosen.left_out), remembered=known is not None,
+        why_left=chosen.why)
 
 
 def head_seconds(config: TrainConfig, n: int, n_train: int, extra_passes: int, auto: bool) -> float:

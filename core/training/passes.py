@@ -6,7 +6,8 @@ Which passes a run makes is decided before it starts, from the images' median sh
 cannot support is not tried), the number of images (a pass costs in proportion to them) and ``search``:
 
 - ``"auto"``: the passes the images support, cheapest first, while their extra cost stays within
-  :data:`EXTRA_BUDGET` images' worth of the run's own pass (a few hundred images get every pass; 50,000 none);
+  :data:`EXTRA_BUDGET` images' worth of the run's own pass (a few hundred images get every pass; 50,000 none),
+  and none under :data:`MIN_IMAGES` images, where cross-validation cannot tell the passes apart;
 - ``"full"``: every pass the images support, whatever it costs;
 - ``"quick"``: none: the candidates at the run's own size only.
 
@@ -29,6 +30,13 @@ TILE_GRID = 2
 #: ``"auto"`` keeps the extra passes whose total cost is at most this many images through the run's own pass
 #: (about 8 minutes on a 2-core laptop with MobileNetV2 at 224 px).
 EXTRA_BUDGET = 20_000
+#: ``"auto"`` makes no extra pass under this many images: on fewer, a cross-validated accuracy's 95% interval is
+#: ±10 points or more, wider than what a pass usually changes, and the pass would be chosen on noise.
+MIN_IMAGES = 100
+#: Why passes the images support were left out, in words (PassPlan.why).
+WHY_LEFT = {"budget": "Left out to stay within the time budget",
+            "few": f"Not tried with under {MIN_IMAGES} images (cross-validation cannot tell them apart)",
+            "quick": "Not tried in a quick search"}
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,8 @@ class PassPlan:
     left_out: tuple[Pass, ...]
     n_images: int
     base: int
+    #: Why ``left_out`` were: "budget", "few" (under MIN_IMAGES images) or "quick" (:data:`WHY_LEFT`).
+    why: str = "budget"
 
     def to_dict(self, search: str) -> dict:
         """What run.json keeps: the passes made and those left out (each in words and as a key), and the search."""
@@ -105,7 +115,8 @@ class PassPlan:
             return [{"words": p.plain(), "key": p.suffix(self.base), "size": p.size, "orientations": p.orientations,
                      "tiles": p.tiles, "cost": round(p.cost(self.base), 2)} for p in passes]
 
-        return {"search": search, "made": listed(self.kept), "left_out": listed(self.left_out)}
+        return {"search": search, "made": listed(self.kept), "left_out": listed(self.left_out),
+                "why_left_out": WHY_LEFT[self.why] if self.left_out else ""}
 
     def cost(self, passes: Sequence[Pass] | None = None) -> float:
         """The extra passes' cost, in images through the run's own pass."""
@@ -119,9 +130,11 @@ def plan_passes(sides: Sequence[int], base: int, *, search: str = "auto", fine_t
     n = len(sides)
     candidates = supported(median_side(sides), base, fine_tunes=fine_tunes)
     if search == "quick":
-        return PassPlan((), tuple(candidates), n, base)
+        return PassPlan((), tuple(candidates), n, base, "quick")
     if search == "full":
         return PassPlan(tuple(candidates), (), n, base)
+    if n < MIN_IMAGES:
+        return PassPlan((), tuple(candidates), n, base, "few")
     kept: list[Pass] = []
     spent = 0.0
     for p in candidates:

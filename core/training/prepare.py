@@ -127,4 +127,4 @@ def run_passes(prepared: Prepared, size: int, search: str, *, fine_tunes: bool) 
     sides = [min(r.info.width, r.info.height) for r in prepared.summary.images]
     plan = plan_passes(sides, size, search=search, fine_tunes=fine_tunes)
     n = len(prepared.split.train) + len(prepared.split.val) + len(prepared.split.test)
-    return PassPlan(plan.kept, plan.left_out, n, size)
+    return PassPlan(plan.kept, plan.left_out, n, size, plan.why)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from foveal.core.training.estimate import RunEstimate, about, estimate_run
+from foveal.core.training.passes import WHY_LEFT
 
 #: Each search as the window offers it: (search, name, what it does).
 CHOICES = (
@@ -83,7 +84,8 @@ def included(estimate: RunEstimate) -> str:
     text = f"{about(estimate.total, start=True)} in all"
     text += f". Beyond the quick search: {', '.join(made)}." if made else ", the images at the model's size only."
     if estimate.left_out:
-        text += f" Not tried: {', '.join(w for w, _ in estimate.left_out)}."
+        why = "Not tried" if estimate.why_left == "budget" else WHY_LEFT[estimate.why_left]
+        text += f" {why}: {', '.join(w for w, _ in estimate.left_out)}."
     return text + ("" if estimate.remembered else " Times as on a 2-core CPU until this computer has trained once.")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from foveal.core.training.passes import EXTRA_BUDGET, Pass, median_side, parse_key, plan_passes, supported
+from foveal.core.training.passes import EXTRA_BUDGET, MIN_IMAGES, Pass, median_side, parse_key, plan_passes, supported
 
 SIDES = st.lists(st.integers(1, 5000), min_size=1, max_size=60)
 BASES = st.sampled_from([32, 96, 160, 224, 299, 331])
@@ -29,6 +29,8 @@ def test_a_plan_keeps_what_the_images_support_within_its_budget(sides, base, sea
         assert plan.kept == ()
     elif search == "full":
         assert plan.left_out == ()
+    elif plan.n_images < MIN_IMAGES:  # too few images to tell passes apart
+        assert plan.kept == () and plan.why == "few"
     else:
         assert plan.cost() <= EXTRA_BUDGET
         # nothing left out would have fitted beside what was kept
@@ -58,4 +60,5 @@ def test_the_budget_keeps_every_pass_for_hundreds_of_images_and_none_for_fifty_t
     few = plan_passes([480] * 4000, 224)
     assert [p.suffix(224) for p in few.kept] == ["@336"] and len(few.left_out) == 3
     assert plan_passes([480] * 50_000, 224).kept == ()
+    assert plan_passes([480] * 99, 224).kept == () and len(plan_passes([480] * 99, 224, search="full").kept) == 4
     assert len(plan_passes([480] * 50_000, 224, search="full").kept) == 4

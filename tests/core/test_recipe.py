@@ -94,7 +94,8 @@ def test_auto_run_records_its_candidates_and_its_test_accuracy_is_the_saved_mode
     monkeypatch.setattr(auto_head, "fit_linear", lambda x, y, *a, **k: fitted_on.append(len(x)) or real_fit(x, y, *a,
                                                                                                               **k))
     events = []
-    result = train(TrainConfig(str(data), epochs=2, weights=real_weights(), image_size=32,
+    # every pass, few as the images are (36: "auto" would make none, cross-validation too coarse to tell them apart)
+    result = train(TrainConfig(str(data), epochs=2, weights=real_weights(), image_size=32, search="full",
                                out_dir=str(tmp_path / "run")), on_event=events.append)
     chosen = [e for e in events if isinstance(e, RecipeChosen)]
     assert len(chosen) == 1 and any(isinstance(e, CandidateTried) for e in events)
@@ -165,7 +166,7 @@ def test_large_images_are_also_tried_at_a_larger_input_size_and_the_winner_is_wh
     # 64-px images for a 32-px input: the median side is at least 1.5× the input size, so 48 px is tried too
     data = factory.make_class_folder(tmp_path / "data", {"red": 12, "green": 12, "blue": 12}, size=64)
     events = []
-    result = train(TrainConfig(str(data), epochs=2, weights=real_weights(), image_size=32,
+    result = train(TrainConfig(str(data), epochs=2, weights=real_weights(), image_size=32, search="full",
                                out_dir=str(tmp_path / "run")), on_event=events.append)
     assert any("at 48 px too" in e.description for e in events if isinstance(e, PhaseChanged))
     run = json.loads((Path(result.run_dir) / "run.json").read_text())
