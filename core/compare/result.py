@@ -169,9 +169,10 @@ class Comparison:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], path: str = "") -> Comparison:
-        ratio = d.get("imbalance")
+        ratio, floor = d.get("imbalance"), d.get("floor")
         ranking = Ranking(BALANCED if d.get("ranked_by") == BALANCED else "accuracy",
-                          float(ratio) if isinstance(ratio, int | float) else 1.0)
+                          float(ratio) if isinstance(ratio, int | float) else 1.0,
+                          float(floor) if isinstance(floor, int | float) and not isinstance(floor, bool) else 0.0)
         return cls(d["data_dir"], d["weights"], d["n_images"], d["folds"], d["majority"], d["majority_class"],
                    tuple(Row.from_dict(r) for r in d["rows"]), d.get("outcome", "completed"),
                    d.get("seconds", 0.0), path, d.get("split", {}), ranking)

@@ -6,13 +6,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from foveal.core.cancel import Cancelled
 from foveal.core.models.build import build_head, map_side, pooling_width
-from foveal.core.training.events import CandidateTried, EpochEnded, HeadKind, Phase, PhaseChanged, RecipeChosen
+from foveal.core.training.events import (
+    CandidateTried,
+    DataWarning,
+    EpochEnded,
+    HeadKind,
+    Phase,
+    PhaseChanged,
+    RecipeChosen,
+)
 from foveal.core.training.head_fit import WarmStart
 from foveal.core.training.passes import Pass
 from foveal.core.training.recipe import (
@@ -63,6 +72,7 @@ class HeadChoice:
     out_of_fold: tuple[np.ndarray, np.ndarray] | None = None
     orientations: int = 1  # 8: the head reads features averaged over each image's rotations and flips
     tiles: int = 0  # 2: the head reads the mean and max over overlapping tiles (core.models.tiles)
+    passes_made: tuple[Pass, ...] = ()  # the extra passes compared (core.training.passes)
 
     @property
     def input_size(self) -> int:
@@ -98,22 +108,48 @@ def choose_head(ctx: RunContext, plan: RunPlan, prepared: Prepared, built: Built
     ranking = ranking_for(y)
     ctx.emit(PhaseChanged(Phase.HEAD, f"Candidates are ranked by {ranking.words}: {ranking.why()}"))
     choice = _compare(ctx, {name: x[:, cols] for name, cols in columns.items()}, y, len(prepared.classes))
+    choice, kept, made = _passes(ctx, plan, features, columns, choice, y, len(prepared.classes), extract_pass)
+    if choice.winner.accuracy < ranking.floor:
+        ctx.emit(DataWarning(Phase.HEAD, f"No way of reading these images was right more often than always "
+                             f"answering the largest class ({ranking.floor:.0%}) in cross-validation: the images may "
+                             "not show what decides the class at the sizes tried, or the classes need more examples."))
+    head = _winner(ctx, plan, prepared, built, features, choice, kept, columns[choice.winner.pooling])
+    return replace(head, passes_made=made)
+
+
+def _passes(ctx: RunContext, plan: RunPlan, features: Features, columns: dict[str, slice], choice: RecipeChoice,
+            y: np.ndarray, n_classes: int, extract_pass: Callable[[Pass], PassFeatures] | None,
+            ) -> tuple[RecipeChoice, PassFeatures | None, tuple[Pass, ...]]:
+    """The best pooling tried again on each of the plan's extra passes, one at a time: the choice with their
+    candidates, the leader's pass features (None: the run's own pass leads) and the passes compared. Only the
+    leader's features are kept; a stop during a pass keeps the choice so far (its head is saved)."""
     kept: PassFeatures | None = None
-    for p in plan.passes.kept:  # one pass at a time; only the leader's features are kept
+    made: list[Pass] = []
+    for p in plan.passes.kept:
         if ctx.stopped() or extract_pass is None:
             break
-        extra = extract_pass(p)
-        pooling = choice.winner.pooling
-        x_extra = np.concatenate([extra.features["train"][0], extra.features["val"][0]])
-        if len(x_extra) != len(x):  # a file that failed only this time: the folds would not compare
+        try:
+            extra = extract_pass(p)
+        except Cancelled:
+            ctx.tracker.cancelled = True
+            break
+        same = all(np.array_equal(extra.features[s][1], features.per_split[s][1]) for s in features.per_split)
+        if not same:  # a file that failed only this time: the folds and the splits would not line up
+            ctx.emit(DataWarning(Phase.HEAD, f"Not compared: {p.plain()}, as an image could not be read this time."))
             continue
-        more = _compare(ctx, {f"{pooling}{p.suffix(plan.size)}": pass_columns(x_extra, columns[pooling], p)}, y,
-                        len(prepared.classes), len(choice.candidates))
+        pooling = choice.winner.pooling
+        x_extra = np.concatenate([pass_columns(extra.features[s][0], columns[pooling], p) for s in ("train", "val")])
+        try:
+            more = _compare(ctx, {f"{pooling}{p.suffix(plan.size)}": x_extra}, y, n_classes, len(choice.candidates))
+        except Cancelled:
+            ctx.tracker.cancelled = True
+            break
+        made.append(p)
         choice = choice.merged(more)
         if _pass_of(choice.winner, plan.size) == p:
             kept = extra
         del extra, x_extra
-    return _winner(ctx, plan, prepared, built, features, choice, kept, columns[choice.winner.pooling])
+    return choice, kept, tuple(made)
 
 
 def pass_columns(x: np.ndarray, cols: slice, p: Pass) -> np.ndarray:

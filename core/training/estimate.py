@@ -153,8 +153,8 @@ def estimate_run(config: TrainConfig, sides: Sequence[int], n_train_val_test: in
     factor = FINE_TUNE_FACTOR["all" if depth.kind == "all" else "last"]
     fine = config.total_fine_tune_epochs * n_train * per_image * factor if fine_tunes else 0.0
 
-    def seconds_of(p: Pass) -> float:
-        return p.cost(size) * per_image * n
+    def seconds_of(p: Pass) -> float:  # every image, and a frozen run's augmented copies, through the pass
+        return p.cost(size) * per_image * (n + copies)
 
     finishing = FIXED_SECONDS + FINISH_PASSES * per_image * n
 

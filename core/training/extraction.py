@@ -184,7 +184,8 @@ def stream(ctx: RunContext, plan: RunPlan, prepared: Prepared, folder: RunFolder
     out, offset = {}, 0
     for split in SPLITS:
         records = prepared.split.of(split)
-        copies = c.augment_copies if (split == "train" and c.augment) else 0
+        # augmented copies are features of a frozen run only (fine-tuning augments as it learns)
+        copies = c.augment_copies if (split == "train" and c.augment and plan.frozen) else 0
         fs = extract_features(
             forward, records, prepared.class_index, size=p.decode_size, batch_size=batch, feature_dim=width,
             copies=copies, augmented_forward=aug_forward,

@@ -93,7 +93,7 @@ def supported(side: int, base: int, *, fine_tunes: bool) -> list[Pass]:
     out = [p for i, p in enumerate(out) if p.size > base and p not in out[:i]]
     if not fine_tunes:
         out.append(Pass(base, orientations=8))
-        if side >= TILE_GRID * base and base * TILE_GRID <= MAX_PASS_SIZE * 2:
+        if side >= TILE_GRID * base and base % 2 == 0:  # tiles overlap by half a tile: an even side
             out.append(Pass(base, tiles=TILE_GRID))
     return sorted(out, key=lambda p: p.cost(base))
 
@@ -109,14 +109,15 @@ class PassPlan:
     #: Why ``left_out`` were: "budget", "few" (under MIN_IMAGES images) or "quick" (:data:`WHY_LEFT`).
     why: str = "budget"
 
-    def to_dict(self, search: str) -> dict:
-        """What run.json keeps: the passes made and those left out (each in words and as a key), and the search."""
+    def to_dict(self, search: str, made: Sequence[Pass] | None = None) -> dict:
+        """What run.json keeps: the passes made (``made``: those the run compared, when it stopped or skipped one;
+        default: the plan's) and those left out (each in words and as a key), and the search."""
         def listed(passes: Sequence[Pass]) -> list[dict]:
             return [{"words": p.plain(), "key": p.suffix(self.base), "size": p.size, "orientations": p.orientations,
                      "tiles": p.tiles, "cost": round(p.cost(self.base), 2)} for p in passes]
 
-        return {"search": search, "made": listed(self.kept), "left_out": listed(self.left_out),
-                "why_left_out": WHY_LEFT[self.why] if self.left_out else ""}
+        return {"search": search, "made": listed(self.kept if made is None else made),
+                "left_out": listed(self.left_out), "why_left_out": WHY_LEFT[self.why] if self.left_out else ""}
 
     def cost(self, passes: Sequence[Pass] | None = None) -> float:
         """The extra passes' cost, in images through the run's own pass."""

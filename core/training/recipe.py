@@ -155,7 +155,9 @@ class RecipeChoice:
         metric."""
         metric = self.ranking.metric
         lo = self.winner.score_interval(metric)[0]
-        return sum(c.score(metric) >= lo and not c.dropped for c in self.candidates[1:])
+        above = self.winner.accuracy >= self.ranking.floor  # the others compared on the same side of the floor
+        return sum(c.score(metric) >= lo and not c.dropped and (c.accuracy >= self.ranking.floor) == above
+                   for c in self.candidates[1:])
 
     def _below_floor(self) -> int:
         """How many candidates scored higher on the ranked metric than the winner but were right less often than

@@ -154,8 +154,8 @@ def run_record(ctx: RunContext, prepared: Prepared, plan: RunPlan, *, n_blocks: 
         "blank_images": list(ctx.blank),
         "versions": library_versions(), "history": t.history, "best_epoch": t.best_epoch,
         "test": held_out.to_dict(),
-        "recipe": ({**choice.recipe.to_dict(), "passes": plan.passes.to_dict(c.search)} if choice and choice.recipe
-                   else {"mode": c.recipe}),
+        "recipe": ({**choice.recipe.to_dict(), "passes": plan.passes.to_dict(c.search, choice.passes_made)}
+                   if choice and choice.recipe else {"mode": c.recipe}),
         "pooling": choice.pooling if choice else "avg",
         "calibration": measured.calibration.to_dict() if measured.calibration is not None else None,
         "operating_point": measured.operating,

@@ -62,3 +62,13 @@ def test_the_budget_keeps_every_pass_for_hundreds_of_images_and_none_for_fifty_t
     assert plan_passes([480] * 50_000, 224).kept == ()
     assert plan_passes([480] * 99, 224).kept == () and len(plan_passes([480] * 99, 224, search="full").kept) == 4
     assert len(plan_passes([480] * 50_000, 224, search="full").kept) == 4
+
+
+@given(st.integers(16, 600), st.integers(1, 5000))
+def test_tiles_are_planned_only_for_an_even_input_size(base, side):
+    """Tiles overlap by half a tile: an odd input size (the window's size box allows one) gets no tiles pass."""
+    from foveal.core.models.tiles import tile_boxes
+
+    for p in supported(side, base, fine_tunes=False):
+        if p.tiles:
+            assert base % 2 == 0 and len(tile_boxes(p.size, p.tiles)) == 9

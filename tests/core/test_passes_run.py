@@ -78,3 +78,25 @@ def test_the_pass_that_wins_is_what_the_run_saves_predicts_explains_and_exports(
     assert cam.heatmap.shape[:2] == (72, 96) and np.isfinite(cam.heatmap).all()
     exported = export_model(run["_dir"], "keras", tmp_path / "export")
     assert exported.passed and exported.top1_agreement == 1.0
+
+
+def test_a_stop_during_an_extra_pass_keeps_the_head_chosen_so_far(tmp_path, pictures):
+    from foveal.core.cancel import CancelToken
+    from foveal.core.models.saved import load_classifier
+    from foveal.core.training import TrainConfig, train
+    from foveal.core.training.events import PhaseChanged
+
+    cancel = CancelToken()
+
+    def on_event(event):
+        if isinstance(event, PhaseChanged) and "rotations and flips" in event.description:
+            cancel.cancel()  # the person stops the run as the 8×-costly pass starts
+
+    result = train(TrainConfig(str(pictures), epochs=2, weights=real_weights(), image_size=32, search="full",
+                               out_dir=str(tmp_path / "run")), on_event=on_event, cancel=cancel)
+    assert result.outcome == "cancelled"
+    run = json.loads((Path(result.run_dir) / "run.json").read_text())
+    made = [p["key"] for p in run["recipe"]["passes"]["made"]]
+    assert made == ["@48", "@64"]  # the passes compared before the stop; the one stopped is not said made
+    assert {c["orientations"] for c in run["recipe"]["candidates"]} == {1}
+    assert load_classifier(result.run_dir).classes == tuple(run["classes"])  # the head chosen so far is saved
