@@ -139,7 +139,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(flush=True)  # before training's progress on standard error, also where output goes to a file
     args.scanned = True
     out = args.out or str(_demo_run_dir())
-    config = TrainConfig(str(SAMPLES), epochs=args.epochs, weights=args.weights, out_dir=out)
+    # a first look: the candidates at the run's own size only (a dataset of one's own gets the thorough search)
+    config = TrainConfig(str(SAMPLES), epochs=args.epochs, weights=args.weights, out_dir=out, search="quick")
     why = None
     if config.weights_source == Weights.NONE:
         why = "No pretrained weights (--weights none)."

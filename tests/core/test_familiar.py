@@ -177,7 +177,7 @@ def mednist_run(tmp_path_factory):
             if wrong != name:
                 moved[f"{wrong}/{f.name}"] = name
     assert len(moved) == MOVED
-    result = train(TrainConfig(str(data), weights=real_weights(), seed=3, out_dir=str(tmp / "run")))
+    result = train(TrainConfig(str(data), weights=real_weights(), seed=3, out_dir=str(tmp / "run"), search="quick"))
     return data, result, moved
 
 
