@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from foveal.core.errors import FovealError
-from foveal.core.models.registry import BackboneSpec, Weights, get_backbone
+from foveal.core.models.registry import CPU_MS, BackboneSpec, Weights, get_backbone
 from foveal.core.training.config import TrainConfig
 from foveal.core.training.passes import SEARCHES, WHY_LEFT, Pass, PassPlan, plan_passes
 
@@ -29,17 +29,6 @@ log = logging.getLogger(__name__)
 MOBILENET_V2_SECONDS = 0.035
 #: Decoding and resizing alone, per image: the part of the speed that does not grow with the input size.
 DECODE_SECONDS = 0.008
-#: Keras's published CPU time per inference step of each backbone at its own input size (ms), relative to
-#: MobileNetV2's (25.9 ms): how much slower each is than the default. Unknown backbones: from their parameters.
-KERAS_CPU_MS = {
-    "Xception": 109.4, "VGG16": 69.5, "VGG19": 84.8, "ResNet50": 58.2, "ResNet50V2": 45.6, "ResNet101": 89.6,
-    "ResNet101V2": 72.7, "ResNet152": 127.4, "ResNet152V2": 107.5, "InceptionV3": 42.2,
-    "InceptionResNetV2": 130.2, "MobileNet": 22.6, "MobileNetV2": 25.9, "MobileNetV3Small": 15.0,
-    "MobileNetV3Large": 25.0, "DenseNet121": 77.1, "DenseNet169": 96.4, "DenseNet201": 127.2,
-    "NASNetMobile": 27.0, "NASNetLarge": 344.5, "EfficientNetB0": 46.0, "EfficientNetB1": 60.2,
-    "EfficientNetB2": 80.8, "EfficientNetB3": 140.0, "EfficientNetB4": 308.3, "EfficientNetB5": 579.2,
-    "EfficientNetB6": 958.1, "EfficientNetB7": 1578.9,
-}
 #: Each fine-tuning epoch, per training image, in passes of the frozen backbone: the top blocks learn (forward
 #: and backward, "last:N" and "auto"); every layer learning costs about three passes.
 FINE_TUNE_FACTOR = {"last": 1.5, "all": 3.0}
@@ -183,8 +172,8 @@ def head_seconds(config: TrainConfig, n: int, n_train: int, extra_passes: int, a
 def default_speed(spec: BackboneSpec, size: int) -> float:
     """Seconds per image for a backbone this machine has not measured: MobileNetV2's on a 2-core CPU, scaled by the
     backbone's published CPU time (at its own input size) and by the pixels at ``size``."""
-    ms = KERAS_CPU_MS.get(spec.name, KERAS_CPU_MS["MobileNetV2"] * max(1.0, spec.params_m / 3.5))
-    relative = ms / KERAS_CPU_MS["MobileNetV2"]
+    ms = CPU_MS.get(spec.name, CPU_MS["MobileNetV2"] * max(1.0, spec.params_m / 3.5))
+    relative = ms / CPU_MS["MobileNetV2"]
     forward = (MOBILENET_V2_SECONDS - DECODE_SECONDS) * relative * (size / spec.input_size) ** 2
     return DECODE_SECONDS + forward
 
