@@ -35,7 +35,7 @@ __all__ = ["ACCURACY", "BALANCED", "IMBALANCE", "METRIC_WORDS", "Candidate", "Re
            "folds_possible", "out_of_fold_logits", "ranking_for", "stratified_folds"]
 
 #: Inverse regularisation strengths of the linear head (scikit-learn's ``C``), strongest first.
-STRENGTHS = (0.01, 0.1)
+STRENGTHS = (0.01, 0.1, 1.0)
 MAX_FOLDS = 5
 #: From this many training and validation images on, 3 folds (each then holds at least 160 images, and the
 #: comparison costs half of 5 folds: the automatic recipe stays within 3× a fixed run).
