@@ -51,7 +51,10 @@ def _train_preferring(tmp_path: Path, pictures: Path, monkeypatch, wins) -> dict
                                                                           "_accuracy": result.test_accuracy}
 
 
-@pytest.mark.parametrize("kind", ["tiles", pytest.param("orientations", marks=pytest.mark.slow)])
+# A minute each on 2 cores (a tiled model traces nine backbones): with `pytest -m slow`; every pass is made, and
+# the winner saved and evaluated, in every run by tests/core/test_recipe.py's large-images test.
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["tiles", "orientations"])
 def test_the_pass_that_wins_is_what_the_run_saves_predicts_and_explains(tmp_path, pictures, monkeypatch,
                                                                                 kind):
     from foveal.core.evaluation.evaluate import evaluate

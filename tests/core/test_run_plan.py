@@ -30,10 +30,10 @@ from tests.factory import real_weights
 
 #: run.json's keys, in order, for every kind of run.
 RUN_KEYS = ["format", "version", "created", "outcome", "ending", "config", "seed", "backbone", "image_size",
-            "fine_tune", "n_blocks", "classes", "orientations", "dataset", "split", "split_info", "skipped_during_training",
-            "skipped_by_scan", "blank_images", "versions", "history", "best_epoch", "test", "recipe", "pooling",
-            "calibration", "operating_point", "familiarity", "suspected_mislabels", "phases", "model", "timings",
-            "estimate", "devices"]
+            "fine_tune", "n_blocks", "classes", "orientations", "dataset", "split", "split_info",
+            "skipped_during_training", "skipped_by_scan", "blank_images", "versions", "history", "best_epoch", "test",
+            "recipe", "pooling", "calibration", "operating_point", "familiarity", "suspected_mislabels", "phases",
+            "model", "timings", "estimate", "devices"]
 
 
 def _config(data, tmp_path, **kw) -> TrainConfig:

@@ -161,11 +161,11 @@ def test_run_json_may_say_tiles_and_must_agree_with_the_model(saved, tmp_path):
     assert _tiles(model, saved[0] / "model.keras", RunRecord.from_dict(data)) == 2  # not said: the model's own
 
 
-# TFLite in every run; the other formats, a minute each on 2 cores, with `pytest -m slow`.
-@pytest.mark.parametrize(("fmt", "precision"), [
-    pytest.param("keras", "float32", marks=pytest.mark.slow),
-    pytest.param("savedmodel", "float32", marks=pytest.mark.slow), ("tflite", "float32"),
-    pytest.param("onnx", "float32", marks=pytest.mark.slow)])
+# Every format with `pytest -m slow` (half a minute to a minute each on 2 cores); tests/core/test_orientation.py
+# checks the TFLite export of a model with a nested averaging part in every run.
+@pytest.mark.slow
+@pytest.mark.parametrize(("fmt", "precision"), [("keras", "float32"), ("savedmodel", "float32"),
+                                                ("tflite", "float32"), ("onnx", "float32")])
 def test_every_export_of_a_tiled_classifier_passes_its_check(saved, tmp_path, fmt, precision):
     folder, images = saved
     result = export_model(folder / "model.keras", fmt, tmp_path / fmt, tflite_type=precision,
